@@ -1,0 +1,1 @@
+"""Platform adapters. Each translates one chat platform to the core's events and back."""

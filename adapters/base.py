@@ -1,0 +1,85 @@
+"""The Adapter protocol: the whole contract between a chat platform and the core.
+
+An adapter translates and nothing more. It turns platform events into the core's inbound
+events (``chatbot.events``) and hands them to ``sink``; it turns outbound events into
+platform calls in ``send``. Business rules (who may do what, what to answer) live in the
+engine. Third-party adapters register a factory under the ``mentorbot.adapters``
+entry-point group::
+
+    [project.entry-points."mentorbot.adapters"]
+    zulip = "mentorbot_zulip:create"
+
+A factory is called as ``factory(settings: dict, context: AdapterContext)`` and returns an
+object satisfying :class:`Adapter`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Awaitable, Callable, Protocol, Sequence, runtime_checkable
+
+from chatbot.commands import CommandSpec
+from chatbot.events import Delivery, Inbound, Outbound
+
+#: What an adapter calls for every inbound event. It returns once the engine has handled the
+#: event *and committed* what it changed, so an adapter may acknowledge the platform (persist
+#: a sync token, ack an interaction) after the await.
+Sink = Callable[[Inbound], Awaitable[None]]
+
+
+@dataclass(frozen=True)
+class Capabilities:
+    """What a platform can do, so the engine adapts replies without asking which one it is."""
+
+    direct_messages: bool = True
+    #: replies visible to the asker only (Discord interactions)
+    ephemeral_replies: bool = False
+    buttons: bool = False
+    threads: bool = False
+    #: the adapter renders simple formatting (bold) itself
+    formatting: bool = False
+    #: characters one message may hold; the engine pages longer output
+    max_message_length: int = 2000
+    #: messages to a person who is offline wait for them on the server (not so on IRC)
+    offline_delivery: bool = True
+    #: lines a channel reply should not exceed before the engine summarises or moves it to DM
+    channel_lines: int = 10
+
+
+@dataclass(frozen=True)
+class AdapterContext:
+    """What the composition root gives an adapter besides its own settings."""
+
+    #: a directory the adapter may keep state in (Matrix device/sync store, caches)
+    state_dir: Path
+    #: a small persistent key-value store backed by the bot's database (sync tokens etc.)
+    kv: "KeyValue"
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+class KeyValue(Protocol):
+    """Durable per-adapter key-value state, stored in the bot's database."""
+
+    def get(self, key: str) -> str | None: ...
+
+    def set(self, key: str, value: str) -> None: ...
+
+
+@runtime_checkable
+class Adapter(Protocol):
+    #: platform name used in identities ("irc", "matrix", "discord", "console")
+    platform: str
+    capabilities: Capabilities
+
+    async def start(self, sink: Sink, specs: Sequence[CommandSpec]) -> None:
+        """Connect and begin delivering inbound events to ``sink``.
+
+        Returns once the adapter is running (it may keep reconnecting in a background task);
+        raises only for a configuration error that retrying cannot fix."""
+
+    async def send(self, event: Outbound) -> Delivery:
+        """Deliver one outbound event. Never raises for a platform refusal: report it."""
+
+    async def stop(self) -> None:
+        """Stop taking input, flush what is queued, disconnect. Idempotent."""

@@ -1,0 +1,140 @@
+"""The composition root: builds storage, engine, scheduler and the configured adapters.
+
+No global singletons: everything is built here and handed down. Adapters are found through the
+``mentorbot.adapters`` entry-point group (the built-in ones too), and each is imported only when
+enabled, so the console starts without loading discord.py, matrix-nio or irc.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import importlib
+import logging
+import random
+from dataclasses import dataclass, field
+from importlib.metadata import entry_points
+from pathlib import Path
+from typing import Callable
+
+from sqlalchemy.engine import Engine as DbEngine
+from sqlmodel import Session
+
+from adapters.base import Adapter, AdapterContext
+from chatbot.clock import Clock, SystemClock
+from chatbot.config import Settings
+from chatbot.engine import Engine, Feature
+from chatbot.features import all_features
+from chatbot.scheduler import Scheduler
+from storage.db import open_database
+from storage.repos import KeyValueRepo
+
+log = logging.getLogger(__name__)
+
+BUILTIN_ADAPTERS = {
+    "console": "adapters.console:create",
+    "irc": "adapters.irc:create",
+    "matrix": "adapters.matrix:create",
+    "discord": "adapters.discord:create",
+}
+
+
+class DbKeyValue:
+    """An adapter's durable key-value state, each write its own short transaction."""
+
+    def __init__(self, db: DbEngine, namespace: str):
+        self.db, self.namespace = db, namespace
+
+    def get(self, key: str) -> str | None:
+        with Session(self.db) as s:
+            return KeyValueRepo(s).get(self.namespace, key)
+
+    def set(self, key: str, value: str) -> None:
+        with Session(self.db) as s:
+            KeyValueRepo(s).set(self.namespace, key, value)
+            s.commit()
+
+
+def adapter_factory(name: str) -> Callable[..., Adapter]:
+    """The factory registered for ``name`` in the entry-point group (or the built-in one)."""
+    for ep in entry_points(group="mentorbot.adapters"):
+        if ep.name == name:
+            return ep.load()
+    target = BUILTIN_ADAPTERS.get(name)
+    if target is None:
+        known = ", ".join(sorted({*BUILTIN_ADAPTERS, *(e.name for e in entry_points(group="mentorbot.adapters"))}))
+        raise LookupError(f"no adapter called {name!r} is installed (known: {known})")
+    module, _, attr = target.partition(":")
+    return getattr(importlib.import_module(module), attr)
+
+
+@dataclass
+class App:
+    settings: Settings
+    clock: Clock = field(default_factory=SystemClock)
+    #: adapters built by the caller (tests, the console); otherwise the config's enabled ones
+    adapters: list[Adapter] | None = None
+    tick_seconds: float = 30.0
+    rng: random.Random | None = None
+    #: the features to run (all of them unless a test narrows or extends the set)
+    features: list[Feature] | None = None
+
+    def __post_init__(self) -> None:
+        db = self.settings.database
+        self.db = open_database(db.url, synchronous=db.synchronous, busy_timeout_ms=db.busy_timeout_ms)
+        self.engine = Engine(self.db, self.settings, self.clock, self.features or all_features(), rng=self.rng)
+        self.scheduler: Scheduler | None = None
+        self._supervisors: list[asyncio.Task[None]] = []
+        if self.adapters is None:
+            self.adapters = [self._build(name) for name in self.settings.enabled_adapters()]
+
+    def _build(self, name: str) -> Adapter:
+        state = Path(self.settings.state_dir) / name
+        context = AdapterContext(state_dir=state, kv=DbKeyValue(self.db, name))
+        return adapter_factory(name)(self.settings.adapter_settings(name), context)
+
+    async def start(self, *, schedule: bool = True, wait: float = 5.0) -> None:
+        """Start every adapter (waiting up to ``wait`` seconds for them), catch up, then tick."""
+        assert self.adapters is not None
+        for adapter in self.adapters:
+            self.engine.attach(adapter)
+        for adapter in self.adapters:
+            self._supervisors.append(asyncio.create_task(self._supervise(adapter), name=f"start-{adapter.platform}"))
+        _done, pending = await asyncio.wait(self._supervisors, timeout=wait)
+        for task in pending:
+            log.info("%s is still connecting; carrying on without waiting", task.get_name())
+        if schedule:
+            self.scheduler = Scheduler(self.engine, self.tick_seconds)
+            self.scheduler.start()
+
+    async def _supervise(self, adapter: Adapter, first_delay: float = 1.0, max_delay: float = 300.0) -> None:
+        """Start an adapter, retrying with backoff: one platform being down never stops the others."""
+        delay = first_delay
+        while True:
+            try:
+                await adapter.start(self.engine.handle, self.engine.specs)
+                log.info("adapter %s started", adapter.platform)
+                return
+            except asyncio.CancelledError:
+                raise
+            except (ValueError, LookupError) as exc:  # configuration: retrying cannot help
+                log.error("adapter %s cannot start: %s", adapter.platform, exc)
+                return
+            except Exception as exc:
+                log.warning("adapter %s failed to start (%s); retrying in %.0f s", adapter.platform, exc, delay)
+                await asyncio.sleep(delay * (0.5 + random.random()))
+                delay = min(delay * 2, max_delay)
+
+    async def stop(self) -> None:
+        """Stop taking input, finish what is in flight, close the database."""
+        if self.scheduler is not None:
+            self.scheduler.shutdown()
+        for task in self._supervisors:
+            task.cancel()
+        await self.engine.drain()
+        for adapter in self.adapters or []:
+            try:
+                await adapter.stop()
+            except Exception:
+                log.exception("adapter %s did not stop cleanly", adapter.platform)
+        self.db.dispose()
+

@@ -1,0 +1,211 @@
+"""``mentorbot``: run the bot, talk to it in a terminal, check a config, back up the database.
+
+Logs go to stderr, one line each: ``2027-01-04T09:00:00Z INFO chatbot.engine: text``
+(time in UTC, level, logger, message), so an operator can grep by level or module.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import logging
+import os
+import random
+import re
+import signal
+import sys
+import time
+from datetime import datetime, timezone
+from pathlib import Path
+
+from chatbot import __version__
+from chatbot.config import ConfigError, Settings, load, masked
+
+LOG_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
+#: environment variables whose values never appear in a log line
+SECRET_ENV = re.compile(r"(TOKEN|PASSWORD|SECRET|PICKLE_KEY|API_KEY)", re.I)
+
+
+class MaskSecrets(logging.Filter):
+    """Replaces the value of every secret-looking environment variable in log records."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.secrets = [v for k, v in os.environ.items() if SECRET_ENV.search(k) and len(v) >= 6]
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if self.secrets:
+            message = record.getMessage()
+            if any(s in message for s in self.secrets):
+                for s in self.secrets:
+                    message = message.replace(s, "***")
+                record.msg, record.args = message, None
+        return True
+
+
+def setup_logging(level: str) -> None:
+    handler = logging.StreamHandler(sys.stderr)
+    formatter = logging.Formatter(LOG_FORMAT, "%Y-%m-%dT%H:%M:%SZ")
+    formatter.converter = time.gmtime
+    handler.setFormatter(formatter)
+    handler.addFilter(MaskSecrets())
+    root = logging.getLogger()
+    root.handlers[:] = [handler]
+    root.setLevel(level)
+    for noisy in ("apscheduler", "alembic", "discord", "nio", "irc"):
+        logging.getLogger(noisy).setLevel(max(logging.WARNING, root.level))
+
+
+def _settings(args: argparse.Namespace) -> Settings:
+    path = args.config or os.environ.get("MENTORBOT_CONFIG")
+    settings = load(path)
+    if getattr(args, "db", None):
+        db = settings.database.model_copy(update={"url": f"sqlite:///{Path(args.db)}"})
+        settings = settings.model_copy(update={"database": db})
+    return settings
+
+
+# ---------------------------------------------------------------------------- commands
+
+
+async def _run(settings: Settings) -> int:
+    from chatbot.app import App
+
+    app = App(settings)
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    await app.start()
+    log = logging.getLogger("chatbot")
+    log.info("mentorbot %s running with %s", __version__, ", ".join(a.platform for a in app.adapters or []))
+    console = next((a for a in app.adapters or [] if a.platform == "console"), None)
+    if console is not None:
+        from adapters.console import repl
+
+        repl_task = asyncio.create_task(repl(console))  # type: ignore[arg-type]
+        await asyncio.wait([repl_task, asyncio.create_task(stop.wait())], return_when=asyncio.FIRST_COMPLETED)
+    else:
+        await stop.wait()
+    log.info("shutting down")
+    await app.stop()
+    return 0
+
+
+async def _console(settings: Settings, script: Path | None, user: str) -> int:
+    from adapters.console import ConsoleAdapter, ScriptError, ScriptPlayer, read_script, repl
+    from chatbot.app import App
+    from chatbot.clock import FakeClock
+
+    adapter = ConsoleAdapter()
+    if script is not None:
+        lines = read_script(script)
+        now = datetime.now(timezone.utc).replace(second=0, microsecond=0)
+        clock = FakeClock(now)
+        # A seeded source makes link codes, and so the transcript's output, reproducible.
+        app = App(settings, clock=clock, adapters=[adapter], rng=random.Random(script.name))
+        await app.start(schedule=False)
+
+        async def simulate(platform: str) -> ConsoleAdapter:
+            other = ConsoleAdapter(platform=platform)
+            app.engine.attach(other)
+            await other.start(app.engine.handle, app.engine.specs)
+            return other
+
+        try:
+            await ScriptPlayer(adapter, clock, app.engine.run_due, simulate).play(lines)
+        except ScriptError as exc:
+            print(f"{script}: {exc}", file=sys.stderr)
+            return 2
+        finally:
+            await app.stop()
+        return 0
+    app = App(settings, adapters=[adapter])
+    await app.start()
+    try:
+        await repl(adapter, user)
+    finally:
+        await app.stop()
+    return 0
+
+
+def _check_config(path: str | None) -> int:
+    settings = load(path)
+    from chatbot.app import adapter_factory
+
+    problems = []
+    for name in settings.enabled_adapters():
+        try:
+            factory = adapter_factory(name)
+        except LookupError as exc:
+            problems.append(str(exc))
+            continue
+        model = getattr(factory, "settings_model", None)
+        if model is not None:
+            try:
+                model.model_validate(settings.adapter_settings(name))
+            except Exception as exc:
+                problems.append(f"adapters.{name}: {exc}")
+    print(json.dumps(masked(settings.model_dump(mode="json")), indent=2))
+    if problems:
+        for p in problems:
+            print(p, file=sys.stderr)
+        return 1
+    print(f"{path or '(embedded default)'}: OK", file=sys.stderr)
+    return 0
+
+
+def _backup(settings: Settings, dest: Path) -> int:
+    from storage.db import backup
+
+    out = backup(settings.database.url, dest)
+    print(f"backed up to {out}")
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="mentorbot", description="A mentorship chat bot for Discord, IRC and Matrix.")
+    p.add_argument("--version", action="version", version=f"mentorbot {__version__}")
+    p.add_argument("--config", help="config file (TOML); default: $MENTORBOT_CONFIG, else the embedded default")
+    p.add_argument("--log-level", choices=["DEBUG", "INFO", "WARNING", "ERROR"], help="overrides logging.level")
+    sub = p.add_subparsers(dest="command", required=True)
+    sub.add_parser("run", help="run every adapter the config enables")
+    c = sub.add_parser("console", help="chat with the bot in this terminal")
+    c.add_argument("--script", type=Path, help="play a transcript non-interactively and print the bot's output")
+    c.add_argument("--db", help="SQLite database file (default: the config's, ./mentorbot.db)")
+    c.add_argument("--user", default="you", help="who you are (default: you)")
+    k = sub.add_parser("check-config", help="validate a config and print it with secrets masked")
+    k.add_argument("file", nargs="?", help="the config file (default: --config or the embedded default)")
+    b = sub.add_parser("backup", help="write a consistent copy of the database")
+    b.add_argument("path", type=Path)
+    b.add_argument("--db", help="SQLite database file (default: the config's)")
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        if args.command == "check-config":
+            setup_logging(args.log_level or "WARNING")
+            return _check_config(args.file or args.config or os.environ.get("MENTORBOT_CONFIG"))
+        settings = _settings(args)
+        quiet = args.command == "console"
+        setup_logging(args.log_level or ("WARNING" if quiet else settings.logging.level))
+        if args.command == "run":
+            return asyncio.run(_run(settings))
+        if args.command == "console":
+            return asyncio.run(_console(settings, args.script, args.user))
+        if args.command == "backup":
+            return _backup(settings, args.path)
+    except ConfigError as exc:
+        print(exc, file=sys.stderr)
+        return 2
+    except (FileNotFoundError, FileExistsError, ValueError) as exc:
+        print(f"mentorbot: {exc}", file=sys.stderr)
+        return 2
+    return 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,588 @@
+"""The engine: routes inbound events to feature handlers and outbound events to adapters.
+
+Why it is shaped like this:
+- **One unit of work per event.** A handler runs inside one database transaction together with
+  the outbound messages it produces (written to the outbox). Either all of it commits or none of
+  it does: a bug never leaves a half-written record, and an answer is stored before it is
+  acknowledged. Messages are sent after the commit and marked sent afterwards.
+- **Permissions in one place.** :meth:`Engine.allowed` compares a command's declared roles with
+  the roles of the *member* behind the stable account id. Default deny.
+- **Handlers are serialised** by one asyncio lock around the unit of work. They do no network
+  I/O, so this costs little and SQLite never sees two writers from the same process.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import logging
+import random
+import secrets
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING, Any, Awaitable, Callable, Iterable, Sequence
+
+from sqlalchemy.engine import Engine as DbEngine
+from sqlmodel import Session
+
+from chatbot.clock import Clock
+from chatbot.commands import ActionError, CommandRegistry, CommandSpec, UsageError
+from chatbot.config import Settings
+from chatbot.events import (
+    Announce,
+    Button,
+    CommandInvoked,
+    Delivery,
+    DirectMessage,
+    Identity,
+    Inbound,
+    Outbound,
+    Reply,
+    Seen,
+    TextReceived,
+    Where,
+)
+from chatbot.flows import Flow
+from storage.repos import Repos
+from storage.tables import Member, OutboxMessage
+
+if TYPE_CHECKING:
+    from adapters.base import Adapter
+
+log = logging.getLogger(__name__)
+
+#: how often a failed delivery is retried, and for how long
+RETRY_DELAYS = (timedelta(seconds=30), timedelta(minutes=2), timedelta(minutes=10), timedelta(hours=1))
+SEEN_TOUCH_INTERVAL = timedelta(minutes=5)
+
+
+@dataclass(frozen=True)
+class Job:
+    """A scheduled duty of a feature. ``run`` asks the store what is due at ``ctx.now``."""
+
+    name: str
+    run: Callable[["Context"], Awaitable[None]]
+
+
+@dataclass(frozen=True)
+class Feature:
+    """What a feature module contributes: commands, interviews and scheduled jobs."""
+
+    name: str
+    commands: tuple[CommandSpec, ...] = ()
+    flows: tuple[Flow, ...] = ()
+    jobs: tuple[Job, ...] = ()
+
+
+@dataclass
+class Context:
+    """What a handler may use. Everything it changes commits with the event, or not at all."""
+
+    engine: "Engine"
+    repos: Repos
+    now: datetime
+    who: Identity | None = None
+    where: Where | None = None
+    member: Member | None = None
+    roles: frozenset[str] = frozenset()
+    spec: CommandSpec | None = None
+    event_id: str | None = None
+    outbound: list[Outbound] = field(default_factory=list)
+    #: the first question of an interview started by this command, for the engine to send
+    prompt: str | None = None
+
+    @property
+    def settings(self) -> Settings:
+        return self.engine.settings
+
+    @property
+    def prefix(self) -> str:
+        return self.engine.settings.bot.prefix
+
+    def require_member(self) -> Member:
+        if self.member is None:
+            raise ActionError("You need to be logged in to an account for that.")
+        return self.member
+
+    def has_role(self, role: str) -> bool:
+        return role in self.roles or "admin" in self.roles
+
+    def roles_of(self, member: Member) -> frozenset[str]:
+        return self.engine.member_roles(self.repos, member)
+
+    # -- sending -------------------------------------------------------------------------------
+
+    def dm(self, member: Member, text: str, *, key: str | None = None, buttons: Iterable[Button] = ()) -> bool:
+        """Queue a private message to a member on their preferred platform. False if unreachable."""
+        ident = self.engine.reachable_identity(self.repos, member)
+        if ident is None:
+            log.info("no running platform reaches member %s", member.handle)
+            return False
+        self.outbound.append(DirectMessage(to=ident, text=text, key=key, buttons=tuple(buttons)))
+        return True
+
+    def announce(self, where: Where, text: str, mention: Identity | None = None) -> None:
+        self.outbound.append(Announce(where=where, text=text, mention=mention))
+
+    def start_flow(self, name: str, data: dict[str, Any] | None = None) -> None:
+        """Begin an interview in the asker's DM; the engine sends its first question."""
+        member = self.require_member()
+        assert self.who is not None
+        flow = self.engine.flows[name]
+        data = dict(data or {})
+        first = flow.first(data)
+        if first is None:
+            raise ValueError(f"flow {name} has no steps")
+        self.repos.conversations.start(member.id, name, first.name, self.who.platform, data, self.now)  # type: ignore[arg-type]
+        self.prompt = self.engine.question(flow, first.name, self, data)
+
+
+class Engine:
+    def __init__(
+        self,
+        db: DbEngine,
+        settings: Settings,
+        clock: Clock,
+        features: Sequence[Feature],
+        rng: random.Random | None = None,
+    ):
+        self.db = db
+        #: the source of link codes; seeded only where output must be reproducible (scripts)
+        self.rng = rng or secrets.SystemRandom()
+        self.settings = settings
+        self.clock = clock
+        self.registry = CommandRegistry()
+        self.flows: dict[str, Flow] = {}
+        self.jobs: list[Job] = []
+        self.adapters: dict[str, "Adapter"] = {}
+        self._lock = asyncio.Lock()
+        self._admins = frozenset(settings.admins)
+        self._accepting = True
+        self._in_flight: set[asyncio.Task[Any]] = set()
+        for feature in features:
+            self.registry.add(feature.commands)
+            for flow in feature.flows:
+                if flow.name in self.flows:
+                    raise ValueError(f"flow {flow.name} declared twice")
+                self.flows[flow.name] = flow
+            self.jobs.extend(feature.jobs)
+
+    # ------------------------------------------------------------------ adapters
+
+    def attach(self, adapter: "Adapter") -> None:
+        self.adapters[adapter.platform] = adapter
+
+    @property
+    def specs(self) -> list[CommandSpec]:
+        return list(self.registry)
+
+    # ------------------------------------------------------------------ people and roles
+
+    def member_roles(self, repos: Repos, member: Member, platform_roles: Iterable[str] = ()) -> frozenset[str]:
+        assert member.id is not None
+        roles = {"member"} | repos.roles.of(member.id) | set(platform_roles)
+        if self._admins and any(
+            f"{i.platform}:{i.account}" in self._admins for i in repos.members.identities(member.id)
+        ):
+            roles.add("admin")
+        return frozenset(roles)
+
+    def reachable_identity(self, repos: Repos, member: Member) -> Identity | None:
+        """The identity to DM: the preferred platform if its adapter runs, else the latest seen."""
+        assert member.id is not None
+        idents = [i for i in repos.members.identities(member.id) if i.platform in self.adapters]
+        if not idents:
+            return None
+        preferred = [i for i in idents if i.platform == member.preferred_platform]
+        chosen = (preferred or idents)[0]
+        return Identity(chosen.platform, chosen.account, chosen.display)
+
+    def _member_for(self, repos: Repos, who: Identity, now: datetime) -> Member | None:
+        """The member behind a stable account, created on first contact. None for anonymous."""
+        if who.account is None:
+            return None
+        ident = repos.members.identity(who.platform, who.account)
+        if ident is None:
+            return repos.members.create(who.platform, who.account, who.display, now)
+        if ident.display != who.display or now - ident.last_seen > SEEN_TOUCH_INTERVAL:
+            repos.members.touch(ident, who.display, now)
+        return repos.members.get(ident.member_id)
+
+    def allowed(self, spec: CommandSpec, who: Identity, roles: frozenset[str]) -> bool:
+        if "anyone" in spec.roles:
+            return True
+        if who.anonymous:
+            return False
+        if "member" in spec.roles or "admin" in roles:
+            return True
+        return bool(roles & set(spec.roles))
+
+    def refusal(self, spec: CommandSpec, who: Identity, roles: frozenset[str]) -> str:
+        if who.anonymous:
+            return (
+                f"{self.settings.bot.prefix}{spec.name} needs you to be logged in to your account "
+                "(on IRC: identify to services first)."
+            )
+        needed = " or ".join(r for r in spec.roles)
+        have = ", ".join(sorted(r for r in roles if r != "member")) or "no role yet"
+        return f"{self.settings.bot.prefix}{spec.name} is for {needed} (you have: {have})."
+
+    # ------------------------------------------------------------------ inbound
+
+    async def handle(self, event: Inbound) -> None:
+        """The sink adapters call. Returns after the event's changes are committed."""
+        if not self._accepting:
+            return
+        task = asyncio.current_task()
+        if task is not None:
+            self._in_flight.add(task)
+        try:
+            sent = await self._handle(event)
+            if sent:
+                await self._deliver(sent)
+        finally:
+            if task is not None:
+                self._in_flight.discard(task)
+
+    async def _handle(self, event: Inbound) -> list[int]:
+        if isinstance(event, Seen):
+            return await self._on_seen(event)
+        async with self._lock:
+            now = self.clock.now()
+            with Session(self.db, expire_on_commit=False) as session:
+                repos = Repos(session)
+                event_id = event.event_id
+                if event_id is not None and not repos.events.first_time(event.who.platform, event_id, now):
+                    log.info("ignoring replayed event %s:%s", event.who.platform, event_id)
+                    return []
+                ctx = Context(self, repos, now, who=event.who, where=event.where, event_id=event_id)
+                try:
+                    handled = await self._dispatch(ctx, event)
+                    if not handled:
+                        session.commit()
+                        return []
+                    ids = self._record(ctx)
+                    session.commit()
+                    return ids
+                except (UsageError, ActionError) as exc:
+                    session.rollback()
+                    text = self._error_text(exc, ctx)
+                except Exception:
+                    session.rollback()
+                    ref = secrets.token_hex(3)
+                    log.exception("handler failed (ref %s) for %r", ref, event)
+                    text = f"Sorry, something went wrong on my side (ref {ref}). Nothing was changed; it has been logged."
+                # The failed unit of work rolled back: answer (and remember the event) in a new one.
+                private = ctx.spec.private if ctx.spec is not None else False
+                return self._record_error_reply(event, text, now, private)
+
+    def _error_text(self, exc: Exception, ctx: Context) -> str:
+        if isinstance(exc, UsageError):
+            spec = exc.spec or ctx.spec
+            if spec is not None:
+                return f"{exc.message} — usage: {spec.usage(self._prefix_of(ctx))}"
+            return exc.message
+        return str(exc)
+
+    def _record_error_reply(self, event: TextReceived | CommandInvoked, text: str, now: datetime, private: bool) -> list[int]:
+        with Session(self.db, expire_on_commit=False) as session:
+            repos = Repos(session)
+            if event.event_id is not None:
+                repos.events.first_time(event.who.platform, event.event_id, now)
+            self._member_for(repos, event.who, now)  # a first contact that failed still makes the person known
+            ctx = Context(self, repos, now, who=event.who, where=event.where, event_id=event.event_id)
+            ctx.outbound.append(self._reply(ctx, text, private=private))
+            ids = self._record(ctx)
+            session.commit()
+            return ids
+
+    def _prefix_of(self, ctx: Context) -> str:
+        return self.settings.bot.prefix
+
+    async def _dispatch(self, ctx: Context, event: TextReceived | CommandInvoked) -> bool:
+        """Run the command or the interview answer. False when the event is not for the bot."""
+        assert ctx.who is not None and ctx.where is not None
+        if isinstance(event, TextReceived):
+            text = event.text.strip()
+            parsed = self.registry.parse(text, event.prefix) if text.startswith(event.prefix) else None
+            if parsed is None:
+                if not ctx.where.is_direct:
+                    return False  # channel talk is not for us
+                ctx.member = self._member_for(ctx.repos, ctx.who, ctx.now)
+                return await self._answer(ctx, text)
+            spec, raw_args = parsed.spec, parsed.args
+            platform_roles = event.platform_roles
+        else:
+            spec, used = self.registry.find(event.path)
+            if spec is None or used != len(event.path):
+                raise UsageError(self.registry.unknown_hint(list(event.path)))
+            raw_args = spec.bind_mapping(event.args)
+            platform_roles = event.platform_roles
+        ctx.spec = spec
+        ctx.member = self._member_for(ctx.repos, ctx.who, ctx.now)
+        ctx.roles = (
+            self.member_roles(ctx.repos, ctx.member, platform_roles) if ctx.member is not None else frozenset()
+        )
+        if not self.allowed(spec, ctx.who, ctx.roles):
+            raise ActionError(self.refusal(spec, ctx.who, ctx.roles))
+        if spec.scope == "channel" and ctx.where.is_direct:
+            raise ActionError(f"{ctx.prefix}{spec.name} works in a channel, not in a private message.")
+        if spec.scope == "direct" and not ctx.where.is_direct:
+            raise ActionError(f"Send {ctx.prefix}{spec.name} to me in a private message.")
+        args = self._resolve_members(ctx, spec, raw_args)
+        text = await spec.handler(ctx, **args)
+        self._finish_reply(ctx, text, private=spec.private)
+        return True
+
+    def _resolve_members(self, ctx: Context, spec: CommandSpec, args: dict[str, Any]) -> dict[str, Any]:
+        out = dict(args)
+        for arg in spec.args:
+            if arg.kind == "member" and out.get(arg.name) is not None:
+                out[arg.name] = self.find_member(ctx, out[arg.name], arg.name, spec)
+        return out
+
+    def find_member(self, ctx: Context, ref: str, what: str = "person", spec: CommandSpec | None = None) -> Member:
+        """A person named by handle, ``platform:account``, a Discord/Matrix mention, or a display name
+        seen on the asker's platform. Ambiguity is an error, never a guess."""
+        assert ctx.who is not None
+        repos, text = ctx.repos, ref.strip()
+        candidates: list[Member] = []
+        if text.startswith("<@") and text.endswith(">"):
+            text = "discord:" + text.strip("<@!>")
+        if text.startswith("@") and ":" in text:
+            text = "matrix:" + text
+        platform, _, account = text.partition(":")
+        if account and platform in {"irc", "matrix", "discord", "console", *self.adapters}:
+            found = repos.members.by_identity(platform, account)
+            candidates = [found] if found else []
+        else:
+            found = repos.members.by_handle(text.lstrip("@"))
+            candidates = [found] if found else repos.members.by_display(ctx.who.platform, text.lstrip("@"))
+        if len(candidates) == 1:
+            return candidates[0]
+        if not candidates:
+            raise UsageError(f"I don't know anyone called '{ref[:40]}'", spec)
+        raise UsageError(f"'{ref[:40]}' could be several people: use their handle ({', '.join(m.handle for m in candidates[:5])})", spec)
+
+    def _finish_reply(self, ctx: Context, text: str | None, *, private: bool) -> None:
+        assert ctx.who is not None and ctx.where is not None
+        if ctx.prompt is not None:
+            if ctx.where.is_direct:
+                text = f"{text}\n{ctx.prompt}" if text else ctx.prompt
+            else:
+                ctx.outbound.insert(0, self._dm_to_asker(ctx, ctx.prompt))
+                text = text or "I've sent you a private message with a few questions."
+        if text:
+            ctx.outbound.insert(0, self._reply(ctx, text, private=private))
+
+    def _dm_to_asker(self, ctx: Context, text: str) -> DirectMessage:
+        assert ctx.who is not None
+        return DirectMessage(to=ctx.who, text=text)
+
+    def _reply(self, ctx: Context, text: str, *, private: bool) -> Outbound:
+        """A reply in the place of the question; private ones become DMs where nothing else hides them."""
+        assert ctx.who is not None and ctx.where is not None
+        adapter = self.adapters.get(ctx.where.platform)
+        caps = getattr(adapter, "capabilities", None)
+        if not ctx.where.is_direct:
+            lines = text.count("\n") + 1
+            too_long = caps is not None and lines > caps.channel_lines
+            if (private or too_long) and not (caps is not None and caps.ephemeral_replies and ctx.event_id):
+                if caps is None or caps.direct_messages:
+                    return DirectMessage(to=ctx.who, text=text)
+        return Reply(where=ctx.where, text=text, in_reply_to=ctx.event_id, private=private, to=ctx.who)
+
+    async def _answer(self, ctx: Context, text: str) -> bool:
+        """A plain DM: the answer to the interview's current question, if there is one."""
+        if ctx.member is None:
+            self._finish_reply(ctx, "I only talk privately with people logged in to an account.", private=True)
+            return True
+        conv = ctx.repos.conversations.get(ctx.member.id)  # type: ignore[arg-type]
+        if conv is None or conv.flow not in self.flows:
+            self._finish_reply(
+                ctx,
+                f"I'm not waiting for an answer from you right now. Commands start with {ctx.prefix}; try {ctx.prefix}help.",
+                private=True,
+            )
+            return True
+        flow = self.flows[conv.flow]
+        step = flow.step(conv.step)
+        data = dict(conv.data)
+        ctx.roles = self.member_roles(ctx.repos, ctx.member)
+        try:
+            value = step.parse(ctx, text, data)
+        except ValueError as exc:
+            self._finish_reply(ctx, f"{exc}\n{self.question(flow, step.name, ctx, data)}", private=True)
+            return True
+        data[step.name] = value
+        following = flow.after(step.name, data)
+        if following is None:
+            ctx.repos.conversations.end(ctx.member.id)  # type: ignore[arg-type]
+            closing = await flow.finish(ctx, data)
+            self._finish_reply(ctx, closing, private=True)
+        else:
+            conv.step, conv.data = following.name, data
+            ctx.repos.conversations.save(conv, ctx.now)
+            self._finish_reply(ctx, self.question(flow, following.name, ctx, data), private=True)
+        return True
+
+    def question(self, flow: Flow, step_name: str, ctx: Context, data: dict[str, Any]) -> str:
+        n, total = flow.position(step_name, data)
+        return f"({n}/{total}) {flow.step(step_name).prompt(ctx, data)}"
+
+    # ------------------------------------------------------------------ outbox
+
+    def _record(self, ctx: Context) -> list[int]:
+        """Write the context's outbound messages to the outbox (same transaction as the change)."""
+        ids: list[int] = []
+        base = f"{ctx.who.platform}:{ctx.event_id}" if ctx.who is not None and ctx.event_id else None
+        for n, out in enumerate(ctx.outbound):
+            platform = out.to.platform if isinstance(out, DirectMessage) else out.where.platform
+            key = getattr(out, "key", None) or (f"{base}:{n}" if base else f"auto:{secrets.token_hex(8)}")
+            if ctx.repos.outbox.has(key):
+                continue  # the same due message recorded by an earlier tick
+            member_id = None
+            if isinstance(out, DirectMessage) and out.to.account is not None:
+                m = ctx.repos.members.by_identity(out.to.platform, out.to.account)
+                member_id = m.id if m else None
+            row = ctx.repos.outbox.add(
+                OutboxMessage(
+                    key=key,
+                    platform=platform,
+                    member_id=member_id,
+                    payload=encode(dataclasses.replace(out, key=key)),
+                    created_at=ctx.now,
+                    next_attempt_at=ctx.now,
+                )
+            )
+            assert row.id is not None
+            ids.append(row.id)
+        return ids
+
+    async def _deliver(self, ids: Sequence[int]) -> None:
+        """Send recorded messages, then record what became of each."""
+        with Session(self.db, expire_on_commit=False) as session:
+            rows = [r for r in (Repos(session).outbox.get(i) for i in ids) if r is not None]
+        results: list[tuple[int, Delivery]] = []
+        for row in rows:
+            adapter = self.adapters.get(row.platform)
+            if adapter is None:
+                results.append((row.id, Delivery("failed", f"no {row.platform} adapter running")))  # type: ignore[arg-type]
+                continue
+            try:
+                delivery = await adapter.send(decode(row.payload))
+            except Exception as exc:  # an adapter bug must not stop the other messages
+                log.exception("adapter %s failed to send outbox %s", row.platform, row.id)
+                delivery = Delivery("failed", f"{type(exc).__name__}: {exc}"[:200])
+            results.append((row.id, delivery))  # type: ignore[arg-type]
+        if results:
+            async with self._lock:
+                self._mark(results)
+
+    def _mark(self, results: Sequence[tuple[int, Delivery]]) -> None:
+        now = self.clock.now()
+        with Session(self.db) as session:
+            outbox = Repos(session).outbox
+            for msg_id, delivery in results:
+                row = outbox.get(msg_id)
+                if row is None:
+                    continue
+                row.attempts += 1
+                row.last_error = None if delivery.ok else (delivery.detail or delivery.status)[:300]
+                if delivery.ok:
+                    row.status, row.sent_at = "sent", now
+                elif delivery.status == "offline":
+                    row.status = "offline"
+                elif delivery.status == "undeliverable" or row.attempts > len(RETRY_DELAYS):
+                    row.status = "undeliverable" if delivery.status == "undeliverable" else "failed"
+                    log.warning("outbox %s to %s given up: %s", row.key, row.platform, row.last_error)
+                else:
+                    row.status = "pending"
+                    row.next_attempt_at = now + RETRY_DELAYS[row.attempts - 1]
+                session.add(row)
+            session.commit()
+
+    async def flush_outbox(self) -> int:
+        """Send what is pending and due (after a restart, or retries). Returns how many were tried."""
+        async with self._lock:
+            with Session(self.db) as session:
+                ids = [r.id for r in Repos(session).outbox.due(self.clock.now())]
+        if ids:
+            await self._deliver([i for i in ids if i is not None])
+        return len(ids)
+
+    async def _on_seen(self, event: Seen) -> list[int]:
+        """Someone reappeared: what waited for them on that platform becomes due."""
+        if event.who.account is None:
+            return []
+        async with self._lock:
+            now = self.clock.now()
+            with Session(self.db) as session:
+                repos = Repos(session)
+                member = repos.members.by_identity(event.who.platform, event.who.account)
+                if member is None:
+                    return []
+                waiting = repos.outbox.waiting_for(member.id, event.who.platform)  # type: ignore[arg-type]
+                for row in waiting:
+                    row.status, row.next_attempt_at = "pending", now
+                    session.add(row)
+                session.commit()
+                return [r.id for r in waiting if r.id is not None]
+
+    # ------------------------------------------------------------------ schedule
+
+    async def run_due(self) -> None:
+        """One scheduler tick: every job asks what is due now, then the outbox is flushed."""
+        for job in self.jobs:
+            await self.run_job(job.name)
+        await self.flush_outbox()
+
+    async def run_job(self, name: str) -> None:
+        job = next(j for j in self.jobs if j.name == name)
+        async with self._lock:
+            now = self.clock.now()
+            with Session(self.db, expire_on_commit=False) as session:
+                ctx = Context(self, Repos(session), now)
+                try:
+                    await job.run(ctx)
+                    ids = self._record(ctx)
+                    session.commit()
+                except Exception:
+                    session.rollback()
+                    log.exception("job %s failed; it will run again at the next tick", name)
+                    return
+        if ids:
+            await self._deliver(ids)
+
+    # ------------------------------------------------------------------ lifecycle
+
+    async def drain(self) -> None:
+        """Stop taking input and wait for what is in flight (clean shutdown)."""
+        self._accepting = False
+        current = asyncio.current_task()
+        pending = [t for t in self._in_flight if t is not current]
+        if pending:
+            await asyncio.wait(pending, timeout=10)
+
+
+# ---------------------------------------------------------------------- (de)serialising outbound
+
+_TYPES: dict[str, type] = {"reply": Reply, "dm": DirectMessage, "announce": Announce}
+_NAMES = {v: k for k, v in _TYPES.items()}
+
+
+def encode(out: Outbound) -> dict[str, Any]:
+    return {"type": _NAMES[type(out)], **dataclasses.asdict(out)}
+
+
+def decode(payload: dict[str, Any]) -> Outbound:
+    data = dict(payload)
+    kind = _TYPES[data.pop("type")]
+    for name in ("to", "mention"):
+        if isinstance(data.get(name), dict):
+            data[name] = Identity(**data[name])
+    if isinstance(data.get("where"), dict):
+        data["where"] = Where(**data["where"])
+    if "buttons" in data:
+        data["buttons"] = tuple(Button(**b) for b in data["buttons"])
+    return kind(**data)

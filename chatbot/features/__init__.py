@@ -1,0 +1,11 @@
+"""Feature modules. Each exports ``FEATURE``; :func:`all_features` is what the bot runs."""
+
+from __future__ import annotations
+
+from chatbot.engine import Feature
+
+
+def all_features() -> list[Feature]:
+    from chatbot.features import core, rounds, signup
+
+    return [core.FEATURE, rounds.FEATURE, signup.FEATURE]

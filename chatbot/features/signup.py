@@ -1,0 +1,375 @@
+"""Sign-ups: a short DM interview for mentees and mentors, profiles and withdrawal.
+
+The interview asks only what it does not know yet (a mentor signing up as a mentee too is not
+asked their timezone twice). Each answer is saved as it comes, so it survives a restart.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any, Callable
+
+from chatbot.commands import ActionError, Arg, CommandSpec, Example, parse_int, parse_timezone
+from chatbot.engine import Context, Feature
+from chatbot.features.rounds import OPEN_EXAMPLE, current_round
+from chatbot.flows import Flow, Step
+from storage.tables import Member, Signup
+
+# ---------------------------------------------------------------------------- answer parsers
+
+#: common language names people type, to the codes matching compares
+LANGUAGE_NAMES = {
+    "english": "en", "german": "de", "deutsch": "de", "french": "fr", "français": "fr", "spanish": "es",
+    "español": "es", "portuguese": "pt", "italian": "it", "dutch": "nl", "polish": "pl", "russian": "ru",
+    "ukrainian": "uk", "arabic": "ar", "hindi": "hi", "bengali": "bn", "chinese": "zh", "mandarin": "zh",
+    "japanese": "ja", "korean": "ko", "turkish": "tr", "persian": "fa", "farsi": "fa", "indonesian": "id",
+    "swahili": "sw", "hebrew": "he", "swedish": "sv", "czech": "cs", "vietnamese": "vi", "tamil": "ta",
+}
+
+
+def _items(text: str) -> list[str]:
+    return [p.strip() for p in re.split(r"[,;\n]+", text) if p.strip()]
+
+
+def parse_languages(text: str) -> list[str]:
+    found: list[str] = []
+    for word in re.split(r"[,;\s/]+", text.strip().lower()):
+        if not word or word in ("and", "&"):
+            continue
+        code = LANGUAGE_NAMES.get(word, word)
+        if not re.fullmatch(r"[a-z]{2,3}(-[a-z0-9]{2,8})?", code):
+            raise ValueError(f"'{word}' is not a language I know; use codes like en, de, pt-br")
+        if code not in found:
+            found.append(code)
+    if not found:
+        raise ValueError("Name at least one language, e.g. en, de")
+    if len(found) > 8:
+        raise ValueError("Eight languages at most, please")
+    return found
+
+
+def _choose(text: str, options: list[str], what: str) -> str:
+    raw = text.strip().lower()
+    if raw.isdigit() and 1 <= int(raw) <= len(options):
+        return options[int(raw) - 1]
+    hits = [o for o in options if o.lower() == raw] or [o for o in options if o.lower().startswith(raw)] if raw else []
+    if len(hits) == 1:
+        return hits[0]
+    raise ValueError(f"'{text.strip()[:30]}' is not one of the {what}: {', '.join(options)}")
+
+
+def parse_focus(ctx: Context, text: str) -> str:
+    return _choose(text, list(ctx.settings.programme.role_focuses), "role focuses")
+
+
+def parse_tracks(ctx: Context, text: str, many: bool) -> list[str]:
+    options = list(ctx.settings.programme.tracks)
+    if many and text.strip().lower() in ("all", "both", "any"):
+        return options
+    chosen = [_choose(t, options, "tracks") for t in _items(text.replace(" and ", ","))]
+    if not chosen:
+        raise ValueError(f"Pick a track: {', '.join(options)}")
+    if not many and len(chosen) > 1:
+        raise ValueError("A mentee picks one track")
+    return list(dict.fromkeys(chosen))
+
+
+def parse_skills(text: str) -> list[str]:
+    skills = list(dict.fromkeys(_items(text)))
+    if not skills:
+        raise ValueError("Name at least one, separated by commas")
+    if len(skills) > 12 or any(len(s) > 60 for s in skills):
+        raise ValueError("Twelve at most, each under 60 characters")
+    return skills
+
+
+def parse_goal(text: str) -> str:
+    goal = " ".join(text.split())
+    if len(goal) < 5:
+        raise ValueError("Say a little more about your goal (a sentence is fine)")
+    if len(goal) > 300:
+        raise ValueError("Keep the goal under 300 characters; milestones come later")
+    return goal
+
+
+def parse_capacity(ctx: Context, text: str) -> int:
+    raw = text.strip().lower()
+    if raw in ("", "default", "ok", "yes"):
+        return ctx.settings.programme.default_capacity
+    n = parse_int(raw)
+    if not 1 <= n <= 20:
+        raise ValueError("Capacity is between 1 and 20 mentees")
+    return n
+
+
+# ---------------------------------------------------------------------------- the interview
+
+
+def _known(field: str) -> Callable[[dict[str, Any]], bool]:
+    return lambda data: field not in data.get("_known", [])
+
+
+def _kind(kind: str) -> Callable[[dict[str, Any]], bool]:
+    return lambda data: data["kind"] == kind
+
+
+def _focus_prompt(ctx: Context, data: dict[str, Any]) -> str:
+    opts = ", ".join(f"{i}) {f}" for i, f in enumerate(ctx.settings.programme.role_focuses, 1))
+    return f"Which role focus fits you best? {opts}"
+
+
+def _tracks_prompt(ctx: Context, data: dict[str, Any]) -> str:
+    tracks = ", ".join(ctx.settings.programme.tracks)
+    if data["kind"] == "mentor":
+        return f"Which tracks do you mentor in? ({tracks}, or 'all')"
+    return f"Which track are you joining? ({tracks})"
+
+
+SIGNUP = Flow(
+    name="signup",
+    steps=(
+        Step(
+            "timezone",
+            lambda ctx, d: "Which timezone are you in? (a name like Europe/Berlin or America/New_York)",
+            lambda ctx, text, d: parse_timezone(text),
+            when=_known("timezone"),
+        ),
+        Step(
+            "languages",
+            lambda ctx, d: "Which languages can you work in? (e.g. en, de)",
+            lambda ctx, text, d: parse_languages(text),
+            when=_known("languages"),
+        ),
+        Step("focus", _focus_prompt, lambda ctx, text, d: parse_focus(ctx, text), when=_known("focus")),
+        Step(
+            "tracks",
+            _tracks_prompt,
+            lambda ctx, text, d: parse_tracks(ctx, text, many=d["kind"] == "mentor"),
+        ),
+        Step(
+            "skills",
+            lambda ctx, d: (
+                "Which skills can you teach? (comma-separated)"
+                if d["kind"] == "mentor"
+                else "Which areas or skills do you want to grow in? (comma-separated)"
+            ),
+            lambda ctx, text, d: parse_skills(text),
+        ),
+        Step(
+            "capacity",
+            lambda ctx, d: f"How many mentees can you take at most? (1-20, or 'default' for {ctx.settings.programme.default_capacity})",
+            lambda ctx, text, d: parse_capacity(ctx, text),
+            when=_kind("mentor"),
+        ),
+        Step(
+            "goal",
+            lambda ctx, d: "Last one: what is your goal for this round? (a sentence)",
+            lambda ctx, text, d: parse_goal(text),
+            when=_kind("mentee"),
+        ),
+    ),
+    finish=lambda ctx, data: _finish_signup(ctx, data),
+    cancelled="Sign-up stopped; nothing was recorded. Start again any time with !signup.",
+)
+
+
+async def _finish_signup(ctx: Context, data: dict[str, Any]) -> str:
+    member = ctx.require_member()
+    rnd = ctx.repos.rounds.current()
+    if rnd is None or rnd.id != data["round_id"]:
+        raise ActionError("The round you were signing up for is closed now; nothing was recorded.")
+    member.timezone = data.get("timezone", member.timezone)
+    member.languages = data.get("languages", member.languages)
+    member.role_focus = data.get("focus", member.role_focus)
+    member.status = "active"
+    ctx.repos.session.add(member)
+    kind = data["kind"]
+    existing = ctx.repos.signups.of(member.id, rnd.id, kind)  # type: ignore[arg-type]
+    signup = existing[0] if existing else Signup(member_id=member.id, round_id=rnd.id, kind=kind, created_at=ctx.now)  # type: ignore[arg-type]
+    signup.tracks, signup.skills = data["tracks"], data["skills"]
+    signup.goal, signup.capacity = data.get("goal"), data.get("capacity")
+    signup.status, signup.withdrawn_at = "active", None
+    ctx.repos.signups.add(signup)
+    ctx.repos.roles.grant(member.id, kind, None, ctx.now)  # type: ignore[arg-type]
+    return f"You're signed up as a {kind} for {rnd.name}. Thank you!\n" + describe(ctx, member)
+
+
+# ---------------------------------------------------------------------------- commands
+
+
+async def signup(ctx: Context, kind: str) -> str | None:
+    member = ctx.require_member()
+    rnd = current_round(ctx)
+    for s in ctx.repos.signups.of(member.id, rnd.id, kind):  # type: ignore[arg-type]
+        if s.status == "active":
+            raise ActionError(
+                f"You are signed up as a {kind} for {rnd.name} already. "
+                f"{ctx.prefix}profile shows it; {ctx.prefix}profile set changes a field."
+            )
+    known = [f for f, v in (("timezone", member.timezone), ("languages", member.languages), ("focus", member.role_focus)) if v]
+    ctx.start_flow("signup", {"kind": kind, "round_id": rnd.id, "_known": known})
+    intro = f"Welcome! A few questions to sign you up as a {kind} for {rnd.name} ({ctx.prefix}cancel stops)."
+    return intro if ctx.where is not None and ctx.where.is_direct else None
+
+
+def describe(ctx: Context, member: Member) -> str:
+    """A compact profile: a line for the person, a line per sign-up in the open round."""
+    langs = ", ".join(member.languages) or "?"
+    lines = [
+        f"{member.handle}: timezone {member.timezone or '?'}; languages {langs}; focus {member.role_focus or '?'}"
+        + ("; withdrawn" if member.status == "withdrawn" else "")
+    ]
+    rnd = ctx.repos.rounds.current()
+    if rnd is not None:
+        for s in ctx.repos.signups.of(member.id, rnd.id):  # type: ignore[arg-type]
+            parts = [f"{s.kind} in {rnd.name}" + (" (withdrawn)" if s.status == "withdrawn" else "")]
+            parts.append(("track " if s.kind == "mentee" else "tracks ") + ", ".join(s.tracks))
+            parts.append(("teaches " if s.kind == "mentor" else "interests ") + ", ".join(s.skills))
+            if s.capacity is not None:
+                parts.append(f"capacity {s.capacity}")
+            if s.goal:
+                parts.append(f"goal: {s.goal}")
+            lines.append("; ".join(parts))
+    return "\n".join(lines)
+
+
+async def profile(ctx: Context, who: Member | None) -> str:
+    me = ctx.require_member()
+    target = who or me
+    if target.id != me.id and not ctx.has_role("coordinator"):
+        raise ActionError("You can see your own profile; coordinators can see others'.")
+    return describe(ctx, target)
+
+
+PROFILE_FIELDS = ("timezone", "languages", "focus", "platform", "name", "tracks", "skills", "capacity", "goal")
+
+
+def _signup_for(ctx: Context, member: Member, field: str, kind: str | None = None) -> Signup:
+    rnd = current_round(ctx)
+    signups = [s for s in ctx.repos.signups.of(member.id, rnd.id) if s.status == "active"]  # type: ignore[arg-type]
+    if kind:
+        signups = [s for s in signups if s.kind == kind]
+    if not signups:
+        need = f"a {kind}" if kind else "a mentee or mentor"
+        raise ActionError(f"{field} belongs to a sign-up: you are not signed up as {need} in {rnd.name}.")
+    return signups[0]
+
+
+async def profile_set(ctx: Context, field: str, value: str) -> str:
+    member = ctx.require_member()
+    try:
+        if field == "timezone":
+            member.timezone = parse_timezone(value)
+        elif field == "languages":
+            member.languages = parse_languages(value)
+        elif field == "focus":
+            member.role_focus = parse_focus(ctx, value)
+        elif field == "name":
+            name = " ".join(value.split())
+            if not 1 <= len(name) <= 40:
+                raise ValueError("A name is 1 to 40 characters")
+            member.display_name = name
+        elif field == "platform":
+            platforms = sorted({i.platform for i in ctx.repos.members.identities(member.id)})  # type: ignore[arg-type]
+            choice = value.strip().lower()
+            if choice not in platforms:
+                raise ValueError(f"You have accounts on {', '.join(platforms)}; link another with {ctx.prefix}link")
+            member.preferred_platform = choice
+        else:
+            kind = {"capacity": "mentor", "goal": "mentee"}.get(field)
+            signup = _signup_for(ctx, member, field, kind)
+            if field == "tracks":
+                signup.tracks = parse_tracks(ctx, value, many=signup.kind == "mentor")
+            elif field == "skills":
+                signup.skills = parse_skills(value)
+            elif field == "capacity":
+                signup.capacity = parse_capacity(ctx, value)
+            else:
+                signup.goal = parse_goal(value)
+            ctx.repos.signups.save(signup)
+    except ValueError as exc:
+        raise ActionError(str(exc)) from None
+    ctx.repos.session.add(member)
+    return f"Saved. {describe(ctx, member)}"
+
+
+async def withdraw(ctx: Context, confirm: str | None) -> str:
+    member = ctx.require_member()
+    rnd = ctx.repos.rounds.current()
+    active = [s for s in ctx.repos.signups.of(member.id, rnd.id) if s.status == "active"] if rnd else []  # type: ignore[arg-type]
+    if not active and member.status == "withdrawn":
+        return "You have withdrawn already."
+    if confirm is None:
+        what = " and ".join(f"{s.kind} in {rnd.name}" for s in active) if active and rnd else "the programme"
+        return (
+            f"This withdraws you as {what}. Your records are kept, marked withdrawn. "
+            f"Send {ctx.prefix}withdraw confirm to go ahead."
+        )
+    for s in active:
+        s.status, s.withdrawn_at = "withdrawn", ctx.now
+        ctx.repos.signups.save(s)
+        ctx.repos.roles.revoke(member.id, s.kind)  # type: ignore[arg-type]
+    member.status = "withdrawn"
+    ctx.repos.session.add(member)
+    ctx.repos.conversations.end(member.id)  # type: ignore[arg-type]
+    return f"You have withdrawn. Thank you for taking part; {ctx.prefix}signup brings you back."
+
+
+SIGNED_UP = (
+    OPEN_EXAMPLE,
+    "alice: !signup mentee",
+    "alice: Europe/Berlin",
+    "alice: en, de",
+    "alice: 3",
+    "alice: programming",
+    "alice: code review, testing",
+    "alice: Land my first patch in core",
+)
+
+FEATURE = Feature(
+    name="signup",
+    commands=(
+        CommandSpec(
+            ("signup",),
+            "sign up for the open round as a mentee or a mentor (a short interview in private)",
+            roles=("member",),
+            handler=signup,
+            args=(Arg("kind", choices=("mentee", "mentor"), help="mentee or mentor"),),
+            examples=(
+                Example("alice: !signup mentee", r"Which timezone", setup=(OPEN_EXAMPLE,)),
+                Example("!signup mentee", r"No round is open"),
+            ),
+        ),
+        CommandSpec(
+            ("profile",),
+            "show your profile (coordinators: anyone's)",
+            roles=("member",),
+            handler=profile,
+            private=True,
+            args=(Arg("who", kind="member", required=False, help="whose profile"),),
+            examples=(Example("alice: !profile", r"alice: timezone Europe/Berlin; languages en, de", setup=SIGNED_UP),),
+        ),
+        CommandSpec(
+            ("profile", "set"),
+            "change one field of your profile",
+            roles=("member",),
+            handler=profile_set,
+            private=True,
+            args=(
+                Arg("field", choices=PROFILE_FIELDS, help="what to change"),
+                Arg("value", kind="text", rest=True, help="the new value"),
+            ),
+            examples=(Example("alice: !profile set timezone Asia/Kolkata", r"Saved\. alice: timezone Asia/Kolkata", setup=SIGNED_UP),),
+        ),
+        CommandSpec(
+            ("withdraw",),
+            "leave the programme (your records are kept, marked withdrawn)",
+            roles=("member",),
+            handler=withdraw,
+            private=True,
+            args=(Arg("confirm", choices=("confirm",), required=False, help="confirm"),),
+            examples=(Example("alice: !withdraw confirm", r"You have withdrawn", setup=SIGNED_UP),),
+        ),
+    ),
+    flows=(SIGNUP,),
+)

@@ -1,0 +1,337 @@
+"""Repositories: the only place with queries. Features call these, never SQL.
+
+Each repository works inside the caller's session (one unit of work per inbound event), so a
+handler's changes commit or roll back together.
+"""
+
+from __future__ import annotations
+
+import random
+import re
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import Any, Iterable, Sequence
+
+from sqlalchemy import delete, func, update
+from sqlmodel import Session, col, select
+
+from storage.tables import (
+    Conversation,
+    KeyValue,
+    LinkCode,
+    Member,
+    MemberRole,
+    OutboxMessage,
+    PlatformIdentity,
+    ProcessedEvent,
+    Round,
+    Signup,
+)
+
+
+class MemberRepo:
+    def __init__(self, session: Session):
+        self.s = session
+
+    def get(self, member_id: int) -> Member | None:
+        return self.s.get(Member, member_id)
+
+    def by_identity(self, platform: str, account: str) -> Member | None:
+        stmt = (
+            select(Member)
+            .join(PlatformIdentity, col(PlatformIdentity.member_id) == col(Member.id))
+            .where(PlatformIdentity.platform == platform, PlatformIdentity.account == account)
+        )
+        return self.s.exec(stmt).first()
+
+    def by_handle(self, handle: str) -> Member | None:
+        return self.s.exec(select(Member).where(func.lower(Member.handle) == handle.lower())).first()
+
+    def identity(self, platform: str, account: str) -> PlatformIdentity | None:
+        return self.s.exec(
+            select(PlatformIdentity).where(
+                PlatformIdentity.platform == platform, PlatformIdentity.account == account
+            )
+        ).first()
+
+    def identities(self, member_id: int) -> list[PlatformIdentity]:
+        return list(
+            self.s.exec(
+                select(PlatformIdentity)
+                .where(PlatformIdentity.member_id == member_id)
+                .order_by(col(PlatformIdentity.last_seen).desc())
+            )
+        )
+
+    def by_display(self, platform: str, display: str) -> list[Member]:
+        """People last seen on ``platform`` under this display name (for naming, never for rights)."""
+        stmt = (
+            select(Member)
+            .join(PlatformIdentity, col(PlatformIdentity.member_id) == col(Member.id))
+            .where(PlatformIdentity.platform == platform, func.lower(PlatformIdentity.display) == display.lower())
+        )
+        return list(self.s.exec(stmt))
+
+    def unique_handle(self, wanted: str) -> str:
+        base = re.sub(r"[^a-z0-9_\-]", "", wanted.lower())[:24] or "member"
+        if base[0].isdigit() or base[0] in "-_":
+            base = "m" + base
+        handle, n = base, 1
+        while self.by_handle(handle) is not None:
+            n += 1
+            handle = f"{base}{n}"
+        return handle
+
+    def create(self, platform: str, account: str, display: str, now: datetime) -> Member:
+        member = Member(
+            handle=self.unique_handle(display or account),
+            display_name=display or account,
+            preferred_platform=platform,
+            created_at=now,
+        )
+        self.s.add(member)
+        self.s.flush()
+        assert member.id is not None
+        self.s.add(PlatformIdentity(platform=platform, account=account, member_id=member.id, display=display, last_seen=now))
+        self.s.flush()
+        return member
+
+    def touch(self, ident: PlatformIdentity, display: str, now: datetime) -> None:
+        if ident.display != display:
+            ident.display = display
+        ident.last_seen = now
+        self.s.add(ident)
+
+    def merge(self, keep: Member, gone: Member) -> None:
+        """Join ``gone`` into ``keep``: identities, roles and records move; ``gone`` is deleted."""
+        assert keep.id is not None and gone.id is not None
+        for table in (PlatformIdentity, Signup, OutboxMessage, LinkCode):
+            self.s.exec(update(table).where(table.member_id == gone.id).values(member_id=keep.id))  # type: ignore[attr-defined]
+        kept_roles = {r.role for r in self.s.exec(select(MemberRole).where(MemberRole.member_id == keep.id))}
+        for role in list(self.s.exec(select(MemberRole).where(MemberRole.member_id == gone.id))):
+            if role.role not in kept_roles:
+                self.s.add(MemberRole(member_id=keep.id, role=role.role, granted_by=role.granted_by, granted_at=role.granted_at))
+            self.s.delete(role)
+        self.s.exec(delete(Conversation).where(col(Conversation.member_id) == gone.id))
+        for field in ("timezone", "role_focus"):
+            if getattr(keep, field) is None and getattr(gone, field) is not None:
+                setattr(keep, field, getattr(gone, field))
+        if not keep.languages and gone.languages:
+            keep.languages = list(gone.languages)
+        self.s.add(keep)
+        self.s.flush()
+        self.s.delete(gone)
+        self.s.flush()
+
+
+class RoleRepo:
+    def __init__(self, session: Session):
+        self.s = session
+
+    def of(self, member_id: int) -> set[str]:
+        return set(self.s.exec(select(MemberRole.role).where(MemberRole.member_id == member_id)))
+
+    def grant(self, member_id: int, role: str, by: int | None, now: datetime) -> bool:
+        if self.s.get(MemberRole, (member_id, role)) is not None:
+            return False
+        self.s.add(MemberRole(member_id=member_id, role=role, granted_by=by, granted_at=now))
+        return True
+
+    def revoke(self, member_id: int, role: str) -> bool:
+        row = self.s.get(MemberRole, (member_id, role))
+        if row is None:
+            return False
+        self.s.delete(row)
+        return True
+
+    def holders(self, role: str) -> list[Member]:
+        stmt = select(Member).join(MemberRole, col(MemberRole.member_id) == col(Member.id)).where(MemberRole.role == role)
+        return list(self.s.exec(stmt))
+
+
+class RoundRepo:
+    def __init__(self, session: Session):
+        self.s = session
+
+    def current(self) -> Round | None:
+        return self.s.exec(select(Round).where(Round.status == "open")).first()
+
+    def by_name(self, name: str) -> Round | None:
+        return self.s.exec(select(Round).where(func.lower(Round.name) == name.lower())).first()
+
+    def add(self, name: str, starts: date, ends: date, by: int | None, now: datetime) -> Round:
+        rnd = Round(name=name, starts_on=starts, ends_on=ends, opened_by=by, opened_at=now)
+        self.s.add(rnd)
+        self.s.flush()
+        return rnd
+
+    def latest(self) -> Round | None:
+        return self.s.exec(select(Round).order_by(col(Round.opened_at).desc())).first()
+
+
+@dataclass(frozen=True)
+class SignupCounts:
+    mentees: int
+    mentors: int
+    withdrawn: int
+
+
+class SignupRepo:
+    def __init__(self, session: Session):
+        self.s = session
+
+    def of(self, member_id: int, round_id: int, kind: str | None = None) -> list[Signup]:
+        stmt = select(Signup).where(Signup.member_id == member_id, Signup.round_id == round_id)
+        if kind:
+            stmt = stmt.where(Signup.kind == kind)
+        return list(self.s.exec(stmt.order_by(col(Signup.id))))
+
+    def add(self, signup: Signup) -> Signup:
+        self.s.add(signup)
+        self.s.flush()
+        return signup
+
+    def counts(self, round_id: int) -> SignupCounts:
+        rows = self.s.exec(
+            select(Signup.kind, Signup.status, func.count()).where(Signup.round_id == round_id).group_by(Signup.kind, Signup.status)
+        ).all()
+        active = {(k, st): n for k, st, n in rows}
+        return SignupCounts(
+            mentees=active.get(("mentee", "active"), 0),
+            mentors=active.get(("mentor", "active"), 0),
+            withdrawn=sum(n for (k, st), n in active.items() if st == "withdrawn"),
+        )
+
+    def save(self, signup: Signup) -> None:
+        self.s.add(signup)
+
+
+class ConversationRepo:
+    def __init__(self, session: Session):
+        self.s = session
+
+    def get(self, member_id: int) -> Conversation | None:
+        return self.s.get(Conversation, member_id)
+
+    def start(self, member_id: int, flow: str, step: str, platform: str, data: dict[str, Any], now: datetime) -> Conversation:
+        existing = self.get(member_id)
+        if existing is not None:
+            self.s.delete(existing)
+            self.s.flush()
+        conv = Conversation(member_id=member_id, flow=flow, step=step, data=data, platform=platform, started_at=now, updated_at=now)
+        self.s.add(conv)
+        return conv
+
+    def save(self, conv: Conversation, now: datetime) -> None:
+        conv.updated_at = now
+        conv.data = dict(conv.data)  # a new object, so the JSON column is seen as changed
+        self.s.add(conv)
+
+    def end(self, member_id: int) -> bool:
+        conv = self.get(member_id)
+        if conv is None:
+            return False
+        self.s.delete(conv)
+        return True
+
+
+class LinkRepo:
+    ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"  # no 0/O or 1/I to misread
+
+    def __init__(self, session: Session):
+        self.s = session
+
+    def issue(self, member_id: int, platform: str, expires: datetime, rng: random.Random) -> str:
+        self.s.exec(delete(LinkCode).where(col(LinkCode.member_id) == member_id))
+        code = "".join(rng.choice(self.ALPHABET) for _ in range(8))
+        self.s.add(LinkCode(code=code, member_id=member_id, platform=platform, expires_at=expires))
+        return code
+
+    def take(self, code: str) -> LinkCode | None:
+        """The code's row, removed so it cannot be used twice (expired ones too)."""
+        row = self.s.get(LinkCode, code.upper().replace("-", ""))
+        if row is not None:
+            self.s.delete(row)
+        return row
+
+
+class OutboxRepo:
+    def __init__(self, session: Session):
+        self.s = session
+
+    def has(self, key: str) -> bool:
+        return self.s.exec(select(OutboxMessage.id).where(OutboxMessage.key == key)).first() is not None
+
+    def add(self, msg: OutboxMessage) -> OutboxMessage:
+        self.s.add(msg)
+        self.s.flush()
+        return msg
+
+    def get(self, msg_id: int) -> OutboxMessage | None:
+        return self.s.get(OutboxMessage, msg_id)
+
+    def due(self, now: datetime, limit: int = 500) -> list[OutboxMessage]:
+        stmt = (
+            select(OutboxMessage)
+            .where(OutboxMessage.status == "pending", col(OutboxMessage.next_attempt_at) <= now)
+            .order_by(col(OutboxMessage.id))
+            .limit(limit)
+        )
+        return list(self.s.exec(stmt))
+
+    def waiting_for(self, member_id: int, platform: str) -> list[OutboxMessage]:
+        stmt = select(OutboxMessage).where(
+            OutboxMessage.member_id == member_id,
+            OutboxMessage.platform == platform,
+            OutboxMessage.status == "offline",
+        )
+        return list(self.s.exec(stmt.order_by(col(OutboxMessage.id))))
+
+
+class EventRepo:
+    def __init__(self, session: Session):
+        self.s = session
+
+    def first_time(self, platform: str, event_id: str, now: datetime) -> bool:
+        """Record the event; False when it was handled before."""
+        if self.s.get(ProcessedEvent, (platform, event_id)) is not None:
+            return False
+        self.s.add(ProcessedEvent(platform=platform, event_id=event_id, handled_at=now))
+        return True
+
+    def forget_before(self, cutoff: datetime) -> int:
+        result = self.s.exec(delete(ProcessedEvent).where(col(ProcessedEvent.handled_at) < cutoff))  # type: ignore[call-overload]
+        return int(result.rowcount or 0)
+
+
+class KeyValueRepo:
+    def __init__(self, session: Session):
+        self.s = session
+
+    def get(self, namespace: str, key: str) -> str | None:
+        row = self.s.get(KeyValue, (namespace, key))
+        return row.value if row else None
+
+    def set(self, namespace: str, key: str, value: str) -> None:
+        row = self.s.get(KeyValue, (namespace, key))
+        if row is None:
+            self.s.add(KeyValue(namespace=namespace, key=key, value=value))
+        else:
+            row.value = value
+            self.s.add(row)
+
+
+class Repos:
+    """Every repository over one session: what a handler's ``ctx.repos`` is."""
+
+    def __init__(self, session: Session):
+        self.session = session
+        self.members = MemberRepo(session)
+        self.roles = RoleRepo(session)
+        self.rounds = RoundRepo(session)
+        self.signups = SignupRepo(session)
+        self.conversations = ConversationRepo(session)
+        self.links = LinkRepo(session)
+        self.outbox = OutboxRepo(session)
+        self.events = EventRepo(session)
+        self.kv = KeyValueRepo(session)

@@ -1,0 +1,124 @@
+"""Conversations against the real engine and a real SQLite file, with no sleeps.
+
+    bot = await Bot.start(tmp_path)
+    await bot.say("alice", "!signup mentee")          # a DM; channel="#oh" speaks in a channel
+    assert "timezone" in bot.dm("alice")[-1]
+    await bot.restart()                               # same database, new engine
+
+Everything the engine does for a line is finished when ``say`` returns (the sink awaits the
+commit and the delivery), so tests read results straight away.
+"""
+
+from __future__ import annotations
+
+import random
+import re
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+from adapters.console import MemoryAdapter, Said, ScriptPlayer
+from chatbot.app import App
+from chatbot.clock import FakeClock, parse_span
+from chatbot.config import Settings, embedded_default, from_dict
+from chatbot.engine import Feature
+from chatbot.features import all_features
+
+START = datetime(2027, 1, 4, 9, 0, tzinfo=timezone.utc)  # a Monday
+
+
+@dataclass
+class Bot:
+    db_path: Path
+    settings: Settings
+    clock: FakeClock
+    app: App = field(init=False)
+    adapters: dict[str, MemoryAdapter] = field(default_factory=dict)
+    said: list[Said] = field(default_factory=list)
+    features: list[Feature] | None = None
+
+    @classmethod
+    async def start(
+        cls,
+        tmp_path: Path,
+        config: dict[str, Any] | None = None,
+        clock: FakeClock | None = None,
+        platforms: tuple[str, ...] = ("console",),
+        extra_features: tuple[Feature, ...] = (),
+    ) -> "Bot":
+        db_path = tmp_path / "bot.db"
+        raw = embedded_default().model_dump() if config is None else config
+        # Durability is not under test here; "normal" keeps each commit from waiting on fsync.
+        raw = {**raw, "database": {**raw.get("database", {}), "synchronous": "normal", "url": f"sqlite:///{db_path}"}}
+        bot = cls(db_path, from_dict(raw), clock or FakeClock(START))
+        if extra_features:
+            bot.features = [*all_features(), *extra_features]
+        await bot._boot(platforms)
+        return bot
+
+    async def _boot(self, platforms: tuple[str, ...]) -> None:
+        self.adapters = {}
+        for platform in platforms:
+            self._adapter(platform)
+        self.app = App(
+            self.settings, clock=self.clock, adapters=list(self.adapters.values()), rng=random.Random(7), features=self.features
+        )
+        await self.app.start(schedule=False)
+
+    def _adapter(self, platform: str) -> MemoryAdapter:
+        adapter = MemoryAdapter(platform)
+        adapter.said = self.said  # one transcript across platforms, in order
+        self.adapters[platform] = adapter
+        return adapter
+
+    async def simulate(self, platform: str) -> MemoryAdapter:
+        adapter = self._adapter(platform)
+        self.app.engine.attach(adapter)
+        await adapter.start(self.app.engine.handle, self.app.engine.specs)
+        return adapter
+
+    @property
+    def engine(self):  # noqa: ANN201
+        return self.app.engine
+
+    async def say(self, who: str, text: str, channel: str | None = None, platform: str = "console", event_id: str | None = None) -> list[str]:
+        """``who`` says ``text``; returns the texts the bot sent because of it."""
+        before = len(self.said)
+        adapter = self.adapters.get(platform) or await self.simulate(platform)
+        await adapter.say(who, text, channel, event_id=event_id)
+        return [s.text for s in self.said[before:]]
+
+    async def play(self, script: str) -> list[Said]:
+        """Play console-script lines; returns what the bot said meanwhile."""
+        before = len(self.said)
+        player = ScriptPlayer(self.adapters["console"], self.clock, self.engine.run_due, self.simulate)
+        player.adapters.update(self.adapters)
+        await player.play(script.strip().splitlines())
+        return self.said[before:]
+
+    def dm(self, who: str) -> list[str]:
+        """Every private message the bot sent to ``who`` (``alice`` or ``alice@irc``)."""
+        return [s.text for s in self.said if s.target == f"dm {who}"]
+
+    def channel(self, name: str) -> list[str]:
+        return [s.text for s in self.said if s.target == name]
+
+    def transcript(self) -> str:
+        return "\n".join(s.render() for s in self.said)
+
+    async def advance(self, span: str) -> None:
+        self.clock.advance(parse_span(span))
+        await self.engine.run_due()
+
+    async def restart(self) -> None:
+        """Stop the engine as a shutdown would and start a new one on the same database."""
+        await self.app.stop()
+        await self._boot(tuple(self.adapters))
+
+    async def stop(self) -> None:
+        await self.app.stop()
+
+
+def matches(pattern: str, texts: list[str]) -> bool:
+    return any(re.search(pattern, t, re.S) for t in texts)

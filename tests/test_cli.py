@@ -1,0 +1,107 @@
+"""The operator's command line, run as a real process where the behaviour is the process's."""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import re
+import sqlite3
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from chatbot import __version__
+from chatbot.cli import MaskSecrets, main
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def mentorbot(*args: str, cwd: Path, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "chatbot", *args], cwd=cwd, capture_output=True, text=True, timeout=60,
+        env={**os.environ, "PYTHONPATH": str(ROOT), **(env or {})},
+    )
+
+
+@pytest.mark.parametrize("name", ["signup"])
+def test_example_transcripts_play_as_recorded(tmp_path, name):
+    result = mentorbot("console", "--db", str(tmp_path / "demo.db"), "--script", str(ROOT / "examples" / f"{name}.txt"), cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout == (ROOT / "examples" / f"{name}.out").read_text()
+
+
+def test_state_persists_between_console_runs(tmp_path):
+    first = tmp_path / "a.txt"
+    first.write_text('you: !round open "2027 Q1" 2027-01-01 2027-03-31\n')
+    second = tmp_path / "b.txt"
+    second.write_text("you: !round status\n")
+    db = str(tmp_path / "state.db")
+    mentorbot("console", "--db", db, "--script", str(first), cwd=tmp_path)
+    out = mentorbot("console", "--db", db, "--script", str(second), cwd=tmp_path).stdout
+    assert out.startswith("[dm you] Round 2027 Q1 (2027-01-01 → 2027-03-31) is open")
+
+
+def test_a_bad_script_line_names_the_line(tmp_path):
+    script = tmp_path / "bad.txt"
+    script.write_text("you: !help\nthis is not a line\n")
+    result = mentorbot("console", "--db", str(tmp_path / "x.db"), "--script", str(script), cwd=tmp_path)
+    assert result.returncode == 2
+    assert "line 2: not a script line" in result.stderr
+
+
+def test_version(capsys):
+    with pytest.raises(SystemExit) as exit_:
+        main(["--version"])
+    assert exit_.value.code == 0
+    assert capsys.readouterr().out.strip() == f"mentorbot {__version__}"
+
+
+def test_check_config_masks_secrets_and_names_bad_keys(tmp_path, capsys):
+    good = tmp_path / "good.toml"
+    good.write_text(
+        'admins = ["irc:alice"]\n[database]\nurl = "sqlite:///x.db"\n'
+        '[adapters.console]\nenabled = true\n[adapters.custom]\nenabled = false\napi_token = "s3cr3t-value"\n'
+    )
+    assert main(["check-config", str(good)]) == 0
+    out = capsys.readouterr().out
+    dumped = json.loads(out)
+    assert dumped["adapters"]["custom"]["api_token"] == "***" and "s3cr3t" not in out
+    bad = tmp_path / "bad.toml"
+    bad.write_text('admins = ["alice"]\n[database]\nsynchronous = "sometimes"\nurll = "x"\n')
+    assert main(["check-config", str(bad)]) == 2
+    err = capsys.readouterr().err
+    assert "admins: 'alice' must look like platform:account" in err
+    assert "database.synchronous: Input should be 'full' or 'normal'" in err
+    assert "database.urll: unknown key" in err
+
+
+def test_check_config_of_the_example_file_passes(capsys):
+    assert main(["check-config", str(ROOT / "config.example.toml")]) == 0
+
+
+def test_backup_writes_a_consistent_copy(tmp_path):
+    script = tmp_path / "s.txt"
+    script.write_text('you: !round open "2027 Q1" 2027-01-01 2027-03-31\n')
+    db = tmp_path / "live.db"
+    mentorbot("console", "--db", str(db), "--script", str(script), cwd=tmp_path)
+    result = mentorbot("backup", "--db", str(db), str(tmp_path / "copy.db"), cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    con = sqlite3.connect(tmp_path / "copy.db")
+    assert con.execute("select name from round").fetchall() == [("2027 Q1",)]
+    again = mentorbot("backup", "--db", str(db), str(tmp_path / "copy.db"), cwd=tmp_path)
+    assert again.returncode == 2 and "exists already" in again.stderr
+
+
+def test_logs_are_one_line_and_mask_secrets(tmp_path, monkeypatch):
+    script = tmp_path / "s.txt"
+    script.write_text("you: !help\n")
+    result = mentorbot("--log-level", "DEBUG", "console", "--db", str(tmp_path / "x.db"), "--script", str(script), cwd=tmp_path)
+    lines = [line for line in result.stderr.splitlines() if line]
+    assert lines and all(re.match(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ (DEBUG|INFO|WARNING|ERROR) \S+: ", line) for line in lines)
+    monkeypatch.setenv("MENTORBOT_IRC_PASSWORD", "hunter2-secret")
+    record = logging.LogRecord("x", logging.INFO, __file__, 1, "login with %s failed", ("hunter2-secret",), None)
+    MaskSecrets().filter(record)
+    assert record.getMessage() == "login with *** failed"

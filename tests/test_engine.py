@@ -1,0 +1,172 @@
+"""The engine's promises: clear answers for bad input, no half-written records, one place for
+permissions, exactly-once handling of replayed events, private replies kept private."""
+
+from __future__ import annotations
+
+import logging
+
+from sqlmodel import Session, select
+
+from chatbot.commands import Arg, CommandSpec, Example
+from chatbot.engine import Context, Feature
+from chatbot.events import Identity, TextReceived, Where
+from storage.tables import OutboxMessage, Round
+from tests.harness import Bot
+
+
+async def _buggy(ctx: Context) -> str:
+    # Writes a record, then fails: the record must not survive.
+    ctx.repos.rounds.add("half written", ctx.now.date(), ctx.now.date(), None, ctx.now)
+    ctx.repos.session.flush()
+    raise RuntimeError("boom")
+
+
+async def _long(ctx: Context) -> str:
+    return "\n".join(f"line {i}" for i in range(30))
+
+
+async def _hosty(ctx: Context, n: int) -> str:
+    return f"hosting {n}"
+
+
+TEST_FEATURE = Feature(
+    name="test",
+    commands=(
+        CommandSpec(("buggy",), "fails", roles=("member",), handler=_buggy, examples=(Example("!buggy", "wrong"),)),
+        CommandSpec(("long",), "says a lot", roles=("member",), handler=_long, examples=(Example("!long", "line"),)),
+        CommandSpec(
+            ("hosty",), "host only", roles=("host",), handler=_hosty, args=(Arg("n", kind="int", minimum=1),),
+            examples=(Example("!hosty 1", "hosting"),),
+        ),
+    ),
+)
+
+
+async def test_unknown_command_gets_a_one_line_hint(bot):
+    assert await bot.say("alice", "!sigup mentee") == ["Unknown command !sigup. Did you mean !signup? Try !help."]
+    assert await bot.say("alice", "!xyzzy") == ["Unknown command !xyzzy. Try !help."]
+    assert await bot.say("alice", "!round opne") == ["!round has: close, open, status. Try !help round."]
+
+
+async def test_channel_chatter_is_ignored_and_punctuation_is_not_a_command(bot):
+    assert await bot.say("alice", "hello everyone", channel="#general") == []
+    assert await bot.say("alice", "!!!", channel="#general") == []
+    assert await bot.say("alice", "! not a command", channel="#general") == []
+
+
+async def test_a_bug_is_answered_politely_logged_and_leaves_nothing_behind(tmp_path, caplog):
+    bot = await Bot.start(tmp_path, extra_features=(TEST_FEATURE,))
+    try:
+        with caplog.at_level(logging.ERROR):
+            out = await bot.say("alice", "!buggy")
+        assert out[0].startswith("Sorry, something went wrong on my side (ref ")
+        assert "Traceback" not in out[0] and "boom" not in out[0]
+        assert any("handler failed" in r.message and r.exc_info for r in caplog.records)
+        with Session(bot.app.db) as s:
+            assert s.exec(select(Round)).all() == []
+        assert "Commands:" in (await bot.say("alice", "!help"))[0]  # still running
+    finally:
+        await bot.stop()
+
+
+async def test_permissions_default_deny_and_named_roles(tmp_path):
+    bot = await Bot.start(tmp_path, extra_features=(TEST_FEATURE,))
+    try:
+        assert await bot.say("alice", "!hosty 1") == ["!hosty is for host (you have: no role yet)."]
+        await bot.say("you", "!role grant alice host")
+        assert await bot.say("alice", "!hosty 1") == ["hosting 1"]
+        assert "n must be at least 1" in (await bot.say("alice", "!hosty 0"))[0]
+        assert "n: 'x' is not a whole number" in (await bot.say("alice", "!hosty x"))[0]
+    finally:
+        await bot.stop()
+
+
+async def test_anonymous_visitors_get_only_public_commands(bot):
+    anon = Identity("console", None, "visitor")
+    where = Where("console", "#general")
+    await bot.engine.handle(TextReceived(anon, where, "!round status"))
+    assert "logged in to your account" in bot.channel("#general")[-1]
+    await bot.engine.handle(TextReceived(anon, where, "!help"))
+    assert bot.channel("#general")[-1].startswith("visitor: Commands: !help")
+
+
+async def test_nobody_but_admins_and_coordinators_grants_roles(bot):
+    await bot.say("bob", "!help")
+    assert "is for coordinator" in (await bot.say("alice", "!role grant bob host"))[0]
+    await bot.say("you", "!role grant alice coordinator")
+    assert (await bot.say("alice", "!role grant bob host")) == ["bob is now host."]
+    assert "Only admins" in (await bot.say("alice", "!role grant bob coordinator"))[0]
+    assert "Only admins" in (await bot.say("alice", "!role grant bob admin"))[0]
+    assert "already has the host role" in (await bot.say("alice", "!role grant bob host"))[0]
+    assert "role must be one of mentee, mentor, host, coordinator, admin" in (await bot.say("alice", "!role grant bob wizard"))[0]
+    assert "I don't know anyone called 'nobody'" in (await bot.say("alice", "!role grant nobody host"))[0]
+    assert (await bot.say("alice", "!role revoke bob host")) == ["bob is no longer host."]
+    assert "does not have" in (await bot.say("alice", "!role revoke bob host"))[0]
+    assert "who is missing" in (await bot.say("alice", "!role grant"))[0]
+
+
+async def test_private_replies_said_in_a_channel_go_to_a_dm(bot):
+    out = await bot.say("alice", "!whoami", channel="#general")
+    assert bot.channel("#general") == []
+    assert bot.dm("alice") == out and "You are alice" in out[0]
+
+
+async def test_long_channel_replies_move_to_a_dm(tmp_path):
+    bot = await Bot.start(tmp_path, extra_features=(TEST_FEATURE,))
+    try:
+        await bot.say("alice", "!long", channel="#general")
+        assert bot.channel("#general") == [] and bot.dm("alice")[0].startswith("line 0")
+    finally:
+        await bot.stop()
+
+
+async def test_a_replayed_event_is_handled_once(bot):
+    await bot.say("you", '!round open "2027 Q1" 2027-01-01 2027-03-31', event_id="e1")
+    out = await bot.say("you", '!round open "2027 Q1" 2027-01-01 2027-03-31', event_id="e1")
+    assert out == []
+    await bot.restart()
+    assert await bot.say("you", '!round open "2027 Q1" 2027-01-01 2027-03-31', event_id="e1") == []
+
+
+async def test_every_reply_is_in_the_outbox_and_marked_sent(bot):
+    await bot.say("alice", "!help")
+    with Session(bot.app.db) as s:
+        rows = s.exec(select(OutboxMessage)).all()
+    assert [r.status for r in rows] == ["sent"]
+
+
+async def test_unsent_messages_are_sent_after_a_restart(bot):
+    bot.adapters["console"].unreachable.add("nobody")  # not used; make the adapter fail instead:
+    original = bot.adapters["console"].send
+
+    async def down(event):  # the platform is unreachable for a moment
+        raise ConnectionError("link down")
+
+    bot.adapters["console"].send = down  # type: ignore[method-assign]
+    await bot.say("alice", "!help")
+    assert bot.dm("alice") == []
+    with Session(bot.app.db) as s:
+        [row] = s.exec(select(OutboxMessage)).all()
+        assert row.status == "pending" and "link down" in row.last_error
+    bot.adapters["console"].send = original  # type: ignore[method-assign]
+    await bot.restart()
+    await bot.advance("1m")  # the first tick after start-up retries what is due
+    assert bot.dm("alice")[0].startswith("Commands:")
+
+
+async def test_linking_joins_two_platforms_into_one_member(bot):
+    code = (await bot.say("alice", "!link"))[0].split()[4].rstrip(".")
+    await bot.say("you", "!role grant alice host")
+    out = await bot.say("alice", f"!link {code}", platform="irc")
+    assert out == ["Linked. You are alice on console, irc."]
+    assert "roles: host" in (await bot.say("alice", "!whoami", platform="irc"))[0]
+    assert "not valid" in (await bot.say("alice", f"!link {code}", platform="irc"))[0]  # used once
+
+
+async def test_link_codes_expire_and_cannot_be_self_redeemed(bot):
+    code = (await bot.say("alice", "!link"))[0].split()[4].rstrip(".")
+    assert "same account" in (await bot.say("alice", f"!link {code}"))[0]
+    code = (await bot.say("alice", "!link"))[0].split()[4].rstrip(".")
+    await bot.advance("16m")
+    assert "has expired" in (await bot.say("alice", f"!link {code}", platform="matrix"))[0]
+    assert "alice@matrix" not in (await bot.say("alice", "!whoami"))[0]
