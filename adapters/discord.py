@@ -1,0 +1,551 @@
+"""The Discord adapter: discord.py 2.x with an app-command tree built from the CommandSpecs.
+
+What it translates, and nothing more (no role decisions, no reply wording):
+
+- **Slash commands** (see :mod:`adapters.discord_commands` for how specs become commands) ->
+  :class:`CommandInvoked`. The interaction is answered by the engine's ``Reply`` (matched by
+  ``in_reply_to == event_id``). Discord drops an interaction that is not acknowledged within
+  3 s, so if no reply has come after ``defer_after`` seconds the adapter defers (ephemerally for a
+  private spec) and the reply becomes the follow-up. An interaction the engine leaves without a
+  reply is closed silently (the "thinking…" placeholder is removed).
+- **Text**: DMs, and ``!`` commands in channels when ``message_content`` is on -> ``TextReceived``.
+  Bots (and the bot itself) are ignored. In a ``!`` command, user mentions ``<@id>`` become
+  ``discord:<id>`` so member arguments reach the engine in the platform-free form.
+- **Outbound**: replies and announcements to channels, direct messages through a cached DM
+  channel (in memory and in ``context.kv``), paced by a token bucket for fan-outs. Everything is
+  sent with ``AllowedMentions.none()`` except the one ``mention`` a Reply/Announce names.
+  ``DirectMessage.buttons`` become persistent buttons (a ``DynamicItem``, so clicks still work
+  after a restart) whose click reaches the engine as the ``TextReceived`` of ``Button.command``.
+  Error 50007 (the user does not accept DMs) -> ``Delivery("undeliverable", "50007")``.
+- **Start-up**: commands are synced in ``setup_hook`` (never ``on_ready``, which fires again
+  after a failed RESUME), and only when their payload changed since the last sync (a digest in
+  ``context.kv``) or the server lacks one of them. Reconnects and resumes are discord.py's.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import json
+import logging
+import os
+import re
+from dataclasses import dataclass, field
+from typing import Any, Sequence
+
+import aiohttp
+import discord
+import yarl
+from discord import app_commands
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from adapters.base import AdapterContext, Capabilities, Sink
+from adapters.discord_commands import CommandMap, build_app_commands
+from adapters.pacing import TokenBucket
+from chatbot.commands import ROLES, CommandSpec
+from chatbot.events import (
+    SENT,
+    Announce,
+    Button,
+    CommandInvoked,
+    Delivery,
+    DirectMessage,
+    Identity,
+    Inbound,
+    Outbound,
+    Reply,
+    TextReceived,
+    Where,
+)
+
+log = logging.getLogger(__name__)
+
+PLATFORM = "discord"
+MAX_MESSAGE = 2000
+CANNOT_DM = 50007
+UNKNOWN_CHANNEL = 10003
+BUTTON_ID = "mentorbot:cmd:"
+_USER_MENTION = re.compile(r"<@!?(\d+)>")
+
+
+class DiscordSettings(BaseModel):
+    """``[adapters.discord]`` in the config. The token itself only ever comes from ``token_env``."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    token_env: str = "MENTORBOT_DISCORD_TOKEN"
+    application_id: int | None = None
+    #: guild ids to sync the slash commands to (fast to update); empty: global commands
+    guilds: tuple[int, ...] = ()
+    #: REST base (``.../api/v10``) and gateway (``ws://...``) of a Discord-compatible server
+    api_base: str | None = None
+    gateway_url: str | None = None
+    prefix: str = Field("!", pattern=r"^\S+$")
+    #: read ``!`` commands in channels (needs the privileged message-content intent)
+    message_content: bool = False
+    #: guild role name -> bot role, reported as ``platform_roles``
+    role_map: dict[str, str] = Field(default_factory=dict)
+    #: the members intent (privileged); default: on when ``role_map`` is set, so DMs know roles too
+    members_intent: bool | None = None
+    #: DM pacing: ``dm_burst`` at once, then ``dm_rate`` per second
+    dm_rate: float = Field(5.0, gt=0)
+    dm_burst: int = Field(5, ge=1)
+    #: seconds to wait for the engine's reply before deferring an interaction (Discord allows 3)
+    defer_after: float = Field(1.5, gt=0, le=2.5)
+    #: discord.py waits this long after the last GUILD_CREATE before on_ready
+    guild_ready_timeout: float = Field(2.0, ge=0)
+    #: start() returns after this long even if the gateway is not ready (it keeps trying)
+    start_timeout: float = Field(60.0, gt=0)
+
+    @field_validator("api_base")
+    @classmethod
+    def _http_url(cls, value: str | None) -> str | None:
+        if value is not None and not re.match(r"^https?://[^/\s]+", value):
+            raise ValueError("api_base must be an http(s) URL like https://discord.com/api/v10")
+        return value.rstrip("/") if value else value
+
+    @field_validator("gateway_url")
+    @classmethod
+    def _ws_url(cls, value: str | None) -> str | None:
+        if value is not None and not re.match(r"^wss?://[^/\s]+", value):
+            raise ValueError("gateway_url must be a ws(s) URL like wss://gateway.discord.gg/")
+        return value
+
+    @field_validator("role_map")
+    @classmethod
+    def _roles(cls, value: dict[str, str]) -> dict[str, str]:
+        bad = sorted(r for r in value.values() if r not in ROLES)
+        if bad:
+            raise ValueError(f"role_map maps to unknown roles {bad}; choose from {ROLES}")
+        return value
+
+    @property
+    def wants_members(self) -> bool:
+        return self.members_intent if self.members_intent is not None else bool(self.role_map)
+
+
+def create(settings: dict[str, Any], context: AdapterContext) -> "DiscordAdapter":
+    """The ``mentorbot.adapters`` entry point."""
+    return DiscordAdapter(DiscordSettings.model_validate(settings or {}), context)
+
+
+def command_digest(payload: Sequence[dict[str, Any]]) -> str:
+    """A stable digest of a command-sync payload, kept to skip syncing what did not change."""
+    return hashlib.sha256(json.dumps(list(payload), sort_keys=True, default=str).encode()).hexdigest()
+
+
+@dataclass(eq=False)
+class _Pending:
+    """An interaction waiting for the engine's answer."""
+
+    interaction: discord.Interaction
+    #: deferring makes the placeholder ephemeral (a private spec)
+    private: bool
+    #: a slash command (defer shows "thinking…") rather than a button click (defer is silent)
+    is_command: bool
+    lock: asyncio.Lock = field(default_factory=asyncio.Lock)
+    deferred: bool = False
+    answered: bool = False
+    #: acknowledging failed (expired): replies take the ordinary way
+    dead: bool = False
+
+
+class _CommandButton(discord.ui.DynamicItem[discord.ui.Button], template=r"^mentorbot:cmd:(?P<command>.+)$"):
+    """A DM button standing for a text command. Dynamic: any such button is handled, even after a
+    restart, without keeping a View per message in memory."""
+
+    def __init__(self, label: str, command: str) -> None:
+        custom_id = BUTTON_ID + command
+        if len(custom_id) > 100:
+            raise ValueError(f"button command {command!r} is too long for Discord's 100-character custom id")
+        super().__init__(discord.ui.Button(label=label[:80] or command[:80], custom_id=custom_id,
+                                           style=discord.ButtonStyle.primary))
+        self.command = command
+
+    @classmethod
+    async def from_custom_id(cls, interaction: discord.Interaction, item: discord.ui.Button,
+                             match: re.Match[str]) -> "_CommandButton":
+        return cls(item.label or "", match["command"])
+
+    async def callback(self, interaction: discord.Interaction) -> None:
+        adapter = getattr(interaction.client, "adapter", None)
+        if isinstance(adapter, DiscordAdapter):
+            await adapter._on_button(interaction, self.command)
+
+
+class _Client(discord.Client):
+    def __init__(self, adapter: "DiscordAdapter", **options: Any) -> None:
+        super().__init__(**options)
+        self.adapter = adapter
+        self.tree = app_commands.CommandTree(self)
+
+    async def setup_hook(self) -> None:
+        self.add_dynamic_items(_CommandButton)
+        await self.adapter._sync_commands()
+
+    async def on_ready(self) -> None:
+        self.adapter._ready.set()
+
+    async def on_message(self, message: discord.Message) -> None:
+        await self.adapter._on_message(message)
+
+
+class DiscordAdapter:
+    platform = PLATFORM
+    capabilities = Capabilities(direct_messages=True, ephemeral_replies=True, buttons=True, formatting=True,
+                                max_message_length=MAX_MESSAGE, offline_delivery=True)
+
+    def __init__(self, settings: DiscordSettings, context: AdapterContext) -> None:
+        self.settings, self.context = settings, context
+        self.commands = CommandMap()
+        self._client: _Client | None = None
+        self._runner: asyncio.Task[None] | None = None
+        self._sink: Sink | None = None
+        self._ready = asyncio.Event()
+        self._stopped = False
+        self._pending: dict[str, _Pending] = {}
+        self._dm_channels: dict[int, int] = {}
+        self._dm_lock = asyncio.Lock()
+        self._pacer = TokenBucket(settings.dm_rate, settings.dm_burst)
+
+    # ------------------------------------------------------------------ lifecycle
+
+    async def start(self, sink: Sink, specs: Sequence[CommandSpec]) -> None:
+        if self._client is not None:
+            raise RuntimeError("the Discord adapter was already started")
+        token = os.environ.get(self.settings.token_env, "").strip()
+        if not token:
+            raise RuntimeError(f"no Discord bot token: set the environment variable {self.settings.token_env}")
+        self._aim()
+        self._sink = sink
+        intents = discord.Intents.none()
+        intents.guilds = intents.guild_messages = intents.dm_messages = True
+        intents.message_content = self.settings.message_content
+        intents.members = self.settings.wants_members
+        client = self._client = _Client(self, intents=intents, application_id=self.settings.application_id,
+                                        guild_ready_timeout=self.settings.guild_ready_timeout,
+                                        allowed_mentions=discord.AllowedMentions.none())
+        commands, self.commands = build_app_commands(specs, self._on_command)
+        guilds = [discord.Object(g) for g in self.settings.guilds]
+        for command in commands:
+            if guilds:
+                client.tree.add_command(command, guilds=guilds)
+            else:
+                client.tree.add_command(command)
+        self._runner = asyncio.create_task(client.start(token), name="discord-client")
+        self._runner.add_done_callback(self._runner_ended)
+        ready = asyncio.ensure_future(self._ready.wait())
+        done, _ = await asyncio.wait({self._runner, ready}, timeout=self.settings.start_timeout,
+                                     return_when=asyncio.FIRST_COMPLETED)
+        ready.cancel()
+        if self._runner in done:
+            error = self._runner.exception()
+            await self.stop()
+            raise RuntimeError(f"the Discord client stopped while starting: {error!r}") from error
+        if not done:
+            log.warning("Discord gateway not ready after %.0f s; still connecting", self.settings.start_timeout)
+
+    def _aim(self) -> None:
+        """Point discord.py at another Discord-compatible server: the only two addresses it reads."""
+        if self.settings.api_base:
+            discord.http.Route.BASE = self.settings.api_base
+        if self.settings.gateway_url:
+            discord.gateway.DiscordWebSocket.DEFAULT_GATEWAY = yarl.URL(self.settings.gateway_url)
+
+    def _runner_ended(self, task: asyncio.Task[None]) -> None:
+        if not task.cancelled() and task.exception() is not None and not self._stopped:
+            log.error("the Discord client stopped: %r", task.exception())
+
+    async def stop(self) -> None:
+        if self._stopped:
+            return
+        self._stopped = True
+        if self._client is not None:
+            await self._client.close()
+        if self._runner is not None:  # its failure, if any, was reported by _runner_ended
+            await asyncio.wait({self._runner}, timeout=10)
+
+    async def _sync_commands(self) -> None:
+        """Sync each configured guild (or the global commands) only when the payload changed."""
+        client = self._client
+        assert client is not None
+        targets: list[discord.Object | None] = [discord.Object(g) for g in self.settings.guilds] or [None]
+        for guild in targets:
+            payload = [c.to_dict(client.tree) for c in client.tree.get_commands(guild=guild)]
+            key = f"discord.commands.{client.application_id}.{guild.id if guild else 'global'}"
+            where = f"guild {guild.id}" if guild else "global"
+            if self.context.kv.get(key) == command_digest(payload):
+                remote = {c.name for c in await client.tree.fetch_commands(guild=guild)}
+                if remote == {p["name"] for p in payload}:
+                    log.info("Discord commands (%s) unchanged; not syncing", where)
+                    continue
+            synced = await client.tree.sync(guild=guild)
+            self.context.kv.set(key, command_digest(payload))
+            log.info("synced %d Discord commands (%s)", len(synced), where)
+
+    # ------------------------------------------------------------------ inbound
+
+    async def _deliver(self, event: Inbound) -> None:
+        assert self._sink is not None
+        try:
+            await self._sink(event)
+        except Exception:
+            log.exception("the engine failed on %r", event)
+
+    def _identity(self, user: discord.abc.User) -> Identity:
+        return Identity(PLATFORM, str(user.id), user.display_name)
+
+    def _roles_of(self, user: discord.abc.User) -> frozenset[str]:
+        """Mapped roles: the member's in a guild; in a DM, the union over the configured guilds."""
+        role_map = self.settings.role_map
+        if not role_map or self._client is None:
+            return frozenset()
+        if isinstance(user, discord.Member):
+            members: list[discord.Member | None] = [user]
+        else:
+            guilds = [self._client.get_guild(g) for g in self.settings.guilds] or list(self._client.guilds)
+            members = [g.get_member(user.id) for g in guilds if g is not None]
+        return frozenset(role_map[r.name] for m in members if m is not None for r in m.roles if r.name in role_map)
+
+    async def _on_message(self, message: discord.Message) -> None:
+        if message.author.bot or message.webhook_id is not None:
+            return
+        if message.type not in (discord.MessageType.default, discord.MessageType.reply):
+            return
+        text, prefix = message.content, self.settings.prefix
+        if isinstance(message.channel, discord.DMChannel):
+            where = Where(PLATFORM, None)
+        elif message.guild is not None and self.settings.message_content and text.startswith(prefix):
+            where = Where(PLATFORM, str(message.channel.id))
+        else:
+            return
+        if not text.strip():
+            return
+        if text.startswith(prefix):
+            text = _USER_MENTION.sub(r"discord:\1", text)
+        await self._deliver(TextReceived(who=self._identity(message.author), where=where, text=text,
+                                         event_id=str(message.id), prefix=prefix,
+                                         platform_roles=self._roles_of(message.author)))
+
+    def _where(self, interaction: discord.Interaction) -> Where:
+        return Where(PLATFORM, None if interaction.guild_id is None else str(interaction.channel_id))
+
+    async def _on_command(self, interaction: discord.Interaction, spec: CommandSpec, args: dict[str, str]) -> None:
+        event = CommandInvoked(who=self._identity(interaction.user), where=self._where(interaction), path=spec.path,
+                               args=args, event_id=str(interaction.id),
+                               platform_roles=self._roles_of(interaction.user))
+        await self._converse(interaction, event, private=spec.private, is_command=True)
+
+    async def _on_button(self, interaction: discord.Interaction, command: str) -> None:
+        prefix = self.settings.prefix if command.startswith(self.settings.prefix) else "!"
+        event = TextReceived(who=self._identity(interaction.user), where=self._where(interaction), text=command,
+                             event_id=str(interaction.id), prefix=prefix,
+                             platform_roles=self._roles_of(interaction.user))
+        await self._converse(interaction, event, private=False, is_command=False)
+
+    async def _converse(self, interaction: discord.Interaction, event: Inbound, *, private: bool,
+                        is_command: bool) -> None:
+        """Hand an interaction to the engine and make sure Discord hears back within its 3 s."""
+        pending = _Pending(interaction, private, is_command)
+        self._pending[str(interaction.id)] = pending
+        try:
+            handling = asyncio.create_task(self._deliver(event))
+            done, _ = await asyncio.wait({handling}, timeout=self.settings.defer_after)
+            if not done:
+                await self._defer(pending)
+                await handling
+            await self._finish(pending)
+        finally:
+            self._pending.pop(str(interaction.id), None)
+
+    async def _defer(self, pending: _Pending) -> None:
+        async with pending.lock:
+            if pending.interaction.response.is_done() or pending.dead:
+                return
+            try:
+                if pending.is_command:
+                    await pending.interaction.response.defer(ephemeral=pending.private, thinking=True)
+                else:
+                    await pending.interaction.response.defer()
+                pending.deferred = True
+            except discord.HTTPException as exc:
+                log.warning("could not defer interaction %s: %s", pending.interaction.id, exc)
+                pending.dead = True
+
+    async def _finish(self, pending: _Pending) -> None:
+        """The engine is done and said nothing: close the interaction without a message."""
+        async with pending.lock:
+            if pending.answered or pending.dead:
+                return
+            response = pending.interaction.response
+            try:
+                if not pending.is_command:
+                    if not response.is_done():
+                        await response.defer()
+                    return
+                if not response.is_done():
+                    await response.defer(ephemeral=True, thinking=True)
+                await pending.interaction.delete_original_response()
+            except discord.HTTPException as exc:
+                log.warning("could not close interaction %s: %s", pending.interaction.id, exc)
+
+    # ------------------------------------------------------------------ outbound
+
+    async def send(self, event: Outbound) -> Delivery:
+        if self._client is None or self._stopped:
+            return Delivery("failed", "the Discord adapter is not running")
+        try:
+            if isinstance(event, Reply):
+                return await self._send_reply(event)
+            if isinstance(event, DirectMessage):
+                return await self._send_dm(event.to, event.text, buttons=event.buttons)
+            if isinstance(event, Announce):
+                return await self._send_channel(event.where, event.text, mention=event.mention)
+            return Delivery("failed", f"cannot send {type(event).__name__}")
+        except discord.HTTPException as exc:
+            if exc.code == CANNOT_DM:
+                return Delivery("undeliverable", str(CANNOT_DM))
+            return Delivery("failed", f"{exc.status} {exc.code}: {exc.text}"[:300])
+        except (aiohttp.ClientError, OSError, asyncio.TimeoutError, ValueError) as exc:
+            return Delivery("failed", f"{type(exc).__name__}: {exc}"[:300])
+        except Exception:
+            if self._stopped:  # stop() closed the HTTP session under an unfinished send
+                return Delivery("failed", "the Discord adapter stopped")
+            raise
+
+    async def _send_reply(self, reply: Reply) -> Delivery:
+        pending = self._pending.get(reply.in_reply_to or "")
+        if pending is not None:
+            delivery = await self._answer(pending, reply)
+            if delivery is not None:
+                return delivery
+        if reply.where.is_direct or reply.private:  # never show a private reply in a channel
+            if reply.to is None:
+                return Delivery("failed", "a private reply needs Reply.to")
+            in_reply_to = reply.in_reply_to if reply.where.is_direct else None
+            return await self._send_dm(reply.to, reply.text, mention=reply.mention, in_reply_to=in_reply_to)
+        return await self._send_channel(reply.where, reply.text, mention=reply.mention, in_reply_to=reply.in_reply_to)
+
+    async def _answer(self, pending: _Pending, reply: Reply) -> Delivery | None:
+        """The reply as the interaction's response or follow-up. None: the interaction is unusable."""
+        async with pending.lock:
+            if pending.dead:
+                return None
+            interaction, allowed = pending.interaction, _allowed(reply.mention)
+            chunks = _chunks(_with_mention(reply.text, reply.mention))
+            if not interaction.response.is_done():
+                await interaction.response.send_message(chunks[0], ephemeral=reply.private, allowed_mentions=allowed)
+                chunks = chunks[1:]
+            elif pending.deferred and pending.is_command and not pending.answered and reply.private \
+                    and not pending.private:
+                # The first follow-up fills in the public "thinking…" message and keeps its
+                # visibility; resolve it first so the private answer can be ephemeral.
+                await interaction.edit_original_response(content="…", allowed_mentions=discord.AllowedMentions.none())
+                await interaction.followup.send(chunks[0], ephemeral=True, allowed_mentions=allowed)
+                await interaction.delete_original_response()
+                chunks = chunks[1:]
+            for chunk in chunks:
+                await interaction.followup.send(chunk, ephemeral=reply.private, allowed_mentions=allowed)
+            pending.answered = True
+            return SENT
+
+    async def _send_channel(self, where: Where, text: str, *, mention: Identity | None = None,
+                            in_reply_to: str | None = None) -> Delivery:
+        if where.channel is None or not where.channel.isdigit():
+            raise ValueError(f"not a Discord channel: {where.channel!r}")
+        assert self._client is not None
+        channel = self._client.get_partial_messageable(int(where.channel))
+        await self._post(channel, text, mention=mention, in_reply_to=in_reply_to)
+        return SENT
+
+    async def _send_dm(self, to: Identity, text: str, *, buttons: Sequence[Button] = (),
+                       mention: Identity | None = None, in_reply_to: str | None = None) -> Delivery:
+        user_id = _user_id(to)
+        view = None
+        if buttons:
+            view = discord.ui.View(timeout=None)
+            for button in buttons[:25]:
+                view.add_item(_CommandButton(button.label, button.command))
+        await self._pacer.acquire()
+        for attempt in (1, 2):
+            channel_id = await self._dm_channel(user_id)
+            assert self._client is not None
+            channel = self._client.get_partial_messageable(channel_id, type=discord.ChannelType.private)
+            try:
+                await self._post(channel, text, mention=mention, in_reply_to=in_reply_to, view=view)
+                return SENT
+            except discord.NotFound as exc:  # a DM channel id kept from before that no longer exists
+                if exc.code != UNKNOWN_CHANNEL or attempt == 2:
+                    raise
+                self._forget_dm(user_id)
+        raise AssertionError("unreachable")
+
+    async def _dm_channel(self, user_id: int) -> int:
+        """The DM channel with a user: from memory, from kv (across restarts), or created once."""
+        async with self._dm_lock:  # concurrent sends to one person open the channel once
+            if user_id in self._dm_channels:
+                return self._dm_channels[user_id]
+            kept = self.context.kv.get(f"discord.dm.{user_id}")
+            if kept and kept.isdigit():
+                channel_id = int(kept)
+            else:
+                assert self._client is not None
+                channel_id = (await self._client.create_dm(discord.Object(user_id))).id
+                self.context.kv.set(f"discord.dm.{user_id}", str(channel_id))
+            self._dm_channels[user_id] = channel_id
+            return channel_id
+
+    def _forget_dm(self, user_id: int) -> None:
+        self._dm_channels.pop(user_id, None)
+        self.context.kv.set(f"discord.dm.{user_id}", "")
+
+    async def _post(self, channel: discord.PartialMessageable, text: str, *, mention: Identity | None,
+                    in_reply_to: str | None = None, view: discord.ui.View | None = None) -> None:
+        chunks = _chunks(_with_mention(text, mention))
+        allowed = _allowed(mention)
+        for i, chunk in enumerate(chunks):
+            options: dict[str, Any] = {"allowed_mentions": allowed}
+            if i == 0 and in_reply_to and in_reply_to.isdigit():
+                options["reference"] = discord.MessageReference(message_id=int(in_reply_to), channel_id=channel.id,
+                                                                fail_if_not_exists=False)
+            if i == len(chunks) - 1 and view is not None:
+                options["view"] = view
+            await channel.send(chunk, **options)
+
+
+# --------------------------------------------------------------------------- helpers
+
+
+def _user_id(who: Identity) -> int:
+    if who.platform != PLATFORM or not who.account or not who.account.isdigit():
+        raise ValueError(f"not a Discord user: {who.key or who.display!r}")
+    return int(who.account)
+
+
+def _allowed(mention: Identity | None) -> discord.AllowedMentions:
+    """Nobody may be pinged, except the one person a message explicitly mentions."""
+    if mention is None or mention.platform != PLATFORM or not (mention.account or "").isdigit():
+        return discord.AllowedMentions.none()
+    return discord.AllowedMentions(everyone=False, roles=False, replied_user=False,
+                                   users=[discord.Object(int(mention.account))])  # type: ignore[arg-type]
+
+
+def _with_mention(text: str, mention: Identity | None) -> str:
+    """The engine cannot write Discord's ``<@id>``: put it in front unless the text has it."""
+    if mention is None or mention.platform != PLATFORM or not (mention.account or "").isdigit():
+        return text
+    if re.search(rf"<@!?{mention.account}>", text):
+        return text
+    return f"<@{mention.account}> {text}"
+
+
+def _chunks(text: str, limit: int = MAX_MESSAGE) -> list[str]:
+    """Discord's 2,000 characters: split at a line break where possible (the engine pages first)."""
+    chunks: list[str] = []
+    while len(text) > limit:
+        cut = text.rfind("\n", 0, limit)
+        cut = cut if cut > limit // 2 else limit
+        chunks.append(text[:cut])
+        text = text[cut:].lstrip("\n")
+    chunks.append(text)
+    return chunks

@@ -1,0 +1,505 @@
+"""The Discord adapter against the fake Discord (a real discord.py client over real HTTP/websocket).
+
+The fake (``/work/shared/servers/discord-server.sh``) is started once per session. Each test builds
+its own guild, channel and users through the fake's control API, starts an adapter with a
+recording sink that answers the way the engine does (``adapter.send(Reply(...))`` from inside the
+sink), and checks what Discord saw through the control API's log and ``/wait`` endpoints.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import secrets
+import subprocess
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable
+
+import aiohttp
+import pydantic
+import pytest
+
+from adapters import discord as discord_adapter
+from adapters.base import AdapterContext
+from adapters.discord_commands import build_app_commands, map_paths
+from chatbot.commands import Arg, CommandSpec
+from chatbot.events import (
+    Announce,
+    Button,
+    CommandInvoked,
+    Delivery,
+    DirectMessage,
+    Identity,
+    Inbound,
+    Reply,
+    TextReceived,
+    Where,
+)
+
+SERVERS = Path(os.environ.get("MENTORBOT_SERVERS", Path(__file__).resolve().parents[2] / "shared" / "servers"))
+PORT = os.environ.get("DISCORD_PORT", "18080")
+SLOW_S = 3.3  # longer than Discord's 3-second deadline
+EPHEMERAL, LOADING = 64, 128
+
+
+async def _unused(*args: Any, **kwargs: Any) -> None:
+    return None
+
+
+LONG_HELP = "Log a mentoring session you held, with whom, how long it took and how it went. " * 3
+SPECS = (
+    CommandSpec(("q",), "Show the help queue", ("anyone",), _unused),
+    CommandSpec(("q", "join"), "Join the help queue", ("member",), _unused,
+                args=(Arg("topic", kind="text", help="What you need help with", required=False, rest=True),)),
+    CommandSpec(("session", "log"), LONG_HELP, ("mentor",), _unused, args=(
+        Arg("mentee", kind="member", help="Who you met"),
+        Arg("duration", kind="duration"),
+        Arg("rating", kind="int", help="1 to 5", required=False, minimum=1, maximum=5),
+        Arg("mood", help="How it went", required=False, choices=("good", "ok", "bad")),
+        Arg("note", kind="text", required=False, rest=True),
+    )),
+    CommandSpec(("whoami",), "Show your roles", ("anyone",), _unused, private=True),
+    CommandSpec(("report",), "A slow private report", ("coordinator",), _unused, private=True),
+    CommandSpec(("quiet",), "Does something and says nothing", ("anyone",), _unused),
+    CommandSpec(("stats",), "Public command whose answer may be private", ("anyone",), _unused),
+    CommandSpec(("echo",), "Say it back", ("anyone",), _unused, args=(Arg("text", kind="text", rest=True),)),
+)
+PRIVATE = {s.path for s in SPECS if s.private}
+
+
+# --------------------------------------------------------------------------- the fake Discord
+
+
+@pytest.fixture(scope="session")
+def discord_env() -> Any:
+    env = {**os.environ, "DISCORD_PORT": PORT}
+    out = subprocess.run([SERVERS / "discord-server.sh"], check=True, capture_output=True, text=True, env=env).stdout
+    yield dict(line.split("=", 1) for line in out.split())
+    subprocess.run([SERVERS / "discord-server.sh", "stop"], check=True, capture_output=True, env=env)
+
+
+class Fake:
+    """The fake's control API."""
+
+    def __init__(self, http: aiohttp.ClientSession, base: str) -> None:
+        self.http, self.base = http, base
+
+    async def __call__(self, verb: str, path: str, body: Any = None, /, **params: Any) -> Any:
+        query = {k: str(v) for k, v in params.items()}
+        async with self.http.request(verb, self.base + path, json=body, params=query) as r:
+            data = await r.json()
+            assert r.status < 400, f"{verb} {path} -> {r.status} {data}"
+            return data
+
+    async def wait(self, what: str = "", **params: Any) -> Any:
+        params.setdefault("timeout", 10)
+        return await self("GET", "/wait" + what, **params)
+
+    async def seq(self) -> int:
+        log = await self("GET", "/log")
+        return log[-1]["seq"] if log else 0
+
+
+@dataclass
+class World:
+    fake: Fake
+    guild: str
+    channel: str
+    mentors: str  # role id
+    alice: dict
+    bob: dict  # has the Mentors role
+    carol: dict  # does not accept DMs
+
+    def who(self, user: dict) -> Identity:
+        return Identity("discord", user["id"], user.get("global_name") or user["username"])
+
+    async def dm_channel(self, user: dict) -> str:
+        return (await self.fake("POST", "/dms", {"user_id": user["id"]}))["id"]
+
+
+@pytest.fixture
+async def world(discord_env: dict[str, str]) -> Any:
+    async with aiohttp.ClientSession() as http:
+        fake = Fake(http, discord_env["DISCORD_CONTROL_URL"])
+        run = secrets.token_hex(2)
+        users = [await fake("POST", "/users", {"username": f"{name}{run}", "global_name": name.title(), **extra})
+                 for name, extra in (("alice", {}), ("bob", {}), ("carol", {"accepts_dms": False}))]
+        guild = (await fake("POST", "/guilds", {"name": f"Mentorship {run}"}))["id"]
+        channel = (await fake("POST", f"/guilds/{guild}/channels", {"name": "general"}))["id"]
+        mentors = (await fake("POST", f"/guilds/{guild}/roles", {"name": "Mentors"}))["id"]
+        for user, roles in zip(users, ([], [mentors], [])):
+            await fake("POST", f"/guilds/{guild}/members", {"user_id": user["id"], "roles": roles})
+        yield World(fake, guild, channel, mentors, *users)
+
+
+# --------------------------------------------------------------------------- a stand-in engine
+
+
+class DictKV:
+    def __init__(self) -> None:
+        self.data: dict[str, str] = {}
+
+    def get(self, key: str) -> str | None:
+        return self.data.get(key)
+
+    def set(self, key: str, value: str) -> None:
+        self.data[key] = value
+
+
+@dataclass
+class Engine:
+    """Records inbound events and answers them as the engine would, through adapter.send."""
+
+    adapter: Any = None
+    events: list[Inbound] = field(default_factory=list)
+    deliveries: list[Delivery] = field(default_factory=list)
+    changed: asyncio.Event = field(default_factory=asyncio.Event)
+    #: command paths whose answer waits until the test opens the gate
+    gates: dict[tuple[str, ...], asyncio.Event] = field(default_factory=dict)
+
+    async def __call__(self, event: Inbound) -> None:
+        self.events.append(event)
+        self.changed.set()
+        reply = await self.answer(event)
+        if reply is not None:
+            self.deliveries.append(await self.adapter.send(reply))
+            self.changed.set()
+
+    async def answer(self, event: Inbound) -> Reply | None:
+        if isinstance(event, CommandInvoked):
+            if event.path == ("quiet",):
+                return None
+            if event.path == ("report",):
+                await asyncio.sleep(SLOW_S)  # the slow handler itself, not a wait for something
+            if event.path in self.gates:
+                await self.gates[event.path].wait()
+            text = event.args["text"] if event.path == ("echo",) else f"/{' '.join(event.path)} done"
+            private = event.path in PRIVATE or event.path == ("stats",)  # e.g. an error only the asker sees
+            return Reply(event.where, text, in_reply_to=event.event_id, private=private, to=event.who)
+        assert isinstance(event, TextReceived)
+        text = event.text[len("!echo "):] if event.text.startswith("!echo ") else f"heard: {event.text}"
+        return Reply(event.where, text, in_reply_to=event.event_id, private=event.text == "!whoami", to=event.who)
+
+    async def until(self, cond: Callable[[], Any], timeout: float = 10) -> Any:
+        """cond()'s first truthy value, re-checked whenever an event or a delivery is recorded."""
+        deadline = time.monotonic() + timeout
+        while not (found := cond()):
+            self.changed.clear()
+            await asyncio.wait_for(self.changed.wait(), max(0.01, deadline - time.monotonic()))
+        return found
+
+    async def next(self, pred: Callable[[Inbound], bool], timeout: float = 10) -> Any:
+        return await self.until(lambda: next((e for e in self.events if pred(e)), None), timeout)
+
+
+@pytest.fixture
+async def start(world: World, discord_env: dict[str, str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Any:
+    """start(**settings) -> (adapter, engine); every adapter started is stopped afterwards."""
+    monkeypatch.setenv("MENTORBOT_DISCORD_TOKEN", discord_env["DISCORD_TOKEN"])
+    started: list[Any] = []
+
+    async def go(kv: DictKV | None = None, specs: tuple[CommandSpec, ...] = SPECS, **overrides: Any) -> Any:
+        settings = {"api_base": discord_env["DISCORD_API_BASE"], "gateway_url": discord_env["DISCORD_GATEWAY_URL"],
+                    "guilds": [int(world.guild)], "guild_ready_timeout": 0.1, "message_content": True,
+                    "role_map": {"Mentors": "mentor"}, "start_timeout": 20, **overrides}
+        adapter = discord_adapter.create(settings, AdapterContext(state_dir=tmp_path, kv=kv or DictKV()))
+        engine = Engine(adapter)
+        started.append(adapter)
+        await adapter.start(engine, specs)
+        return adapter, engine
+
+    yield go
+    for adapter in started:
+        await adapter.stop()
+
+
+# --------------------------------------------------------------------------- commands as slash commands
+
+
+def test_show_rule_maps_bare_group_commands_and_back() -> None:
+    mapping = map_paths(SPECS)
+    assert mapping.to_discord[("q",)] == ("q", "show")
+    assert mapping.to_discord[("q", "join")] == ("q", "join")
+    assert mapping.spec_path("q show") == ("q",) and mapping.spec_path("session log") == ("session", "log")
+    assert mapping.spec_path("q nothing") is None
+    taken = SPECS + (CommandSpec(("q", "show"), "Clashes with the bare /q", ("anyone",), _unused),)
+    with pytest.raises(ValueError, match="taken"):
+        build_app_commands(taken, _unused)
+    with pytest.raises(ValueError, match="three words"):
+        map_paths([CommandSpec(("a", "b", "c", "d"), "Too deep", ("anyone",), _unused)])
+
+
+async def test_commands_synced_with_types_and_not_resynced_when_unchanged(start: Any, world: World) -> None:
+    kv = DictKV()
+    first, _ = await start(kv)
+    commands = {c["name"]: c for c in await world.fake("GET", "/commands", guild_id=world.guild)}
+    assert sorted(commands) == ["echo", "q", "quiet", "report", "session", "stats", "whoami"]
+    q = {o["name"]: o for o in commands["q"]["options"]}
+    assert {name: o["type"] for name, o in q.items()} == {"show": 1, "join": 1}
+    assert q["show"]["description"] == "Show the help queue"
+    log = {o["name"]: o for o in commands["session"]["options"]}["log"]
+    options = [(o["name"], o["type"], o["required"]) for o in log["options"]]
+    assert options == [("mentee", 6, True), ("duration", 3, True), ("rating", 4, False), ("mood", 3, False),
+                       ("note", 3, False)]
+    by_name = {o["name"]: o for o in log["options"]}
+    assert (by_name["rating"]["min_value"], by_name["rating"]["max_value"]) == (1, 5)
+    assert [c["value"] for c in by_name["mood"]["choices"]] == ["good", "ok", "bad"]
+    assert len(log["description"]) == 100 and log["description"].endswith("…")
+    assert by_name["duration"]["description"] == "A duration like 45m or 1h30m"  # derived: no help given
+    await first.stop()
+
+    put = f"/applications/.*/guilds/{world.guild}/commands$"
+    before = await world.fake.seq()
+    await start(kv)  # same specs, same kv: nothing to sync
+    assert await world.fake("GET", "/log", method="PUT", path=put, after=before) == []
+    assert len(await world.fake("GET", "/log", method="GET", path=put, after=before)) == 1  # only compared
+
+    changed = SPECS + (CommandSpec(("ping",), "Are you there?", ("anyone",), _unused),)
+    await start(kv, specs=changed)
+    puts = await world.fake("GET", "/log", method="PUT", path=put, after=before)
+    assert len(puts) == 1 and "ping" in [c["name"] for c in puts[0]["body"]]
+
+
+# --------------------------------------------------------------------------- interactions
+
+
+async def test_slash_command_gives_command_invoked_and_ephemeral_reply(start: Any, world: World) -> None:
+    _, engine = await start()
+    fake = world.fake
+    it = await fake("POST", "/interactions", {"kind": "command", "user_id": world.bob["id"], "channel_id": world.channel,
+                                              "command": "session log",
+                                              "options": {"mentee": world.alice["id"], "duration": "45m",
+                                                          "mood": "good"}})
+    event = await engine.next(lambda e: e.event_id == it["id"])
+    assert event == CommandInvoked(who=world.who(world.bob), where=Where("discord", world.channel),
+                                   path=("session", "log"),
+                                   args={"mentee": f"discord:{world.alice['id']}", "duration": "45m", "mood": "good"},
+                                   event_id=it["id"], platform_roles=frozenset({"mentor"}))
+    done = await fake.wait("/interaction", id=it["id"])
+    assert done["response_type"] == 4
+    public = await fake.wait(channel=world.channel, match="^/session log done$", author="bot")
+    assert not public["flags"] & EPHEMERAL
+
+    it = await fake("POST", "/interactions", {"kind": "command", "user_id": world.alice["id"],
+                                              "channel_id": world.channel, "command": "whoami"})
+    done = await fake.wait("/interaction", id=it["id"])
+    answer = await fake.wait(channel=world.channel, match="^/whoami done$", author="bot")
+    assert done["response_type"] == 4 and answer["flags"] & EPHEMERAL and answer["id"] == done["message_id"]
+    event = await engine.next(lambda e: e.event_id == it["id"])
+    assert event.platform_roles == frozenset()
+    assert await engine.until(lambda: engine.deliveries[1:]) == [Delivery("sent")]  # both replies were sent
+
+    it = await fake("POST", "/interactions", {"kind": "command", "user_id": world.alice["id"],
+                                              "channel_id": world.channel, "command": "q show"})
+    assert (await engine.next(lambda e: e.event_id == it["id"])).path == ("q",)
+    assert (await fake.wait("/interaction", id=it["id"]))["response_type"] == 4
+
+
+async def test_slow_handler_is_deferred_in_time_and_answered_by_follow_up(start: Any, world: World) -> None:
+    await start()
+    fake = world.fake
+    it = await fake("POST", "/interactions", {"kind": "command", "user_id": world.alice["id"],
+                                              "channel_id": world.channel, "command": "report"})
+    done = await fake.wait("/interaction", id=it["id"], followups=1, timeout=15)
+    assert done["status"] == "acknowledged" and done["response_type"] == 5
+    assert done["acked_after_ms"] < 3000 and done["late_callbacks"] == 0
+    filled = await fake.wait(channel=world.channel, match="^/report done$", author="bot")
+    assert filled["id"] == done["message_id"]  # the "thinking…" message, filled in
+    assert filled["flags"] & EPHEMERAL and not filled["flags"] & LOADING  # deferred privately: private spec
+
+    before = await fake.seq()
+    it = await fake("POST", "/interactions", {"kind": "command", "user_id": world.alice["id"],
+                                              "channel_id": world.channel, "command": "quiet"})
+    done = await fake.wait("/interaction", id=it["id"])
+    await fake.wait("/log", method="DELETE", path="/webhooks/.*/messages/@original$", status=204, after=before)
+    placeholder = next(m for m in await fake("GET", f"/channels/{world.channel}/messages")
+                       if m["id"] == done["message_id"])
+    assert placeholder["_fake"]["deleted"] and placeholder["flags"] & EPHEMERAL  # nobody saw a thing
+
+
+async def test_private_answer_after_a_public_defer_stays_private(start: Any, world: World) -> None:
+    _, engine = await start(defer_after=0.2)
+    fake, gate = world.fake, asyncio.Event()
+    engine.gates[("stats",)] = gate
+    it = await fake("POST", "/interactions", {"kind": "command", "user_id": world.alice["id"],
+                                              "channel_id": world.channel, "command": "stats"})
+    deferred = await fake.wait("/interaction", id=it["id"], response_type=5)
+    before = await fake.seq()
+    gate.set()  # the engine answers only now, privately, though the placeholder is public
+    await fake.wait("/interaction", id=it["id"], followups=1)
+    await fake.wait("/log", method="DELETE", path="/webhooks/.*/messages/@original$", after=before)
+    log = {m["id"]: m for m in await fake("GET", f"/channels/{world.channel}/messages")}
+    placeholder = log[deferred["message_id"]]
+    answer = [m for m in log.values() if m["content"] == "/stats done"]
+    assert placeholder["_fake"]["deleted"] and not placeholder["flags"] & EPHEMERAL
+    assert len(answer) == 1 and answer[0]["flags"] & EPHEMERAL and not answer[0]["_fake"]["deleted"]
+
+
+# --------------------------------------------------------------------------- DMs and buttons
+
+
+async def test_dm_with_button_and_click_reaches_engine_as_text(start: Any, world: World) -> None:
+    adapter, engine = await start()
+    fake = world.fake
+    delivery = await adapter.send(DirectMessage(to=world.who(world.alice), text="Time for your weekly check-in",
+                                                buttons=(Button("Check in", "!checkin"),)))
+    assert delivery == Delivery("sent")
+    dm = await world.dm_channel(world.alice)
+    prompt = await fake.wait(channel=dm, match="weekly check-in", author="bot")
+    button = prompt["components"][0]["components"][0]
+    assert (button["label"], button["custom_id"]) == ("Check in", "mentorbot:cmd:!checkin")
+    assert prompt["_fake"]["allowed_mentions"]["parse"] == []
+
+    click = await fake("POST", "/interactions", {"kind": "component", "user_id": world.alice["id"],
+                                                 "message_id": prompt["id"], "custom_id": button["custom_id"]})
+    event = await engine.next(lambda e: e.event_id == click["id"])
+    assert event == TextReceived(who=world.who(world.alice), where=Where("discord", None), text="!checkin",
+                                 event_id=click["id"], prefix="!")
+    done = await fake.wait("/interaction", id=click["id"])
+    assert done["response_type"] == 4
+    assert (await fake.wait(channel=dm, match="^heard: !checkin$", author="bot"))["id"] == done["message_id"]
+
+    said = await fake("POST", f"/channels/{dm}/messages", {"author_id": world.alice["id"], "content": "all good"})
+    event = await engine.next(lambda e: e.event_id == said["id"])
+    assert event.where == Where("discord", None) and event.text == "all good"
+    reply = await fake.wait(channel=dm, match="^heard: all good$", author="bot")
+    assert reply["message_reference"]["message_id"] == said["id"]
+
+
+async def test_closed_dms_are_undeliverable_and_not_retried(start: Any, world: World) -> None:
+    adapter, _ = await start()
+    before = await world.fake.seq()
+    delivery = await adapter.send(DirectMessage(to=world.who(world.carol), text="hello?"))
+    assert delivery == Delivery("undeliverable", "50007")
+    dm = await world.dm_channel(world.carol)
+    posts = await world.fake("GET", "/log", method="POST", path=f"/channels/{dm}/messages$", after=before)
+    assert [(p["status"], p["error"]["code"]) for p in posts] == [(403, 50007)]
+
+
+async def test_dm_fan_out_is_paced_and_dm_channel_cached(start: Any, world: World) -> None:
+    kv = DictKV()
+    adapter, _ = await start(kv, dm_rate=20, dm_burst=2)
+    before = await world.fake.seq()
+    t0 = time.monotonic()
+    results = await asyncio.gather(*(adapter.send(DirectMessage(to=world.who(world.alice), text=f"reminder {i}"))
+                                     for i in range(6)))
+    elapsed = time.monotonic() - t0
+    assert results == [Delivery("sent")] * 6
+    assert elapsed >= (6 - 2) / 20 * 0.95  # 2 at once, then 20 per second
+    opened = await world.fake("GET", "/log", method="POST", path="/users/@me/channels$", after=before)
+    assert len(opened) == 1
+    await adapter.stop()
+
+    again, _ = await start(kv)  # a restart: the DM channel id comes from kv
+    before = await world.fake.seq()
+    assert await again.send(DirectMessage(to=world.who(world.alice), text="after restart")) == Delivery("sent")
+    assert await world.fake("GET", "/log", method="POST", path="/users/@me/channels$", after=before) == []
+
+
+# --------------------------------------------------------------------------- text commands and mentions
+
+
+async def test_text_command_in_channel(start: Any, world: World) -> None:
+    _, engine = await start()
+    fake, channel = world.fake, world.channel
+    await fake("POST", f"/channels/{channel}/messages", {"author_id": world.alice["id"], "content": "just chatting"})
+    said = await fake("POST", f"/channels/{channel}/messages", {"author_id": world.alice["id"], "content": "!q join"})
+    event = await engine.next(lambda e: e.event_id == said["id"])
+    assert event == TextReceived(who=world.who(world.alice), where=Where("discord", channel), text="!q join",
+                                 event_id=said["id"], prefix="!")
+    reply = await fake.wait(channel=channel, match="^heard: !q join$", author="bot")
+    assert reply["message_reference"]["message_id"] == said["id"] and reply["mentions"] == []
+
+    said = await fake("POST", f"/channels/{channel}/messages", {"author_id": world.alice["id"], "content": "!echo !q"})
+    await fake.wait(channel=channel, match="^!q$", author="bot", after=said["id"])  # the bot says a command
+    said = await fake("POST", f"/channels/{channel}/messages",
+                      {"author_id": world.bob["id"], "content": f"!session log <@{world.alice['id']}> 45m"})
+    event = await engine.next(lambda e: e.event_id == said["id"])
+    assert event.text == f"!session log discord:{world.alice['id']} 45m"
+    assert event.platform_roles == frozenset({"mentor"})
+    # neither the chatter nor the bot's own command-like message reached the engine
+    assert [e.text for e in engine.events] == ["!q join", "!echo !q", event.text]
+
+    said = await fake("POST", f"/channels/{channel}/messages", {"author_id": world.alice["id"], "content": "!whoami"})
+    private = await fake.wait(channel=await world.dm_channel(world.alice), match="^heard: !whoami$", author="bot")
+    assert "message_reference" not in private  # the question is in another channel
+    assert not [m for m in await fake("GET", f"/channels/{channel}/messages") if m["content"] == "heard: !whoami"]
+
+
+async def test_mentions_in_echoed_text_ping_nobody_except_the_named_one(start: Any, world: World) -> None:
+    adapter, engine = await start()
+    fake, channel = world.fake, world.channel
+    text = f"!echo @everyone <@&{world.mentors}> look"
+    said = await fake("POST", f"/channels/{channel}/messages", {"author_id": world.alice["id"], "content": text})
+    echoed = await fake.wait(channel=channel, match="^@everyone", author="bot", after=said["id"])
+    assert echoed["content"] == f"@everyone <@&{world.mentors}> look"
+    assert echoed["_fake"]["allowed_mentions"]["parse"] == []
+    assert echoed["mention_everyone"] is False and echoed["mention_roles"] == [] and echoed["mentions"] == []
+
+    bob = world.who(world.bob)
+    assert await adapter.send(Announce(Where("discord", channel), "you are next @everyone", mention=bob)) == Delivery("sent")
+    turn = await fake.wait(channel=channel, match="you are next", author="bot")
+    assert turn["content"] == f"<@{world.bob['id']}> you are next @everyone"
+    assert [u["id"] for u in turn["mentions"]] == [world.bob["id"]] and turn["mention_everyone"] is False
+
+
+async def test_long_text_is_split_at_discords_limit(start: Any, world: World) -> None:
+    adapter, _ = await start()
+    lines = [f"line {i:04d} " + "x" * 40 for i in range(90)]  # 90 lines of 50 characters
+    assert await adapter.send(Announce(Where("discord", world.channel), "\n".join(lines))) == Delivery("sent")
+    last = await world.fake.wait(channel=world.channel, match="line 0089", author="bot")
+    sent = [m["content"] for m in await world.fake("GET", f"/channels/{world.channel}/messages")
+            if m["content"].startswith("line ")]
+    assert last["content"] == sent[-1] and len(sent) == 3 and all(len(c) <= 2000 for c in sent)
+    assert "\n".join(sent) == "\n".join(lines)
+
+
+async def test_role_map_gives_platform_roles_in_dms_too(start: Any, world: World) -> None:
+    _, engine = await start()
+    for user, roles in ((world.bob, {"mentor"}), (world.alice, set())):
+        dm = await world.dm_channel(user)
+        said = await world.fake("POST", f"/channels/{dm}/messages", {"author_id": user["id"], "content": "hi"})
+        event = await engine.next(lambda e: e.event_id == said["id"])
+        assert event.where.is_direct and event.platform_roles == frozenset(roles)
+        await world.fake.wait(channel=dm, match="^heard: hi$", author="bot")
+
+
+# --------------------------------------------------------------------------- settings and lifecycle
+
+
+def test_settings_are_validated(tmp_path: Path) -> None:
+    context = AdapterContext(state_dir=tmp_path, kv=DictKV())
+    for bad in ({"role_map": {"Mentors": "overlord"}}, {"api_base": "discord.com"}, {"prefix": ""},
+                {"tokn_env": "X"}, {"defer_after": 5}):
+        with pytest.raises(pydantic.ValidationError):
+            discord_adapter.create(bad, context)
+    adapter = discord_adapter.create({}, context)
+    assert adapter.settings.token_env == "MENTORBOT_DISCORD_TOKEN" and adapter.settings.prefix == "!"
+    caps = adapter.capabilities
+    assert (caps.ephemeral_replies, caps.buttons, caps.max_message_length, caps.offline_delivery) == (True, True, 2000, True)
+
+
+async def test_configuration_errors_fail_start(start: Any, world: World, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("MENTORBOT_TEST_WRONG_TOKEN", "MTIz.wrong.token")
+    with pytest.raises(RuntimeError, match="LoginFailure"):
+        await start(token_env="MENTORBOT_TEST_WRONG_TOKEN")
+    everything = (1 << 1) | (1 << 8) | (1 << 15)  # the fake's default: all privileged intents allowed
+    await world.fake("POST", "/gateway/privileged", {"allowed": 0})
+    try:
+        with pytest.raises(RuntimeError, match="PrivilegedIntentsRequired"):
+            await start(message_content=True)
+    finally:
+        await world.fake("POST", "/gateway/privileged", {"allowed": everything})
+
+
+async def test_missing_token_is_a_start_error_and_stop_is_idempotent(tmp_path: Path,
+                                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("MENTORBOT_DISCORD_TOKEN", raising=False)
+    adapter = discord_adapter.create({}, AdapterContext(state_dir=tmp_path, kv=DictKV()))
+    with pytest.raises(RuntimeError, match="MENTORBOT_DISCORD_TOKEN"):
+        await adapter.start(Engine(), SPECS)
+    await adapter.stop()
+    await adapter.stop()
+    assert (await adapter.send(DirectMessage(Identity("discord", "1", "x"), "hi"))).status == "failed"
