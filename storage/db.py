@@ -67,7 +67,7 @@ def open_database(url: str, *, synchronous: str = "full", busy_timeout_ms: int =
 
 
 def upgrade(engine: Engine) -> None:
-    """Apply every alembic migration not yet applied."""
+    """Apply every alembic migration not yet applied (on every branch: features add their own)."""
     from alembic import command
     from alembic.config import Config
 
@@ -75,7 +75,7 @@ def upgrade(engine: Engine) -> None:
     cfg.set_main_option("script_location", str(MIGRATIONS))
     with engine.connect() as conn:
         cfg.attributes["connection"] = conn
-        command.upgrade(cfg, "head")
+        command.upgrade(cfg, "heads")
 
 
 def backup(url: str, dest: Path) -> Path:

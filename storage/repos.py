@@ -13,8 +13,9 @@ from datetime import date, datetime
 from typing import Any, Iterable, Sequence
 
 from sqlalchemy import delete, func, update
-from sqlmodel import Session, col, select
+from sqlmodel import Session, SQLModel, col, select
 
+from storage.mentorship import PairRepo
 from storage.tables import (
     Conversation,
     KeyValue,
@@ -103,16 +104,23 @@ class MemberRepo:
         self.s.add(ident)
 
     def merge(self, keep: Member, gone: Member) -> None:
-        """Join ``gone`` into ``keep``: identities, roles and records move; ``gone`` is deleted."""
+        """Join ``gone`` into ``keep``: identities, roles and every record move; ``gone`` is deleted.
+
+        Records are found through the foreign keys to ``member.id`` in the metadata, so a table a
+        feature adds later moves too without this code knowing it."""
         assert keep.id is not None and gone.id is not None
-        for table in (PlatformIdentity, Signup, OutboxMessage, LinkCode):
-            self.s.exec(update(table).where(table.member_id == gone.id).values(member_id=keep.id))  # type: ignore[attr-defined]
         kept_roles = {r.role for r in self.s.exec(select(MemberRole).where(MemberRole.member_id == keep.id))}
         for role in list(self.s.exec(select(MemberRole).where(MemberRole.member_id == gone.id))):
             if role.role not in kept_roles:
                 self.s.add(MemberRole(member_id=keep.id, role=role.role, granted_by=role.granted_by, granted_at=role.granted_at))
             self.s.delete(role)
         self.s.exec(delete(Conversation).where(col(Conversation.member_id) == gone.id))
+        self.s.flush()
+        for table in SQLModel.metadata.sorted_tables:
+            for fk in table.foreign_keys:
+                if fk.column.table.name == Member.__tablename__ and table.name != Member.__tablename__:
+                    column = fk.parent
+                    self.s.execute(update(table).where(column == gone.id).values({column.name: keep.id}))
         for field in ("timezone", "role_focus"):
             if getattr(keep, field) is None and getattr(gone, field) is not None:
                 setattr(keep, field, getattr(gone, field))
@@ -120,7 +128,8 @@ class MemberRepo:
             keep.languages = list(gone.languages)
         self.s.add(keep)
         self.s.flush()
-        self.s.delete(gone)
+        self.s.expire_all()
+        self.s.delete(self.s.get(Member, gone.id))
         self.s.flush()
 
 
@@ -335,3 +344,4 @@ class Repos:
         self.outbox = OutboxRepo(session)
         self.events = EventRepo(session)
         self.kv = KeyValueRepo(session)
+        self.pairs = PairRepo(session)

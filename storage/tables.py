@@ -53,6 +53,9 @@ class Member(SQLModel, table=True):
     #: active, withdrawn
     status: str = "active"
     created_at: datetime = when()
+    #: away mode: no prompts, no matching, no office-hour duty through this (local) date
+    away_until: Optional[date] = None
+    away_reason: Optional[str] = None
 
 
 class PlatformIdentity(SQLModel, table=True):

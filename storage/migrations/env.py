@@ -3,7 +3,8 @@
 from alembic import context
 from sqlmodel import SQLModel
 
-import storage.tables  # noqa: F401  (registers the tables on SQLModel.metadata)
+# Importing the repositories imports every table module, registering them on SQLModel.metadata.
+import storage.repos  # noqa: F401
 
 target_metadata = SQLModel.metadata
 

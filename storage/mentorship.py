@@ -1,0 +1,93 @@
+"""Mentor–mentee pairs: who mentors whom in which round, and the queries every feature asks.
+
+A mentee has one lead mentor and optionally co-mentors (``kind = "comentor"``), who see
+everything the lead sees. A pair ends (``ended_at``) rather than being deleted, so history,
+totals and "not the same pair as last round" keep working.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Optional
+
+from sqlalchemy import Index, func
+from sqlmodel import Field, Session, SQLModel, col, select
+
+from storage.tables import Member, when
+
+
+class Pair(SQLModel, table=True):
+    __table_args__ = (Index("ix_pair_active", "round_id", "ended_at"),)
+
+    id: Optional[int] = Field(default=None, primary_key=True)
+    round_id: int = Field(foreign_key="round.id", index=True)
+    mentee_id: int = Field(foreign_key="member.id", index=True, ondelete="CASCADE")
+    mentor_id: int = Field(foreign_key="member.id", index=True, ondelete="CASCADE")
+    #: mentor (the lead) or comentor
+    kind: str = "mentor"
+    created_by: Optional[int] = Field(default=None, foreign_key="member.id", ondelete="SET NULL")
+    created_at: datetime = when()
+    ended_at: Optional[datetime] = when(nullable=True)
+    #: why it ended: unassigned, withdrew, reassigned, round closed
+    end_reason: Optional[str] = None
+
+
+class PairRepo:
+    def __init__(self, session: Session):
+        self.s = session
+
+    def add(self, round_id: int, mentee_id: int, mentor_id: int, kind: str, by: int | None, now: datetime) -> Pair:
+        pair = Pair(round_id=round_id, mentee_id=mentee_id, mentor_id=mentor_id, kind=kind, created_by=by, created_at=now)
+        self.s.add(pair)
+        self.s.flush()
+        return pair
+
+    def end(self, pair: Pair, reason: str, now: datetime) -> None:
+        pair.ended_at, pair.end_reason = now, reason
+        self.s.add(pair)
+
+    def active(self, round_id: int | None = None) -> list[Pair]:
+        stmt = select(Pair).where(col(Pair.ended_at).is_(None))
+        if round_id is not None:
+            stmt = stmt.where(Pair.round_id == round_id)
+        return list(self.s.exec(stmt.order_by(col(Pair.id))))
+
+    def of_mentee(self, mentee_id: int) -> list[Pair]:
+        """The mentee's active pairs, lead mentor first."""
+        stmt = select(Pair).where(Pair.mentee_id == mentee_id, col(Pair.ended_at).is_(None))
+        return sorted(self.s.exec(stmt), key=lambda p: (p.kind != "mentor", p.id))
+
+    def of_mentor(self, mentor_id: int) -> list[Pair]:
+        stmt = select(Pair).where(Pair.mentor_id == mentor_id, col(Pair.ended_at).is_(None))
+        return list(self.s.exec(stmt.order_by(col(Pair.id))))
+
+    def mentors_of(self, mentee_id: int) -> list[Member]:
+        """Lead mentor first, then co-mentors."""
+        ids = [p.mentor_id for p in self.of_mentee(mentee_id)]
+        members = {m.id: m for m in self.s.exec(select(Member).where(col(Member.id).in_(ids)))}
+        return [members[i] for i in ids if i in members]
+
+    def mentees_of(self, mentor_id: int) -> list[Member]:
+        ids = [p.mentee_id for p in self.of_mentor(mentor_id)]
+        members = {m.id: m for m in self.s.exec(select(Member).where(col(Member.id).in_(ids)))}
+        return [members[i] for i in ids if i in members]
+
+    def mentors(self, mentor_id: int, mentee_id: int) -> bool:
+        """Does this person (lead or co-mentor) mentor that mentee now?"""
+        stmt = select(Pair.id).where(
+            Pair.mentor_id == mentor_id, Pair.mentee_id == mentee_id, col(Pair.ended_at).is_(None)
+        )
+        return self.s.exec(stmt).first() is not None
+
+    def load(self, round_id: int) -> dict[int, int]:
+        """Lead-mentor load per mentor in a round (co-mentoring does not use capacity)."""
+        rows = self.s.exec(
+            select(Pair.mentor_id, func.count())
+            .where(Pair.round_id == round_id, Pair.kind == "mentor", col(Pair.ended_at).is_(None))
+            .group_by(Pair.mentor_id)
+        ).all()
+        return {mentor: n for mentor, n in rows}
+
+    def history(self) -> set[tuple[int, int]]:
+        """Every (mentee, mentor) pair there has ever been."""
+        return set(self.s.exec(select(Pair.mentee_id, Pair.mentor_id)).all())
