@@ -109,6 +109,8 @@ class Signup(SQLModel, table=True):
     skills: list[str] = json_list()
     goal: Optional[str] = None
     capacity: Optional[int] = None
+    #: mentors: taking new mentees at all (``!mentor open|closed``)
+    accepting: bool = True
     #: active, withdrawn
     status: str = "active"
     created_at: datetime = when()

@@ -107,6 +107,22 @@ class Bot:
     def transcript(self) -> str:
         return "\n".join(s.render() for s in self.said)
 
+    async def pair(self, mentee: str = "alice", mentor: str = "bob", *, mentee_tz: str = "Europe/Berlin", mentor_tz: str = "America/New_York") -> None:
+        """Open a round if none is, sign both up (the real interviews) and ``!match assign`` them."""
+        out = await self.say("you", "!round status")
+        if "No round is open" in out[0]:
+            await self.say("you", '!round open "2027 Q1" 2027-01-01 2027-03-31')
+        for who, answers in (
+            (mentee, ["!signup mentee", mentee_tz, "en", "3", "programming", "testing, code review", "Land my first patch in core"]),
+            (mentor, ["!signup mentor", mentor_tz, "en", "3", "all", "testing, code review", "3"]),
+        ):
+            for answer in answers:
+                last = await self.say(who, answer)
+                if answer.startswith("!signup") and "already" in last[0]:
+                    break
+        out = await self.say("you", f"!match assign {mentee} {mentor}")
+        assert "now mentors" in out[0], out
+
     async def advance(self, span: str) -> None:
         self.clock.advance(parse_span(span))
         await self.engine.run_due()

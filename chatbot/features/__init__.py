@@ -6,6 +6,11 @@ from chatbot.engine import Feature
 
 
 def all_features() -> list[Feature]:
-    from chatbot.features import core, rounds, signup
+    from chatbot.features import core, matchmaking, rounds, signup
 
-    return [core.FEATURE, rounds.FEATURE, signup.FEATURE]
+    return [
+        core.FEATURE,
+        rounds.FEATURE,
+        signup.FEATURE,
+        matchmaking.FEATURE,
+    ]
