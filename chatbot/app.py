@@ -77,6 +77,9 @@ class App:
     rng: random.Random | None = None
     #: the features to run (all of them unless a test narrows or extends the set)
     features: list[Feature] | None = None
+    #: backoff between attempts to start an adapter that failed (seconds, doubling, with jitter)
+    retry_first_delay: float = 1.0
+    retry_max_delay: float = 300.0
 
     def __post_init__(self) -> None:
         db = self.settings.database
@@ -99,16 +102,19 @@ class App:
             self.engine.attach(adapter)
         for adapter in self.adapters:
             self._supervisors.append(asyncio.create_task(self._supervise(adapter), name=f"start-{adapter.platform}"))
-        _done, pending = await asyncio.wait(self._supervisors, timeout=wait)
-        for task in pending:
-            log.info("%s is still connecting; carrying on without waiting", task.get_name())
+        if not self._supervisors:
+            log.warning("no adapter is enabled: the bot runs its schedule but nobody can talk to it")
+        else:
+            _done, pending = await asyncio.wait(self._supervisors, timeout=wait)
+            for task in pending:
+                log.info("%s is still connecting; carrying on without waiting", task.get_name())
         if schedule:
             self.scheduler = Scheduler(self.engine, self.tick_seconds)
             self.scheduler.start()
 
-    async def _supervise(self, adapter: Adapter, first_delay: float = 1.0, max_delay: float = 300.0) -> None:
+    async def _supervise(self, adapter: Adapter) -> None:
         """Start an adapter, retrying with backoff: one platform being down never stops the others."""
-        delay = first_delay
+        delay = self.retry_first_delay
         while True:
             try:
                 await adapter.start(self.engine.handle, self.engine.specs)
@@ -122,7 +128,7 @@ class App:
             except Exception as exc:
                 log.warning("adapter %s failed to start (%s); retrying in %.0f s", adapter.platform, exc, delay)
                 await asyncio.sleep(delay * (0.5 + random.random()))
-                delay = min(delay * 2, max_delay)
+                delay = min(delay * 2, self.retry_max_delay)
 
     async def stop(self) -> None:
         """Stop taking input, finish what is in flight, close the database."""

@@ -61,7 +61,9 @@ def _settings(args: argparse.Namespace) -> Settings:
     path = args.config or os.environ.get("MENTORBOT_CONFIG")
     settings = load(path)
     if getattr(args, "db", None):
-        db = settings.database.model_copy(update={"url": f"sqlite:///{Path(args.db)}"})
+        from storage.db import sqlite_url
+
+        db = settings.database.model_copy(update={"url": sqlite_url(args.db)})
         settings = settings.model_copy(update={"database": db})
     return settings
 

@@ -25,6 +25,11 @@ def is_sqlite(url: str) -> bool:
     return make_url(url).get_backend_name() == "sqlite"
 
 
+def sqlite_url(path: str | Path) -> str:
+    """The URL of a SQLite file (what ``--db PATH`` means)."""
+    return f"sqlite:///{Path(path)}"
+
+
 def sqlite_path(url: str) -> Path | None:
     """The file behind a SQLite URL (None for in-memory or other databases)."""
     parsed = make_url(url)
