@@ -10,9 +10,13 @@ from __future__ import annotations
 import re
 import tomllib
 from pathlib import Path
-from typing import Any, Literal
+from datetime import date, timedelta
+from typing import TYPE_CHECKING, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+if TYPE_CHECKING:
+    from chatbot.recurrence import WeeklySchedule
 
 
 
@@ -50,6 +54,8 @@ class ProgrammeSettings(Strict):
     default_capacity: int = Field(5, ge=1, le=50)
     #: how long a !link code stays valid
     link_code_minutes: int = Field(15, ge=1, le=24 * 60)
+    #: a mentor away for more days than this has their mentees listed to the coordinators
+    max_mentor_away_days: int = Field(14, ge=1, le=366)
     #: a CSV skills catalogue of the community's own (title, stack_area, role_focus, description)
     skills_file: str | None = None
 
@@ -61,6 +67,192 @@ class ProgrammeSettings(Strict):
         for t in v:
             if not re.fullmatch(r"[a-z][a-z0-9_-]{0,31}", t):
                 raise ValueError(f"track '{t}' must be a lowercase word")
+        return v
+
+
+class PrivacySettings(Strict):
+    #: delete check-in answers, queue logs and other personal records older than this many days
+    #: (none: keep them for the programme's reports)
+    retention_days: int | None = Field(None, ge=1, le=36500)
+
+
+class OfficeHourSchedule(Strict):
+    """Office hours held every week in one channel: announced, hosts reminded, opened by a host
+    (or by the bot with ``auto_open``), and a host reminded if they forget to close."""
+
+    #: "platform:#channel", e.g. "irc:#office-hours" (a Matrix room: "matrix:!id:server")
+    channel: str
+    #: weekday(s), e.g. "tue,thu", "mon-fri", "weekdays"
+    days: str
+    #: local start time, HH:MM
+    time: str
+    timezone: str
+    duration_minutes: int = Field(60, ge=5, le=12 * 60)
+    #: the hosts' handles
+    hosts: list[str]
+    topic: str | None = None
+    auto_open: bool = False
+
+    @model_validator(mode="after")
+    def _check(self) -> "OfficeHourSchedule":
+        platform, _, channel = self.channel.partition(":")
+        if not re.fullmatch(r"[a-z][a-z0-9_]*", platform) or not channel:
+            raise ValueError(f"channel '{self.channel}' must look like platform:#channel, e.g. irc:#office-hours")
+        if not self.hosts:
+            raise ValueError("name at least one host (by handle)")
+        self.weekly()  # raises ValueError with a message for the operator
+        return self
+
+    def weekly(self) -> "WeeklySchedule":
+        from chatbot.recurrence import parse_schedule
+
+        return parse_schedule(f"{self.days} {self.time}", self.timezone)
+
+    @property
+    def where(self) -> tuple[str, str]:
+        platform, _, channel = self.channel.partition(":")
+        return platform, channel
+
+    @property
+    def key(self) -> str:
+        """Names the schedule in the record of what was sent (changing the time starts afresh)."""
+        return f"{self.channel} {self.weekly()}"
+
+
+class OfficeHoursSettings(Strict):
+    #: may visitors without an account (IRC nicks not identified to services) join a queue?
+    allow_anonymous: bool = False
+    #: DM the hosts on duty when someone joins: every join, the first (into an empty line), none
+    notify_hosts: Literal["every", "first", "none"] = "every"
+    #: the help length wait estimates assume until a channel has history
+    default_help_minutes: int = Field(10, ge=1, le=240)
+    #: wait estimates use the median of this many recent helps in the channel
+    estimate_from_last: int = Field(20, ge=3, le=500)
+    #: how many people !q names before it summarises the rest
+    list_max: int = Field(5, ge=1, le=20)
+    #: scheduled office hours: announce in the channel this many minutes before
+    announce_lead_minutes: int = Field(15, ge=0, le=24 * 60)
+    #: ... and DM the hosts this many minutes before
+    host_reminder_minutes: int = Field(30, ge=0, le=24 * 60)
+    #: remind the hosts to !oh close this many minutes after the scheduled end
+    close_reminder_minutes: int = Field(15, ge=0, le=24 * 60)
+    schedule: list[OfficeHourSchedule] = []
+
+
+class CheckinQuestion(Strict):
+    #: a short word shown in histories and digests ("done", "next", "blocker", "mood")
+    id: str
+    text: str
+    #: text; blocker (an answer other than "none" alerts the mentors at once); scale (1-5)
+    kind: Literal["text", "blocker", "scale"] = "text"
+
+    @field_validator("id")
+    @classmethod
+    def _id(cls, v: str) -> str:
+        if not re.fullmatch(r"[a-z][a-z0-9_-]{0,15}", v):
+            raise ValueError(f"question id '{v}' must be a short lowercase word")
+        return v
+
+    @field_validator("text")
+    @classmethod
+    def _text(cls, v: str) -> str:
+        v = " ".join(v.split())
+        if not 3 <= len(v) <= 200:
+            raise ValueError("a question is 3 to 200 characters")
+        return v
+
+
+DEFAULT_CHECKIN_QUESTIONS = [
+    CheckinQuestion(id="done", text="What did you do since last time?"),
+    CheckinQuestion(id="next", text="What will you do next?"),
+    CheckinQuestion(id="blocker", text="Is anything blocking you? (or: none)", kind="blocker"),
+    CheckinQuestion(id="mood", text="How is it going, from 1 (badly) to 5 (great)?", kind="scale"),
+]
+
+_DAY_OFF_RE = re.compile(r"^(\d{4}-\d{2}-\d{2})(?:\.\.(\d{4}-\d{2}-\d{2}))?(?:\s+(.+))?$")
+
+
+def parse_day_off(text: str) -> tuple[date, date, str]:
+    """``2027-12-24``, ``2027-12-24..2028-01-01`` or either followed by a label -> (first, last, label)."""
+    m = _DAY_OFF_RE.match(text.strip())
+    if not m:
+        raise ValueError(f"'{text}' is not a day off like 2027-12-24 or 2027-12-24..2028-01-01 Winter break")
+    try:
+        first = date.fromisoformat(m.group(1))
+        last = date.fromisoformat(m.group(2)) if m.group(2) else first
+    except ValueError:
+        raise ValueError(f"'{text}' holds a date that does not exist") from None
+    if last < first or (last - first).days > 366:
+        raise ValueError(f"'{text}': a break runs forward and lasts a year at most")
+    return first, last, " ".join((m.group(3) or "").split())[:60]
+
+
+def parse_span_setting(text: str) -> timedelta:
+    """A span like ``24h`` or ``90m``; ``0h`` or ``off`` is none."""
+    from chatbot.clock import parse_span
+
+    return timedelta(0) if text.strip().lower() == "off" else parse_span(text)
+
+
+class CheckinSettings(Strict):
+    """Check-ins (twice a week by default) that mentees answer in a private message."""
+
+    #: the default schedule, in each mentee's own timezone; a mentee may choose another
+    schedule: str = "mon,thu 10:00"
+    questions: list[CheckinQuestion] = DEFAULT_CHECKIN_QUESTIONS
+    #: programme days off (local dates): "2027-12-24" or "2027-12-24..2028-01-01 Winter break"
+    days_off: list[str] = []
+    #: remind a mentee who has not answered this long after the prompt ("off": never)
+    reminder_after: str = "24h"
+    #: a prompt the bot was down for is sent on start-up when less late than this, else skipped
+    grace: str = "6h"
+    #: when the daily digest reaches mentors who chose one, in each mentor's own timezone
+    digest_time: str = "18:00"
+    #: at most this many prompts (and as many reminders) are recorded per scheduler tick
+    batch: int = Field(2000, ge=1, le=100_000)
+
+    @field_validator("schedule")
+    @classmethod
+    def _schedule(cls, v: str) -> str:
+        from chatbot.recurrence import parse_schedule
+
+        if "(" in v:
+            raise ValueError("the default schedule has no timezone: each mentee's own is used")
+        parse_schedule(v, "UTC")
+        return v
+
+    @field_validator("questions")
+    @classmethod
+    def _questions(cls, v: list[CheckinQuestion]) -> list[CheckinQuestion]:
+        if not 1 <= len(v) <= 8:
+            raise ValueError("ask 1 to 8 questions")
+        ids = [q.id for q in v]
+        if len(set(ids)) != len(ids):
+            raise ValueError("question ids must differ")
+        for kind in ("blocker", "scale"):
+            if sum(q.kind == kind for q in v) > 1:
+                raise ValueError(f"at most one question of kind {kind}")
+        return v
+
+    @field_validator("days_off")
+    @classmethod
+    def _days_off(cls, v: list[str]) -> list[str]:
+        for item in v:
+            parse_day_off(item)
+        return v
+
+    @field_validator("reminder_after", "grace")
+    @classmethod
+    def _span(cls, v: str) -> str:
+        parse_span_setting(v)
+        return v
+
+    @field_validator("digest_time")
+    @classmethod
+    def _time(cls, v: str) -> str:
+        from chatbot.commands import parse_time
+
+        parse_time(v)
         return v
 
 
@@ -77,6 +269,9 @@ class Settings(Strict):
     database: DatabaseSettings = DatabaseSettings()
     programme: ProgrammeSettings = ProgrammeSettings()
     logging: LoggingSettings = LoggingSettings()
+    privacy: PrivacySettings = PrivacySettings()
+    checkins: CheckinSettings = CheckinSettings()
+    office_hours: OfficeHoursSettings = OfficeHoursSettings()
     #: one table per adapter; each adapter validates its own settings. ``enabled`` picks them.
     adapters: dict[str, dict[str, Any]] = {"console": {"enabled": True}}
     #: the directory adapters keep state in (relative to the working directory)

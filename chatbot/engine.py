@@ -72,6 +72,9 @@ class Feature:
     commands: tuple[CommandSpec, ...] = ()
     flows: tuple[Flow, ...] = ()
     jobs: tuple[Job, ...] = ()
+    #: deletes the feature's personal records older than the cutoff (the retention setting);
+    #: returns how many went
+    purge: Callable[["Context", datetime], int] | None = None
 
 
 @dataclass
@@ -90,6 +93,8 @@ class Context:
     outbound: list[Outbound] = field(default_factory=list)
     #: the first question of an interview started by this command, for the engine to send
     prompt: str | None = None
+    #: work that must wait until the change is committed (e.g. scrubbing the WAL after an erase)
+    after_commit: list[Callable[[], None]] = field(default_factory=list)
 
     @property
     def settings(self) -> Settings:
@@ -154,6 +159,7 @@ class Engine:
         self.registry = CommandRegistry()
         self.flows: dict[str, Flow] = {}
         self.jobs: list[Job] = []
+        self.features: list[Feature] = list(features)
         self.adapters: dict[str, "Adapter"] = {}
         self._lock = asyncio.Lock()
         self._admins = frozenset(settings.admins)
@@ -263,6 +269,8 @@ class Engine:
                         return []
                     ids = self._record(ctx)
                     session.commit()
+                    for fn in ctx.after_commit:
+                        fn()
                     return ids
                 except (UsageError, ActionError) as exc:
                     session.rollback()
@@ -547,6 +555,8 @@ class Engine:
                     await job.run(ctx)
                     ids = self._record(ctx)
                     session.commit()
+                    for fn in ctx.after_commit:
+                        fn()
                 except Exception:
                     session.rollback()
                     log.exception("job %s failed; it will run again at the next tick", name)

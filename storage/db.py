@@ -83,6 +83,20 @@ def upgrade(engine: Engine) -> None:
         command.upgrade(cfg, "heads")
 
 
+def checkpoint(engine: Engine) -> None:
+    """Fold the WAL into the main file and truncate it, so deleted text does not linger there.
+
+    With ``secure_delete`` on, deleted rows are overwritten in the main file; the WAL still holds
+    old page images until a checkpoint. A no-op for other databases."""
+    if engine.dialect.name != "sqlite":
+        return
+    raw = engine.raw_connection()  # outside any transaction, which a checkpoint needs
+    try:
+        raw.cursor().execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    finally:
+        raw.close()
+
+
 def backup(url: str, dest: Path) -> Path:
     """A consistent copy of a live database through SQLite's backup API (never a file copy)."""
     src_path = sqlite_path(url)

@@ -15,7 +15,10 @@ from typing import Any, Iterable, Sequence
 from sqlalchemy import delete, func, update
 from sqlmodel import Session, SQLModel, col, select
 
+from storage.assessments import AssessmentRepo
 from storage.mentorship import PairRepo
+from storage.privacy import PrivacyRepo
+from storage.progress import AwayRepo, GoalRepo, SessionLogRepo
 from storage.tables import (
     Conversation,
     KeyValue,
@@ -288,6 +291,13 @@ class OutboxRepo:
         )
         return list(self.s.exec(stmt))
 
+    def purge_sent_before(self, cutoff: datetime) -> int:
+        """Delivered messages are transport records: keep them only as long as retention allows."""
+        result = self.s.exec(  # type: ignore[call-overload]
+            delete(OutboxMessage).where(OutboxMessage.status == "sent", col(OutboxMessage.created_at) < cutoff)
+        )
+        return int(result.rowcount or 0)
+
     def waiting_for(self, member_id: int, platform: str) -> list[OutboxMessage]:
         stmt = select(OutboxMessage).where(
             OutboxMessage.member_id == member_id,
@@ -345,3 +355,8 @@ class Repos:
         self.events = EventRepo(session)
         self.kv = KeyValueRepo(session)
         self.pairs = PairRepo(session)
+        self.assessments = AssessmentRepo(session)
+        self.privacy = PrivacyRepo(session)
+        self.goals = GoalRepo(session)
+        self.session_logs = SessionLogRepo(session)
+        self.away = AwayRepo(session)

@@ -6,11 +6,18 @@ from chatbot.engine import Feature
 
 
 def all_features() -> list[Feature]:
-    from chatbot.features import core, matchmaking, rounds, signup
+    from chatbot.features import assessments
+    from chatbot.features import away, goals, sessions
+    from chatbot.features import core, matchmaking, privacy, rounds, signup
 
     return [
         core.FEATURE,
         rounds.FEATURE,
         signup.FEATURE,
         matchmaking.FEATURE,
+        goals.FEATURE,
+        sessions.FEATURE,
+        away.FEATURE,
+        assessments.FEATURE,
+        privacy.FEATURE,
     ]

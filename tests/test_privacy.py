@@ -1,0 +1,67 @@
+"""A person's own data: export all of it, erase all of it (from the file too), retention."""
+
+from __future__ import annotations
+
+import json
+
+from sqlmodel import Session, select
+
+from storage.tables import Member, OutboxMessage
+from tests.harness import Bot
+
+GOAL = "Land my first patch in core"
+
+
+async def test_export_holds_every_record_about_the_person(bot):
+    await bot.pair("alice", "bob")
+    out = (await bot.say("alice", "!mydata export", channel="#general"))[0]
+    assert bot.channel("#general") == []  # private, even when asked in a channel
+    lines = out.splitlines()
+    assert lines[0].startswith("Everything stored about you:")
+    tables = {line.split(":", 1)[0] for line in lines[1:]}
+    assert {"member", "identity", "signup", "pair", "member_role", "outbox"} <= tables
+    signup = next(json.loads(line.split(": ", 1)[1]) for line in lines if line.startswith("signup:"))
+    assert signup["goal"] == GOAL
+    assert not any('"handle": "bob"' in line for line in lines)  # nobody else's profile
+
+
+async def test_delete_asks_first_then_erases_everywhere_including_the_file(tmp_path):
+    bot = await Bot.start(tmp_path)
+    try:
+        await bot.pair("alice", "bob")
+        assert "Send !mydata delete confirm" in (await bot.say("alice", "!mydata delete"))[0]
+        with Session(bot.app.db) as s:
+            assert s.exec(select(Member).where(Member.handle == "alice")).first() is not None
+        out = await bot.say("alice", "!mydata delete confirm")
+        assert out == ["Done: everything stored about alice is deleted. If you write again you start as a new member."]
+        with Session(bot.app.db) as s:
+            assert s.exec(select(Member).where(Member.handle == "alice")).first() is None
+            payloads = [json.dumps(r.payload) for r in s.exec(select(OutboxMessage))]
+        assert not any(GOAL in p for p in payloads)  # bob's introduction named alice's goal
+        assert "You have no mentees yet." in (await bot.say("bob", "!mentees"))[0]
+        files = list(tmp_path.glob("bot.db*"))  # the live files, the WAL included, while the bot runs
+        assert len(files) >= 2
+        for path in files:
+            assert GOAL.encode() not in path.read_bytes(), path
+    finally:
+        await bot.stop()
+
+
+async def test_retention_purges_old_delivered_messages_only_when_configured(tmp_path):
+    bot = await Bot.start(tmp_path, config={"admins": ["console:you"], "privacy": {"retention_days": 30}})
+    try:
+        await bot.say("alice", "!help")
+        await bot.advance("31d")
+        await bot.say("alice", "!whoami")
+        with Session(bot.app.db) as s:
+            rows = s.exec(select(OutboxMessage)).all()
+        assert [r.payload["text"][:7] for r in rows] == ["You are"]
+    finally:
+        await bot.stop()
+
+
+async def test_without_retention_nothing_is_purged(bot):
+    await bot.say("alice", "!help")
+    await bot.advance("400d")
+    with Session(bot.app.db) as s:
+        assert len(s.exec(select(OutboxMessage)).all()) == 1
