@@ -549,3 +549,7 @@ def _chunks(text: str, limit: int = MAX_MESSAGE) -> list[str]:
         text = text[cut:].lstrip("\n")
     chunks.append(text)
     return chunks
+
+
+#: lets `mentorbot check-config` validate this adapter's settings without starting it
+create.settings_model = DiscordSettings  # type: ignore[attr-defined]

@@ -204,10 +204,8 @@ def build_app_commands(specs: Sequence[CommandSpec], invoke: Invoke) -> tuple[li
             group = app_commands.Group(name=prefix[-1], description=describe(help_text, f"{' '.join(prefix)} commands"),
                                        parent=parent)
             groups[prefix] = group
-            if parent is None:
+            if parent is None:  # a Group made with parent= is added to it by discord.py itself
                 top[prefix[0]] = group
-            else:
-                parent.add_command(group)
         return groups[prefix]
 
     for spec in sorted(specs, key=lambda s: mapping.to_discord[s.path]):

@@ -1097,3 +1097,7 @@ def create(settings: dict, context: AdapterContext) -> IrcAdapter:
                 f"IRC sasl_account is set but the environment variable {parsed.password_env} is empty"
             )
     return IrcAdapter(parsed, password)
+
+
+#: lets `mentorbot check-config` validate this adapter's settings without starting it
+create.settings_model = IrcSettings  # type: ignore[attr-defined]

@@ -26,6 +26,11 @@ class Step:
     parse: Parser
     #: skip this step for these answers (e.g. capacity only for mentors)
     when: Callable[[dict[str, Any]], bool] | None = None
+    #: ask this step again while this is true of the answers: a loop over items whose number
+    #: depends on the person (the skills of an assessment), where a fixed list of steps cannot do
+    again: Callable[[dict[str, Any]], bool] | None = None
+    #: (number, of) shown before a looping step's question, where counting steps cannot tell
+    progress: Callable[[dict[str, Any]], tuple[int, int]] | None = None
 
     def applies(self, data: dict[str, Any]) -> bool:
         return self.when is None or self.when(data)
@@ -53,6 +58,10 @@ class Flow:
         """The next step that applies after ``name`` (the first one when ``name`` is None)."""
         names = [s.name for s in self.steps]
         start = 0 if name is None else names.index(name) + 1
+        if name is not None:
+            current = self.steps[start - 1]
+            if current.again is not None and current.again(data):
+                return current
         for step in self.steps[start:]:
             if step.applies(data):
                 return step
@@ -60,5 +69,8 @@ class Flow:
 
     def position(self, name: str, data: dict[str, Any]) -> tuple[int, int]:
         """(1-based number of this step, steps in all) among those that apply."""
+        progress = self.step(name).progress
+        if progress is not None:
+            return progress(data)
         applying = [s.name for s in self.steps if s.applies(data)]
         return (applying.index(name) + 1 if name in applying else 1, len(applying))

@@ -26,7 +26,7 @@ def mentorbot(*args: str, cwd: Path, env: dict[str, str] | None = None) -> subpr
     )
 
 
-@pytest.mark.parametrize("name", ["signup"])
+@pytest.mark.parametrize("name", ["signup", "assessment", "mentorship"])
 def test_example_transcripts_play_as_recorded(tmp_path, name):
     result = mentorbot("console", "--db", str(tmp_path / "demo.db"), "--script", str(ROOT / "examples" / f"{name}.txt"), cwd=tmp_path)
     assert result.returncode == 0, result.stderr
@@ -105,3 +105,26 @@ def test_logs_are_one_line_and_mask_secrets(tmp_path, monkeypatch):
     record = logging.LogRecord("x", logging.INFO, __file__, 1, "login with %s failed", ("hunter2-secret",), None)
     MaskSecrets().filter(record)
     assert record.getMessage() == "login with *** failed"
+
+
+@pytest.mark.parametrize("name", ["irc", "matrix", "discord", "console"])
+def test_every_adapter_section_of_the_example_config_is_valid(name):
+    """The example documents real keys: each section passes its adapter's own validation."""
+    import tomllib
+
+    from chatbot.app import adapter_factory
+
+    raw = tomllib.loads((ROOT / "config.example.toml").read_text())
+    section = {k: v for k, v in raw["adapters"][name].items() if k != "enabled"}
+    model = getattr(adapter_factory(name), "settings_model", None)
+    if model is None:
+        assert section == {}
+    else:
+        model.model_validate(section)
+
+
+def test_check_config_validates_enabled_adapters(tmp_path, capsys):
+    bad = tmp_path / "bad.toml"
+    bad.write_text('[adapters.irc]\nenabled = true\nhost = "irc.example.org"\nnick = "1nvalid"\n')
+    assert main(["check-config", str(bad)]) == 1
+    assert "adapters.irc:" in capsys.readouterr().err

@@ -1,6 +1,6 @@
 """The Discord adapter against the fake Discord (a real discord.py client over real HTTP/websocket).
 
-The fake (``/work/shared/servers/discord-server.sh``) is started once per session. Each test builds
+The fake (``../shared/servers/discord-server.sh``) is started once per session. Each test builds
 its own guild, channel and users through the fake's control API, starts an adapter with a
 recording sink that answers the way the engine does (``adapter.send(Reply(...))`` from inside the
 sink), and checks what Discord saw through the control API's log and ``/wait`` endpoints.
@@ -21,6 +21,7 @@ import aiohttp
 import pydantic
 import pytest
 
+from tests.servers import SERVERS, MemoryKV
 from adapters import discord as discord_adapter
 from adapters.base import AdapterContext
 from adapters.discord_commands import build_app_commands, map_paths
@@ -38,7 +39,6 @@ from chatbot.events import (
     Where,
 )
 
-SERVERS = Path(os.environ.get("MENTORBOT_SERVERS", Path(__file__).resolve().parents[2] / "shared" / "servers"))
 PORT = os.environ.get("DISCORD_PORT", "18080")
 SLOW_S = 3.3  # longer than Discord's 3-second deadline
 EPHEMERAL, LOADING = 64, 128
@@ -137,15 +137,7 @@ async def world(discord_env: dict[str, str]) -> Any:
 # --------------------------------------------------------------------------- a stand-in engine
 
 
-class DictKV:
-    def __init__(self) -> None:
-        self.data: dict[str, str] = {}
 
-    def get(self, key: str) -> str | None:
-        return self.data.get(key)
-
-    def set(self, key: str, value: str) -> None:
-        self.data[key] = value
 
 
 @dataclass
@@ -200,11 +192,11 @@ async def start(world: World, discord_env: dict[str, str], tmp_path: Path, monke
     monkeypatch.setenv("MENTORBOT_DISCORD_TOKEN", discord_env["DISCORD_TOKEN"])
     started: list[Any] = []
 
-    async def go(kv: DictKV | None = None, specs: tuple[CommandSpec, ...] = SPECS, **overrides: Any) -> Any:
+    async def go(kv: MemoryKV | None = None, specs: tuple[CommandSpec, ...] = SPECS, **overrides: Any) -> Any:
         settings = {"api_base": discord_env["DISCORD_API_BASE"], "gateway_url": discord_env["DISCORD_GATEWAY_URL"],
                     "guilds": [int(world.guild)], "guild_ready_timeout": 0.1, "message_content": True,
                     "role_map": {"Mentors": "mentor"}, "start_timeout": 20, **overrides}
-        adapter = discord_adapter.create(settings, AdapterContext(state_dir=tmp_path, kv=kv or DictKV()))
+        adapter = discord_adapter.create(settings, AdapterContext(state_dir=tmp_path, kv=kv if kv is not None else MemoryKV()))
         engine = Engine(adapter)
         started.append(adapter)
         await adapter.start(engine, specs)
@@ -232,7 +224,7 @@ def test_show_rule_maps_bare_group_commands_and_back() -> None:
 
 
 async def test_commands_synced_with_types_and_not_resynced_when_unchanged(start: Any, world: World) -> None:
-    kv = DictKV()
+    kv = MemoryKV()
     first, _ = await start(kv)
     commands = {c["name"]: c for c in await world.fake("GET", "/commands", guild_id=world.guild)}
     assert sorted(commands) == ["echo", "q", "quiet", "report", "session", "stats", "whoami"]
@@ -379,7 +371,7 @@ async def test_closed_dms_are_undeliverable_and_not_retried(start: Any, world: W
 
 
 async def test_dm_fan_out_is_paced_and_dm_channel_cached(start: Any, world: World) -> None:
-    kv = DictKV()
+    kv = MemoryKV()
     adapter, _ = await start(kv, dm_rate=20, dm_burst=2)
     before = await world.fake.seq()
     t0 = time.monotonic()
@@ -470,7 +462,7 @@ async def test_role_map_gives_platform_roles_in_dms_too(start: Any, world: World
 
 
 def test_settings_are_validated(tmp_path: Path) -> None:
-    context = AdapterContext(state_dir=tmp_path, kv=DictKV())
+    context = AdapterContext(state_dir=tmp_path, kv=MemoryKV())
     for bad in ({"role_map": {"Mentors": "overlord"}}, {"api_base": "discord.com"}, {"prefix": ""},
                 {"tokn_env": "X"}, {"defer_after": 5}):
         with pytest.raises(pydantic.ValidationError):
@@ -497,7 +489,7 @@ async def test_configuration_errors_fail_start(start: Any, world: World, monkeyp
 async def test_missing_token_is_a_start_error_and_stop_is_idempotent(tmp_path: Path,
                                                                     monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("MENTORBOT_DISCORD_TOKEN", raising=False)
-    adapter = discord_adapter.create({}, AdapterContext(state_dir=tmp_path, kv=DictKV()))
+    adapter = discord_adapter.create({}, AdapterContext(state_dir=tmp_path, kv=MemoryKV()))
     with pytest.raises(RuntimeError, match="MENTORBOT_DISCORD_TOKEN"):
         await adapter.start(Engine(), SPECS)
     await adapter.stop()

@@ -26,8 +26,8 @@ from chatbot.events import (
     Announce, Button, Delivery, DirectMessage, Identity, Inbound, Reply, Seen, TextReceived, Where,
 )
 from tests.irc_client import Client, Line, wait_in
+from tests.servers import SERVERS, MemoryKV, wait_until
 
-SERVERS = Path(os.environ.get("MENTORBOT_SERVERS", Path(__file__).resolve().parents[2] / "shared" / "servers"))
 PORT = int(os.environ.get("MENTORBOT_TEST_IRC_PORT", "16667"))
 SERVER_ENV = {**os.environ, "IRC_PORT": str(PORT)}
 RUN = secrets.token_hex(2)
@@ -61,9 +61,7 @@ def accounts(irc_server) -> dict[str, Account]:
     return made
 
 
-class KV(dict):
-    def set(self, key: str, value: str) -> None:
-        self[key] = value
+
 
 
 @dataclass
@@ -87,15 +85,6 @@ class Recorder:
 
     def texts(self, text: str) -> Callable[[Inbound], bool]:
         return lambda e: isinstance(e, TextReceived) and e.text == text
-
-
-async def wait_until(pred: Callable[[], bool], timeout: float = 10, what: str = "condition") -> None:
-    """Poll ``pred`` until it holds, failing after ``timeout`` seconds."""
-    deadline = time.monotonic() + timeout
-    while not pred():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"{what} did not happen within {timeout} s")
-        await asyncio.sleep(0.01)
 
 
 def name(stem: str) -> str:
@@ -136,7 +125,7 @@ async def bots(accounts, monkeypatch, tmp_path):
             "password_env": PASSWORD_ENV, "channels": channels, "burst": 50, "rate": 500.0,
             "reconnect_min_delay": 0.05, "reconnect_max_delay": 0.4, "connect_timeout": 5, **overrides,
         }
-        adapter = create(settings, AdapterContext(state_dir=tmp_path, kv=KV()))
+        adapter = create(settings, AdapterContext(state_dir=tmp_path, kv=MemoryKV()))
         recorder = Recorder()
         made.append(adapter)
         await adapter.start(recorder, [])
@@ -246,7 +235,7 @@ def test_backoff_grows_is_capped_and_jittered(attempt: int, low: float, spread: 
 
 
 def test_settings_are_validated_and_the_password_comes_from_the_environment(monkeypatch, tmp_path) -> None:
-    context = AdapterContext(state_dir=tmp_path, kv=KV())
+    context = AdapterContext(state_dir=tmp_path, kv=MemoryKV())
     base = {"host": "127.0.0.1", "nick": "mentorbot"}
     for bad in ({"channels": ["nochan"]}, {"channels": ["#a,#b"]}, {"nick": "bad nick"}, {"prefix": ""},
                 {"reconnect_min_delay": 5, "reconnect_max_delay": 1}, {"rate": 0}, {"unknown": 1},
@@ -496,7 +485,7 @@ async def test_stop_quits_and_cancels_every_task(bots, clients, channel) -> None
 async def test_wrong_sasl_password_fails_start(accounts, monkeypatch, tmp_path, irc_server) -> None:
     monkeypatch.setenv(PASSWORD_ENV, "not-the-password")
     adapter = create({"host": "127.0.0.1", "port": PORT, "nick": name("mbot"), "sasl_account": accounts["bot"].name,
-                      "password_env": PASSWORD_ENV}, AdapterContext(state_dir=tmp_path, kv=KV()))
+                      "password_env": PASSWORD_ENV}, AdapterContext(state_dir=tmp_path, kv=MemoryKV()))
     with pytest.raises(IrcLoginError, match="SASL"):
         await adapter.start(Recorder(), [])
     assert not adapter.connected

@@ -1,0 +1,259 @@
+"""Away mode: ``!away until DATE [reason]``, ``!away status`` and ``!back``.
+
+While away (``Member.away_until`` is today or later *where the member lives*), a person gets no
+prompts, is not matched and is not on office-hour duty: those features read the column, through
+:func:`away_now`. This module only keeps that column and tells the people concerned:
+
+- the away person's mentors and mentees are told once when the absence starts (again only if
+  the date changes) and once when it ends, whether by ``!back`` or because the date passed (the
+  ``away-return`` job). Ending an absence clears the column and closes its :class:`AwayPeriod` in
+  the same transaction as the notices, so a second tick or a restart finds nothing to announce;
+- a mentor away for longer than ``programme.max_mentor_away_days`` has their mentees listed to
+  the coordinators (by DM, once per absence), so nobody is left without a mentor silently.
+
+The reason is private: the person sees it in ``!away status`` and coordinators in the
+reassignment notice, but the notices to mentors and mentees carry only the date.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime, timezone
+from zoneinfo import ZoneInfo
+
+from chatbot.commands import Arg, CommandSpec, Example, UsageError
+from chatbot.engine import Context, Feature, Job
+from chatbot.features.matchmaking import PAIRED, is_away
+from storage.progress import AwayPeriod
+from storage.tables import Member
+
+REASON_MAX = 200
+
+
+# ---------------------------------------------------------------------------- people and local time
+# (goals and sessions use these too)
+
+
+def named(member: Member) -> str:
+    """"Alice Liddell (alice)", or just "alice" when the display name is the handle."""
+    if member.display_name.casefold() == member.handle.casefold():
+        return member.handle
+    return f"{member.display_name} ({member.handle})"
+
+
+def zone_of(member: Member) -> ZoneInfo | timezone:
+    """The member's own timezone (UTC until they have told us one)."""
+    try:
+        return ZoneInfo(member.timezone) if member.timezone else timezone.utc
+    except (ValueError, OSError):  # a name the tz database no longer knows
+        return timezone.utc
+
+
+def zone_name(member: Member) -> str:
+    return member.timezone or "UTC"
+
+
+def local_date(member: Member, instant: datetime) -> date:
+    """The calendar date ``instant`` falls on where the member lives."""
+    return instant.astimezone(zone_of(member)).date()
+
+
+def away_now(member: Member, now: datetime) -> bool:
+    """Is the member away at this instant? What other features ask before prompting or matching."""
+    return is_away(member, local_date(member, now))
+
+
+def _a_year_after(day: date) -> date:
+    try:
+        return day.replace(year=day.year + 1)
+    except ValueError:  # 29 February
+        return day.replace(year=day.year + 1, day=28)
+
+
+# ---------------------------------------------------------------------------- who is told
+
+
+def _concerned(ctx: Context, member: Member) -> list[tuple[Member, str]]:
+    """The away person's mentors and mentees, each with what the away person is to them."""
+    assert member.id is not None
+    out: dict[int, tuple[Member, str]] = {}
+    for pair in ctx.repos.pairs.of_mentee(member.id):
+        mentor = ctx.repos.members.get(pair.mentor_id)
+        if mentor is not None and mentor.id is not None:
+            out.setdefault(mentor.id, (mentor, "mentee"))
+    for pair in ctx.repos.pairs.of_mentor(member.id):
+        mentee = ctx.repos.members.get(pair.mentee_id)
+        if mentee is not None and mentee.id is not None:
+            out.setdefault(mentee.id, (mentee, "co-mentor" if pair.kind == "comentor" else "mentor"))
+    return list(out.values())
+
+
+def _coordinators(ctx: Context, exclude: Member) -> list[Member]:
+    """Holders of the coordinator role; the configured admins when nobody holds it."""
+    people = ctx.repos.roles.holders("coordinator")
+    if not people:
+        for entry in ctx.settings.admins:
+            platform, _, account = entry.partition(":")
+            admin = ctx.repos.members.by_identity(platform, account)
+            if admin is not None:
+                people.append(admin)
+    unique = {p.id: p for p in people if p.id is not None and p.id != exclude.id}
+    return list(unique.values())
+
+
+def _ask_for_reassignment(ctx: Context, mentor: Member, period: AwayPeriod, days: int) -> str:
+    """List a long-away mentor's mentees to the coordinators, once per absence. Returns the reply tail."""
+    limit = ctx.settings.programme.max_mentor_away_days
+    assert mentor.id is not None and period.id is not None
+    pairs = ctx.repos.pairs.of_mentor(mentor.id)
+    if days <= limit or not pairs or period.reassign_notified_at is not None:
+        return ""
+    names = []
+    for pair in pairs:
+        mentee = ctx.repos.members.get(pair.mentee_id)
+        if mentee is not None:
+            names.append(mentee.handle + (" (as co-mentor)" if pair.kind == "comentor" else ""))
+    coordinators = _coordinators(ctx, mentor)
+    if not coordinators:
+        return f" That is over the {limit}-day limit, and no coordinator is set up to reassign your mentees: please tell one."
+    why = f" ({period.reason})" if period.reason else ""
+    text = (
+        f"{mentor.handle} (mentor) is away until {period.until}{why}: {days} days, over the {limit}-day limit. "
+        f"Their mentees may need another mentor: {', '.join(names)}. "
+        f"{ctx.prefix}match unassign MENTEE, then {ctx.prefix}match assign MENTEE MENTOR."
+    )
+    for coordinator in coordinators:
+        ctx.dm(coordinator, text, key=f"away-reassign:{period.id}:{coordinator.id}")
+    period.reassign_notified_at = ctx.now
+    ctx.repos.away.save(period)
+    return f" That is over the {limit}-day limit, so the coordinators have been asked to look after your mentees."
+
+
+def _end_absence(ctx: Context, member: Member, how: str) -> list[Member]:
+    """Clear the away date, close its record and tell the people concerned. Returns who was told."""
+    assert member.id is not None and member.away_until is not None
+    ended = member.away_until
+    period = ctx.repos.away.open_period(member.id) or ctx.repos.away.start(
+        member.id, ended, ended, member.away_reason, ctx.now
+    )
+    ctx.repos.away.end(period, how, ctx.now)
+    member.away_until, member.away_reason = None, None
+    ctx.repos.session.add(member)
+    told = []
+    for person, relation in _concerned(ctx, member):
+        ctx.dm(person, f"Your {relation} {named(member)} is back.", key=f"back:{period.id}:{person.id}")
+        told.append(person)
+    if how == "date passed":
+        ctx.dm(
+            member,
+            f"Welcome back: your away time ended on {ended}. Prompts and matching include you again.",
+            key=f"back:{period.id}:self",
+        )
+    return told
+
+
+def _told(people: list[Member]) -> str:
+    return f" Told: {', '.join(p.handle for p in people)}." if people else ""
+
+
+# ---------------------------------------------------------------------------- commands
+
+
+async def away_until(ctx: Context, until: date, reason: str | None) -> str:
+    me = ctx.require_member()
+    assert me.id is not None
+    today = local_date(me, ctx.now)
+    if until < today:
+        raise UsageError(f"{until} is in the past (today is {today} in {zone_name(me)})")
+    latest = _a_year_after(today)
+    if until > latest:
+        raise UsageError(f"{until} is more than a year ahead; the latest is {latest}")
+    reason = " ".join(reason.split()) if reason else None
+    if reason and len(reason) > REASON_MAX:
+        raise UsageError(f"keep the reason under {REASON_MAX} characters")
+    period = ctx.repos.away.open_period(me.id)
+    if period is not None and me.away_until == until and me.away_reason == reason:
+        return f"You are away until {until} already. {ctx.prefix}back ends it early."
+    if period is None:
+        period = ctx.repos.away.start(me.id, today, until, reason, ctx.now)
+    else:
+        period.until, period.reason = until, reason
+        ctx.repos.away.save(period)
+    me.away_until, me.away_reason = until, reason
+    ctx.repos.session.add(me)
+    told = []
+    for person, relation in _concerned(ctx, me):
+        ctx.dm(
+            person,
+            f"Your {relation} {named(me)} is away until {until}. You'll hear when they are back.",
+            key=f"away:{period.id}:{until.isoformat()}:{person.id}",
+        )
+        told.append(person)
+    days = (until - today).days + 1
+    tail = _ask_for_reassignment(ctx, me, period, days)
+    return (
+        f"You are away until {until} (inclusive, {zone_name(me)}): no prompts, matching or office-hour duty. "
+        f"{ctx.prefix}back ends it early.{_told(told)}{tail}"
+    )
+
+
+async def away_status(ctx: Context) -> str:
+    me = ctx.require_member()
+    if me.away_until is None or not away_now(me, ctx.now):
+        return f"You are not away. {ctx.prefix}away until DATE [reason] sets it."
+    why = f" Reason: {me.away_reason}." if me.away_reason else ""
+    return f"You are away until {me.away_until} (inclusive, {zone_name(me)}).{why} {ctx.prefix}back ends it."
+
+
+async def back(ctx: Context) -> str:
+    me = ctx.require_member()
+    if me.away_until is None:
+        return "You are not away; nothing changed."
+    told = _end_absence(ctx, me, "back")
+    return f"Welcome back! Prompts and matching include you again.{_told(told)}"
+
+
+async def return_when_due(ctx: Context) -> None:
+    """End every absence whose last day has passed where the member lives."""
+    for member in ctx.repos.away.members_away():
+        if member.away_until is not None and member.away_until < local_date(member, ctx.now):
+            _end_absence(ctx, member, "date passed")
+
+
+FEATURE = Feature(
+    name="away",
+    commands=(
+        CommandSpec(
+            ("away", "until"),
+            "go away until a date, inclusive, in your timezone (no prompts, matching or duty); "
+            "your mentors or mentees are told, the reason stays private",
+            roles=("member",),
+            handler=away_until,
+            private=True,
+            args=(
+                Arg("until", kind="date", help="your last day away, YYYY-MM-DD"),
+                Arg("reason", kind="text", rest=True, required=False, help="why (private)"),
+            ),
+            examples=(
+                Example("alice: !away until 2027-01-15 conference", r"You are away until 2027-01-15 .* Told: bob", setup=PAIRED),
+                Example("alice: !away until 2026-12-31", r"2026-12-31 is in the past"),
+            ),
+        ),
+        CommandSpec(
+            ("away", "status"),
+            "whether you are away, and until when",
+            roles=("member",),
+            handler=away_status,
+            private=True,
+            examples=(Example("alice: !away status", r"You are away until 2027-01-15", setup=("alice: !away until 2027-01-15",)),),
+        ),
+        CommandSpec(
+            ("back",),
+            "end your away time early (your mentors or mentees are told)",
+            roles=("member",),
+            handler=back,
+            private=True,
+            examples=(Example("alice: !back", r"Welcome back! .* Told: bob", setup=(*PAIRED, "alice: !away until 2027-01-15")),),
+        ),
+    ),
+    jobs=(Job("away-return", return_when_due),),
+)

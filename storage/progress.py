@@ -1,0 +1,223 @@
+"""A mentee's progress in a round and the time spent on it: goal steps, comments and completion,
+logged sessions, and the record of each away period.
+
+The goal's *text* stays in ``Signup.goal`` (one place, set at sign-up, by ``!profile set goal``
+and by ``!goal set``); everything here hangs off that mentee sign-up, so "a goal per round" is
+the sign-up's uniqueness per (member, round, kind). Away mode's live state is
+``Member.away_until``, which other features read; an :class:`AwayPeriod` records each absence so
+its announcements (going, coming back, asking coordinators to reassign) happen exactly once.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import Optional
+
+from sqlalchemy import Index, func
+from sqlmodel import Field, Session, SQLModel, col, select
+
+from storage.tables import Member, when
+
+
+class GoalStep(SQLModel, table=True):
+    """A milestone of a mentee's goal; numbered for people by its order within the goal."""
+
+    __tablename__ = "goal_step"
+
+    id: Optional[int] = Field(default=None, primary_key=True)
+    signup_id: int = Field(foreign_key="signup.id", index=True, ondelete="CASCADE")
+    text: str
+    created_at: datetime = when()
+    done_at: Optional[datetime] = when(nullable=True)
+
+
+class GoalComment(SQLModel, table=True):
+    __tablename__ = "goal_comment"
+
+    id: Optional[int] = Field(default=None, primary_key=True)
+    signup_id: int = Field(foreign_key="signup.id", index=True, ondelete="CASCADE")
+    author_id: Optional[int] = Field(default=None, foreign_key="member.id", ondelete="SET NULL")
+    text: str
+    created_at: datetime = when()
+
+
+class GoalCompletion(SQLModel, table=True):
+    """The goal was reached. Setting a new goal text reopens it; the record stays as history."""
+
+    __tablename__ = "goal_completion"
+
+    id: Optional[int] = Field(default=None, primary_key=True)
+    signup_id: int = Field(foreign_key="signup.id", index=True, ondelete="CASCADE")
+    #: the goal as it read when it was reached
+    goal: str
+    done_at: datetime = when()
+    reopened_at: Optional[datetime] = when(nullable=True)
+
+
+class SessionLog(SQLModel, table=True):
+    """A mentoring session a mentor held with a mentee, logged by that mentor."""
+
+    __tablename__ = "session_log"
+    __table_args__ = (Index("ix_session_log_round_mentor", "round_id", "mentor_id"),)
+
+    id: Optional[int] = Field(default=None, primary_key=True)
+    round_id: int = Field(foreign_key="round.id")
+    mentor_id: int = Field(foreign_key="member.id", ondelete="CASCADE")
+    mentee_id: int = Field(foreign_key="member.id", index=True, ondelete="CASCADE")
+    #: the mentor's local date of the session
+    held_on: date
+    minutes: int
+    topic: str
+    #: for the mentee's mentors and the coordinators, not shown to the mentee
+    notes: Optional[str] = None
+    logged_at: datetime = when()
+    edited_at: Optional[datetime] = when(nullable=True)
+
+
+class AwayPeriod(SQLModel, table=True):
+    """One absence: open while ``ended_at`` is empty. ``Member.away_until`` is the live state."""
+
+    __tablename__ = "away_period"
+
+    id: Optional[int] = Field(default=None, primary_key=True)
+    member_id: int = Field(foreign_key="member.id", index=True, ondelete="CASCADE")
+    #: the member's local date the absence was declared on
+    starts_on: date
+    #: the last day away, inclusive, in the member's timezone (latest value if it was changed)
+    until: date
+    reason: Optional[str] = None
+    created_at: datetime = when()
+    #: when the coordinators were asked to reassign this mentor's mentees (at most once)
+    reassign_notified_at: Optional[datetime] = when(nullable=True)
+    ended_at: Optional[datetime] = when(nullable=True)
+    #: "back" (said !back) or "date passed"
+    ended_how: Optional[str] = None
+
+
+class GoalRepo:
+    def __init__(self, session: Session):
+        self.s = session
+
+    def steps(self, signup_id: int) -> list[GoalStep]:
+        return list(self.s.exec(select(GoalStep).where(GoalStep.signup_id == signup_id).order_by(col(GoalStep.id))))
+
+    def add_step(self, signup_id: int, text: str, now: datetime) -> GoalStep:
+        step = GoalStep(signup_id=signup_id, text=text, created_at=now)
+        self.s.add(step)
+        self.s.flush()
+        return step
+
+    def finish_step(self, step: GoalStep, now: datetime) -> None:
+        step.done_at = now
+        self.s.add(step)
+
+    def comments(self, signup_id: int) -> list[GoalComment]:
+        stmt = select(GoalComment).where(GoalComment.signup_id == signup_id).order_by(col(GoalComment.id))
+        return list(self.s.exec(stmt))
+
+    def add_comment(self, signup_id: int, author_id: int, text: str, now: datetime) -> GoalComment:
+        comment = GoalComment(signup_id=signup_id, author_id=author_id, text=text, created_at=now)
+        self.s.add(comment)
+        self.s.flush()
+        return comment
+
+    def completion(self, signup_id: int) -> GoalCompletion | None:
+        """The goal's standing completion, if it is reached (and not reopened since)."""
+        stmt = select(GoalCompletion).where(
+            GoalCompletion.signup_id == signup_id, col(GoalCompletion.reopened_at).is_(None)
+        )
+        return self.s.exec(stmt).first()
+
+    def complete(self, signup_id: int, goal: str, now: datetime) -> GoalCompletion:
+        done = GoalCompletion(signup_id=signup_id, goal=goal, done_at=now)
+        self.s.add(done)
+        self.s.flush()
+        return done
+
+    def reopen(self, signup_id: int, now: datetime) -> bool:
+        done = self.completion(signup_id)
+        if done is None:
+            return False
+        done.reopened_at = now
+        self.s.add(done)
+        return True
+
+
+@dataclass(frozen=True)
+class PairTotal:
+    """Sessions one mentor logged with one mentee in a round."""
+
+    mentor_id: int
+    mentee_id: int
+    sessions: int
+    minutes: int
+
+
+class SessionLogRepo:
+    def __init__(self, session: Session):
+        self.s = session
+
+    def add(self, log: SessionLog) -> SessionLog:
+        self.s.add(log)
+        self.s.flush()
+        return log
+
+    def get(self, log_id: int) -> SessionLog | None:
+        return self.s.get(SessionLog, log_id)
+
+    def save(self, log: SessionLog) -> None:
+        self.s.add(log)
+
+    def delete(self, log: SessionLog) -> None:
+        self.s.delete(log)
+        self.s.flush()
+
+    def of_round(
+        self, round_id: int, *, mentor_id: int | None = None, mentee_id: int | None = None, involving: int | None = None
+    ) -> list[SessionLog]:
+        """A round's sessions, oldest first: by a mentor, with a mentee, or either side being ``involving``."""
+        stmt = select(SessionLog).where(SessionLog.round_id == round_id)
+        if mentor_id is not None:
+            stmt = stmt.where(SessionLog.mentor_id == mentor_id)
+        if mentee_id is not None:
+            stmt = stmt.where(SessionLog.mentee_id == mentee_id)
+        if involving is not None:
+            stmt = stmt.where((col(SessionLog.mentor_id) == involving) | (col(SessionLog.mentee_id) == involving))
+        return list(self.s.exec(stmt.order_by(col(SessionLog.held_on), col(SessionLog.id))))
+
+    def totals(self, round_id: int) -> list[PairTotal]:
+        """Per (mentor, mentee) pair: how many sessions and minutes in the round."""
+        rows = self.s.exec(
+            select(SessionLog.mentor_id, SessionLog.mentee_id, func.count(), func.sum(SessionLog.minutes))
+            .where(SessionLog.round_id == round_id)
+            .group_by(SessionLog.mentor_id, SessionLog.mentee_id)
+            .order_by(SessionLog.mentor_id, SessionLog.mentee_id)
+        ).all()
+        return [PairTotal(mentor, mentee, n, int(minutes or 0)) for mentor, mentee, n, minutes in rows]
+
+
+class AwayRepo:
+    def __init__(self, session: Session):
+        self.s = session
+
+    def open_period(self, member_id: int) -> AwayPeriod | None:
+        stmt = select(AwayPeriod).where(AwayPeriod.member_id == member_id, col(AwayPeriod.ended_at).is_(None))
+        return self.s.exec(stmt.order_by(col(AwayPeriod.id).desc())).first()
+
+    def start(self, member_id: int, starts_on: date, until: date, reason: str | None, now: datetime) -> AwayPeriod:
+        period = AwayPeriod(member_id=member_id, starts_on=starts_on, until=until, reason=reason, created_at=now)
+        self.s.add(period)
+        self.s.flush()
+        return period
+
+    def save(self, period: AwayPeriod) -> None:
+        self.s.add(period)
+
+    def end(self, period: AwayPeriod, how: str, now: datetime) -> None:
+        period.ended_at, period.ended_how = now, how
+        self.s.add(period)
+
+    def members_away(self) -> list[Member]:
+        """Everyone with an away date set (whether or not it has passed where they live)."""
+        return list(self.s.exec(select(Member).where(col(Member.away_until).is_not(None)).order_by(col(Member.id))))
