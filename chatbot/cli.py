@@ -166,6 +166,28 @@ def _backup(settings: Settings, dest: Path) -> int:
     return 0
 
 
+def _export_office_hours(settings: Settings, dest: str) -> int:
+    """The office-hour help log as CSV, for coordinators ("-" writes to stdout)."""
+    from chatbot.features.office_hours import export_help_log
+    from storage.db import open_database, sqlite_path
+
+    path = sqlite_path(settings.database.url)
+    if path is not None and not path.exists():
+        raise FileNotFoundError(f"no database at {path}")
+    db = settings.database
+    engine = open_database(db.url, synchronous=db.synchronous, busy_timeout_ms=db.busy_timeout_ms)
+    try:
+        if dest == "-":
+            rows = export_help_log(engine, sys.stdout)
+        else:
+            with open(dest, "w", encoding="utf-8", newline="") as out:
+                rows = export_help_log(engine, out)
+    finally:
+        engine.dispose()
+    print(f"wrote {rows} rows to {dest}", file=sys.stderr)
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="mentorbot", description="A mentorship chat bot for Discord, IRC and Matrix.")
     p.add_argument("--version", action="version", version=f"mentorbot {__version__}")
@@ -182,6 +204,11 @@ def build_parser() -> argparse.ArgumentParser:
     b = sub.add_parser("backup", help="write a consistent copy of the database")
     b.add_argument("path", type=Path)
     b.add_argument("--db", help="SQLite database file (default: the config's)")
+    e = sub.add_parser("export", help="write records out for coordinators")
+    what = e.add_subparsers(dest="what", required=True)
+    o = what.add_parser("office-hours", help="the office-hour help log: one row per person in line")
+    o.add_argument("--csv", required=True, metavar="FILE", help="the CSV file to write (- for stdout)")
+    o.add_argument("--db", help="SQLite database file (default: the config's)")
     return p
 
 
@@ -200,6 +227,8 @@ def main(argv: list[str] | None = None) -> int:
             return asyncio.run(_console(settings, args.script, args.user))
         if args.command == "backup":
             return _backup(settings, args.path)
+        if args.command == "export":
+            return _export_office_hours(settings, args.csv)
     except ConfigError as exc:
         print(exc, file=sys.stderr)
         return 2

@@ -25,29 +25,38 @@ class PrivacyRepo:
     def __init__(self, session: Session):
         self.s = session
 
-    def member_columns(self) -> list[tuple[Any, Any]]:
-        """(table, column) for every column that points at a member."""
-        found = []
-        for table in SQLModel.metadata.sorted_tables:
-            for fk in table.foreign_keys:
-                if fk.column.table.name == Member.__tablename__ and table.name != Member.__tablename__:
-                    found.append((table, fk.parent))
-        return found
-
     def export(self, member_id: int) -> dict[str, list[dict[str, Any]]]:
-        """Every row about the person, by table (their member row first)."""
+        """Every row about the person, by table (their member row first).
+
+        Follows foreign keys outwards from the member row: rows that point at the member, then
+        rows that point at those (a goal's steps hang off the sign-up), and so on."""
         out: dict[str, list[dict[str, Any]]] = {}
+        found: dict[str, set[Any]] = {Member.__tablename__: {member_id}}
         member = self.s.execute(select(Member.__table__).where(Member.__table__.c.id == member_id)).mappings().first()
         if member is not None:
             out["member"] = [{k: _plain(v) for k, v in member.items()}]
-        by_table: dict[str, list[Any]] = {}
-        for table, column in self.member_columns():
-            by_table.setdefault(table.name, []).append(column)
-        for name, columns in sorted(by_table.items()):
-            table = columns[0].table
-            rows = self.s.execute(select(table).where(or_(*(c == member_id for c in columns)))).mappings().all()
-            if rows:
-                out[name] = [{k: _plain(v) for k, v in row.items()} for row in rows]
+        for _round in range(4):  # depth of the chain of foreign keys followed
+            new: dict[str, set[Any]] = {}
+            for table in SQLModel.metadata.sorted_tables:
+                conditions = [
+                    fk.parent.in_(found[fk.column.table.name])
+                    for fk in table.foreign_keys
+                    if fk.column.table.name in found and found[fk.column.table.name] and table.name != Member.__tablename__
+                ]
+                if not conditions:
+                    continue
+                pk = list(table.primary_key.columns)
+                for row in self.s.execute(select(table).where(or_(*conditions))).mappings():
+                    key = tuple(row[c.name] for c in pk)
+                    ident = key[0] if len(key) == 1 else key
+                    if ident in found.get(table.name, set()) or ident in new.get(table.name, set()):
+                        continue
+                    new.setdefault(table.name, set()).add(ident)
+                    out.setdefault(table.name, []).append({k: _plain(v) for k, v in row.items()})
+            if not new:
+                break
+            for name, ids in new.items():
+                found.setdefault(name, set()).update(ids)
         return out
 
     def erase(self, member: Member) -> int:

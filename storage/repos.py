@@ -17,6 +17,7 @@ from sqlmodel import Session, SQLModel, col, select
 
 from storage.assessments import AssessmentRepo
 from storage.mentorship import PairRepo
+from storage.office_hours import OfficeHoursRepo
 from storage.privacy import PrivacyRepo
 from storage.progress import AwayRepo, GoalRepo, SessionLogRepo
 from storage.tables import (
@@ -355,6 +356,7 @@ class Repos:
         self.events = EventRepo(session)
         self.kv = KeyValueRepo(session)
         self.pairs = PairRepo(session)
+        self.office_hours = OfficeHoursRepo(session)
         self.assessments = AssessmentRepo(session)
         self.privacy = PrivacyRepo(session)
         self.goals = GoalRepo(session)

@@ -65,3 +65,10 @@ async def test_without_retention_nothing_is_purged(bot):
     await bot.advance("400d")
     with Session(bot.app.db) as s:
         assert len(s.exec(select(OutboxMessage)).all()) == 1
+
+
+async def test_export_follows_records_that_hang_off_the_persons_records(bot):
+    await bot.pair("alice", "bob")
+    await bot.say("alice", "!goal step add Read the contributor guide")
+    out = (await bot.say("alice", "!mydata export"))[0]
+    assert any(line.startswith("goal_step:") and "Read the contributor guide" in line for line in out.splitlines())

@@ -7,6 +7,7 @@ from chatbot.engine import Feature
 
 def all_features() -> list[Feature]:
     from chatbot.features import assessments
+    from chatbot.features import office_hours
     from chatbot.features import away, goals, sessions
     from chatbot.features import core, matchmaking, privacy, rounds, signup
 
@@ -19,5 +20,6 @@ def all_features() -> list[Feature]:
         sessions.FEATURE,
         away.FEATURE,
         assessments.FEATURE,
+        office_hours.FEATURE,
         privacy.FEATURE,
     ]

@@ -1,0 +1,994 @@
+"""Office hours: a queue that hosts run in a channel.
+
+Hosts open it (``!oh open``), take people one at a time (``!next``, ``!done``, ``!skip``) and
+close it; anyone in the channel gets in line with ``!q join``. Each host has their own current
+person, so two hosts can help two people at once. A queue is open only while a host is on duty:
+the last host going off duty closes it and tells whoever was still waiting.
+
+Why it is shaped like this:
+- **The queue is the database.** Every change is a row change in ``storage.office_hours`` in the
+  same transaction as its messages, so a restart finds the line exactly as it was.
+- **Short, one-line replies** that read well on IRC; long lines are summarised, never flooded.
+  Calls ping exactly the person called (``mention``) and reach them by DM too.
+- **Estimates from this channel's own history**: the median of its recent help lengths (a
+  configured default until there are three), played out over the hosts on duty.
+- **Schedules ask "what is due now?"** and record what they did per occurrence, so ticks are
+  idempotent and a restart resends nothing.
+
+Anonymous visitors (an IRC nick without a services account) are refused every non-"anyone"
+command by the engine, so the queue commands are declared for "anyone" and the config rule
+``[office_hours] allow_anonymous`` is applied here, as a data rule.
+"""
+
+from __future__ import annotations
+
+import csv
+import heapq
+import re
+import statistics
+from collections import Counter
+from dataclasses import dataclass
+from datetime import datetime, timedelta, timezone
+from typing import TextIO
+from zoneinfo import ZoneInfo
+
+from sqlalchemy.engine import Engine as DbEngine
+from sqlmodel import Session
+
+from chatbot.commands import ActionError, Arg, CommandSpec, Example
+from chatbot.config import OfficeHourSchedule
+from chatbot.engine import Context, Feature, Job
+from chatbot.events import Identity, Where
+from chatbot.features.away import away_now, zone_name
+from chatbot.recurrence import occurrences
+from storage.office_hours import LogRow, OhEntry, OhSession, OfficeHoursRepo
+from storage.tables import Member
+
+TOPIC_MAX = 120
+#: a help counts towards estimates once the channel has this many
+MIN_HISTORY = 3
+#: how far back the scheduler looks for an occurrence whose close reminder may still be due
+LOOKBACK = timedelta(hours=6)
+ANONYMOUS_REFUSAL = (
+    "Joining the queue needs you to be logged in to your account here (on IRC: identify to services first)."
+)
+
+
+# ---------------------------------------------------------------------------- small helpers
+
+
+def _repo(ctx: Context) -> OfficeHoursRepo:
+    return ctx.repos.office_hours
+
+
+def _here(ctx: Context) -> tuple[str, str]:
+    assert ctx.where is not None and ctx.where.channel is not None  # the specs are channel-scoped
+    return ctx.where.platform, ctx.where.channel
+
+
+def _clean_topic(topic: str | None) -> str | None:
+    text = " ".join((topic or "").split())
+    if not text:
+        return None
+    return text if len(text) <= TOPIC_MAX else text[: TOPIC_MAX - 1] + "…"
+
+
+def _minutes(delta: timedelta) -> float:
+    return delta.total_seconds() / 60
+
+
+def about(minutes: float) -> str:
+    """A wait in words, as precise as an estimate deserves."""
+    if minutes < 1:
+        return "any moment now"
+    m = round(minutes)
+    if m < 10:
+        return f"about {m} min"
+    m = 5 * round(m / 5)
+    if m < 60:
+        return f"about {m} min"
+    return f"about {m // 60}h{m % 60:02d}"
+
+
+def compact(minutes: float) -> str:
+    """A wait for a list: ``now``, ``~5m``, ``~1h15``."""
+    if minutes < 1:
+        return "now"
+    m = round(minutes) if minutes < 10 else 5 * round(minutes / 5)
+    return f"~{m}m" if m < 60 else f"~{m // 60}h{m % 60:02d}"
+
+
+def took(delta: timedelta) -> str:
+    """How long something took: ``under a minute``, ``12 min``, ``1h05``."""
+    m = round(_minutes(delta))
+    if m < 1:
+        return "under a minute"
+    return f"{m} min" if m < 60 else f"{m // 60}h{m % 60:02d}"
+
+
+def local(instant: datetime, tz: str) -> str:
+    """``Tue 5 Jan 16:00 (Europe/Berlin)``: a time for a person, with the zone named."""
+    at = instant.astimezone(ZoneInfo(tz))
+    return f"{at:%a} {at.day} {at:%b %H:%M} ({tz})"
+
+
+def _tz_of(member: Member | None, fallback: str = "UTC") -> str:
+    return zone_name(member) if member is not None and member.timezone else fallback
+
+
+def _names(names: list[str], most: int = 5) -> str:
+    shown = ", ".join(names[:most])
+    return shown + (f" +{len(names) - most}" if len(names) > most else "")
+
+
+def _plural(n: int, word: str) -> str:
+    return f"{n} {word}" if n == 1 else f"{n} {word}s"
+
+
+def _name_on(ctx: Context, member_id: int | None, platform: str) -> str:
+    """How people on ``platform`` know a member: their nick there, else their handle."""
+    if member_id is None:
+        return "?"
+    for ident in ctx.repos.members.identities(member_id):
+        if ident.platform == platform:
+            return ident.display
+    member = ctx.repos.members.get(member_id)
+    return member.handle if member else "?"
+
+
+def _identity(entry: OhEntry) -> Identity:
+    return Identity(entry.platform, entry.account, entry.nick)
+
+
+def _has_dms(ctx: Context, platform: str) -> bool:
+    caps = getattr(ctx.engine.adapters.get(platform), "capabilities", None)
+    return caps is None or caps.direct_messages
+
+
+def _tell(ctx: Context, entry: OhEntry, sess: OhSession, private: str, public: str) -> None:
+    """Tell a person in line: by DM where their platform has DMs, else in the channel."""
+    member = ctx.repos.members.get(entry.member_id) if entry.member_id is not None else None
+    if member is not None and _has_dms(ctx, entry.platform) and ctx.dm(member, private):
+        return
+    ctx.announce(Where(sess.platform, sess.channel), public, mention=_identity(entry))
+
+
+def _dm_entry(ctx: Context, entry: OhEntry, text: str) -> None:
+    """A DM to a person in line if they have an account (anonymous visitors have no DM)."""
+    member = ctx.repos.members.get(entry.member_id) if entry.member_id is not None else None
+    if member is not None:
+        ctx.dm(member, text)
+
+
+# ---------------------------------------------------------------------------- estimates
+
+
+def expected_waits(people: int, free_hosts: int, busy_remaining: list[float], per_help: float) -> list[float]:
+    """Minutes until each of ``people`` in line is likely called.
+
+    Each host is free at some moment (now, or when their current help is likely over); the
+    person first in line takes the host free soonest, and so on, each help taking ``per_help``.
+    """
+    hosts = [0.0] * free_hosts + [max(r, 0.0) for r in busy_remaining]
+    if not hosts:
+        return [float("inf")] * people
+    heapq.heapify(hosts)
+    waits = []
+    for _ in range(people):
+        at = heapq.heappop(hosts)
+        waits.append(at)
+        heapq.heappush(hosts, at + per_help)
+    return waits
+
+
+def help_minutes(ctx: Context, platform: str, channel: str) -> float:
+    """The typical help length in this channel: the median of its recent helps."""
+    cfg = ctx.settings.office_hours
+    recent = _repo(ctx).recent_help_minutes(platform, channel, cfg.estimate_from_last)
+    if len(recent) < MIN_HISTORY:
+        return float(cfg.default_help_minutes)
+    return float(statistics.median(recent))
+
+
+@dataclass
+class Line:
+    """A queue as it stands: who waits, who is with a host, and the estimates."""
+
+    sess: OhSession
+    waiting: list[OhEntry]
+    called: list[OhEntry]
+    hosts: list[int]
+    per_help: float
+    now: datetime
+
+    @classmethod
+    def of(cls, ctx: Context, sess: OhSession) -> "Line":
+        repo = _repo(ctx)
+        assert sess.id is not None
+        return cls(
+            sess,
+            repo.waiting(sess.id),
+            repo.called(sess.id),
+            [d.member_id for d in repo.on_duty(sess.id)],
+            help_minutes(ctx, sess.platform, sess.channel),
+            ctx.now,
+        )
+
+    def waits(self) -> list[float]:
+        """Minutes until each person waiting is likely called, first first."""
+        busy = {e.host_id: e for e in self.called if e.host_id in self.hosts}
+        remaining = [self.per_help - _minutes(self.now - e.called_at) for e in busy.values() if e.called_at]
+        remaining = [max(r, 1.0) for r in remaining]
+        return expected_waits(len(self.waiting), len(self.hosts) - len(busy), remaining, self.per_help)
+
+    def position(self, entry: OhEntry) -> int:
+        return next(i for i, e in enumerate(self.waiting, 1) if e.id == entry.id)
+
+
+# ---------------------------------------------------------------------------- schedules
+
+
+def _schedules_of(ctx: Context, platform: str, channel: str) -> list[OfficeHourSchedule]:
+    return [s for s in ctx.settings.office_hours.schedule if s.where == (platform, channel)]
+
+
+def _lead(ctx: Context) -> timedelta:
+    cfg = ctx.settings.office_hours
+    return timedelta(minutes=max(cfg.announce_lead_minutes, cfg.host_reminder_minutes))
+
+
+def _current_occurrence(ctx: Context, platform: str, channel: str) -> tuple[OfficeHourSchedule, datetime] | None:
+    """The scheduled office hour this channel is in (or about to be in), if any."""
+    for sched in _schedules_of(ctx, platform, channel):
+        span = timedelta(minutes=sched.duration_minutes)
+        for start in occurrences(sched.weekly(), ctx.now - span, ctx.now + _lead(ctx) + timedelta(seconds=1)):
+            if start - _lead(ctx) <= ctx.now < start + span:
+                return sched, start
+    return None
+
+
+def _next_hint(ctx: Context, platform: str, channel: str) -> str:
+    """`` Next: Tue 5 Jan 16:00 (Europe/Berlin).`` for the asker, or nothing unscheduled."""
+    starts = []
+    for sched in _schedules_of(ctx, platform, channel):
+        found = occurrences(sched.weekly(), ctx.now, ctx.now + timedelta(days=15))
+        if found:
+            starts.append((found[0], sched.timezone))
+    if not starts:
+        return ""
+    start, tz = min(starts)
+    return f" Next: {local(start, _tz_of(ctx.member, tz))}."
+
+
+def _closed_text(ctx: Context, platform: str, channel: str) -> str:
+    return (
+        f"Office hours are closed here.{_next_hint(ctx, platform, channel)} "
+        f"{ctx.prefix}q notify gets you a DM when they open."
+    )
+
+
+def _require_open(ctx: Context) -> OhSession:
+    platform, channel = _here(ctx)
+    sess = _repo(ctx).open_session(platform, channel)
+    if sess is None:
+        raise ActionError(_closed_text(ctx, platform, channel))
+    return sess
+
+
+def _require_duty(ctx: Context, sess: OhSession) -> Member:
+    host = ctx.require_member()
+    if _repo(ctx).duty_of(sess.id, host.id) is None:  # type: ignore[arg-type]
+        raise ActionError(f"You are not on duty here: {ctx.prefix}oh duty on first.")
+    return host
+
+
+def _check_not_away(member: Member, ctx: Context) -> None:
+    if away_now(member, ctx.now):
+        raise ActionError(f"You are away until {member.away_until}, so you cannot go on duty.")
+
+
+# ---------------------------------------------------------------------------- opening and closing
+
+
+def _open(ctx: Context, platform: str, channel: str, hosts: list[Member], topic: str | None, by: int | None) -> OhSession:
+    """Open a channel's queue with ``hosts`` on duty; announce it and send the ``!q notify`` DMs."""
+    repo = _repo(ctx)
+    occurrence = _current_occurrence(ctx, platform, channel)
+    if topic is None and occurrence is not None:
+        topic = occurrence[0].topic
+    sess = repo.start_session(platform, channel, topic, by, ctx.now)
+    for host in hosts:
+        repo.start_duty(sess.id, host.id, ctx.now)  # type: ignore[arg-type]
+    if occurrence is not None:
+        run = repo.run_for(occurrence[0].key, occurrence[1])
+        run.opened_at, run.session_id = run.opened_at or ctx.now, sess.id
+        repo.save_run(run)
+    names = " and ".join(_name_on(ctx, h.id, platform) for h in hosts)
+    about_topic = f" (topic: {topic})" if topic else ""
+    ctx.announce(
+        Where(platform, channel),
+        f"Office hours are open with {names}{about_topic}. {ctx.prefix}q join [TOPIC] gets you in line.",
+    )
+    for notice in repo.notices_for(platform, channel):
+        member = ctx.repos.members.get(notice.member_id)
+        if member is not None:
+            ctx.dm(member, f"Office hours are open in {channel} now, with {names}: {ctx.prefix}q join there gets you in line.")
+        repo.remove_notice(notice)
+    return sess
+
+
+def _end(ctx: Context, entry: OhEntry, outcome: str) -> timedelta:
+    """End an entry with an outcome; returns how long the help took (zero if never called)."""
+    entry.status, entry.outcome, entry.ended_at = "ended", outcome, ctx.now
+    _repo(ctx).save(entry)
+    return ctx.now - entry.called_at if entry.called_at else timedelta(0)
+
+
+def _summary(entries: list[OhEntry]) -> str:
+    """``5 helped (median wait 8 min), 1 no-show, 1 left``."""
+    helped = [e for e in entries if e.outcome == "helped"]
+    waits = [e.called_at - e.joined_at for e in helped if e.called_at]
+    parts = [f"{len(helped)} helped" + (f" (median wait {took(statistics.median(waits))})" if waits else "")]
+    counts = Counter(e.outcome for e in entries)
+    if counts["no-show"]:
+        parts.append(_plural(counts["no-show"], "no-show"))
+    if counts["left"]:
+        parts.append(f"{counts['left']} left")
+    return ", ".join(parts)
+
+
+def _close(ctx: Context, sess: OhSession, reason: str) -> None:
+    """Close the queue: helps in progress end, people waiting are told, the channel gets a summary."""
+    repo = _repo(ctx)
+    assert sess.id is not None
+    for entry in repo.called(sess.id):
+        _end(ctx, entry, "helped")
+    waiting = repo.waiting(sess.id)
+    for entry in waiting:
+        _end(ctx, entry, "closed")
+    repo.close_session(sess, reason, ctx.now)
+    why = "Office hours are closed" + (": no host is on duty any more" if reason == "no host" else "")
+    text = f"{why}. {_summary(repo.entries(sess.id))}."
+    if waiting:
+        text += (
+            f" Still waiting: {_names([e.nick for e in waiting])}; sorry! "
+            f"{ctx.prefix}q notify gets you a DM when they open again."
+        )
+    else:
+        text += " Thanks, everyone!"
+    ctx.announce(Where(sess.platform, sess.channel), text)
+    for entry in waiting:
+        _dm_entry(
+            ctx, entry,
+            f"Office hours in {sess.channel} closed before your turn, sorry. "
+            f"{ctx.prefix}q notify there gets you a DM when they open again.",
+        )
+
+
+def _nearly_up(ctx: Context, sess: OhSession) -> None:
+    """Whoever has become first or second in line without being told so is told now."""
+    line = Line.of(ctx, sess)
+    waits = line.waits()
+    for n, (entry, wait) in enumerate(zip(line.waiting[:2], waits), 1):
+        if entry.nearly_told:
+            continue
+        entry.nearly_told = True
+        _repo(ctx).save(entry)
+        place = "next" if n == 1 else "second"
+        _tell(
+            ctx, entry, sess,
+            f"You're {place} in line in {sess.channel} ({about(wait)}): please be ready when a host calls you.",
+            f"you're {place} in line ({about(wait)}): please be ready when a host calls you.",
+        )
+
+
+# ---------------------------------------------------------------------------- host commands
+
+
+async def oh_open(ctx: Context, topic: str | None) -> None:
+    host = ctx.require_member()
+    platform, channel = _here(ctx)
+    existing = _repo(ctx).open_session(platform, channel)
+    if existing is not None:
+        if _repo(ctx).duty_of(existing.id, host.id) is not None:  # type: ignore[arg-type]
+            raise ActionError("Office hours are open here already, and you are on duty.")
+        raise ActionError(f"Office hours are open here already: {ctx.prefix}oh duty on joins the hosts.")
+    _check_not_away(host, ctx)
+    _open(ctx, platform, channel, [host], _clean_topic(topic), host.id)
+    return None
+
+
+async def oh_close(ctx: Context) -> None:
+    _close(ctx, _require_open(ctx), "closed")
+    return None
+
+
+async def oh_duty(ctx: Context, state: str) -> str | None:
+    host = ctx.require_member()
+    sess = _require_open(ctx)
+    repo = _repo(ctx)
+    assert sess.id is not None and host.id is not None
+    duty = repo.duty_of(sess.id, host.id)
+    if state == "on":
+        if duty is not None:
+            return "You are on duty already."
+        _check_not_away(host, ctx)
+        repo.start_duty(sess.id, host.id, ctx.now)
+        others = [_name_on(ctx, d.member_id, sess.platform) for d in repo.on_duty(sess.id) if d.member_id != host.id]
+        waiting = len(repo.waiting(sess.id))
+        return (
+            f"You're on duty with {', '.join(others)} ({len(others) + 1} hosts). "
+            f"{waiting} waiting: {ctx.prefix}next takes the first."
+        )
+    if duty is None:
+        raise ActionError("You are not on duty here.")
+    note = ""
+    current = repo.current_of(sess.id, host.id)
+    if current is not None:
+        note = f" Your help with {current.nick} ended ({took(_end(ctx, current, 'helped'))})."
+    repo.end_duty(duty, ctx.now)
+    remaining = repo.on_duty(sess.id)
+    if not remaining:
+        _close(ctx, sess, "no host")
+        return note.strip() or None
+    names = ", ".join(_name_on(ctx, d.member_id, sess.platform) for d in remaining)
+    waiting = len(repo.waiting(sess.id))
+    left = f"{waiting} waiting" if waiting else "nobody waiting"
+    return f"You're off duty; {names} carr{'ies' if len(remaining) == 1 else 'y'} on ({left}).{note}"
+
+
+async def oh_hosts(ctx: Context) -> str:
+    platform, channel = _here(ctx)
+    sess = _repo(ctx).open_session(platform, channel)
+    if sess is None:
+        return _closed_text(ctx, platform, channel)
+    line = Line.of(ctx, sess)
+    with_whom = {e.host_id: e.nick for e in line.called}
+    parts = [
+        f"{_name_on(ctx, h, platform)} ({'with ' + with_whom[h] if h in with_whom else 'free'})" for h in line.hosts
+    ]
+    return f"On duty: {', '.join(parts)}; {len(line.waiting)} waiting."
+
+
+async def next_(ctx: Context) -> str:
+    sess = _require_open(ctx)
+    host = _require_duty(ctx, sess)
+    repo = _repo(ctx)
+    note = ""
+    current = repo.current_of(sess.id, host.id)  # type: ignore[arg-type]
+    if current is not None:
+        note = f"Done with {current.nick} ({took(_end(ctx, current, 'helped'))}). "
+    waiting = repo.waiting(sess.id)  # type: ignore[arg-type]
+    if not waiting:
+        later = " I'll DM you when someone joins." if ctx.settings.office_hours.notify_hosts != "none" else ""
+        return f"{note}Nobody is waiting.{later}"
+    entry = waiting[0]
+    entry.status, entry.called_at, entry.host_id = "called", ctx.now, host.id
+    repo.save(entry)
+    assert ctx.who is not None
+    ctx.announce(Where(sess.platform, sess.channel), f"{ctx.who.display} is ready for you now.", mention=_identity(entry))
+    _dm_entry(ctx, entry, f"{ctx.who.display} is ready for you in {sess.channel} now.")
+    _nearly_up(ctx, sess)
+    topic = f"topic: {entry.topic}" if entry.topic else "no topic given"
+    rest = f"{len(waiting) - 1} still waiting." if len(waiting) > 1 else "Nobody else is waiting."
+    return f"{note}You're with {entry.nick} (waited {took(ctx.now - entry.joined_at)}; {topic}). {rest}"
+
+
+def _current(ctx: Context, sess: OhSession, host: Member) -> OhEntry:
+    entry = _repo(ctx).current_of(sess.id, host.id)  # type: ignore[arg-type]
+    if entry is None:
+        raise ActionError(f"You are not with anyone now: {ctx.prefix}next calls the next person.")
+    return entry
+
+
+async def done(ctx: Context) -> str:
+    sess = _require_open(ctx)
+    entry = _current(ctx, sess, ctx.require_member())
+    length = took(_end(ctx, entry, "helped"))
+    waiting = len(_repo(ctx).waiting(sess.id))  # type: ignore[arg-type]
+    after = f"{waiting} waiting: {ctx.prefix}next when you're ready." if waiting else "Nobody is waiting."
+    return f"Done with {entry.nick} after {length}. {after}"
+
+
+async def skip(ctx: Context) -> str:
+    sess = _require_open(ctx)
+    entry = _current(ctx, sess, ctx.require_member())
+    repo = _repo(ctx)
+    assert sess.id is not None
+    if entry.skips >= 1:
+        _end(ctx, entry, "no-show")
+        _dm_entry(
+            ctx, entry,
+            f"You missed your turn in {sess.channel} again, so you are out of the line. "
+            f"{ctx.prefix}q join there gets you back in, at the end.",
+        )
+        return f"{entry.nick} did not answer again and is out of the line; {len(repo.waiting(sess.id))} waiting."
+    entry.skips += 1
+    entry.status, entry.called_at, entry.host_id, entry.nearly_told = "waiting", None, None, True
+    repo.save(entry)
+    others = [e for e in repo.waiting(sess.id) if e.id != entry.id]
+    repo.reorder(others[:1] + [entry] + others[1:])  # behind the next person: a moment to come back
+    position = 2 if others else 1
+    _dm_entry(
+        ctx, entry,
+        f"You missed your turn in {sess.channel}: you're back in line at #{position}. "
+        "If you miss the next call too, you lose your place.",
+    )
+    _nearly_up(ctx, sess)
+    return f"{entry.nick} did not answer: back in line at #{position} (last chance). {ctx.prefix}next calls the next person."
+
+
+# ---------------------------------------------------------------------------- everyone
+
+
+def _visitor(ctx: Context) -> tuple[Member | None, Identity]:
+    """The asker; anonymous visitors only where the config allows them in."""
+    assert ctx.who is not None
+    if ctx.member is None and not ctx.settings.office_hours.allow_anonymous:
+        raise ActionError(ANONYMOUS_REFUSAL)
+    return ctx.member, ctx.who
+
+
+def _entry_of_asker(ctx: Context, sess: OhSession) -> OhEntry | None:
+    member, who = _visitor(ctx)
+    return _repo(ctx).active_entry(sess.id, who.platform, member.id if member else None, who.display)  # type: ignore[arg-type]
+
+
+async def q_join(ctx: Context, topic: str | None) -> str:
+    sess = _require_open(ctx)
+    member, who = _visitor(ctx)
+    repo = _repo(ctx)
+    assert sess.id is not None
+    if member is not None and repo.duty_of(sess.id, member.id) is not None:  # type: ignore[arg-type]
+        raise ActionError(f"You are on duty here: hosts take people with {ctx.prefix}next.")
+    topic = _clean_topic(topic)
+    entry = _entry_of_asker(ctx, sess)
+    if entry is not None:
+        if entry.status == "called":
+            raise ActionError(f"{_name_on(ctx, entry.host_id, sess.platform)} is with you now.")
+        line = Line.of(ctx, sess)
+        n = line.position(entry)
+        wait = about(line.waits()[n - 1])
+        if topic and topic != entry.topic:
+            entry.topic = topic
+            repo.save(entry)
+            return f"Topic updated; you're still #{n} in line, {wait}."
+        return f"You're in line already: #{n}, {wait}."
+    was_empty = not repo.waiting(sess.id)
+    entry = repo.add_entry(
+        OhEntry(
+            session_id=sess.id,
+            member_id=member.id if member else None,
+            platform=who.platform,
+            account=who.account,
+            nick=who.display,
+            topic=topic,
+            joined_at=ctx.now,
+        )
+    )
+    line = Line.of(ctx, sess)
+    n = line.position(entry)
+    wait = line.waits()[n - 1]
+    entry.nearly_told = n <= 2  # the answer below tells them
+    repo.save(entry)
+    _tell_hosts(ctx, sess, entry, n, was_empty)
+    if wait < 1:
+        return f"You're #{n} in line: a host will call you any moment now."
+    return f"You're #{n} in line, {about(wait)} ({_plural(len(line.hosts), 'host')} on duty)."
+
+
+def _tell_hosts(ctx: Context, sess: OhSession, entry: OhEntry, position: int, was_empty: bool) -> None:
+    mode = ctx.settings.office_hours.notify_hosts
+    if mode == "none" or (mode == "first" and not was_empty):
+        return
+    topic = f", topic: {entry.topic}" if entry.topic else ""
+    for duty in _repo(ctx).on_duty(sess.id):  # type: ignore[arg-type]
+        host = ctx.repos.members.get(duty.member_id)
+        if host is not None:
+            ctx.dm(host, f"{entry.nick} joined the line in {sess.channel} (#{position}{topic}). {ctx.prefix}next there takes the first.")
+
+
+async def q_leave(ctx: Context) -> str:
+    platform, channel = _here(ctx)
+    sess = _repo(ctx).open_session(platform, channel)
+    entry = _entry_of_asker(ctx, sess) if sess is not None else None
+    if sess is None or entry is None:
+        raise ActionError("You are not in line here.")
+    host = _name_on(ctx, entry.host_id, platform) if entry.status == "called" else None
+    _end(ctx, entry, "left")
+    _nearly_up(ctx, sess)
+    if host is not None:
+        return f"You've left; {host} is free for the next person."
+    return "You've left the line. Come back any time."
+
+
+async def q_show(ctx: Context) -> str:
+    platform, channel = _here(ctx)
+    sess = _repo(ctx).open_session(platform, channel)
+    if sess is None:
+        return _closed_text(ctx, platform, channel)
+    line = Line.of(ctx, sess)
+    hosts = _plural(len(line.hosts), "host")
+    if not line.waiting:
+        free = len(line.hosts) - len({e.host_id for e in line.called})
+        return f"Nobody is waiting ({hosts} on duty, {free} free). {ctx.prefix}q join [TOPIC] gets you in line."
+    waits = line.waits()
+    most = ctx.settings.office_hours.list_max
+    shown = [f"{n} {e.nick} {compact(w)}" for n, (e, w) in enumerate(zip(line.waiting, waits), 1)][:most]
+    text = f"{len(line.waiting)} waiting, {hosts}: {', '.join(shown)}"
+    if len(line.waiting) > most:
+        text += f", +{len(line.waiting) - most} more (last {compact(waits[-1])})"
+    mine = _entry_of_asker(ctx, sess) if ctx.member is not None or ctx.settings.office_hours.allow_anonymous else None
+    if mine is not None and mine.status == "waiting" and line.position(mine) > most:
+        n = line.position(mine)
+        text += f". You: #{n} {compact(waits[n - 1])}"
+    return text + "."
+
+
+async def q_notify(ctx: Context, off: str | None) -> str:
+    member = ctx.require_member()
+    platform, channel = _here(ctx)
+    repo = _repo(ctx)
+    existing = repo.notice_of(member.id, platform, channel)  # type: ignore[arg-type]
+    if off is not None:
+        if existing is None:
+            return "You had not asked for a DM here."
+        repo.remove_notice(existing)
+        return "OK: no DM when office hours open here."
+    if repo.open_session(platform, channel) is not None:
+        return f"Office hours are open now: {ctx.prefix}q join gets you in line."
+    if existing is not None:
+        return "You're on the list already: one DM when office hours next open here."
+    repo.add_notice(member.id, platform, channel, ctx.now)  # type: ignore[arg-type]
+    return f"I'll DM you once, when office hours next open here.{_next_hint(ctx, platform, channel)}"
+
+
+# ---------------------------------------------------------------------------- statistics
+
+
+def percentile(values: list[float], q: float) -> float:
+    """The nearest-rank percentile (``q`` in 0..100): a value that occurred, never interpolated."""
+    ordered = sorted(values)
+    rank = max(1, -(-len(ordered) * q // 100))  # ceil
+    return ordered[int(rank) - 1]
+
+
+@dataclass(frozen=True)
+class Stats:
+    sessions: int
+    helps: int
+    people: int
+    median_wait: float | None
+    p90_wait: float | None
+    no_shows: int
+    left: int
+    not_reached: int
+    #: (weekday 0-6, hour, joins), busiest first
+    busiest: list[tuple[int, int, int]]
+
+
+def compute_stats(sessions: list[OhSession], log: list[LogRow], tz: str) -> Stats:
+    helped = [r for r in log if r.entry.outcome == "helped"]
+    waits = [_minutes(r.entry.called_at - r.entry.joined_at) for r in helped if r.entry.called_at]
+    outcomes = Counter(r.entry.outcome for r in log)
+    zone = ZoneInfo(tz)
+    slots = Counter((j.weekday(), j.hour) for j in (r.entry.joined_at.astimezone(zone) for r in log))
+    busiest = sorted(slots.items(), key=lambda kv: (-kv[1], kv[0]))[:3]
+    return Stats(
+        sessions=len(sessions),
+        helps=len(helped),
+        people=len({r.person for r in helped}),
+        median_wait=statistics.median(waits) if waits else None,
+        p90_wait=percentile(waits, 90) if waits else None,
+        no_shows=outcomes["no-show"],
+        left=outcomes["left"],
+        not_reached=outcomes["closed"],
+        busiest=[(d, h, n) for (d, h), n in busiest],
+    )
+
+
+_CHANNEL_REF = re.compile(r"^(?P<platform>[a-z][a-z0-9_]*):(?P<channel>.+)$")
+DAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
+
+
+async def oh_stats(ctx: Context, channel: str | None, days: int | None) -> str:
+    assert ctx.where is not None
+    if channel is not None and channel.isdigit() and days is None:  # "!oh stats 30"
+        channel, days = None, int(channel)
+    days = days or 30
+    if not 1 <= days <= 3660:
+        raise ActionError("days must be between 1 and 3660.")
+    platform: str | None
+    if channel is None:
+        platform, channel = (ctx.where.platform, ctx.where.channel) if ctx.where.channel else (None, None)
+    elif channel.lower() == "all":
+        platform, channel = None, None
+    elif m := _CHANNEL_REF.match(channel):
+        platform, channel = m["platform"], m["channel"]
+    else:
+        platform = ctx.where.platform
+    since = ctx.now - timedelta(days=days)
+    repo = _repo(ctx)
+    label = f"in {channel}" if channel else "in all channels"
+    tz = _tz_of(ctx.member)
+    st = compute_stats(repo.sessions_since(since, platform, channel), repo.help_log(since, platform, channel), tz)
+    if not st.sessions and not st.helps:
+        return f"No office hours {label} in the last {days} days."
+    parts = [f"Office hours {label}, last {days} days: {_plural(st.sessions, 'session')}, "
+             f"{_plural(st.helps, 'help')} for {_plural(st.people, 'person') if st.people == 1 else str(st.people) + ' people'}"]
+    if st.median_wait is not None and st.p90_wait is not None:
+        parts.append(f"wait median {took(timedelta(minutes=st.median_wait))}, p90 {took(timedelta(minutes=st.p90_wait))}")
+    parts.append(f"{_plural(st.no_shows, 'no-show')}, {st.left} left, {st.not_reached} not reached")
+    if st.busiest:
+        slots = ", ".join(f"{DAYS[d]} {h:02d}:00 ({n})" for d, h, n in st.busiest)
+        parts.append(f"busiest ({tz}): {slots}")
+    return "; ".join(parts) + "."
+
+
+# ---------------------------------------------------------------------------- export
+
+CSV_FIELDS = (
+    "channel", "opened_at", "joined_at", "called_at", "done_at", "wait_minutes", "help_minutes",
+    "outcome", "skips", "host", "person", "topic",
+)
+
+
+def _iso(instant: datetime | None) -> str:
+    return instant.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ") if instant else ""
+
+
+def _safe(text: str | None) -> str:
+    """Text a spreadsheet will not run as a formula (people choose their nicks and topics)."""
+    text = text or ""
+    return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
+
+
+def csv_row(row: LogRow) -> list[str]:
+    e, s = row.entry, row.session
+    waited_until = e.called_at or e.ended_at
+    wait = f"{_minutes(waited_until - e.joined_at):.1f}" if waited_until else ""
+    helped = e.outcome == "helped" and e.called_at and e.ended_at
+    length = f"{_minutes(e.ended_at - e.called_at):.1f}" if helped else ""  # type: ignore[operator]
+    return [
+        _safe(f"{s.platform}:{s.channel}"), _iso(s.opened_at), _iso(e.joined_at), _iso(e.called_at),
+        _iso(e.ended_at), wait, length, e.outcome or "", str(e.skips), _safe(row.host), _safe(row.person),
+        _safe(e.topic),
+    ]
+
+
+def export_help_log(db: DbEngine, out: TextIO) -> int:
+    """Write the help log as CSV (one row per person who was in line); returns the rows written.
+
+    Times are UTC ISO 8601; wait_minutes is joined -> called (or -> left/closed when never
+    called); help_minutes only for helps. Nothing private is in it: no DMs, no notes."""
+    with Session(db) as session:
+        rows = OfficeHoursRepo(session).help_log()
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow(CSV_FIELDS)
+    for row in rows:
+        writer.writerow(csv_row(row))
+    return len(rows)
+
+
+# ---------------------------------------------------------------------------- the scheduler
+
+
+def _members(ctx: Context, handles: list[str]) -> list[Member]:
+    found = [ctx.repos.members.by_handle(h) for h in handles]
+    return [m for m in found if m is not None]
+
+
+async def run_schedules(ctx: Context) -> None:
+    """Announce, remind, open and remind to close, each once per occurrence."""
+    for sched in ctx.settings.office_hours.schedule:
+        for start in occurrences(
+            sched.weekly(),
+            ctx.now - timedelta(minutes=sched.duration_minutes + ctx.settings.office_hours.close_reminder_minutes) - LOOKBACK,
+            ctx.now + _lead(ctx) + timedelta(seconds=1),
+        ):
+            _tick(ctx, sched, start)
+
+
+def _tick(ctx: Context, sched: OfficeHourSchedule, start: datetime) -> None:
+    cfg = ctx.settings.office_hours
+    repo = _repo(ctx)
+    end = start + timedelta(minutes=sched.duration_minutes)
+    platform, channel = sched.where
+    run = repo.run_for(sched.key, start)
+    sess = repo.open_session(platform, channel)
+    now = ctx.now
+    key = f"oh:{sched.key}:{start.isoformat()}"
+    if run.announced_at is None and start - timedelta(minutes=cfg.announce_lead_minutes) <= now < end:
+        if sess is None:
+            _announce_upcoming(ctx, sched, start)
+        run.announced_at = now
+    if run.hosts_reminded_at is None and start - timedelta(minutes=cfg.host_reminder_minutes) <= now < end:
+        if sess is None:
+            for host in _members(ctx, sched.hosts):
+                if not away_now(host, now):
+                    how = (
+                        f"they open by themselves then with you on duty ({ctx.prefix}oh duty off there if you can't make it)"
+                        if sched.auto_open else f"say {ctx.prefix}oh open there when you're ready"
+                    )
+                    ctx.dm(host, f"Reminder: you host office hours in {channel} at {local(start, _tz_of(host, sched.timezone))}; {how}.",
+                           key=f"{key}:remind:{host.id}")
+        run.hosts_reminded_at = now
+    if sched.auto_open and run.opened_at is None and start <= now < end:
+        if sess is None:
+            sess = _auto_open(ctx, sched, key)
+        run.opened_at, run.session_id = now, sess.id if sess else None
+    if run.close_reminded_at is None and now >= end + timedelta(minutes=cfg.close_reminder_minutes):
+        if sess is not None and sess.opened_at < end:
+            waiting = len(repo.waiting(sess.id))  # type: ignore[arg-type]
+            for duty in repo.on_duty(sess.id):  # type: ignore[arg-type]
+                host = ctx.repos.members.get(duty.member_id)
+                if host is not None:
+                    ctx.dm(host, f"Office hours in {channel} were to end at {local(end, _tz_of(host, sched.timezone))}; "
+                                 f"{waiting} still waiting. Say {ctx.prefix}oh close there when you're done.",
+                           key=f"{key}:close:{host.id}")
+        run.close_reminded_at = now
+    repo.save_run(run)
+
+
+def _announce_upcoming(ctx: Context, sched: OfficeHourSchedule, start: datetime) -> None:
+    platform, channel = sched.where
+    hosts = " and ".join(_name_on(ctx, m.id, platform) for m in _members(ctx, sched.hosts)) or "our hosts"
+    topic = f" (topic: {sched.topic})" if sched.topic else ""
+    when = f"at {start.astimezone(ZoneInfo(sched.timezone)):%H:%M} ({sched.timezone})"
+    if ctx.now < start:
+        when += f", in {took(start - ctx.now)}"
+    else:
+        when = "now"
+    ctx.announce(
+        Where(platform, channel),
+        f"Office hours here start {when}, with {hosts}{topic}. {ctx.prefix}q notify gets you a DM when they open.",
+    )
+
+
+def _auto_open(ctx: Context, sched: OfficeHourSchedule, key: str) -> OhSession | None:
+    platform, channel = sched.where
+    hosts = [
+        m for m in _members(ctx, sched.hosts)
+        if not away_now(m, ctx.now) and ctx.roles_of(m) & {"host", "admin"}
+    ]
+    if not hosts:
+        ctx.announce(Where(platform, channel), "Office hours were due to open now, but no host is available, sorry.")
+        return None
+    sess = _open(ctx, platform, channel, hosts, sched.topic, None)
+    for host in hosts:
+        ctx.dm(host, f"Office hours in {channel} are open, with you on duty: {ctx.prefix}next there takes the first person.",
+               key=f"{key}:opened:{host.id}")
+    return sess
+
+
+# ---------------------------------------------------------------------------- retention
+
+
+def purge(ctx: Context, cutoff: datetime) -> int:
+    """Queue logs older than the retention setting go (sessions closed before ``cutoff``)."""
+    return _repo(ctx).purge_before(cutoff)
+
+
+# ---------------------------------------------------------------------------- declarations
+
+HOST = ("bob: !whoami", "!role grant bob host")
+OPEN = (*HOST, "bob #oh: !oh open")
+CALLED = (*OPEN, "alice #oh: !q join rebasing my patch", "bob #oh: !next")
+CHANNEL = "channel"
+ANYONE_NOTE = " (visitors without an account: only if the config allows them in)"
+
+FEATURE = Feature(
+    name="office_hours",
+    commands=(
+        CommandSpec(
+            ("oh", "open"),
+            "open office hours in this channel, with you on duty",
+            roles=("host",),
+            handler=oh_open,
+            args=(Arg("topic", kind="text", rest=True, required=False, help="what these office hours are about"),),
+            scope=CHANNEL,
+            examples=(Example("bob #oh: !oh open Gerrit and first patches", r"Office hours are open with bob \(topic: Gerrit", setup=HOST),),
+        ),
+        CommandSpec(
+            ("oh", "close"),
+            "close office hours here (a summary is posted; anyone still waiting is told)",
+            roles=("host", "coordinator"),
+            handler=oh_close,
+            scope=CHANNEL,
+            examples=(Example("bob #oh: !oh close", r"Office hours are closed\. 1 helped", setup=(*CALLED, "bob #oh: !done")),),
+        ),
+        CommandSpec(
+            ("oh", "duty"),
+            "join or leave the hosts on duty (the last one off closes the queue)",
+            roles=("host",),
+            handler=oh_duty,
+            args=(Arg("state", choices=("on", "off"), help="on or off"),),
+            scope=CHANNEL,
+            examples=(
+                Example("carol #oh: !oh duty on", r"on duty with bob \(2 hosts\)", setup=(*OPEN, "carol: !whoami", "!role grant carol host")),
+                Example("bob #oh: !oh duty off", r"closed: no host is on duty", setup=OPEN),
+            ),
+        ),
+        CommandSpec(
+            ("oh", "hosts"),
+            "who is on duty here and whom they are with",
+            roles=("anyone",),
+            handler=oh_hosts,
+            scope=CHANNEL,
+            examples=(Example("dave #oh: !oh hosts", r"On duty: bob \(with alice\); 0 waiting", setup=CALLED),),
+        ),
+        CommandSpec(
+            ("oh", "stats"),
+            "office-hour figures: sessions, helps, waits, no-shows, busiest times (CHANNEL: #name, platform:#name or all)",
+            roles=("host", "coordinator"),
+            handler=oh_stats,
+            args=(
+                Arg("channel", required=False, help="#channel, platform:#channel or all (default: here)"),
+                Arg("days", kind="int", required=False, minimum=1, maximum=3660, help="how many days back (default 30)"),
+            ),
+            examples=(Example("bob #oh: !oh stats", r"1 session, 1 help for 1 person", setup=(*CALLED, "bob #oh: !done")),),
+        ),
+        CommandSpec(
+            ("next",),
+            "take the first person in line (ends your current help)",
+            roles=("host",),
+            handler=next_,
+            scope=CHANNEL,
+            examples=(Example("bob #oh: !next", r"alice: bob is ready for you now", setup=(*OPEN, "alice #oh: !q join rebasing")),),
+        ),
+        CommandSpec(
+            ("done",),
+            "end your current help (its length is recorded)",
+            roles=("host",),
+            handler=done,
+            scope=CHANNEL,
+            examples=(Example("bob #oh: !done", r"Done with alice after under a minute", setup=CALLED),),
+        ),
+        CommandSpec(
+            ("skip",),
+            "the person you called did not answer: back in line behind the next person once, then out",
+            roles=("host",),
+            handler=skip,
+            scope=CHANNEL,
+            examples=(Example("bob #oh: !skip", r"alice did not answer: back in line at #1", setup=CALLED),),
+        ),
+        CommandSpec(
+            ("q", "join"),
+            "get in line for office hours here" + ANYONE_NOTE,
+            roles=("anyone",),
+            handler=q_join,
+            args=(Arg("topic", kind="text", rest=True, required=False, help="what you need help with"),),
+            scope=CHANNEL,
+            examples=(Example("alice #oh: !q join How do I rebase?", r"You're #1 in line", setup=OPEN),),
+        ),
+        CommandSpec(
+            ("q", "leave"),
+            "leave the line" + ANYONE_NOTE,
+            roles=("anyone",),
+            handler=q_leave,
+            scope=CHANNEL,
+            examples=(Example("alice #oh: !q leave", r"left the line", setup=(*OPEN, "alice #oh: !q join")),),
+        ),
+        CommandSpec(
+            ("q",),
+            "the line here, with places and estimated waits",
+            roles=("anyone",),
+            handler=q_show,
+            scope=CHANNEL,
+            examples=(
+                Example("carol #oh: !q", r"2 waiting, 1 host: 1 alice now, 2 dave ~10m", setup=(*OPEN, "alice #oh: !q join", "dave #oh: !q join")),
+            ),
+        ),
+        CommandSpec(
+            ("q", "notify"),
+            "one DM when office hours next open here ('off' cancels it)",
+            roles=("member",),
+            handler=q_notify,
+            args=(Arg("off", choices=("off",), required=False, help="off cancels"),),
+            scope=CHANNEL,
+            examples=(Example("alice #oh: !q notify", r"I'll DM you once"),),
+        ),
+    ),
+    jobs=(Job("office-hours-schedule", run_schedules),),
+    purge=purge,
+)

@@ -1,0 +1,310 @@
+"""Office-hour queues: sessions a channel holds, hosts on duty, people in line, and what the
+scheduler has already done for each scheduled occurrence.
+
+Everything a queue is lives in these tables, so a restart finds it exactly as it was. An entry
+is never deleted when it ends: its times and outcome are the help log that statistics and the
+CSV export read. No table has a unique constraint over a member id, because linking two
+accounts moves every row of one member to the other (see ``MemberRepo.merge``).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Optional
+
+from sqlalchemy import Index, UniqueConstraint, delete, func
+from sqlmodel import Field, Session, SQLModel, col, select
+
+from storage.tables import Member, when
+
+#: entry outcomes: helped (a host ended the help), no-show (skipped twice), left (``!q leave``),
+#: closed (the queue closed before their turn)
+OUTCOMES = ("helped", "no-show", "left", "closed")
+
+
+class OhSession(SQLModel, table=True):
+    """One opening of a channel's queue, from ``!oh open`` (or the scheduler) to its close."""
+
+    __tablename__ = "oh_session"
+    __table_args__ = (Index("ix_oh_session_channel", "platform", "channel", "closed_at"),)
+
+    id: Optional[int] = Field(default=None, primary_key=True)
+    platform: str
+    channel: str
+    topic: Optional[str] = None
+    opened_by: Optional[int] = Field(default=None, foreign_key="member.id", ondelete="SET NULL")
+    opened_at: datetime = when()
+    closed_at: Optional[datetime] = when(nullable=True)
+    #: closed (a host closed it), no host (the last host went off duty)
+    close_reason: Optional[str] = None
+
+
+class OhDuty(SQLModel, table=True):
+    """A host's stint on duty in a session (``ended_at`` None: on duty now)."""
+
+    __tablename__ = "oh_duty"
+
+    id: Optional[int] = Field(default=None, primary_key=True)
+    session_id: int = Field(foreign_key="oh_session.id", index=True, ondelete="CASCADE")
+    member_id: int = Field(foreign_key="member.id", index=True, ondelete="CASCADE")
+    started_at: datetime = when()
+    ended_at: Optional[datetime] = when(nullable=True)
+
+
+class OhEntry(SQLModel, table=True):
+    """A person in line, then being helped, then ended with an outcome.
+
+    ``member_id`` is None for an anonymous visitor (an IRC nick without an account), who is then
+    known by ``platform`` and ``nick``. ``platform``/``account``/``nick`` are the identity the
+    person joined with, so calling them mentions them where they are.
+    """
+
+    __tablename__ = "oh_entry"
+    __table_args__ = (Index("ix_oh_entry_queue", "session_id", "status", "seq"),)
+
+    id: Optional[int] = Field(default=None, primary_key=True)
+    #: indexed by ix_oh_entry_queue, which starts with it
+    session_id: int = Field(foreign_key="oh_session.id", ondelete="CASCADE")
+    member_id: Optional[int] = Field(default=None, foreign_key="member.id", index=True, ondelete="CASCADE")
+    platform: str
+    account: Optional[str] = None
+    nick: str
+    topic: Optional[str] = None
+    #: place in line among the waiting entries of the session (smaller first)
+    seq: int = 0
+    #: waiting, called (a host is with them), ended
+    status: str = "waiting"
+    outcome: Optional[str] = None
+    #: times a host called them and they did not answer
+    skips: int = 0
+    #: told they are nearly up (second in line), so they are not told twice
+    nearly_told: bool = False
+    joined_at: datetime = when()
+    called_at: Optional[datetime] = when(nullable=True)
+    host_id: Optional[int] = Field(default=None, foreign_key="member.id", ondelete="SET NULL")
+    ended_at: Optional[datetime] = when(nullable=True)
+
+
+class OhNotice(SQLModel, table=True):
+    """``!q notify``: one DM when office hours next open in a channel, then the row goes."""
+
+    __tablename__ = "oh_notice"
+
+    id: Optional[int] = Field(default=None, primary_key=True)
+    member_id: int = Field(foreign_key="member.id", index=True, ondelete="CASCADE")
+    platform: str
+    channel: str
+    created_at: datetime = when()
+
+
+class OhScheduleRun(SQLModel, table=True):
+    """What the scheduler did for one occurrence of a configured schedule (idempotent ticks)."""
+
+    __tablename__ = "oh_schedule_run"
+    __table_args__ = (UniqueConstraint("schedule", "starts_at"),)
+
+    id: Optional[int] = Field(default=None, primary_key=True)
+    #: the schedule's key (its channel and weekly time, see OfficeHourSchedule.key)
+    schedule: str
+    starts_at: datetime = when()
+    announced_at: Optional[datetime] = when(nullable=True)
+    hosts_reminded_at: Optional[datetime] = when(nullable=True)
+    opened_at: Optional[datetime] = when(nullable=True)
+    close_reminded_at: Optional[datetime] = when(nullable=True)
+    session_id: Optional[int] = Field(default=None, foreign_key="oh_session.id", ondelete="SET NULL")
+
+
+@dataclass(frozen=True)
+class LogRow:
+    """One ended entry with its session and the handles involved: the help log."""
+
+    entry: OhEntry
+    session: OhSession
+    host: str | None
+    person: str
+
+
+class OfficeHoursRepo:
+    def __init__(self, session: Session):
+        self.s = session
+
+    # ------------------------------------------------------------------ sessions and duty
+
+    def open_session(self, platform: str, channel: str) -> OhSession | None:
+        stmt = select(OhSession).where(
+            OhSession.platform == platform, OhSession.channel == channel, col(OhSession.closed_at).is_(None)
+        )
+        return self.s.exec(stmt).first()
+
+    def get_session(self, session_id: int) -> OhSession | None:
+        return self.s.get(OhSession, session_id)
+
+    def start_session(self, platform: str, channel: str, topic: str | None, by: int | None, now: datetime) -> OhSession:
+        sess = OhSession(platform=platform, channel=channel, topic=topic, opened_by=by, opened_at=now)
+        self.s.add(sess)
+        self.s.flush()
+        return sess
+
+    def close_session(self, sess: OhSession, reason: str, now: datetime) -> None:
+        sess.closed_at, sess.close_reason = now, reason
+        self.s.add(sess)
+        for duty in self.on_duty(sess.id):  # type: ignore[arg-type]
+            self.end_duty(duty, now)
+
+    def on_duty(self, session_id: int) -> list[OhDuty]:
+        stmt = select(OhDuty).where(OhDuty.session_id == session_id, col(OhDuty.ended_at).is_(None))
+        return list(self.s.exec(stmt.order_by(col(OhDuty.id))))
+
+    def duty_of(self, session_id: int, member_id: int) -> OhDuty | None:
+        return next((d for d in self.on_duty(session_id) if d.member_id == member_id), None)
+
+    def start_duty(self, session_id: int, member_id: int, now: datetime) -> OhDuty:
+        duty = OhDuty(session_id=session_id, member_id=member_id, started_at=now)
+        self.s.add(duty)
+        self.s.flush()
+        return duty
+
+    def end_duty(self, duty: OhDuty, now: datetime) -> None:
+        duty.ended_at = now
+        self.s.add(duty)
+
+    # ------------------------------------------------------------------ entries
+
+    def waiting(self, session_id: int) -> list[OhEntry]:
+        """The line, first first."""
+        stmt = select(OhEntry).where(OhEntry.session_id == session_id, OhEntry.status == "waiting")
+        return list(self.s.exec(stmt.order_by(col(OhEntry.seq), col(OhEntry.id))))
+
+    def called(self, session_id: int) -> list[OhEntry]:
+        """People a host is with now."""
+        stmt = select(OhEntry).where(OhEntry.session_id == session_id, OhEntry.status == "called")
+        return list(self.s.exec(stmt.order_by(col(OhEntry.called_at))))
+
+    def current_of(self, session_id: int, host_id: int) -> OhEntry | None:
+        return next((e for e in self.called(session_id) if e.host_id == host_id), None)
+
+    def active_entry(self, session_id: int, platform: str, member_id: int | None, nick: str) -> OhEntry | None:
+        """The person's waiting or called entry: by member, or by platform and nick when anonymous."""
+        stmt = select(OhEntry).where(OhEntry.session_id == session_id, col(OhEntry.status).in_(("waiting", "called")))
+        if member_id is not None:
+            stmt = stmt.where(OhEntry.member_id == member_id)
+        else:
+            stmt = stmt.where(
+                col(OhEntry.member_id).is_(None),
+                OhEntry.platform == platform,
+                func.lower(OhEntry.nick) == nick.lower(),
+            )
+        return self.s.exec(stmt).first()
+
+    def add_entry(self, entry: OhEntry) -> OhEntry:
+        waiting = self.waiting(entry.session_id)
+        entry.seq = (waiting[-1].seq + 1) if waiting else 1
+        self.s.add(entry)
+        self.s.flush()
+        return entry
+
+    def save(self, entry: OhEntry) -> None:
+        self.s.add(entry)
+
+    def reorder(self, line: list[OhEntry]) -> None:
+        """Make ``line`` the order of the waiting entries (they are renumbered 1..n)."""
+        for n, entry in enumerate(line, 1):
+            entry.seq = n
+            self.s.add(entry)
+
+    def entries(self, session_id: int) -> list[OhEntry]:
+        stmt = select(OhEntry).where(OhEntry.session_id == session_id)
+        return list(self.s.exec(stmt.order_by(col(OhEntry.id))))
+
+    def recent_help_minutes(self, platform: str, channel: str, limit: int) -> list[float]:
+        """How long the last ``limit`` helps in this channel took, newest first."""
+        stmt = (
+            select(OhEntry)
+            .join(OhSession, col(OhSession.id) == col(OhEntry.session_id))
+            .where(
+                OhSession.platform == platform,
+                OhSession.channel == channel,
+                OhEntry.outcome == "helped",
+                col(OhEntry.called_at).is_not(None),
+                col(OhEntry.ended_at).is_not(None),
+            )
+            .order_by(col(OhEntry.ended_at).desc())
+            .limit(limit)
+        )
+        return [(e.ended_at - e.called_at).total_seconds() / 60 for e in self.s.exec(stmt)]  # type: ignore[operator]
+
+    # ------------------------------------------------------------------ notices
+
+    def notice_of(self, member_id: int, platform: str, channel: str) -> OhNotice | None:
+        stmt = select(OhNotice).where(
+            OhNotice.member_id == member_id, OhNotice.platform == platform, OhNotice.channel == channel
+        )
+        return self.s.exec(stmt).first()
+
+    def add_notice(self, member_id: int, platform: str, channel: str, now: datetime) -> OhNotice:
+        notice = OhNotice(member_id=member_id, platform=platform, channel=channel, created_at=now)
+        self.s.add(notice)
+        self.s.flush()
+        return notice
+
+    def notices_for(self, platform: str, channel: str) -> list[OhNotice]:
+        stmt = select(OhNotice).where(OhNotice.platform == platform, OhNotice.channel == channel)
+        return list(self.s.exec(stmt.order_by(col(OhNotice.id))))
+
+    def remove_notice(self, notice: OhNotice) -> None:
+        self.s.delete(notice)
+
+    # ------------------------------------------------------------------ schedule
+
+    def run_for(self, schedule: str, starts_at: datetime) -> OhScheduleRun:
+        stmt = select(OhScheduleRun).where(OhScheduleRun.schedule == schedule, OhScheduleRun.starts_at == starts_at)
+        run = self.s.exec(stmt).first()
+        if run is None:
+            run = OhScheduleRun(schedule=schedule, starts_at=starts_at)
+            self.s.add(run)
+            self.s.flush()
+        return run
+
+    def save_run(self, run: OhScheduleRun) -> None:
+        self.s.add(run)
+
+    # ------------------------------------------------------------------ history and retention
+
+    def purge_before(self, cutoff: datetime) -> int:
+        """Delete sessions closed before ``cutoff`` (their entries and duty go by cascade), older
+        ``!q notify`` requests and schedule records. Returns how many sessions and requests went."""
+        sessions = self.s.exec(delete(OhSession).where(col(OhSession.closed_at) < cutoff))  # type: ignore[call-overload]
+        notices = self.s.exec(delete(OhNotice).where(col(OhNotice.created_at) < cutoff))  # type: ignore[call-overload]
+        self.s.exec(delete(OhScheduleRun).where(col(OhScheduleRun.starts_at) < cutoff))  # type: ignore[call-overload]
+        return int(sessions.rowcount or 0) + int(notices.rowcount or 0)
+
+    def sessions_since(self, since: datetime, platform: str | None = None, channel: str | None = None) -> list[OhSession]:
+        stmt = select(OhSession).where(col(OhSession.opened_at) >= since)
+        if platform is not None and channel is not None:
+            stmt = stmt.where(OhSession.platform == platform, OhSession.channel == channel)
+        return list(self.s.exec(stmt.order_by(col(OhSession.opened_at))))
+
+    def help_log(self, since: datetime | None = None, platform: str | None = None, channel: str | None = None) -> list[LogRow]:
+        """Every ended entry (joined since ``since``), oldest first, with host and person handles."""
+        stmt = (
+            select(OhEntry, OhSession)
+            .join(OhSession, col(OhSession.id) == col(OhEntry.session_id))
+            .where(OhEntry.status == "ended")
+        )
+        if since is not None:
+            stmt = stmt.where(col(OhEntry.joined_at) >= since)
+        if platform is not None and channel is not None:
+            stmt = stmt.where(OhSession.platform == platform, OhSession.channel == channel)
+        pairs = list(self.s.exec(stmt.order_by(col(OhEntry.joined_at), col(OhEntry.id))))
+        ids = {e.member_id for e, _ in pairs} | {e.host_id for e, _ in pairs}
+        handles = dict(self.s.exec(select(Member.id, Member.handle).where(col(Member.id).in_([i for i in ids if i is not None]))).all())
+        return [
+            LogRow(
+                entry=e,
+                session=s,
+                host=handles.get(e.host_id) if e.host_id is not None else None,
+                person=handles.get(e.member_id, e.nick) if e.member_id is not None else f"{e.nick} (no account)",
+            )
+            for e, s in pairs
+        ]
