@@ -34,6 +34,7 @@ from chatbot.events import (
     CommandInvoked,
     Delivery,
     DirectMessage,
+    Form,
     Identity,
     Inbound,
     Outbound,
@@ -117,13 +118,15 @@ class Context:
 
     # -- sending -------------------------------------------------------------------------------
 
-    def dm(self, member: Member, text: str, *, key: str | None = None, buttons: Iterable[Button] = ()) -> bool:
+    def dm(
+        self, member: Member, text: str, *, key: str | None = None, buttons: Iterable[Button] = (), form: Form | None = None
+    ) -> bool:
         """Queue a private message to a member on their preferred platform. False if unreachable."""
         ident = self.engine.reachable_identity(self.repos, member)
         if ident is None:
             log.info("no running platform reaches member %s", member.handle)
             return False
-        self.outbound.append(DirectMessage(to=ident, text=text, key=key, buttons=tuple(buttons)))
+        self.outbound.append(DirectMessage(to=ident, text=text, key=key, buttons=tuple(buttons), form=form))
         return True
 
     def announce(self, where: Where, text: str, mention: Identity | None = None) -> None:
@@ -595,4 +598,7 @@ def decode(payload: dict[str, Any]) -> Outbound:
         data["where"] = Where(**data["where"])
     if "buttons" in data:
         data["buttons"] = tuple(Button(**b) for b in data["buttons"])
+    if isinstance(data.get("form"), dict):
+        form = data["form"]
+        data["form"] = Form(title=form["title"], questions=tuple(form["questions"]), label=form["label"])
     return kind(**data)

@@ -127,6 +127,20 @@ class Button:
 
 
 @dataclass(frozen=True)
+class Form:
+    """Questions a platform with forms (Discord modals) may show at once, behind a button.
+
+    The answers come back as one plain DM, numbered in the order of ``questions``
+    (``"1. ...\n2. ..."``), exactly what a person on a text platform would type, so the feature
+    reading them needs no platform knowledge."""
+
+    title: str
+    questions: tuple[str, ...]
+    #: the button's label
+    label: str = "Answer"
+
+
+@dataclass(frozen=True)
 class DirectMessage:
     """A message to one person in private. ``key`` is its outbox key (see ``Reply.key``)."""
 
@@ -134,6 +148,7 @@ class DirectMessage:
     text: str
     key: str | None = None
     buttons: tuple[Button, ...] = ()
+    form: Form | None = None
 
 
 @dataclass(frozen=True)

@@ -170,3 +170,18 @@ async def test_link_codes_expire_and_cannot_be_self_redeemed(bot):
     await bot.advance("16m")
     assert "has expired" in (await bot.say("alice", f"!link {code}", platform="matrix"))[0]
     assert "alice@matrix" not in (await bot.say("alice", "!whoami"))[0]
+
+
+def test_outbound_events_survive_the_outbox_round_trip():
+    from chatbot.engine import decode, encode
+    from chatbot.events import Announce, Button, DirectMessage, Form, Reply
+
+    samples = [
+        DirectMessage(Identity("irc", "alice", "al"), "hi", key="k1", buttons=(Button("Answer", "!checkin"),),
+                      form=Form("Check-in", ("What did you do?", "What next?"))),
+        Reply(Where("matrix", "!room:x"), "ok", in_reply_to="$e", private=True, to=Identity("matrix", "@a:x", "A"),
+              mention=Identity("matrix", "@a:x", "A"), key="k2"),
+        Announce(Where("discord", "123"), "next!", mention=Identity("discord", "42", "bob"), key="k3"),
+    ]
+    for event in samples:
+        assert decode(encode(event)) == event
