@@ -24,8 +24,9 @@ from chatbot.events import Delivery, Inbound, Outbound
 
 #: What an adapter calls for every inbound event. It returns once the engine has handled the
 #: event *and committed* what it changed, so an adapter may acknowledge the platform (persist
-#: a sync token, ack an interaction) after the await.
-Sink = Callable[[Inbound], Awaitable[None]]
+#: a sync token, ack an interaction) after the await. For a ``CompletionRequested`` it returns
+#: the list of choices; for every other event, None.
+Sink = Callable[[Inbound], Awaitable[Any]]
 
 
 @dataclass(frozen=True)

@@ -126,6 +126,9 @@ class Arg:
     many: bool = False
     minimum: int | None = None
     maximum: int | None = None
+    #: where to find values to offer while the person types (a completion source a feature
+    #: declares, e.g. "my-mentees"); member arguments default to "members"
+    complete: str | None = None
 
     def __post_init__(self) -> None:
         if self.kind not in CONVERTERS:

@@ -32,6 +32,7 @@ from chatbot.events import (
     Announce,
     Button,
     CommandInvoked,
+    CompletionRequested,
     Delivery,
     DirectMessage,
     Form,
@@ -76,6 +77,10 @@ class Feature:
     #: deletes the feature's personal records older than the cutoff (the retention setting);
     #: returns how many went
     purge: Callable[["Context", datetime], int] | None = None
+    #: completion sources named by ``Arg.complete``: (ctx, partial text) -> values to offer
+    completions: dict[str, Callable[["Context", str], list[str]]] = field(default_factory=dict)
+    #: told once when a platform refuses a person for good (Discord 50007): (ctx, member, platform)
+    on_undeliverable: Callable[["Context", Member, str], None] | None = None
 
 
 @dataclass
@@ -163,6 +168,7 @@ class Engine:
         self.flows: dict[str, Flow] = {}
         self.jobs: list[Job] = []
         self.features: list[Feature] = list(features)
+        self.completions: dict[str, Callable[[Context, str], list[str]]] = {"members": _complete_members}
         self.adapters: dict[str, "Adapter"] = {}
         self._lock = asyncio.Lock()
         self._admins = frozenset(settings.admins)
@@ -175,6 +181,7 @@ class Engine:
                     raise ValueError(f"flow {flow.name} declared twice")
                 self.flows[flow.name] = flow
             self.jobs.extend(feature.jobs)
+            self.completions.update(feature.completions)
 
     # ------------------------------------------------------------------ adapters
 
@@ -197,13 +204,14 @@ class Engine:
         return frozenset(roles)
 
     def reachable_identity(self, repos: Repos, member: Member) -> Identity | None:
-        """The identity to DM: the preferred platform if its adapter runs, else the latest seen."""
+        """The identity to DM: the preferred platform if its adapter runs, else the latest seen;
+        a platform that refused the person for good comes last."""
         assert member.id is not None
         idents = [i for i in repos.members.identities(member.id) if i.platform in self.adapters]
         if not idents:
             return None
-        preferred = [i for i in idents if i.platform == member.preferred_platform]
-        chosen = (preferred or idents)[0]
+        idents.sort(key=lambda i: (i.undeliverable_since is not None, i.platform != member.preferred_platform))
+        chosen = idents[0]
         return Identity(chosen.platform, chosen.account, chosen.display)
 
     def _member_for(self, repos: Repos, who: Identity, now: datetime) -> Member | None:
@@ -213,7 +221,8 @@ class Engine:
         ident = repos.members.identity(who.platform, who.account)
         if ident is None:
             return repos.members.create(who.platform, who.account, who.display, now)
-        if ident.display != who.display or now - ident.last_seen > SEEN_TOUCH_INTERVAL:
+        if ident.display != who.display or now - ident.last_seen > SEEN_TOUCH_INTERVAL or ident.undeliverable_since:
+            ident.undeliverable_since = None  # they write to us from here: worth trying again
             repos.members.touch(ident, who.display, now)
         return repos.members.get(ident.member_id)
 
@@ -238,10 +247,13 @@ class Engine:
 
     # ------------------------------------------------------------------ inbound
 
-    async def handle(self, event: Inbound) -> None:
-        """The sink adapters call. Returns after the event's changes are committed."""
+    async def handle(self, event: Inbound) -> Any:
+        """The sink adapters call. Returns after the event's changes are committed (and, for a
+        ``CompletionRequested``, with the choices)."""
         if not self._accepting:
-            return
+            return None
+        if isinstance(event, CompletionRequested):
+            return await self._complete(event)
         task = asyncio.current_task()
         if task is not None:
             self._in_flight.add(task)
@@ -252,6 +264,33 @@ class Engine:
         finally:
             if task is not None:
                 self._in_flight.discard(task)
+        return None
+
+    async def _complete(self, event: CompletionRequested) -> list[str]:
+        """Values to offer for an argument being typed; nothing the person may not see."""
+        spec, used = self.registry.find(event.path)
+        if spec is None or used != len(event.path):
+            return []
+        arg = next((a for a in spec.args if a.name == event.arg), None)
+        if arg is None:
+            return []
+        partial = event.partial.strip().lower()
+        if arg.choices:
+            return [c for c in arg.choices if c.startswith(partial)][:25]
+        source = self.completions.get(arg.complete or ("members" if arg.kind == "member" else ""))
+        if source is None:
+            return []
+        async with self._lock:
+            with Session(self.db) as session:
+                repos = Repos(session)
+                member = None
+                if event.who.account is not None:
+                    member = repos.members.by_identity(event.who.platform, event.who.account)
+                roles = self.member_roles(repos, member, event.platform_roles) if member else frozenset()
+                if not self.allowed(spec, event.who, roles):
+                    return []
+                ctx = Context(self, repos, self.clock.now(), who=event.who, where=event.where, member=member, roles=roles, spec=spec)
+                return source(ctx, partial)[:25]
 
     async def _handle(self, event: Inbound) -> list[int]:
         if isinstance(event, Seen):
@@ -488,10 +527,14 @@ class Engine:
             results.append((row.id, delivery))  # type: ignore[arg-type]
         if results:
             async with self._lock:
-                self._mark(results)
+                refused = self._mark(results)
+            if refused:
+                await self._refused(refused)
 
-    def _mark(self, results: Sequence[tuple[int, Delivery]]) -> None:
+    def _mark(self, results: Sequence[tuple[int, Delivery]]) -> list[tuple[int, str]]:
+        """Record what became of each message; returns (member id, platform) refused for good."""
         now = self.clock.now()
+        refused: list[tuple[int, str]] = []
         with Session(self.db) as session:
             outbox = Repos(session).outbox
             for msg_id, delivery in results:
@@ -507,11 +550,36 @@ class Engine:
                 elif delivery.status == "undeliverable" or row.attempts > len(RETRY_DELAYS):
                     row.status = "undeliverable" if delivery.status == "undeliverable" else "failed"
                     log.warning("outbox %s to %s given up: %s", row.key, row.platform, row.last_error)
+                    if delivery.status == "undeliverable" and row.member_id is not None:
+                        refused.append((row.member_id, row.platform))
                 else:
                     row.status = "pending"
                     row.next_attempt_at = now + RETRY_DELAYS[row.attempts - 1]
                 session.add(row)
             session.commit()
+        return refused
+
+    async def _refused(self, refused: Sequence[tuple[int, str]]) -> None:
+        """A platform refused people for good: mark their identity (so DMs prefer another
+        platform) and, the first time, let the features tell whoever should know."""
+        async with self._lock:
+            now = self.clock.now()
+            with Session(self.db, expire_on_commit=False) as session:
+                ctx = Context(self, Repos(session), now)
+                for member_id, platform in dict.fromkeys(refused):
+                    member = ctx.repos.members.get(member_id)
+                    idents = [i for i in ctx.repos.members.identities(member_id) if i.platform == platform]
+                    if member is None or not idents or idents[0].undeliverable_since is not None:
+                        continue
+                    idents[0].undeliverable_since = now
+                    session.add(idents[0])
+                    for feature in self.features:
+                        if feature.on_undeliverable is not None:
+                            feature.on_undeliverable(ctx, member, platform)
+                ids = self._record(ctx)
+                session.commit()
+        if ids:
+            await self._deliver(ids)
 
     async def flush_outbox(self) -> int:
         """Send what is pending and due (after a restart, or retries). Returns how many were tried."""
@@ -602,3 +670,8 @@ def decode(payload: dict[str, Any]) -> Outbound:
         form = data["form"]
         data["form"] = Form(title=form["title"], questions=tuple(form["questions"]), label=form["label"])
     return kind(**data)
+
+
+def _complete_members(ctx: Context, partial: str) -> list[str]:
+    """Handles starting with what was typed (the default for member arguments)."""
+    return ctx.repos.members.handles_starting(partial, limit=25)

@@ -90,7 +90,20 @@ class Seen:
     who: Identity
 
 
-Inbound = Union[TextReceived, CommandInvoked, Seen]
+@dataclass(frozen=True)
+class CompletionRequested:
+    """A person is typing an argument (Discord autocomplete). ``Engine.handle`` returns the
+    choices: up to 25 values to offer, as the person would type them (handles, not ids)."""
+
+    who: Identity
+    where: Where
+    path: tuple[str, ...]
+    arg: str
+    partial: str = ""
+    platform_roles: frozenset[str] = frozenset()
+
+
+Inbound = Union[TextReceived, CommandInvoked, Seen, CompletionRequested]
 
 
 # --------------------------------------------------------------------------- outbound

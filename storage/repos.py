@@ -68,6 +68,15 @@ class MemberRepo:
             )
         )
 
+    def handles_starting(self, prefix: str, limit: int = 25) -> list[str]:
+        stmt = (
+            select(Member.handle)
+            .where(func.lower(Member.handle).startswith(prefix.lower(), autoescape=True))
+            .order_by(Member.handle)
+            .limit(limit)
+        )
+        return list(self.s.exec(stmt))
+
     def by_display(self, platform: str, display: str) -> list[Member]:
         """People last seen on ``platform`` under this display name (for naming, never for rights)."""
         stmt = (
@@ -203,6 +212,10 @@ class SignupRepo:
         self.s.add(signup)
         self.s.flush()
         return signup
+
+    def active(self, round_id: int, kind: str) -> list[Signup]:
+        stmt = select(Signup).where(Signup.round_id == round_id, Signup.kind == kind, Signup.status == "active")
+        return list(self.s.exec(stmt.order_by(col(Signup.id))))
 
     def counts(self, round_id: int) -> SignupCounts:
         rows = self.s.exec(

@@ -68,6 +68,9 @@ class PlatformIdentity(SQLModel, table=True):
     member_id: int = Field(foreign_key="member.id", index=True, ondelete="CASCADE")
     display: str
     last_seen: datetime = when()
+    #: the platform refused to deliver to this account for good (Discord 50007); cleared when
+    #: the person writes to the bot from it again
+    undeliverable_since: Optional[datetime] = when(nullable=True)
 
 
 class MemberRole(SQLModel, table=True):

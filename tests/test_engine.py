@@ -185,3 +185,31 @@ def test_outbound_events_survive_the_outbox_round_trip():
     ]
     for event in samples:
         assert decode(encode(event)) == event
+
+
+async def test_completion_offers_only_what_the_asker_may_use(bot):
+    from chatbot.events import CompletionRequested
+
+    await bot.pair("alice", "bob")
+    await bot.pair("carol", "dave")
+    bob, carol = Identity("console", "bob", "bob"), Identity("console", "carol", "carol")
+    dm = Where("console", None)
+    ask = lambda who, path, arg, partial="": bot.engine.handle(CompletionRequested(who, dm, path, arg, partial))  # noqa: E731
+    assert await ask(bob, ("session", "log"), "mentee") == ["alice"]  # his mentees only, not carol
+    assert await ask(carol, ("session", "log"), "mentee") == []  # not a mentor: nothing to offer
+    assert await ask(Identity("console", "you", "you"), ("role", "grant"), "role", "co") == ["coordinator"]
+    assert await ask(Identity("console", "you", "you"), ("role", "grant"), "who", "ca") == ["carol"]
+    assert await ask(bob, ("nonsense",), "x") == []
+
+
+async def test_a_platform_refusing_a_mentee_is_told_to_their_mentor_once(bot):
+    await bot.pair("alice", "bob")
+    bot.adapters["console"].unreachable.add("alice")
+    await bot.say("bob", '!session log alice 45m "first steps"')
+    notices = [t for t in bot.dm("bob") if "cannot send private messages to your mentee alice" in t]
+    assert len(notices) == 1
+    await bot.say("bob", '!session log alice 30m "second steps"')
+    assert len([t for t in bot.dm("bob") if "cannot send private messages" in t]) == 1
+    bot.adapters["console"].unreachable.discard("alice")
+    await bot.say("alice", "!whoami")  # she writes again: worth trying once more
+    assert bot.dm("alice")[-1].startswith("You are alice")

@@ -390,7 +390,7 @@ def _clip(text: str, n: int) -> str:
 
 # ---------------------------------------------------------------------------- declarations
 
-MENTEE = Arg("mentee", kind="member", help="the mentee")
+MENTEE = Arg("mentee", kind="member", help="the mentee", complete="my-mentees")
 STARTED = (*PAIRED, "alice: !assess", "alice: 1", "alice: stop")
 
 FEATURE = Feature(
@@ -428,7 +428,7 @@ FEATURE = Feature(
             roles=("mentee", "mentor", "coordinator"),
             handler=assess_report,
             private=True,
-            args=(Arg("mentee", kind="member", required=False, help="whose report (default: yours)"),),
+            args=(Arg("mentee", kind="member", required=False, help="whose report (default: yours)", complete="my-mentees"),),
             examples=(Example("bob: !assess report alice", r"Open Source Ecosystem Awareness: self 1\n", setup=STARTED),),
         ),
     ),

@@ -14,7 +14,7 @@ from datetime import datetime
 from chatbot.commands import ActionError, Arg, CommandSpec, Example, UsageError
 from chatbot.engine import Context, Feature
 from chatbot.features.away import local_date, named
-from chatbot.features.matchmaking import MENTEE, PAIRED, active_signup
+from chatbot.features.matchmaking import MY_MENTEE, PAIRED, active_signup
 from chatbot.features.rounds import current_round
 from chatbot.features.signup import parse_goal
 from storage.tables import Member, Round, Signup
@@ -189,7 +189,7 @@ FEATURE = Feature(
             roles=("mentee", "mentor", "coordinator"),
             handler=goal_show,
             private=True,
-            args=(Arg("mentee", kind="member", required=False, help="whose goal (your mentee)"),),
+            args=(Arg("mentee", kind="member", required=False, help="whose goal (your mentee)", complete="my-mentees"),),
             examples=(
                 Example("alice: !goal", r"Your goal for 2027 Q1: Land my first patch in core\nStatus: open", setup=PAIRED),
                 Example("bob: !goal alice", r"alice's goal for 2027 Q1: Land my first patch in core", setup=PAIRED),
@@ -236,7 +236,7 @@ FEATURE = Feature(
             roles=("mentor",),
             handler=goal_comment,
             private=True,
-            args=(MENTEE, Arg("text", kind="text", rest=True, help="your comment")),
+            args=(MY_MENTEE, Arg("text", kind="text", rest=True, help="your comment")),
             examples=(Example("bob: !goal comment alice Try the good-first-bug tag", r"Comment saved; alice has been told", setup=PAIRED),),
         ),
     ),

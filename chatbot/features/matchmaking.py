@@ -165,7 +165,42 @@ async def my_mentees(ctx: Context) -> str:
     return "\n".join(lines)
 
 
+def complete_my_mentees(ctx: Context, partial: str) -> list[str]:
+    """The asker's mentees, for choosing one from a list while typing."""
+    if ctx.member is None:
+        return []
+    return [m.handle for m in ctx.repos.pairs.mentees_of(ctx.member.id) if m.handle.lower().startswith(partial)]  # type: ignore[arg-type]
+
+
+def complete_unmatched(ctx: Context, partial: str) -> list[str]:
+    """Mentees of the open round without a lead mentor."""
+    rnd = ctx.repos.rounds.current()
+    if rnd is None:
+        return []
+    matched = {p.mentee_id for p in ctx.repos.pairs.active(rnd.id) if p.kind == "mentor"}
+    handles = []
+    for signup in ctx.repos.signups.active(rnd.id, "mentee"):
+        member = ctx.repos.members.get(signup.member_id)
+        if member is not None and member.id not in matched and member.handle.lower().startswith(partial):
+            handles.append(member.handle)
+    return sorted(handles)
+
+
+def tell_mentors_unreachable(ctx: Context, member: Member, platform: str) -> None:
+    """A mentee's platform refuses the bot's DMs: their mentors hear it once, from us."""
+    for mentor in ctx.repos.pairs.mentors_of(member.id):  # type: ignore[arg-type]
+        ctx.dm(
+            mentor,
+            f"I cannot send private messages to your mentee {member.handle} on {platform} (they do not accept "
+            "them from me), so prompts will not reach them there. Could you ask them to allow messages "
+            f"or to link another platform with {ctx.prefix}link?",
+            key=f"unreachable:{member.id}:{platform}:{mentor.id}:{ctx.now.date()}",
+        )
+
+
 MENTEE = Arg("mentee", kind="member", help="the mentee")
+#: a mentee of the person typing (offered from their own mentees while they type)
+MY_MENTEE = Arg("mentee", kind="member", help="your mentee", complete="my-mentees")
 MENTOR = Arg("mentor", kind="member", help="the mentor")
 #: a mentee (alice) and a mentor (bob) signed up in the open round, for examples and tests
 SIGNED_UP_PAIR = (
@@ -208,7 +243,7 @@ FEATURE = Feature(
             "mentor an unmatched mentee of your track yourself",
             roles=("mentor",),
             handler=claim,
-            args=(MENTEE,),
+            args=(Arg("mentee", kind="member", help="the mentee", complete="unmatched-mentees"),),
             examples=(Example("bob: !match claim alice", r"You now mentor alice", setup=SIGNED_UP_PAIR),),
         ),
         CommandSpec(
@@ -242,4 +277,6 @@ FEATURE = Feature(
             examples=(Example("bob: !mentees", r"alice \(Europe/Berlin\): goal: Land my first patch", setup=PAIRED),),
         ),
     ),
+    completions={"my-mentees": complete_my_mentees, "unmatched-mentees": complete_unmatched},
+    on_undeliverable=tell_mentors_unreachable,
 )

@@ -14,7 +14,7 @@ from typing import Iterable
 from chatbot.commands import ActionError, Arg, CommandSpec, Example, UsageError, parse_date, parse_duration
 from chatbot.engine import Context, Feature
 from chatbot.features.away import local_date, named
-from chatbot.features.matchmaking import MENTEE, PAIRED
+from chatbot.features.matchmaking import MY_MENTEE, PAIRED
 from chatbot.features.rounds import current_round
 from storage.progress import PairTotal, SessionLog
 from storage.tables import Member
@@ -257,7 +257,7 @@ FEATURE = Feature(
             handler=session_log,
             private=True,
             args=(
-                MENTEE,
+                MY_MENTEE,
                 Arg("duration", kind="duration", help="how long, like 45m or 1h30m"),
                 Arg("topic", help="what it was about (quote several words)"),
                 Arg("notes", kind="text", rest=True, required=False, help="notes, not shown to the mentee"),
@@ -273,7 +273,7 @@ FEATURE = Feature(
             roles=("mentor", "mentee", "coordinator"),
             handler=session_list,
             private=True,
-            args=(Arg("mentee", kind="member", required=False, help="only the sessions with this mentee"),),
+            args=(Arg("mentee", kind="member", required=False, help="only the sessions with this mentee", complete="my-mentees"),),
             examples=(
                 Example("bob: !session list", r"1: 2027-01-04 bob with alice, 45m: testing — Wrote the first", setup=LOGGED),
                 Example("alice: !session list", r"Your sessions in 2027 Q1:\n1: 2027-01-04 bob with alice, 45m: testing\n", setup=LOGGED),
