@@ -52,6 +52,12 @@ class ProgrammeSettings(Strict):
     tracks: list[str] = ["programming", "documentation"]
     role_focuses: list[str] = ["MediaWiki Specialist", "Infrastructure Specialist", "Generalist"]
     default_capacity: int = Field(5, ge=1, le=50)
+    #: a pair with no session logged for this many days is nudged, then reported
+    silence_days: int = Field(14, ge=1, le=365)
+    #: a mentee who has not answered their mentor's introduction within this many days likewise
+    intro_days: int = Field(7, ge=1, le=365)
+    #: days after a nudge before the coordinators are told, if nothing changed
+    escalate_days: int = Field(3, ge=1, le=60)
     #: how long a !link code stays valid
     link_code_minutes: int = Field(15, ge=1, le=24 * 60)
     #: a mentor away for more days than this has their mentees listed to the coordinators

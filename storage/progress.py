@@ -11,7 +11,7 @@ its announcements (going, coming back, asking coordinators to reassign) happen e
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date, datetime, timezone
 from typing import Optional
 
 from sqlalchemy import Index, func
@@ -186,6 +186,15 @@ class SessionLogRepo:
             stmt = stmt.where((col(SessionLog.mentor_id) == involving) | (col(SessionLog.mentee_id) == involving))
         return list(self.s.exec(stmt.order_by(col(SessionLog.held_on), col(SessionLog.id))))
 
+    def last_logged(self, round_id: int) -> dict[tuple[int, int], datetime]:
+        """When each (mentor, mentee) pair last logged a session in the round (one query for all)."""
+        rows = self.s.exec(
+            select(SessionLog.mentor_id, SessionLog.mentee_id, func.max(SessionLog.logged_at))
+            .where(SessionLog.round_id == round_id)
+            .group_by(SessionLog.mentor_id, SessionLog.mentee_id)
+        ).all()
+        return {(mentor, mentee): _aware(when) for mentor, mentee, when in rows if when is not None}
+
     def totals(self, round_id: int) -> list[PairTotal]:
         """Per (mentor, mentee) pair: how many sessions and minutes in the round."""
         rows = self.s.exec(
@@ -221,3 +230,10 @@ class AwayRepo:
     def members_away(self) -> list[Member]:
         """Everyone with an away date set (whether or not it has passed where they live)."""
         return list(self.s.exec(select(Member).where(col(Member.away_until).is_not(None)).order_by(col(Member.id))))
+
+
+def _aware(value: datetime) -> datetime:
+    """An aggregate bypasses the column type: SQLite hands back naive UTC (or text)."""
+    if isinstance(value, str):
+        value = datetime.fromisoformat(value)
+    return value if value.tzinfo is not None else value.replace(tzinfo=timezone.utc)

@@ -296,6 +296,9 @@ class OutboxRepo:
     def get(self, msg_id: int) -> OutboxMessage | None:
         return self.s.get(OutboxMessage, msg_id)
 
+    def by_key(self, key: str) -> OutboxMessage | None:
+        return self.s.exec(select(OutboxMessage).where(OutboxMessage.key == key)).first()
+
     def due(self, now: datetime, limit: int = 500) -> list[OutboxMessage]:
         stmt = (
             select(OutboxMessage)

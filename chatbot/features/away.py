@@ -23,6 +23,7 @@ from zoneinfo import ZoneInfo
 from chatbot.commands import Arg, CommandSpec, Example, UsageError
 from chatbot.engine import Context, Feature, Job
 from chatbot.features.matchmaking import PAIRED, is_away
+from chatbot.features.matchmaking import coordinators as programme_coordinators
 from storage.progress import AwayPeriod
 from storage.tables import Member
 
@@ -87,19 +88,6 @@ def _concerned(ctx: Context, member: Member) -> list[tuple[Member, str]]:
     return list(out.values())
 
 
-def _coordinators(ctx: Context, exclude: Member) -> list[Member]:
-    """Holders of the coordinator role; the configured admins when nobody holds it."""
-    people = ctx.repos.roles.holders("coordinator")
-    if not people:
-        for entry in ctx.settings.admins:
-            platform, _, account = entry.partition(":")
-            admin = ctx.repos.members.by_identity(platform, account)
-            if admin is not None:
-                people.append(admin)
-    unique = {p.id: p for p in people if p.id is not None and p.id != exclude.id}
-    return list(unique.values())
-
-
 def _ask_for_reassignment(ctx: Context, mentor: Member, period: AwayPeriod, days: int) -> str:
     """List a long-away mentor's mentees to the coordinators, once per absence. Returns the reply tail."""
     limit = ctx.settings.programme.max_mentor_away_days
@@ -112,7 +100,7 @@ def _ask_for_reassignment(ctx: Context, mentor: Member, period: AwayPeriod, days
         mentee = ctx.repos.members.get(pair.mentee_id)
         if mentee is not None:
             names.append(mentee.handle + (" (as co-mentor)" if pair.kind == "comentor" else ""))
-    coordinators = _coordinators(ctx, mentor)
+    coordinators = programme_coordinators(ctx, exclude=mentor)
     if not coordinators:
         return f" That is over the {limit}-day limit, and no coordinator is set up to reassign your mentees: please tell one."
     why = f" ({period.reason})" if period.reason else ""

@@ -6,11 +6,14 @@ see everything the lead mentor sees but use no capacity.
 
 from __future__ import annotations
 
-from datetime import date
+import json
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
 
-from chatbot.commands import ActionError, Arg, CommandSpec, Example
-from chatbot.engine import Context, Feature
+from chatbot.commands import ActionError, Arg, CommandSpec, Example, UsageError
+from chatbot.engine import Context, Feature, Job
 from chatbot.features.rounds import OPEN_EXAMPLE, current_round
+from chatbot.matching import MatchResult, MenteeProfile, MentorProfile, suggest_matches
 from storage.mentorship import Pair
 from storage.tables import Member, Round, Signup
 
@@ -165,6 +168,234 @@ async def my_mentees(ctx: Context) -> str:
     return "\n".join(lines)
 
 
+# ---------------------------------------------------------------------------- suggestions
+
+
+def coordinators(ctx: Context, exclude: Member | None = None) -> list[Member]:
+    """Who runs the programme: holders of the coordinator role, else the configured admins."""
+    people = ctx.repos.roles.holders("coordinator")
+    if not people:
+        for entry in ctx.settings.admins:
+            platform, _, account = entry.partition(":")
+            admin = ctx.repos.members.by_identity(platform, account)
+            if admin is not None:
+                people.append(admin)
+    unique = {p.id: p for p in people if p.id is not None and (exclude is None or p.id != exclude.id)}
+    return list(unique.values())
+
+
+def _profiles(ctx: Context, rnd: Round, only: set[int] | None = None) -> tuple[list[MenteeProfile], list[MentorProfile], dict[int, Member]]:
+    """The round as plain data for the matcher: unmatched mentees, and every mentor with their load."""
+    today = ctx.now.date()
+    assert rnd.id is not None
+    matched = {p.mentee_id for p in ctx.repos.pairs.active(rnd.id) if p.kind == "mentor"}
+    load = ctx.repos.pairs.load(rnd.id)
+    people: dict[int, Member] = {}
+    mentees, mentors = [], []
+    for signup in ctx.repos.signups.active(rnd.id, "mentee"):
+        if signup.member_id in matched or (only is not None and signup.member_id not in only):
+            continue
+        m = ctx.repos.members.get(signup.member_id)
+        if m is None or m.id is None or m.status != "active" or is_away(m, today):
+            continue
+        people[m.id] = m
+        mentees.append(MenteeProfile(
+            id=m.id, track=signup.tracks[0] if signup.tracks else "", languages=frozenset(m.languages),
+            timezone=m.timezone, role_focus=m.role_focus or "", interests=frozenset(signup.skills),
+            weak_skills=frozenset(ctx.repos.assessments.weak_skills(m.id)),
+        ))
+    for signup in ctx.repos.signups.active(rnd.id, "mentor"):
+        m = ctx.repos.members.get(signup.member_id)
+        if m is None or m.id is None or m.status != "active":
+            continue
+        people[m.id] = m
+        mentors.append(MentorProfile(
+            id=m.id, tracks=frozenset(signup.tracks), languages=frozenset(m.languages), timezone=m.timezone,
+            capacity=capacity_of(ctx, signup), load=load.get(m.id, 0),
+            teaches=frozenset(signup.skills) | frozenset(ctx.repos.assessments.teachable_skills(m.id)),
+            role_focus=m.role_focus or "", accepting=signup.accepting, away=is_away(m, today),
+        ))
+    return mentees, mentors, people
+
+
+def _suggest(ctx: Context, rnd: Round, only: set[int] | None = None) -> tuple[MatchResult, dict[int, Member]]:
+    mentees, mentors, people = _profiles(ctx, rnd, only)
+    history = ctx.repos.pairs.history()
+    return suggest_matches(mentees, mentors, frozenset(history)), people
+
+
+def _suggestion_lines(result: MatchResult, people: dict[int, Member]) -> list[str]:
+    lines = [
+        f"{n}. {people[s.mentee_id].handle} ← {people[s.mentor_id].handle}: {s.reason}"
+        for n, s in enumerate(result.suggestions, 1)
+    ]
+    if result.unmatched:
+        left = ", ".join(f"{people[u.mentee_id].handle} ({u.reason})" for u in result.unmatched[:10])
+        more = f" and {len(result.unmatched) - 10} more" if len(result.unmatched) > 10 else ""
+        lines.append(f"Not matched: {left}{more}.")
+    return lines
+
+
+async def suggest(ctx: Context) -> str:
+    rnd = current_round(ctx)
+    result, people = _suggest(ctx, rnd)
+    if not result.suggestions and not result.unmatched:
+        return f"Every mentee of {rnd.name} has a mentor."
+    saved = [[s.mentee_id, s.mentor_id] for s in result.suggestions]
+    ctx.repos.kv.set("matchmaking", f"suggestions:{rnd.id}", json.dumps(saved))
+    lines = _suggestion_lines(result, people)
+    if result.suggestions:
+        lines.append(f"{ctx.prefix}match confirm all, or {ctx.prefix}match confirm 1 3 … to make them real.")
+    return "\n".join(lines)
+
+
+async def confirm(ctx: Context, which: list[str]) -> str:
+    rnd = current_round(ctx)
+    saved = json.loads(ctx.repos.kv.get("matchmaking", f"suggestions:{rnd.id}") or "[]")
+    if not saved:
+        raise ActionError(f"There are no suggestions to confirm; {ctx.prefix}match suggest first.")
+    if [w.lower() for w in which] == ["all"]:
+        chosen = list(range(1, len(saved) + 1))
+    else:
+        try:
+            chosen = sorted({int(w) for w in which})
+        except ValueError:
+            raise UsageError("say all, or the numbers of the suggestions (1 2 5)") from None
+        bad = [n for n in chosen if not 1 <= n <= len(saved)]
+        if bad:
+            raise ActionError(f"There is no suggestion {bad[0]}; the last one is {len(saved)}.")
+    made, skipped = [], []
+    for n in chosen:
+        mentee, mentor = (ctx.repos.members.get(i) for i in saved[n - 1])
+        if mentee is None or mentor is None:
+            skipped.append(f"{n} (someone left)")
+            continue
+        try:
+            make_pair(ctx, rnd, mentee, mentor)
+            made.append(f"{mentee.handle} ← {mentor.handle}")
+        except ActionError as exc:  # things changed since the suggestion: say which and why
+            skipped.append(f"{n} ({exc})")
+    ctx.repos.kv.set("matchmaking", f"suggestions:{rnd.id}", "[]")
+    out = f"Paired {len(made)}: {', '.join(made)}." if made else "Nothing was paired."
+    if skipped:
+        out += " Skipped: " + "; ".join(skipped)
+    return out
+
+
+def reassignment_notice(ctx: Context, mentor: Member, mentees: list[Member], why: str) -> None:
+    """Nobody is left without a mentor silently: coordinators get the list, with suggestions."""
+    rnd = ctx.repos.rounds.current()
+    if rnd is None or not mentees:
+        return
+    result, people = _suggest(ctx, rnd, {m.id for m in mentees if m.id is not None})
+    lines = [f"{mentor.handle} {why}. These mentees need a new mentor: {', '.join(m.handle for m in mentees)}."]
+    lines += [line.split(". ", 1)[1] for line in _suggestion_lines(result, people) if line[0].isdigit()]
+    lines.append(f"{ctx.prefix}match assign MENTEE MENTOR to pair them.")
+    for person in coordinators(ctx, exclude=mentor):
+        ctx.dm(person, "\n".join(lines), key=f"reassign:{mentor.id}:{ctx.now.date()}:{person.id}")
+
+
+def end_pairs_of(ctx: Context, member: Member, reason: str) -> None:
+    """A person leaves: their pairs end; the other side hears of it, and orphaned mentees are listed."""
+    assert member.id is not None
+    orphans = []
+    for pair in ctx.repos.pairs.of_mentor(member.id):
+        ctx.repos.pairs.end(pair, reason, ctx.now)
+        mentee = ctx.repos.members.get(pair.mentee_id)
+        if mentee is None:
+            continue
+        ctx.dm(mentee, f"{member.handle} can no longer mentor you; a coordinator will find you someone new.",
+               key=f"pair-ended:{pair.id}:mentee")
+        if pair.kind == "mentor":
+            orphans.append(mentee)
+    for pair in ctx.repos.pairs.of_mentee(member.id):
+        ctx.repos.pairs.end(pair, reason, ctx.now)
+        mentor = ctx.repos.members.get(pair.mentor_id)
+        if mentor is not None:
+            ctx.dm(mentor, f"{member.handle} has left the programme, so you no longer mentor them. Thank you!",
+                   key=f"pair-ended:{pair.id}:mentor")
+    reassignment_notice(ctx, member, orphans, "has withdrawn")
+
+
+# ---------------------------------------------------------------------------- pairs at risk
+
+
+@dataclass(frozen=True)
+class Risk:
+    pair: Pair
+    mentee: Member
+    mentor: Member
+    #: "silent" (no session for too long) or "intro" (the mentee never answered the introduction)
+    kind: str
+    since: datetime
+
+
+def pairs_at_risk(ctx: Context, rnd: Round) -> list[Risk]:
+    """Pairs that quietly stopped meeting, or never started: the programme's most common failure."""
+    assert rnd.id is not None
+    prog = ctx.settings.programme
+    last_session = ctx.repos.session_logs.last_logged(rnd.id)
+    risks = []
+    for pair in ctx.repos.pairs.active(rnd.id):
+        if pair.kind != "mentor":
+            continue
+        mentee, mentor = ctx.repos.members.get(pair.mentee_id), ctx.repos.members.get(pair.mentor_id)
+        if mentee is None or mentor is None or is_away(mentor, ctx.now.date()):
+            continue
+        logged = last_session.get((pair.mentor_id, pair.mentee_id))
+        heard = max((i.last_seen for i in ctx.repos.members.identities(mentee.id)), default=pair.created_at)  # type: ignore[arg-type]
+        if logged is None and heard <= pair.created_at and ctx.now - pair.created_at >= timedelta(days=prog.intro_days):
+            risks.append(Risk(pair, mentee, mentor, "intro", pair.created_at))
+            continue
+        activity = max(pair.created_at, logged or pair.created_at)
+        if ctx.now - activity >= timedelta(days=prog.silence_days):
+            risks.append(Risk(pair, mentee, mentor, "silent", activity))
+    return risks
+
+
+def _describe_risk(risk: Risk, now: datetime) -> str:
+    days = (now - risk.since).days
+    if risk.kind == "intro":
+        return f"{risk.mentee.handle} has not answered {risk.mentor.handle}'s introduction ({days} days)"
+    return f"{risk.mentor.handle} and {risk.mentee.handle}: no session for {days} days"
+
+
+async def report(ctx: Context) -> str:
+    rnd = current_round(ctx)
+    risks = pairs_at_risk(ctx, rnd)
+    if not risks:
+        return f"No pair of {rnd.name} looks stuck."
+    lines = [f"{len(risks)} pairs at risk in {rnd.name}:"]
+    lines += [_describe_risk(r, ctx.now) for r in risks[:20]]
+    if len(risks) > 20:
+        lines.append(f"… and {len(risks) - 20} more.")
+    return "\n".join(lines)
+
+
+async def notice_silence(ctx: Context) -> None:
+    """Nudge once; if nothing changes within the escalation time, tell the coordinators once."""
+    rnd = ctx.repos.rounds.current()
+    if rnd is None:
+        return
+    escalate = timedelta(days=ctx.settings.programme.escalate_days)
+    for risk in pairs_at_risk(ctx, rnd):
+        episode = f"{risk.kind}:{risk.pair.id}:{risk.since.date()}"
+        nudged = ctx.repos.outbox.by_key(f"nudge:{episode}")
+        if nudged is None:
+            if risk.kind == "intro":
+                ctx.dm(risk.mentee, f"Your mentor {risk.mentor.handle} introduced themselves a while ago: a short hello "
+                       "to them gets you started. (Reply to them directly, or tell me with any message.)", key=f"nudge:{episode}")
+            else:
+                ctx.dm(risk.mentor, f"No session with {risk.mentee.handle} has been logged for "
+                       f"{(ctx.now - risk.since).days} days. How are things? Log one with {ctx.prefix}session log "
+                       f"{risk.mentee.handle} 30m TOPIC, or tell a coordinator if the pairing is not working.",
+                       key=f"nudge:{episode}")
+        elif ctx.now - nudged.created_at >= escalate:
+            for person in coordinators(ctx, exclude=risk.mentor):
+                ctx.dm(person, f"Pair at risk: {_describe_risk(risk, ctx.now)} (nudged {nudged.created_at.date()}).",
+                       key=f"escalate:{episode}:{person.id}")
+
+
 def complete_my_mentees(ctx: Context, partial: str) -> list[str]:
     """The asker's mentees, for choosing one from a list while typing."""
     if ctx.member is None:
@@ -214,6 +445,30 @@ PAIRED = (*SIGNED_UP_PAIR, "!match assign alice bob")
 FEATURE = Feature(
     name="matchmaking",
     commands=(
+        CommandSpec(
+            ("match", "suggest"),
+            "propose mentor-mentee pairs for the open round, each with why",
+            roles=("coordinator",),
+            handler=suggest,
+            private=True,
+            examples=(Example("!match suggest", r"1\. alice ← bob: .*both speak en", setup=SIGNED_UP_PAIR),),
+        ),
+        CommandSpec(
+            ("match", "confirm"),
+            "make suggestions real: all, or their numbers",
+            roles=("coordinator",),
+            handler=confirm,
+            args=(Arg("which", many=True, help="all, or numbers from !match suggest"),),
+            examples=(Example("!match confirm all", r"Paired 1: alice ← bob", setup=(*SIGNED_UP_PAIR, "!match suggest")),),
+        ),
+        CommandSpec(
+            ("match", "report"),
+            "pairs that stopped meeting or never started",
+            roles=("coordinator",),
+            handler=report,
+            private=True,
+            examples=(Example("!match report", r"No pair of 2027 Q1 looks stuck", setup=PAIRED),),
+        ),
         CommandSpec(
             ("match", "assign"),
             "make a mentor the lead mentor of a mentee",
@@ -277,6 +532,7 @@ FEATURE = Feature(
             examples=(Example("bob: !mentees", r"alice \(Europe/Berlin\): goal: Land my first patch", setup=PAIRED),),
         ),
     ),
+    jobs=(Job("pair-silence", notice_silence),),
     completions={"my-mentees": complete_my_mentees, "unmatched-mentees": complete_unmatched},
     on_undeliverable=tell_mentors_unreachable,
 )

@@ -11,6 +11,7 @@ from typing import Any, Callable
 
 from chatbot.commands import ActionError, Arg, CommandSpec, Example, parse_int, parse_timezone
 from chatbot.engine import Context, Feature
+from chatbot.features.matchmaking import end_pairs_of
 from chatbot.features.rounds import OPEN_EXAMPLE, current_round
 from chatbot.flows import Flow, Step
 from storage.tables import Member, Signup
@@ -309,6 +310,7 @@ async def withdraw(ctx: Context, confirm: str | None) -> str:
         s.status, s.withdrawn_at = "withdrawn", ctx.now
         ctx.repos.signups.save(s)
         ctx.repos.roles.revoke(member.id, s.kind)  # type: ignore[arg-type]
+    end_pairs_of(ctx, member, "withdrew")
     member.status = "withdrawn"
     ctx.repos.session.add(member)
     ctx.repos.conversations.end(member.id)  # type: ignore[arg-type]

@@ -1,0 +1,158 @@
+"""Matchmaking through conversations: suggestions with reasons, confirmation, manual pairs and
+their rules, pairs at risk, and nobody left without a mentor silently."""
+
+from __future__ import annotations
+
+from sqlmodel import Session, select
+
+from storage.mentorship import Pair
+from tests.harness import Bot
+
+OPEN = '!round open "2027 Q1" 2027-01-01 2027-03-31'
+
+
+async def mentee(bot: Bot, who: str, tz: str = "Europe/Berlin", langs: str = "en", track: str = "programming",
+                 skills: str = "testing") -> None:
+    for line in ["!signup mentee", tz, langs, "3", track, skills, "Land a patch in core"]:
+        await bot.say(who, line)
+
+
+async def mentor(bot: Bot, who: str, tz: str = "Europe/London", langs: str = "en", tracks: str = "programming",
+                 skills: str = "testing", capacity: str = "2") -> None:
+    for line in ["!signup mentor", tz, langs, "3", tracks, skills, capacity]:
+        await bot.say(who, line)
+
+
+def pairs(bot: Bot) -> list[tuple[str, str, str, bool]]:
+    from storage.tables import Member
+
+    with Session(bot.app.db) as s:
+        handle = {m.id: m.handle for m in s.exec(select(Member))}
+        return [(handle[p.mentee_id], handle[p.mentor_id], p.kind, p.ended_at is None) for p in s.exec(select(Pair))]
+
+
+async def test_suggest_explains_each_pair_and_confirm_makes_them(bot):
+    await bot.say("you", OPEN)
+    await mentee(bot, "alice", skills="code review")
+    await mentee(bot, "carol", langs="de", skills="documentation")
+    await mentee(bot, "erin", langs="fr")
+    await mentor(bot, "bob", skills="code review", langs="en, de")
+    out = (await bot.say("you", "!match suggest"))[0]
+    lines = out.splitlines()
+    assert lines[0].startswith("1. alice ← bob: shares code review") and "both speak en" in lines[0] and "overlapping daytime" in lines[0]
+    assert lines[1].startswith("2. carol ← bob:") and "both speak de" in lines[1]
+    assert lines[2] == "Not matched: erin (no mentor shares a language)." or lines[2].startswith("Not matched: erin (")
+    assert "!match confirm all" in lines[-1]
+    assert "There is no suggestion 3" in (await bot.say("you", "!match confirm 3"))[0]
+    assert "say all, or the numbers" in (await bot.say("you", "!match confirm two"))[0]
+    out = (await bot.say("you", "!match confirm 2"))[0]
+    assert out == "Paired 1: carol ← bob."
+    assert ("carol", "bob", "mentor", True) in pairs(bot)
+    assert any("Meet your mentor" in t for t in bot.dm("carol")) and any("You are now mentor of" in t for t in bot.dm("bob"))
+    assert "no suggestions to confirm" in (await bot.say("you", "!match confirm all"))[0]
+
+
+async def test_confirm_skips_what_changed_since_the_suggestion(bot):
+    await bot.say("you", OPEN)
+    for who in ("alice", "carol", "erin"):
+        await mentee(bot, who)
+    await mentor(bot, "bob", capacity="1")
+    await mentor(bot, "dave", capacity="1")
+    lines = (await bot.say("you", "!match suggest"))[0].splitlines()
+    second_mentor = lines[1].split("← ")[1].split(":")[0]
+    left_out = lines[2].split("Not matched: ")[1].split(" ")[0]
+    await bot.say("you", f"!match assign {left_out} {second_mentor}")  # that mentor is full now
+    out = (await bot.say("you", "!match confirm all"))[0]
+    assert out.startswith("Paired 1:")
+    assert f"Skipped: 2 ({second_mentor} is at capacity (1 of 1 mentees).)" in out
+
+
+async def test_manual_pairs_obey_every_rule(bot):
+    await bot.say("you", OPEN)
+    await mentee(bot, "alice")
+    await mentee(bot, "carol")
+    await mentee(bot, "dora", track="documentation")
+    await mentor(bot, "bob", capacity="1", tracks="programming")
+    await mentor(bot, "eve", capacity="3", tracks="all")
+    assert "bob now mentors alice" in (await bot.say("you", "!match assign alice bob"))[0]
+    assert "bob is at capacity (1 of 1 mentees)" in (await bot.say("you", "!match assign carol bob"))[0]
+    assert "alice has a mentor already (bob)" in (await bot.say("you", "!match assign alice eve"))[0]
+    assert "Matching never crosses tracks" in (await bot.say("you", "!match assign dora bob"))[0]
+    assert "bob is not signed up as a mentee" in (await bot.say("you", "!match assign bob eve"))[0]
+    assert "I don't know anyone called 'zed'" in (await bot.say("you", "!match assign zed eve"))[0]
+    assert "is for coordinator" in (await bot.say("alice", "!match assign carol eve"))[0]
+    assert "eve now co-mentors alice" in (await bot.say("you", "!match comentor alice eve"))[0]
+    assert "has no mentor yet" in (await bot.say("you", "!match comentor carol eve"))[0]
+    out = (await bot.say("alice", "!mentor"))[0]
+    assert out.splitlines() == ["mentor: bob (bob, timezone Europe/London)", "co-mentor: eve (eve, timezone Europe/London)"]
+    await bot.say("eve", "!away until 2027-02-01 holiday")
+    assert "eve is away until 2027-02-01" in (await bot.say("you", "!match assign carol eve"))[0]
+    assert "alice has no mentor now (was: bob, eve)" in (await bot.say("you", "!match unassign alice"))[0]
+    assert "alice has no mentor." in (await bot.say("you", "!match unassign alice"))[0]
+
+
+async def test_mentors_claim_unmatched_mentees_of_their_track(bot):
+    await bot.say("you", OPEN)
+    await mentee(bot, "alice")
+    await mentee(bot, "dora", track="documentation")
+    await mentor(bot, "bob", tracks="programming")
+    assert "Matching never crosses tracks" in (await bot.say("bob", "!match claim dora"))[0]
+    await bot.say("bob", "!mentor closed")
+    assert "closed to new mentees" in (await bot.say("bob", "!match claim alice"))[0]
+    await bot.say("bob", "!mentor open")
+    assert (await bot.say("bob", "!match claim alice"))[0] == "You now mentor alice. You have both been introduced."
+    assert "is for mentor" in (await bot.say("alice", "!match claim dora"))[0]
+    out = (await bot.say("bob", "!mentees"))[0]
+    assert out.startswith("alice (Europe/Berlin): goal: Land a patch in core")
+
+
+async def test_silence_is_nudged_once_then_coordinators_are_told_once(bot):
+    await bot.pair("alice", "bob")
+    await bot.advance("1h")
+    await bot.say("alice", "!whoami")  # she is around after the introduction
+    await bot.advance("13d")
+    assert not any("No session with alice" in t for t in bot.dm("bob"))
+    await bot.advance("1d")
+    assert len([t for t in bot.dm("bob") if "No session with alice has been logged for 14 days" in t]) == 1
+    await bot.advance("1d")
+    assert len([t for t in bot.dm("bob") if "No session with alice" in t]) == 1  # once
+    assert not any("Pair at risk" in t for t in bot.dm("you"))
+    await bot.advance("2d")
+    assert len([t for t in bot.dm("you") if t.startswith("Pair at risk: bob and alice: no session for 17 days")]) == 1
+    await bot.advance("1d")
+    assert len([t for t in bot.dm("you") if t.startswith("Pair at risk")]) == 1
+    assert "bob and alice: no session for 18 days" in (await bot.say("you", "!match report"))[0]
+    await bot.say("bob", '!session log alice 45m "getting started"')
+    assert "No pair of 2027 Q1 looks stuck" in (await bot.say("you", "!match report"))[0]
+
+
+async def test_a_mentee_who_never_answers_the_introduction_is_noticed(bot):
+    await bot.pair("alice", "bob")
+    await bot.advance("7d")
+    assert len([t for t in bot.dm("alice") if "introduced themselves a while ago" in t]) == 1
+    assert "alice has not answered bob's introduction (7 days)" in (await bot.say("you", "!match report"))[0]
+
+
+async def test_a_withdrawing_mentor_leaves_nobody_without_a_mentor_silently(bot):
+    await bot.pair("alice", "bob")
+    await mentor(bot, "eve", tz="Europe/Berlin")
+    await bot.say("bob", "!withdraw confirm")
+    assert ("alice", "bob", "mentor", False) in pairs(bot)
+    assert any("bob can no longer mentor you" in t for t in bot.dm("alice"))
+    notice = [t for t in bot.dm("you") if "These mentees need a new mentor: alice" in t]
+    assert len(notice) == 1 and "alice ← eve:" in notice[0]
+
+
+async def test_a_withdrawing_mentee_ends_the_pair_and_the_mentor_is_told(bot):
+    await bot.pair("alice", "bob")
+    await bot.say("alice", "!withdraw confirm")
+    assert ("alice", "bob", "mentor", False) in pairs(bot)
+    assert any("alice has left the programme" in t for t in bot.dm("bob"))
+    assert "You have no mentees yet." in (await bot.say("bob", "!mentees"))[0]
+
+
+async def test_linking_keeps_pairs_with_the_person(bot):
+    await bot.pair("alice", "bob")
+    code = (await bot.say("alice", "!link", platform="irc"))[0].split()[4].rstrip(".")
+    await bot.say("alice", f"!link {code}")
+    assert "mentor: bob" in (await bot.say("alice", "!mentor", platform="irc"))[0]
