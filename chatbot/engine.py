@@ -59,6 +59,21 @@ SEEN_TOUCH_INTERVAL = timedelta(minutes=5)
 
 
 @dataclass(frozen=True)
+class Pending:
+    """An outbound message recorded in the outbox and not yet known to be delivered."""
+
+    outbox_id: int
+    platform: str
+    member_id: int | None
+    event: Outbound
+
+    @classmethod
+    def of(cls, row: OutboxMessage) -> "Pending":
+        assert row.id is not None
+        return cls(row.id, row.platform, row.member_id, decode(row.payload))
+
+
+@dataclass(frozen=True)
 class Job:
     """A scheduled duty of a feature. ``run`` asks the store what is due at ``ctx.now``."""
 
@@ -101,6 +116,8 @@ class Context:
     prompt: str | None = None
     #: work that must wait until the change is committed (e.g. scrubbing the WAL after an erase)
     after_commit: list[Callable[[], None]] = field(default_factory=list)
+    #: the member each queued DM is for (by id of the event), so recording needs no lookup
+    recipients: dict[int, int] = field(default_factory=dict)
 
     @property
     def settings(self) -> Settings:
@@ -131,7 +148,10 @@ class Context:
         if ident is None:
             log.info("no running platform reaches member %s", member.handle)
             return False
-        self.outbound.append(DirectMessage(to=ident, text=text, key=key, buttons=tuple(buttons), form=form))
+        message = DirectMessage(to=ident, text=text, key=key, buttons=tuple(buttons), form=form)
+        self.outbound.append(message)
+        if member.id is not None:
+            self.recipients[id(message)] = member.id
         return True
 
     def announce(self, where: Where, text: str, mention: Identity | None = None) -> None:
@@ -292,7 +312,7 @@ class Engine:
                 ctx = Context(self, repos, self.clock.now(), who=event.who, where=event.where, member=member, roles=roles, spec=spec)
                 return source(ctx, partial)[:25]
 
-    async def _handle(self, event: Inbound) -> list[int]:
+    async def _handle(self, event: Inbound) -> list[Pending]:
         if isinstance(event, Seen):
             return await self._on_seen(event)
         async with self._lock:
@@ -334,7 +354,7 @@ class Engine:
             return exc.message
         return str(exc)
 
-    def _record_error_reply(self, event: TextReceived | CommandInvoked, text: str, now: datetime, private: bool) -> list[int]:
+    def _record_error_reply(self, event: TextReceived | CommandInvoked, text: str, now: datetime, private: bool) -> list[Pending]:
         with Session(self.db, expire_on_commit=False) as session:
             repos = Repos(session)
             if event.event_id is not None:
@@ -482,70 +502,73 @@ class Engine:
 
     # ------------------------------------------------------------------ outbox
 
-    def _record(self, ctx: Context) -> list[int]:
+    def _record(self, ctx: Context) -> list[Pending]:
         """Write the context's outbound messages to the outbox (same transaction as the change)."""
-        ids: list[int] = []
+        recorded: list[Pending] = []
         base = f"{ctx.who.platform}:{ctx.event_id}" if ctx.who is not None and ctx.event_id else None
         for n, out in enumerate(ctx.outbound):
             platform = out.to.platform if isinstance(out, DirectMessage) else out.where.platform
-            key = getattr(out, "key", None) or (f"{base}:{n}" if base else f"auto:{secrets.token_hex(8)}")
-            if ctx.repos.outbox.has(key):
-                continue  # the same due message recorded by an earlier tick
-            member_id = None
-            if isinstance(out, DirectMessage) and out.to.account is not None:
+            if out.key is not None:
+                if ctx.repos.outbox.has(out.key):
+                    continue  # the same due message recorded by an earlier tick
+                key = out.key
+            else:
+                key = f"{base}:{n}" if base else f"auto:{secrets.token_hex(8)}"
+            member_id = ctx.recipients.get(id(out))
+            if member_id is None and isinstance(out, DirectMessage) and out.to.account is not None:
                 m = ctx.repos.members.by_identity(out.to.platform, out.to.account)
                 member_id = m.id if m else None
+            keyed = dataclasses.replace(out, key=key)
             row = ctx.repos.outbox.add(
                 OutboxMessage(
                     key=key,
                     platform=platform,
                     member_id=member_id,
-                    payload=encode(dataclasses.replace(out, key=key)),
+                    payload=encode(keyed),
                     created_at=ctx.now,
                     next_attempt_at=ctx.now,
                 )
             )
             assert row.id is not None
-            ids.append(row.id)
-        return ids
+            recorded.append(Pending(row.id, platform, member_id, keyed))
+        return recorded
 
-    async def _deliver(self, ids: Sequence[int]) -> None:
+    async def _deliver(self, pending: Sequence[Pending]) -> None:
         """Send recorded messages, then record what became of each."""
-        with Session(self.db, expire_on_commit=False) as session:
-            rows = [r for r in (Repos(session).outbox.get(i) for i in ids) if r is not None]
-        results: list[tuple[int, Delivery]] = []
-        for row in rows:
-            adapter = self.adapters.get(row.platform)
+        results: list[tuple[Pending, Delivery]] = []
+        for item in pending:
+            adapter = self.adapters.get(item.platform)
             if adapter is None:
-                results.append((row.id, Delivery("failed", f"no {row.platform} adapter running")))  # type: ignore[arg-type]
+                results.append((item, Delivery("failed", f"no {item.platform} adapter running")))
                 continue
             try:
-                delivery = await adapter.send(decode(row.payload))
+                delivery = await adapter.send(item.event)
             except Exception as exc:  # an adapter bug must not stop the other messages
-                log.exception("adapter %s failed to send outbox %s", row.platform, row.id)
+                log.exception("adapter %s failed to send outbox %s", item.platform, item.outbox_id)
                 delivery = Delivery("failed", f"{type(exc).__name__}: {exc}"[:200])
-            results.append((row.id, delivery))  # type: ignore[arg-type]
+            results.append((item, delivery))
         if results:
             async with self._lock:
                 refused = self._mark(results)
             if refused:
                 await self._refused(refused)
 
-    def _mark(self, results: Sequence[tuple[int, Delivery]]) -> list[tuple[int, str]]:
+    def _mark(self, results: Sequence[tuple[Pending, Delivery]]) -> list[tuple[int, str]]:
         """Record what became of each message; returns (member id, platform) refused for good."""
         now = self.clock.now()
         refused: list[tuple[int, str]] = []
         with Session(self.db) as session:
             outbox = Repos(session).outbox
-            for msg_id, delivery in results:
-                row = outbox.get(msg_id)
+            outbox.mark_sent([item.outbox_id for item, delivery in results if delivery.ok], now)
+            for item, delivery in results:
+                if delivery.ok:
+                    continue
+                row = outbox.get(item.outbox_id)
                 if row is None:
                     continue
                 row.attempts += 1
-                row.last_error = None if delivery.ok else (delivery.detail or delivery.status)[:300]
-                if delivery.ok:
-                    row.status, row.sent_at = "sent", now
-                elif delivery.status == "offline":
+                row.last_error = (delivery.detail or delivery.status)[:300]
+                if delivery.status == "offline":
                     row.status = "offline"
                 elif delivery.status == "undeliverable" or row.attempts > len(RETRY_DELAYS):
                     row.status = "undeliverable" if delivery.status == "undeliverable" else "failed"
@@ -576,21 +599,21 @@ class Engine:
                     for feature in self.features:
                         if feature.on_undeliverable is not None:
                             feature.on_undeliverable(ctx, member, platform)
-                ids = self._record(ctx)
+                recorded = self._record(ctx)
                 session.commit()
-        if ids:
-            await self._deliver(ids)
+        if recorded:
+            await self._deliver(recorded)
 
     async def flush_outbox(self) -> int:
         """Send what is pending and due (after a restart, or retries). Returns how many were tried."""
         async with self._lock:
             with Session(self.db) as session:
-                ids = [r.id for r in Repos(session).outbox.due(self.clock.now())]
-        if ids:
-            await self._deliver([i for i in ids if i is not None])
-        return len(ids)
+                due = [Pending.of(row) for row in Repos(session).outbox.due(self.clock.now())]
+        if due:
+            await self._deliver(due)
+        return len(due)
 
-    async def _on_seen(self, event: Seen) -> list[int]:
+    async def _on_seen(self, event: Seen) -> list[Pending]:
         """Someone reappeared: what waited for them on that platform becomes due."""
         if event.who.account is None:
             return []
@@ -606,7 +629,7 @@ class Engine:
                     row.status, row.next_attempt_at = "pending", now
                     session.add(row)
                 session.commit()
-                return [r.id for r in waiting if r.id is not None]
+                return [Pending.of(row) for row in waiting]
 
     # ------------------------------------------------------------------ schedule
 

@@ -296,6 +296,15 @@ class OutboxRepo:
     def get(self, msg_id: int) -> OutboxMessage | None:
         return self.s.get(OutboxMessage, msg_id)
 
+    def mark_sent(self, ids: Sequence[int], now: datetime) -> None:
+        """One statement for the common case: all of these went out."""
+        if ids:
+            self.s.exec(  # type: ignore[call-overload]
+                update(OutboxMessage)
+                .where(col(OutboxMessage.id).in_(ids))
+                .values(status="sent", sent_at=now, attempts=OutboxMessage.attempts + 1, last_error=None)
+            )
+
     def by_key(self, key: str) -> OutboxMessage | None:
         return self.s.exec(select(OutboxMessage).where(OutboxMessage.key == key)).first()
 
