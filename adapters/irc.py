@@ -414,7 +414,8 @@ class IrcAdapter:
             raise error
 
     async def send(self, event: Outbound) -> Delivery:
-        """Reply/Announce to a channel: PRIVMSG there, ``nick: `` first if it mentions someone.
+        """Reply/Announce to a channel: PRIVMSG there, ``nick: `` first for the person it is
+        for (the ``mention``, else a Reply's asker, as people answer each other on IRC).
         A direct Reply or a DirectMessage: PRIVMSG to the nick logged in to the recipient's
         account (``offline`` if there is none; an anonymous recipient gets their nick).
         ``failed`` at once while disconnected: the engine's outbox retries."""
@@ -426,7 +427,7 @@ class IrcAdapter:
             if not text.valid_target(channel):
                 return Delivery("undeliverable", f"not a channel name: {channel!r}")
             body = event.text
-            nick = self._mention_nick(event.mention) if event.mention else None
+            nick = self._addressee(event)
             if nick:
                 body = f"{nick}: {body}"
             return await self._privmsg(sess, channel, body)
@@ -667,11 +668,33 @@ class IrcAdapter:
         return text.irc_lower(name, self._casemapping)
 
     def _mention_nick(self, who: Identity) -> str | None:
+        """The nick that pings ``who`` in a channel: the one logged in to their account now
+        (never a nick somebody else may have taken since), or an anonymous person's own nick."""
         if who.platform != PLATFORM:
             return None
         if who.account is None:
             return who.display if text.valid_target(who.display) else None
         return self.roster.nick_of(who.account)
+
+    def _addressee(self, event: Reply | Announce) -> str | None:
+        """Who a channel line is addressed to: the person it mentions; for a Reply without one,
+        the asker, under the nick they wrote from unless the roster shows that nick is now
+        someone else's (they left and another account took it)."""
+        if event.mention is not None:
+            return self._mention_nick(event.mention)
+        asker = event.to if isinstance(event, Reply) else None
+        if asker is None or asker.platform != PLATFORM:
+            return None
+        nick = self._mention_nick(asker)
+        if nick is not None or not text.valid_target(asker.display):
+            return nick
+        holder = self.roster.get(asker.display)
+        assert asker.account is not None  # anonymous askers were answered by _mention_nick
+        if holder is not None and holder.known and (
+            holder.account is None or self._fold(holder.account) != self._fold(asker.account)
+        ):
+            return None
+        return asker.display
 
     async def _recipient(self, sess: _Session, who: Identity) -> str | None:
         """The nick to PRIVMSG for ``who``, or None if their account is not online.

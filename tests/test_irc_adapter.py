@@ -7,12 +7,8 @@ recording sink. The text-safety rules are also property-tested as pure functions
 from __future__ import annotations
 
 import asyncio
-import os
-import secrets
-import subprocess
 import time
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any, Awaitable, Callable
 
 import pytest
@@ -25,43 +21,18 @@ from adapters.pacing import TokenBucket, backoff_delay
 from chatbot.events import (
     Announce, Button, Delivery, DirectMessage, Identity, Inbound, Reply, Seen, TextReceived, Where,
 )
-from tests.irc_client import Client, Line, wait_in
-from tests.servers import SERVERS, MemoryKV, wait_until
+from tests.irc_client import Client, wait_in
+from tests.irc_fixtures import (  # noqa: F401 - fixtures are found by name
+    PORT, Account, assert_safe, channel, clients, irc_server, name, privmsg_to, register, server, untagged,
+)
+from tests.servers import MemoryKV, wait_until
 
-PORT = int(os.environ.get("MENTORBOT_TEST_IRC_PORT", "16667"))
-SERVER_ENV = {**os.environ, "IRC_PORT": str(PORT)}
-RUN = secrets.token_hex(2)
 PASSWORD_ENV = "MENTORBOT_TEST_IRC_PASSWORD"
-
-
-def server(*args: str) -> dict[str, str]:
-    out = subprocess.run([str(SERVERS / "irc-server.sh"), *args], env=SERVER_ENV, check=True,
-                         capture_output=True, text=True).stdout
-    return dict(line.split("=", 1) for line in out.split())
-
-
-@pytest.fixture(scope="session")
-def irc_server():
-    yield server()
-    server("stop")
-
-
-@dataclass(frozen=True)
-class Account:
-    name: str
-    password: str
 
 
 @pytest.fixture(scope="session")
 def accounts(irc_server) -> dict[str, Account]:
-    made = {who: Account(f"{who}acct{RUN}", secrets.token_hex(8)) for who in
-            ("bot", "ann", "ben", "cat", "dora", "eve")}
-    for account in made.values():
-        server("register", account.name, account.password)
-    return made
-
-
-
+    return {who: register(who) for who in ("bot", "ann", "ben", "cat", "dora", "eve")}
 
 
 @dataclass
@@ -87,32 +58,6 @@ class Recorder:
         return lambda e: isinstance(e, TextReceived) and e.text == text
 
 
-def name(stem: str) -> str:
-    return f"{stem}{secrets.token_hex(3)}"
-
-
-@pytest.fixture
-def channel() -> str:
-    return "#" + name("mb")
-
-
-@pytest.fixture
-async def clients(irc_server):
-    """Connect test users; their connections are closed at the end."""
-    made: list[Client] = []
-
-    async def connect(nick: str, *, account: Account | None = None, **kw: Any) -> Client:
-        client = await Client.connect(PORT, nick, sasl=(account.name, account.password) if account else None, **kw)
-        made.append(client)
-        return client
-
-    yield connect
-    for client in made:  # no QUIT handshake: a test may have stopped the server under them
-        client.writer.close()
-        if client.reader_task is not None:
-            client.reader_task.cancel()
-
-
 @pytest.fixture
 async def bots(accounts, monkeypatch, tmp_path):
     """Start bots (adapter + recorder) logged in to the bot account; all stopped at the end."""
@@ -136,10 +81,6 @@ async def bots(accounts, monkeypatch, tmp_path):
     yield start
     for adapter in made:
         await adapter.stop()
-
-
-def privmsg_to(target: str) -> Callable[[Line], bool]:
-    return lambda line: line.command == "PRIVMSG" and line.params[0].lower() == target.lower()
 
 
 # =========================================================================== pure functions
@@ -337,13 +278,18 @@ async def test_a_nick_change_keeps_the_person(bots, clients, channel, accounts) 
     assert dm.params == (ann.nick, "found you")
 
 
+async def ann_bob_and_a_watcher(clients, channel: str, accounts: dict[str, Account]) -> tuple[Client, Client, Client]:
+    """In ``channel``: ann (logged in), bob (no account) and a watcher who only listens."""
+    people = (await clients(name("ann"), account=accounts["ann"]), await clients(name("bob")),
+              await clients(name("w")))
+    for client in people:
+        await client.join(channel)
+    return people
+
+
 async def test_replies_reach_the_channel_and_dms_reach_the_right_nick(bots, clients, channel, accounts) -> None:
     bot, rec = await bots([channel])
-    ann = await clients(name("ann"), account=accounts["ann"])
-    bob = await clients(name("bob"))
-    watcher = await clients(name("w"))
-    for client in (ann, bob, watcher):
-        await client.join(channel)
+    ann, bob, watcher = await ann_bob_and_a_watcher(clients, channel, accounts)
     mark = watcher.mark()
     ann_id = Identity("irc", accounts["ann"].name, "stale-nick")
     assert (await bot.send(Reply(Where("irc", channel), "you are signed up", mention=ann_id))).ok
@@ -362,6 +308,29 @@ async def test_replies_reach_the_channel_and_dms_reach_the_right_nick(bots, clie
     # nothing private leaked into the channel
     assert len(await watcher.privmsgs_from(bot.nick, 2, since=mark)) == 2
     assert all(l.params[0] == channel for l in watcher.lines[mark:] if l.command == "PRIVMSG")
+
+
+async def test_a_channel_reply_is_addressed_to_the_asker_never_to_a_nick_taker(bots, clients, channel, accounts) -> None:
+    bot, rec = await bots([channel])
+    ann, bob, watcher = await ann_bob_and_a_watcher(clients, channel, accounts)
+    ann.say(channel, "!q")
+    asked = await rec.wait_for(rec.texts("!q"))
+    old_nick = ann.nick
+    await ann.change_nick(name("annie"))
+    await wait_until(lambda: bot.roster.get(ann.nick) is not None, what="the bot sees the nick change")
+    mark = watcher.mark()
+    here = Where("irc", channel)
+    # the engine answers with to=the asker as she asked (her old nick): the account finds her
+    assert (await bot.send(Reply(here, "2 waiting", to=asked.who))).ok
+    assert (await bot.send(Reply(here, "!oh open needs an account", to=Identity("irc", None, bob.nick)))).ok
+    await ann.quit()
+    await wait_until(lambda: bot.roster.get(ann.nick) is None, what="the bot sees ann quit")
+    taker = await clients(old_nick)  # not logged in: her old nick must not be pinged for her
+    await taker.join(channel)
+    await wait_until(lambda: bot.roster.get(old_nick) is not None, what="the bot sees the taker")
+    assert (await bot.send(Reply(here, "your turn", to=asked.who))).ok
+    lines = await watcher.privmsgs_from(bot.nick, 3, target=channel, since=mark)
+    assert [l.text for l in lines] == [f"{ann.nick}: 2 waiting", f"{bob.nick}: !oh open needs an account", "your turn"]
 
 
 async def test_dm_reaches_a_logged_in_user_who_shares_no_channel(bots, clients, accounts) -> None:
@@ -435,13 +404,9 @@ async def test_what_arrives_at_a_client_is_safe(bots, clients, channel) -> None:
     assert (await bot.send(Reply(Where("irc", channel), nasty))).ok
     await watcher.wait_for(lambda l: privmsg_to(channel)(l) and l.text == "END", since=mark)
     got = [l for l in watcher.lines[mark:] if privmsg_to(channel)(l) and l.nick == bot.nick]
-    sizes = []
     for line in got:
-        untagged = line.raw.split(b" ", 1)[1] if line.raw.startswith(b"@") else line.raw
-        sizes.append(len(untagged))
-        assert len(untagged) <= 512 and untagged.endswith(b"\r\n")
-        assert not set(untagged[:-2]) & {0, 1, 2, 3, 13, 10, 0x0F, 0x16, 0x1D, 0x1E, 0x1F}
-    assert max(sizes) >= 505  # the bot learnt its real nick!user@host, not the conservative guess
+        assert_safe(line)
+    assert max(len(untagged(line)) for line in got) >= 505  # the bot learnt its real nick!user@host, not the conservative guess
     texts = [l.text for l in got]
     assert texts[:5] == ["first", "second halfACTION waves", "\u200b!op me", "\u200b/quit", "bold red"]
     assert "".join(t for t in texts if t.startswith("é")) == long_word and len([t for t in texts if "é" in t]) >= 2
