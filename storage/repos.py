@@ -16,6 +16,7 @@ from sqlalchemy import delete, func, update
 from sqlmodel import Session, SQLModel, col, select
 
 from storage.assessments import AssessmentRepo
+from storage.checkins import CheckinRepo
 from storage.mentorship import PairRepo
 from storage.office_hours import OfficeHoursRepo
 from storage.privacy import PrivacyRepo
@@ -382,6 +383,7 @@ class Repos:
         self.kv = KeyValueRepo(session)
         self.pairs = PairRepo(session)
         self.office_hours = OfficeHoursRepo(session)
+        self.checkins = CheckinRepo(session)
         self.assessments = AssessmentRepo(session)
         self.privacy = PrivacyRepo(session)
         self.goals = GoalRepo(session)

@@ -7,6 +7,7 @@ from chatbot.engine import Feature
 
 def all_features() -> list[Feature]:
     from chatbot.features import assessments
+    from chatbot.features import checkins
     from chatbot.features import office_hours
     from chatbot.features import away, goals, sessions
     from chatbot.features import core, matchmaking, privacy, rounds, signup
@@ -16,6 +17,7 @@ def all_features() -> list[Feature]:
         rounds.FEATURE,
         signup.FEATURE,
         matchmaking.FEATURE,
+        checkins.FEATURE,
         goals.FEATURE,
         sessions.FEATURE,
         away.FEATURE,

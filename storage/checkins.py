@@ -1,0 +1,319 @@
+"""Check-ins: each mentee's schedule, every prompt with its answers, and mentors' digest choice.
+
+Why the tables look like this:
+
+- :class:`CheckinPlan` caches the next due instant per mentee (``next_due_at``, indexed), so a
+  scheduler tick asks one indexed question ("whose check-in is due?") however many mentees
+  there are. ``basis`` and ``tz`` record what the cache was computed from, so a changed
+  timezone or programme default is noticed when the row falls due.
+- :class:`Checkin` is one row per (mentee, due instant), unique: a prompt, an early answer or a
+  skipped occurrence is recorded once, so a second tick or a restart finds it and does nothing.
+- :class:`CheckinDigest` exists only for mentors who chose a daily digest.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from datetime import datetime
+from typing import Any, Iterable, Optional
+
+from sqlalchemy import JSON, Column, Index, UniqueConstraint, delete, func, insert, or_, update
+from sqlmodel import Field, Session, SQLModel, col, select
+
+from storage.mentorship import Pair
+from storage.tables import Conversation, KeyValue, Member, PlatformIdentity, Signup, json_list, when
+
+#: statuses of a check-in: the prompt went out and waits; answered (on time, late or early);
+#: missed (no answer by the next prompt); skipped (the bot was down past the grace period)
+PROMPTED, ANSWERED, MISSED, SKIPPED = "prompted", "answered", "missed", "skipped"
+
+
+class CheckinPlan(SQLModel, table=True):
+    __tablename__ = "checkin_plan"
+
+    member_id: int = Field(foreign_key="member.id", primary_key=True, ondelete="CASCADE")
+    #: the mentee's own schedule ("tue,fri 18:30"); None follows the programme's default
+    schedule: Optional[str] = None
+    #: the schedule text and timezone ``next_due_at`` was computed from
+    basis: str
+    tz: str
+    next_due_at: datetime = when(index=True)
+    #: prompts missed since the last answer (the mentors are told when it reaches two)
+    misses_in_row: int = 0
+    created_at: datetime = when()
+
+
+class Checkin(SQLModel, table=True):
+    __table_args__ = (
+        UniqueConstraint("mentee_id", "due_at"),
+        Index("ix_checkin_reminder", "status", "reminded_at", "prompted_at"),
+    )
+
+    id: Optional[int] = Field(default=None, primary_key=True)
+    mentee_id: int = Field(foreign_key="member.id", index=True, ondelete="CASCADE")
+    due_at: datetime = when()
+    status: str = PROMPTED
+    #: the questions as asked: [[id, kind, text], ...] (the config may change later)
+    questions: list[Any] = json_list()
+    answers: list[Any] = json_list()
+    rating: Optional[int] = None
+    blocker: Optional[str] = None
+    #: the answers as first given, kept when the mentee corrects them
+    original: Optional[list[Any]] = Field(default=None, sa_column=Column(JSON, nullable=True))
+    prompted_at: Optional[datetime] = when(nullable=True)
+    reminded_at: Optional[datetime] = when(nullable=True)
+    answered_at: Optional[datetime] = when(nullable=True, index=True)
+    edited_at: Optional[datetime] = when(nullable=True)
+    closed_at: Optional[datetime] = when(nullable=True)
+
+
+class CheckinDigest(SQLModel, table=True):
+    """A mentor who reads check-ins once a day rather than as they come."""
+
+    __tablename__ = "checkin_digest"
+
+    member_id: int = Field(foreign_key="member.id", primary_key=True, ondelete="CASCADE")
+    next_at: datetime = when(index=True)
+    #: what happened after this instant goes into the next digest
+    since: datetime = when()
+
+
+def _by(rows: Iterable[Any], key: str) -> dict[int, list[Any]]:
+    out: dict[int, list[Any]] = defaultdict(list)
+    for row in rows:
+        out[getattr(row, key)].append(row)
+    return out
+
+
+class CheckinRepo:
+    """Every check-in query. Bulk methods take id lists so a tick costs a few queries in all."""
+
+    def __init__(self, session: Session):
+        self.s = session
+
+    # ------------------------------------------------------------------ plans
+
+    def plan(self, member_id: int) -> CheckinPlan | None:
+        return self.s.get(CheckinPlan, member_id)
+
+    def save(self, row: SQLModel) -> None:
+        self.s.add(row)
+
+    def new_pairs(self, after_id: int, limit: int) -> list[tuple[Pair, Member]]:
+        """Pairs made since the last one a tick saw (by id: an indexed range, however many pairs)."""
+        stmt = (
+            select(Pair, Member)
+            .join(Member, col(Member.id) == col(Pair.mentee_id))
+            .where(col(Pair.id) > after_id)
+            .order_by(col(Pair.id))
+            .limit(limit)
+        )
+        return list(self.s.exec(stmt).all())  # type: ignore[arg-type]
+
+    def due_plans(self, now: datetime, limit: int) -> list[tuple[CheckinPlan, Member]]:
+        stmt = (
+            select(CheckinPlan, Member)
+            .join(Member, col(Member.id) == col(CheckinPlan.member_id))
+            .where(col(CheckinPlan.next_due_at) <= now)
+            .order_by(col(CheckinPlan.next_due_at))
+            .limit(limit)
+        )
+        return list(self.s.exec(stmt).all())  # type: ignore[arg-type]
+
+    def follow_new_timezones(self, now: datetime) -> None:
+        """Plans computed in a timezone their mentee no longer has fall due now."""
+        zone = select(func.coalesce(Member.timezone, "UTC")).where(col(Member.id) == col(CheckinPlan.member_id))
+        self.s.exec(
+            update(CheckinPlan)  # type: ignore[call-overload]
+            .where(col(CheckinPlan.next_due_at) > now, col(CheckinPlan.tz) != zone.scalar_subquery())
+            .values(next_due_at=now)
+        )
+
+    def marks(self) -> dict[str, str]:
+        """The job's own small state (the last pair seen, the default schedule followed), in one read."""
+        rows = self.s.exec(select(KeyValue).where(KeyValue.namespace == "checkins"))
+        return {r.key: r.value for r in rows}
+
+    def follow_new_default(self, now: datetime) -> None:
+        """The programme's default schedule changed: plans that follow it fall due now (or keep
+        an earlier due time not yet dealt with) and are recomputed by the next ticks."""
+        self.s.exec(
+            update(CheckinPlan)  # type: ignore[call-overload]
+            .where(col(CheckinPlan.schedule).is_(None), col(CheckinPlan.next_due_at) > now)
+            .values(next_due_at=now)
+        )
+
+    def plans_of(self, ids: Iterable[int]) -> dict[int, CheckinPlan]:
+        rows = self.s.exec(select(CheckinPlan).where(col(CheckinPlan.member_id).in_(list(ids))))
+        return {p.member_id: p for p in rows}
+
+    # ------------------------------------------------------------------ who takes part
+
+    def eligible(self, ids: Iterable[int]) -> set[int]:
+        """Of these members, the active ones in an active pair whose mentee sign-up is active."""
+        stmt = (
+            select(Pair.mentee_id)
+            .join(Member, col(Member.id) == col(Pair.mentee_id))
+            .join(
+                Signup,
+                (col(Signup.member_id) == col(Pair.mentee_id)) & (col(Signup.round_id) == col(Pair.round_id)),
+            )
+            .where(
+                col(Pair.mentee_id).in_(list(ids)),
+                col(Pair.ended_at).is_(None),
+                Member.status == "active",
+                Signup.kind == "mentee",
+                Signup.status == "active",
+            )
+        )
+        return set(self.s.exec(stmt))
+
+    def mentors_of(self, ids: Iterable[int]) -> dict[int, list[Member]]:
+        """Each mentee's current mentors, lead first, then co-mentors."""
+        stmt = (
+            select(Pair, Member)
+            .join(Member, col(Member.id) == col(Pair.mentor_id))
+            .where(col(Pair.mentee_id).in_(list(ids)), col(Pair.ended_at).is_(None))
+            .order_by(col(Pair.mentee_id), col(Pair.kind) != "mentor", col(Pair.id))
+        )
+        out: dict[int, list[Member]] = defaultdict(list)
+        for pair, mentor in self.s.exec(stmt):
+            if all(m.id != mentor.id for m in out[pair.mentee_id]):
+                out[pair.mentee_id].append(mentor)
+        return out
+
+    def mentees_of(self, mentor_ids: Iterable[int]) -> dict[int, list[Member]]:
+        stmt = (
+            select(Pair, Member)
+            .join(Member, col(Member.id) == col(Pair.mentee_id))
+            .where(col(Pair.mentor_id).in_(list(mentor_ids)), col(Pair.ended_at).is_(None))
+            .order_by(col(Pair.id))
+        )
+        out: dict[int, list[Member]] = defaultdict(list)
+        for pair, mentee in self.s.exec(stmt):
+            out[pair.mentor_id].append(mentee)
+        return out
+
+    def identities_of(self, ids: Iterable[int]) -> dict[int, list[PlatformIdentity]]:
+        """Every identity of these members, most recently seen first."""
+        stmt = (
+            select(PlatformIdentity)
+            .where(col(PlatformIdentity.member_id).in_(list(ids)))
+            .order_by(col(PlatformIdentity.last_seen).desc(), col(PlatformIdentity.id))
+        )
+        return _by(self.s.exec(stmt), "member_id")
+
+    def conversations_of(self, ids: Iterable[int]) -> dict[int, Conversation]:
+        """Loads the rows into the session, so ``ConversationRepo.start`` finds them without a query."""
+        rows = self.s.exec(select(Conversation).where(col(Conversation.member_id).in_(list(ids))))
+        return {c.member_id: c for c in rows}
+
+    def open_conversation(
+        self, member_id: int, flow: str, step: str, platform: str, data: dict[str, Any], now: datetime,
+        existing: Conversation | None = None, known: bool = False,
+    ) -> None:
+        """Start (or restart) the member's interview in place: no delete and flush per mentee.
+        ``known``: the caller loaded the member's conversation (``existing``, maybe None) already."""
+        conv = existing if known else self.s.get(Conversation, member_id)
+        if conv is None:
+            conv = Conversation(member_id=member_id, flow=flow, step=step, data=data, platform=platform, started_at=now, updated_at=now)
+        else:
+            conv.flow, conv.step, conv.data, conv.platform = flow, step, dict(data), platform
+            conv.started_at = conv.updated_at = now
+        self.s.add(conv)
+
+    # ------------------------------------------------------------------ check-ins
+
+    def add(self, row: Checkin) -> Checkin:
+        self.s.add(row)
+        return row
+
+    def insert_many(self, checkins: list[dict[str, Any]], conversations: list[dict[str, Any]]) -> None:
+        """Insert many new rows in one statement each (no ORM objects to build)."""
+        if checkins:
+            self.s.execute(insert(Checkin), checkins)
+        if conversations:
+            self.s.execute(insert(Conversation), conversations)
+
+    def flush(self) -> None:
+        self.s.flush()
+
+    def at(self, mentee_id: int, due: datetime) -> Checkin | None:
+        return self.s.exec(select(Checkin).where(Checkin.mentee_id == mentee_id, Checkin.due_at == due)).first()
+
+    def rows_of(self, ids: Iterable[int], since: datetime) -> dict[int, list[Checkin]]:
+        """Open check-ins of these mentees, and any due at or after ``since``."""
+        stmt = select(Checkin).where(
+            col(Checkin.mentee_id).in_(list(ids)),
+            or_(Checkin.status == PROMPTED, col(Checkin.due_at) >= since),
+        )
+        return _by(self.s.exec(stmt.order_by(col(Checkin.due_at))), "mentee_id")
+
+    def open_for(self, mentee_id: int) -> Checkin | None:
+        stmt = select(Checkin).where(Checkin.mentee_id == mentee_id, Checkin.status == PROMPTED)
+        return self.s.exec(stmt.order_by(col(Checkin.due_at).desc())).first()
+
+    def last_answered(self, mentee_id: int) -> Checkin | None:
+        stmt = select(Checkin).where(Checkin.mentee_id == mentee_id, Checkin.status == ANSWERED)
+        return self.s.exec(stmt.order_by(col(Checkin.answered_at).desc(), col(Checkin.id).desc())).first()
+
+    def history(self, mentee_id: int) -> list[Checkin]:
+        """Every check-in of a mentee, oldest first (a round holds a few dozen)."""
+        stmt = select(Checkin).where(Checkin.mentee_id == mentee_id).order_by(col(Checkin.due_at))
+        return list(self.s.exec(stmt))
+
+    def reminders_due(self, cutoff: datetime, limit: int) -> list[tuple[Checkin, Member]]:
+        stmt = (
+            select(Checkin, Member)
+            .join(Member, col(Member.id) == col(Checkin.mentee_id))
+            .where(
+                Checkin.status == PROMPTED,
+                col(Checkin.reminded_at).is_(None),
+                col(Checkin.prompted_at) <= cutoff,
+            )
+            .order_by(col(Checkin.prompted_at))
+            .limit(limit)
+        )
+        return list(self.s.exec(stmt).all())  # type: ignore[arg-type]
+
+    def activity(self, mentee_ids: Iterable[int], since: datetime) -> list[Checkin]:
+        """Check-ins answered, corrected or missed after ``since``."""
+        stmt = select(Checkin).where(
+            col(Checkin.mentee_id).in_(list(mentee_ids)),
+            or_(
+                col(Checkin.answered_at) > since,
+                col(Checkin.edited_at) > since,
+                (Checkin.status == MISSED) & (col(Checkin.closed_at) > since),
+            ),
+        )
+        return list(self.s.exec(stmt.order_by(col(Checkin.due_at))))
+
+    def purge_before(self, cutoff: datetime) -> int:
+        """Delete check-ins (with their answers) due before the cutoff: the retention setting."""
+        result = self.s.exec(delete(Checkin).where(col(Checkin.due_at) < cutoff))  # type: ignore[call-overload]
+        return int(result.rowcount or 0)
+
+    # ------------------------------------------------------------------ digests
+
+    def digest(self, member_id: int) -> CheckinDigest | None:
+        return self.s.get(CheckinDigest, member_id)
+
+    def digest_readers(self, ids: Iterable[int]) -> set[int]:
+        stmt = select(CheckinDigest.member_id).where(col(CheckinDigest.member_id).in_(list(ids)))
+        return set(self.s.exec(stmt))
+
+    def digests_due(self, now: datetime, limit: int) -> list[tuple[CheckinDigest, Member]]:
+        stmt = (
+            select(CheckinDigest, Member)
+            .join(Member, col(Member.id) == col(CheckinDigest.member_id))
+            .where(col(CheckinDigest.next_at) <= now)
+            .order_by(col(CheckinDigest.next_at))
+            .limit(limit)
+        )
+        return list(self.s.exec(stmt).all())  # type: ignore[arg-type]
+
+    def stop_digest(self, member_id: int) -> CheckinDigest | None:
+        row = self.digest(member_id)
+        if row is not None:
+            self.s.delete(row)
+        return row
