@@ -46,7 +46,7 @@ from chatbot.events import (
 )
 from chatbot.flows import Flow
 from storage.repos import Repos
-from storage.tables import Member, OutboxMessage
+from storage.tables import Member, OutboxMessage, PlatformIdentity
 
 if TYPE_CHECKING:
     from adapters.base import Adapter
@@ -96,6 +96,9 @@ class Feature:
     completions: dict[str, Callable[["Context", str], list[str]]] = field(default_factory=dict)
     #: told once when a platform refuses a person for good (Discord 50007): (ctx, member, platform)
     on_undeliverable: Callable[["Context", Member, str], None] | None = None
+    #: a plain DM came and no interview runs: if the text answers one (all the answers of an
+    #: open check-in after a !cancel, say), start that interview and return True
+    resume: Callable[["Context", str], bool] | None = None
 
 
 @dataclass
@@ -224,15 +227,8 @@ class Engine:
         return frozenset(roles)
 
     def reachable_identity(self, repos: Repos, member: Member) -> Identity | None:
-        """The identity to DM: the preferred platform if its adapter runs, else the latest seen;
-        a platform that refused the person for good comes last."""
         assert member.id is not None
-        idents = [i for i in repos.members.identities(member.id) if i.platform in self.adapters]
-        if not idents:
-            return None
-        idents.sort(key=lambda i: (i.undeliverable_since is not None, i.platform != member.preferred_platform))
-        chosen = idents[0]
-        return Identity(chosen.platform, chosen.account, chosen.display)
+        return choose_identity(member, repos.members.identities(member.id), self.adapters)
 
     def _member_for(self, repos: Repos, who: Identity, now: datetime) -> Member | None:
         """The member behind a stable account, created on first contact. None for anonymous."""
@@ -468,6 +464,12 @@ class Engine:
             self._finish_reply(ctx, "I only talk privately with people logged in to an account.", private=True)
             return True
         conv = ctx.repos.conversations.get(ctx.member.id)  # type: ignore[arg-type]
+        if conv is None:
+            for feature in self.features:
+                if feature.resume is not None and feature.resume(ctx, text):
+                    ctx.repos.session.flush()
+                    conv = ctx.repos.conversations.get(ctx.member.id)  # type: ignore[arg-type]
+                    break
         if conv is None or conv.flow not in self.flows:
             self._finish_reply(
                 ctx,
@@ -693,6 +695,18 @@ def decode(payload: dict[str, Any]) -> Outbound:
         form = data["form"]
         data["form"] = Form(title=form["title"], questions=tuple(form["questions"]), label=form["label"])
     return kind(**data)
+
+
+def choose_identity(member: Member, idents: Iterable[PlatformIdentity], running: Iterable[str]) -> Identity | None:
+    """The identity to DM: on a running platform; the preferred one first, else the latest seen;
+    a platform that refused the person for good comes last."""
+    platforms = set(running)
+    usable = [i for i in idents if i.platform in platforms]
+    if not usable:
+        return None
+    usable.sort(key=lambda i: (i.undeliverable_since is not None, i.platform != member.preferred_platform, -i.last_seen.timestamp()))
+    chosen = usable[0]
+    return Identity(chosen.platform, chosen.account, chosen.display)
 
 
 def _complete_members(ctx: Context, partial: str) -> list[str]:

@@ -382,3 +382,13 @@ async def test_commands_refuse_the_wrong_people_and_bad_choices_and_keep_answers
     out = await bot.say("alice", "!checkin a | b | none | 4", channel="#general")
     assert bot.channel("#general") == [] and out[0].startswith("Thanks, saved!")  # said in a channel, answered in private
     assert bot.dm("alice")[-1].startswith("Thanks, saved!")
+
+
+async def test_a_plain_answer_after_cancel_still_answers_the_open_check_in(bot):
+    """Leaving the interview does not close the check-in: a plain DM with every answer answers it."""
+    bot.clock.set(datetime(2027, 1, 4, 9, 30, tzinfo=timezone.utc))
+    await bot.engine.run_due()
+    assert any("check-in" in t.lower() for t in bot.dm("alice"))
+    await bot.say("alice", "!cancel")
+    out = await bot.say("alice", "1. fixed a test 2. review a patch 3. none 4. 4")
+    assert any("saved" in t.lower() for t in out), out

@@ -31,7 +31,7 @@ from typing import Any, Iterable, Sequence
 
 from chatbot.commands import ActionError, Arg, CommandSpec, Example, UsageError
 from chatbot.config import parse_day_off, parse_span_setting
-from chatbot.engine import Context, Feature, Job
+from chatbot.engine import Context, Feature, Job, choose_identity
 from chatbot.events import Button, DirectMessage, Form, Identity
 from chatbot.features.away import away_now, named, zone_of
 from chatbot.features.matchmaking import PAIRED
@@ -364,11 +364,27 @@ def history_text(ctx: Context, viewer: Member, mentee: Member, last: int) -> str
 
 
 def _pick(ctx: Context, member: Member, idents: Sequence[PlatformIdentity]) -> Identity | None:
-    """The identity a prompt goes to: the preferred platform if its adapter runs, else the one
-    seen last (``Engine.reachable_identity`` for many members at once, from bulk-loaded rows)."""
-    running = [i for i in idents if i.platform in ctx.engine.adapters]
-    chosen = [i for i in running if i.platform == member.preferred_platform] or running
-    return Identity(chosen[0].platform, chosen[0].account, chosen[0].display) if chosen else None
+    """The identity a prompt goes to, chosen from bulk-loaded rows by the engine's one rule."""
+    return choose_identity(member, idents, ctx.engine.adapters)
+
+
+def resume_checkin(ctx: Context, text: str) -> bool:
+    """A plain DM that holds every answer of the open check-in answers it, even with no
+    interview running (after a !cancel, or when another interview took its place). Anything
+    less is not taken for an answer: "hello?" is not a check-in."""
+    me = ctx.member
+    if me is None or me.id is None or ctx.who is None:
+        return False
+    row = ctx.repos.checkins.open_for(me.id)
+    if row is None:
+        return False
+    try:
+        if several(text, row.questions, 0) is None:
+            return False
+    except ValueError:
+        return False
+    _open_interview(ctx, me.id, FLOW, ctx.who.platform, {"due": row.due_at.isoformat(), "questions": row.questions})
+    return True
 
 
 def _open_interview(
@@ -1051,4 +1067,5 @@ FEATURE = Feature(
     flows=(CHECKIN, CHECKIN_EDIT),
     jobs=(Job("checkins", run_checkins), Job("checkin-digest", run_digests)),
     purge=lambda ctx, cutoff: ctx.repos.checkins.purge_before(cutoff),
+    resume=resume_checkin,
 )
