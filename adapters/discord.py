@@ -8,15 +8,26 @@ What it translates, and nothing more (no role decisions, no reply wording):
   3 s, so if no reply has come after ``defer_after`` seconds the adapter defers (ephemerally for a
   private spec) and the reply becomes the follow-up. An interaction the engine leaves without a
   reply is closed silently (the "thinking…" placeholder is removed).
-- **Text**: DMs, and ``!`` commands in channels when ``message_content`` is on -> ``TextReceived``.
-  Bots (and the bot itself) are ignored. In a ``!`` command, user mentions ``<@id>`` become
-  ``discord:<id>`` so member arguments reach the engine in the platform-free form.
+- **Autocomplete** on the options :mod:`adapters.discord_commands` marks -> ``CompletionRequested``;
+  the engine's list of values is the answer (nothing is offered if it fails or is slow).
+- **Text**: DMs, and ``!`` commands in channels when ``message_content`` is on -> ``TextReceived``,
+  verbatim. Bots (and the bot itself) are ignored. A user mention ``<@id>`` naming a member
+  argument is understood by the engine itself, and a topic or note keeps what the person wrote.
 - **Outbound**: replies and announcements to channels, direct messages through a cached DM
-  channel (in memory and in ``context.kv``), paced by a token bucket for fan-outs. Everything is
+  channel (in memory and in ``context.kv``). New DMs (``DirectMessage``: prompts, reminders, fan-outs)
+  are paced by a token bucket; a reply in a DM to what the person just wrote is not, so one
+  announcement to many never slows down the conversations going on meanwhile. Everything is
   sent with ``AllowedMentions.none()`` except the one ``mention`` a Reply/Announce names.
   ``DirectMessage.buttons`` become persistent buttons (a ``DynamicItem``, so clicks still work
   after a restart) whose click reaches the engine as the ``TextReceived`` of ``Button.command``.
-  Error 50007 (the user does not accept DMs) -> ``Delivery("undeliverable", "50007")``.
+  ``DirectMessage.form`` becomes one more button that opens a modal with a paragraph input per
+  question (Discord allows 5; a longer form is left to the text answer the message asks for). The
+  submission reaches the engine as one ``TextReceived`` in the DM, numbered ``1. ...\n2. ...``
+  (a blank answer is ``-``), exactly what a person would type. The form's questions are kept in
+  ``context.kv`` under a digest, so a button still opens its form after a restart; submissions
+  are read from the interaction itself (no modal object waits in memory).
+  Error 50007 (the user does not accept DMs) -> ``Delivery("undeliverable", "50007")``, once: the
+  engine does not retry it.
 - **Start-up**: commands are synced in ``setup_hook`` (never ``on_ready``, which fires again
   after a failed RESUME), and only when their payload changed since the last sync (a digest in
   ``context.kv``) or the server lacks one of them. Reconnects and resumes are discord.py's.
@@ -40,16 +51,19 @@ from discord import app_commands
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from adapters.base import AdapterContext, Capabilities, Sink
-from adapters.discord_commands import CommandMap, build_app_commands
+from adapters.discord_commands import CommandMap, build_app_commands, payload_problems
+from adapters.discord_forms import FORM_ID, MODAL_INPUTS, build_modal, form_answers, form_digest, load_form
 from adapters.pacing import TokenBucket
-from chatbot.commands import ROLES, CommandSpec
+from chatbot.commands import ROLES, Arg, CommandSpec
 from chatbot.events import (
     SENT,
     Announce,
     Button,
     CommandInvoked,
+    CompletionRequested,
     Delivery,
     DirectMessage,
+    Form,
     Identity,
     Inbound,
     Outbound,
@@ -65,7 +79,8 @@ MAX_MESSAGE = 2000
 CANNOT_DM = 50007
 UNKNOWN_CHANNEL = 10003
 BUTTON_ID = "mentorbot:cmd:"
-_USER_MENTION = re.compile(r"<@!?(\d+)>")
+#: how long an autocomplete may wait for the engine (Discord drops it after 3 s)
+COMPLETE_TIMEOUT = 2.0
 
 
 class DiscordSettings(BaseModel):
@@ -150,9 +165,32 @@ class _Pending:
     dead: bool = False
 
 
-class _CommandButton(discord.ui.DynamicItem[discord.ui.Button], template=r"^mentorbot:cmd:(?P<command>.+)$"):
-    """A DM button standing for a text command. Dynamic: any such button is handled, even after a
-    restart, without keeping a View per message in memory."""
+class _Dynamic:
+    """What the adapter's buttons share. They are ``DynamicItem``s: any such button is handled,
+    even after a restart, from its custom id alone, without keeping a View per message."""
+
+    #: the template group holding the value the button carries
+    group = ""
+    value: str
+
+    @classmethod
+    async def from_custom_id(cls, interaction: discord.Interaction, item: discord.ui.Button,
+                             match: re.Match[str]) -> Any:
+        return cls(item.label or "", match[cls.group])  # type: ignore[call-arg]
+
+    async def callback(self, interaction: discord.Interaction) -> None:
+        adapter = getattr(interaction.client, "adapter", None)
+        if isinstance(adapter, DiscordAdapter):
+            await self.act(adapter, interaction)
+
+    async def act(self, adapter: "DiscordAdapter", interaction: discord.Interaction) -> None:
+        raise NotImplementedError
+
+
+class _CommandButton(_Dynamic, discord.ui.DynamicItem[discord.ui.Button], template=r"^mentorbot:cmd:(?P<command>.+)$"):
+    """A DM button standing for a text command."""
+
+    group = "command"
 
     def __init__(self, label: str, command: str) -> None:
         custom_id = BUTTON_ID + command
@@ -160,17 +198,26 @@ class _CommandButton(discord.ui.DynamicItem[discord.ui.Button], template=r"^ment
             raise ValueError(f"button command {command!r} is too long for Discord's 100-character custom id")
         super().__init__(discord.ui.Button(label=label[:80] or command[:80], custom_id=custom_id,
                                            style=discord.ButtonStyle.primary))
-        self.command = command
+        self.value = command
 
-    @classmethod
-    async def from_custom_id(cls, interaction: discord.Interaction, item: discord.ui.Button,
-                             match: re.Match[str]) -> "_CommandButton":
-        return cls(item.label or "", match["command"])
+    async def act(self, adapter: "DiscordAdapter", interaction: discord.Interaction) -> None:
+        await adapter._on_button(interaction, self.value)
 
-    async def callback(self, interaction: discord.Interaction) -> None:
-        adapter = getattr(interaction.client, "adapter", None)
-        if isinstance(adapter, DiscordAdapter):
-            await adapter._on_button(interaction, self.command)
+
+class _FormButton(_Dynamic, discord.ui.DynamicItem[discord.ui.Button],
+                  template=r"^mentorbot:form:(?P<digest>[0-9a-f]{16})$"):
+    """The button that opens a DM's form. Only the form's digest is in the custom id; the
+    questions are in ``context.kv``, so the button works after a restart too."""
+
+    group = "digest"
+
+    def __init__(self, label: str, digest: str) -> None:
+        super().__init__(discord.ui.Button(label=label[:80] or "Answer", custom_id=FORM_ID + digest,
+                                           style=discord.ButtonStyle.success))
+        self.value = digest
+
+    async def act(self, adapter: "DiscordAdapter", interaction: discord.Interaction) -> None:
+        await adapter._open_form(interaction, self.value)
 
 
 class _Client(discord.Client):
@@ -180,8 +227,14 @@ class _Client(discord.Client):
         self.tree = app_commands.CommandTree(self)
 
     async def setup_hook(self) -> None:
-        self.add_dynamic_items(_CommandButton)
+        self.add_dynamic_items(_CommandButton, _FormButton)
         await self.adapter._sync_commands()
+
+    async def on_interaction(self, interaction: discord.Interaction) -> None:
+        if interaction.type is discord.InteractionType.modal_submit:
+            custom_id = str((interaction.data or {}).get("custom_id", ""))
+            if custom_id.startswith(FORM_ID):
+                await self.adapter._on_form_submit(interaction)
 
     async def on_ready(self) -> None:
         self.adapter._ready.set()
@@ -225,13 +278,16 @@ class DiscordAdapter:
         client = self._client = _Client(self, intents=intents, application_id=self.settings.application_id,
                                         guild_ready_timeout=self.settings.guild_ready_timeout,
                                         allowed_mentions=discord.AllowedMentions.none())
-        commands, self.commands = build_app_commands(specs, self._on_command)
+        commands, self.commands = build_app_commands(specs, self._on_command, self._on_complete)
         guilds = [discord.Object(g) for g in self.settings.guilds]
         for command in commands:
             if guilds:
                 client.tree.add_command(command, guilds=guilds)
             else:
                 client.tree.add_command(command)
+        problems = [p for c in commands for p in payload_problems(c.to_dict(client.tree))]
+        if problems:  # a declaration Discord would refuse: say which, rather than a 50035 at sync
+            raise ValueError("Discord would refuse these commands: " + "; ".join(problems[:5]))
         self._runner = asyncio.create_task(client.start(token), name="discord-client")
         self._runner.add_done_callback(self._runner_ended)
         ready = asyncio.ensure_future(self._ready.wait())
@@ -321,8 +377,6 @@ class DiscordAdapter:
             return
         if not text.strip():
             return
-        if text.startswith(prefix):
-            text = _USER_MENTION.sub(r"discord:\1", text)
         await self._deliver(TextReceived(who=self._identity(message.author), where=where, text=text,
                                          event_id=str(message.id), prefix=prefix,
                                          platform_roles=self._roles_of(message.author)))
@@ -335,6 +389,42 @@ class DiscordAdapter:
                                args=args, event_id=str(interaction.id),
                                platform_roles=self._roles_of(interaction.user))
         await self._converse(interaction, event, private=spec.private, is_command=True)
+
+    async def _on_complete(self, interaction: discord.Interaction, spec: CommandSpec, arg: Arg,
+                           partial: str) -> list[str]:
+        """The engine's values for an argument being typed; none if it fails or is too slow."""
+        event = CompletionRequested(who=self._identity(interaction.user), where=self._where(interaction),
+                                    path=spec.path, arg=arg.name, partial=partial,
+                                    platform_roles=self._roles_of(interaction.user))
+        assert self._sink is not None
+        try:
+            values = await asyncio.wait_for(self._sink(event), COMPLETE_TIMEOUT)
+        except asyncio.TimeoutError:
+            log.warning("the engine took over %.1f s to complete %s %s", COMPLETE_TIMEOUT, spec.name, arg.name)
+            return []
+        except Exception:
+            log.exception("the engine failed to complete %s %s", spec.name, arg.name)
+            return []
+        return [str(v) for v in values or ()]
+
+    async def _open_form(self, interaction: discord.Interaction, digest: str) -> None:
+        """A form button: show its modal (the answer to the click, so within Discord's 3 s)."""
+        form = load_form(self.context.kv.get(f"discord.form.{digest}"))
+        try:
+            if form is None:  # the kv lost it: the text answer still works
+                await interaction.response.send_message("This form is no longer available; please answer with a "
+                                                        "message instead.", ephemeral=True)
+                return
+            await interaction.response.send_modal(build_modal(form, digest))
+        except discord.HTTPException as exc:
+            log.warning("could not open form %s for interaction %s: %s", digest, interaction.id, exc)
+
+    async def _on_form_submit(self, interaction: discord.Interaction) -> None:
+        """A modal submission: the numbered answers, as the person would have typed them."""
+        event = TextReceived(who=self._identity(interaction.user), where=self._where(interaction),
+                             text=form_answers(interaction.data or {}), event_id=str(interaction.id),
+                             prefix=self.settings.prefix, platform_roles=self._roles_of(interaction.user))
+        await self._converse(interaction, event, private=False, is_command=False)
 
     async def _on_button(self, interaction: discord.Interaction, command: str) -> None:
         prefix = self.settings.prefix if command.startswith(self.settings.prefix) else "!"
@@ -398,7 +488,7 @@ class DiscordAdapter:
             if isinstance(event, Reply):
                 return await self._send_reply(event)
             if isinstance(event, DirectMessage):
-                return await self._send_dm(event.to, event.text, buttons=event.buttons)
+                return await self._send_dm(event.to, event.text, buttons=event.buttons, form=event.form)
             if isinstance(event, Announce):
                 return await self._send_channel(event.where, event.text, mention=event.mention)
             return Delivery("failed", f"cannot send {type(event).__name__}")
@@ -423,7 +513,8 @@ class DiscordAdapter:
             if reply.to is None:
                 return Delivery("failed", "a private reply needs Reply.to")
             in_reply_to = reply.in_reply_to if reply.where.is_direct else None
-            return await self._send_dm(reply.to, reply.text, mention=reply.mention, in_reply_to=in_reply_to)
+            return await self._send_dm(reply.to, reply.text, mention=reply.mention, in_reply_to=in_reply_to,
+                                       paced=not reply.where.is_direct)
         return await self._send_channel(reply.where, reply.text, mention=reply.mention, in_reply_to=reply.in_reply_to)
 
     async def _answer(self, pending: _Pending, reply: Reply) -> Delivery | None:
@@ -458,15 +549,21 @@ class DiscordAdapter:
         await self._post(channel, text, mention=mention, in_reply_to=in_reply_to)
         return SENT
 
-    async def _send_dm(self, to: Identity, text: str, *, buttons: Sequence[Button] = (),
-                       mention: Identity | None = None, in_reply_to: str | None = None) -> Delivery:
+    async def _send_dm(self, to: Identity, text: str, *, buttons: Sequence[Button] = (), form: Form | None = None,
+                       mention: Identity | None = None, in_reply_to: str | None = None, paced: bool = True) -> Delivery:
         user_id = _user_id(to)
         view = None
-        if buttons:
+        if form is not None and not 1 <= len(form.questions) <= MODAL_INPUTS:
+            log.info("a form of %d questions does not fit a Discord modal; the text answer stays", len(form.questions))
+            form = None
+        if buttons or form is not None:
             view = discord.ui.View(timeout=None)
-            for button in buttons[:25]:
+            for button in buttons[: 25 - (form is not None)]:
                 view.add_item(_CommandButton(button.label, button.command))
-        await self._pacer.acquire()
+            if form is not None:
+                view.add_item(_FormButton(form.label, self._keep_form(form)))
+        if paced:
+            await self._pacer.acquire()
         for attempt in (1, 2):
             channel_id = await self._dm_channel(user_id)
             assert self._client is not None
@@ -494,6 +591,14 @@ class DiscordAdapter:
                 self.context.kv.set(f"discord.dm.{user_id}", str(channel_id))
             self._dm_channels[user_id] = channel_id
             return channel_id
+
+    def _keep_form(self, form: Form) -> str:
+        """Store a form's questions under its digest (once) for the button to find later."""
+        digest = form_digest(form)
+        key = f"discord.form.{digest}"
+        if self.context.kv.get(key) is None:
+            self.context.kv.set(key, json.dumps({"title": form.title, "questions": list(form.questions)}))
+        return digest
 
     def _forget_dm(self, user_id: int) -> None:
         self._dm_channels.pop(user_id, None)

@@ -16,6 +16,18 @@ Options come from ``CommandSpec.args``: ``int`` -> integer (with min/max), ``mem
 (handed to the engine as ``"discord:<user id>"``), an arg with ``choices`` -> string choices, every
 other kind -> string (the engine converts it exactly as it would a typed ``!`` command).
 Descriptions come from the help texts, cut to Discord's 100 characters, or are derived when empty.
+
+**Autocomplete.** An arg that names a completion source (``Arg.complete``, e.g. ``my-mentees``) or
+has more choices than Discord's 25 becomes a *string* option with autocomplete, whatever its kind:
+Discord offers autocomplete only on string, integer and number options, never on a user option,
+whose picker lists every member of the guild and cannot be narrowed to "your mentees". The
+person picks a handle the engine offered, and the engine resolves it as it would a typed one.
+A ``member`` arg without a source stays a user option: Discord's own member picker is the better
+way to name anybody in the guild.
+
+:func:`payload_problems` checks a built command against the limits Discord enforces on a whole
+command (sizes, counts, depth, the 4,000 characters in all), so a declaration that would be
+refused fails at start-up with a sentence instead of a 50035 from the sync.
 """
 
 from __future__ import annotations
@@ -36,8 +48,15 @@ MAX_DESCRIPTION = 100
 MAX_NAME = 32
 _NAME_RE = re.compile(r"^[-_\w]{1,32}$")
 
+MAX_OPTIONS = 25
+MAX_CHOICES = 25
+#: name, description and value characters of a command, its options and choices, all together
+MAX_COMMAND_CHARS = 4000
+
 #: called for every slash-command invocation with the spec and its arguments as raw text
 Invoke = Callable[[discord.Interaction, CommandSpec, dict[str, str]], Awaitable[None]]
+#: called while a person types an autocompleted argument: (interaction, spec, arg, partial) -> values
+Complete = Callable[[discord.Interaction, CommandSpec, Arg, str], Awaitable[list[str]]]
 
 _KIND_HELP = {
     "member": "A member of the programme",
@@ -115,15 +134,19 @@ class _Option:
     arg: Arg
     pyname: str
     discord_name: str
+    #: a string option whose values the engine offers while the person types
+    autocompleted: bool = False
 
     @property
     def is_member(self) -> bool:
-        return self.arg.kind == "member" and not self.arg.many and not self.arg.choices
+        return self.arg.kind == "member" and not self.arg.many and not self.arg.choices and not self.autocompleted
 
     def annotation(self) -> Any:
         arg = self.arg
         if self.is_member:
             return discord.User
+        if self.autocompleted:
+            return str
         if arg.kind == "int" and not arg.choices and not arg.many:
             if arg.minimum is None and arg.maximum is None:
                 return int
@@ -131,7 +154,7 @@ class _Option:
         return str
 
     def choices(self) -> list[app_commands.Choice[str]] | None:
-        if not self.arg.choices or len(self.arg.choices) > 25:
+        if not self.arg.choices or len(self.arg.choices) > MAX_CHOICES or self.autocompleted:
             return None
         return [app_commands.Choice(name=c[:MAX_DESCRIPTION], value=c) for c in self.arg.choices]
 
@@ -151,19 +174,25 @@ class _Option:
         return str(value)
 
 
-def _options(spec: CommandSpec) -> list[_Option]:
-    if len(spec.args) > 25:
-        raise ValueError(f"command {spec.name!r}: Discord allows 25 options, not {len(spec.args)}")
-    options = [_Option(arg, f"p{i}", option_name(arg.name)) for i, arg in enumerate(spec.args)]
+def wants_autocomplete(arg: Arg) -> bool:
+    """Values come from the engine while typing: a named source, or too many choices to list."""
+    return arg.complete is not None or len(arg.choices) > MAX_CHOICES
+
+
+def _options(spec: CommandSpec, completing: bool) -> list[_Option]:
+    if len(spec.args) > MAX_OPTIONS:
+        raise ValueError(f"command {spec.name!r}: Discord allows {MAX_OPTIONS} options, not {len(spec.args)}")
+    options = [_Option(arg, f"p{i}", option_name(arg.name), completing and wants_autocomplete(arg))
+               for i, arg in enumerate(spec.args)]
     names = [o.discord_name for o in options]
     if len(set(names)) != len(names):
         raise ValueError(f"command {spec.name!r}: two arguments give the same option name ({names})")
     return options
 
 
-def _callback(spec: CommandSpec, invoke: Invoke) -> Callable[..., Awaitable[None]]:
+def _callback(spec: CommandSpec, invoke: Invoke, complete: Complete | None) -> Callable[..., Awaitable[None]]:
     """A callback whose *signature* declares the options, so discord.py builds them the usual way."""
-    options = _options(spec)
+    options = _options(spec, complete is not None)
 
     async def callback(interaction: discord.Interaction, **values: Any) -> None:
         args = {o.arg.name: o.render(values[o.pyname]) for o in options if values.get(o.pyname) is not None}
@@ -180,7 +209,63 @@ def _callback(spec: CommandSpec, invoke: Invoke) -> Callable[..., Awaitable[None
         choices = {o.pyname: c for o in options if (c := o.choices())}
         if choices:
             app_commands.choices(**choices)(callback)
+        if complete is not None:
+            completers = {o.pyname: _completer(spec, o.arg, complete) for o in options if o.autocompleted}
+            if completers:
+                app_commands.autocomplete(**completers)(callback)
     return callback
+
+
+def _completer(spec: CommandSpec, arg: Arg, complete: Complete) -> Callable[..., Awaitable[list[app_commands.Choice[str]]]]:
+    async def offer(interaction: discord.Interaction, current: str) -> list[app_commands.Choice[str]]:
+        values = await complete(interaction, spec, arg, current or "")
+        return [app_commands.Choice(name=v[:MAX_DESCRIPTION], value=v[:MAX_DESCRIPTION])
+                for v in values[:MAX_CHOICES] if v]
+
+    return offer
+
+
+# --------------------------------------------------------------------------- Discord's limits
+
+
+def payload_problems(payload: dict[str, Any]) -> list[str]:
+    """What Discord would refuse in one top-level command's sync payload (empty: nothing)."""
+    problems: list[str] = []
+    name = payload.get("name", "?")
+
+    def walk(node: dict[str, Any], depth: int, where: str) -> int:
+        chars = len(node.get("name", "")) + len(node.get("description", ""))
+        if not _NAME_RE.match(node.get("name", "")):
+            problems.append(f"{where}: bad name {node.get('name')!r}")
+        if not 1 <= len(node.get("description", "")) <= MAX_DESCRIPTION:
+            problems.append(f"{where}: description must be 1-{MAX_DESCRIPTION} characters")
+        options = node.get("options") or []
+        if len(options) > MAX_OPTIONS:
+            problems.append(f"{where}: {len(options)} options (Discord allows {MAX_OPTIONS})")
+        choices = node.get("choices") or []
+        if len(choices) > MAX_CHOICES:
+            problems.append(f"{where}: {len(choices)} choices (Discord allows {MAX_CHOICES})")
+        if choices and node.get("autocomplete"):
+            problems.append(f"{where}: choices and autocomplete together")
+        for choice in choices:
+            chars += len(choice["name"]) + len(str(choice["value"]))
+            if not 1 <= len(choice["name"]) <= MAX_DESCRIPTION:
+                problems.append(f"{where}: choice name {choice['name']!r} must be 1-{MAX_DESCRIPTION} characters")
+        nested = [o for o in options if o.get("type") in (1, 2)]
+        if nested and len(nested) != len(options):
+            problems.append(f"{where}: sub-commands mixed with options")
+        if depth >= 3 and nested:
+            problems.append(f"{where}: more than three levels")
+        for option in options:
+            if option.get("type") == 2 and depth != 1:
+                problems.append(f"{where}: a sub-command group must be directly under the command")
+            chars += walk(option, depth + 1, f"{where} {option.get('name')}")
+        return chars
+
+    total = walk(payload, 1, f"/{name}")
+    if total > MAX_COMMAND_CHARS:
+        problems.append(f"/{name}: {total} characters in names, descriptions and values (Discord allows {MAX_COMMAND_CHARS})")
+    return problems
 
 
 # --------------------------------------------------------------------------- the tree
@@ -189,8 +274,11 @@ def _callback(spec: CommandSpec, invoke: Invoke) -> Callable[..., Awaitable[None
 AppCommand = Union[app_commands.Command, app_commands.Group]
 
 
-def build_app_commands(specs: Sequence[CommandSpec], invoke: Invoke) -> tuple[list[AppCommand], CommandMap]:
-    """The top-level slash commands (commands and groups) for ``specs``, and their path map."""
+def build_app_commands(specs: Sequence[CommandSpec], invoke: Invoke,
+                       complete: Complete | None = None) -> tuple[list[AppCommand], CommandMap]:
+    """The top-level slash commands (commands and groups) for ``specs``, and their path map.
+
+    Without ``complete`` no option is autocompleted (and member args are all user options)."""
     mapping = map_paths(specs)
     by_path = {s.path: s for s in specs}
     top: dict[str, AppCommand] = {}
@@ -212,7 +300,7 @@ def build_app_commands(specs: Sequence[CommandSpec], invoke: Invoke) -> tuple[li
         target = mapping.to_discord[spec.path]
         parent = group_for(target[:-1]) if len(target) > 1 else None
         command = app_commands.Command(name=target[-1], description=describe(spec.help, f"/{' '.join(target)}"),
-                                       callback=_callback(spec, invoke), parent=parent)
+                                       callback=_callback(spec, invoke, complete), parent=parent)
         if parent is None:
             top[target[0]] = command
         else:

@@ -1,6 +1,7 @@
 """The Discord adapter against the fake Discord (a real discord.py client over real HTTP/websocket).
 
-The fake (``../shared/servers/discord-server.sh``) is started once per session. Each test builds
+The fake (``../shared/servers/discord-server.sh``, see ``tests/discord_fixtures.py``) is started
+once per session. Each test builds
 its own guild, channel and users through the fake's control API, starts an adapter with a
 recording sink that answers the way the engine does (``adapter.send(Reply(...))`` from inside the
 sink), and checks what Discord saw through the control API's log and ``/wait`` endpoints.
@@ -9,19 +10,17 @@ sink), and checks what Discord saw through the control API's log and ``/wait`` e
 from __future__ import annotations
 
 import asyncio
-import os
 import secrets
-import subprocess
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable
 
-import aiohttp
 import pydantic
 import pytest
 
-from tests.servers import SERVERS, MemoryKV
+from tests.discord_fixtures import EPHEMERAL, LOADING, Fake, discord_env, fake  # noqa: F401 (fixtures)
+from tests.servers import MemoryKV
 from adapters import discord as discord_adapter
 from adapters.base import AdapterContext
 from adapters.discord_commands import build_app_commands, map_paths
@@ -30,8 +29,10 @@ from chatbot.events import (
     Announce,
     Button,
     CommandInvoked,
+    CompletionRequested,
     Delivery,
     DirectMessage,
+    Form,
     Identity,
     Inbound,
     Reply,
@@ -39,9 +40,7 @@ from chatbot.events import (
     Where,
 )
 
-PORT = os.environ.get("DISCORD_PORT", "18080")
 SLOW_S = 3.3  # longer than Discord's 3-second deadline
-EPHEMERAL, LOADING = 64, 128
 
 
 async def _unused(*args: Any, **kwargs: Any) -> None:
@@ -65,41 +64,15 @@ SPECS = (
     CommandSpec(("quiet",), "Does something and says nothing", ("anyone",), _unused),
     CommandSpec(("stats",), "Public command whose answer may be private", ("anyone",), _unused),
     CommandSpec(("echo",), "Say it back", ("anyone",), _unused, args=(Arg("text", kind="text", rest=True),)),
+    CommandSpec(("goal", "comment"), "Comment on a mentee's goal", ("mentor",), _unused, args=(
+        Arg("mentee", kind="member", help="your mentee", complete="my-mentees"),
+        Arg("text", kind="text", rest=True),
+    )),
 )
 PRIVATE = {s.path for s in SPECS if s.private}
 
 
 # --------------------------------------------------------------------------- the fake Discord
-
-
-@pytest.fixture(scope="session")
-def discord_env() -> Any:
-    env = {**os.environ, "DISCORD_PORT": PORT}
-    out = subprocess.run([SERVERS / "discord-server.sh"], check=True, capture_output=True, text=True, env=env).stdout
-    yield dict(line.split("=", 1) for line in out.split())
-    subprocess.run([SERVERS / "discord-server.sh", "stop"], check=True, capture_output=True, env=env)
-
-
-class Fake:
-    """The fake's control API."""
-
-    def __init__(self, http: aiohttp.ClientSession, base: str) -> None:
-        self.http, self.base = http, base
-
-    async def __call__(self, verb: str, path: str, body: Any = None, /, **params: Any) -> Any:
-        query = {k: str(v) for k, v in params.items()}
-        async with self.http.request(verb, self.base + path, json=body, params=query) as r:
-            data = await r.json()
-            assert r.status < 400, f"{verb} {path} -> {r.status} {data}"
-            return data
-
-    async def wait(self, what: str = "", **params: Any) -> Any:
-        params.setdefault("timeout", 10)
-        return await self("GET", "/wait" + what, **params)
-
-    async def seq(self) -> int:
-        log = await self("GET", "/log")
-        return log[-1]["seq"] if log else 0
 
 
 @dataclass
@@ -116,22 +89,20 @@ class World:
         return Identity("discord", user["id"], user.get("global_name") or user["username"])
 
     async def dm_channel(self, user: dict) -> str:
-        return (await self.fake("POST", "/dms", {"user_id": user["id"]}))["id"]
+        return await self.fake.dm_channel(user)
 
 
 @pytest.fixture
-async def world(discord_env: dict[str, str]) -> Any:
-    async with aiohttp.ClientSession() as http:
-        fake = Fake(http, discord_env["DISCORD_CONTROL_URL"])
-        run = secrets.token_hex(2)
-        users = [await fake("POST", "/users", {"username": f"{name}{run}", "global_name": name.title(), **extra})
-                 for name, extra in (("alice", {}), ("bob", {}), ("carol", {"accepts_dms": False}))]
-        guild = (await fake("POST", "/guilds", {"name": f"Mentorship {run}"}))["id"]
-        channel = (await fake("POST", f"/guilds/{guild}/channels", {"name": "general"}))["id"]
-        mentors = (await fake("POST", f"/guilds/{guild}/roles", {"name": "Mentors"}))["id"]
-        for user, roles in zip(users, ([], [mentors], [])):
-            await fake("POST", f"/guilds/{guild}/members", {"user_id": user["id"], "roles": roles})
-        yield World(fake, guild, channel, mentors, *users)
+async def world(fake: Fake) -> Any:
+    run = secrets.token_hex(2)
+    users = [await fake.user(name, run, **extra)
+             for name, extra in (("alice", {}), ("bob", {}), ("carol", {"accepts_dms": False}))]
+    guild = (await fake("POST", "/guilds", {"name": f"Mentorship {run}"}))["id"]
+    channel = (await fake("POST", f"/guilds/{guild}/channels", {"name": "general"}))["id"]
+    mentors = (await fake("POST", f"/guilds/{guild}/roles", {"name": "Mentors"}))["id"]
+    for user, roles in zip(users, ([], [mentors], [])):
+        await fake("POST", f"/guilds/{guild}/members", {"user_id": user["id"], "roles": roles})
+    return World(fake, guild, channel, mentors, *users)
 
 
 # --------------------------------------------------------------------------- a stand-in engine
@@ -151,9 +122,13 @@ class Engine:
     #: command paths whose answer waits until the test opens the gate
     gates: dict[tuple[str, ...], asyncio.Event] = field(default_factory=dict)
 
-    async def __call__(self, event: Inbound) -> None:
+    async def __call__(self, event: Inbound) -> Any:
         self.events.append(event)
         self.changed.set()
+        if isinstance(event, CompletionRequested):  # the engine answers with values, not messages
+            if event.partial == "boom":
+                raise RuntimeError("a completion source failed")
+            return [f"{event.partial}ice", f"{event.partial}bert", "x" * 150]
         reply = await self.answer(event)
         if reply is not None:
             self.deliveries.append(await self.adapter.send(reply))
@@ -227,7 +202,7 @@ async def test_commands_synced_with_types_and_not_resynced_when_unchanged(start:
     kv = MemoryKV()
     first, _ = await start(kv)
     commands = {c["name"]: c for c in await world.fake("GET", "/commands", guild_id=world.guild)}
-    assert sorted(commands) == ["echo", "q", "quiet", "report", "session", "stats", "whoami"]
+    assert sorted(commands) == ["echo", "goal", "q", "quiet", "report", "session", "stats", "whoami"]
     q = {o["name"]: o for o in commands["q"]["options"]}
     assert {name: o["type"] for name, o in q.items()} == {"show": 1, "join": 1}
     assert q["show"]["description"] == "Show the help queue"
@@ -390,6 +365,18 @@ async def test_dm_fan_out_is_paced_and_dm_channel_cached(start: Any, world: Worl
     assert await world.fake("GET", "/log", method="POST", path="/users/@me/channels$", after=before) == []
 
 
+async def test_a_reply_in_a_dm_is_not_held_behind_a_fan_out(start: Any, world: World) -> None:
+    adapter, _ = await start(dm_rate=1, dm_burst=1)  # after the first, one DM a second
+    fan_out = asyncio.gather(*(adapter.send(DirectMessage(to=world.who(world.bob), text=f"announcement {i}"))
+                               for i in range(2)))
+    dm = await world.dm_channel(world.alice)
+    await world.fake.wait(channel=await world.dm_channel(world.bob), match="^announcement", author="bot")
+    said = await world.fake("POST", f"/channels/{dm}/messages", {"author_id": world.alice["id"], "content": "hi"})
+    await world.fake.wait(channel=dm, match="^heard: hi$", author="bot", after=said["id"])
+    assert not fan_out.done()  # alice was answered while the second announcement still waits its turn
+    assert await fan_out == [Delivery("sent")] * 2
+
+
 # --------------------------------------------------------------------------- text commands and mentions
 
 
@@ -409,7 +396,7 @@ async def test_text_command_in_channel(start: Any, world: World) -> None:
     said = await fake("POST", f"/channels/{channel}/messages",
                       {"author_id": world.bob["id"], "content": f"!session log <@{world.alice['id']}> 45m"})
     event = await engine.next(lambda e: e.event_id == said["id"])
-    assert event.text == f"!session log discord:{world.alice['id']} 45m"
+    assert event.text == f"!session log <@{world.alice['id']}> 45m"  # verbatim: the engine reads mentions
     assert event.platform_roles == frozenset({"mentor"})
     # neither the chatter nor the bot's own command-like message reached the engine
     assert [e.text for e in engine.events] == ["!q join", "!echo !q", event.text]
@@ -456,6 +443,131 @@ async def test_role_map_gives_platform_roles_in_dms_too(start: Any, world: World
         event = await engine.next(lambda e: e.event_id == said["id"])
         assert event.where.is_direct and event.platform_roles == frozenset(roles)
         await world.fake.wait(channel=dm, match="^heard: hi$", author="bot")
+
+
+# --------------------------------------------------------------------------- autocomplete
+
+
+async def test_autocomplete_offers_the_engines_values_for_a_member_arg_with_a_source(start: Any, world: World) -> None:
+    _, engine = await start()
+    fake = world.fake
+    goal = {c["name"]: c for c in await fake("GET", "/commands", guild_id=world.guild)}["goal"]
+    comment = {o["name"]: o for o in goal["options"]}["comment"]
+    mentee = {o["name"]: o for o in comment["options"]}["mentee"]
+    # a string option (a user option cannot autocomplete); a member arg without a source stays a user
+    assert (mentee["type"], mentee.get("autocomplete")) == (3, True) and "choices" not in mentee
+
+    it = await fake("POST", "/interactions", {"kind": "autocomplete", "user_id": world.bob["id"],
+                                              "channel_id": world.channel, "command": "goal comment",
+                                              "options": {"mentee": "al"}, "focused": "mentee"})
+    done = await fake.wait("/interaction", id=it["id"])
+    assert done["response_type"] == 8 and done["acked_after_ms"] < 3000
+    assert [c["value"] for c in done["choices"]] == ["alice", "albert", "x" * 100]  # Discord's 100 characters
+    event = await engine.next(lambda e: isinstance(e, CompletionRequested))
+    assert event == CompletionRequested(who=world.who(world.bob), where=Where("discord", world.channel),
+                                        path=("goal", "comment"), arg="mentee", partial="al",
+                                        platform_roles=frozenset({"mentor"}))
+
+    it = await fake("POST", "/interactions", {"kind": "autocomplete", "user_id": world.bob["id"],
+                                              "channel_id": world.channel, "command": "goal comment",
+                                              "options": {"mentee": "boom"}, "focused": "mentee"})
+    done = await fake.wait("/interaction", id=it["id"])
+    assert (done["response_type"], done["choices"]) == (8, [])  # a failing source offers nothing, in time
+
+    it = await fake("POST", "/interactions", {"kind": "command", "user_id": world.bob["id"], "channel_id": world.channel,
+                                              "command": "goal comment",
+                                              "options": {"mentee": "alice", "text": "nice progress"}})
+    event = await engine.next(lambda e: getattr(e, "event_id", None) == it["id"])
+    assert event.args == {"mentee": "alice", "text": "nice progress"}  # the handle, resolved by the engine
+
+
+def test_payload_problems_name_what_discord_would_refuse() -> None:
+    from adapters.discord_commands import payload_problems
+
+    fine = {"name": "q", "description": "Queue", "options": [
+        {"name": "join", "type": 1, "description": "Join", "options": [{"name": "topic", "type": 3, "description": "x"}]}]}
+    assert payload_problems(fine) == []
+    huge = {"name": "pick", "description": "Pick one", "options": [
+        {"name": "what", "type": 3, "description": "d",
+         "choices": [{"name": f"{i:02d}" + "n" * 98, "value": f"{i:02d}" + "v" * 98} for i in range(20)]}]}
+    assert payload_problems(huge) == ["/pick: 4017 characters in names, descriptions and values (Discord allows 4000)"]
+    deep = {"name": "a", "description": "d", "options": [{"name": "b", "type": 2, "description": "d", "options": [
+        {"name": "c", "type": 2, "description": "d", "options": [{"name": "e", "type": 1, "description": "d"}]}]}]}
+    assert "more than three levels" in " ".join(payload_problems(deep))
+
+
+async def test_a_command_discord_would_refuse_fails_start_with_a_sentence(start: Any) -> None:
+    many = tuple(f"{i:02d}" + "c" * 98 for i in range(26))  # more than 25: autocompleted, not listed
+    fine = SPECS + (CommandSpec(("pick",), "Pick one of many", ("anyone",), _unused, args=(Arg("what", choices=many),)),)
+    adapter, _ = await start(specs=fine)
+    assert adapter.commands.spec_path("pick") == ("pick",)
+    await adapter.stop()
+    too_big = SPECS + (CommandSpec(("pick",), "d" * 100, ("anyone",), _unused, args=tuple(
+        Arg(f"a{i}", help="h" * 100, choices=tuple(f"{i}{j:02d}" + "c" * 90 for j in range(2))) for i in range(20))),)
+    with pytest.raises(ValueError, match="/pick: .* characters"):
+        await start(specs=too_big)
+
+
+# --------------------------------------------------------------------------- forms
+
+
+async def test_form_button_opens_a_modal_whose_submission_is_numbered_text(start: Any, world: World) -> None:
+    kv = MemoryKV()
+    adapter, engine = await start(kv)
+    fake = world.fake
+    long_q = "What did you work on since the last check-in, and what are you proud of?"
+    form = Form(title="Check-in", questions=("How did it go (1-5)?", long_q, "Anything blocking you?"),
+                label="Answer in a form")
+    sent = await adapter.send(DirectMessage(to=world.who(world.alice), text="Time for your check-in",
+                                            buttons=(Button("Answer", "!checkin"),), form=form))
+    assert sent == Delivery("sent")
+    dm = await world.dm_channel(world.alice)
+    prompt = await fake.wait(channel=dm, match="^Time for your check-in$", author="bot")
+    buttons = [c for row in prompt["components"] for c in row["components"]]
+    assert [b["label"] for b in buttons] == ["Answer", "Answer in a form"]
+    form_id = buttons[1]["custom_id"]
+    assert form_id == discord_adapter.FORM_ID + discord_adapter.form_digest(form)
+
+    click = await fake("POST", "/interactions", {"kind": "component", "user_id": world.alice["id"],
+                                                 "message_id": prompt["id"], "custom_id": form_id})
+    opened = await fake.wait("/interaction", id=click["id"])
+    assert opened["response_type"] == 9 and opened["acked_after_ms"] < 3000
+    modal = opened["modal"]
+    assert (modal["title"], modal["custom_id"]) == ("Check-in", form_id)
+    labels = [c for c in modal["components"]]
+    assert [c["type"] for c in labels] == [18, 18, 18]  # a label around each text input
+    assert [c["label"] for c in labels] == ["How did it go (1-5)?", "What did you work on since the last…",
+                                           "Anything blocking you?"]
+    assert all(len(c["label"]) <= 45 for c in labels)
+    inputs = [c["component"] for c in labels]
+    assert [(i["type"], i["style"], i["required"]) for i in inputs] == [(4, 2, False)] * 3  # paragraphs, optional
+    assert inputs[1]["placeholder"] == long_q and labels[1]["description"] == long_q
+    assert "description" not in labels[0]
+    assert not any(e.event_id == click["id"] for e in engine.events)  # opening the form is no message
+
+    submit = await fake("POST", "/interactions", {"kind": "modal", "interaction_id": click["id"],
+                                                  "values": {"q0": "4", "q1": "fixed a test\nand a doc", "q2": ""}})
+    event = await engine.next(lambda e: e.event_id == submit["id"])
+    assert event == TextReceived(who=world.who(world.alice), where=Where("discord", None),
+                                 text="1. 4\n2. fixed a test and a doc\n3. -", event_id=submit["id"], prefix="!")
+    done = await fake.wait("/interaction", id=submit["id"])
+    assert done["response_type"] == 4
+    answer = await fake.wait(channel=dm, match="^heard: 1\\. 4", author="bot")
+    assert answer["id"] == done["message_id"]
+    await adapter.stop()
+
+    again, engine = await start(kv)  # a restart: the old message's button still opens its form
+    click = await fake("POST", "/interactions", {"kind": "component", "user_id": world.alice["id"],
+                                                 "message_id": prompt["id"], "custom_id": form_id})
+    assert (await fake.wait("/interaction", id=click["id"]))["modal"]["custom_id"] == form_id
+    submit = await fake("POST", "/interactions", {"kind": "modal", "interaction_id": click["id"],
+                                                  "values": {"q0": "5", "q1": "more", "q2": "none"}})
+    assert (await engine.next(lambda e: e.event_id == submit["id"])).text == "1. 5\n2. more\n3. none"
+
+    six = Form(title="Long", questions=tuple(f"Question {i}?" for i in range(6)))
+    await again.send(DirectMessage(to=world.who(world.alice), text="Six questions", form=six))
+    plain = await fake.wait(channel=dm, match="^Six questions$", author="bot")
+    assert not plain.get("components")  # more than a modal holds: answered by message, as on IRC
 
 
 # --------------------------------------------------------------------------- settings and lifecycle
