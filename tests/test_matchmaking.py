@@ -103,7 +103,12 @@ async def test_mentors_claim_unmatched_mentees_of_their_track(bot):
     assert (await bot.say("bob", "!match claim alice"))[0] == "You now mentor alice. You have both been introduced."
     assert "is for mentor" in (await bot.say("alice", "!match claim dora"))[0]
     out = (await bot.say("bob", "!mentees"))[0]
-    assert out.startswith("alice (Europe/Berlin): goal: Land a patch in core")
+    assert out == "alice (Europe/Berlin): no sessions yet; no check-in yet; goal: Land a patch in core"
+    await bot.say("bob", '!session log alice 1h30m "first look"')
+    await bot.say("alice", "!checkin a | b | none | 4")
+    await bot.advance("1d")
+    out = (await bot.say("bob", "!mentees"))[0]
+    assert out == "alice (Europe/Berlin): 1 sessions (1h30m); last check-in yesterday; goal: Land a patch in core"
 
 
 async def test_silence_is_nudged_once_then_coordinators_are_told_once(bot):

@@ -158,14 +158,30 @@ async def my_mentees(ctx: Context) -> str:
     if not mentees:
         return "You have no mentees yet."
     rnd = ctx.repos.rounds.current()
+    totals = {}
+    if rnd is not None:
+        totals = {(t.mentor_id, t.mentee_id): t for t in ctx.repos.session_logs.totals(rnd.id)}  # type: ignore[arg-type]
     lines = []
     for m in mentees:
         goal = "?"
         if rnd is not None:
             signups = ctx.repos.signups.of(m.id, rnd.id, "mentee")  # type: ignore[arg-type]
             goal = signups[0].goal or "?" if signups else "?"
-        lines.append(f"{m.handle} ({m.timezone or '?'}): goal: {goal}")
+        total = totals.get((me.id, m.id))
+        sessions = f"{total.sessions} sessions ({_hours(total.minutes)})" if total else "no sessions yet"
+        last = ctx.repos.checkins.last_answered(m.id)  # type: ignore[arg-type]
+        checkin = f"last check-in {_ago(ctx.now, last.answered_at)}" if last and last.answered_at else "no check-in yet"
+        lines.append(f"{m.handle} ({m.timezone or '?'}): {sessions}; {checkin}; goal: {goal}")
     return "\n".join(lines)
+
+
+def _hours(minutes: int) -> str:
+    return f"{minutes // 60}h{minutes % 60:02d}m" if minutes >= 60 else f"{minutes}m"
+
+
+def _ago(now: datetime, then: datetime) -> str:
+    days = (now - then).days
+    return "today" if days == 0 else "yesterday" if days == 1 else f"{days} days ago"
 
 
 # ---------------------------------------------------------------------------- suggestions
@@ -529,7 +545,7 @@ FEATURE = Feature(
             roles=("mentor",),
             handler=my_mentees,
             private=True,
-            examples=(Example("bob: !mentees", r"alice \(Europe/Berlin\): goal: Land my first patch", setup=PAIRED),),
+            examples=(Example("bob: !mentees", r"alice \(Europe/Berlin\): no sessions yet; no check-in yet; goal: Land my first patch", setup=PAIRED),),
         ),
     ),
     jobs=(Job("pair-silence", notice_silence),),
