@@ -91,9 +91,12 @@ def parse_timezone(text: str) -> str:
 
 def parse_int(text: str) -> int:
     try:
-        return int(text.strip())
+        value = int(text.strip())
     except ValueError:
         raise ValueError(f"'{text}' is not a whole number") from None
+    if not -(2**63) <= value < 2**63:  # what a database integer holds
+        raise ValueError(f"'{text}' is too large")
+    return value
 
 
 CONVERTERS: dict[str, Callable[[str], Any]] = {
