@@ -201,6 +201,7 @@ def build_parser() -> argparse.ArgumentParser:
     c.add_argument("--user", default="you", help="who you are (default: you)")
     k = sub.add_parser("check-config", help="validate a config and print it with secrets masked")
     k.add_argument("file", nargs="?", help="the config file (default: --config or the embedded default)")
+    sub.add_parser("commands", help="print every command as a Markdown table (COMMANDS.md)")
     b = sub.add_parser("backup", help="write a consistent copy of the database")
     b.add_argument("path", type=Path)
     b.add_argument("--db", help="SQLite database file (default: the config's)")
@@ -215,6 +216,12 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
+        if args.command == "commands":
+            from chatbot.commands import reference
+            from chatbot.features import all_features
+
+            print(reference((s for f in all_features() for s in f.commands)), end="")
+            return 0
         if args.command == "check-config":
             setup_logging(args.log_level or "WARNING")
             return _check_config(args.file or args.config or os.environ.get("MENTORBOT_CONFIG"))

@@ -374,3 +374,20 @@ class CommandRegistry:
         close = difflib.get_close_matches(first, list(self.groups()), n=1)
         hint = f" Did you mean {prefix}{close[0]}?" if close else ""
         return f"Unknown command {prefix}{_clip(first, 20)}.{hint} Try {prefix}help."
+
+
+def reference(specs: Iterable[CommandSpec], prefix: str = "!") -> str:
+    """Every command as a Markdown table (COMMANDS.md is this, checked by a test)."""
+    lines = [
+        "# Commands",
+        "",
+        f"Generated from the declarations by `mentorbot commands`; `{prefix}help COMMAND` in chat says the same.",
+        "On Discord each is a slash command (a group's bare command is `/NAME show`).",
+        "",
+        "| command | who may | what it does |",
+        "| --- | --- | --- |",
+    ]
+    for spec in sorted(specs, key=lambda s: s.path):
+        usage = spec.usage(prefix).replace("|", "\\|")
+        lines.append(f"| `{usage}` | {' or '.join(spec.roles)} | {spec.help} |")
+    return "\n".join(lines) + "\n"

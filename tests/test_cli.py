@@ -128,3 +128,9 @@ def test_check_config_validates_enabled_adapters(tmp_path, capsys):
     bad.write_text('[adapters.irc]\nenabled = true\nhost = "irc.example.org"\nnick = "1nvalid"\n')
     assert main(["check-config", str(bad)]) == 1
     assert "adapters.irc:" in capsys.readouterr().err
+
+
+def test_the_command_reference_is_up_to_date(capsys):
+    """COMMANDS.md is generated from the declarations; regenerate with `mentorbot commands > COMMANDS.md`."""
+    assert main(["commands"]) == 0
+    assert capsys.readouterr().out == (ROOT / "COMMANDS.md").read_text()
