@@ -8,7 +8,10 @@ bot syncs once, drops that timeline and saves the token, so it never answers old
 
 Bot output is ``m.notice`` (other bots must not answer it, and this adapter ignores notices in
 return), with ``formatted_body`` built from escaped text only and an explicit ``m.mentions``,
-so nothing a user typed pings anybody. Sends use the outbox key as transaction id: the
+so nothing a user typed pings anybody. The exception is what must make one person look: a DM,
+or a room message naming the person it is for (which starts with their name as a pill). The
+default push rules never notify for a notice, so these go as ``m.text`` (``alerts_as_text``),
+and their ``m.mentions`` names that one person. Sends use the outbox key as transaction id: the
 homeserver de-duplicates a resend from the same device, which is why the device id is kept.
 
 End-to-end encryption (matrix-nio's ``e2e`` extra, vodozemac) is used when it is installed and
@@ -30,6 +33,7 @@ import logging
 import os
 import time
 from collections import OrderedDict
+from dataclasses import replace
 from pathlib import Path
 from typing import Any, Sequence
 
@@ -142,6 +146,9 @@ class MatrixSettings(BaseModel):
     #: deliveries of one event that may raise before it is skipped as poison
     max_event_failures: int = Field(5, ge=1)
     max_message_length: int = Field(16_000, ge=100, le=30_000)
+    #: send a DM or a message that names the person it is for as m.text, so their default push
+    #: rules notify them (a notice never notifies); False: everything is m.notice
+    alerts_as_text: bool = True
     encrypted_room_notice: str = (
         "I cannot read encrypted rooms, so I will not see messages here. "
         "Please talk to me in an unencrypted room."
@@ -759,7 +766,8 @@ class MatrixAdapter:
         """Without E2E: say once per room (remembered in kv) that the bot cannot read it."""
         if self._kv.get(e2e_notice_key(room_id)):
             return
-        done = await self._post(room_id, self.settings.encrypted_room_notice, key=f"e2e-notice-{room_id}")
+        notice = fmt.Post(self.settings.encrypted_room_notice, key=f"e2e-notice-{room_id}")
+        done = await self._post(room_id, notice, in_room=True)
         if done.ok:
             self._kv.set(e2e_notice_key(room_id), "1")
         else:
@@ -808,21 +816,27 @@ class MatrixAdapter:
     # ------------------------------------------------------------------ outbound
 
     async def send(self, event: Outbound) -> Delivery:
-        """Post one outbound event as ``m.notice``; never raises for a platform refusal."""
+        """Post one outbound event; never raises for a platform refusal.
+
+        Answers and announcements are ``m.notice``. What is meant to make one person look (a
+        DM, a message naming the person it is for) is ``m.text`` unless ``alerts_as_text`` is
+        off, because the default push rules never notify for a notice."""
         if self._client is None or not self._logged_in:
             return Delivery("failed", "not connected to the homeserver")
         try:
             if isinstance(event, DirectMessage):
-                return await self._send_direct(event.to, event.text, event.key)
+                return await self._send_direct(event.to, fmt.Post(event.text, key=event.key, alert=True))
+            mention = self._mention(event.mention)
+            post = fmt.Post(event.text, mention, key=event.key, alert=mention is not None)
             if isinstance(event, Reply):
-                mention = self._mention(event.mention)
+                post = replace(post, in_reply_to=event.in_reply_to)
                 if event.where.is_direct:
                     if event.to is None:
                         return Delivery("undeliverable", "a direct reply needs a recipient")
-                    return await self._send_direct(event.to, event.text, event.key, event.in_reply_to, mention)
-                return await self._send_channel(event.where, event.text, event.key, event.in_reply_to, mention)
+                    return await self._send_direct(event.to, post)
+                return await self._send_channel(event.where, post)
             if isinstance(event, Announce):
-                return await self._send_channel(event.where, event.text, event.key, None, self._mention(event.mention))
+                return await self._send_channel(event.where, post)
             return Delivery("undeliverable", f"unsupported event {type(event).__name__}")
         except (ClientError, asyncio.TimeoutError, OSError, _Transient) as e:
             return Delivery("failed", f"homeserver unreachable: {type(e).__name__}: {e}")
@@ -830,49 +844,49 @@ class MatrixAdapter:
             return Delivery("failed", f"matrix client: {e}")
 
     @staticmethod
-    def _mention(who: Identity | None) -> str | None:
-        return who.account if who is not None and who.platform == PLATFORM and who.account else None
+    def _mention(who: Identity | None) -> fmt.Mention | None:
+        if who is None or who.platform != PLATFORM or not who.account:
+            return None
+        return fmt.Mention(who.account, who.display or who.account)
 
-    async def _send_channel(
-        self, where: Where, text: str, key: str | None, in_reply_to: str | None, mention: str | None
-    ) -> Delivery:
+    async def _send_channel(self, where: Where, post: fmt.Post) -> Delivery:
         if where.platform != PLATFORM or where.channel is None:
             return Delivery("undeliverable", f"not a Matrix room: {where}")
         room_id = await self._room_id(where.channel)
         if room_id is None:
             return Delivery("undeliverable", f"unknown room {where.channel}")
-        return await self._post(room_id, text, mention, in_reply_to, key)
+        return await self._post(room_id, post, in_room=True)
 
-    async def _send_direct(
-        self,
-        to: Identity,
-        text: str,
-        key: str | None,
-        in_reply_to: str | None = None,
-        mention: str | None = None,
-    ) -> Delivery:
+    async def _send_direct(self, to: Identity, post: fmt.Post) -> Delivery:
         if to.platform != PLATFORM or not to.account:
             return Delivery("undeliverable", f"not a Matrix user: {to}")
         room = await self._direct_room(to.account)
         if isinstance(room, Delivery):
             return room
-        return await self._post(room, text, mention, in_reply_to, key)
+        return await self._post(room, post, in_room=False)
 
-    async def _post(
-        self,
-        room_id: str,
-        text: str,
-        mention: str | None = None,
-        in_reply_to: str | None = None,
-        key: str | None = None,
-    ) -> Delivery:
-        """room_send each piece of ``text``; the outbox key is the transaction id."""
-        if in_reply_to and self._said_in.get(in_reply_to) != room_id:
-            in_reply_to = None  # only relate to an event of the same room
-        for part, piece in enumerate(fmt.split_text(text, self.settings.max_message_length)):
-            content = fmt.message_content(piece, mention, in_reply_to if part == 0 else None)
+    async def _post(self, room_id: str, post: fmt.Post, *, in_room: bool) -> Delivery:
+        """room_send each piece of the text; the outbox key is the transaction id.
+
+        A reply in a room relates to the question, which was said in that very room, even when
+        it is sent from the outbox after a restart (this process never saw the question). A
+        direct reply goes to the DM room, which may not be where the question was asked: it
+        relates only to a question seen in that room."""
+        in_reply_to = post.in_reply_to
+        if in_reply_to and not in_room and self._said_in.get(in_reply_to) != room_id:
+            in_reply_to = None
+        msgtype = fmt.ALERT_MSGTYPE if post.alert and self.settings.alerts_as_text else fmt.BOT_MSGTYPE
+        for part, piece in enumerate(fmt.split_text(post.text, self.settings.max_message_length)):
+            first = part == 0  # the name, the ping and the relation once, on the first piece
+            content = fmt.message_content(
+                piece,
+                post.mention if first else None,
+                in_reply_to if first else None,
+                addressed=in_room,
+                msgtype=msgtype,
+            )
             resp = await self.client.room_send(
-                room_id, "m.room.message", content, tx_id=fmt.txn_id(key, part), ignore_unverified_devices=True
+                room_id, "m.room.message", content, tx_id=fmt.txn_id(post.key, part), ignore_unverified_devices=True
             )
             if not isinstance(resp, RoomSendResponse):
                 if resp.status_code == "M_UNKNOWN_TOKEN" and self._password:

@@ -9,11 +9,18 @@ from __future__ import annotations
 import hashlib
 import html
 import re
+from dataclasses import dataclass
 from typing import Any, Iterable, Mapping
+from urllib.parse import quote
 
 #: What a bot message is sent as. ``m.notice`` tells other bots not to answer it (the spec's
 #: rule against bot loops) and is what this adapter ignores in return.
 BOT_MSGTYPE = "m.notice"
+
+#: What a message meant to make one person look is sent as: a DM they did not just ask for, a
+#: call by name. Matrix's default push rules never notify for a notice (``.m.rule.suppress_notices``
+#: is an override rule ahead of the mention rules), so as ``m.notice`` it would not ring at all.
+ALERT_MSGTYPE = "m.text"
 
 _TXN_SAFE = re.compile(r"[A-Za-z0-9._~-]{1,200}")
 
@@ -34,19 +41,56 @@ def html_body(text: str) -> str:
     return html.escape(text, quote=True).replace("\r\n", "\n").replace("\n", "<br>")
 
 
+@dataclass(frozen=True)
+class Mention:
+    """The one person a message may ping: their user id, and the name people see for them."""
+
+    user_id: str
+    display: str
+
+
+@dataclass(frozen=True)
+class Post:
+    """One outbound message as this adapter sends it."""
+
+    text: str
+    mention: Mention | None = None
+    in_reply_to: str | None = None
+    #: the outbox key, which becomes the transaction id
+    key: str | None = None
+    #: meant to make someone look (sent as ALERT_MSGTYPE when the adapter is set to)
+    alert: bool = False
+
+
+def pill(mention: Mention) -> str:
+    """A link to a user, which clients render as their name ("pill"); escaped like the rest."""
+    href = "https://matrix.to/#/" + quote(mention.user_id, safe="@:")
+    return f'<a href="{html.escape(href, quote=True)}">{html.escape(mention.display, quote=True)}</a>'
+
+
 def message_content(
-    text: str, mention: str | None = None, in_reply_to: str | None = None
+    text: str,
+    mention: Mention | None = None,
+    in_reply_to: str | None = None,
+    *,
+    addressed: bool = False,
+    msgtype: str = BOT_MSGTYPE,
 ) -> dict[str, Any]:
     """The content of one bot message.
 
-    ``m.mentions`` is always present: an empty object tells clients that *nobody* is pinged,
-    whatever the body says (``@room``, a name); ``mention`` is the one user id that may be."""
+    ``m.mentions`` is always present: an empty object tells clients and the homeserver's push
+    rules that *nobody* is pinged, whatever the body says (``@room``, a name); ``mention`` is
+    the one user who is. ``addressed`` (in a room) starts the message with that person's
+    name, as a pill, so everyone reading sees whom it is for."""
+    body, formatted = text, html_body(text)
+    if mention is not None and addressed:
+        body, formatted = f"{mention.display}: {body}", f"{pill(mention)}: {formatted}"
     content: dict[str, Any] = {
-        "msgtype": BOT_MSGTYPE,
-        "body": text,
+        "msgtype": msgtype,
+        "body": body,
         "format": "org.matrix.custom.html",
-        "formatted_body": html_body(text),
-        "m.mentions": {"user_ids": [mention]} if mention else {},
+        "formatted_body": formatted,
+        "m.mentions": {"user_ids": [mention.user_id]} if mention else {},
     }
     if in_reply_to:
         content["m.relates_to"] = {"m.in_reply_to": {"event_id": in_reply_to}}

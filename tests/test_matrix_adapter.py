@@ -1,39 +1,27 @@
 """The Matrix adapter against a real Synapse (``../shared/servers/matrix-server.sh``).
 
-Synapse is started once per session on a port of its own (18108, or MENTORBOT_TEST_MATRIX_PORT;
-data in /tmp/matrix-server-<port>) and stopped at the end; accounts are registered with the
-script's ``register``. The bot is a new account each session; the people are registered once per
-data directory (the script needs ~2 s per account) and leave their rooms after each test.
-People are real matrix-nio clients; the adapter gets a recording sink and a dict-backed kv, so
-a test can restart "the bot" with the same kv and see what a restart delivers. Nothing is
-mocked, and nothing sleeps to wait: helpers sync or poll until a deadline.
+The server, its accounts and the people (real matrix-nio clients) come from
+``tests.matrix_fixtures``. The adapter gets a recording sink and a dict-backed kv, so a test can
+restart "the bot" with the same kv and see what a restart delivers. Nothing is mocked, and
+nothing sleeps to wait: helpers sync or poll until a deadline.
 """
 
 from __future__ import annotations
 
 import asyncio
-import os
 import secrets
-import subprocess
-import time
 from pathlib import Path
 from typing import Any, Awaitable, Callable
 
 import pytest
 from nio import (
     AsyncClient,
-    AsyncClientConfig,
     InviteMemberEvent,
     LoginResponse,
-    RoomCreateResponse,
-    RoomMemberEvent,
     RoomMessageNotice,
     RoomMessageText,
-    RoomSendResponse,
 )
-from nio.api import RoomPreset
 
-from tests.servers import SERVERS, MemoryKV, wait_until
 from adapters import matrix_format as fmt
 from adapters.base import AdapterContext
 from adapters.matrix import (
@@ -45,61 +33,10 @@ from adapters.matrix import (
     dm_key,
 )
 from chatbot.events import Announce, DirectMessage, Identity, Inbound, Reply, Seen, TextReceived, Where
-
-SCRIPT = SERVERS / "matrix-server.sh"
-PORT = os.environ.get("MENTORBOT_TEST_MATRIX_PORT", "18108")  # not the script's default: ours alone
-SERVER_ENV = {**os.environ, "MATRIX_PORT": PORT}
-PASSWORD = "correct horse battery"
-#: The bot is a new account every session, so no rooms or DMs carry over between runs. People
-#: are kept in the server's data directory (registering costs ~2 s of script start-up each).
-BOT_NAME = f"mentorbot{secrets.token_hex(3)}"
-PEOPLE = ("alice", "bob", "carol", "dave", "erin", "frank", "gina", "hank")
-ENCRYPTION = {"type": "m.room.encryption", "state_key": "", "content": {"algorithm": "m.megolm.v1.aes-sha2"}}
-#: A person's first sync skips the rooms of earlier runs (no timeline, no state).
-BASELINE = {"room": {"timeline": {"limit": 0}, "state": {"types": []}, "ephemeral": {"types": []}}}
-
-
-def uid(name: str) -> str:
-    return f"@{name}:localhost"
-
-
-BOT = uid(BOT_NAME)
-
-
-def server(*args: str) -> None:
-    subprocess.run([str(SCRIPT), *args], env=SERVER_ENV, check=True, capture_output=True, text=True)
-
-
-@pytest.fixture(scope="session")
-def homeserver() -> Any:
-    out = subprocess.run([str(SCRIPT)], env=SERVER_ENV, check=True, capture_output=True, text=True).stdout
-    url = dict(line.split("=", 1) for line in out.split())["MATRIX_URL"]
-    missing = [BOT_NAME, *(n for n in PEOPLE if not asyncio.run(_can_log_in(url, uid(n))))]
-    procs = [
-        subprocess.Popen([str(SCRIPT), "register", name, PASSWORD], env=SERVER_ENV,
-                         stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
-        for name in missing
-    ]
-    for p in procs:
-        assert p.wait(timeout=120) == 0, p.stderr.read() if p.stderr else ""
-    yield url
-    server("stop")
-
-
-async def _can_log_in(url: str, user_id: str) -> bool:
-    client = AsyncClient(url, user_id)
-    try:
-        return isinstance(await client.login(PASSWORD), LoginResponse)
-    finally:
-        await client.close()
-
+from tests.matrix_fixtures import BOT, PASSWORD, bot_password, homeserver, people, server, uid, wait_for  # noqa: F401
+from tests.servers import MemoryKV
 
 # --------------------------------------------------------------------------- helpers
-
-
-async def wait_for(pred: Callable[[], Any], timeout: float = 20.0, what: str = "condition") -> Any:
-    return await wait_until(pred, timeout, what)
-
 
 
 class Recorder:
@@ -120,125 +57,9 @@ class Recorder:
                               timeout, f"the bot to receive {body!r}")
 
 
-class Person:
-    """A real Matrix user (matrix-nio), remembering every event its syncs brought."""
-
-    def __init__(self, url: str, name: str, store: Path | None = None) -> None:
-        config = AsyncClientConfig(encryption_enabled=store is not None, pickle_key="person-key")
-        if store is not None:
-            store.mkdir(parents=True, exist_ok=True)
-        self.user_id = uid(name)
-        self.c = AsyncClient(url, self.user_id, store_path=str(store or ""), config=config)
-        self.timeline: list[tuple[str, Any]] = []
-        self.invites: dict[str, list[Any]] = {}
-        self.joined: set[str] = set()
-
-    async def login(self, display: str | None = None) -> "Person":
-        assert isinstance(await self.c.login(PASSWORD), LoginResponse)
-        display = display or self.user_id[1:].split(":")[0]
-        if getattr(await self.c.get_displayname(), "displayname", None) != display:
-            await self.c.set_displayname(display)
-        await self.sync(0, BASELINE)
-        self.timeline.clear()
-        self.invites.clear()  # only what happens from now on counts
-        return self
-
-    async def sync(self, timeout: int = 500, sync_filter: dict[str, Any] | None = None) -> None:
-        resp = await self.c.sync(timeout=timeout, sync_filter=sync_filter)
-        for room_id, info in resp.rooms.join.items():
-            self.timeline.extend((room_id, e) for e in info.timeline.events)
-        for room_id, info in resp.rooms.invite.items():
-            self.invites[room_id] = info.invite_state
-        if self.c.olm:  # what sync_forever does between syncs, for E2E
-            await self.c.send_to_device_messages()
-            if self.c.should_upload_keys:
-                await self.c.keys_upload()
-            if self.c.should_query_keys:
-                await self.c.keys_query()
-            if self.c.should_claim_keys:
-                await self.c.keys_claim(self.c.get_users_for_key_claiming())
-
-    async def wait(self, pred: Callable[[str, Any], bool], timeout: float = 20.0, what: str = "event") -> Any:
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            for room_id, event in self.timeline:
-                if pred(room_id, event):
-                    return event
-            await self.sync()
-        raise AssertionError(f"{self.user_id}: timed out waiting for {what}")
-
-    async def wait_invite(self, timeout: float = 20.0) -> str:
-        deadline = time.monotonic() + timeout
-        while not self.invites and time.monotonic() < deadline:
-            await self.sync()
-        assert self.invites, f"{self.user_id}: no invite"
-        return next(iter(self.invites))
-
-    async def bot_joined(self, room_id: str) -> None:
-        await self.wait(lambda r, e: r == room_id and isinstance(e, RoomMemberEvent)
-                        and e.state_key == BOT and e.membership == "join", what="the bot to join")
-
-    async def room(self, *, invite_bot: bool = False, encrypted: bool = False, direct: bool = False,
-                   **kwargs: Any) -> str:
-        if not direct:  # group rooms have names; an unnamed room of two may be taken for a DM
-            kwargs.setdefault("name", "mentoring")
-        resp = await self.c.room_create(
-            preset=RoomPreset.trusted_private_chat if direct else RoomPreset.public_chat,
-            invite=[BOT] if invite_bot else (), is_direct=direct,
-            initial_state=[ENCRYPTION] if encrypted else (), **kwargs)
-        assert isinstance(resp, RoomCreateResponse), resp
-        self.joined.add(resp.room_id)
-        await self.sync(0)
-        return resp.room_id
-
-    async def join(self, room_id: str) -> None:
-        await self.c.join(room_id)
-        self.joined.add(room_id)
-        await self.sync(0)
-
-    async def leave(self) -> None:
-        """Leave this test's rooms and drop the device, so the kept accounts stay small."""
-        for room_id in self.joined:
-            await self.c.room_leave(room_id)
-        await self.c.logout()
-        await self.c.close()
-
-    async def say(self, room_id: str, text: str, msgtype: str = "m.text") -> str:
-        resp = await self.c.room_send(room_id, "m.room.message", {"msgtype": msgtype, "body": text},
-                                      ignore_unverified_devices=True)
-        assert isinstance(resp, RoomSendResponse), resp
-        return resp.event_id
-
-    async def react(self, room_id: str, event_id: str, key: str) -> str:
-        content = {"m.relates_to": {"rel_type": "m.annotation", "event_id": event_id, "key": key}}
-        resp = await self.c.room_send(room_id, "m.reaction", content)
-        assert isinstance(resp, RoomSendResponse), resp
-        return resp.event_id
-
-    def bot_notices(self, room_id: str) -> list[RoomMessageNotice]:
-        return [e for r, e in self.timeline if r == room_id and isinstance(e, RoomMessageNotice) and e.sender == BOT]
-
-
 @pytest.fixture
-async def people(homeserver: str):
-    made: list[Person] = []
-
-    async def person(name: str, display: str | None = None, store: Path | None = None) -> Person:
-        p = await Person(homeserver, name, store).login(display)
-        made.append(p)
-        return p
-
-    yield person
-    for p in made:
-        await p.leave()
-
-
-@pytest.fixture
-async def bot(homeserver: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
+async def bot(homeserver: str, tmp_path: Path, bot_password: None):
     """``await bot(kv, **settings)`` -> (adapter, recorder); every adapter is stopped at the end."""
-    monkeypatch.setenv("MENTORBOT_MATRIX_PASSWORD", PASSWORD)
-    monkeypatch.delenv("MENTORBOT_MATRIX_TOKEN", raising=False)
-    monkeypatch.delenv("MENTORBOT_MATRIX_PICKLE_KEY", raising=False)
     made: list[MatrixAdapter] = []
 
     async def start(kv: MemoryKV | None = None, sink: Callable[[Inbound], Awaitable[None]] | None = None,
@@ -285,7 +106,11 @@ def test_content_is_escaped_and_mentions_are_explicit():
     assert c["msgtype"] == "m.notice" and c["body"] == '<b>hi</b> & "you"\n@room'
     assert c["formatted_body"] == "&lt;b&gt;hi&lt;/b&gt; &amp; &quot;you&quot;<br>@room"
     assert c["m.mentions"] == {}
-    assert fmt.message_content("x", mention="@a:b")["m.mentions"] == {"user_ids": ["@a:b"]}
+    a = fmt.Mention("@a:b", "<A>")
+    assert fmt.message_content("x", mention=a)["m.mentions"] == {"user_ids": ["@a:b"]}
+    called = fmt.message_content("x", a, addressed=True, msgtype=fmt.ALERT_MSGTYPE)
+    assert (called["msgtype"], called["body"]) == ("m.text", "<A>: x")
+    assert called["formatted_body"] == '<a href="https://matrix.to/#/@a:b">&lt;A&gt;</a>: x'
     assert [fmt.reaction_digit(k) for k in ("1\ufe0f\u20e3", "5\u20e3", "3", "6\ufe0f\u20e3", "👍", "12")] == [
         "1", "5", "3", None, None, None]
     assert fmt.txn_id("checkin-42") == "checkin-42" and fmt.txn_id(None) is None
@@ -360,6 +185,26 @@ async def test_a_dm_arrives_as_direct_and_the_reply_goes_back_there(bot, people)
     assert answer.source["content"]["m.relates_to"] == {"m.in_reply_to": {"event_id": hello_id}}
 
 
+async def test_a_reply_sent_by_a_later_process_still_answers_its_question_in_a_room_only(bot, people):
+    """The outbox may send a reply after a restart (a send failed, the batch was acknowledged):
+    this process never saw the question. In its room the reply still relates to it; in a DM,
+    which may be another room than the one asked in, it does not."""
+    erin = await people("erin", "Erin")
+    room = await erin.room()
+    dm = await erin.room(invite_bot=True, direct=True)
+    asked_here = await erin.say(room, "!round status")
+    asked_privately = await erin.say(dm, "!whoami")
+    adapter, _ = await bot(rooms=[room])  # a first start: both questions are history to it
+    await erin.bot_joined(dm)
+    who = Identity("matrix", erin.user_id, "Erin")
+    assert (await adapter.send(Reply(Where("matrix", room), "No round is open.", in_reply_to=asked_here))).ok
+    assert (await adapter.send(Reply(Where("matrix", None), "You are erin", in_reply_to=asked_privately, to=who))).ok
+    public = await erin.bot_said(room, lambda e: e.body == "No round is open.")
+    private = await erin.bot_said(dm, lambda e: e.body == "You are erin")
+    assert public.source["content"]["m.relates_to"] == {"m.in_reply_to": {"event_id": asked_here}}
+    assert "m.relates_to" not in private.source["content"]
+
+
 async def test_power_levels_map_to_roles_in_configured_rooms_only(bot, people):
     alice, bob, carol = await people("alice"), await people("bob"), await people("carol")
     # Synapse makes v12 rooms: the creator (alice) outranks any level and is not in "users"
@@ -410,8 +255,9 @@ async def test_replies_are_notices_with_escaped_html_and_only_the_chosen_mention
         "&lt;img src=x onerror=alert(1)&gt; @room **Bob** said:<br>@room &lt;script&gt;alert(1)&lt;/script&gt; "
         "[click](http://evil.example) **now**")
     assert content["m.mentions"] == {}
-    nxt = await alice.wait(lambda r, e: r == room and isinstance(e, RoomMessageNotice) and e.body == "Alice is next")
+    nxt = await alice.bot_said(room, lambda e: e.body == "Alice: Alice is next")
     assert nxt.source["content"]["m.mentions"] == {"user_ids": [alice.user_id]}
+    assert nxt.source["content"]["msgtype"] == "m.text"  # a notice would not ring (default push rules)
 
 
 async def test_an_outbox_key_is_the_transaction_id_so_a_resend_posts_once(bot, people):
@@ -453,8 +299,8 @@ async def test_a_direct_message_opens_one_direct_room_and_reuses_it(bot, people)
 
     adapter, _ = await bot(kv)
     assert (await adapter.send(DirectMessage(to, "hello again"))).ok
-    await frank.wait(lambda r, e: r == dm and isinstance(e, RoomMessageNotice) and e.body == "hello again")
-    assert sorted(e.body for e in frank.bot_notices(dm)) == ["hello 0", "hello 1", "hello 2", "hello again"]
+    await frank.bot_said(dm, lambda e: e.body == "hello again")
+    assert sorted(e.body for e in frank.bot_says(dm)) == ["hello 0", "hello 1", "hello 2", "hello again"]
     assert len(frank.invites) == 1
 
     nobody = await adapter.send(DirectMessage(Identity("matrix", uid("nobody"), "x"), "hi"))
@@ -468,7 +314,7 @@ async def test_a_keycap_reaction_to_the_bots_dm_is_a_digit_answer(bot, people):
     assert (await adapter.send(DirectMessage(Identity("matrix", gina.user_id, "Gina"), "Mood today? 1-5"))).ok
     dm = await gina.wait_invite()
     await gina.join(dm)
-    question = await gina.wait(lambda r, e: r == dm and isinstance(e, RoomMessageNotice))
+    question = await gina.bot_said(dm, lambda e: True)
     own = await gina.say(dm, "thinking")
     await gina.react(dm, question.event_id, "👍")  # not a digit
     await gina.react(dm, own, "2\ufe0f\u20e3")  # not on the bot's message
@@ -632,7 +478,7 @@ async def test_with_e2e_encrypted_rooms_and_dms_work_across_a_restart(bot, peopl
     assert (await adapter.send(DirectMessage(Identity("matrix", hank.user_id, "Hank"), "private hello"))).ok
     dm = await hank.wait_invite()
     await hank.join(dm)
-    hello = await hank.wait(lambda r, e: r == dm and isinstance(e, RoomMessageNotice))
+    hello = await hank.bot_said(dm, lambda e: True)
     assert hello.body == "private hello" and hello.decrypted
     await adapter.stop()
 
