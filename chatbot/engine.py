@@ -157,6 +157,11 @@ class Context:
             self.recipients[id(message)] = member.id
         return True
 
+    def queue_dm(self, member_id: int, message: DirectMessage) -> None:
+        """Queue a DM built for an identity chosen already (bulk jobs pick identities themselves)."""
+        self.outbound.append(message)
+        self.recipients[id(message)] = member_id
+
     def announce(self, where: Where, text: str, mention: Identity | None = None) -> None:
         self.outbound.append(Announce(where=where, text=text, mention=mention))
 

@@ -688,7 +688,7 @@ def _day_off_notice(ctx: Context, member: Member, schedule: WeeklySchedule, due:
         return
     why = f" ({label})" if label else ": it's a programme day off"
     text = f"No check-in today{why}. Your next one is {when_zoned(next_prompt(ctx, schedule, due), member)}."
-    ctx.outbound.append(DirectMessage(to=ident, text=text, key=f"checkin-off:{member.id}:{due.isoformat()}"))
+    ctx.queue_dm(member.id, DirectMessage(to=ident, text=text, key=f"checkin-off:{member.id}:{due.isoformat()}"))
 
 
 def _prompt(ctx: Context, plan: CheckinPlan, member: Member, schedule: WeeklySchedule, due: datetime, batch: _Batch) -> None:
@@ -715,7 +715,8 @@ def _prompt(ctx: Context, plan: CheckinPlan, member: Member, schedule: WeeklySch
     text = prompt_text(ctx, member, questions, due, next_prompt(ctx, schedule, due))
     if busy:
         text += f"\n(You're answering other questions of mine first: send {ctx.prefix}checkin when you're done.)"
-    ctx.outbound.append(
+    ctx.queue_dm(
+        member.id,
         DirectMessage(
             to=ident, text=text, key=f"checkin:{member.id}:{due.isoformat()}", buttons=_answer_button(ctx), form=_form(questions)
         )
@@ -766,7 +767,8 @@ def _remind(ctx: Context) -> None:
             lines.append(f"Reply here; I'm waiting for your answer to: {row.questions[int(conv.step[1:])][2]}")
         else:
             lines.append(f"Send {ctx.prefix}checkin to answer it.")
-        ctx.outbound.append(
+        ctx.queue_dm(
+            member.id,
             DirectMessage(
                 to=ident, text="\n".join(lines), key=f"checkin-remind:{row.id}", buttons=_answer_button(ctx), form=_form(row.questions)
             )
