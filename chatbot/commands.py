@@ -56,6 +56,14 @@ def parse_duration(text: str) -> int:
     return minutes
 
 
+def format_minutes(minutes: int) -> str:
+    """90 -> "1h30m", 45 -> "45m", 120 -> "2h": durations written the way they are typed."""
+    hours, rest = divmod(minutes, 60)
+    if not hours:
+        return f"{rest}m"
+    return f"{hours}h{rest}m" if rest else f"{hours}h"
+
+
 def parse_date(text: str) -> date:
     try:
         return date.fromisoformat(text.strip())

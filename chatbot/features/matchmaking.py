@@ -10,7 +10,7 @@ import json
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
-from chatbot.commands import ActionError, Arg, CommandSpec, Example, UsageError
+from chatbot.commands import ActionError, Arg, CommandSpec, Example, UsageError, format_minutes
 from chatbot.engine import Context, Feature, Job
 from chatbot.features.rounds import OPEN_EXAMPLE, current_round
 from chatbot.matching import MatchResult, MenteeProfile, MentorProfile, suggest_matches
@@ -168,15 +168,11 @@ async def my_mentees(ctx: Context) -> str:
             signups = ctx.repos.signups.of(m.id, rnd.id, "mentee")  # type: ignore[arg-type]
             goal = signups[0].goal or "?" if signups else "?"
         total = totals.get((me.id, m.id))
-        sessions = f"{total.sessions} sessions ({_hours(total.minutes)})" if total else "no sessions yet"
+        sessions = f"{total.sessions} sessions ({format_minutes(total.minutes)})" if total else "no sessions yet"
         last = ctx.repos.checkins.last_answered(m.id)  # type: ignore[arg-type]
         checkin = f"last check-in {_ago(ctx.now, last.answered_at)}" if last and last.answered_at else "no check-in yet"
         lines.append(f"{m.handle} ({m.timezone or '?'}): {sessions}; {checkin}; goal: {goal}")
     return "\n".join(lines)
-
-
-def _hours(minutes: int) -> str:
-    return f"{minutes // 60}h{minutes % 60:02d}m" if minutes >= 60 else f"{minutes}m"
 
 
 def _ago(now: datetime, then: datetime) -> str:

@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections import defaultdict
 from typing import Iterable
 
-from chatbot.commands import ActionError, Arg, CommandSpec, Example, UsageError, parse_date, parse_duration
+from chatbot.commands import ActionError, Arg, CommandSpec, Example, UsageError, format_minutes, parse_date, parse_duration
 from chatbot.engine import Context, Feature
 from chatbot.features.away import local_date, named
 from chatbot.features.matchmaking import MY_MENTEE, PAIRED
@@ -25,14 +25,6 @@ NOTES_MAX = 500
 LIST_MAX = 10
 #: mentors shown by !session totals before the rest are summarised
 TOTALS_MAX = 15
-
-
-def format_minutes(minutes: int) -> str:
-    """90 -> "1h30m", 45 -> "45m", 120 -> "2h" (the way durations are typed)."""
-    hours, rest = divmod(minutes, 60)
-    if not hours:
-        return f"{rest}m"
-    return f"{hours}h{rest}m" if rest else f"{hours}h"
 
 
 def _count(sessions: int, minutes: int) -> str:
