@@ -214,8 +214,9 @@ class CheckinSettings(Strict):
     grace: str = "6h"
     #: when the daily digest reaches mentors who chose one, in each mentor's own timezone
     digest_time: str = "18:00"
-    #: at most this many prompts (and as many reminders) are recorded per scheduler tick
-    batch: int = Field(2000, ge=1, le=100_000)
+    #: at most this many prompts (and as many reminders) are recorded per transaction; commands
+    #: waiting meanwhile are answered between batches, and the next batch follows at once
+    batch: int = Field(500, ge=1, le=100_000)
 
     @field_validator("schedule")
     @classmethod

@@ -56,6 +56,9 @@ log = logging.getLogger(__name__)
 #: how often a failed delivery is retried, and for how long
 RETRY_DELAYS = (timedelta(seconds=30), timedelta(minutes=2), timedelta(minutes=10), timedelta(hours=1))
 SEEN_TOUCH_INTERVAL = timedelta(minutes=5)
+#: a bound on one job's batches in one tick, so a job that always says "more" cannot hold the
+#: scheduler forever (500 prompts a batch: 100,000 mentees)
+MAX_JOB_BATCHES = 200
 
 
 @dataclass(frozen=True)
@@ -75,10 +78,14 @@ class Pending:
 
 @dataclass(frozen=True)
 class Job:
-    """A scheduled duty of a feature. ``run`` asks the store what is due at ``ctx.now``."""
+    """A scheduled duty of a feature. ``run`` asks the store what is due at ``ctx.now``.
+
+    A job with much to do handles a batch and returns True: the engine commits, sends, lets
+    waiting commands in, and runs it again, so a Monday morning of check-in prompts never keeps
+    people waiting for the whole fan-out."""
 
     name: str
-    run: Callable[["Context"], Awaitable[None]]
+    run: Callable[["Context"], Awaitable[bool | None]]
 
 
 @dataclass(frozen=True)
@@ -140,6 +147,15 @@ class Context:
 
     def roles_of(self, member: Member) -> frozenset[str]:
         return self.engine.member_roles(self.repos, member)
+
+    def due_every(self, name: str, every: timedelta) -> bool:
+        """For a scan too costly to repeat at every tick: True (and remembered, with the change)
+        when ``every`` has passed since the last True for this name."""
+        last = self.repos.kv.get("every", name)
+        if last is not None and timedelta(0) <= self.now - datetime.fromisoformat(last) < every:
+            return False
+        self.repos.kv.set("every", name, self.now.isoformat())
+        return True
 
     # -- sending -------------------------------------------------------------------------------
 
@@ -510,35 +526,32 @@ class Engine:
     # ------------------------------------------------------------------ outbox
 
     def _record(self, ctx: Context) -> list[Pending]:
-        """Write the context's outbound messages to the outbox (same transaction as the change)."""
-        recorded: list[Pending] = []
+        """Write the context's outbound messages to the outbox (same transaction as the change).
+
+        A message whose key is recorded already (the same due message queued by an earlier
+        tick) is left out, so a job may queue what is due without remembering what it sent."""
+        if not ctx.outbound:
+            return []
+        taken = ctx.repos.outbox.existing_keys(out.key for out in ctx.outbound if out.key is not None)
         base = f"{ctx.who.platform}:{ctx.event_id}" if ctx.who is not None and ctx.event_id else None
+        rows: list[dict[str, Any]] = []
+        keyed: list[tuple[str, int | None, Outbound]] = []
         for n, out in enumerate(ctx.outbound):
+            if out.key is not None and out.key in taken:
+                continue
+            key = out.key or (f"{base}:{n}" if base else f"auto:{secrets.token_hex(8)}")
+            taken.add(key)
             platform = out.to.platform if isinstance(out, DirectMessage) else out.where.platform
-            if out.key is not None:
-                if ctx.repos.outbox.has(out.key):
-                    continue  # the same due message recorded by an earlier tick
-                key = out.key
-            else:
-                key = f"{base}:{n}" if base else f"auto:{secrets.token_hex(8)}"
             member_id = ctx.recipients.get(id(out))
             if member_id is None and isinstance(out, DirectMessage) and out.to.account is not None:
                 m = ctx.repos.members.by_identity(out.to.platform, out.to.account)
                 member_id = m.id if m else None
-            keyed = dataclasses.replace(out, key=key)
-            row = ctx.repos.outbox.add(
-                OutboxMessage(
-                    key=key,
-                    platform=platform,
-                    member_id=member_id,
-                    payload=encode(keyed),
-                    created_at=ctx.now,
-                    next_attempt_at=ctx.now,
-                )
-            )
-            assert row.id is not None
-            recorded.append(Pending(row.id, platform, member_id, keyed))
-        return recorded
+            event = dataclasses.replace(out, key=key)
+            rows.append(dict(key=key, platform=platform, member_id=member_id, payload=encode(event), status="pending",
+                             attempts=0, created_at=ctx.now, next_attempt_at=ctx.now))
+            keyed.append((platform, member_id, event))
+        ids = ctx.repos.outbox.insert_many(rows)
+        return [Pending(row_id, platform, member_id, event) for row_id, (platform, member_id, event) in zip(ids, keyed)]
 
     async def _deliver(self, pending: Sequence[Pending]) -> None:
         """Send recorded messages, then record what became of each."""
@@ -648,22 +661,32 @@ class Engine:
 
     async def run_job(self, name: str) -> None:
         job = next(j for j in self.jobs if j.name == name)
+        for _ in range(MAX_JOB_BATCHES):
+            if not await self._run_job_batch(job):
+                return
+            await asyncio.sleep(0)  # one turn of the loop: what arrived meanwhile queues for the lock first
+        log.warning("job %s still has work after %d batches; the next tick goes on", name, MAX_JOB_BATCHES)
+
+    async def _run_job_batch(self, job: Job) -> bool:
+        """One batch in one transaction under the lock, then its messages are sent outside it.
+        True when the job said more is due now."""
         async with self._lock:
             now = self.clock.now()
             with Session(self.db, expire_on_commit=False) as session:
                 ctx = Context(self, Repos(session), now)
                 try:
-                    await job.run(ctx)
+                    more = await job.run(ctx)
                     ids = self._record(ctx)
                     session.commit()
                     for fn in ctx.after_commit:
                         fn()
                 except Exception:
                     session.rollback()
-                    log.exception("job %s failed; it will run again at the next tick", name)
-                    return
+                    log.exception("job %s failed; it will run again at the next tick", job.name)
+                    return False
         if ids:
             await self._deliver(ids)
+        return bool(more)
 
     # ------------------------------------------------------------------ lifecycle
 

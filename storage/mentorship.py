@@ -7,13 +7,15 @@ totals and "not the same pair as last round" keep working.
 
 from __future__ import annotations
 
-from datetime import datetime
-from typing import Optional
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import Iterable, Optional
 
 from sqlalchemy import Index, func
+from sqlalchemy.orm import aliased
 from sqlmodel import Field, Session, SQLModel, col, select
 
-from storage.tables import Member, when
+from storage.tables import Member, PlatformIdentity, when
 
 
 class Pair(SQLModel, table=True):
@@ -30,6 +32,19 @@ class Pair(SQLModel, table=True):
     ended_at: Optional[datetime] = when(nullable=True)
     #: why it ended: unassigned, withdrew, reassigned, round closed
     end_reason: Optional[str] = None
+
+
+@dataclass(frozen=True)
+class PairActivity:
+    """What deciding whether a lead pair is at risk needs, without loading its people."""
+
+    pair_id: int
+    mentee_id: int
+    mentor_id: int
+    created_at: datetime
+    mentor_away_until: date | None
+    #: when the mentee was last seen on any platform (None: never)
+    mentee_seen: datetime | None
 
 
 class PairRepo:
@@ -71,6 +86,36 @@ class PairRepo:
         ids = [p.mentee_id for p in self.of_mentor(mentor_id)]
         members = {m.id: m for m in self.s.exec(select(Member).where(col(Member.id).in_(ids)))}
         return [members[i] for i in ids if i in members]
+
+    def activity(self, round_id: int) -> list[PairActivity]:
+        """Every active lead pair of the round with its mentor's absence and its mentee's last
+        sighting, in one query: the at-risk scan used to ask three questions per pair."""
+        mentor = aliased(Member)
+        seen = (
+            select(PlatformIdentity.member_id, func.max(PlatformIdentity.last_seen).label("seen"))
+            .group_by(col(PlatformIdentity.member_id))
+            .subquery()
+        )
+        stmt = (
+            select(Pair.id, Pair.mentee_id, Pair.mentor_id, Pair.created_at, mentor.away_until, seen.c.seen)
+            .join(mentor, col(mentor.id) == col(Pair.mentor_id))
+            .outerjoin(seen, seen.c.member_id == col(Pair.mentee_id))
+            .where(Pair.round_id == round_id, Pair.kind == "mentor", col(Pair.ended_at).is_(None))
+            .order_by(col(Pair.id))
+        )
+        return [PairActivity(*row) for row in self.s.exec(stmt)]  # type: ignore[call-overload]
+
+    def with_people(self, pair_ids: Iterable[int]) -> list[tuple[Pair, Member, Member]]:
+        """These pairs with their mentee and mentor, in pair order."""
+        mentee, mentor = aliased(Member), aliased(Member)
+        stmt = (
+            select(Pair, mentee, mentor)
+            .join(mentee, col(mentee.id) == col(Pair.mentee_id))
+            .join(mentor, col(mentor.id) == col(Pair.mentor_id))
+            .where(col(Pair.id).in_(list(pair_ids)))
+            .order_by(col(Pair.id))
+        )
+        return [(pair, a, b) for pair, a, b in self.s.exec(stmt)]
 
     def mentors(self, mentor_id: int, mentee_id: int) -> bool:
         """Does this person (lead or co-mentor) mentor that mentee now?"""

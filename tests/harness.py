@@ -13,10 +13,14 @@ from __future__ import annotations
 
 import random
 import re
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
+
+from sqlalchemy import Engine as DbEngine, event
 
 from adapters.console import MemoryAdapter, Said, ScriptPlayer
 from chatbot.app import App
@@ -138,3 +142,20 @@ class Bot:
 
 def matches(pattern: str, texts: list[str]) -> bool:
     return any(re.search(pattern, t, re.S) for t in texts)
+
+
+@contextmanager
+def selects(db: DbEngine) -> Iterator[list[str]]:
+    """The SELECT statements run on ``db`` inside the block: for tests that a job's number of
+    queries does not grow with the number of people it serves."""
+    seen: list[str] = []
+
+    def record(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
+        if statement.lstrip().upper().startswith("SELECT"):
+            seen.append(statement)
+
+    event.listen(db, "before_cursor_execute", record)
+    try:
+        yield seen
+    finally:
+        event.remove(db, "before_cursor_execute", record)

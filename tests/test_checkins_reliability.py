@@ -10,7 +10,6 @@ from collections import Counter
 from datetime import datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import event
 from sqlmodel import Session, select
 
 from adapters.console import MemoryAdapter
@@ -21,8 +20,8 @@ from storage.checkins import Checkin
 from storage.mentorship import Pair
 from storage.repos import Repos
 from storage.tables import Member, PlatformIdentity, Signup
-from tests.harness import Bot
-from tests.test_checkins import bot, checkins_of, outbox, paired_db, prompts, run_until, utc  # noqa: F401 - fixtures
+from tests.harness import Bot, selects
+from tests.test_checkins import bot, checkins_of, outbox, paired_db, prompts, run_until, start, utc  # noqa: F401 - fixtures
 
 
 class FlakyAdapter(MemoryAdapter):
@@ -228,21 +227,12 @@ def _add_mentees(bot: Bot, count: int) -> None:
 
 
 async def _selects_of_one_tick(bot: Bot) -> tuple[int, int]:
-    statements: list[str] = []
-
-    def record(conn, cursor, statement, *args) -> None:  # noqa: ANN001
-        statements.append(statement)
-
-    event.listen(bot.app.db, "before_cursor_execute", record)
-    try:
-        with Session(bot.app.db) as session:
-            ctx = Context(bot.engine, Repos(session), bot.clock.now())
-            await feature.run_checkins(ctx)
-            session.flush()
-            session.rollback()
-    finally:
-        event.remove(bot.app.db, "before_cursor_execute", record)
-    return sum(s.lstrip().upper().startswith("SELECT") for s in statements), len(ctx.outbound)
+    with selects(bot.app.db) as seen, Session(bot.app.db) as session:
+        ctx = Context(bot.engine, Repos(session), bot.clock.now())
+        await feature.run_checkins(ctx)
+        session.flush()
+        session.rollback()
+    return len(seen), len(ctx.outbound)
 
 
 async def test_a_tick_asks_the_same_few_questions_however_many_mentees(bot):
@@ -252,6 +242,37 @@ async def test_a_tick_asks_the_same_few_questions_however_many_mentees(bot):
     _add_mentees(bot, 60)
     crowd, sent = await _selects_of_one_tick(bot)
     assert sent == 61
-    # the job's own state, new pairs, their plans, due plans, who takes part, identities,
-    # conversations, earlier check-ins, reminders (and three first-time state reads)
-    assert crowd == alone <= 12
+    # the job's own state, the timezone check's mark, new pairs, their plans, due plans, who takes
+    # part, identities, conversations, earlier check-ins, reminders (and three first-time state reads)
+    assert crowd == alone <= 13
+
+
+async def test_a_big_fan_out_goes_in_batches_and_commands_are_answered_between_them(tmp_path, paired_db):
+    bot = await start(tmp_path, paired_db, checkins={"batch": 2})
+    try:
+        _add_mentees(bot, 5)
+        bot.clock.set(utc(2027, 1, 4, 9, 0))  # all six are due
+
+        def prompts_so_far() -> list[str]:
+            return [s.target for s in bot.said if s.text.startswith("Time for your check-in")]
+
+        async def command() -> tuple[list[str], int]:
+            answer = await bot.say("bob", "!whoami")
+            return answer, len(prompts_so_far())
+
+        adapter, asked = bot.adapters["console"], []
+        send = adapter.send
+
+        async def send_then_command(event: Outbound) -> Delivery:  # bob writes as the first prompt goes out
+            delivery = await send(event)
+            if not asked:
+                asked.append(asyncio.create_task(command()))
+            return delivery
+
+        adapter.send = send_then_command  # type: ignore[method-assign]
+        await bot.engine.run_due()
+        answer, prompts_when_answered = await asked[0]
+        assert answer and prompts_when_answered < 6  # answered between two batches, not after all of them
+        assert sorted(prompts_so_far()) == sorted(["dm alice", *(f"dm m{n}" for n in range(5))])  # one tick, everyone once
+    finally:
+        await bot.stop()

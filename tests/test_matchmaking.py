@@ -3,10 +3,15 @@ their rules, pairs at risk, and nobody left without a mentor silently."""
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 from sqlmodel import Session, select
 
+from chatbot.engine import Context
+from chatbot.features.matchmaking import pairs_at_risk
 from storage.mentorship import Pair
-from tests.harness import Bot
+from storage.repos import Repos
+from tests.harness import Bot, selects
 
 OPEN = '!round open "2027 Q1" 2027-01-01 2027-03-31'
 
@@ -129,6 +134,28 @@ async def test_silence_is_nudged_once_then_coordinators_are_told_once(bot):
     assert "bob and alice: no session for 18 days" in (await bot.say("you", "!match report"))[0]
     await bot.say("bob", '!session log alice 45m "getting started"')
     assert "No pair of 2027 Q1 looks stuck" in (await bot.say("you", "!match report"))[0]
+
+
+def _risks_and_queries(bot: Bot) -> tuple[list[str], int]:
+    with selects(bot.app.db) as seen, Session(bot.app.db) as session:
+        repos = Repos(session)
+        risks = pairs_at_risk(Context(bot.engine, repos, bot.clock.now()), repos.rounds.current())
+    return sorted(f"{r.kind} {r.mentor.handle}/{r.mentee.handle}" for r in risks), len(seen)
+
+
+async def test_the_at_risk_scan_asks_the_same_few_questions_however_many_pairs(bot):
+    await bot.pair("alice", "bob")
+    bot.clock.advance(timedelta(days=8))
+    one_pair = _risks_and_queries(bot)
+    assert one_pair[0] == ["intro bob/alice"]
+    await bot.pair("carol", "dave")
+    await bot.pair("erin", "frank")
+    bot.clock.advance(timedelta(hours=1))
+    await bot.say("erin", "!whoami")  # erin was seen after her introduction: not at risk
+    bot.clock.advance(timedelta(days=8))
+    three_pairs = _risks_and_queries(bot)
+    assert three_pairs[0] == ["intro bob/alice", "intro dave/carol"]
+    assert three_pairs[1] == one_pair[1] <= 4  # the round, sessions, pairs' activity, the risky pairs' people
 
 
 async def test_a_mentee_who_never_answers_the_introduction_is_noticed(bot):

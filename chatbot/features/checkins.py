@@ -54,7 +54,8 @@ ANSWER_MAX = 1000
 #: after a long downtime, at most this many past occurrences per mentee are recorded as skipped
 CATCH_UP = 14
 HISTORY_SHOWN = 5
-#: how often plans are compared with their mentees' timezones
+#: how often plans are compared with their mentees' timezones, so that a mentee who moved gets the
+#: next prompt at the new local time (one UPDATE, but a scan of every plan: not at every tick)
 ZONE_CHECK_EVERY = timedelta(minutes=10)
 _TICK = timedelta(microseconds=1)
 
@@ -583,13 +584,15 @@ def _load(ctx: Context, ids: list[int], since: datetime | None) -> _Batch:
     return _Batch(repo.eligible(ids), repo.identities_of(ids), repo.conversations_of(ids), rows)
 
 
-async def run_checkins(ctx: Context) -> None:
-    """Plans for new pairs, then the prompts that are due, then the reminders."""
+async def run_checkins(ctx: Context) -> bool:
+    """Plans for new pairs, then the prompts that are due, then the reminders, at most a batch
+    of each; True when a batch was full, so the engine runs the job again."""
     cfg, repo = ctx.settings.checkins, ctx.repos.checkins
     marks = repo.marks()
     _follow_config(ctx, marks.get("default"))
-    _follow_timezones(ctx, marks.get("zones_checked"))
-    _plan_new_pairs(ctx, int(marks.get("pair_mark", 0)))
+    if ctx.due_every("checkins-timezones", ZONE_CHECK_EVERY):
+        ctx.repos.checkins.follow_new_timezones(ctx.now)
+    planned = _plan_new_pairs(ctx, int(marks.get("pair_mark", 0)))
     due = repo.due_plans(ctx.now, cfg.batch)
     if due:
         ids = [m.id for _, m in due if m.id is not None]
@@ -599,7 +602,8 @@ async def run_checkins(ctx: Context) -> None:
             _advance(ctx, plan, member, batch)
             repo.save(plan)
         batch.write(ctx)
-    _remind(ctx)
+    reminded = _remind(ctx)
+    return cfg.batch in (planned, len(due), reminded)
 
 
 def _follow_config(ctx: Context, seen: str | None) -> None:
@@ -611,27 +615,20 @@ def _follow_config(ctx: Context, seen: str | None) -> None:
         ctx.repos.kv.set("checkins", "default", default)
 
 
-def _follow_timezones(ctx: Context, checked: str | None) -> None:
-    """Every few minutes, plans of mentees who changed their timezone fall due at once, so the
-    next prompt moves to the new local time (one UPDATE; a scan, hence not at every tick)."""
-    if checked is not None and ctx.now - datetime.fromisoformat(checked) < ZONE_CHECK_EVERY:
-        return
-    ctx.repos.checkins.follow_new_timezones(ctx.now)
-    ctx.repos.kv.set("checkins", "zones_checked", ctx.now.isoformat())
-
-
-def _plan_new_pairs(ctx: Context, mark: int) -> None:
-    """A plan for each newly paired mentee, its first prompt the first occurrence after pairing."""
+def _plan_new_pairs(ctx: Context, mark: int) -> int:
+    """A plan for each newly paired mentee, its first prompt the first occurrence after pairing.
+    Returns how many new pairs it looked at."""
     repo, kv = ctx.repos.checkins, ctx.repos.kv
     new = repo.new_pairs(mark, ctx.settings.checkins.batch)
     if not new:
-        return
+        return 0
     planned = set(repo.plans_of({m.id for _, m in new if m.id is not None}))
     for pair, mentee in new:
         if pair.ended_at is None and mentee.id not in planned:
             repo.save(fresh_plan(ctx, mentee, since=pair.created_at))
             planned.add(mentee.id)  # type: ignore[arg-type]
     kv.set("checkins", "pair_mark", str(new[-1][0].id))
+    return len(new)
 
 
 def _advance(ctx: Context, plan: CheckinPlan, member: Member, batch: _Batch) -> None:
@@ -736,15 +733,16 @@ def _two_misses(ctx: Context, member: Member, row: Checkin, batch: _Batch) -> No
         )
 
 
-def _remind(ctx: Context) -> None:
-    """Once per check-in, ``reminder_after`` the prompt, while it is open and the mentee takes part."""
+def _remind(ctx: Context) -> int:
+    """Once per check-in, ``reminder_after`` the prompt, while it is open and the mentee takes part.
+    Returns how many open check-ins it dealt with."""
     after = reminder_after(ctx)
     if not after:
-        return
+        return 0
     repo = ctx.repos.checkins
     due = repo.reminders_due(ctx.now - after, ctx.settings.checkins.batch)
     if not due:
-        return
+        return 0
     ids = [m.id for _, m in due if m.id is not None]
     batch = _load(ctx, ids, None)
     plans = repo.plans_of(ids)
@@ -774,6 +772,7 @@ def _remind(ctx: Context) -> None:
             )
         )
     batch.write(ctx)
+    return len(due)
 
 
 # ---------------------------------------------------------------------------- digests

@@ -25,8 +25,16 @@ def active_signup(ctx: Context, member: Member, rnd: Round, kind: str) -> Signup
     raise ActionError(f"{member.handle} is not signed up as a {kind} in {rnd.name}.")
 
 
+#: risk is counted in days: the scan of every pair need not run at every tick
+RISK_CHECK_EVERY = timedelta(hours=1)
+
+
 def is_away(member: Member, today: date) -> bool:
-    return member.away_until is not None and member.away_until >= today
+    return away_on(member.away_until, today)
+
+
+def away_on(until: date | None, today: date) -> bool:
+    return until is not None and until >= today
 
 
 def capacity_of(ctx: Context, signup: Signup) -> int:
@@ -343,26 +351,29 @@ class Risk:
 
 
 def pairs_at_risk(ctx: Context, rnd: Round) -> list[Risk]:
-    """Pairs that quietly stopped meeting, or never started: the programme's most common failure."""
+    """Pairs that quietly stopped meeting, or never started: the programme's most common failure.
+
+    Decided on plain rows for every pair (two queries in all); only the pairs at risk are
+    loaded with their people, since a large programme has many pairs and few stuck ones."""
     assert rnd.id is not None
     prog = ctx.settings.programme
     last_session = ctx.repos.session_logs.last_logged(rnd.id)
-    risks = []
-    for pair in ctx.repos.pairs.active(rnd.id):
-        if pair.kind != "mentor":
+    today = ctx.now.date()
+    found: dict[int, tuple[str, datetime]] = {}
+    for a in ctx.repos.pairs.activity(rnd.id):
+        if away_on(a.mentor_away_until, today):
             continue
-        mentee, mentor = ctx.repos.members.get(pair.mentee_id), ctx.repos.members.get(pair.mentor_id)
-        if mentee is None or mentor is None or is_away(mentor, ctx.now.date()):
+        logged = last_session.get((a.mentor_id, a.mentee_id))
+        heard = a.mentee_seen or a.created_at
+        if logged is None and heard <= a.created_at and ctx.now - a.created_at >= timedelta(days=prog.intro_days):
+            found[a.pair_id] = ("intro", a.created_at)
             continue
-        logged = last_session.get((pair.mentor_id, pair.mentee_id))
-        heard = max((i.last_seen for i in ctx.repos.members.identities(mentee.id)), default=pair.created_at)  # type: ignore[arg-type]
-        if logged is None and heard <= pair.created_at and ctx.now - pair.created_at >= timedelta(days=prog.intro_days):
-            risks.append(Risk(pair, mentee, mentor, "intro", pair.created_at))
-            continue
-        activity = max(pair.created_at, logged or pair.created_at)
+        activity = max(a.created_at, logged or a.created_at)
         if ctx.now - activity >= timedelta(days=prog.silence_days):
-            risks.append(Risk(pair, mentee, mentor, "silent", activity))
-    return risks
+            found[a.pair_id] = ("silent", activity)
+    if not found:
+        return []
+    return [Risk(pair, mentee, mentor, *found[pair.id]) for pair, mentee, mentor in ctx.repos.pairs.with_people(found)]  # type: ignore[index]
 
 
 def _describe_risk(risk: Risk, now: datetime) -> str:
@@ -385,14 +396,16 @@ async def report(ctx: Context) -> str:
 
 
 async def notice_silence(ctx: Context) -> None:
-    """Nudge once; if nothing changes within the escalation time, tell the coordinators once."""
+    """Nudge once; if nothing changes within the escalation time, tell the coordinators once.
+    Hourly: see ``RISK_CHECK_EVERY``."""
     rnd = ctx.repos.rounds.current()
-    if rnd is None:
+    if rnd is None or not ctx.due_every("pair-silence", RISK_CHECK_EVERY):
         return
     escalate = timedelta(days=ctx.settings.programme.escalate_days)
-    for risk in pairs_at_risk(ctx, rnd):
-        episode = f"{risk.kind}:{risk.pair.id}:{risk.since.date()}"
-        nudged = ctx.repos.outbox.by_key(f"nudge:{episode}")
+    risks = [(r, f"{r.kind}:{r.pair.id}:{r.since.date()}") for r in pairs_at_risk(ctx, rnd)]
+    nudges = ctx.repos.outbox.by_keys(f"nudge:{episode}" for _, episode in risks)
+    for risk, episode in risks:
+        nudged = nudges.get(f"nudge:{episode}")
         if nudged is None:
             if risk.kind == "intro":
                 ctx.dm(risk.mentee, f"Your mentor {risk.mentor.handle} introduced themselves a while ago: a short hello "
