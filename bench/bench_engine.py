@@ -10,12 +10,11 @@ from __future__ import annotations
 import argparse
 import asyncio
 import os
-import platform
 import sqlite3
-import statistics
 import sys
 import tempfile
 import time
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
@@ -24,9 +23,13 @@ from adapters.console import MemoryAdapter  # noqa: E402
 from chatbot.app import App  # noqa: E402
 from chatbot.clock import FakeClock  # noqa: E402
 from chatbot.config import from_dict  # noqa: E402
+from bench.bench_matching import machine  # noqa: E402
 
-PEOPLE = 50
-
+MENTEES, MENTORS = 40, 10  # four mentees each
+CHANNEL = "#office-hours"
+SUNDAY = datetime(2027, 1, 3, 11, 0, tzinfo=timezone.utc)  # paired on a Sunday
+MONDAY = datetime(2027, 1, 4, 9, 1, tzinfo=timezone.utc)  # 10:01 in Berlin: the first prompts are due
+ANSWER = "1. fixed the parser test 2. send the patch for review 3. none 4. 3"
 
 def baseline(path: Path, synchronous: str, n: int = 2000) -> float:
     """Single-row transactions per second with the same pragmas as the bot."""
@@ -44,10 +47,39 @@ def baseline(path: Path, synchronous: str, n: int = 2000) -> float:
     return n / elapsed
 
 
-def mix(i: int) -> tuple[str, str]:
-    who = f"person{i % PEOPLE}"
-    commands = ["!profile", "!whoami", "!profile set timezone Europe/Berlin", "!round status"]
-    return who, commands[i % len(commands)]
+def mix(k: int) -> list[tuple[str, str, str | None]]:
+    """One check-in period's commands, in the order people would send them: for each mentee an
+    answer to the open check-in, a session their mentor logs, a queue join and leave in the
+    office-hours channel, and a look at their profile."""
+    out: list[tuple[str, str, str | None]] = []
+    for i in range(MENTEES):
+        mentee, mentor = f"mentee{i}", f"mentor{i % MENTORS}"
+        out += [
+            (mentee, ANSWER, None),
+            (mentor, f'!session log {mentee} 45m "review round {k}"', None),
+            (mentee, "!q join rebasing my patch", CHANNEL),
+            (mentee, "!profile", None),
+            (mentee, "!q leave", CHANNEL),
+        ]
+    return out
+
+
+KINDS = "check-in answers, !session log, !q join, !profile, !q leave"
+
+
+async def set_up(adapter: MemoryAdapter) -> None:
+    """A round, 40 mentees and 10 mentors through the real interviews, paired, and an open
+    office hour (none of it measured)."""
+    await adapter.say("you", '!round open "Bench" 2027-01-01 2027-03-31')
+    for i in range(MENTEES):
+        for line in ["!signup mentee", "Europe/Berlin", "en", "3", "programming", "testing", "Land a patch"]:
+            await adapter.say(f"mentee{i}", line)
+    for j in range(MENTORS):
+        for line in ["!signup mentor", "Europe/London", "en", "3", "all", "testing", "4"]:
+            await adapter.say(f"mentor{j}", line)
+    for i in range(MENTEES):
+        await adapter.say("you", f"!match assign mentee{i} mentor{i % MENTORS}")
+    await adapter.say("you", "!oh open Patches and code review", CHANNEL)
 
 
 async def run(n: int, synchronous: str, workdir: Path) -> dict[str, float]:
@@ -56,23 +88,27 @@ async def run(n: int, synchronous: str, workdir: Path) -> dict[str, float]:
         "database": {"url": f"sqlite:///{workdir / 'bench.db'}", "synchronous": synchronous},
     })
     adapter = MemoryAdapter()
-    app = App(settings, clock=FakeClock(), adapters=[adapter])
+    clock = FakeClock(SUNDAY)
+    app = App(settings, clock=clock, adapters=[adapter])
     await app.start(schedule=False)
-    await adapter.say("you", '!round open "Bench" 2027-01-01 2027-03-31')
-    for p in range(PEOPLE):  # first contact creates the member; not part of the measure
-        await adapter.say(f"person{p}", "!help")
-    latencies = []
-    start = time.perf_counter()
-    for i in range(n):
-        who, text = mix(i)
-        t0 = time.perf_counter()
-        await adapter.say(who, text)
-        latencies.append(time.perf_counter() - t0)
-    elapsed = time.perf_counter() - start
+    await set_up(adapter)
+    latencies: list[float] = []
+    busy, k = 0.0, 0
+    while len(latencies) < n:
+        clock.set(MONDAY + timedelta(days=7 * (k // 2) + 3 * (k % 2)))  # Monday, Thursday, Monday... 10:01 Berlin
+        await app.engine.run_due()  # the prompts: not part of the measure (bench_checkin_fanout's)
+        await adapter.say("you", "!oh open Patches and code review", CHANNEL)  # open again if it closed
+        start = time.perf_counter()
+        for who, text, channel in mix(k)[: n - len(latencies)]:
+            t0 = time.perf_counter()
+            await adapter.say(who, text, channel)
+            latencies.append(time.perf_counter() - t0)
+        busy += time.perf_counter() - start
+        k += 1
     await app.stop()
     latencies.sort()
     return {
-        "rate": n / elapsed,
+        "rate": n / busy,
         "p50_ms": latencies[len(latencies) // 2] * 1e3,
         "p99_ms": latencies[int(len(latencies) * 0.99)] * 1e3,
     }
@@ -87,10 +123,11 @@ def main() -> None:
         work = Path(d)
         base = baseline(work / "baseline.db", args.synchronous)
         result = asyncio.run(run(args.commands, args.synchronous, work))
-    print(f"machine: {platform.machine()} {os.cpu_count()} cores, Python {platform.python_version()}, synchronous={args.synchronous}")
+    print(machine())
+    print(f"synchronous={args.synchronous}")
     print(f"baseline single-row durable transactions: {base:,.0f}/s")
     print(f"engine: {result['rate']:,.0f} commands/s, p50 {result['p50_ms']:.2f} ms, p99 {result['p99_ms']:.2f} ms "
-          f"({args.commands} commands: !profile, !whoami, !profile set, !round status)")
+          f"({args.commands} commands: {KINDS})")
     print(f"ratio engine/baseline: {result['rate'] / base:.3f}")
 
 

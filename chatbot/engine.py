@@ -240,12 +240,7 @@ class Engine:
 
     def member_roles(self, repos: Repos, member: Member, platform_roles: Iterable[str] = ()) -> frozenset[str]:
         assert member.id is not None
-        roles = {"member"} | repos.roles.of(member.id) | set(platform_roles)
-        if self._admins and any(
-            f"{i.platform}:{i.account}" in self._admins for i in repos.members.identities(member.id)
-        ):
-            roles.add("admin")
-        return frozenset(roles)
+        return frozenset({"member"} | repos.roles.of(member.id, self._admins) | set(platform_roles))
 
     def reachable_identity(self, repos: Repos, member: Member) -> Identity | None:
         assert member.id is not None
@@ -255,13 +250,14 @@ class Engine:
         """The member behind a stable account, created on first contact. None for anonymous."""
         if who.account is None:
             return None
-        ident = repos.members.identity(who.platform, who.account)
-        if ident is None:
+        found = repos.members.identity(who.platform, who.account)
+        if found is None:
             return repos.members.create(who.platform, who.account, who.display, now)
+        ident, member = found
         if ident.display != who.display or now - ident.last_seen > SEEN_TOUCH_INTERVAL or ident.undeliverable_since:
             ident.undeliverable_since = None  # they write to us from here: worth trying again
             repos.members.touch(ident, who.display, now)
-        return repos.members.get(ident.member_id)
+        return member
 
     def allowed(self, spec: CommandSpec, who: Identity, roles: frozenset[str]) -> bool:
         if "anyone" in spec.roles:

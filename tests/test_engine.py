@@ -163,6 +163,16 @@ async def test_linking_joins_two_platforms_into_one_member(bot):
     assert "not valid" in (await bot.say("alice", f"!link {code}", platform="irc"))[0]  # used once
 
 
+async def test_a_configured_admin_is_admin_on_every_linked_platform_and_nowhere_else(bot):
+    assert "roles: admin" not in (await bot.say("you", "!whoami", platform="irc"))[0]  # same name, another account
+    code = (await bot.say("you", "!link"))[0].split()[4].rstrip(".")
+    await bot.say("you", f"!link {code}", platform="irc")
+    assert "roles: admin" in (await bot.say("you", "!whoami", platform="irc"))[0]
+    await bot.say("alice", "!whoami")
+    out = (await bot.say("you", "!role grant alice coordinator", platform="irc"))[0]
+    assert out == "alice is now coordinator."
+
+
 async def test_link_codes_expire_and_cannot_be_self_redeemed(bot):
     code = (await bot.say("alice", "!link"))[0].split()[4].rstrip(".")
     assert "same account" in (await bot.say("alice", f"!link {code}"))[0]
