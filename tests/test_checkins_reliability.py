@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import asyncio
 from collections import Counter
-from datetime import datetime, time, timedelta
+from datetime import time, timedelta
 from zoneinfo import ZoneInfo
 
 from sqlmodel import Session, select
@@ -15,7 +15,7 @@ from sqlmodel import Session, select
 from adapters.console import MemoryAdapter
 from chatbot.engine import Context
 from chatbot.events import Delivery, DirectMessage, Identity, Outbound, Seen
-from chatbot.features import checkins as feature
+from chatbot.features import checkin_prompts as job
 from storage.checkins import Checkin
 from storage.mentorship import Pair
 from storage.repos import Repos
@@ -104,7 +104,7 @@ async def test_a_crash_before_the_prompt_was_recorded_loses_nothing(bot, monkeyp
     def crash(*args, **kwargs):
         raise RuntimeError("killed half-way through the tick")
 
-    monkeypatch.setattr(feature, "_prompt", crash)
+    monkeypatch.setattr(job, "_prompt", crash)
     await run_until(bot, utc(2027, 1, 4, 9, 0))
     assert prompts(bot) == [] and checkins_of(bot) == []  # the whole tick rolled back
     monkeypatch.undo()
@@ -229,7 +229,7 @@ def _add_mentees(bot: Bot, count: int) -> None:
 async def _selects_of_one_tick(bot: Bot) -> tuple[int, int]:
     with selects(bot.app.db) as seen, Session(bot.app.db) as session:
         ctx = Context(bot.engine, Repos(session), bot.clock.now())
-        await feature.run_checkins(ctx)
+        await job.run_checkins(ctx)
         session.flush()
         session.rollback()
     return len(seen), len(ctx.outbound)

@@ -1,0 +1,354 @@
+"""The scheduled side of check-ins: the prompts that are due, reminders, misses, day-off
+notices and mentors' daily digests, for any number of mentees in a few bulk queries per batch.
+
+Exactly once: a prompt is a ``Checkin`` row, unique per (mentee, due instant), written in the
+job's transaction with its outbox message (keyed the same way); a second tick at the same
+instant, or a restart before or after the send, finds the row and the advanced plan."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime, time, timedelta
+from typing import Any, Sequence
+
+from chatbot.config import parse_span_setting
+from chatbot.engine import Context, choose_identity
+from chatbot.events import Button, DirectMessage, Form, Identity
+from chatbot.features.away import away_now, named, zone_of
+from chatbot.features.checkin_answers import summary, timing
+from chatbot.features.checkin_time import (
+    current_questions,
+    days_off,
+    fresh_plan,
+    next_prompt,
+    reminder_after,
+    schedule_of,
+    schedule_text,
+    tz_of,
+    weekly,
+    when,
+    when_zoned,
+)
+from chatbot.recurrence import (
+    WeeklySchedule,
+    next_occurrence,
+    occurrences,
+    previous_occurrence,
+)
+from storage.checkins import MISSED, PROMPTED, SKIPPED, Checkin, CheckinPlan
+from storage.tables import Conversation, Member, PlatformIdentity
+
+FLOW, EDIT_FLOW = "checkin", "checkin-edit"
+#: after a long downtime, at most this many past occurrences per mentee are recorded as skipped
+CATCH_UP = 14
+#: how often plans are compared with their mentees' timezones, so that a mentee who moved gets the
+#: next prompt at the new local time (one UPDATE, but a scan of every plan: not at every tick)
+ZONE_CHECK_EVERY = timedelta(minutes=10)
+_TICK = timedelta(microseconds=1)
+
+# ---------------------------------------------------------------------------- telling people
+
+
+def pick_identity(ctx: Context, member: Member, idents: Sequence[PlatformIdentity]) -> Identity | None:
+    """The identity a prompt goes to, chosen from bulk-loaded rows by the engine's one rule."""
+    return choose_identity(member, idents, ctx.engine.adapters)
+
+
+def open_interview(
+    ctx: Context, member_id: int, flow: str, platform: str, data: dict[str, Any], batch: "_Batch | None" = None
+) -> None:
+    step = "q0" if flow == FLOW else "answers"
+    if batch is None:
+        ctx.repos.checkins.open_conversation(member_id, flow, step, platform, data, ctx.now)
+    elif member_id in batch.conversations:
+        ctx.repos.checkins.open_conversation(member_id, flow, step, platform, data, ctx.now, batch.conversations[member_id], known=True)
+    else:
+        batch.new_conversations.append(
+            dict(member_id=member_id, flow=flow, step=step, data=data, platform=platform, started_at=ctx.now, updated_at=ctx.now)
+        )
+
+
+def prompt_text(ctx: Context, member: Member, questions: Sequence[Sequence[str]], due: datetime, until: datetime | None) -> str:
+    n = len(questions)
+    if n == 1:
+        lines = [f"Time for your check-in ({when(due, member)})! Reply here with your answer:"]
+    else:
+        lines = [
+            f"Time for your check-in ({when(due, member)})! Reply here with all {n} answers at once "
+            "(numbered, one per line, or separated by |), or answer 1 and I'll ask the rest:"
+        ]
+    lines += [f"{i}. {q[2]}" for i, q in enumerate(questions, 1)]
+    if until is not None:
+        lines.append(f"Answers are welcome until your next check-in, {when_zoned(until, member)}.")
+    return "\n".join(lines)
+
+
+def answer_button(ctx: Context) -> tuple[Button, ...]:
+    return (Button("Answer", f"{ctx.prefix}checkin"),)
+
+
+def answer_form(questions: Sequence[Sequence[str]]) -> Form:
+    """All the questions at once where the platform has forms; the answers come back numbered."""
+    return Form(title="Check-in", questions=tuple(q[2] for q in questions), label="Answer in a form")
+
+
+# ---------------------------------------------------------------------------- the scheduled job
+
+
+@dataclass
+class _Batch:
+    """What a tick loaded in bulk for the mentees it handles."""
+
+    eligible: set[int]
+    idents: dict[int, list[PlatformIdentity]]
+    conversations: dict[int, Conversation]
+    rows: dict[int, list[Checkin]]
+    mentors: dict[int, list[Member]] | None = None
+    #: rows to insert in bulk at the end (building ORM objects costs ~1 ms each)
+    new_checkins: list[dict[str, Any]] = field(default_factory=list)
+    new_conversations: list[dict[str, Any]] = field(default_factory=list)
+
+    def write(self, ctx: Context) -> None:
+        ctx.repos.checkins.insert_many(self.new_checkins, self.new_conversations)
+
+
+def _load(ctx: Context, ids: list[int], since: datetime | None) -> _Batch:
+    """Who takes part, how to reach them, their interviews and (from ``since``) their check-ins."""
+    repo = ctx.repos.checkins
+    rows = repo.rows_of(ids, since) if since is not None else {}
+    return _Batch(repo.eligible(ids), repo.identities_of(ids), repo.conversations_of(ids), rows)
+
+
+async def run_checkins(ctx: Context) -> bool:
+    """Plans for new pairs, then the prompts that are due, then the reminders, at most a batch
+    of each; True when a batch was full, so the engine runs the job again."""
+    cfg, repo = ctx.settings.checkins, ctx.repos.checkins
+    marks = repo.marks()
+    _follow_config(ctx, marks.get("default"))
+    if ctx.due_every("checkins-timezones", ZONE_CHECK_EVERY):
+        ctx.repos.checkins.follow_new_timezones(ctx.now)
+    planned = _plan_new_pairs(ctx, int(marks.get("pair_mark", 0)))
+    due = repo.due_plans(ctx.now, cfg.batch)
+    if due:
+        ids = [m.id for _, m in due if m.id is not None]
+        # a day earlier: a mentee who moved east may have had a check-in before the cached time
+        batch = _load(ctx, ids, min(p.next_due_at for p, _ in due) - timedelta(days=1))
+        for plan, member in due:
+            _advance(ctx, plan, member, batch)
+            repo.save(plan)
+        batch.write(ctx)
+    reminded = _remind(ctx)
+    return cfg.batch in (planned, len(due), reminded)
+
+
+def _follow_config(ctx: Context, seen: str | None) -> None:
+    """A new default schedule in the config reaches the plans that follow it (one UPDATE)."""
+    default = ctx.settings.checkins.schedule
+    if seen != default:
+        if seen is not None:
+            ctx.repos.checkins.follow_new_default(ctx.now)
+        ctx.repos.kv.set("checkins", "default", default)
+
+
+def _plan_new_pairs(ctx: Context, mark: int) -> int:
+    """A plan for each newly paired mentee, its first prompt the first occurrence after pairing.
+    Returns how many new pairs it looked at."""
+    repo, kv = ctx.repos.checkins, ctx.repos.kv
+    new = repo.new_pairs(mark, ctx.settings.checkins.batch)
+    if not new:
+        return 0
+    planned = set(repo.plans_of({m.id for _, m in new if m.id is not None}))
+    for pair, mentee in new:
+        if pair.ended_at is None and mentee.id not in planned:
+            repo.save(fresh_plan(ctx, mentee, since=pair.created_at))
+            planned.add(mentee.id)  # type: ignore[arg-type]
+    kv.set("checkins", "pair_mark", str(new[-1][0].id))
+    return len(new)
+
+
+def _advance(ctx: Context, plan: CheckinPlan, member: Member, batch: _Batch) -> None:
+    """Deal with every occurrence of this mentee's schedule up to now, then cache the next one."""
+    assert member.id is not None
+    text, tz = schedule_text(ctx, plan), tz_of(member)
+    schedule = weekly(text, tz)
+    grace = parse_span_setting(ctx.settings.checkins.grace)
+    off = days_off(ctx)
+    rows = batch.rows.get(member.id, [])
+    existing = {r.due_at for r in rows}
+    asked = [r.due_at for r in rows if r.status != SKIPPED and r.due_at <= ctx.now]
+    start, last = plan.next_due_at, max(asked, default=None)
+    if plan.tz != tz:  # moved east: today's check-in in the new zone may be past the cached time already
+        start = max(start - timedelta(days=1), last + _TICK if last else start)
+    past = occurrences(schedule, start, ctx.now + _TICK)[-CATCH_UP:]
+    if plan.tz != tz and last is not None:  # moved west: never twice on one local day
+        past = [d for d in past if not _same_day(member, d, last)]
+    active = member.id in batch.eligible and not away_now(member, ctx.now)
+    for n, due in enumerate(past):
+        current = n == len(past) - 1 and ctx.now - due <= grace
+        local = due.astimezone(zone_of(member)).date()
+        if local in off:
+            if current and active:
+                _day_off_notice(ctx, member, schedule, due, off[local], batch)
+        elif not active or due in existing:
+            continue  # no prompt for this mentee now, or answered early / recorded before
+        elif not current:
+            batch.new_checkins.append(
+                dict(mentee_id=member.id, due_at=due, status=SKIPPED, questions=current_questions(ctx), answers=[], closed_at=ctx.now)
+            )
+        else:
+            _prompt(ctx, plan, member, schedule, due, batch)
+            last = due
+    upcoming = next_occurrence(schedule, ctx.now)
+    if last is not None and _same_day(member, upcoming, last):  # a new zone: not twice on one local day
+        upcoming = next_occurrence(schedule, upcoming)
+    plan.next_due_at, plan.tz, plan.basis = upcoming, tz, text
+
+
+def _same_day(member: Member, a: datetime, b: datetime) -> bool:
+    zone = zone_of(member)
+    return a.astimezone(zone).date() == b.astimezone(zone).date()
+
+
+def _day_off_notice(ctx: Context, member: Member, schedule: WeeklySchedule, due: datetime, label: str, batch: _Batch) -> None:
+    """Told at the first prompt of a break, with the date of the next one, rather than silence."""
+    assert member.id is not None
+    before = previous_occurrence(schedule, due - _TICK)
+    if before.astimezone(zone_of(member)).date() in days_off(ctx):
+        return  # told at the start of this break already
+    ident = pick_identity(ctx, member, batch.idents.get(member.id, []))
+    if ident is None:
+        return
+    why = f" ({label})" if label else ": it's a programme day off"
+    text = f"No check-in today{why}. Your next one is {when_zoned(next_prompt(ctx, schedule, due), member)}."
+    ctx.queue_dm(member.id, DirectMessage(to=ident, text=text, key=f"checkin-off:{member.id}:{due.isoformat()}"))
+
+
+def _prompt(ctx: Context, plan: CheckinPlan, member: Member, schedule: WeeklySchedule, due: datetime, batch: _Batch) -> None:
+    assert member.id is not None
+    for row in batch.rows.get(member.id, []):
+        if row.status == PROMPTED and row.due_at < due:
+            row.status, row.closed_at = MISSED, ctx.now
+            ctx.repos.checkins.save(row)
+            plan.misses_in_row += 1
+            if plan.misses_in_row == 2:
+                _two_misses(ctx, member, row, batch)
+    questions = current_questions(ctx)
+    batch.new_checkins.append(
+        dict(mentee_id=member.id, due_at=due, status=PROMPTED, questions=questions, answers=[], prompted_at=ctx.now)
+    )
+    ident = pick_identity(ctx, member, batch.idents.get(member.id, []))
+    if ident is None:
+        return  # no running platform reaches them; !checkin still answers it
+    data = {"due": due.isoformat(), "questions": questions}
+    conv = batch.conversations.get(member.id)
+    busy = conv is not None and conv.flow != FLOW
+    if conv is None or (conv.flow == FLOW and conv.data.get("due") != data["due"]):
+        open_interview(ctx, member.id, FLOW, ident.platform, data, batch)
+    text = prompt_text(ctx, member, questions, due, next_prompt(ctx, schedule, due))
+    if busy:
+        text += f"\n(You're answering other questions of mine first: send {ctx.prefix}checkin when you're done.)"
+    ctx.queue_dm(
+        member.id,
+        DirectMessage(
+            to=ident, text=text, key=f"checkin:{member.id}:{due.isoformat()}", buttons=answer_button(ctx), form=answer_form(questions)
+        )
+    )
+
+
+def _two_misses(ctx: Context, member: Member, row: Checkin, batch: _Batch) -> None:
+    """Once per run of misses: the mentors (lead and co-mentors) are told in private."""
+    if batch.mentors is None:
+        batch.mentors = ctx.repos.checkins.mentors_of(batch.eligible)
+    for mentor in batch.mentors.get(member.id, []) if member.id is not None else []:
+        ctx.dm(
+            mentor,
+            f"{named(member)} has missed two check-ins in a row (the last one was for {when_zoned(row.due_at, mentor)}). "
+            "A friendly private word may help.",
+            key=f"checkin-missed:{member.id}:{row.due_at.isoformat()}:{mentor.id}",
+        )
+
+
+def _remind(ctx: Context) -> int:
+    """Once per check-in, ``reminder_after`` the prompt, while it is open and the mentee takes part.
+    Returns how many open check-ins it dealt with."""
+    after = reminder_after(ctx)
+    if not after:
+        return 0
+    repo = ctx.repos.checkins
+    due = repo.reminders_due(ctx.now - after, ctx.settings.checkins.batch)
+    if not due:
+        return 0
+    ids = [m.id for _, m in due if m.id is not None]
+    batch = _load(ctx, ids, None)
+    plans = repo.plans_of(ids)
+    for row, member in due:
+        row.reminded_at = ctx.now
+        repo.save(row)
+        assert member.id is not None
+        ident = pick_identity(ctx, member, batch.idents.get(member.id, []))
+        if member.id not in batch.eligible or away_now(member, ctx.now) or ident is None:
+            continue
+        schedule = schedule_of(ctx, plans.get(member.id), member)
+        until = next_prompt(ctx, schedule, row.due_at)
+        conv = batch.conversations.get(member.id)
+        lines = [f"Reminder: your check-in for {when(row.due_at, member)} is still open; answers count until {when_zoned(until, member)}."]
+        if conv is None or (conv.flow == FLOW and conv.data.get("due") != row.due_at.isoformat()):
+            open_interview(ctx, member.id, FLOW, ident.platform, {"due": row.due_at.isoformat(), "questions": row.questions}, batch)
+            lines.append("Reply here with your answers:")
+            lines += [f"{i}. {q[2]}" for i, q in enumerate(row.questions, 1)]
+        elif conv.flow == FLOW:
+            lines.append(f"Reply here; I'm waiting for your answer to: {row.questions[int(conv.step[1:])][2]}")
+        else:
+            lines.append(f"Send {ctx.prefix}checkin to answer it.")
+        ctx.queue_dm(
+            member.id,
+            DirectMessage(
+                to=ident, text="\n".join(lines), key=f"checkin-remind:{row.id}", buttons=answer_button(ctx), form=answer_form(row.questions)
+            )
+        )
+    batch.write(ctx)
+    return len(due)
+
+
+# ---------------------------------------------------------------------------- digests
+
+
+def next_digest(ctx: Context, mentor: Member, after: datetime) -> datetime:
+    at = time.fromisoformat(ctx.settings.checkins.digest_time)
+    return next_occurrence(WeeklySchedule(tuple(range(7)), at, tz_of(mentor)), after)
+
+
+def digest_text(ctx: Context, mentor: Member, items: Sequence[tuple[Member, Checkin]]) -> str:
+    lines = [f"Check-in digest (times in {tz_of(mentor)}):"]
+    for mentee, row in items[:30]:
+        lines.append(f"{mentee.handle}, {when(row.due_at, mentor)}: {summary(row)}{timing(ctx, row)}")
+    if len(items) > 30:
+        lines.append(f"… and {len(items) - 30} more: {ctx.prefix}checkins MENTEE shows them.")
+    return "\n".join(lines)
+
+
+def digest_items(ctx: Context, mentees: Sequence[Member], rows: Sequence[Checkin], since: datetime) -> list[tuple[Member, Checkin]]:
+    by_id = {m.id: m for m in mentees}
+    fresh = [
+        r for r in rows
+        if r.mentee_id in by_id
+        and any(t is not None and t > since for t in (r.answered_at, r.edited_at, r.closed_at if r.status == MISSED else None))
+    ]
+    return [(by_id[r.mentee_id], r) for r in fresh]
+
+
+async def run_digests(ctx: Context) -> None:
+    """Each digest reader, at their local digest time, gets what their mentees did since the last one."""
+    repo = ctx.repos.checkins
+    due = repo.digests_due(ctx.now, ctx.settings.checkins.batch)
+    if not due:
+        return
+    mentees = repo.mentees_of([m.id for _, m in due if m.id is not None])
+    ids = {x.id for group in mentees.values() for x in group if x.id is not None}
+    rows = repo.activity(ids, min(d.since for d, _ in due)) if ids else []
+    for digest, mentor in due:
+        items = digest_items(ctx, mentees.get(digest.member_id, []), rows, digest.since)
+        if items:
+            ctx.dm(mentor, digest_text(ctx, mentor, items), key=f"checkin-digest:{mentor.id}:{digest.next_at.isoformat()}")
+        digest.since, digest.next_at = ctx.now, next_digest(ctx, mentor, ctx.now)
+        repo.save(digest)

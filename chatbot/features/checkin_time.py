@@ -1,0 +1,96 @@
+"""When check-ins are due and how their times read: schedules in the mentee's own timezone
+(:mod:`chatbot.recurrence`), programme days off, and dates as each reader sees them."""
+
+from __future__ import annotations
+
+from datetime import date, datetime, timedelta
+from functools import lru_cache
+
+from chatbot.config import parse_day_off, parse_span_setting
+from chatbot.engine import Context
+from chatbot.features.away import zone_of
+from chatbot.recurrence import WeeklySchedule, next_occurrence, parse_schedule
+from storage.checkins import CheckinPlan
+from storage.tables import Member
+
+
+def tz_of(member: Member) -> str:
+    """The member's timezone name, or UTC until they give one the tz database knows."""
+    return getattr(zone_of(member), "key", "UTC")
+
+
+def when(instant: datetime, viewer: Member) -> str:
+    """``Mon 4 Jan 10:00`` in the viewer's own timezone."""
+    local = instant.astimezone(zone_of(viewer))
+    return f"{local:%a} {local.day} {local:%b %H:%M}"
+
+
+def when_zoned(instant: datetime, viewer: Member) -> str:
+    return f"{when(instant, viewer)} ({tz_of(viewer)})"
+
+
+def clip(text: str, n: int = 70) -> str:
+    flat = " ".join(text.split())
+    return flat if len(flat) <= n else flat[: n - 1] + "…"
+
+
+@lru_cache(maxsize=8)
+def _days_off(items: tuple[str, ...]) -> dict[date, str]:
+    out: dict[date, str] = {}
+    for item in items:
+        first, last, label = parse_day_off(item)
+        for n in range((last - first).days + 1):
+            out[first + timedelta(days=n)] = label
+    return out
+
+
+def days_off(ctx: Context) -> dict[date, str]:
+    """Programme days off (local dates) with their labels."""
+    return _days_off(tuple(ctx.settings.checkins.days_off))
+
+
+def schedule_text(ctx: Context, plan: CheckinPlan | None) -> str:
+    return (plan.schedule if plan else None) or ctx.settings.checkins.schedule
+
+
+@lru_cache(maxsize=4096)
+def weekly(text: str, tz: str) -> WeeklySchedule:
+    """A stored schedule (checked when it was set), parsed once per process."""
+    return parse_schedule(text, tz)
+
+
+def schedule_of(ctx: Context, plan: CheckinPlan | None, member: Member) -> WeeklySchedule:
+    return weekly(schedule_text(ctx, plan), tz_of(member))
+
+
+def next_prompt(ctx: Context, schedule: WeeklySchedule, after: datetime) -> datetime:
+    """The next occurrence that is not a day off: when a prompt will really be sent."""
+    return next_occurrence(schedule, after, days_off(ctx).keys())
+
+
+def fresh_plan(ctx: Context, member: Member, schedule: str | None = None, since: datetime | None = None) -> CheckinPlan:
+    """A plan whose first prompt is the first occurrence after ``since`` (the pairing)."""
+    assert member.id is not None
+    text = schedule or ctx.settings.checkins.schedule
+    tz = tz_of(member)
+    return CheckinPlan(
+        member_id=member.id, schedule=schedule, basis=text, tz=tz,
+        next_due_at=next_occurrence(weekly(text, tz), min(since or ctx.now, ctx.now)), created_at=ctx.now,
+    )
+
+
+def plan_of(ctx: Context, member: Member) -> CheckinPlan:
+    assert member.id is not None
+    plan = ctx.repos.checkins.plan(member.id)
+    if plan is None:
+        plan = fresh_plan(ctx, member)
+        ctx.repos.checkins.save(plan)
+    return plan
+
+
+def current_questions(ctx: Context) -> list[list[str]]:
+    return [[q.id, q.kind, q.text] for q in ctx.settings.checkins.questions]
+
+
+def reminder_after(ctx: Context) -> timedelta:
+    return parse_span_setting(ctx.settings.checkins.reminder_after)
