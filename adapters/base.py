@@ -69,6 +69,21 @@ class KeyValue(Protocol):
 
 @runtime_checkable
 class Adapter(Protocol):
+    """What every adapter provides.
+
+    Optional, and deliberately not a member of this protocol (an adapter without it still
+    loads and satisfies ``isinstance(x, Adapter)``; the engine looks it up with ``getattr``):
+
+    ``channel_label(self, channel: str) -> str | None``
+        How people on the platform name a channel, for texts that mention one ("#office-hours"
+        on Discord, a Matrix room's name), given the ``Where.channel`` the adapter reports.
+        Synchronous: answered from the client's own cache, never the network, since handlers
+        do no I/O. None when the adapter does not know one (the engine then shows the raw
+        channel id). The label is user-controlled text; the engine makes it one line, and
+        each adapter escapes outgoing text as it always does. Where the channel id *is* its
+        name (IRC, the console) an adapter need not implement it.
+    """
+
     #: platform name used in identities ("irc", "matrix", "discord", "console")
     platform: str
     capabilities: Capabilities

@@ -28,6 +28,8 @@ What it translates, and nothing more (no role decisions, no reply wording):
   are read from the interaction itself (no modal object waits in memory).
   Error 50007 (the user does not accept DMs) -> ``Delivery("undeliverable", "50007")``, once: the
   engine does not retry it.
+- **Channel labels**: ``channel_label`` names a channel ``#name`` from discord.py's cache, for
+  texts that mention one (a DM saying where the queue is); no request, None when unknown.
 - **Start-up**: commands are synced in ``setup_hook`` (never ``on_ready``, which fires again
   after a failed RESUME), and only when their payload changed since the last sync (a digest in
   ``context.kv``) or the server lacks one of them. Reconnects and resumes are discord.py's.
@@ -480,6 +482,16 @@ class DiscordAdapter:
                 log.warning("could not close interaction %s: %s", pending.interaction.id, exc)
 
     # ------------------------------------------------------------------ outbound
+
+    def channel_label(self, channel: str) -> str | None:
+        """``#name`` of a guild channel or thread from discord.py's cache (no request), for texts
+        that name a channel; None for an id the cache lacks. A name never pings: everything is
+        sent with ``AllowedMentions.none()``. Not ``<#id>``: the text may be read on IRC."""
+        if self._client is None or not channel.isdigit():
+            return None
+        found = self._client.get_channel(int(channel))
+        name = getattr(found, "name", None)
+        return f"#{name}" if isinstance(found, (discord.abc.GuildChannel, discord.Thread)) and name else None
 
     async def send(self, event: Outbound) -> Delivery:
         if self._client is None or self._stopped:

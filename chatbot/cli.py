@@ -168,7 +168,7 @@ def _backup(settings: Settings, dest: Path) -> int:
 
 def _export_office_hours(settings: Settings, dest: str) -> int:
     """The office-hour help log as CSV, for coordinators ("-" writes to stdout)."""
-    from chatbot.features.office_hours import export_help_log
+    from chatbot.features.office_hours_report import export_help_log
     from storage.db import open_database, sqlite_path
 
     path = sqlite_path(settings.database.url)

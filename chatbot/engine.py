@@ -148,6 +148,28 @@ class Context:
     def roles_of(self, member: Member) -> frozenset[str]:
         return self.engine.member_roles(self.repos, member)
 
+    def channel_label(self, where: Where) -> str:
+        """A channel as people name it in a text ("#office-hours", a Matrix room's name).
+
+        Asks the platform's adapter (its optional ``channel_label``, a lookup in the client's
+        cache: see ``adapters.base.Adapter``) when it is running; else, or when it knows no
+        name, the raw channel id. The label is chosen by users of that platform and may be read
+        on another one, so it is made one short line here; each adapter still escapes it as
+        any text (markup, mentions) on the way out."""
+        raw = where.channel or ""
+        lookup = getattr(self.engine.adapters.get(where.platform), "channel_label", None)
+        if lookup is None or not raw:
+            return raw
+        try:
+            label = lookup(raw)
+        except Exception:  # a cache miss must never cost the message it was for
+            log.exception("%s adapter failed to label channel %s", where.platform, raw)
+            return raw
+        label = " ".join(str(label or "").split())
+        if not label:
+            return raw
+        return label if len(label) <= 80 else label[:79] + "…"
+
     def due_every(self, name: str, every: timedelta) -> bool:
         """For a scan too costly to repeat at every tick: True (and remembered, with the change)
         when ``every`` has passed since the last True for this name."""

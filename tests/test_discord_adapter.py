@@ -20,7 +20,7 @@ import pydantic
 import pytest
 
 from tests.discord_fixtures import EPHEMERAL, LOADING, Fake, discord_env, fake  # noqa: F401 (fixtures)
-from tests.servers import MemoryKV
+from tests.servers import MemoryKV, wait_until
 from adapters import discord as discord_adapter
 from adapters.base import AdapterContext
 from adapters.discord_commands import build_app_commands, map_paths
@@ -422,6 +422,17 @@ async def test_mentions_in_echoed_text_ping_nobody_except_the_named_one(start: A
     turn = await fake.wait(channel=channel, match="you are next", author="bot")
     assert turn["content"] == f"<@{world.bob['id']}> you are next @everyone"
     assert [u["id"] for u in turn["mentions"]] == [world.bob["id"]] and turn["mention_everyone"] is False
+
+
+async def test_a_channel_is_labelled_by_its_name_from_the_clients_cache(start: Any, world: World) -> None:
+    adapter, _ = await start()
+    assert adapter.channel_label(world.channel) == "#general"
+    assert adapter.channel_label("1234567890") is None and adapter.channel_label("#general") is None
+    before = await world.fake.seq()
+    later = (await world.fake("POST", f"/guilds/{world.guild}/channels", {"name": "office-hours"}))["id"]
+    label = await wait_until(lambda: adapter.channel_label(later), what="CHANNEL_CREATE reaching the cache")
+    assert label == "#office-hours"
+    assert await world.fake("GET", "/log", after=before) == []  # the bot asked Discord nothing
 
 
 async def test_long_text_is_split_at_discords_limit(start: Any, world: World) -> None:

@@ -296,6 +296,17 @@ async def test_office_hour_queue_by_text_and_slash_commands_pings_only_the_calle
     assert pinged == [{"parse": [], "users": [int(scene.id("alice"))]}, {"parse": [], "users": [int(scene.id("carol"))]}]
 
 
+async def test_office_hour_dms_name_the_channel_as_people_see_it_not_by_its_id(scene: Scene) -> None:
+    await scene.say("dana", "!oh open", match="^Office hours are open")
+    await scene.say("alice", "!q join rebasing", match="^You're #1 in line")
+    host = await scene.fake.wait(channel=await scene.dm_channel("dana"), author="bot", match="joined the line")
+    assert host["content"] == "Alice joined the line in #office-hours (#1, topic: rebasing). !next there takes the first."
+    await scene.say("dana", "!next", match="^You're with Alice")
+    ready = await scene.fake.wait(channel=await scene.dm_channel("alice"), author="bot", match="is ready for you in")
+    assert ready["content"] == "Dana is ready for you in #office-hours now."
+    assert ready["mentions"] == [] and host["mentions"] == []
+
+
 async def test_a_mentee_with_closed_dms_is_undeliverable_never_retried_and_their_mentor_told_once(scene: Scene) -> None:
     fake = scene.fake
     await scene.pair("carol", "bob")

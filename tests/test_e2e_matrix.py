@@ -148,12 +148,13 @@ async def accept_dm(person: Person) -> str:
     return dm
 
 
-async def office_room(bot: Any, people: Any, visitor: tuple[str, str]) -> tuple[App, str, dict[str, Person]]:
-    """Carol's room, the bot in it with power level 50 (enough for a body ``@room`` to ping the
-    room under the legacy push rules), bob made host, and alice plus ``visitor`` there."""
+async def office_room(bot: Any, people: Any, visitor: tuple[str, str],
+                      name: str = "office hours") -> tuple[App, str, dict[str, Person]]:
+    """Carol's room ``name``, the bot in it with power level 50 (enough for a body ``@room`` to
+    ping the room under the legacy push rules), bob made host, and alice plus ``visitor`` there."""
     carol, bob, alice = await people("carol", "Carol"), await people("bob", "Bob"), await people("alice", "Alice")
     guest = await people(*visitor)
-    room = await carol.room(name="office hours", power_level_override={"users": {BOT: 50}})
+    room = await carol.room(name=name, power_level_override={"users": {BOT: 50}})
     for p in (bob, alice, guest):
         await p.join(room)
     app = await bot([room])
@@ -275,6 +276,24 @@ async def test_markup_and_room_pings_in_names_and_messages_come_out_escaped_and_
     for person in (carol, bob, alice):  # the bot may ping the room (power 50): nobody was pinged
         assert await pings(person, room, said) == []
     assert await pings(dave, room, said) == [call.event_id]
+
+
+async def test_office_hour_dms_name_the_room_and_a_hostile_room_name_stays_inert(bot, people):
+    _app, room, p = await office_room(bot, people, ("dave", "Dave"), name="<b>x</b>\n@room")
+    bob, alice = p["bob"], p["alice"]
+    await converse(bob, room, [("!oh open", "Office hours are open with Bob")])
+    await converse(alice, room, [("!q join", "You're #1 in line")])
+    bob_dm = await accept_dm(bob)
+    joined = await bob.bot_said(bob_dm, has("joined the line"))
+    assert joined.body == "Alice joined the line in <b>x</b> @room (#1). !next there takes the first."
+    await bob.say(room, "!next")
+    alice_dm = await accept_dm(alice)
+    ready = await alice.bot_said(alice_dm, has("is ready for you in"))
+    assert ready.body == "Bob is ready for you in <b>x</b> @room now."  # the room's name, not its id, on one line
+    for person, dm, said in ((bob, bob_dm, joined), (alice, alice_dm, ready)):
+        assert_inert(said)  # no markup, m.mentions names nobody
+        assert "&lt;b&gt;x&lt;/b&gt; @room" in content(said)["formatted_body"]
+        assert await pings(person, dm, [said]) == []  # the bot is admin of the DM room: @room would ring
 
 
 async def test_the_bot_carries_on_after_the_homeserver_restarts(bot, people):

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import secrets
+from collections import Counter
 from pathlib import Path
 from typing import Any, Awaitable, Callable
 
@@ -55,6 +56,18 @@ class Recorder:
     async def text(self, body: str, timeout: float = 20.0) -> TextReceived:
         return await wait_for(lambda: next((e for e in self.texts() if e.text == body), None),
                               timeout, f"the bot to receive {body!r}")
+
+
+class CountingKV(MemoryKV):
+    """The kv, counting reads per key: in production each is a session and a SELECT."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.reads: Counter[str] = Counter()
+
+    def get(self, key: str, default: Any = None) -> Any:
+        self.reads[key] += 1
+        return super().get(key, default)
 
 
 @pytest.fixture
@@ -183,6 +196,41 @@ async def test_a_dm_arrives_as_direct_and_the_reply_goes_back_there(bot, people)
     assert (await adapter.send(Reply(Where("matrix", None), "hello Dave", in_reply_to=hello_id, to=got.who))).ok
     answer = await dave.wait(lambda r, e: r == dm and isinstance(e, RoomMessageNotice) and e.body == "hello Dave")
     assert answer.source["content"]["m.relates_to"] == {"m.in_reply_to": {"event_id": hello_id}}
+
+
+async def test_a_conversation_reads_the_dm_room_from_kv_once_and_a_restart_replies_in_the_same_room(bot, people):
+    dave = await people("dave", "Dave")
+    kv = CountingKV()
+    adapter, rec = await bot(kv)
+    dm = await dave.room(invite_bot=True, direct=True)
+    await dave.bot_joined(dm)
+    for i in range(3):
+        asked = await dave.say(dm, f"question {i}")
+        got = await rec.text(f"question {i}")
+        assert (await adapter.send(Reply(Where("matrix", None), f"answer {i}", in_reply_to=asked, to=got.who))).ok
+    assert kv[dm_key(dave.user_id)] == dm  # written through to the durable store
+    assert kv.reads[dm_key(dave.user_id)] == 1  # three messages and three replies: one read
+    await adapter.stop()
+
+    adapter, rec = await bot(kv)
+    asked = await dave.say(dm, "after the restart")
+    got = await rec.text("after the restart")
+    assert (await adapter.send(Reply(Where("matrix", None), "still here", in_reply_to=asked, to=got.who))).ok
+    await dave.bot_said(dm, lambda e: e.body == "still here")
+    assert [e.body for e in dave.bot_says(dm)] == ["answer 0", "answer 1", "answer 2", "still here"]
+    assert len(dave.invites) == 0  # no second direct room
+
+
+async def test_a_room_is_labelled_by_its_name_else_its_alias_from_the_cache(bot, people):
+    alice = await people("alice")
+    named = await alice.room(name="Office hours")
+    alias = f"#oh-{secrets.token_hex(3)}:localhost"
+    unnamed = await alice.room(name=None, alias=alias[1:].split(":")[0])
+    adapter, _ = await bot(rooms=[named, alias])
+    assert adapter.channel_label(named) == "Office hours"
+    assert adapter.channel_label(unnamed) == alias  # no name: the canonical alias
+    assert adapter.channel_label(alias) == alias  # a configured alias, resolved through the cache
+    assert adapter.channel_label("!unknown:localhost") is None  # not in the cache: no request made
 
 
 async def test_a_reply_sent_by_a_later_process_still_answers_its_question_in_a_room_only(bot, people):

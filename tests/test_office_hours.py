@@ -597,6 +597,71 @@ async def known_history(bot: Bot) -> None:
     await say(bot, "bob", "!oh close")
 
 
+# ---------------------------------------------------------------------------- channel names in texts
+
+#: what an adapter's channel_label might answer for #oh: a name its users chose (line break, ping)
+HOSTILE_LABEL = "Office <b>hours</b>\n  @everyone"
+LABEL = "Office <b>hours</b> @everyone"  # as texts show it: one line
+
+
+async def test_dms_name_the_channel_as_its_platform_labels_it(bot):
+    """On Discord a channel is an id people never see: every DM about a queue names the channel
+    as the adapter labels it (made one line), never the raw id."""
+    bot.adapters["console"].channel_label = {OH: HOSTILE_LABEL}.get  # type: ignore[attr-defined]
+    await make_hosts(bot, "bob")
+    await say(bot, "alice", "!q notify")
+    await say(bot, "bob", "!oh open")
+    assert bot.dm("alice") == [f"Office hours are open in {LABEL} now, with bob: !q join there gets you in line."]
+    await join(bot, "alice", "dave", "erin")
+    assert bot.dm("bob")[-3] == f"alice joined the line in {LABEL} (#1). !next there takes the first."
+    await say(bot, "bob", "!next")
+    assert bot.dm("alice")[-1] == f"bob is ready for you in {LABEL} now."
+    assert bot.dm("erin") == [f"You're second in line in {LABEL} (about 20 min): please be ready when a host calls you."]
+    await say(bot, "bob", "!skip")
+    assert bot.dm("alice")[-1].startswith(f"You missed your turn in {LABEL}: you're back in line at #2.")
+    await say(bot, "bob", "!next")
+    await say(bot, "bob", "!next")
+    await say(bot, "bob", "!skip")
+    assert bot.dm("alice")[-1].startswith(f"You missed your turn in {LABEL} again, so you are out of the line.")
+    await say(bot, "bob", "!oh close")
+    assert bot.dm("erin")[-1].startswith(f"Office hours in {LABEL} closed before your turn, sorry.")
+    assert (await say(bot, "bob", "!oh stats"))[0].startswith(f"bob: Office hours in {LABEL}, last 30 days: 1 session")
+    dms = [s.text for s in bot.said if s.target.startswith("dm ")]
+    assert not [dm for dm in dms if OH in dm]  # the raw id nowhere
+    assert all("\n" not in dm for dm in dms)
+    assert "Office hours are open with bob. !q join [TOPIC] gets you in line." in bot.channel(OH)  # "here" stays
+
+
+async def test_without_a_label_or_when_the_lookup_fails_the_channel_id_is_shown(bot):
+    await make_hosts(bot, "bob")
+    adapter = bot.adapters["console"]
+    adapter.channel_label = lambda channel: None  # type: ignore[attr-defined]
+    await say(bot, "bob", "!oh open")
+    await join(bot, "alice")
+    assert bot.dm("bob")[-1] == "alice joined the line in #oh (#1). !next there takes the first."
+
+    def broken(channel: str) -> str:
+        raise RuntimeError("cache gone")
+
+    adapter.channel_label = broken  # type: ignore[attr-defined]
+    await say(bot, "bob", "!next")
+    assert bot.dm("alice") == ["bob is ready for you in #oh now."]  # the message still goes
+
+
+async def test_schedule_reminders_name_the_channel_as_its_platform_labels_it(custom):
+    bot = await custom(schedule=[{**SCHEDULE, "auto_open": True}])
+    bot.adapters["console"].channel_label = {OH: HOSTILE_LABEL}.get  # type: ignore[attr-defined]
+    await make_hosts(bot, "bob")
+    bot.clock.set(TUESDAY)
+    await bot.advance("30m")
+    assert bot.dm("bob")[-1].startswith(f"Reminder: you host office hours in {LABEL} at Tue 5 Jan 16:00 (Europe/Berlin);")
+    await bot.advance("30m")
+    assert bot.dm("bob")[-1] == f"Office hours in {LABEL} are open, with you on duty: !next there takes the first person."
+    await join(bot, "alice")
+    await bot.advance("1h15m")
+    assert bot.dm("bob")[-1].startswith(f"Office hours in {LABEL} were to end at Tue 5 Jan 17:00 (Europe/Berlin)")
+
+
 async def test_stats_on_a_known_history(bot):
     await known_history(bot)
     await bot.say("bob", "!profile set timezone Europe/Berlin")

@@ -1,4 +1,4 @@
-"""Office hours: a queue that hosts run in a channel.
+"""Office hours: a queue that hosts run in a channel (the commands, and the Feature).
 
 Hosts open it (``!oh open``), take people one at a time (``!next``, ``!done``, ``!skip``) and
 close it; anyone in the channel gets in line with ``!q join``. Each host has their own current
@@ -9,11 +9,11 @@ Why it is shaped like this:
 - **The queue is the database.** Every change is a row change in ``storage.office_hours`` in the
   same transaction as its messages, so a restart finds the line exactly as it was.
 - **Short, one-line replies** that read well on IRC; long lines are summarised, never flooded.
-  Calls ping exactly the person called (``mention``) and reach them by DM too.
-- **Estimates from this channel's own history**: the median of its recent help lengths (a
-  configured default until there are three), played out over the hosts on duty.
-- **Schedules ask "what is due now?"** and record what they did per occurrence, so ticks are
-  idempotent and a restart resends nothing.
+  Calls ping exactly the person called (``mention``) and reach them by DM too. A DM names the
+  channel as its platform's people do (``office_hours_names``), never by a raw id.
+- **Small modules for the pure parts**: the line and its estimates (``office_hours_line``),
+  scheduled sessions and their job (``office_hours_schedule``), summaries, figures and the CSV
+  export (``office_hours_report``). This module keeps the commands and what they share.
 
 Anonymous visitors (an IRC nick without a services account) are refused every non-"anyone"
 command by the engine, so the queue commands are declared for "anyone" and the config rule
@@ -22,33 +22,26 @@ command by the engine, so the queue commands are declared for "anyone" and the c
 
 from __future__ import annotations
 
-import csv
-import heapq
 import re
-import statistics
-from collections import Counter
-from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
-from typing import TextIO
-from zoneinfo import ZoneInfo
-
-from sqlalchemy.engine import Engine as DbEngine
-from sqlmodel import Session
+from datetime import datetime, timedelta
+from functools import partial
 
 from chatbot.commands import ActionError, Arg, CommandSpec, Example
-from chatbot.config import OfficeHourSchedule
 from chatbot.engine import Context, Feature, Job
 from chatbot.events import Identity, Where
-from chatbot.features.away import away_now, zone_name
-from chatbot.recurrence import occurrences
-from storage.office_hours import LogRow, OhEntry, OhSession, OfficeHoursRepo
+from chatbot.features.away import away_now
+from chatbot.features.office_hours_line import Line, about, compact, expected_waits, took
+from chatbot.features.office_hours_names import channel_name, name_on
+from chatbot.features.office_hours_report import compute_stats, export_help_log, percentile, plural, stats_text, summary
+from chatbot.features.office_hours_schedule import current_occurrence, next_hint, run_schedules, tz_of
+from storage.office_hours import OfficeHoursRepo, OhEntry, OhSession
 from storage.tables import Member
 
+#: what this module offers; the pure helpers are re-exported for callers that import them from here
+__all__ = ["FEATURE", "about", "compact", "expected_waits", "export_help_log", "percentile"]
+
 TOPIC_MAX = 120
-#: a help counts towards estimates once the channel has this many
-MIN_HISTORY = 3
-#: how far back the scheduler looks for an occurrence whose close reminder may still be due
-LOOKBACK = timedelta(hours=6)
+
 ANONYMOUS_REFUSAL = (
     "Joining the queue needs you to be logged in to your account here (on IRC: identify to services first)."
 )
@@ -73,67 +66,9 @@ def _clean_topic(topic: str | None) -> str | None:
     return text if len(text) <= TOPIC_MAX else text[: TOPIC_MAX - 1] + "…"
 
 
-def _minutes(delta: timedelta) -> float:
-    return delta.total_seconds() / 60
-
-
-def about(minutes: float) -> str:
-    """A wait in words, as precise as an estimate deserves."""
-    if minutes < 1:
-        return "any moment now"
-    m = round(minutes)
-    if m < 10:
-        return f"about {m} min"
-    m = 5 * round(m / 5)
-    if m < 60:
-        return f"about {m} min"
-    return f"about {m // 60}h{m % 60:02d}"
-
-
-def compact(minutes: float) -> str:
-    """A wait for a list: ``now``, ``~5m``, ``~1h15``."""
-    if minutes < 1:
-        return "now"
-    m = round(minutes) if minutes < 10 else 5 * round(minutes / 5)
-    return f"~{m}m" if m < 60 else f"~{m // 60}h{m % 60:02d}"
-
-
-def took(delta: timedelta) -> str:
-    """How long something took: ``under a minute``, ``12 min``, ``1h05``."""
-    m = round(_minutes(delta))
-    if m < 1:
-        return "under a minute"
-    return f"{m} min" if m < 60 else f"{m // 60}h{m % 60:02d}"
-
-
-def local(instant: datetime, tz: str) -> str:
-    """``Tue 5 Jan 16:00 (Europe/Berlin)``: a time for a person, with the zone named."""
-    at = instant.astimezone(ZoneInfo(tz))
-    return f"{at:%a} {at.day} {at:%b %H:%M} ({tz})"
-
-
-def _tz_of(member: Member | None, fallback: str = "UTC") -> str:
-    return zone_name(member) if member is not None and member.timezone else fallback
-
-
 def _names(names: list[str], most: int = 5) -> str:
     shown = ", ".join(names[:most])
     return shown + (f" +{len(names) - most}" if len(names) > most else "")
-
-
-def _plural(n: int, word: str) -> str:
-    return f"{n} {word}" if n == 1 else f"{n} {word}s"
-
-
-def _name_on(ctx: Context, member_id: int | None, platform: str) -> str:
-    """How people on ``platform`` know a member: their nick there, else their handle."""
-    if member_id is None:
-        return "?"
-    for ident in ctx.repos.members.identities(member_id):
-        if ident.platform == platform:
-            return ident.display
-    member = ctx.repos.members.get(member_id)
-    return member.handle if member else "?"
 
 
 def _identity(entry: OhEntry) -> Identity:
@@ -160,109 +95,12 @@ def _dm_entry(ctx: Context, entry: OhEntry, text: str) -> None:
         ctx.dm(member, text)
 
 
-# ---------------------------------------------------------------------------- estimates
-
-
-def expected_waits(people: int, free_hosts: int, busy_remaining: list[float], per_help: float) -> list[float]:
-    """Minutes until each of ``people`` in line is likely called.
-
-    Each host is free at some moment (now, or when their current help is likely over); the
-    person first in line takes the host free soonest, and so on, each help taking ``per_help``.
-    """
-    hosts = [0.0] * free_hosts + [max(r, 0.0) for r in busy_remaining]
-    if not hosts:
-        return [float("inf")] * people
-    heapq.heapify(hosts)
-    waits = []
-    for _ in range(people):
-        at = heapq.heappop(hosts)
-        waits.append(at)
-        heapq.heappush(hosts, at + per_help)
-    return waits
-
-
-def help_minutes(ctx: Context, platform: str, channel: str) -> float:
-    """The typical help length in this channel: the median of its recent helps."""
-    cfg = ctx.settings.office_hours
-    recent = _repo(ctx).recent_help_minutes(platform, channel, cfg.estimate_from_last)
-    if len(recent) < MIN_HISTORY:
-        return float(cfg.default_help_minutes)
-    return float(statistics.median(recent))
-
-
-@dataclass
-class Line:
-    """A queue as it stands: who waits, who is with a host, and the estimates."""
-
-    sess: OhSession
-    waiting: list[OhEntry]
-    called: list[OhEntry]
-    hosts: list[int]
-    per_help: float
-    now: datetime
-
-    @classmethod
-    def of(cls, ctx: Context, sess: OhSession) -> "Line":
-        repo = _repo(ctx)
-        assert sess.id is not None
-        return cls(
-            sess,
-            repo.waiting(sess.id),
-            repo.called(sess.id),
-            [d.member_id for d in repo.on_duty(sess.id)],
-            help_minutes(ctx, sess.platform, sess.channel),
-            ctx.now,
-        )
-
-    def waits(self) -> list[float]:
-        """Minutes until each person waiting is likely called, first first."""
-        busy = {e.host_id: e for e in self.called if e.host_id in self.hosts}
-        remaining = [self.per_help - _minutes(self.now - e.called_at) for e in busy.values() if e.called_at]
-        remaining = [max(r, 1.0) for r in remaining]
-        return expected_waits(len(self.waiting), len(self.hosts) - len(busy), remaining, self.per_help)
-
-    def position(self, entry: OhEntry) -> int:
-        return next(i for i, e in enumerate(self.waiting, 1) if e.id == entry.id)
-
-
-# ---------------------------------------------------------------------------- schedules
-
-
-def _schedules_of(ctx: Context, platform: str, channel: str) -> list[OfficeHourSchedule]:
-    return [s for s in ctx.settings.office_hours.schedule if s.where == (platform, channel)]
-
-
-def _lead(ctx: Context) -> timedelta:
-    cfg = ctx.settings.office_hours
-    return timedelta(minutes=max(cfg.announce_lead_minutes, cfg.host_reminder_minutes))
-
-
-def _current_occurrence(ctx: Context, platform: str, channel: str) -> tuple[OfficeHourSchedule, datetime] | None:
-    """The scheduled office hour this channel is in (or about to be in), if any."""
-    for sched in _schedules_of(ctx, platform, channel):
-        span = timedelta(minutes=sched.duration_minutes)
-        for start in occurrences(sched.weekly(), ctx.now - span, ctx.now + _lead(ctx) + timedelta(seconds=1)):
-            if start - _lead(ctx) <= ctx.now < start + span:
-                return sched, start
-    return None
-
-
-def _next_hint(ctx: Context, platform: str, channel: str) -> str:
-    """`` Next: Tue 5 Jan 16:00 (Europe/Berlin).`` for the asker, or nothing unscheduled."""
-    starts = []
-    for sched in _schedules_of(ctx, platform, channel):
-        found = occurrences(sched.weekly(), ctx.now, ctx.now + timedelta(days=15))
-        if found:
-            starts.append((found[0], sched.timezone))
-    if not starts:
-        return ""
-    start, tz = min(starts)
-    return f" Next: {local(start, _tz_of(ctx.member, tz))}."
+# ---------------------------------------------------------------------------- guards
 
 
 def _closed_text(ctx: Context, platform: str, channel: str) -> str:
     return (
-        f"Office hours are closed here.{_next_hint(ctx, platform, channel)} "
+        f"Office hours are closed here.{next_hint(ctx, platform, channel)} "
         f"{ctx.prefix}q notify gets you a DM when they open."
     )
 
@@ -293,7 +131,7 @@ def _check_not_away(member: Member, ctx: Context) -> None:
 def _open(ctx: Context, platform: str, channel: str, hosts: list[Member], topic: str | None, by: int | None) -> OhSession:
     """Open a channel's queue with ``hosts`` on duty; announce it and send the ``!q notify`` DMs."""
     repo = _repo(ctx)
-    occurrence = _current_occurrence(ctx, platform, channel)
+    occurrence = current_occurrence(ctx, platform, channel)
     if topic is None and occurrence is not None:
         topic = occurrence[0].topic
     sess = repo.start_session(platform, channel, topic, by, ctx.now)
@@ -303,7 +141,7 @@ def _open(ctx: Context, platform: str, channel: str, hosts: list[Member], topic:
         run = repo.run_for(occurrence[0].key, occurrence[1])
         run.opened_at, run.session_id = run.opened_at or ctx.now, sess.id
         repo.save_run(run)
-    names = " and ".join(_name_on(ctx, h.id, platform) for h in hosts)
+    names = " and ".join(name_on(ctx, h.id, platform) for h in hosts)
     about_topic = f" (topic: {topic})" if topic else ""
     ctx.announce(
         Where(platform, channel),
@@ -312,7 +150,8 @@ def _open(ctx: Context, platform: str, channel: str, hosts: list[Member], topic:
     for notice in repo.notices_for(platform, channel):
         member = ctx.repos.members.get(notice.member_id)
         if member is not None:
-            ctx.dm(member, f"Office hours are open in {channel} now, with {names}: {ctx.prefix}q join there gets you in line.")
+            ctx.dm(member, f"Office hours are open in {channel_name(ctx, platform, channel)} now, with {names}: "
+                           f"{ctx.prefix}q join there gets you in line.")
         repo.remove_notice(notice)
     return sess
 
@@ -322,19 +161,6 @@ def _end(ctx: Context, entry: OhEntry, outcome: str) -> timedelta:
     entry.status, entry.outcome, entry.ended_at = "ended", outcome, ctx.now
     _repo(ctx).save(entry)
     return ctx.now - entry.called_at if entry.called_at else timedelta(0)
-
-
-def _summary(entries: list[OhEntry]) -> str:
-    """``5 helped (median wait 8 min), 1 no-show, 1 left``."""
-    helped = [e for e in entries if e.outcome == "helped"]
-    waits = [e.called_at - e.joined_at for e in helped if e.called_at]
-    parts = [f"{len(helped)} helped" + (f" (median wait {took(statistics.median(waits))})" if waits else "")]
-    counts = Counter(e.outcome for e in entries)
-    if counts["no-show"]:
-        parts.append(_plural(counts["no-show"], "no-show"))
-    if counts["left"]:
-        parts.append(f"{counts['left']} left")
-    return ", ".join(parts)
 
 
 def _close(ctx: Context, sess: OhSession, reason: str) -> None:
@@ -348,7 +174,7 @@ def _close(ctx: Context, sess: OhSession, reason: str) -> None:
         _end(ctx, entry, "closed")
     repo.close_session(sess, reason, ctx.now)
     why = "Office hours are closed" + (": no host is on duty any more" if reason == "no host" else "")
-    text = f"{why}. {_summary(repo.entries(sess.id))}."
+    text = f"{why}. {summary(repo.entries(sess.id))}."
     if waiting:
         text += (
             f" Still waiting: {_names([e.nick for e in waiting])}; sorry! "
@@ -360,7 +186,7 @@ def _close(ctx: Context, sess: OhSession, reason: str) -> None:
     for entry in waiting:
         _dm_entry(
             ctx, entry,
-            f"Office hours in {sess.channel} closed before your turn, sorry. "
+            f"Office hours in {channel_name(ctx, sess.platform, sess.channel)} closed before your turn, sorry. "
             f"{ctx.prefix}q notify there gets you a DM when they open again.",
         )
 
@@ -377,7 +203,8 @@ def _nearly_up(ctx: Context, sess: OhSession) -> None:
         place = "next" if n == 1 else "second"
         _tell(
             ctx, entry, sess,
-            f"You're {place} in line in {sess.channel} ({about(wait)}): please be ready when a host calls you.",
+            f"You're {place} in line in {channel_name(ctx, sess.platform, sess.channel)} ({about(wait)}): "
+            "please be ready when a host calls you.",
             f"you're {place} in line ({about(wait)}): please be ready when a host calls you.",
         )
 
@@ -414,7 +241,7 @@ async def oh_duty(ctx: Context, state: str) -> str | None:
             return "You are on duty already."
         _check_not_away(host, ctx)
         repo.start_duty(sess.id, host.id, ctx.now)
-        others = [_name_on(ctx, d.member_id, sess.platform) for d in repo.on_duty(sess.id) if d.member_id != host.id]
+        others = [name_on(ctx, d.member_id, sess.platform) for d in repo.on_duty(sess.id) if d.member_id != host.id]
         waiting = len(repo.waiting(sess.id))
         return (
             f"You're on duty with {', '.join(others)} ({len(others) + 1} hosts). "
@@ -431,7 +258,7 @@ async def oh_duty(ctx: Context, state: str) -> str | None:
     if not remaining:
         _close(ctx, sess, "no host")
         return note.strip() or None
-    names = ", ".join(_name_on(ctx, d.member_id, sess.platform) for d in remaining)
+    names = ", ".join(name_on(ctx, d.member_id, sess.platform) for d in remaining)
     waiting = len(repo.waiting(sess.id))
     left = f"{waiting} waiting" if waiting else "nobody waiting"
     return f"You're off duty; {names} carr{'ies' if len(remaining) == 1 else 'y'} on ({left}).{note}"
@@ -445,7 +272,7 @@ async def oh_hosts(ctx: Context) -> str:
     line = Line.of(ctx, sess)
     with_whom = {e.host_id: e.nick for e in line.called}
     parts = [
-        f"{_name_on(ctx, h, platform)} ({'with ' + with_whom[h] if h in with_whom else 'free'})" for h in line.hosts
+        f"{name_on(ctx, h, platform)} ({'with ' + with_whom[h] if h in with_whom else 'free'})" for h in line.hosts
     ]
     return f"On duty: {', '.join(parts)}; {len(line.waiting)} waiting."
 
@@ -467,7 +294,7 @@ async def next_(ctx: Context) -> str:
     repo.save(entry)
     assert ctx.who is not None
     ctx.announce(Where(sess.platform, sess.channel), f"{ctx.who.display} is ready for you now.", mention=_identity(entry))
-    _dm_entry(ctx, entry, f"{ctx.who.display} is ready for you in {sess.channel} now.")
+    _dm_entry(ctx, entry, f"{ctx.who.display} is ready for you in {channel_name(ctx, sess.platform, sess.channel)} now.")
     _nearly_up(ctx, sess)
     topic = f"topic: {entry.topic}" if entry.topic else "no topic given"
     rest = f"{len(waiting) - 1} still waiting." if len(waiting) > 1 else "Nobody else is waiting."
@@ -499,7 +326,7 @@ async def skip(ctx: Context) -> str:
         _end(ctx, entry, "no-show")
         _dm_entry(
             ctx, entry,
-            f"You missed your turn in {sess.channel} again, so you are out of the line. "
+            f"You missed your turn in {channel_name(ctx, sess.platform, sess.channel)} again, so you are out of the line. "
             f"{ctx.prefix}q join there gets you back in, at the end.",
         )
         return f"{entry.nick} did not answer again and is out of the line; {len(repo.waiting(sess.id))} waiting."
@@ -511,7 +338,7 @@ async def skip(ctx: Context) -> str:
     position = 2 if others else 1
     _dm_entry(
         ctx, entry,
-        f"You missed your turn in {sess.channel}: you're back in line at #{position}. "
+        f"You missed your turn in {channel_name(ctx, sess.platform, sess.channel)}: you're back in line at #{position}. "
         "If you miss the next call too, you lose your place.",
     )
     _nearly_up(ctx, sess)
@@ -545,7 +372,7 @@ async def q_join(ctx: Context, topic: str | None) -> str:
     entry = _entry_of_asker(ctx, sess)
     if entry is not None:
         if entry.status == "called":
-            raise ActionError(f"{_name_on(ctx, entry.host_id, sess.platform)} is with you now.")
+            raise ActionError(f"{name_on(ctx, entry.host_id, sess.platform)} is with you now.")
         line = Line.of(ctx, sess)
         n = line.position(entry)
         wait = about(line.waits()[n - 1])
@@ -574,7 +401,7 @@ async def q_join(ctx: Context, topic: str | None) -> str:
     _tell_hosts(ctx, sess, entry, n, was_empty)
     if wait < 1:
         return f"You're #{n} in line: a host will call you any moment now."
-    return f"You're #{n} in line, {about(wait)} ({_plural(len(line.hosts), 'host')} on duty)."
+    return f"You're #{n} in line, {about(wait)} ({plural(len(line.hosts), 'host')} on duty)."
 
 
 def _tell_hosts(ctx: Context, sess: OhSession, entry: OhEntry, position: int, was_empty: bool) -> None:
@@ -582,10 +409,11 @@ def _tell_hosts(ctx: Context, sess: OhSession, entry: OhEntry, position: int, wa
     if mode == "none" or (mode == "first" and not was_empty):
         return
     topic = f", topic: {entry.topic}" if entry.topic else ""
+    where = channel_name(ctx, sess.platform, sess.channel)
     for duty in _repo(ctx).on_duty(sess.id):  # type: ignore[arg-type]
         host = ctx.repos.members.get(duty.member_id)
         if host is not None:
-            ctx.dm(host, f"{entry.nick} joined the line in {sess.channel} (#{position}{topic}). {ctx.prefix}next there takes the first.")
+            ctx.dm(host, f"{entry.nick} joined the line in {where} (#{position}{topic}). {ctx.prefix}next there takes the first.")
 
 
 async def q_leave(ctx: Context) -> str:
@@ -594,7 +422,7 @@ async def q_leave(ctx: Context) -> str:
     entry = _entry_of_asker(ctx, sess) if sess is not None else None
     if sess is None or entry is None:
         raise ActionError("You are not in line here.")
-    host = _name_on(ctx, entry.host_id, platform) if entry.status == "called" else None
+    host = name_on(ctx, entry.host_id, platform) if entry.status == "called" else None
     _end(ctx, entry, "left")
     _nearly_up(ctx, sess)
     if host is not None:
@@ -608,7 +436,7 @@ async def q_show(ctx: Context) -> str:
     if sess is None:
         return _closed_text(ctx, platform, channel)
     line = Line.of(ctx, sess)
-    hosts = _plural(len(line.hosts), "host")
+    hosts = plural(len(line.hosts), "host")
     if not line.waiting:
         free = len(line.hosts) - len({e.host_id for e in line.called})
         return f"Nobody is waiting ({hosts} on duty, {free} free). {ctx.prefix}q join [TOPIC] gets you in line."
@@ -640,55 +468,13 @@ async def q_notify(ctx: Context, off: str | None) -> str:
     if existing is not None:
         return "You're on the list already: one DM when office hours next open here."
     repo.add_notice(member.id, platform, channel, ctx.now)  # type: ignore[arg-type]
-    return f"I'll DM you once, when office hours next open here.{_next_hint(ctx, platform, channel)}"
+    return f"I'll DM you once, when office hours next open here.{next_hint(ctx, platform, channel)}"
 
 
 # ---------------------------------------------------------------------------- statistics
 
 
-def percentile(values: list[float], q: float) -> float:
-    """The nearest-rank percentile (``q`` in 0..100): a value that occurred, never interpolated."""
-    ordered = sorted(values)
-    rank = max(1, -(-len(ordered) * q // 100))  # ceil
-    return ordered[int(rank) - 1]
-
-
-@dataclass(frozen=True)
-class Stats:
-    sessions: int
-    helps: int
-    people: int
-    median_wait: float | None
-    p90_wait: float | None
-    no_shows: int
-    left: int
-    not_reached: int
-    #: (weekday 0-6, hour, joins), busiest first
-    busiest: list[tuple[int, int, int]]
-
-
-def compute_stats(sessions: list[OhSession], log: list[LogRow], tz: str) -> Stats:
-    helped = [r for r in log if r.entry.outcome == "helped"]
-    waits = [_minutes(r.entry.called_at - r.entry.joined_at) for r in helped if r.entry.called_at]
-    outcomes = Counter(r.entry.outcome for r in log)
-    zone = ZoneInfo(tz)
-    slots = Counter((j.weekday(), j.hour) for j in (r.entry.joined_at.astimezone(zone) for r in log))
-    busiest = sorted(slots.items(), key=lambda kv: (-kv[1], kv[0]))[:3]
-    return Stats(
-        sessions=len(sessions),
-        helps=len(helped),
-        people=len({r.person for r in helped}),
-        median_wait=statistics.median(waits) if waits else None,
-        p90_wait=percentile(waits, 90) if waits else None,
-        no_shows=outcomes["no-show"],
-        left=outcomes["left"],
-        not_reached=outcomes["closed"],
-        busiest=[(d, h, n) for (d, h), n in busiest],
-    )
-
-
 _CHANNEL_REF = re.compile(r"^(?P<platform>[a-z][a-z0-9_]*):(?P<channel>.+)$")
-DAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
 
 
 async def oh_stats(ctx: Context, channel: str | None, days: int | None) -> str:
@@ -709,156 +495,10 @@ async def oh_stats(ctx: Context, channel: str | None, days: int | None) -> str:
         platform = ctx.where.platform
     since = ctx.now - timedelta(days=days)
     repo = _repo(ctx)
-    label = f"in {channel}" if channel else "in all channels"
-    tz = _tz_of(ctx.member)
+    where = f"in {channel_name(ctx, platform or ctx.where.platform, channel)}" if channel else "in all channels"
+    tz = tz_of(ctx.member)
     st = compute_stats(repo.sessions_since(since, platform, channel), repo.help_log(since, platform, channel), tz)
-    if not st.sessions and not st.helps:
-        return f"No office hours {label} in the last {days} days."
-    parts = [f"Office hours {label}, last {days} days: {_plural(st.sessions, 'session')}, "
-             f"{_plural(st.helps, 'help')} for {_plural(st.people, 'person') if st.people == 1 else str(st.people) + ' people'}"]
-    if st.median_wait is not None and st.p90_wait is not None:
-        parts.append(f"wait median {took(timedelta(minutes=st.median_wait))}, p90 {took(timedelta(minutes=st.p90_wait))}")
-    parts.append(f"{_plural(st.no_shows, 'no-show')}, {st.left} left, {st.not_reached} not reached")
-    if st.busiest:
-        slots = ", ".join(f"{DAYS[d]} {h:02d}:00 ({n})" for d, h, n in st.busiest)
-        parts.append(f"busiest ({tz}): {slots}")
-    return "; ".join(parts) + "."
-
-
-# ---------------------------------------------------------------------------- export
-
-CSV_FIELDS = (
-    "channel", "opened_at", "joined_at", "called_at", "done_at", "wait_minutes", "help_minutes",
-    "outcome", "skips", "host", "person", "topic",
-)
-
-
-def _iso(instant: datetime | None) -> str:
-    return instant.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ") if instant else ""
-
-
-def _safe(text: str | None) -> str:
-    """Text a spreadsheet will not run as a formula (people choose their nicks and topics)."""
-    text = text or ""
-    return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
-
-
-def csv_row(row: LogRow) -> list[str]:
-    e, s = row.entry, row.session
-    waited_until = e.called_at or e.ended_at
-    wait = f"{_minutes(waited_until - e.joined_at):.1f}" if waited_until else ""
-    helped = e.outcome == "helped" and e.called_at and e.ended_at
-    length = f"{_minutes(e.ended_at - e.called_at):.1f}" if helped else ""  # type: ignore[operator]
-    return [
-        _safe(f"{s.platform}:{s.channel}"), _iso(s.opened_at), _iso(e.joined_at), _iso(e.called_at),
-        _iso(e.ended_at), wait, length, e.outcome or "", str(e.skips), _safe(row.host), _safe(row.person),
-        _safe(e.topic),
-    ]
-
-
-def export_help_log(db: DbEngine, out: TextIO) -> int:
-    """Write the help log as CSV (one row per person who was in line); returns the rows written.
-
-    Times are UTC ISO 8601; wait_minutes is joined -> called (or -> left/closed when never
-    called); help_minutes only for helps. Nothing private is in it: no DMs, no notes."""
-    with Session(db) as session:
-        rows = OfficeHoursRepo(session).help_log()
-    writer = csv.writer(out, lineterminator="\n")
-    writer.writerow(CSV_FIELDS)
-    for row in rows:
-        writer.writerow(csv_row(row))
-    return len(rows)
-
-
-# ---------------------------------------------------------------------------- the scheduler
-
-
-def _members(ctx: Context, handles: list[str]) -> list[Member]:
-    found = [ctx.repos.members.by_handle(h) for h in handles]
-    return [m for m in found if m is not None]
-
-
-async def run_schedules(ctx: Context) -> None:
-    """Announce, remind, open and remind to close, each once per occurrence."""
-    for sched in ctx.settings.office_hours.schedule:
-        for start in occurrences(
-            sched.weekly(),
-            ctx.now - timedelta(minutes=sched.duration_minutes + ctx.settings.office_hours.close_reminder_minutes) - LOOKBACK,
-            ctx.now + _lead(ctx) + timedelta(seconds=1),
-        ):
-            _tick(ctx, sched, start)
-
-
-def _tick(ctx: Context, sched: OfficeHourSchedule, start: datetime) -> None:
-    cfg = ctx.settings.office_hours
-    repo = _repo(ctx)
-    end = start + timedelta(minutes=sched.duration_minutes)
-    platform, channel = sched.where
-    run = repo.run_for(sched.key, start)
-    sess = repo.open_session(platform, channel)
-    now = ctx.now
-    key = f"oh:{sched.key}:{start.isoformat()}"
-    if run.announced_at is None and start - timedelta(minutes=cfg.announce_lead_minutes) <= now < end:
-        if sess is None:
-            _announce_upcoming(ctx, sched, start)
-        run.announced_at = now
-    if run.hosts_reminded_at is None and start - timedelta(minutes=cfg.host_reminder_minutes) <= now < end:
-        if sess is None:
-            for host in _members(ctx, sched.hosts):
-                if not away_now(host, now):
-                    how = (
-                        f"they open by themselves then with you on duty ({ctx.prefix}oh duty off there if you can't make it)"
-                        if sched.auto_open else f"say {ctx.prefix}oh open there when you're ready"
-                    )
-                    ctx.dm(host, f"Reminder: you host office hours in {channel} at {local(start, _tz_of(host, sched.timezone))}; {how}.",
-                           key=f"{key}:remind:{host.id}")
-        run.hosts_reminded_at = now
-    if sched.auto_open and run.opened_at is None and start <= now < end:
-        if sess is None:
-            sess = _auto_open(ctx, sched, key)
-        run.opened_at, run.session_id = now, sess.id if sess else None
-    if run.close_reminded_at is None and now >= end + timedelta(minutes=cfg.close_reminder_minutes):
-        if sess is not None and sess.opened_at < end:
-            waiting = len(repo.waiting(sess.id))  # type: ignore[arg-type]
-            for duty in repo.on_duty(sess.id):  # type: ignore[arg-type]
-                host = ctx.repos.members.get(duty.member_id)
-                if host is not None:
-                    ctx.dm(host, f"Office hours in {channel} were to end at {local(end, _tz_of(host, sched.timezone))}; "
-                                 f"{waiting} still waiting. Say {ctx.prefix}oh close there when you're done.",
-                           key=f"{key}:close:{host.id}")
-        run.close_reminded_at = now
-    repo.save_run(run)
-
-
-def _announce_upcoming(ctx: Context, sched: OfficeHourSchedule, start: datetime) -> None:
-    platform, channel = sched.where
-    hosts = " and ".join(_name_on(ctx, m.id, platform) for m in _members(ctx, sched.hosts)) or "our hosts"
-    topic = f" (topic: {sched.topic})" if sched.topic else ""
-    when = f"at {start.astimezone(ZoneInfo(sched.timezone)):%H:%M} ({sched.timezone})"
-    if ctx.now < start:
-        when += f", in {took(start - ctx.now)}"
-    else:
-        when = "now"
-    ctx.announce(
-        Where(platform, channel),
-        f"Office hours here start {when}, with {hosts}{topic}. {ctx.prefix}q notify gets you a DM when they open.",
-    )
-
-
-def _auto_open(ctx: Context, sched: OfficeHourSchedule, key: str) -> OhSession | None:
-    platform, channel = sched.where
-    hosts = [
-        m for m in _members(ctx, sched.hosts)
-        if not away_now(m, ctx.now) and ctx.roles_of(m) & {"host", "admin"}
-    ]
-    if not hosts:
-        ctx.announce(Where(platform, channel), "Office hours were due to open now, but no host is available, sorry.")
-        return None
-    sess = _open(ctx, platform, channel, hosts, sched.topic, None)
-    for host in hosts:
-        ctx.dm(host, f"Office hours in {channel} are open, with you on duty: {ctx.prefix}next there takes the first person.",
-               key=f"{key}:opened:{host.id}")
-    return sess
+    return stats_text(st, where, days, tz)
 
 
 # ---------------------------------------------------------------------------- retention
@@ -989,6 +629,6 @@ FEATURE = Feature(
             examples=(Example("alice #oh: !q notify", r"I'll DM you once"),),
         ),
     ),
-    jobs=(Job("office-hours-schedule", run_schedules),),
+    jobs=(Job("office-hours-schedule", partial(run_schedules, open_queue=_open)),),
     purge=purge,
 )

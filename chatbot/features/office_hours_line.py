@@ -1,0 +1,114 @@
+"""Office hours: a queue as it stands, and how long people will likely wait.
+
+Estimates come from the channel's own history: the median of its recent help lengths (a
+configured default until there are ``MIN_HISTORY``), played out over the hosts on duty. The
+wording of waits lives here too, so a list, a DM and a reply say the same thing.
+"""
+
+from __future__ import annotations
+
+import heapq
+import statistics
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from chatbot.engine import Context
+from storage.office_hours import OhEntry, OhSession
+
+#: a help counts towards estimates once the channel has this many
+MIN_HISTORY = 3
+
+
+def minutes(delta: timedelta) -> float:
+    return delta.total_seconds() / 60
+
+
+def about(minutes: float) -> str:
+    """A wait in words, as precise as an estimate deserves."""
+    if minutes < 1:
+        return "any moment now"
+    m = round(minutes)
+    if m < 10:
+        return f"about {m} min"
+    m = 5 * round(m / 5)
+    if m < 60:
+        return f"about {m} min"
+    return f"about {m // 60}h{m % 60:02d}"
+
+
+def compact(minutes: float) -> str:
+    """A wait for a list: ``now``, ``~5m``, ``~1h15``."""
+    if minutes < 1:
+        return "now"
+    m = round(minutes) if minutes < 10 else 5 * round(minutes / 5)
+    return f"~{m}m" if m < 60 else f"~{m // 60}h{m % 60:02d}"
+
+
+def took(delta: timedelta) -> str:
+    """How long something took: ``under a minute``, ``12 min``, ``1h05``."""
+    m = round(minutes(delta))
+    if m < 1:
+        return "under a minute"
+    return f"{m} min" if m < 60 else f"{m // 60}h{m % 60:02d}"
+
+
+def expected_waits(people: int, free_hosts: int, busy_remaining: list[float], per_help: float) -> list[float]:
+    """Minutes until each of ``people`` in line is likely called.
+
+    Each host is free at some moment (now, or when their current help is likely over); the
+    person first in line takes the host free soonest, and so on, each help taking ``per_help``.
+    """
+    hosts = [0.0] * free_hosts + [max(r, 0.0) for r in busy_remaining]
+    if not hosts:
+        return [float("inf")] * people
+    heapq.heapify(hosts)
+    waits = []
+    for _ in range(people):
+        at = heapq.heappop(hosts)
+        waits.append(at)
+        heapq.heappush(hosts, at + per_help)
+    return waits
+
+
+def help_minutes(ctx: Context, platform: str, channel: str) -> float:
+    """The typical help length in this channel: the median of its recent helps."""
+    cfg = ctx.settings.office_hours
+    recent = ctx.repos.office_hours.recent_help_minutes(platform, channel, cfg.estimate_from_last)
+    if len(recent) < MIN_HISTORY:
+        return float(cfg.default_help_minutes)
+    return float(statistics.median(recent))
+
+
+@dataclass
+class Line:
+    """A queue as it stands: who waits, who is with a host, and the estimates."""
+
+    sess: OhSession
+    waiting: list[OhEntry]
+    called: list[OhEntry]
+    hosts: list[int]
+    per_help: float
+    now: datetime
+
+    @classmethod
+    def of(cls, ctx: Context, sess: OhSession) -> "Line":
+        repo = ctx.repos.office_hours
+        assert sess.id is not None
+        return cls(
+            sess,
+            repo.waiting(sess.id),
+            repo.called(sess.id),
+            [d.member_id for d in repo.on_duty(sess.id)],
+            help_minutes(ctx, sess.platform, sess.channel),
+            ctx.now,
+        )
+
+    def waits(self) -> list[float]:
+        """Minutes until each person waiting is likely called, first first."""
+        busy = {e.host_id: e for e in self.called if e.host_id in self.hosts}
+        remaining = [self.per_help - minutes(self.now - e.called_at) for e in busy.values() if e.called_at]
+        remaining = [max(r, 1.0) for r in remaining]
+        return expected_waits(len(self.waiting), len(self.hosts) - len(busy), remaining, self.per_help)
+
+    def position(self, entry: OhEntry) -> int:
+        return next(i for i, e in enumerate(self.waiting, 1) if e.id == entry.id)

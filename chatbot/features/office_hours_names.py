@@ -1,0 +1,27 @@
+"""How office-hour texts name people and channels: as the people on that platform know them.
+
+A member is shown by their nick on the queue's platform (else their handle); a channel by its
+platform's label (``#office-hours`` on Discord, a Matrix room's name; the raw id where the
+adapter knows none). Both are user-chosen text: adapters escape it on the way out.
+"""
+
+from __future__ import annotations
+
+from chatbot.engine import Context
+from chatbot.events import Where
+
+
+def name_on(ctx: Context, member_id: int | None, platform: str) -> str:
+    """How people on ``platform`` know a member: their nick there, else their handle."""
+    if member_id is None:
+        return "?"
+    for ident in ctx.repos.members.identities(member_id):
+        if ident.platform == platform:
+            return ident.display
+    member = ctx.repos.members.get(member_id)
+    return member.handle if member else "?"
+
+
+def channel_name(ctx: Context, platform: str, channel: str) -> str:
+    """A channel as people read its name in a text (``#office-hours``, not a Discord id)."""
+    return ctx.channel_label(Where(platform, channel))

@@ -1,0 +1,166 @@
+"""Scheduled office hours: which occurrence a channel is in, and the job that serves them.
+
+The job asks "what is due now?" for each configured schedule and records what it did per
+occurrence (``OhScheduleRun``), so ticks are idempotent and a restart resends nothing: the
+announcement, the hosts' reminder, the automatic opening and the reminder to close, each once.
+
+Opening a queue is the commands' business (it announces and tells whoever asked for a DM), so
+the job is handed the function that opens one (``Opener``) instead of importing the commands.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import Callable
+from zoneinfo import ZoneInfo
+
+from chatbot.config import OfficeHourSchedule
+from chatbot.engine import Context
+from chatbot.events import Where
+from chatbot.features.away import away_now, zone_name
+from chatbot.features.office_hours_line import took
+from chatbot.features.office_hours_names import channel_name, name_on
+from chatbot.recurrence import occurrences
+from storage.office_hours import OhSession
+from storage.tables import Member
+
+#: how far back the scheduler looks for an occurrence whose close reminder may still be due
+LOOKBACK = timedelta(hours=6)
+
+#: opens a channel's queue: (ctx, platform, channel, hosts, topic, opened by member id)
+Opener = Callable[[Context, str, str, list[Member], str | None, int | None], OhSession]
+
+
+def local(instant: datetime, tz: str) -> str:
+    """``Tue 5 Jan 16:00 (Europe/Berlin)``: a time for a person, with the zone named."""
+    at = instant.astimezone(ZoneInfo(tz))
+    return f"{at:%a} {at.day} {at:%b %H:%M} ({tz})"
+
+
+def tz_of(member: Member | None, fallback: str = "UTC") -> str:
+    return zone_name(member) if member is not None and member.timezone else fallback
+
+
+def schedules_of(ctx: Context, platform: str, channel: str) -> list[OfficeHourSchedule]:
+    return [s for s in ctx.settings.office_hours.schedule if s.where == (platform, channel)]
+
+
+def lead(ctx: Context) -> timedelta:
+    cfg = ctx.settings.office_hours
+    return timedelta(minutes=max(cfg.announce_lead_minutes, cfg.host_reminder_minutes))
+
+
+def current_occurrence(ctx: Context, platform: str, channel: str) -> tuple[OfficeHourSchedule, datetime] | None:
+    """The scheduled office hour this channel is in (or about to be in), if any."""
+    for sched in schedules_of(ctx, platform, channel):
+        span = timedelta(minutes=sched.duration_minutes)
+        for start in occurrences(sched.weekly(), ctx.now - span, ctx.now + lead(ctx) + timedelta(seconds=1)):
+            if start - lead(ctx) <= ctx.now < start + span:
+                return sched, start
+    return None
+
+
+def next_hint(ctx: Context, platform: str, channel: str) -> str:
+    """`` Next: Tue 5 Jan 16:00 (Europe/Berlin).`` for the asker, or nothing unscheduled."""
+    starts = []
+    for sched in schedules_of(ctx, platform, channel):
+        found = occurrences(sched.weekly(), ctx.now, ctx.now + timedelta(days=15))
+        if found:
+            starts.append((found[0], sched.timezone))
+    if not starts:
+        return ""
+    start, tz = min(starts)
+    return f" Next: {local(start, tz_of(ctx.member, tz))}."
+
+
+# ---------------------------------------------------------------------------- the job
+
+
+def _members(ctx: Context, handles: list[str]) -> list[Member]:
+    found = [ctx.repos.members.by_handle(h) for h in handles]
+    return [m for m in found if m is not None]
+
+
+async def run_schedules(ctx: Context, open_queue: Opener) -> None:
+    """Announce, remind, open and remind to close, each once per occurrence."""
+    for sched in ctx.settings.office_hours.schedule:
+        for start in occurrences(
+            sched.weekly(),
+            ctx.now - timedelta(minutes=sched.duration_minutes + ctx.settings.office_hours.close_reminder_minutes) - LOOKBACK,
+            ctx.now + lead(ctx) + timedelta(seconds=1),
+        ):
+            _tick(ctx, sched, start, open_queue)
+
+
+def _tick(ctx: Context, sched: OfficeHourSchedule, start: datetime, open_queue: Opener) -> None:
+    cfg = ctx.settings.office_hours
+    repo = ctx.repos.office_hours
+    end = start + timedelta(minutes=sched.duration_minutes)
+    platform, channel = sched.where
+    where = channel_name(ctx, platform, channel)
+    run = repo.run_for(sched.key, start)
+    sess = repo.open_session(platform, channel)
+    now = ctx.now
+    key = f"oh:{sched.key}:{start.isoformat()}"
+    if run.announced_at is None and start - timedelta(minutes=cfg.announce_lead_minutes) <= now < end:
+        if sess is None:
+            _announce_upcoming(ctx, sched, start)
+        run.announced_at = now
+    if run.hosts_reminded_at is None and start - timedelta(minutes=cfg.host_reminder_minutes) <= now < end:
+        if sess is None:
+            for host in _members(ctx, sched.hosts):
+                if not away_now(host, now):
+                    how = (
+                        f"they open by themselves then with you on duty ({ctx.prefix}oh duty off there if you can't make it)"
+                        if sched.auto_open else f"say {ctx.prefix}oh open there when you're ready"
+                    )
+                    ctx.dm(host, f"Reminder: you host office hours in {where} at {local(start, tz_of(host, sched.timezone))}; {how}.",
+                           key=f"{key}:remind:{host.id}")
+        run.hosts_reminded_at = now
+    if sched.auto_open and run.opened_at is None and start <= now < end:
+        if sess is None:
+            sess = _auto_open(ctx, sched, key, open_queue)
+        run.opened_at, run.session_id = now, sess.id if sess else None
+    if run.close_reminded_at is None and now >= end + timedelta(minutes=cfg.close_reminder_minutes):
+        if sess is not None and sess.opened_at < end:
+            waiting = len(repo.waiting(sess.id))  # type: ignore[arg-type]
+            for duty in repo.on_duty(sess.id):  # type: ignore[arg-type]
+                host = ctx.repos.members.get(duty.member_id)
+                if host is not None:
+                    ctx.dm(host, f"Office hours in {where} were to end at {local(end, tz_of(host, sched.timezone))}; "
+                                 f"{waiting} still waiting. Say {ctx.prefix}oh close there when you're done.",
+                           key=f"{key}:close:{host.id}")
+        run.close_reminded_at = now
+    repo.save_run(run)
+
+
+def _announce_upcoming(ctx: Context, sched: OfficeHourSchedule, start: datetime) -> None:
+    platform, channel = sched.where
+    hosts = " and ".join(name_on(ctx, m.id, platform) for m in _members(ctx, sched.hosts)) or "our hosts"
+    topic = f" (topic: {sched.topic})" if sched.topic else ""
+    when = f"at {start.astimezone(ZoneInfo(sched.timezone)):%H:%M} ({sched.timezone})"
+    if ctx.now < start:
+        when += f", in {took(start - ctx.now)}"
+    else:
+        when = "now"
+    ctx.announce(
+        Where(platform, channel),
+        f"Office hours here start {when}, with {hosts}{topic}. {ctx.prefix}q notify gets you a DM when they open.",
+    )
+
+
+def _auto_open(ctx: Context, sched: OfficeHourSchedule, key: str, open_queue: Opener) -> OhSession | None:
+    platform, channel = sched.where
+    hosts = [
+        m for m in _members(ctx, sched.hosts)
+        if not away_now(m, ctx.now) and ctx.roles_of(m) & {"host", "admin"}
+    ]
+    if not hosts:
+        ctx.announce(Where(platform, channel), "Office hours were due to open now, but no host is available, sorry.")
+        return None
+    sess = open_queue(ctx, platform, channel, hosts, sched.topic, None)
+    for host in hosts:
+        ctx.dm(host, f"Office hours in {channel_name(ctx, platform, channel)} are open, with you on duty: "
+                     f"{ctx.prefix}next there takes the first person.",
+               key=f"{key}:opened:{host.id}")
+    return sess
