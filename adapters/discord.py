@@ -500,9 +500,9 @@ class DiscordAdapter:
             if isinstance(event, Reply):
                 return await self._send_reply(event)
             if isinstance(event, DirectMessage):
-                return await self._send_dm(event.to, event.text, buttons=event.buttons, form=event.form)
+                return await self._send_dm(event.to, event.text, buttons=event.buttons, form=event.form, key=event.key)
             if isinstance(event, Announce):
-                return await self._send_channel(event.where, event.text, mention=event.mention)
+                return await self._send_channel(event.where, event.text, mention=event.mention, key=event.key)
             return Delivery("failed", f"cannot send {type(event).__name__}")
         except discord.HTTPException as exc:
             if exc.code == CANNOT_DM:
@@ -526,8 +526,9 @@ class DiscordAdapter:
                 return Delivery("failed", "a private reply needs Reply.to")
             in_reply_to = reply.in_reply_to if reply.where.is_direct else None
             return await self._send_dm(reply.to, reply.text, mention=reply.mention, in_reply_to=in_reply_to,
-                                       paced=not reply.where.is_direct)
-        return await self._send_channel(reply.where, reply.text, mention=reply.mention, in_reply_to=reply.in_reply_to)
+                                       paced=not reply.where.is_direct, key=reply.key)
+        return await self._send_channel(reply.where, reply.text, mention=reply.mention, in_reply_to=reply.in_reply_to,
+                                        key=reply.key)
 
     async def _answer(self, pending: _Pending, reply: Reply) -> Delivery | None:
         """The reply as the interaction's response or follow-up. None: the interaction is unusable."""
@@ -553,16 +554,17 @@ class DiscordAdapter:
             return SENT
 
     async def _send_channel(self, where: Where, text: str, *, mention: Identity | None = None,
-                            in_reply_to: str | None = None) -> Delivery:
+                            in_reply_to: str | None = None, key: str | None = None) -> Delivery:
         if where.channel is None or not where.channel.isdigit():
             raise ValueError(f"not a Discord channel: {where.channel!r}")
         assert self._client is not None
         channel = self._client.get_partial_messageable(int(where.channel))
-        await self._post(channel, text, mention=mention, in_reply_to=in_reply_to)
+        await self._post(channel, text, mention=mention, in_reply_to=in_reply_to, key=key)
         return SENT
 
     async def _send_dm(self, to: Identity, text: str, *, buttons: Sequence[Button] = (), form: Form | None = None,
-                       mention: Identity | None = None, in_reply_to: str | None = None, paced: bool = True) -> Delivery:
+                       mention: Identity | None = None, in_reply_to: str | None = None, paced: bool = True,
+                       key: str | None = None) -> Delivery:
         user_id = _user_id(to)
         view = None
         if form is not None and not 1 <= len(form.questions) <= MODAL_INPUTS:
@@ -581,7 +583,7 @@ class DiscordAdapter:
             assert self._client is not None
             channel = self._client.get_partial_messageable(channel_id, type=discord.ChannelType.private)
             try:
-                await self._post(channel, text, mention=mention, in_reply_to=in_reply_to, view=view)
+                await self._post(channel, text, mention=mention, in_reply_to=in_reply_to, view=view, key=key)
                 return SENT
             except discord.NotFound as exc:  # a DM channel id kept from before that no longer exists
                 if exc.code != UNKNOWN_CHANNEL or attempt == 2:
@@ -617,11 +619,17 @@ class DiscordAdapter:
         self.context.kv.set(f"discord.dm.{user_id}", "")
 
     async def _post(self, channel: discord.PartialMessageable, text: str, *, mention: Identity | None,
-                    in_reply_to: str | None = None, view: discord.ui.View | None = None) -> None:
+                    in_reply_to: str | None = None, view: discord.ui.View | None = None, key: str | None = None) -> None:
+        """Post ``text`` in as many messages as it takes. With the outbox key, each message carries
+        a nonce derived from it, which discord.py sends with ``enforce_nonce``: Discord then
+        creates no second message for a resend within a few minutes (a kill between the send and
+        the outbox's "sent" mark)."""
         chunks = _chunks(_with_mention(text, mention))
         allowed = _allowed(mention)
         for i, chunk in enumerate(chunks):
             options: dict[str, Any] = {"allowed_mentions": allowed}
+            if key is not None:
+                options["nonce"] = nonce_of(key, i)
             if i == 0 and in_reply_to and in_reply_to.isdigit():
                 options["reference"] = discord.MessageReference(message_id=int(in_reply_to), channel_id=channel.id,
                                                                 fail_if_not_exists=False)
@@ -631,6 +639,12 @@ class DiscordAdapter:
 
 
 # --------------------------------------------------------------------------- helpers
+
+
+def nonce_of(key: str, part: int) -> str:
+    """A message's nonce: the same for the same outbox message and part, at most the 25
+    characters Discord allows."""
+    return hashlib.sha256(f"{key}\0{part}".encode()).hexdigest()[:25]
 
 
 def _user_id(who: Identity) -> int:

@@ -446,6 +446,23 @@ async def test_long_text_is_split_at_discords_limit(start: Any, world: World) ->
     assert "\n".join(sent) == "\n".join(lines)
 
 
+async def test_a_resent_outbox_message_carries_the_same_enforced_nonce(start: Any, world: World) -> None:
+    """After a kill between the send and the "sent" mark, the outbox sends the message again with
+    the same key: Discord drops the second one when its nonce repeats with enforce_nonce (the
+    fake records the request but does not deduplicate, so this shows the bot's half)."""
+    adapter, _ = await start()
+    long = "\n".join(f"line {i:04d} " + "x" * 40 for i in range(60))  # two messages
+    before = await world.fake.seq()
+    for _ in range(2):
+        assert await adapter.send(DirectMessage(to=world.who(world.alice), text=long, key="checkin:7:2027-01-04")) == Delivery("sent")
+    assert await adapter.send(Announce(Where("discord", world.channel), "hello", key="oh-open:3")) == Delivery("sent")
+    posts = [p["body"] for p in await world.fake("GET", "/log", method="POST", path="/messages$", after=before)]
+    nonces = [(p.get("nonce"), p.get("enforce_nonce")) for p in posts]
+    first = [(discord_adapter.nonce_of("checkin:7:2027-01-04", part), True) for part in (0, 1)]
+    assert nonces == first + first + [(discord_adapter.nonce_of("oh-open:3", 0), True)]
+    assert len({n for n, _ in nonces}) == 3 and all(len(n) <= 25 for n, _ in nonces)
+
+
 async def test_role_map_gives_platform_roles_in_dms_too(start: Any, world: World) -> None:
     _, engine = await start()
     for user, roles in ((world.bob, {"mentor"}), (world.alice, set())):
