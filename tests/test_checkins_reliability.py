@@ -13,7 +13,7 @@ from zoneinfo import ZoneInfo
 from sqlmodel import Session, select
 
 from adapters.console import MemoryAdapter
-from chatbot.engine import Context
+from chatbot.engine import Context, Feature, Job
 from chatbot.events import Delivery, DirectMessage, Identity, Outbound, Seen
 from chatbot.features import checkin_prompts as job
 from storage.checkins import Checkin
@@ -274,5 +274,22 @@ async def test_a_big_fan_out_goes_in_batches_and_commands_are_answered_between_t
         answer, prompts_when_answered = await asked[0]
         assert answer and prompts_when_answered < 6  # answered between two batches, not after all of them
         assert sorted(prompts_so_far()) == sorted(["dm alice", *(f"dm m{n}" for n in range(5))])  # one tick, everyone once
+    finally:
+        await bot.stop()
+
+
+async def test_a_long_fan_out_does_not_hold_up_the_other_jobs_of_the_tick(tmp_path, paired_db):
+    ran_when: list[int] = []
+
+    async def other_duty(ctx: Context) -> None:  # an office hour opening, a digest: anything due now
+        ran_when.append(len([s for s in bot.said if s.text.startswith("Time for your check-in")]))
+
+    bot = await start(tmp_path, paired_db, checkins={"batch": 2}, extra_features=(Feature("other", jobs=(Job("other", other_duty),)),))
+    try:
+        _add_mentees(bot, 5)
+        bot.clock.set(utc(2027, 1, 4, 9, 0))  # six prompts due: three batches
+        await bot.engine.run_due()
+        assert ran_when and ran_when[0] < 6  # it ran after the first batch, not after the whole fan-out
+        assert len([s for s in bot.said if s.text.startswith("Time for your check-in")]) == 6
     finally:
         await bot.stop()
