@@ -57,6 +57,13 @@ async def test_suggest_explains_each_pair_and_confirm_makes_them(bot):
     assert "no suggestions to confirm" in (await bot.say("you", "!match confirm all"))[0]
 
 
+async def test_suggest_with_nobody_to_match_says_why(bot):
+    await bot.say("you", OPEN)
+    assert await bot.say("you", "!match suggest") == ["No mentee has signed up for 2027 Q1 yet."]
+    await bot.pair("alice", "bob")
+    assert await bot.say("you", "!match suggest") == ["Every mentee of 2027 Q1 has a mentor."]
+
+
 async def test_confirm_skips_what_changed_since_the_suggestion(bot):
     await bot.say("you", OPEN)
     for who in ("alice", "carol", "erin"):

@@ -260,6 +260,8 @@ async def suggest(ctx: Context) -> str:
     rnd = current_round(ctx)
     result, people = _suggest(ctx, rnd)
     if not result.suggestions and not result.unmatched:
+        if not ctx.repos.signups.counts(rnd.id).mentees:  # type: ignore[arg-type]
+            return f"No mentee has signed up for {rnd.name} yet."
         return f"Every mentee of {rnd.name} has a mentor."
     saved = [[s.mentee_id, s.mentor_id] for s in result.suggestions]
     ctx.repos.kv.set("matchmaking", f"suggestions:{rnd.id}", json.dumps(saved))
