@@ -8,7 +8,7 @@ from datetime import timedelta
 from sqlmodel import Session, select
 
 from chatbot.engine import Context
-from chatbot.features.matchmaking import pairs_at_risk
+from chatbot.features.matchmaking import notice_silence, pairs_at_risk
 from storage.mentorship import Pair
 from storage.repos import Repos
 from tests.harness import Bot, selects
@@ -163,6 +163,26 @@ async def test_the_at_risk_scan_asks_the_same_few_questions_however_many_pairs(b
     three_pairs = _risks_and_queries(bot)
     assert three_pairs[0] == ["intro bob/alice", "intro dave/carol"]
     assert three_pairs[1] == one_pair[1] <= 4  # the round, sessions, pairs' activity, the risky pairs' people
+
+
+async def test_the_hourly_risk_scan_asks_a_fixed_few_questions_once_everyone_was_told(bot):
+    for mentee, mentor in (("alice", "bob"), ("carol", "dave"), ("erin", "frank")):
+        await bot.pair(mentee, mentor)
+    for coordinator in ("gina", "hank"):
+        await bot.say(coordinator, "!whoami")
+        await bot.say("you", f"!role grant {coordinator} coordinator")
+    await bot.advance("8d")  # the three mentees are nudged about the introduction
+    await bot.advance("4d")  # and both coordinators told about the three pairs
+    assert len([t for t in bot.dm("gina") if t.startswith("Pair at risk")]) == 3
+    bot.clock.advance(timedelta(hours=1))
+    with selects(bot.app.db) as seen, Session(bot.app.db) as session:
+        ctx = Context(bot.engine, Repos(session), bot.clock.now())
+        await notice_silence(ctx)
+        session.rollback()
+    assert ctx.outbound == []  # nobody is told twice
+    # the round, the hourly mark (read, then read to write), sessions, pairs, their people,
+    # nudges, coordinators, escalations sent: none of it per pair
+    assert len(seen) <= 9, "\n".join(s[:90] for s in seen)
 
 
 async def test_a_mentee_who_never_answers_the_introduction_is_noticed(bot):

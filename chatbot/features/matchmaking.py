@@ -15,7 +15,7 @@ from chatbot.engine import Context, Feature, Job
 from chatbot.features.rounds import OPEN_EXAMPLE, current_round
 from chatbot.matching import MatchResult, MenteeProfile, MentorProfile, suggest_matches
 from storage.mentorship import Pair
-from storage.tables import Member, Round, Signup
+from storage.tables import Member, OutboxMessage, Round, Signup
 
 
 def active_signup(ctx: Context, member: Member, rnd: Round, kind: str) -> Signup:
@@ -399,13 +399,18 @@ async def report(ctx: Context) -> str:
 
 async def notice_silence(ctx: Context) -> None:
     """Nudge once; if nothing changes within the escalation time, tell the coordinators once.
-    Hourly: see ``RISK_CHECK_EVERY``."""
+    Hourly: see ``RISK_CHECK_EVERY``. The coordinators and the messages sent already are read
+    once for all pairs, so a long list of stuck pairs costs no query per pair."""
     rnd = ctx.repos.rounds.current()
     if rnd is None or not ctx.due_every("pair-silence", RISK_CHECK_EVERY):
         return
     escalate = timedelta(days=ctx.settings.programme.escalate_days)
     risks = [(r, f"{r.kind}:{r.pair.id}:{r.since.date()}") for r in pairs_at_risk(ctx, rnd)]
+    if not risks:
+        return
     nudges = ctx.repos.outbox.by_keys(f"nudge:{episode}" for _, episode in risks)
+    team = coordinators(ctx)
+    due: list[tuple[Risk, str, OutboxMessage]] = []
     for risk, episode in risks:
         nudged = nudges.get(f"nudge:{episode}")
         if nudged is None:
@@ -418,9 +423,13 @@ async def notice_silence(ctx: Context) -> None:
                        f"{risk.mentee.handle} 30m TOPIC, or tell a coordinator if the pairing is not working.",
                        key=f"nudge:{episode}")
         elif ctx.now - nudged.created_at >= escalate:
-            for person in coordinators(ctx, exclude=risk.mentor):
-                ctx.dm(person, f"Pair at risk: {_describe_risk(risk, ctx.now)} (nudged {nudged.created_at.date()}).",
-                       key=f"escalate:{episode}:{person.id}")
+            due.append((risk, episode, nudged))
+    told = ctx.repos.outbox.existing_keys(f"escalate:{e}:{p.id}" for _, e, _ in due for p in team)
+    for risk, episode, nudged in due:
+        for person in team:
+            key = f"escalate:{episode}:{person.id}"
+            if person.id != risk.mentor.id and key not in told:
+                ctx.dm(person, f"Pair at risk: {_describe_risk(risk, ctx.now)} (nudged {nudged.created_at.date()}).", key=key)
 
 
 def complete_my_mentees(ctx: Context, partial: str) -> list[str]:
