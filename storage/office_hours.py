@@ -197,8 +197,10 @@ class OfficeHoursRepo:
             )
         return self.s.exec(stmt).first()
 
-    def add_entry(self, entry: OhEntry) -> OhEntry:
-        waiting = self.waiting(entry.session_id)
+    def add_entry(self, entry: OhEntry, waiting: list[OhEntry] | None = None) -> OhEntry:
+        """Put ``entry`` at the end of the line (``waiting``: the line, when the caller has it)."""
+        if waiting is None:
+            waiting = self.waiting(entry.session_id)
         entry.seq = (waiting[-1].seq + 1) if waiting else 1
         self.s.add(entry)
         self.s.flush()

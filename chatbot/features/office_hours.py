@@ -23,6 +23,7 @@ command by the engine, so the queue commands are declared for "anyone" and the c
 from __future__ import annotations
 
 import re
+from dataclasses import replace
 from datetime import datetime, timedelta
 from functools import partial
 
@@ -366,14 +367,14 @@ async def q_join(ctx: Context, topic: str | None) -> str:
     member, who = _visitor(ctx)
     repo = _repo(ctx)
     assert sess.id is not None
-    if member is not None and repo.duty_of(sess.id, member.id) is not None:  # type: ignore[arg-type]
+    line = Line.of(ctx, sess)  # read once: the checks, the new place and the estimate all use it
+    if member is not None and member.id in line.hosts:
         raise ActionError(f"You are on duty here: hosts take people with {ctx.prefix}next.")
     topic = _clean_topic(topic)
     entry = _entry_of_asker(ctx, sess)
     if entry is not None:
         if entry.status == "called":
             raise ActionError(f"{name_on(ctx, entry.host_id, sess.platform)} is with you now.")
-        line = Line.of(ctx, sess)
         n = line.position(entry)
         wait = about(line.waits()[n - 1])
         if topic and topic != entry.topic:
@@ -381,7 +382,7 @@ async def q_join(ctx: Context, topic: str | None) -> str:
             repo.save(entry)
             return f"Topic updated; you're still #{n} in line, {wait}."
         return f"You're in line already: #{n}, {wait}."
-    was_empty = not repo.waiting(sess.id)
+    was_empty, n = not line.waiting, len(line.waiting) + 1  # a newcomer goes to the end of the line
     entry = repo.add_entry(
         OhEntry(
             session_id=sess.id,
@@ -391,27 +392,26 @@ async def q_join(ctx: Context, topic: str | None) -> str:
             nick=who.display,
             topic=topic,
             joined_at=ctx.now,
-        )
+            nearly_told=n <= 2,  # the answer below tells them
+        ),
+        line.waiting,
     )
-    line = Line.of(ctx, sess)
-    n = line.position(entry)
+    line = replace(line, waiting=[*line.waiting, entry])
     wait = line.waits()[n - 1]
-    entry.nearly_told = n <= 2  # the answer below tells them
-    repo.save(entry)
-    _tell_hosts(ctx, sess, entry, n, was_empty)
+    _tell_hosts(ctx, sess, entry, n, was_empty, line.hosts)
     if wait < 1:
         return f"You're #{n} in line: a host will call you any moment now."
     return f"You're #{n} in line, {about(wait)} ({plural(len(line.hosts), 'host')} on duty)."
 
 
-def _tell_hosts(ctx: Context, sess: OhSession, entry: OhEntry, position: int, was_empty: bool) -> None:
+def _tell_hosts(ctx: Context, sess: OhSession, entry: OhEntry, position: int, was_empty: bool, hosts: list[int]) -> None:
     mode = ctx.settings.office_hours.notify_hosts
     if mode == "none" or (mode == "first" and not was_empty):
         return
     topic = f", topic: {entry.topic}" if entry.topic else ""
     where = channel_name(ctx, sess.platform, sess.channel)
-    for duty in _repo(ctx).on_duty(sess.id):  # type: ignore[arg-type]
-        host = ctx.repos.members.get(duty.member_id)
+    for host_id in hosts:
+        host = ctx.repos.members.get(host_id)
         if host is not None:
             ctx.dm(host, f"{entry.nick} joined the line in {where} (#{position}{topic}). {ctx.prefix}next there takes the first.")
 
