@@ -293,3 +293,17 @@ async def test_a_long_fan_out_does_not_hold_up_the_other_jobs_of_the_tick(tmp_pa
         assert len([s for s in bot.said if s.text.startswith("Time for your check-in")]) == 6
     finally:
         await bot.stop()
+
+
+async def test_a_tick_with_its_time_spent_leaves_the_rest_of_the_fan_out_to_the_next(tmp_path, paired_db):
+    bot = await start(tmp_path, paired_db, checkins={"batch": 2})
+    try:
+        _add_mentees(bot, 5)
+        bot.clock.set(utc(2027, 1, 4, 9, 0))  # six prompts due: three batches
+        await bot.engine.run_due(budget=0)  # spent at once: one batch, no more
+        assert len([s for s in bot.said if s.text.startswith("Time for your check-in")]) == 2
+        await bot.engine.run_due()  # the next tick goes on where it stopped
+        assert len({s.target for s in bot.said if s.text.startswith("Time for your check-in")}) == 6
+        assert len([s for s in bot.said if s.text.startswith("Time for your check-in")]) == 6
+    finally:
+        await bot.stop()
