@@ -6,10 +6,11 @@ top-level command and further words are sub-command groups and sub-commands (Dis
 
 **The ``show`` rule.** Discord cannot have both ``/q`` and ``/q join``: a command with
 sub-commands cannot itself be invoked. So a spec whose path is the bare name of a group that
-also has sub-commands is registered one level down, as ``show``: ``("q",)`` becomes ``/q show``
-and ``("session", "log")`` next to ``("session", "log", "edit")`` becomes ``/session log show``.
-If the group already has a real ``show`` command the specs cannot be mapped and building fails
-loudly (rename one of them). :meth:`CommandMap.spec_path` maps an invocation's qualified name
+also has sub-commands is registered one level down, under its ``as_subcommand`` name (``show``
+unless it says otherwise): ``("q",)`` becomes ``/q show``, ``("checkin",)`` (``as_subcommand=
+"answer"``) ``/checkin answer``, and ``("session", "log")`` next to ``("session", "log", "edit")``
+``/session log show``. If the group already has a real command of that name the specs cannot be
+mapped and building fails loudly (rename one of them). :meth:`CommandMap.spec_path` maps an invocation's qualified name
 (``"q show"``) back to the spec path (``("q",)``).
 
 Options come from ``CommandSpec.args``: ``int`` -> integer (with min/max), ``member`` -> user
@@ -42,8 +43,6 @@ from discord import app_commands
 
 from chatbot.commands import Arg, CommandSpec
 
-#: the sub-command name a bare group spec is registered under (see the module docstring)
-SHOW = "show"
 MAX_DESCRIPTION = 100
 MAX_NAME = 32
 _NAME_RE = re.compile(r"^[-_\w]{1,32}$")
@@ -114,7 +113,8 @@ def map_paths(specs: Iterable[CommandSpec]) -> CommandMap:
         for word in path:
             _check_word(word, spec)
         is_group = any(len(other) > len(path) and other[: len(path)] == path for other in paths)
-        target = path + (SHOW,) if is_group else path
+        target = path + (spec.as_subcommand,) if is_group else path
+        _check_word(target[-1], spec)
         if len(target) > 3:
             raise ValueError(f"command {spec.name!r} has sub-commands and is already three words deep")
         if is_group and target in by_path:
@@ -287,7 +287,7 @@ def build_app_commands(specs: Sequence[CommandSpec], invoke: Invoke,
     def group_for(prefix: tuple[str, ...]) -> app_commands.Group:
         if prefix not in groups:
             parent = group_for(prefix[:-1]) if len(prefix) > 1 else None
-            bare = by_path.get(prefix)  # the spec that became "<prefix> show", if any
+            bare = by_path.get(prefix)  # the spec that went one level down ("<prefix> show"), if any
             help_text = bare.help if bare else ""
             group = app_commands.Group(name=prefix[-1], description=describe(help_text, f"{' '.join(prefix)} commands"),
                                        parent=parent)

@@ -201,6 +201,9 @@ class CommandSpec:
     scope: str = "any"
     #: may the engine read this command while a conversation waits for an answer in the DM?
     hidden: bool = False
+    #: its name one level down, where a platform cannot invoke a command that has sub-commands
+    #: (Discord: ``!checkin`` next to ``!checkin edit`` becomes ``/checkin answer``)
+    as_subcommand: str = "show"
 
     def __post_init__(self) -> None:
         if not self.roles or any(r not in ROLES for r in self.roles):
@@ -390,7 +393,8 @@ def reference(specs: Iterable[CommandSpec], prefix: str = "!") -> str:
         "# Commands",
         "",
         f"Generated from the declarations by `mentorbot commands`; `{prefix}help COMMAND` in chat says the same.",
-        "On Discord each is a slash command (a group's bare command is `/NAME show`).",
+        "On Discord each is a slash command; a command that has sub-commands sits one level down "
+        "(`/q show`, `/checkin answer`).",
         "",
         "| command | who may | what it does |",
         "| --- | --- | --- |",

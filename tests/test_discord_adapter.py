@@ -188,6 +188,9 @@ async def start(world: World, discord_env: dict[str, str], tmp_path: Path, monke
 def test_show_rule_maps_bare_group_commands_and_back() -> None:
     mapping = map_paths(SPECS)
     assert mapping.to_discord[("q",)] == ("q", "show")
+    named = map_paths([CommandSpec(("checkin",), "Answer", ("mentee",), _unused, as_subcommand="answer"),
+                       CommandSpec(("checkin", "edit"), "Correct", ("mentee",), _unused)])
+    assert named.to_discord[("checkin",)] == ("checkin", "answer") and named.spec_path("checkin answer") == ("checkin",)
     assert mapping.to_discord[("q", "join")] == ("q", "join")
     assert mapping.spec_path("q show") == ("q",) and mapping.spec_path("session log") == ("session", "log")
     assert mapping.spec_path("q nothing") is None

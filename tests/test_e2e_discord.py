@@ -192,7 +192,7 @@ async def test_the_real_declarations_sync_within_discords_limits_and_only_once(s
     assert [c["value"] for c in _options(synced["checkin"], "digest")["choice"]["choices"]] == ["on", "off"]
     assert {n: o["type"] for n, o in _options(synced["q"]).items()} == {"show": SUB, "join": SUB, "leave": SUB, "notify": SUB}
     assert _options(synced["goal"])["step"]["type"] == GROUP and set(_options(synced["goal"], "step")) == {"add", "done"}
-    assert _options(synced["checkin"])["show"]["description"].startswith("answer your check-in")  # "/checkin" itself
+    assert _options(synced["checkin"])["answer"]["description"].startswith("answer your check-in")  # "/checkin" itself
 
     await scene.stop()
     before = await fake.seq()

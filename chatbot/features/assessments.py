@@ -401,6 +401,7 @@ FEATURE = Feature(
             "rate your skills 0-3 in a private interview (resumes where you stopped)",
             roles=("mentee", "mentor"),
             handler=assess,
+            as_subcommand="start",
             examples=(
                 Example("alice: !assess", r"\(1/14\) Open Source Ecosystem Awareness — ", setup=PAIRED),
                 Example("alice: !assess", r"Resuming the self-assessment: 1 of 14 answered", setup=STARTED),

@@ -457,6 +457,7 @@ FEATURE = Feature(
             handler=checkin,
             args=(ANSWER,),
             private=True,
+            as_subcommand="answer",
             examples=(
                 Example("alice: !checkin", r"Your next check-in is Thu 7 Jan 10:00 \(Europe/Berlin\); answering it now", setup=PAIRED),
                 Example(
