@@ -409,7 +409,6 @@ async def notice_silence(ctx: Context) -> None:
     if not risks:
         return
     nudges = ctx.repos.outbox.by_keys(f"nudge:{episode}" for _, episode in risks)
-    team = coordinators(ctx)
     due: list[tuple[Risk, str, OutboxMessage]] = []
     for risk, episode in risks:
         nudged = nudges.get(f"nudge:{episode}")
@@ -424,6 +423,9 @@ async def notice_silence(ctx: Context) -> None:
                        key=f"nudge:{episode}")
         elif ctx.now - nudged.created_at >= escalate:
             due.append((risk, episode, nudged))
+    if not due:
+        return
+    team = coordinators(ctx)
     told = ctx.repos.outbox.existing_keys(f"escalate:{e}:{p.id}" for _, e, _ in due for p in team)
     for risk, episode, nudged in due:
         for person in team:
