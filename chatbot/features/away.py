@@ -49,6 +49,12 @@ def zone_of(member: Member) -> ZoneInfo | timezone:
         return timezone.utc
 
 
+def clock_time(instant: datetime, zone: ZoneInfo | timezone) -> str:
+    """``Mon 4 Jan 10:00`` in ``zone``: how every feature writes a time for a person."""
+    local = instant.astimezone(zone)
+    return f"{local:%a} {local.day} {local:%b %H:%M}"
+
+
 def zone_name(member: Member) -> str:
     return member.timezone or "UTC"
 

@@ -8,7 +8,7 @@ from functools import lru_cache
 
 from chatbot.config import parse_day_off, parse_span_setting
 from chatbot.engine import Context
-from chatbot.features.away import zone_of
+from chatbot.features.away import clock_time, zone_of
 from chatbot.recurrence import WeeklySchedule, next_occurrence, parse_schedule
 from storage.checkins import CheckinPlan
 from storage.tables import Member
@@ -21,8 +21,7 @@ def tz_of(member: Member) -> str:
 
 def when(instant: datetime, viewer: Member) -> str:
     """``Mon 4 Jan 10:00`` in the viewer's own timezone."""
-    local = instant.astimezone(zone_of(viewer))
-    return f"{local:%a} {local.day} {local:%b %H:%M}"
+    return clock_time(instant, zone_of(viewer))
 
 
 def when_zoned(instant: datetime, viewer: Member) -> str:

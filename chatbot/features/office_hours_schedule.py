@@ -17,7 +17,7 @@ from zoneinfo import ZoneInfo
 from chatbot.config import OfficeHourSchedule
 from chatbot.engine import Context
 from chatbot.events import Where
-from chatbot.features.away import away_now, zone_name
+from chatbot.features.away import away_now, clock_time, zone_name
 from chatbot.features.office_hours_line import took
 from chatbot.features.office_hours_names import channel_name, name_on
 from chatbot.recurrence import occurrences
@@ -33,8 +33,7 @@ Opener = Callable[[Context, str, str, list[Member], str | None, int | None], OhS
 
 def local(instant: datetime, tz: str) -> str:
     """``Tue 5 Jan 16:00 (Europe/Berlin)``: a time for a person, with the zone named."""
-    at = instant.astimezone(ZoneInfo(tz))
-    return f"{at:%a} {at.day} {at:%b %H:%M} ({tz})"
+    return f"{clock_time(instant, ZoneInfo(tz))} ({tz})"
 
 
 def tz_of(member: Member | None, fallback: str = "UTC") -> str:
