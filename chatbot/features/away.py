@@ -55,8 +55,10 @@ def clock_time(instant: datetime, zone: ZoneInfo | timezone) -> str:
     return f"{local:%a} {local.day} {local:%b %H:%M}"
 
 
-def zone_name(member: Member) -> str:
-    return member.timezone or "UTC"
+def zone_name(member: Member, fallback: str = "UTC") -> str:
+    """The name of the zone ``zone_of`` uses for the member: ``fallback`` until they have given
+    one the tz database knows."""
+    return getattr(zone_of(member), "key", fallback)
 
 
 def local_date(member: Member, instant: datetime) -> date:

@@ -9,14 +9,10 @@ from functools import lru_cache
 from chatbot.config import parse_day_off, parse_span_setting
 from chatbot.engine import Context
 from chatbot.features.away import clock_time, zone_of
+from chatbot.features.away import zone_name as tz_of
 from chatbot.recurrence import WeeklySchedule, next_occurrence, parse_schedule
 from storage.checkins import CheckinPlan
 from storage.tables import Member
-
-
-def tz_of(member: Member) -> str:
-    """The member's timezone name, or UTC until they give one the tz database knows."""
-    return getattr(zone_of(member), "key", "UTC")
 
 
 def when(instant: datetime, viewer: Member) -> str:

@@ -37,7 +37,7 @@ def local(instant: datetime, tz: str) -> str:
 
 
 def tz_of(member: Member | None, fallback: str = "UTC") -> str:
-    return zone_name(member) if member is not None and member.timezone else fallback
+    return zone_name(member, fallback) if member is not None else fallback
 
 
 def schedules_of(ctx: Context, platform: str, channel: str) -> list[OfficeHourSchedule]:
