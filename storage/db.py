@@ -4,16 +4,24 @@ Every connection gets WAL, a busy timeout and foreign keys; ``synchronous`` is a
 (``full`` survives a power cut, ``normal`` only a killed process; see the README). Migrations
 (alembic) run at start-up, so a new release upgrades the file in place. Other databases (a large
 community's PostgreSQL) only need the URL: nothing below is required for them.
+
+Migrations run under a lock, because several processes (bots sharing a file, a ``mentorbot
+backup``) may start on the same new database at once: without it two of them both read "no
+revision yet" and both create the tables (``table ... already exists``). The check of which
+revision the database is at and the whole upgrade are one transaction that holds the database's
+write lock (SQLite: ``BEGIN IMMEDIATE``; PostgreSQL: a transaction-scoped advisory lock), so a
+process that had to wait re-reads the revision after the winner committed and does nothing.
 """
 
 from __future__ import annotations
 
 import logging
 import sqlite3
+import time
 from pathlib import Path
 
 from sqlalchemy import event
-from sqlalchemy.engine import Engine, make_url
+from sqlalchemy.engine import Connection, Engine, make_url
 from sqlmodel import create_engine
 
 log = logging.getLogger(__name__)
@@ -38,6 +46,21 @@ def sqlite_path(url: str) -> Path | None:
     return Path(parsed.database)
 
 
+def _journal_mode_wal(cur: sqlite3.Cursor, busy_timeout_ms: int) -> None:
+    """Switch the file to WAL (a no-op once it is). Two processes opening the same new file at
+    once may both try: SQLite then fails one at once with "database is locked" instead of letting
+    it wait (both hold a read lock, so waiting could deadlock). Its next try waits on busy_timeout
+    for the other's switch and then finds the file in WAL already."""
+    deadline = time.monotonic() + busy_timeout_ms / 1000
+    while True:
+        try:
+            cur.execute("PRAGMA journal_mode=WAL")
+            return
+        except sqlite3.OperationalError as e:
+            if "locked" not in str(e) or time.monotonic() >= deadline:
+                raise
+
+
 def open_database(url: str, *, synchronous: str = "full", busy_timeout_ms: int = 5000, migrate: bool = True) -> Engine:
     """An engine with the pragmas set on every connection, migrated to the newest schema."""
     if synchronous not in ("full", "normal"):
@@ -55,8 +78,8 @@ def open_database(url: str, *, synchronous: str = "full", busy_timeout_ms: int =
             # second writer waits on busy_timeout instead of failing half-way.
             dbapi_conn.isolation_level = None
             cur = dbapi_conn.cursor()
-            cur.execute("PRAGMA journal_mode=WAL")
-            cur.execute(f"PRAGMA busy_timeout={int(busy_timeout_ms)}")
+            cur.execute(f"PRAGMA busy_timeout={int(busy_timeout_ms)}")  # first: WAL may wait
+            _journal_mode_wal(cur, busy_timeout_ms)
             cur.execute("PRAGMA foreign_keys=ON")
             cur.execute(f"PRAGMA synchronous={synchronous.upper()}")
             cur.execute("PRAGMA secure_delete=ON")
@@ -71,16 +94,35 @@ def open_database(url: str, *, synchronous: str = "full", busy_timeout_ms: int =
     return engine
 
 
+# Any fixed 64-bit number, the same in every release: whoever holds it is migrating the database.
+MIGRATION_LOCK_KEY = 0x6D656E746F720001  # "mentor", then 1
+
+
 def upgrade(engine: Engine) -> None:
-    """Apply every alembic migration not yet applied (on every branch: features add their own)."""
+    """Apply every alembic migration not yet applied (on every branch: features add their own).
+
+    One transaction, begun and locked here before alembic reads the revision: alembic sees a
+    connection already in a transaction and neither begins nor commits one of its own (see
+    migrations/env.py), so the read, every migration and the version stamp commit together."""
     from alembic import command
     from alembic.config import Config
 
     cfg = Config()
     cfg.set_main_option("script_location", str(MIGRATIONS))
-    with engine.connect() as conn:
+    with engine.begin() as conn:  # SQLite: the "begin" listener makes this BEGIN IMMEDIATE
+        _lock_for_migrations(conn)
         cfg.attributes["connection"] = conn
         command.upgrade(cfg, "heads")
+
+
+def _lock_for_migrations(conn: Connection) -> None:
+    """Hold the migration lock until ``conn``'s transaction ends; a second migrator waits here."""
+    if conn.dialect.name == "sqlite":
+        # The "begin" listener's BEGIN IMMEDIATE took the write lock already: check it ran.
+        if not conn.connection.dbapi_connection.in_transaction:
+            raise RuntimeError("migrations must run inside the BEGIN IMMEDIATE transaction")
+    elif conn.dialect.name == "postgresql":
+        conn.exec_driver_sql(f"SELECT pg_advisory_xact_lock({MIGRATION_LOCK_KEY})")
 
 
 def checkpoint(engine: Engine) -> None:

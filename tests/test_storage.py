@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import multiprocessing
 import sqlite3
+import traceback
 
 from alembic.autogenerate import compare_metadata
 from alembic.config import Config
@@ -74,3 +76,45 @@ def test_backup_of_a_live_database_is_consistent(tmp_path):
     copy = sqlite3.connect(tmp_path / "copy.db")
     assert copy.execute("SELECT value FROM kv").fetchall() == [("committed",)]
     assert copy.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+
+
+def _open_when_released(url: str, barrier, errors) -> None:  # noqa: ANN001 - multiprocessing objects
+    """A bot process starting: wait for the others, then open (and so migrate) the database."""
+    try:
+        barrier.wait(timeout=30)
+        open_database(url).dispose()
+    except BaseException:
+        errors.put(f"{url}: {traceback.format_exc()}")
+        raise
+
+
+def test_processes_opening_one_new_file_at_once_migrate_it_once(tmp_path):
+    """Bots started together on a new file all migrate it: one does, the others wait for its lock,
+    find the file at head and do nothing (before the lock: `table ... already exists`)."""
+    import alembic.command  # noqa: F401 - imported once here, not by every forked process
+    import storage.repos  # noqa: F401
+
+    ctx = multiprocessing.get_context("fork")  # forked: no imports to wait for, so a close race
+    errors = ctx.SimpleQueue()
+    files = [tmp_path / f"race{i}.db" for i in range(8)]
+    for db in files:
+        barrier = ctx.Barrier(4)
+        procs = [ctx.Process(target=_open_when_released, args=(f"sqlite:///{db}", barrier, errors)) for _ in range(4)]
+        for p in procs:
+            p.start()
+        try:
+            for p in procs:
+                p.join(timeout=60)
+        finally:
+            for p in procs:
+                if p.is_alive():
+                    p.kill()
+                    p.join()
+        assert [p.exitcode for p in procs] == [0] * 4, errors.get() if not errors.empty() else "a process hung"
+    heads = set(ScriptDirectory.from_config(_alembic_config()).get_heads())
+    for db in files:
+        conn = sqlite3.connect(db)
+        try:
+            assert {r[0] for r in conn.execute("SELECT version_num FROM alembic_version")} == heads
+        finally:
+            conn.close()

@@ -1,4 +1,9 @@
-"""Alembic environment: runs on the connection the bot opened (see storage.db.upgrade)."""
+"""Alembic environment: runs on the connection the bot opened (see storage.db.upgrade).
+
+That connection is already inside a transaction holding the migration lock (storage.db says why),
+so alembic must not begin or commit one of its own: with a connection in a transaction,
+``begin_transaction()`` nests nothing, and ``transaction_per_migration=False`` keeps it from
+committing after each migration (which would let a waiting process in half-way through)."""
 
 from alembic import context
 from sqlmodel import SQLModel
@@ -27,6 +32,7 @@ def _migrate(connection) -> None:  # noqa: ANN001
         target_metadata=target_metadata,
         render_as_batch=True,  # SQLite cannot ALTER most things; batch mode rebuilds the table
         compare_type=True,
+        transaction_per_migration=False,  # one transaction for the whole upgrade, never one each
     )
     with context.begin_transaction():
         context.run_migrations()
