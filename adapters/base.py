@@ -17,15 +17,19 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Awaitable, Callable, Protocol, Sequence, runtime_checkable
+from typing import Any, Awaitable, Callable, Literal, Protocol, Sequence, runtime_checkable
 
 from chatbot.commands import CommandSpec
 from chatbot.events import Delivery, Inbound, Outbound
 
 #: What an adapter calls for every inbound event. It returns once the engine has handled the
-#: event *and committed* what it changed, so an adapter may acknowledge the platform (persist
-#: a sync token, ack an interaction) after the await. For a ``CompletionRequested`` it returns
-#: the list of choices; for every other event, None.
+#: event *and committed* what it changed (not once the answers were sent: background senders
+#: call ``send`` for those), so an adapter may acknowledge the platform (persist a sync token)
+#: after the await. It returns a ``chatbot.events.Handled`` (how many answers to the event were
+#: recorded, for an adapter that must answer in place), and for a ``CompletionRequested`` the
+#: list of choices. Calls may overlap: the engine commits the events waiting together, in the
+#: order the calls were made. When the engine is far behind, the call waits before it accepts
+#: the event, so an adapter that awaits it reads slower rather than dropping anything.
 Sink = Callable[[Inbound], Awaitable[Any]]
 
 
@@ -46,6 +50,10 @@ class Capabilities:
     offline_delivery: bool = True
     #: lines a channel reply should not exceed before the engine summarises or moves it to DM
     channel_lines: int = 10
+    #: messages the sender hands to ``send`` at once (each recipient's still one at a time, in
+    #: order); 1 where the platform paces every line anyway (IRC) or order across recipients
+    #: should be kept (the console)
+    parallel_sends: int = 1
 
 
 @dataclass(frozen=True)
@@ -67,6 +75,38 @@ class KeyValue(Protocol):
     def set(self, key: str, value: str) -> None: ...
 
 
+#: What an adapter may say about its connection; see :class:`AdapterState`.
+Phase = Literal["starting", "connected", "degraded", "reconnecting", "failed", "stopped"]
+
+
+@dataclass(frozen=True)
+class AdapterState:
+    """One report an adapter makes about its connection, so the app can say truthfully which
+    platforms work (``mentorbot health``) and restart a client that died.
+
+    - ``connected``: talking to the platform, everything working.
+    - ``degraded``: talking to the platform, but an optional part fails (``reason`` says which,
+      e.g. Discord's slash-command sync); text commands and DMs still work.
+    - ``reconnecting``: the link is down and the adapter's own loop is getting it back.
+    - ``failed``: the client ended and will not come back by itself. The supervisor then calls
+      ``stop()`` and, after a backoff, ``start()`` again.
+    - ``stopped``: ``stop()`` ran. Whoever called it meant it: nothing restarts the adapter.
+
+    ``starting`` is the supervisor's own word for an adapter that has not reported yet.
+    """
+
+    phase: Phase
+    reason: str | None = None
+
+
+#: Where an adapter sends its :class:`AdapterState` reports (a plain call: never blocks).
+Reporter = Callable[[AdapterState], None]
+
+
+def ignore_state(state: AdapterState) -> None:
+    """The reporter an adapter holds until a supervisor binds one (e.g. started alone in a test)."""
+
+
 @runtime_checkable
 class Adapter(Protocol):
     """What every adapter provides.
@@ -82,6 +122,18 @@ class Adapter(Protocol):
         channel id). The label is user-controlled text; the engine makes it one line, and
         each adapter escapes outgoing text as it always does. Where the channel id *is* its
         name (IRC, the console) an adapter need not implement it.
+
+    ``bind_reporter(self, report: Reporter) -> None``
+        The supervisor calls it once, before the first ``start``; from then on the adapter
+        calls ``report(AdapterState(...))`` whenever its connection changes (connected,
+        degraded, reconnecting, failed, stopped). An adapter without it is taken to be
+        connected once ``start`` returns, and nobody can tell when its client ends, so it is
+        retried only until ``start`` succeeds.
+
+    Restarts: ``start`` may be called again after ``stop`` (the supervisor does so after a
+    failed start or a ``failed`` report), and must then build fresh client state rather than
+    refuse or reuse a dead client. A ``start`` that raises ``ValueError``/``LookupError``
+    means a configuration error, which retrying cannot fix: it is not retried.
     """
 
     #: platform name used in identities ("irc", "matrix", "discord", "console")

@@ -11,7 +11,7 @@ import asyncio
 import re
 import sys
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any, Awaitable, Callable, Iterable, Sequence, TextIO
 from zoneinfo import ZoneInfo
@@ -120,12 +120,17 @@ class ScriptError(ValueError):
     pass
 
 
+#: how often ``@advance`` ticks on its way: well inside every grace period, and on the quarter
+#: hours schedules use; a running bot ticks more often, but nothing is due at a finer grain
+STEP = timedelta(minutes=15)
+
+
 class ScriptPlayer:
     """Plays transcript lines against a running engine with a fake clock.
 
     ``NAME: text`` (a DM), ``NAME #channel: text``, ``NAME@irc: text`` (the same on a simulated
-    platform), ``@time 2027-01-04 09:00 Europe/Berlin``, ``@advance 3d4h`` (moves the clock and
-    runs what became due), ``# comment`` and blank lines.
+    platform), ``@time 2027-01-04 09:00 Europe/Berlin`` (sets the clock and runs what is due),
+    ``@advance 3d4h`` (lives through the span, ticking on the way), ``# comment`` and blank lines.
     """
 
     def __init__(
@@ -134,8 +139,12 @@ class ScriptPlayer:
         clock: FakeClock,
         tick: Callable[[], Awaitable[None]],
         simulate: Callable[[str], Awaitable[MemoryAdapter]] | None = None,
+        settle: Callable[[], Awaitable[object]] | None = None,
     ):
         self.adapter, self.clock, self.tick, self.simulate = adapter, clock, tick, simulate
+        #: waits until what the bot sent because of a line has gone out (the senders run in the
+        #: background), so a transcript shows each line's answers before the next line
+        self.settle = settle
         self.adapters: dict[str, MemoryAdapter] = {adapter.platform: adapter}
 
     async def play(self, lines: Iterable[str]) -> None:
@@ -144,6 +153,17 @@ class ScriptPlayer:
                 await self.line(raw)
             except ScriptError as exc:
                 raise ScriptError(f"line {number}: {exc}") from None
+            if self.settle is not None:
+                await self.settle()
+
+    async def advance(self, span: timedelta) -> None:
+        """Move the clock as a running bot lives through the time: a tick every ``STEP`` on the
+        way, so what fell due meanwhile happens when it was due (a prompt is not "skipped, the
+        bot was down" because a script jumped two days). Only ``@time`` jumps like an outage."""
+        target = self.clock.now() + span
+        while self.clock.now() < target:
+            self.clock.advance(min(STEP, target - self.clock.now()))
+            await self.tick()
 
     async def line(self, raw: str) -> None:
         line = raw.rstrip("\n")
@@ -156,10 +176,10 @@ class ScriptPlayer:
             return
         if stripped.startswith("@advance "):
             try:
-                self.clock.advance(parse_span(stripped[9:]))
+                span = parse_span(stripped[9:])
             except ValueError as exc:
                 raise ScriptError(str(exc)) from None
-            await self.tick()
+            await self.advance(span)
             return
         m = LINE_RE.match(stripped)
         if not m:
@@ -189,8 +209,14 @@ def read_script(path: Path) -> list[str]:
     return path.read_text(encoding="utf-8").splitlines()
 
 
-async def repl(adapter: ConsoleAdapter, user: str = "you", on_command: Callable[[str], Awaitable[str | None]] | None = None) -> None:
-    """The interactive console. ``/as NAME``, ``/join #channel``, ``/dm``, ``/quit``."""
+async def repl(
+    adapter: ConsoleAdapter,
+    user: str = "you",
+    on_command: Callable[[str], Awaitable[str | None]] | None = None,
+    settle: Callable[[], Awaitable[object]] | None = None,
+) -> None:
+    """The interactive console. ``/as NAME``, ``/join #channel``, ``/dm``, ``/quit``. With
+    ``settle``, the answers to a line are printed before the next prompt."""
     loop = asyncio.get_running_loop()
     channel: str | None = None
     print(f"Talking to the bot as {user} in a direct message. /as NAME switches user, /join #channel speaks "
@@ -222,3 +248,5 @@ async def repl(adapter: ConsoleAdapter, user: str = "you", on_command: Callable[
                 print(answer, file=adapter.out, flush=True)
             continue
         await adapter.say(user, line, channel)
+        if settle is not None:
+            await settle()

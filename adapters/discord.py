@@ -33,18 +33,38 @@ What it translates, and nothing more (no role decisions, no reply wording):
 - **Start-up**: commands are synced in ``setup_hook`` (never ``on_ready``, which fires again
   after a failed RESUME), and only when their payload changed since the last sync (a digest in
   ``context.kv``) or the server lacks one of them. Reconnects and resumes are discord.py's.
+  Slash commands are optional: a failed sync (a 400, a reply without ids) is logged once with
+  Discord's error, reported as ``degraded`` and retried in the background with backoff, while
+  text commands and DMs go on.
+- **Staying up** (the supervisor in ``chatbot.supervisor`` restarts what ends): ``stop()``
+  leaves nothing behind, so ``start()`` after a failure builds a new client. A gateway event
+  discord.py cannot parse (a DM ``MESSAGE_CREATE`` with ``"guild_id": null``) is logged with its
+  type and dropped instead of ending the client; a client that ends anyway reports ``failed``.
+- **Unknown outcomes**: a send that raised may still have been carried out (a 5xx after the
+  message was made). Then the adapter looks for the message (its nonce from the gateway
+  echo, else the channel's recent history) and counts it as sent if it is there; if not, the
+  outbox retries with the same nonce. An interaction answer that raised is checked the same
+  way (``@original``), and never deleted because of a local error. A 5xx during ``send`` fails
+  at once (discord.py would retry it for ~15 s while every other message waits).
+- **Mentions**: besides ``allowed_mentions``, ``@everyone``, ``@here`` and ``<@…>``/``<@&…>`` in
+  outgoing text get a zero-width space after the ``@`` (:func:`defuse_mentions`), so a server
+  or client that ignores ``allowed_mentions`` pings nobody either; only the ``<@id>`` the adapter
+  builds itself for the event's ``mention`` is live.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextvars
 import hashlib
 import json
 import logging
 import os
 import re
+from collections import OrderedDict
 from dataclasses import dataclass, field
-from typing import Any, Sequence
+from datetime import datetime, timedelta
+from typing import Any, Callable, Sequence
 
 import aiohttp
 import discord
@@ -52,7 +72,7 @@ import yarl
 from discord import app_commands
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from adapters.base import AdapterContext, Capabilities, Sink
+from adapters.base import AdapterContext, AdapterState, Capabilities, Reporter, Sink, ignore_state
 from adapters.discord_commands import CommandMap, build_app_commands, payload_problems
 from adapters.discord_forms import FORM_ID, MODAL_INPUTS, build_modal, form_answers, form_digest, load_form
 from adapters.pacing import TokenBucket
@@ -83,6 +103,15 @@ UNKNOWN_CHANNEL = 10003
 BUTTON_ID = "mentorbot:cmd:"
 #: how long an autocomplete may wait for the engine (Discord drops it after 3 s)
 COMPLETE_TIMEOUT = 2.0
+#: how long an interaction waits (deferred) for the sender to hand over its answers; Discord keeps
+#: an interaction token 15 minutes
+ANSWER_WAIT = 600
+#: messages of the channel's history searched for one whose send raised
+CONFIRM_LOOKBACK = 25
+#: gateway events a client cannot do without: a failure there ends it (and the supervisor restarts it)
+VITAL_EVENTS = frozenset({"READY"})
+#: set while ``send`` runs: a 5xx then fails the request at once instead of discord.py's retries
+_FAIL_FAST: contextvars.ContextVar[bool] = contextvars.ContextVar("discord_fail_fast", default=False)
 
 
 class DiscordSettings(BaseModel):
@@ -113,6 +142,9 @@ class DiscordSettings(BaseModel):
     guild_ready_timeout: float = Field(2.0, ge=0)
     #: start() returns after this long even if the gateway is not ready (it keeps trying)
     start_timeout: float = Field(60.0, gt=0)
+    #: seconds before a failed slash-command sync is tried again (doubling up to the maximum)
+    sync_retry_delay: float = Field(30.0, gt=0)
+    sync_retry_max_delay: float = Field(900.0, gt=0)
 
     @field_validator("api_base")
     @classmethod
@@ -141,6 +173,83 @@ class DiscordSettings(BaseModel):
         return self.members_intent if self.members_intent is not None else bool(self.role_map)
 
 
+class DiscordConfigError(RuntimeError, ValueError):
+    """A start failure that retrying cannot fix (no token, a refused token, an intent the
+    application may not use). A ValueError, which the supervisor does not retry."""
+
+
+class ServerTrouble(aiohttp.ClientError):
+    """Discord answered a request made by ``send`` with a 5xx. Raised from the HTTP session's
+    trace hook, so the send fails at once and the outbox sets the message aside, instead of
+    discord.py retrying it for ~15 s while everything else waits."""
+
+    def __init__(self, status: int, method: str, url: str) -> None:
+        super().__init__(f"{status} from {method} {url}")
+        self.status = status
+
+
+def _fail_fast_trace() -> aiohttp.TraceConfig:
+    trace = aiohttp.TraceConfig()
+
+    async def on_request_end(_session: Any, _ctx: Any, params: aiohttp.TraceRequestEndParams) -> None:
+        if params.response.status >= 500 and _FAIL_FAST.get():
+            raise ServerTrouble(params.response.status, params.method, str(params.url.path))
+
+    trace.on_request_end.append(on_request_end)
+    return trace
+
+
+def _guard_parsers(client: discord.Client) -> None:
+    """Make an event discord.py cannot parse cost that event, not the connection.
+
+    discord.py calls its parsers straight from the gateway loop, so one malformed payload
+    (``"guild_id": null`` on a guild channel's MESSAGE_CREATE: ``int(None)``) ends
+    ``client.start``. The parser table is discord.py's ``ConnectionState.parsers`` (the
+    websocket reads the same dict), so wrapping its entries is enough."""
+    parsers: dict[str, Callable[[Any], None]] = client._connection.parsers
+    for event, parse in list(parsers.items()):
+        if event not in VITAL_EVENTS:
+            parsers[event] = _guarded(event, parse)
+
+
+def _guarded(event: str, parse: Callable[[Any], None]) -> Callable[[Any], None]:
+    def run(data: Any) -> None:
+        try:
+            parse(data)
+        except Exception as exc:
+            ident = data.get("id") if isinstance(data, dict) else None
+            log.error("dropped a Discord %s event (id %s) that could not be handled: %r", event, ident, exc,
+                      exc_info=log.isEnabledFor(logging.DEBUG))
+
+    return run
+
+
+def _error_text(exc: BaseException) -> str:
+    """Discord's own error where there is one (status, code, message), else the exception."""
+    if isinstance(exc, discord.HTTPException):
+        return f"{exc.status} {exc.code}: {exc.text}"[:300]
+    return f"{type(exc).__name__}: {exc}"[:300]
+
+
+def _refused(exc: BaseException) -> bool:
+    """Errors after which the message certainly does not exist (no need to look for it)."""
+    return isinstance(exc, (discord.Forbidden, discord.NotFound))
+
+
+class _Recent(OrderedDict):
+    """A bounded set of recent keys (nonces, message ids), oldest forgotten first."""
+
+    def __init__(self, size: int = 4096) -> None:
+        super().__init__()
+        self.size = size
+
+    def put(self, key: Any, value: Any = True) -> None:
+        self[key] = value
+        self.move_to_end(key)
+        while len(self) > self.size:
+            self.popitem(last=False)
+
+
 def create(settings: dict[str, Any], context: AdapterContext) -> "DiscordAdapter":
     """The ``mentorbot.adapters`` entry point."""
     return DiscordAdapter(DiscordSettings.model_validate(settings or {}), context)
@@ -165,6 +274,22 @@ class _Pending:
     answered: bool = False
     #: acknowledging failed (expired): replies take the ordinary way
     dead: bool = False
+    #: answering raised, so the answer may be showing: never delete it, look before resending
+    unsure: bool = False
+    #: the engine's answers to it that the sender has handed over so far, and how many it recorded
+    replies: int = 0
+    expected: int = 0
+    all_replied: asyncio.Event = field(default_factory=asyncio.Event)
+
+    def note_reply(self) -> None:
+        self.replies += 1
+        if self.replies >= self.expected:
+            self.all_replied.set()
+
+    def expect(self, answers: int) -> None:
+        self.expected = answers
+        if self.replies >= answers:
+            self.all_replied.set()
 
 
 class _Dynamic:
@@ -224,13 +349,14 @@ class _FormButton(_Dynamic, discord.ui.DynamicItem[discord.ui.Button],
 
 class _Client(discord.Client):
     def __init__(self, adapter: "DiscordAdapter", **options: Any) -> None:
-        super().__init__(**options)
+        super().__init__(http_trace=_fail_fast_trace(), **options)
         self.adapter = adapter
         self.tree = app_commands.CommandTree(self)
+        _guard_parsers(self)
 
     async def setup_hook(self) -> None:
         self.add_dynamic_items(_CommandButton, _FormButton)
-        await self.adapter._sync_commands()
+        await self.adapter._first_sync()
 
     async def on_interaction(self, interaction: discord.Interaction) -> None:
         if interaction.type is discord.InteractionType.modal_submit:
@@ -239,7 +365,13 @@ class _Client(discord.Client):
                 await self.adapter._on_form_submit(interaction)
 
     async def on_ready(self) -> None:
-        self.adapter._ready.set()
+        self.adapter._on_ready()
+
+    async def on_resumed(self) -> None:
+        self.adapter._on_ready()
+
+    async def on_disconnect(self) -> None:
+        self.adapter._on_disconnect()
 
     async def on_message(self, message: discord.Message) -> None:
         await self.adapter._on_message(message)
@@ -248,7 +380,8 @@ class _Client(discord.Client):
 class DiscordAdapter:
     platform = PLATFORM
     capabilities = Capabilities(direct_messages=True, ephemeral_replies=True, buttons=True, formatting=True,
-                                max_message_length=MAX_MESSAGE, offline_delivery=True)
+                                max_message_length=MAX_MESSAGE, offline_delivery=True,
+                                parallel_sends=4)  # discord.py keeps each route's rate limit
 
     def __init__(self, settings: DiscordSettings, context: AdapterContext) -> None:
         self.settings, self.context = settings, context
@@ -262,17 +395,38 @@ class DiscordAdapter:
         self._dm_channels: dict[int, int] = {}
         self._dm_lock = asyncio.Lock()
         self._pacer = TokenBucket(settings.dm_rate, settings.dm_burst)
+        self._report: Reporter = ignore_state
+        self._starting = False
+        #: why slash commands are not synced (None: they are)
+        self._sync_problem: str | None = None
+        self._sync_task: asyncio.Task[None] | None = None
+        #: nonces of our own messages the gateway echoed; ids of messages a send got back
+        self._seen_nonces = _Recent()
+        self._posted_ids = _Recent()
+        #: outbox key -> the first part not yet delivered of a message whose send failed part-way
+        self._partial = _Recent(1024)
+        #: interactions whose answer raised, kept so that a retry looks before answering again
+        self._unsure = _Recent(256)
+
+    def bind_reporter(self, report: Reporter) -> None:
+        self._report = report
 
     # ------------------------------------------------------------------ lifecycle
 
     async def start(self, sink: Sink, specs: Sequence[CommandSpec]) -> None:
-        if self._client is not None:
-            raise RuntimeError("the Discord adapter was already started")
+        """A new client each time (after a ``stop()``, e.g. by the supervisor after a failure)."""
+        if self._runner is not None and not self._runner.done():
+            raise RuntimeError("the Discord adapter is already running")
         token = os.environ.get(self.settings.token_env, "").strip()
         if not token:
-            raise RuntimeError(f"no Discord bot token: set the environment variable {self.settings.token_env}")
+            raise DiscordConfigError(f"no Discord bot token: set the environment variable {self.settings.token_env}")
         self._aim()
         self._sink = sink
+        if self._client is not None and not self._client.is_closed():  # a dead client nobody stopped
+            await self._client.close()
+        self._stopped, self._starting = False, True
+        self._ready = asyncio.Event()
+        self._sync_problem = None
         intents = discord.Intents.none()
         intents.guilds = intents.guild_messages = intents.dm_messages = True
         intents.message_content = self.settings.message_content
@@ -290,16 +444,21 @@ class DiscordAdapter:
         problems = [p for c in commands for p in payload_problems(c.to_dict(client.tree))]
         if problems:  # a declaration Discord would refuse: say which, rather than a 50035 at sync
             raise ValueError("Discord would refuse these commands: " + "; ".join(problems[:5]))
-        self._runner = asyncio.create_task(client.start(token), name="discord-client")
-        self._runner.add_done_callback(self._runner_ended)
+        runner = self._runner = asyncio.create_task(client.start(token), name="discord-client")
+        runner.add_done_callback(self._runner_ended)
         ready = asyncio.ensure_future(self._ready.wait())
-        done, _ = await asyncio.wait({self._runner, ready}, timeout=self.settings.start_timeout,
-                                     return_when=asyncio.FIRST_COMPLETED)
-        ready.cancel()
-        if self._runner in done:
-            error = self._runner.exception()
+        try:
+            done, _ = await asyncio.wait({runner, ready}, timeout=self.settings.start_timeout,
+                                         return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            ready.cancel()
+            self._starting = False
+        if runner in done:
+            error = None if runner.cancelled() else runner.exception()
             await self.stop()
-            raise RuntimeError(f"the Discord client stopped while starting: {error!r}") from error
+            refused = isinstance(error, (discord.LoginFailure, discord.PrivilegedIntentsRequired))
+            raise (DiscordConfigError if refused else RuntimeError)(
+                f"the Discord client stopped while starting: {error!r}") from error
         if not done:
             log.warning("Discord gateway not ready after %.0f s; still connecting", self.settings.start_timeout)
 
@@ -311,17 +470,69 @@ class DiscordAdapter:
             discord.gateway.DiscordWebSocket.DEFAULT_GATEWAY = yarl.URL(self.settings.gateway_url)
 
     def _runner_ended(self, task: asyncio.Task[None]) -> None:
-        if not task.cancelled() and task.exception() is not None and not self._stopped:
-            log.error("the Discord client stopped: %r", task.exception())
+        """The client ended by itself: say so, and the supervisor starts a new one."""
+        if self._stopped or self._starting or task is not self._runner:
+            return  # stop() ended it, or start() reports it by raising
+        error = None if task.cancelled() else task.exception()
+        reason = f"the Discord client ended: {error!r}" if error is not None else "the Discord client ended"
+        log.error("%s", reason)
+        self._report(AdapterState("failed", reason))
 
     async def stop(self) -> None:
-        if self._stopped:
+        """Close the client and forget it, so that ``start()`` may build a new one. Idempotent."""
+        if not self._stopped:
+            self._stopped = True
+            if self._sync_task is not None:
+                self._sync_task.cancel()
+                await asyncio.gather(self._sync_task, return_exceptions=True)
+                self._sync_task = None
+            if self._client is not None:
+                await self._client.close()
+            if self._runner is not None:  # its failure, if any, was reported by _runner_ended
+                await asyncio.wait({self._runner}, timeout=10)
+            self._client, self._runner = None, None
+        self._report(AdapterState("stopped"))
+
+    def _on_ready(self) -> None:
+        self._ready.set()
+        self._report(AdapterState("degraded", self._sync_problem) if self._sync_problem else AdapterState("connected"))
+
+    def _on_disconnect(self) -> None:
+        if not self._stopped:
+            self._report(AdapterState("reconnecting", "the Discord gateway connection closed"))
+
+    async def _first_sync(self) -> None:
+        """The sync at start-up. Slash commands are optional: if it fails, the client still
+        connects (text commands and DMs work) and the sync is retried in the background. A 5xx
+        fails at once here too, rather than hold the connection back for discord.py's retries."""
+        fail_fast = _FAIL_FAST.set(True)
+        try:
+            await self._sync_commands()
+        except Exception as exc:
+            self._sync_problem = f"slash commands not synced: {_error_text(exc)}"
+            log.warning("%s; text commands and DMs keep working; retrying in %.0f s",
+                        self._sync_problem, self.settings.sync_retry_delay)
+            self._sync_task = asyncio.create_task(self._sync_again(), name="discord-command-sync")
+        finally:
+            _FAIL_FAST.reset(fail_fast)
+
+    async def _sync_again(self) -> None:
+        """Retry the sync with backoff until it works (each failure after the first at DEBUG:
+        the operator was told once)."""
+        s, attempt = self.settings, 0
+        while True:
+            await asyncio.sleep(min(s.sync_retry_max_delay, s.sync_retry_delay * 2 ** min(attempt, 30)))
+            attempt += 1
+            try:
+                await self._sync_commands()
+            except Exception as exc:
+                log.debug("Discord command sync failed again (attempt %d): %s", attempt, _error_text(exc))
+                continue
+            log.info("Discord slash commands synced after %d %s", attempt, "retry" if attempt == 1 else "retries")
+            self._sync_problem = None
+            if self._ready.is_set():
+                self._report(AdapterState("connected"))
             return
-        self._stopped = True
-        if self._client is not None:
-            await self._client.close()
-        if self._runner is not None:  # its failure, if any, was reported by _runner_ended
-            await asyncio.wait({self._runner}, timeout=10)
 
     async def _sync_commands(self) -> None:
         """Sync each configured guild (or the global commands) only when the payload changed."""
@@ -343,12 +554,14 @@ class DiscordAdapter:
 
     # ------------------------------------------------------------------ inbound
 
-    async def _deliver(self, event: Inbound) -> None:
+    async def _deliver(self, event: Inbound) -> Any:
+        """The engine's ``Handled`` for the event (None if it failed)."""
         assert self._sink is not None
         try:
-            await self._sink(event)
+            return await self._sink(event)
         except Exception:
             log.exception("the engine failed on %r", event)
+            return None
 
     def _identity(self, user: discord.abc.User) -> Identity:
         return Identity(PLATFORM, str(user.id), user.display_name)
@@ -366,6 +579,9 @@ class DiscordAdapter:
         return frozenset(role_map[r.name] for m in members if m is not None for r in m.roles if r.name in role_map)
 
     async def _on_message(self, message: discord.Message) -> None:
+        me = self._client.user if self._client is not None else None
+        if me is not None and message.author.id == me.id and message.nonce is not None:
+            self._seen_nonces.put(str(message.nonce))  # the proof a send that raised went through
         if message.author.bot or message.webhook_id is not None:
             return
         if message.type not in (discord.MessageType.default, discord.MessageType.reply):
@@ -384,7 +600,11 @@ class DiscordAdapter:
                                          platform_roles=self._roles_of(message.author)))
 
     def _where(self, interaction: discord.Interaction) -> Where:
-        return Where(PLATFORM, None if interaction.guild_id is None else str(interaction.channel_id))
+        """A guild channel's id; None for a DM, and for an interaction without a channel id
+        (never the string 'None')."""
+        if interaction.guild_id is None or interaction.channel_id is None:
+            return Where(PLATFORM, None)
+        return Where(PLATFORM, str(interaction.channel_id))
 
     async def _on_command(self, interaction: discord.Interaction, spec: CommandSpec, args: dict[str, str]) -> None:
         event = CommandInvoked(who=self._identity(interaction.user), where=self._where(interaction), path=spec.path,
@@ -441,14 +661,30 @@ class DiscordAdapter:
         pending = _Pending(interaction, private, is_command)
         self._pending[str(interaction.id)] = pending
         try:
+            began = asyncio.get_running_loop().time()
             handling = asyncio.create_task(self._deliver(event))
             done, _ = await asyncio.wait({handling}, timeout=self.settings.defer_after)
             if not done:
                 await self._defer(pending)
-                await handling
+            handled = await handling
+            # The engine has committed its answers; the background sender hands them over (to
+            # ``send``, which answers the interaction). Wait for them, deferring in time if they
+            # are late, and only then close an interaction the engine left without an answer.
+            pending.expect(getattr(handled, "answers", 0))
+            left = self.settings.defer_after - (asyncio.get_running_loop().time() - began)
+            try:
+                await asyncio.wait_for(pending.all_replied.wait(), max(0.0, left))
+            except asyncio.TimeoutError:
+                await self._defer(pending)
+                try:
+                    await asyncio.wait_for(pending.all_replied.wait(), ANSWER_WAIT)
+                except asyncio.TimeoutError:
+                    log.warning("interaction %s: the answer was not sent within %d s", interaction.id, ANSWER_WAIT)
             await self._finish(pending)
         finally:
             self._pending.pop(str(interaction.id), None)
+            if pending.unsure and not pending.answered:
+                self._unsure.put(str(interaction.id), pending)
 
     async def _defer(self, pending: _Pending) -> None:
         async with pending.lock:
@@ -467,8 +703,8 @@ class DiscordAdapter:
     async def _finish(self, pending: _Pending) -> None:
         """The engine is done and said nothing: close the interaction without a message."""
         async with pending.lock:
-            if pending.answered or pending.dead:
-                return
+            if pending.answered or pending.dead or pending.unsure:
+                return  # an answer that raised may be what the person is reading: leave it
             response = pending.interaction.response
             try:
                 if not pending.is_command:
@@ -496,6 +732,7 @@ class DiscordAdapter:
     async def send(self, event: Outbound) -> Delivery:
         if self._client is None or self._stopped:
             return Delivery("failed", "the Discord adapter is not running")
+        fail_fast = _FAIL_FAST.set(True)
         try:
             if isinstance(event, Reply):
                 return await self._send_reply(event)
@@ -514,11 +751,16 @@ class DiscordAdapter:
             if self._stopped:  # stop() closed the HTTP session under an unfinished send
                 return Delivery("failed", "the Discord adapter stopped")
             raise
+        finally:
+            _FAIL_FAST.reset(fail_fast)
 
     async def _send_reply(self, reply: Reply) -> Delivery:
-        pending = self._pending.get(reply.in_reply_to or "")
+        pending = self._pending.get(reply.in_reply_to or "") or self._unsure.get(reply.in_reply_to or "")
         if pending is not None:
-            delivery = await self._answer(pending, reply)
+            try:
+                delivery = await self._answer(pending, reply)
+            finally:
+                pending.note_reply()
             if delivery is not None:
                 return delivery
         if reply.where.is_direct or reply.private:  # never show a private reply in a channel
@@ -536,26 +778,54 @@ class DiscordAdapter:
             if pending.dead:
                 return None
             interaction, allowed = pending.interaction, _allowed(reply.mention)
-            chunks = _chunks(_with_mention(reply.text, reply.mention))
-            if not interaction.response.is_done():
-                await interaction.response.send_message(chunks[0], ephemeral=reply.private, allowed_mentions=allowed)
+            chunks = _chunks(outgoing_text(reply.text, reply.mention))
+            if pending.unsure:  # an earlier try raised: if its answer is there, that was it
+                if await self._answer_shows(interaction, chunks[0]):
+                    pending.answered = True
+                    return SENT
+                return None  # the ordinary way, with the outbox key's nonce
+            try:
+                if not interaction.response.is_done():
+                    await interaction.response.send_message(chunks[0], ephemeral=reply.private,
+                                                            allowed_mentions=allowed)
+                elif pending.deferred and pending.is_command and not pending.answered and reply.private \
+                        and not pending.private:
+                    # The first follow-up fills in the public "thinking…" message and keeps its
+                    # visibility; resolve it first so the private answer can be ephemeral.
+                    await interaction.edit_original_response(content="…",
+                                                             allowed_mentions=discord.AllowedMentions.none())
+                    await interaction.followup.send(chunks[0], ephemeral=True, allowed_mentions=allowed)
+                    await interaction.delete_original_response()
+                else:  # after a defer the first follow-up fills in the "thinking…" message
+                    await interaction.followup.send(chunks[0], ephemeral=reply.private, allowed_mentions=allowed)
                 chunks = chunks[1:]
-            elif pending.deferred and pending.is_command and not pending.answered and reply.private \
-                    and not pending.private:
-                # The first follow-up fills in the public "thinking…" message and keeps its
-                # visibility; resolve it first so the private answer can be ephemeral.
-                await interaction.edit_original_response(content="…", allowed_mentions=discord.AllowedMentions.none())
-                await interaction.followup.send(chunks[0], ephemeral=True, allowed_mentions=allowed)
-                await interaction.delete_original_response()
+            except Exception as exc:
+                pending.unsure = True
+                if _refused(exc) or not await self._answer_shows(interaction, chunks[0]):
+                    raise
+                log.info("answering interaction %s raised (%s) but the answer is there", interaction.id,
+                         _error_text(exc))
                 chunks = chunks[1:]
+            pending.answered = True  # from here on the answer is showing: never delete it
             for chunk in chunks:
                 await interaction.followup.send(chunk, ephemeral=reply.private, allowed_mentions=allowed)
-            pending.answered = True
             return SENT
+
+    async def _answer_shows(self, interaction: discord.Interaction, text: str) -> bool:
+        """Whether the interaction's original response is ``text`` (so an answer that raised
+        was posted after all). Unknown counts as no."""
+        try:
+            message = await interaction.original_response()
+        except Exception as exc:
+            log.debug("could not read interaction %s's answer: %s", interaction.id, _error_text(exc))
+            return False
+        return message.content == text
 
     async def _send_channel(self, where: Where, text: str, *, mention: Identity | None = None,
                             in_reply_to: str | None = None, key: str | None = None) -> Delivery:
-        if where.channel is None or not where.channel.isdigit():
+        if where.channel is None:
+            return Delivery("undeliverable", "no channel to send to")
+        if not where.channel.isdigit():
             raise ValueError(f"not a Discord channel: {where.channel!r}")
         assert self._client is not None
         channel = self._client.get_partial_messageable(int(where.channel))
@@ -624,18 +894,55 @@ class DiscordAdapter:
         a nonce derived from it, which discord.py sends with ``enforce_nonce``: Discord then
         creates no second message for a resend within a few minutes (a kill between the send and
         the outbox's "sent" mark)."""
-        chunks = _chunks(_with_mention(text, mention))
+        chunks = _chunks(outgoing_text(text, mention))
         allowed = _allowed(mention)
+        first = self._partial.pop(key, 0) if key is not None else 0  # parts out before a failure
         for i, chunk in enumerate(chunks):
+            if i < first:
+                continue
             options: dict[str, Any] = {"allowed_mentions": allowed}
-            if key is not None:
-                options["nonce"] = nonce_of(key, i)
+            nonce = nonce_of(key, i) if key is not None else None
+            if nonce is not None:
+                options["nonce"] = nonce
             if i == 0 and in_reply_to and in_reply_to.isdigit():
                 options["reference"] = discord.MessageReference(message_id=int(in_reply_to), channel_id=channel.id,
                                                                 fail_if_not_exists=False)
             if i == len(chunks) - 1 and view is not None:
                 options["view"] = view
-            await channel.send(chunk, **options)
+            began = discord.utils.utcnow()
+            try:
+                message = await channel.send(chunk, **options)
+            except Exception as exc:
+                if _refused(exc) or not await self._posted(channel, chunk, nonce, began):
+                    if key is not None and i:
+                        self._partial.put(key, i)
+                    raise
+                log.info("a Discord send raised (%s) but the message is there; counted as sent", _error_text(exc))
+            else:
+                self._posted_ids.put(message.id)
+
+    async def _posted(self, channel: discord.PartialMessageable, text: str, nonce: str | None,
+                      began: datetime) -> bool:
+        """Whether a message whose send raised exists: the gateway echoed its nonce, or the
+        channel's recent history holds it (same nonce, or same text from us since the send
+        began and not a message we already know). Unknown counts as no."""
+        if nonce is not None and nonce in self._seen_nonces:
+            return True
+        me = self._client.user if self._client is not None else None
+        if me is None:
+            return False
+        try:
+            async for message in channel.history(limit=CONFIRM_LOOKBACK):
+                if message.author.id != me.id or message.id in self._posted_ids:
+                    continue
+                if nonce is not None and message.nonce is not None:
+                    if str(message.nonce) == nonce:
+                        return True
+                elif message.content == text and message.created_at >= began - timedelta(seconds=5):
+                    return True
+        except Exception as exc:
+            log.debug("could not look for a message whose send raised: %s", _error_text(exc))
+        return False
 
 
 # --------------------------------------------------------------------------- helpers
@@ -661,11 +968,23 @@ def _allowed(mention: Identity | None) -> discord.AllowedMentions:
                                    users=[discord.Object(int(mention.account))])  # type: ignore[arg-type]
 
 
-def _with_mention(text: str, mention: Identity | None) -> str:
-    """The engine cannot write Discord's ``<@id>``: put it in front unless the text has it."""
+#: an ``@`` that Discord may turn into a ping: ``@everyone``, ``@here``, ``<@id>``, ``<@!id>``, ``<@&id>``
+_PING = re.compile(r"@(?=everyone|here|[!&]?\d)", re.IGNORECASE)
+ZWSP = "\u200b"
+
+
+def defuse_mentions(text: str) -> str:
+    """``text`` with every would-be ping made inert by a zero-width space after its ``@``
+    (what Discord's clients show as the same text). The second line of defence, after
+    ``allowed_mentions``, for a server or client that ignores that."""
+    return _PING.sub("@" + ZWSP, text)
+
+
+def outgoing_text(text: str, mention: Identity | None) -> str:
+    """What goes out for ``text``: defused, with the one ``<@id>`` of ``mention`` in front
+    (the engine cannot write Discord's mention syntax; the adapter builds it)."""
+    text = defuse_mentions(text)
     if mention is None or mention.platform != PLATFORM or not (mention.account or "").isdigit():
-        return text
-    if re.search(rf"<@!?{mention.account}>", text):
         return text
     return f"<@{mention.account}> {text}"
 

@@ -50,7 +50,7 @@ from jaraco.stream.buffer import LenientDecodingLineBuffer
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from adapters import irc_text as text
-from adapters.base import AdapterContext, Capabilities, Sink
+from adapters.base import AdapterContext, AdapterState, Capabilities, Reporter, Sink, ignore_state
 from adapters.pacing import TokenBucket, backoff_delay
 from chatbot.commands import CommandSpec
 from chatbot.events import (
@@ -82,8 +82,11 @@ WHOX_TOKEN = "42"
 STABLE_AFTER = 60.0
 #: How long a WHOIS (checking which account a nick is logged in to) may take.
 WHOIS_TIMEOUT = 5.0
-#: Inbound events waiting for the engine; beyond this, a flood is dropped (and logged).
+#: Inbound events waiting for the engine past which the bot stops reading from the server
+#: (it keeps the rest in its send queue) until half of them are handled: nothing is dropped.
 INBOUND_QUEUE = 1000
+#: Events handed to the engine at once (it commits those waiting in one transaction).
+IN_FLIGHT = 32
 #: Fewest text bytes per line worth sending (a target name could eat the whole 512).
 MIN_BUDGET = 64
 _SASL_FAILURES = {"saslfail", "sasltoolong", "saslaborted", "nicklocked"}
@@ -343,6 +346,7 @@ class IrcAdapter:
         self.capabilities = Capabilities(
             direct_messages=True, ephemeral_replies=False, buttons=False, threads=False,
             formatting=False, max_message_length=400, offline_delivery=False, channel_lines=4,
+            parallel_sends=2,  # lines interleave by token: a call waits for one line, not a message
         )
         self._bucket = TokenBucket(settings.rate, settings.burst)
         self._casemapping = "rfc1459"
@@ -353,16 +357,17 @@ class IrcAdapter:
         self._watch: dict[str, str] = {}
         self._session: _Session | None = None
         self._sink: Sink | None = None
-        self._inbound: asyncio.Queue[Inbound] = asyncio.Queue(INBOUND_QUEUE)
+        self._inbound: asyncio.Queue[Inbound] = asyncio.Queue()  # bounded by pausing the reads
+        self._paused: asyncio.BaseTransport | None = None  # the transport whose reading is paused
         self._tasks: set[asyncio.Task] = set()
         self._runner: asyncio.Task | None = None
         self._dispatcher: asyncio.Task | None = None
         self._first: asyncio.Future | None = None
-        self._send_lock = asyncio.Lock()
         self._stopping = False
         self._reactor: irc.client_aio.AioReactor | None = None
         #: times the bot completed registration (1 after start, +1 per reconnect)
         self.registrations = 0
+        self._report: Reporter = ignore_state
         self._handlers: dict[str, Callable[[_Session, irc.client.Event], None]] = {
             "cap": self._on_cap, "authenticate": self._on_authenticate,
             "saslsuccess": self._on_sasl_ok, "saslalready": self._on_sasl_ok,
@@ -394,6 +399,10 @@ class IrcAdapter:
     def joined_channels(self) -> list[str]:
         return list(self._session.joined.values()) if self.connected else []
 
+    def bind_reporter(self, report: Reporter) -> None:
+        """Connection changes go to ``report`` (registered, reconnecting, the loop ended, stopped)."""
+        self._report = report
+
     async def start(self, sink: Sink, specs: Sequence[CommandSpec]) -> None:
         """Connect in the background; return after the first attempt's outcome.
 
@@ -407,6 +416,8 @@ class IrcAdapter:
         self._first = loop.create_future()
         self._dispatcher = asyncio.create_task(self._dispatch(), name="irc-dispatch")
         self._runner = asyncio.create_task(self._run(), name="irc-connection")
+        for task in (self._dispatcher, self._runner):
+            task.add_done_callback(self._loop_ended)
         await asyncio.wait({self._first}, timeout=2 * self.settings.connect_timeout)
         if self._first.done() and isinstance(self._first.result(), IrcLoginError):
             error = self._first.result()
@@ -447,6 +458,7 @@ class IrcAdapter:
     async def stop(self) -> None:
         """QUIT (waiting briefly for the server to close), then cancel every task started."""
         if self._stopping:
+            self._report(AdapterState("stopped"))  # whoever asks again means it too
             return
         self._stopping = True
         sess = self._session
@@ -464,6 +476,15 @@ class IrcAdapter:
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
         self._tasks.clear()
+        self._report(AdapterState("stopped"))
+
+    def _loop_ended(self, task: asyncio.Task) -> None:
+        """The connection loop or the dispatcher ended though nobody stopped the adapter (a
+        bug): report it, so the supervisor restarts the adapter rather than leave it deaf."""
+        if self._stopping or task not in (self._runner, self._dispatcher):
+            return
+        error = None if task.cancelled() else task.exception()
+        self._report(AdapterState("failed", f"IRC: {task.get_name()} ended: {error!r}"))
 
     # ----------------------------------------------------------------- connection loop
 
@@ -472,17 +493,23 @@ class IrcAdapter:
         s, attempt = self.settings, 0
         while not self._stopping:
             began = loop.time()
-            registered = False
+            registered, lost = False, "connection lost"
             try:
                 registered = await self._connect_once()
+                sess = self._session
+                if sess is not None and sess.closed.done():
+                    lost = f"{'connection lost' if registered else 'not registered'}: {sess.closed.result()}"
             except (OSError, asyncio.TimeoutError, irc.client.ServerConnectionError) as exc:
                 log.warning("IRC: cannot connect to %s:%s: %s", s.host, s.effective_port, exc or type(exc).__name__)
                 self._resolve_first(exc)
+                lost = f"cannot connect: {exc or type(exc).__name__}"
             except Exception as exc:  # a bug must not end the reconnect loop
                 log.exception("IRC: connection failed")
                 self._resolve_first(exc)
+                lost = f"connection failed: {exc!r}"
             if self._stopping:
                 break
+            self._report(AdapterState("reconnecting", lost))
             if registered and loop.time() - began >= STABLE_AFTER:
                 attempt = 0
             delay = backoff_delay(attempt, s.reconnect_min_delay, s.reconnect_max_delay)
@@ -520,6 +547,7 @@ class IrcAdapter:
                 return False
             self.registrations += 1
             log.info("IRC: registered as %s on %s", sess.nick, s.host)
+            self._report(AdapterState("connected"))
             self._resolve_first(None)
             self._after_welcome(sess)
             await asyncio.shield(sess.closed)
@@ -653,13 +681,16 @@ class IrcAdapter:
         budget = text.text_budget(self._mask_len(sess), target)
         if budget < MIN_BUDGET:
             return Delivery("undeliverable", f"target name too long: {target[:40]!r}...")
-        async with self._send_lock:
-            lines = text.render_lines(body, budget)
-            for i, line in enumerate(lines):
-                await self._bucket.acquire()
-                if not sess.ready:
-                    return Delivery("failed", f"connection lost after {i} of {len(lines)} lines")
-                self._raw(sess, f"PRIVMSG {target} :{line}")
+        # Each line takes a token in turn (first come, first served), so a reply to a channel sent
+        # beside a long private answer interleaves with it line by line instead of waiting for
+        # all of it; the sender keeps one message per recipient in flight, so lines to one
+        # target stay in order.
+        lines = text.render_lines(body, budget)
+        for i, line in enumerate(lines):
+            await self._bucket.acquire(first=i == 0)
+            if not sess.ready:
+                return Delivery("failed", f"connection lost after {i} of {len(lines)} lines")
+            self._raw(sess, f"PRIVMSG {target} :{line}")
         return SENT if lines else Delivery("sent", "nothing to send")
 
     # ----------------------------------------------------------------- who is the recipient
@@ -767,20 +798,38 @@ class IrcAdapter:
             log.exception("IRC: error handling %s", event.type)
 
     def _emit(self, event: Inbound) -> None:
-        try:
-            self._inbound.put_nowait(event)
-        except asyncio.QueueFull:
-            log.warning("IRC: the engine is behind; dropped %s", type(event).__name__)
+        """Queue an inbound event; past the high-water mark stop reading from the server (it
+        holds the rest in its send queue) instead of dropping what people said."""
+        self._inbound.put_nowait(event)
+        if self._inbound.qsize() >= INBOUND_QUEUE and self._paused is None:
+            transport = getattr(self._session.conn, "transport", None) if self._session else None
+            if transport is not None and not transport.is_closing():
+                log.warning("IRC: the engine is behind (%d events waiting); reading pauses", self._inbound.qsize())
+                transport.pause_reading()
+                self._paused = transport
 
     async def _dispatch(self) -> None:
-        """Hand inbound events to the sink one at a time, in the order they came."""
-        while True:
-            event = await self._inbound.get()
+        """Hand inbound events to the sink in the order they came, several at a time: the engine
+        commits the ones waiting together (each sink call returns once its event is committed)."""
+        slots = asyncio.Semaphore(IN_FLIGHT)
+
+        async def hand_over(event: Inbound) -> None:
             try:
                 assert self._sink is not None
                 await self._sink(event)
             except Exception:
                 log.exception("IRC: the sink failed on %s", type(event).__name__)
+            finally:
+                slots.release()
+
+        while True:
+            event = await self._inbound.get()
+            if self._paused is not None and self._inbound.qsize() <= INBOUND_QUEUE // 2:
+                if not self._paused.is_closing():
+                    self._paused.resume_reading()
+                self._paused = None
+            await slots.acquire()
+            self._spawn(hand_over(event))  # started in order, so they reach the engine in order
 
     def _announce(self, nick: str, account: str | None) -> None:
         """Note that ``account`` is reachable as ``nick``; emit Seen when that is news."""

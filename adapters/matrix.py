@@ -67,7 +67,7 @@ from nio.crypto import ENCRYPTION_ENABLED
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from adapters import matrix_format as fmt
-from adapters.base import AdapterContext, Capabilities, Sink
+from adapters.base import AdapterContext, AdapterState, Capabilities, Reporter, Sink, ignore_state
 from adapters.pacing import backoff_delay
 from chatbot.commands import ROLES, CommandSpec
 from chatbot.events import (
@@ -253,6 +253,7 @@ class MatrixAdapter:
             formatting=True,
             max_message_length=settings.max_message_length,
             offline_delivery=True,
+            parallel_sends=4,  # one request each; Synapse takes several rooms' messages at once
         )
         self._client: AsyncClient | None = None
         self._sink: Sink | None = None
@@ -279,6 +280,11 @@ class MatrixAdapter:
         self._failures: dict[str, int] = {}
         self._creators: dict[str, set[str]] = {}  # room id -> creators (room v12+)
         self._undecrypted: list[tuple[float, MegolmEvent]] = []
+        self._report: Reporter = ignore_state
+
+    def bind_reporter(self, report: Reporter) -> None:
+        """Connection changes go to ``report`` (synced, retrying, the loop ended, stopped)."""
+        self._report = report
 
     # ------------------------------------------------------------------ lifecycle
 
@@ -287,11 +293,16 @@ class MatrixAdapter:
 
         Raises :class:`MatrixConfigError` for a refused login; an unreachable homeserver is
         retried in the background instead."""
-        if self._task is not None:
+        if self._task is not None and not self._closed:
             return
+        if self._closed:  # started again after stop(): a new client, logged in and synced afresh
+            self._closed = self._stopping = False
+            self._logged_in = self._prepared = self._synced = False
+            self._ready = asyncio.Event()
         self._sink = sink
         self._client = self._make_client()
         self._task = asyncio.create_task(self._run(), name="matrix-sync")
+        self._task.add_done_callback(self._run_ended)
         ready = asyncio.create_task(self._ready.wait())
         try:
             await asyncio.wait(
@@ -311,6 +322,7 @@ class MatrixAdapter:
     async def stop(self) -> None:
         """Stop between two events (waiting ``stop_grace`` for the current one), disconnect."""
         if self._closed:
+            self._report(AdapterState("stopped"))  # whoever asks again means it too
             return
         self._closed = True
         self._stopping = True
@@ -324,6 +336,14 @@ class MatrixAdapter:
             await asyncio.gather(self._task, return_exceptions=True)
         if self._client is not None:
             await self._client.close()
+        self._report(AdapterState("stopped"))
+
+    def _run_ended(self, task: asyncio.Task[None]) -> None:
+        """The sync loop ended though nobody stopped the adapter: the supervisor restarts it."""
+        if self._stopping or task is not self._task:
+            return
+        error = None if task.cancelled() else task.exception()
+        self._report(AdapterState("failed", f"matrix: the sync loop ended: {error!r}"))
 
     def _make_client(self) -> AsyncClient:
         s = self.settings
@@ -363,6 +383,7 @@ class MatrixAdapter:
                     await self._prepare()
                 await self._sync_once()
                 attempt = 0
+                self._report(AdapterState("connected"))
             except asyncio.CancelledError:
                 raise
             except _Stopping:
@@ -371,12 +392,14 @@ class MatrixAdapter:
                 if not self._ready.is_set():
                     raise
                 log.exception("matrix: login refused; retrying slowly")
+                self._report(AdapterState("reconnecting", "login refused"))
                 await asyncio.sleep(self.settings.reconnect_max_delay)
             except Exception as e:  # an outage, a 5xx, a sink that failed: retry the batch
                 delay = backoff_delay(attempt, self.settings.reconnect_min_delay, self.settings.reconnect_max_delay)
                 attempt += 1
                 expected = isinstance(e, (ClientError, asyncio.TimeoutError, OSError, _Transient))
                 log.warning("matrix: %s: %s; retrying in %.1fs", type(e).__name__, e, delay, exc_info=not expected)
+                self._report(AdapterState("reconnecting", f"{type(e).__name__}: {e}"[:300]))
                 await asyncio.sleep(delay)
 
     async def _login(self) -> None:

@@ -42,6 +42,7 @@ class TokenBucket:
         self._tokens = float(burst)
         self._stamp = clock()
         self._lock = asyncio.Lock()
+        self._firsts = 0  # first lines waiting
 
     def _refill(self) -> None:
         now = self._clock()
@@ -64,15 +65,29 @@ class TokenBucket:
             return True
         return False
 
-    async def acquire(self) -> None:
-        """Wait for a token and take it; callers are served first come, first served."""
-        async with self._lock:
+    async def acquire(self, *, first: bool = False) -> None:
+        """Wait for a token and take it; callers are served first come, first served, except
+        that a ``first`` line (the start of a message) goes before the waiting continuation
+        lines of longer messages: a one-line call in a channel waits for one token, not for the
+        rest of somebody's long answer."""
+        if first:
+            self._firsts += 1
+        try:
             while True:
-                self._refill()
-                if self._tokens >= 1 - _EPSILON:  # float dust must not leave us waiting for 1e-17 s
-                    self._tokens = max(0.0, self._tokens - 1)
-                    return
-                await self._sleep((1 - self._tokens) / self.rate)
+                async with self._lock:
+                    if first or not self._firsts:
+                        while True:
+                            self._refill()
+                            if self._tokens >= 1 - _EPSILON:  # float dust must not leave us waiting for 1e-17 s
+                                self._tokens = max(0.0, self._tokens - 1)
+                                return
+                            await self._sleep((1 - self._tokens) / self.rate)
+                            if not first and self._firsts:
+                                break  # a first line came meanwhile: it takes this token
+                # leaving the lock queues us again behind the first line waiting for it
+        finally:
+            if first:
+                self._firsts -= 1
 
     def min_duration(self, n: int) -> float:
         """The least time ``n`` acquisitions can take starting from a full bucket."""

@@ -22,9 +22,11 @@ from sqlmodel import Session
 from adapters.base import Adapter, AdapterContext
 from chatbot.clock import Clock, SystemClock
 from chatbot.config import Settings
-from chatbot.engine import Engine, Feature
+from chatbot.context import Feature
+from chatbot.engine import Engine
 from chatbot.features import all_features
 from chatbot.scheduler import Scheduler
+from chatbot.supervisor import HEALTH_NAMESPACE, Supervisor
 from storage.db import open_database
 from storage.repos import KeyValueRepo
 
@@ -80,6 +82,8 @@ class App:
     #: backoff between attempts to start an adapter that failed (seconds, doubling, with jitter)
     retry_first_delay: float = 1.0
     retry_max_delay: float = 300.0
+    #: keeps the adapters running and records their state (made by the first ``_supervise``)
+    supervisor: Supervisor | None = field(default=None, init=False, repr=False)
 
     def __post_init__(self) -> None:
         db = self.settings.database
@@ -113,30 +117,28 @@ class App:
             self.scheduler.start()
 
     async def _supervise(self, adapter: Adapter) -> None:
-        """Start an adapter, retrying with backoff: one platform being down never stops the others."""
-        delay = self.retry_first_delay
-        while True:
-            try:
-                await adapter.start(self.engine.handle, self.engine.specs)
-                log.info("adapter %s started", adapter.platform)
-                return
-            except asyncio.CancelledError:
-                raise
-            except (ValueError, LookupError) as exc:  # configuration: retrying cannot help
-                log.error("adapter %s cannot start: %s", adapter.platform, exc)
-                return
-            except Exception as exc:
-                log.warning("adapter %s failed to start (%s); retrying in %.0f s", adapter.platform, exc, delay)
-                await asyncio.sleep(delay * (0.5 + random.random()))
-                delay = min(delay * 2, self.retry_max_delay)
+        """Hand ``adapter`` to the supervisor, which restarts it whenever it fails to start or
+        its client ends, and records its state for ``mentorbot health``; one platform being
+        down never stops the others. Returns once the adapter is up (or never can be);
+        ``self.supervisor.stop()`` ends the supervision."""
+        if self.supervisor is None:
+            self.supervisor = Supervisor(self.engine.handle, self.engine.specs,
+                                         store=DbKeyValue(self.db, HEALTH_NAMESPACE),
+                                         first_delay=self.retry_first_delay, max_delay=self.retry_max_delay)
+        await self.supervisor.supervise(adapter)
 
     async def stop(self) -> None:
-        """Stop taking input, finish what is in flight, close the database."""
+        """Stop taking input, handle and commit what was accepted, give the senders a few
+        seconds, close the database."""
         if self.scheduler is not None:
             self.scheduler.shutdown()
+        if self.supervisor is not None:
+            await self.supervisor.stop()
         for task in self._supervisors:
             task.cancel()
         await self.engine.drain()
+        # the senders get a bounded time for what is queued; the rest waits in the outbox
+        await self.engine.senders.stop(timeout=5.0)
         for adapter in self.adapters or []:
             try:
                 await adapter.stop()

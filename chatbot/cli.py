@@ -81,7 +81,16 @@ async def _run(settings: Settings) -> int:
         loop.add_signal_handler(sig, stop.set)
     await app.start()
     log = logging.getLogger("chatbot")
-    log.info("mentorbot %s running with %s", __version__, ", ".join(a.platform for a in app.adapters or []))
+    # "running with X" is said by the supervisor when X connects (now or later); this line
+    # says which adapters are up already and which are still trying, never claiming more
+    states = app.supervisor.states() if app.supervisor is not None else {}
+    if not states:
+        log.info("mentorbot %s running with no adapter enabled", __version__)
+    else:
+        waiting = [f"{name} ({h.phase}{': ' + h.reason if h.reason else ''})" for name, h in states.items() if not h.up]
+        log.info("mentorbot %s started; connected: %s%s", __version__,
+                 ", ".join(name for name, h in states.items() if h.up) or "none yet",
+                 f"; still trying: {', '.join(waiting)}" if waiting else "")
     console = next((a for a in app.adapters or [] if a.platform == "console"), None)
     if console is not None:
         from adapters.console import repl
@@ -116,7 +125,7 @@ async def _console(settings: Settings, script: Path | None, user: str) -> int:
             return other
 
         try:
-            await ScriptPlayer(adapter, clock, app.engine.run_due, simulate).play(lines)
+            await ScriptPlayer(adapter, clock, app.engine.run_due, simulate, settle=app.engine.flush_outbox).play(lines)
         except ScriptError as exc:
             print(f"{script}: {exc}", file=sys.stderr)
             return 2
@@ -126,7 +135,7 @@ async def _console(settings: Settings, script: Path | None, user: str) -> int:
     app = App(settings, adapters=[adapter])
     await app.start()
     try:
-        await repl(adapter, user)
+        await repl(adapter, user, settle=app.engine.senders.settle)
     finally:
         await app.stop()
     return 0
@@ -155,6 +164,41 @@ def _check_config(path: str | None) -> int:
             print(p, file=sys.stderr)
         return 1
     print(f"{path or '(embedded default)'}: OK", file=sys.stderr)
+    return 0
+
+
+def _health(settings: Settings) -> int:
+    """Each enabled adapter's state as the running bot recorded it; 1 when one has been down
+    longer than ``[health] max_down`` (or the bot stopped recording), else 0."""
+    from sqlmodel import Session
+
+    from chatbot.supervisor import HEALTH_NAMESPACE, AdapterHealth, assess
+    from storage.db import open_database, sqlite_path
+    from storage.repos import KeyValueRepo
+
+    db = settings.database
+    path = sqlite_path(db.url)
+    if path is not None and not path.exists():
+        print(f"mentorbot: no database at {path}; has the bot run?", file=sys.stderr)
+        return 1
+    engine = open_database(db.url, synchronous=db.synchronous, busy_timeout_ms=db.busy_timeout_ms, migrate=False)
+    try:
+        with Session(engine) as s:
+            repo = KeyValueRepo(s)
+            records = {name: AdapterHealth.from_json(repo.get(HEALTH_NAMESPACE, name))
+                       for name in settings.enabled_adapters()}
+    finally:
+        engine.dispose()
+    now, limit = time.time(), settings.health.max_down_seconds
+    verdicts = [assess(name, record, now, limit) for name, record in records.items()]
+    for verdict in verdicts:
+        print(verdict.line)
+    if not verdicts:
+        print("no adapter is enabled")
+    down = [v.platform for v in verdicts if not v.ok]
+    if down:
+        print(f"unhealthy: {', '.join(down)} down for longer than {settings.health.max_down}", file=sys.stderr)
+        return 1
     return 0
 
 
@@ -202,6 +246,9 @@ def build_parser() -> argparse.ArgumentParser:
     k = sub.add_parser("check-config", help="validate a config and print it with secrets masked")
     k.add_argument("file", nargs="?", help="the config file (default: --config or the embedded default)")
     sub.add_parser("commands", help="print every command as a Markdown table (COMMANDS.md)")
+    h = sub.add_parser("health", help="each adapter's state as the running bot recorded it; "
+                                      "exits 1 when one has been down longer than [health] max_down")
+    h.add_argument("--db", help="SQLite database file (default: the config's)")
     b = sub.add_parser("backup", help="write a consistent copy of the database")
     b.add_argument("path", type=Path)
     b.add_argument("--db", help="SQLite database file (default: the config's)")
@@ -210,6 +257,12 @@ def build_parser() -> argparse.ArgumentParser:
     o = what.add_parser("office-hours", help="the office-hour help log: one row per person in line")
     o.add_argument("--csv", required=True, metavar="FILE", help="the CSV file to write (- for stdout)")
     o.add_argument("--db", help="SQLite database file (default: the config's)")
+    # `mentorbot run --config FILE` as well as `mentorbot --config FILE run`: the option after the
+    # command overrides, and its absence there leaves the one before it alone (SUPPRESS)
+    for command in (*sub.choices.values(), o):
+        command.add_argument("--config", default=argparse.SUPPRESS, help=argparse.SUPPRESS)
+        command.add_argument("--log-level", choices=["DEBUG", "INFO", "WARNING", "ERROR"], default=argparse.SUPPRESS,
+                             help=argparse.SUPPRESS)
     return p
 
 
@@ -226,7 +279,7 @@ def main(argv: list[str] | None = None) -> int:
             setup_logging(args.log_level or "WARNING")
             return _check_config(args.file or args.config or os.environ.get("MENTORBOT_CONFIG"))
         settings = _settings(args)
-        quiet = args.command == "console"
+        quiet = args.command in ("console", "health")
         setup_logging(args.log_level or ("WARNING" if quiet else settings.logging.level))
         if args.command == "run":
             return asyncio.run(_run(settings))
@@ -234,6 +287,8 @@ def main(argv: list[str] | None = None) -> int:
             return asyncio.run(_console(settings, args.script, args.user))
         if args.command == "backup":
             return _backup(settings, args.path)
+        if args.command == "health":
+            return _health(settings)
         if args.command == "export":
             return _export_office_hours(settings, args.csv)
     except ConfigError as exc:

@@ -267,6 +267,26 @@ class LoggingSettings(Strict):
     level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
 
 
+class HealthSettings(Strict):
+    """What ``mentorbot health`` calls unhealthy. The running bot records each adapter's state
+    in the database (every change, and every 30 s); ``health`` reads it from another process."""
+
+    #: ``health`` exits non-zero when an enabled adapter has been down longer than this
+    #: (a span like ``10m`` or ``1h``; a bot that stopped recording counts as down)
+    max_down: str = "10m"
+
+    @field_validator("max_down")
+    @classmethod
+    def _span(cls, v: str) -> str:
+        if parse_span_setting(v).total_seconds() <= 0:
+            raise ValueError("max_down must be a span like 10m or 1h")
+        return v
+
+    @property
+    def max_down_seconds(self) -> float:
+        return parse_span_setting(self.max_down).total_seconds()
+
+
 _ADMIN_RE = re.compile(r"^(?P<platform>[a-z][a-z0-9_]*):(?P<account>.+)$")
 
 
@@ -276,6 +296,7 @@ class Settings(Strict):
     database: DatabaseSettings = DatabaseSettings()
     programme: ProgrammeSettings = ProgrammeSettings()
     logging: LoggingSettings = LoggingSettings()
+    health: HealthSettings = HealthSettings()
     privacy: PrivacySettings = PrivacySettings()
     checkins: CheckinSettings = CheckinSettings()
     office_hours: OfficeHoursSettings = OfficeHoursSettings()

@@ -198,3 +198,15 @@ class Delivery:
 
 
 SENT = Delivery("sent")
+
+
+@dataclass(frozen=True)
+class Handled:
+    """What the engine's sink returns once an inbound event is committed.
+
+    ``answers``: how many of the messages it recorded answer the event in place (a ``Reply``
+    whose ``in_reply_to`` is the event's id). They are sent in the background, after the sink
+    returned; an adapter that must answer in place (a Discord interaction) waits for that many
+    before it closes the interaction without one."""
+
+    answers: int = 0

@@ -3,6 +3,7 @@
 A :class:`Flow` is a named list of steps. The current step and the answers so far live in the
 ``conversation`` table keyed by member, so an interview resumes after a restart and each answer
 is saved as it comes. One person is in at most one flow; ``!cancel`` leaves it.
+:class:`Conversations` starts interviews and takes their answers.
 """
 
 from __future__ import annotations
@@ -11,7 +12,9 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Awaitable, Callable
 
 if TYPE_CHECKING:
-    from chatbot.engine import Context
+    from chatbot.context import Context
+    from chatbot.engine import Engine
+    from storage.tables import Member
 
 #: parse(ctx, text, answers) -> the value to store; raise ValueError("why") to ask again
 Parser = Callable[["Context", str, dict[str, Any]], Any]
@@ -74,3 +77,57 @@ class Flow:
             return progress(data)
         applying = [s.name for s in self.steps if s.applies(data)]
         return (applying.index(name) + 1 if name in applying else 1, len(applying))
+
+
+class Conversations:
+    """Starts interviews and takes a plain DM as the answer to the current question."""
+
+    def __init__(self, engine: "Engine"):
+        self.engine = engine
+
+    def start(self, ctx: "Context", member: "Member", name: str, platform: str, data: dict[str, Any] | None) -> str:
+        """Begin interview ``name`` for ``member``; returns its first question."""
+        flow = self.engine.flows[name]
+        data = dict(data or {})
+        first = flow.first(data)
+        if first is None:
+            raise ValueError(f"flow {name} has no steps")
+        assert member.id is not None
+        ctx.repos.conversations.start(member.id, name, first.name, platform, data, ctx.now)
+        return self.question(flow, first.name, ctx, data)
+
+    def question(self, flow: Flow, step_name: str, ctx: "Context", data: dict[str, Any]) -> str:
+        n, total = flow.position(step_name, data)
+        return f"({n}/{total}) {flow.step(step_name).prompt(ctx, data)}"
+
+    async def answer(self, ctx: "Context", text: str) -> None:
+        """A plain DM: the answer to the interview's current question, if there is one."""
+        reply = lambda text: self.engine.finish_reply(ctx, text, private=True)  # noqa: E731
+        member = ctx.member
+        if member is None or member.id is None:
+            return reply("I only talk privately with people logged in to an account.")
+        conv = ctx.repos.conversations.get(member.id)
+        if conv is None:
+            for feature in ctx.features:
+                if feature.resume is not None and feature.resume(ctx, text):
+                    ctx.repos.session.flush()
+                    conv = ctx.repos.conversations.get(member.id)
+                    break
+        if conv is None or conv.flow not in self.engine.flows:
+            return reply(f"I'm not waiting for an answer from you right now. Commands start with {ctx.prefix}; try {ctx.prefix}help.")
+        flow = self.engine.flows[conv.flow]
+        step = flow.step(conv.step)
+        data = dict(conv.data)
+        ctx.roles = ctx.roles_of(member)
+        try:
+            value = step.parse(ctx, text, data)
+        except ValueError as exc:
+            return reply(f"{exc}\n{self.question(flow, step.name, ctx, data)}")
+        data[step.name] = value
+        following = flow.after(step.name, data)
+        if following is None:
+            ctx.repos.conversations.end(member.id)
+            return reply(await flow.finish(ctx, data))
+        conv.step, conv.data = following.name, data
+        ctx.repos.conversations.save(conv, ctx.now)
+        reply(self.question(flow, following.name, ctx, data))

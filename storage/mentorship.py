@@ -45,6 +45,9 @@ class PairActivity:
     mentor_away_until: date | None
     #: when the mentee was last seen on any platform (None: never)
     mentee_seen: datetime | None
+    mentee_away_until: date | None = None
+    #: when the latest absence of either of them ended (None: never away): silence counts from then
+    back_at: datetime | None = None
 
 
 class PairRepo:
@@ -88,22 +91,40 @@ class PairRepo:
         return [members[i] for i in ids if i in members]
 
     def activity(self, round_id: int) -> list[PairActivity]:
-        """Every active lead pair of the round with its mentor's absence and its mentee's last
+        """Every active lead pair of the round with both sides' absences and its mentee's last
         sighting, in one query: the at-risk scan used to ask three questions per pair."""
-        mentor = aliased(Member)
+        from storage.progress import AwayPeriod  # progress imports nothing of this module; kept local all the same
+
+        mentor, mentee = aliased(Member), aliased(Member)
         seen = (
             select(PlatformIdentity.member_id, func.max(PlatformIdentity.last_seen).label("seen"))
             .group_by(col(PlatformIdentity.member_id))
             .subquery()
         )
+        back = (
+            select(AwayPeriod.member_id, func.max(AwayPeriod.ended_at).label("back"))
+            .group_by(col(AwayPeriod.member_id))
+            .subquery()
+        )
+        mentee_back, mentor_back = aliased(back), aliased(back)
         stmt = (
-            select(Pair.id, Pair.mentee_id, Pair.mentor_id, Pair.created_at, mentor.away_until, seen.c.seen)
+            select(
+                Pair.id, Pair.mentee_id, Pair.mentor_id, Pair.created_at, mentor.away_until, seen.c.seen,
+                mentee.away_until, mentee_back.c.back, mentor_back.c.back,
+            )
             .join(mentor, col(mentor.id) == col(Pair.mentor_id))
+            .join(mentee, col(mentee.id) == col(Pair.mentee_id))
             .outerjoin(seen, seen.c.member_id == col(Pair.mentee_id))
+            .outerjoin(mentee_back, mentee_back.c.member_id == col(Pair.mentee_id))
+            .outerjoin(mentor_back, mentor_back.c.member_id == col(Pair.mentor_id))
             .where(Pair.round_id == round_id, Pair.kind == "mentor", col(Pair.ended_at).is_(None))
             .order_by(col(Pair.id))
         )
-        return [PairActivity(*row) for row in self.s.exec(stmt)]  # type: ignore[call-overload]
+        out = []
+        for *row, mentee_back_at, mentor_back_at in self.s.exec(stmt):  # type: ignore[call-overload]
+            ends = [t for t in (mentee_back_at, mentor_back_at) if t is not None]
+            out.append(PairActivity(*row, back_at=max(ends, default=None)))
+        return out
 
     def with_people(self, pair_ids: Iterable[int]) -> list[tuple[Pair, Member, Member]]:
         """These pairs with their mentee and mentor, in pair order."""
@@ -125,10 +146,10 @@ class PairRepo:
         return self.s.exec(stmt).first() is not None
 
     def load(self, round_id: int) -> dict[int, int]:
-        """Lead-mentor load per mentor in a round (co-mentoring does not use capacity)."""
+        """Mentees per mentor in a round, lead and co-mentored alike (both count in full)."""
         rows = self.s.exec(
             select(Pair.mentor_id, func.count())
-            .where(Pair.round_id == round_id, Pair.kind == "mentor", col(Pair.ended_at).is_(None))
+            .where(Pair.round_id == round_id, col(Pair.ended_at).is_(None))
             .group_by(Pair.mentor_id)
         ).all()
         return {mentor: n for mentor, n in rows}

@@ -159,6 +159,16 @@ class OfficeHoursRepo:
     def duty_of(self, session_id: int, member_id: int) -> OhDuty | None:
         return next((d for d in self.on_duty(session_id) if d.member_id == member_id), None)
 
+    def duties_of_member(self, member_id: int) -> list[tuple[OhDuty, OhSession]]:
+        """Every duty the member is on now, with its open session (a host may serve several channels)."""
+        stmt = (
+            select(OhDuty, OhSession)
+            .join(OhSession, col(OhSession.id) == col(OhDuty.session_id))
+            .where(OhDuty.member_id == member_id, col(OhDuty.ended_at).is_(None), col(OhSession.closed_at).is_(None))
+            .order_by(col(OhDuty.id))
+        )
+        return list(self.s.exec(stmt).all())  # type: ignore[arg-type]
+
     def start_duty(self, session_id: int, member_id: int, now: datetime) -> OhDuty:
         duty = OhDuty(session_id=session_id, member_id=member_id, started_at=now)
         self.s.add(duty)

@@ -19,6 +19,7 @@ from storage.assessments import AssessmentRepo
 from storage.checkins import CheckinRepo
 from storage.mentorship import PairRepo
 from storage.office_hours import OfficeHoursRepo
+from storage.outbox import OutboxRepo
 from storage.privacy import PrivacyRepo
 from storage.progress import AwayRepo, GoalRepo, SessionLogRepo
 from storage.tables import (
@@ -293,80 +294,6 @@ class LinkRepo:
         if row is not None:
             self.s.delete(row)
         return row
-
-
-_MARK_SENT = (
-    update(OutboxMessage.__table__)  # type: ignore[arg-type]
-    .where(OutboxMessage.__table__.c.id.in_(bindparam("ids", expanding=True)))  # type: ignore[attr-defined]
-    .values(status="sent", sent_at=bindparam("now"), attempts=OutboxMessage.__table__.c.attempts + 1, last_error=None)  # type: ignore[attr-defined]
-)
-
-
-class OutboxRepo:
-    def __init__(self, session: Session):
-        self.s = session
-
-    def existing_keys(self, keys: Iterable[str]) -> set[str]:
-        """Which of these keys are recorded already (one query for a whole tick's messages)."""
-        wanted = list(set(keys))
-        if not wanted:
-            return set()
-        return set(self.s.exec(select(OutboxMessage.key).where(col(OutboxMessage.key).in_(wanted))))
-
-    def insert_many(self, rows: Sequence[dict[str, Any]]) -> list[int]:
-        """Insert rows in one statement and return their ids in order: building an ORM object
-        and flushing per message was most of the cost of a large check-in tick. (RETURNING in
-        order would make SQLAlchemy send one statement per row on SQLite; the keys are unique,
-        so one query finds the ids.)"""
-        if not rows:
-            return []
-        if len(rows) == 1:  # a command's answer: one statement
-            return [self.s.scalars(insert(OutboxMessage).returning(OutboxMessage.id), list(rows)).one()]  # type: ignore[arg-type]
-        # render_nulls: a row without a member stays in the same statement as the others
-        self.s.execute(insert(OutboxMessage), list(rows), execution_options={"render_nulls": True})
-        keys = [row["key"] for row in rows]
-        ids = dict(self.s.exec(select(OutboxMessage.key, OutboxMessage.id).where(col(OutboxMessage.key).in_(keys))).all())
-        return [ids[key] for key in keys]
-
-    def get(self, msg_id: int) -> OutboxMessage | None:
-        return self.s.get(OutboxMessage, msg_id)
-
-    def mark_sent(self, ids: Sequence[int], now: datetime) -> None:
-        """One statement for the common case: all of these went out. It runs after every
-        answer in a transaction of its own, so it is built once and runs below the ORM
-        (which took four times as long, deciding what in the session to synchronise)."""
-        if ids:
-            self.s.connection().execute(_MARK_SENT, {"ids": list(ids), "now": now})
-
-    def by_keys(self, keys: Iterable[str]) -> dict[str, OutboxMessage]:
-        wanted = list(set(keys))
-        if not wanted:
-            return {}
-        return {m.key: m for m in self.s.exec(select(OutboxMessage).where(col(OutboxMessage.key).in_(wanted)))}
-
-    def due(self, now: datetime, limit: int = 500) -> list[OutboxMessage]:
-        stmt = (
-            select(OutboxMessage)
-            .where(OutboxMessage.status == "pending", col(OutboxMessage.next_attempt_at) <= now)
-            .order_by(col(OutboxMessage.id))
-            .limit(limit)
-        )
-        return list(self.s.exec(stmt))
-
-    def purge_sent_before(self, cutoff: datetime) -> int:
-        """Delivered messages are transport records: keep them only as long as retention allows."""
-        result = self.s.exec(  # type: ignore[call-overload]
-            delete(OutboxMessage).where(OutboxMessage.status == "sent", col(OutboxMessage.created_at) < cutoff)
-        )
-        return int(result.rowcount or 0)
-
-    def waiting_for(self, member_id: int, platform: str) -> list[OutboxMessage]:
-        stmt = select(OutboxMessage).where(
-            OutboxMessage.member_id == member_id,
-            OutboxMessage.platform == platform,
-            OutboxMessage.status == "offline",
-        )
-        return list(self.s.exec(stmt.order_by(col(OutboxMessage.id))))
 
 
 class EventRepo:

@@ -145,11 +145,18 @@ class LinkCode(SQLModel, table=True):
 class OutboxMessage(SQLModel, table=True):
     """Every outbound message, recorded in the same transaction as the change that caused it.
 
-    Sent after the commit; a crash before it is marked sent is retried at start-up with the
-    same key (which Matrix uses as its transaction id, so it is not shown twice)."""
+    A platform's sender claims it (``sending``, with a lease in ``claimed_until``) just before
+    handing it to the adapter and marks it ``sent`` after the platform accepted it; a crash
+    before the mark sends it again with the same key (which Matrix uses as its transaction id
+    and Discord as its nonce, so it is not shown twice). ``recipient`` (a person or a channel)
+    keeps each recipient's messages in order; ``priority`` 0 is an answer or a call people
+    wait for, 1 bulk scheduled work, which goes after."""
 
     __tablename__ = "outbox"
-    __table_args__ = (Index("ix_outbox_pending", "status", "next_attempt_at"),)
+    __table_args__ = (
+        Index("ix_outbox_pending", "status", "next_attempt_at"),
+        Index("ix_outbox_platform_due", "platform", "status", "next_attempt_at"),
+    )
 
     id: Optional[int] = Field(default=None, primary_key=True)
     key: str = Field(unique=True)
@@ -157,13 +164,19 @@ class OutboxMessage(SQLModel, table=True):
     member_id: Optional[int] = Field(default=None, foreign_key="member.id", index=True, ondelete="CASCADE")
     #: the outbound event, serialised
     payload: dict[str, Any] = json_dict()
-    #: pending, sent, offline (waits until the person is seen), undeliverable, failed (gave up)
+    #: pending, sending (claimed by a sender), sent, offline (waits until the person is seen),
+    #: undeliverable, failed (gave up)
     status: str = "pending"
     attempts: int = 0
     last_error: Optional[str] = None
     created_at: datetime = when()
     next_attempt_at: datetime = when()
     sent_at: Optional[datetime] = when(nullable=True)
+    recipient: str = Field(default="", sa_column_kwargs={"server_default": ""})
+    priority: int = Field(default=0, sa_column_kwargs={"server_default": "0"})
+    #: the sender (host:pid:token) holding it while ``sending``, and until when
+    claimed_by: Optional[str] = None
+    claimed_until: Optional[datetime] = when(nullable=True)
 
 
 class ProcessedEvent(SQLModel, table=True):

@@ -8,7 +8,7 @@ so a test can SIGKILL it anywhere, start it again, and check what survived.
 
 ``crash`` resumes the stream after the last step in ``DIR/ack.log``. A step is acknowledged
 (one JSON line, flushed and fsynced) only after the engine returned from it, i.e. after the
-change and its reply were committed and the reply handed to the adapter. Every message the
+change and its reply were committed (the senders hand replies to the adapter beside it). Every message the
 adapter is given is logged (``DIR/delivered.log``, fsynced) *before* ``send`` returns, as a
 platform would have shown it. The clock is fake and set per step, so an uninterrupted run of
 the same stream (the reference) must end in the same records and say the same replies.
@@ -285,6 +285,7 @@ async def load(db: Path, prefix: str, people: int, rounds: int, platforms: int, 
         for text, channel in load_lines(who, rounds):
             before = len(adapter.said)
             await adapter.say(who, text, channel)
+            await app.engine.senders.settle(60)  # the answer goes out beside the engine
             mine = [s.text for s in adapter.said[before:] if s.target.startswith(f"dm {who}") or s.text.startswith(f"{who}:")]
             answered += bool(mine)
             if not mine:

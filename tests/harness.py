@@ -6,7 +6,8 @@
     await bot.restart()                               # same database, new engine
 
 Everything the engine does for a line is finished when ``say`` returns (the sink awaits the
-commit and the delivery), so tests read results straight away.
+commit, then ``say`` waits until the background senders have sent what it recorded), so tests
+read results straight away. ``tick`` is a scheduler tick that waits for its messages likewise.
 """
 
 from __future__ import annotations
@@ -26,7 +27,7 @@ from adapters.console import MemoryAdapter, Said, ScriptPlayer
 from chatbot.app import App
 from chatbot.clock import FakeClock, parse_span
 from chatbot.config import Settings, embedded_default, from_dict
-from chatbot.engine import Feature
+from chatbot.context import Feature
 from chatbot.features import all_features
 
 START = datetime(2027, 1, 4, 9, 0, tzinfo=timezone.utc)  # a Monday
@@ -91,12 +92,28 @@ class Bot:
         before = len(self.said)
         adapter = self.adapters.get(platform) or await self.simulate(platform)
         await adapter.say(who, text, channel, event_id=event_id)
+        await self.settle()
         return [s.text for s in self.said[before:]]
+
+    async def handle(self, event: Any) -> Any:
+        """An inbound event straight to the engine, and what it sent because of it."""
+        result = await self.engine.handle(event)
+        await self.settle()
+        return result
+
+    async def settle(self) -> None:
+        """Until the senders have sent everything due (a test fails if that takes 10 s)."""
+        assert await self.engine.flush_outbox(), "the senders did not finish within 10 s"
+
+    async def tick(self, budget: float | None = None) -> None:
+        """One scheduler tick, and what it sent."""
+        await self.engine.run_due(budget)
+        await self.settle()
 
     async def play(self, script: str) -> list[Said]:
         """Play console-script lines; returns what the bot said meanwhile."""
         before = len(self.said)
-        player = ScriptPlayer(self.adapters["console"], self.clock, self.engine.run_due, self.simulate)
+        player = ScriptPlayer(self.adapters["console"], self.clock, self.engine.run_due, self.simulate, settle=self.settle)
         player.adapters.update(self.adapters)
         await player.play(script.strip().splitlines())
         return self.said[before:]
@@ -129,7 +146,7 @@ class Bot:
 
     async def advance(self, span: str) -> None:
         self.clock.advance(parse_span(span))
-        await self.engine.run_due()
+        await self.tick()
 
     async def restart(self) -> None:
         """Stop the engine as a shutdown would and start a new one on the same database."""

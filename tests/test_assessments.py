@@ -305,7 +305,7 @@ async def test_report_is_private_to_the_person_their_mentors_and_coordinators(bo
     await bot.say("you", "!role grant erin coordinator")
     assert (await bot.say("erin", "!assess report alice"))[0].startswith("Skills of alice")
     await bot.say("bob", "!assess report alice", channel="#general")
-    assert bot.channel("#general") == []  # a report never shows in a channel
+    assert bot.channel("#general") == ["bob: I've sent you the answer in a private message."]  # never the report
     assert bot.dm("bob")[-1].startswith("Skills of alice")
 
 

@@ -99,12 +99,12 @@ async def test_the_date_passing_announces_the_return_once_across_ticks_and_resta
     await mentor_of_two(bot)
     await bot.say("alice", "!away until 2027-01-05")
     bot.clock.set(datetime(2027, 1, 5, 22, 59, tzinfo=timezone.utc))  # 23:59 on the 5th in Berlin: still away
-    await bot.engine.run_due()
+    await bot.tick()
     assert notices(bot, "bob", "mentee") == ["Your mentee alice is away until 2027-01-05. You'll hear when they are back."]
     await bot.advance("1m")  # midnight in Berlin
-    await bot.engine.run_due()
+    await bot.tick()
     await bot.restart()
-    await bot.engine.run_due()
+    await bot.tick()
     await bot.advance("1d")
     assert notices(bot, "bob", "mentee")[1:] == ["Your mentee alice is back."]
     assert notices(bot, "dave", "mentee")[1:] == ["Your mentee alice is back."]

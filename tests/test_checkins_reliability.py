@@ -13,7 +13,7 @@ from zoneinfo import ZoneInfo
 from sqlmodel import Session, select
 
 from adapters.console import MemoryAdapter
-from chatbot.engine import Context, Feature, Job
+from chatbot.context import Context, Feature, Job
 from chatbot.events import Delivery, DirectMessage, Identity, Outbound, Seen
 from chatbot.features import checkin_prompts as job
 from storage.checkins import Checkin
@@ -82,20 +82,24 @@ async def test_a_month_across_dst_in_four_zones_gives_exactly_two_prompts_a_week
 async def test_two_ticks_at_the_same_instant_send_one_prompt(bot):
     await run_until(bot, utc(2027, 1, 4, 9, 0))
     await asyncio.gather(bot.engine.run_due(), bot.engine.run_due())
-    await bot.engine.run_due()
+    await bot.tick()
     assert len(prompts(bot)) == 1
     assert len(outbox(bot, "checkin:")) == 1 and len(checkins_of(bot)) == 1
 
 
-async def test_a_crash_after_the_prompt_was_recorded_sends_it_once_after_the_restart(bot):
-    async def die_before_sending(ids) -> None:  # the process stops between the commit and the send
-        return None
+def die_before_sending(bot: Bot) -> None:
+    """The process stops between the commit and the send: its senders never hear of it."""
+    bot.engine.senders.push = lambda items: None  # type: ignore[method-assign]
+    bot.engine.senders.poke = lambda: None  # type: ignore[method-assign]
 
-    bot.engine._deliver = die_before_sending  # type: ignore[method-assign]
+
+async def test_a_crash_after_the_prompt_was_recorded_sends_it_once_after_the_restart(bot):
+    die_before_sending(bot)
     await run_until(bot, utc(2027, 1, 4, 9, 0))
-    assert prompts(bot) == [] and [r.status for r in outbox(bot, "checkin:")] == ["pending"]
+    # recorded as claimed by the run that recorded it (to send itself); the next start releases it
+    assert prompts(bot) == [] and [r.status for r in outbox(bot, "checkin:")] == ["sending"]
     await bot.restart()
-    await bot.engine.run_due()
+    await bot.tick()
     await run_until(bot, utc(2027, 1, 4, 15, 0))
     assert len(prompts(bot)) == 1 and [r.status for r in outbox(bot, "checkin:")] == ["sent"]
 
@@ -109,14 +113,14 @@ async def test_a_crash_before_the_prompt_was_recorded_loses_nothing(bot, monkeyp
     assert prompts(bot) == [] and checkins_of(bot) == []  # the whole tick rolled back
     monkeypatch.undo()
     await bot.restart()
-    await bot.engine.run_due()
+    await bot.tick()
     assert len(prompts(bot)) == 1
 
 
 async def test_a_restart_after_sending_repeats_nothing(bot):
     await run_until(bot, utc(2027, 1, 4, 9, 0))
     await bot.restart()
-    await bot.engine.run_due()
+    await bot.tick()
     await run_until(bot, utc(2027, 1, 4, 20, 0))
     await bot.restart()
     await run_until(bot, utc(2027, 1, 5, 8, 0))
@@ -128,7 +132,7 @@ async def test_downtime_shorter_than_the_grace_period_sends_the_prompt_late(bot)
     await bot.stop()
     bot.clock.set(utc(2027, 1, 4, 14, 59))  # 5 h 59 min late
     await bot._boot(("console",))
-    await bot.engine.run_due()
+    await bot.tick()
     assert [p.split("!")[0] for p in prompts(bot)] == ["Time for your check-in (Mon 4 Jan 10:00)"]
     assert [c.status for c in checkins_of(bot)] == ["prompted"]
 
@@ -153,7 +157,7 @@ async def test_a_long_downtime_catches_up_with_one_prompt_not_many(bot):
     await bot.stop()
     bot.clock.set(utc(2027, 1, 14, 11, 0))  # down for ten days; Thursday's check-in is 2 h late
     await bot._boot(("console",))
-    await bot.engine.run_due()
+    await bot.tick()
     assert [p.split("!")[0] for p in prompts(bot)] == ["Time for your check-in (Thu 14 Jan 10:00)"]
     assert [c.status for c in checkins_of(bot)] == ["skipped", "skipped", "skipped", "prompted"]
 
@@ -161,15 +165,12 @@ async def test_a_long_downtime_catches_up_with_one_prompt_not_many(bot):
 async def test_an_answer_is_stored_before_it_is_acknowledged(bot):
     await run_until(bot, utc(2027, 1, 4, 9, 0))
 
-    async def die_before_sending(ids) -> None:
-        return None
-
-    bot.engine._deliver = die_before_sending  # type: ignore[method-assign]
+    die_before_sending(bot)
     assert await bot.say("alice", "fixed it | tests | none | 4") == []
     [row] = checkins_of(bot)
     assert (row.status, row.answers) == ("answered", ["fixed it", "tests", "none", "4"])
     await bot.restart()
-    await bot.engine.run_due()
+    await bot.tick()
     assert bot.dm("alice")[-1].startswith("Thanks, saved!")
     assert bot.dm("bob")[-1].startswith("alice checked in for Mon 4 Jan 04:00")
 
@@ -189,7 +190,7 @@ async def test_a_mentee_offline_on_irc_gets_the_prompt_when_next_seen(bot):
     await run_until(bot, utc(2027, 1, 4, 12, 0))
     assert prompts(bot, "dave@irc") == [] and len(prompts(bot, "alice")) == 1
     irc.offline.clear()
-    await bot.engine.handle(Seen(Identity("irc", "dave", "dave")))
+    await bot.handle(Seen(Identity("irc", "dave", "dave")))
     [prompt] = prompts(bot, "dave@irc")
     assert prompt.startswith("Time for your check-in (Mon 4 Jan 10:00)")
     assert (await bot.say("dave", "a | b | none | 5", platform="irc"))[0].startswith("Thanks, saved!")
@@ -270,9 +271,13 @@ async def test_a_big_fan_out_goes_in_batches_and_commands_are_answered_between_t
             return delivery
 
         adapter.send = send_then_command  # type: ignore[method-assign]
-        await bot.engine.run_due()
-        answer, prompts_when_answered = await asked[0]
-        assert answer and prompts_when_answered < 6  # answered between two batches, not after all of them
+        await bot.tick()
+        answer, _ = await asked[0]
+        assert answer[0].startswith("You are bob")
+        # handled between two batches, not after all of them: its answer was recorded before the
+        # last prompts (and, being an answer, went out before the bulk still waiting)
+        order = [r.payload["text"].split(" ")[0] for r in outbox(bot, "")]
+        assert order.index("You") < max(i for i, k in enumerate(order) if k == "Time"), order
         assert sorted(prompts_so_far()) == sorted(["dm alice", *(f"dm m{n}" for n in range(5))])  # one tick, everyone once
     finally:
         await bot.stop()
@@ -288,7 +293,7 @@ async def test_a_long_fan_out_does_not_hold_up_the_other_jobs_of_the_tick(tmp_pa
     try:
         _add_mentees(bot, 5)
         bot.clock.set(utc(2027, 1, 4, 9, 0))  # six prompts due: three batches
-        await bot.engine.run_due()
+        await bot.tick()
         assert ran_when and ran_when[0] < 6  # it ran after the first batch, not after the whole fan-out
         assert len([s for s in bot.said if s.text.startswith("Time for your check-in")]) == 6
     finally:
@@ -300,9 +305,9 @@ async def test_a_tick_with_its_time_spent_leaves_the_rest_of_the_fan_out_to_the_
     try:
         _add_mentees(bot, 5)
         bot.clock.set(utc(2027, 1, 4, 9, 0))  # six prompts due: three batches
-        await bot.engine.run_due(budget=0)  # spent at once: one batch, no more
+        await bot.tick(budget=0)  # spent at once: one batch, no more
         assert len([s for s in bot.said if s.text.startswith("Time for your check-in")]) == 2
-        await bot.engine.run_due()  # the next tick goes on where it stopped
+        await bot.tick()  # the next tick goes on where it stopped
         assert len({s.target for s in bot.said if s.text.startswith("Time for your check-in")}) == 6
         assert len([s for s in bot.said if s.text.startswith("Time for your check-in")]) == 6
     finally:

@@ -134,3 +134,14 @@ def test_the_command_reference_is_up_to_date(capsys):
     """COMMANDS.md is generated from the declarations; regenerate with `mentorbot commands > COMMANDS.md`."""
     assert main(["commands"]) == 0
     assert capsys.readouterr().out == (ROOT / "COMMANDS.md").read_text()
+
+
+def test_config_may_be_given_after_the_command_as_the_readme_shows(tmp_path):
+    """`mentorbot run --config FILE` (the README's form) was refused as an unrecognized argument."""
+    config = tmp_path / "c.toml"
+    config.write_text(f'[database]\nurl = "sqlite:///{tmp_path / "h.db"}"\n[adapters.console]\nenabled = true\n')
+    after = mentorbot("health", "--config", str(config), cwd=tmp_path)
+    before = mentorbot("--config", str(config), "health", cwd=tmp_path)
+    assert "unrecognized arguments" not in after.stderr
+    assert (after.returncode, after.stdout, after.stderr) == (before.returncode, before.stdout, before.stderr)
+    assert "h.db" in after.stderr  # it read this config: the database it names was looked for

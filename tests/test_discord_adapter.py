@@ -415,15 +415,16 @@ async def test_mentions_in_echoed_text_ping_nobody_except_the_named_one(start: A
     fake, channel = world.fake, world.channel
     text = f"!echo @everyone <@&{world.mentors}> look"
     said = await fake("POST", f"/channels/{channel}/messages", {"author_id": world.alice["id"], "content": text})
-    echoed = await fake.wait(channel=channel, match="^@everyone", author="bot", after=said["id"])
-    assert echoed["content"] == f"@everyone <@&{world.mentors}> look"
+    echoed = await fake.wait(channel=channel, match="^@\u200beveryone", author="bot", after=said["id"])
+    assert echoed["content"] == discord_adapter.defuse_mentions(f"@everyone <@&{world.mentors}> look")
+    assert echoed["content"] == f"@\u200beveryone <@\u200b&{world.mentors}> look"  # inert even without allowed_mentions
     assert echoed["_fake"]["allowed_mentions"]["parse"] == []
     assert echoed["mention_everyone"] is False and echoed["mention_roles"] == [] and echoed["mentions"] == []
 
     bob = world.who(world.bob)
     assert await adapter.send(Announce(Where("discord", channel), "you are next @everyone", mention=bob)) == Delivery("sent")
     turn = await fake.wait(channel=channel, match="you are next", author="bot")
-    assert turn["content"] == f"<@{world.bob['id']}> you are next @everyone"
+    assert turn["content"] == f"<@{world.bob['id']}> you are next @\u200beveryone"
     assert [u["id"] for u in turn["mentions"]] == [world.bob["id"]] and turn["mention_everyone"] is False
 
 

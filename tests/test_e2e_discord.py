@@ -185,9 +185,9 @@ async def test_the_real_declarations_sync_within_discords_limits_and_only_once(s
     log = _options(synced["session"], "log")
     assert [(n, o["type"], o.get("required", False), o.get("autocomplete", False)) for n, o in log.items()] == [
         ("mentee", STRING, True, True),  # "my-mentees": a string the engine completes
-        ("duration", STRING, True, False), ("topic", STRING, True, False), ("notes", STRING, False, False)]
+        ("duration", STRING, True, False), ("topic", STRING, True, False)]  # notes follow the topic after "|"
     assign = _options(synced["match"], "assign")
-    assert [(n, o["type"]) for n, o in assign.items()] == [("mentee", USER), ("mentor", USER)]  # Discord's picker
+    assert [(n, o["type"]) for n, o in assign.items()] == [("mentee", USER), ("mentor", USER), ("override", STRING)]
     assert _options(synced["oh"], "stats")["days"]["type"] == INTEGER
     assert [c["value"] for c in _options(synced["checkin"], "digest")["choice"]["choices"]] == ["on", "off"]
     assert {n: o["type"] for n, o in _options(synced["q"]).items()} == {"show": SUB, "join": SUB, "leave": SUB, "notify": SUB}
@@ -209,8 +209,8 @@ async def test_session_log_by_slash_command_with_the_mentee_offered_while_typing
     assert await scene.complete("bob", "session log", "mentee", "c") == []
     assert await scene.complete("alice", "session log", "mentee", "") == []  # not a mentor: nothing to offer
 
-    state, answer = await scene.slash("bob", "session log", mentee="alice", duration="45m", topic="testing",
-                                      notes="Wrote the first unit test")
+    state, answer = await scene.slash("bob", "session log", mentee="alice", duration="45m",
+                                      topic="testing | Wrote the first unit test")
     assert answer["content"].startswith("Logged session 1: alice, 45m on 2027-01-04, testing.")
     assert answer["flags"] & EPHEMERAL  # a private command: only bob sees it
     with scene.db() as s:
@@ -265,12 +265,13 @@ async def test_checkin_prompt_in_a_dm_answered_through_its_form(scene: Scene) ->
 
 async def test_office_hour_queue_by_text_and_slash_commands_pings_only_the_called(scene: Scene) -> None:
     fake, role = scene.fake, scene.role
-    shout = f"@everyone <@&{role}>"
-    opened = await scene.say("dana", f"!oh open Pairing {shout} welcome", match="^Office hours are open")
+    said = f"@everyone <@&{role}>"
+    shout = f"@\u200beveryone <@\u200b&{role}>"  # as the bot writes it back: inert text, even without allowed_mentions
+    opened = await scene.say("dana", f"!oh open Pairing {said} welcome", match="^Office hours are open")
     assert shout in opened["content"]  # the topic is shown as written...
     assert (opened["mentions"], opened["mention_roles"], opened["mention_everyone"]) == ([], [], False)  # ...pinging nobody
 
-    joined = await scene.say("alice", f"!q join stuck on {shout} tests", match="^You're #1 in line")
+    joined = await scene.say("alice", f"!q join stuck on {said} tests", match="^You're #1 in line")
     assert joined["message_reference"]["message_id"] and joined["mentions"] == []
     host = await fake.wait(channel=await scene.dm_channel("dana"), author="bot", match="^Alice joined the line")
     assert shout in host["content"] and (host["mention_roles"], host["mention_everyone"]) == ([], False)
@@ -330,8 +331,7 @@ async def test_a_mentee_with_closed_dms_is_undeliverable_never_retried_and_their
     _, again = await scene.slash("bob", "session log", mentee="carol", duration="15m", topic="follow-up")
     assert again["content"].startswith("Logged session 2")
     await fake.wait("/log", method="POST", path=f"/channels/{carol_dm}/messages$", after=mid, status=403)
-    await wait_until(lambda: not scene.bot.engine._in_flight, what="the engine finishing the refused DM")
-    await scene.bot.engine.flush_outbox()
+    assert await scene.bot.engine.flush_outbox()  # the refused DM is done with, and what it caused
     posts = await fake("GET", "/log", method="POST", path=f"/channels/{carol_dm}/messages$", after=before)
     assert [(p["status"], p["error"]["code"]) for p in posts] == [(403, 50007)] * 2  # one try per message
     notices = await scene.bot_messages(await scene.dm_channel("bob"), "cannot send private messages")

@@ -248,6 +248,7 @@ async def test_sign_up_by_private_message_and_a_check_in_waits_for_an_offline_me
     await mentee.quit()
     ircbot.clock.set(datetime(2027, 1, 4, 9, 30, tzinfo=timezone.utc))
     await ircbot.app.engine.run_due()
+    assert await ircbot.app.engine.flush_outbox()  # the sender tried it
     assert outbox_status(ircbot, "checkin:") == ["offline"]  # kept for when they are seen again
 
     # back on IRC under the same nick, then identified to services: the prompt arrives

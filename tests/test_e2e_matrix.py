@@ -182,7 +182,7 @@ async def test_a_mentee_signs_up_in_a_direct_room_and_answers_a_check_in_there(b
     dm = await accept_dm(alice)
     await alice.bot_said(dm, has("Which timezone are you in?"))
     await converse(alice, dm, [
-        ("Europe/Berlin", "Which languages"), ("en, de", "Which role focus"), ("3", "Which track"),
+        ("Europe/Berlin", "Which languages"), ("en, de", "Which kind of work"), ("3", "Which track"),
         ("programming", "Which areas or skills"), ("code review, testing", "what is your goal"),
         ("Land my first patch in core", "You're signed up as a mentee for 2027 Q1"),
     ])
@@ -191,7 +191,7 @@ async def test_a_mentee_signs_up_in_a_direct_room_and_answers_a_check_in_there(b
     bob_dm = await bob.room(invite_bot=True, direct=True)
     await bob.bot_joined(bob_dm)
     await converse(bob, bob_dm, [
-        ("!signup mentor", "Which timezone"), ("America/New_York", "Which languages"), ("en", "Which role focus"),
+        ("!signup mentor", "Which timezone"), ("America/New_York", "Which languages"), ("en", "Which kind of work"),
         ("1", "Which tracks do you mentor in"), ("all", "Which skills can you teach"),
         ("code review, python", "How many mentees"), ("default", "You're signed up as a mentor for 2027 Q1"),
     ])
@@ -370,7 +370,7 @@ async def test_a_bot_killed_in_the_middle_of_a_burst_answers_every_command_exact
     config.write_text(toml(settings(homeserver, tmp_path, [room])))
     log = tmp_path / "bot.log"
     processes.append(spawn(config, log))
-    await wait_for(lambda: "adapter matrix started" in log.read_text(), 60, "the bot to start")
+    await wait_for(lambda: "running with matrix" in log.read_text(), 60, "the bot to start")
 
     asked = list(await asyncio.gather(*(carol.say(room, line) for line in BURST)))  # one sync batch, or a few
 
@@ -405,7 +405,10 @@ async def test_a_bot_killed_in_the_middle_of_a_burst_answers_every_command_exact
     statuses = db.execute("SELECT status, count(*) FROM outbox GROUP BY status").fetchall()
     db.close()
     assert statuses == [("sent", len(asked) + 1)]
-    # the restarted bot was handed again what the killed one had handled (its batch was never
-    # acknowledged) and the engine dropped those events by their Matrix event id
-    assert log.read_text().count("ignoring replayed event") >= 1
+    # the kill left something in doubt, and the restarted bot settled it: either it was handed
+    # again events the killed one had handled (their batch was never acknowledged), which the
+    # engine dropped by their Matrix event id, or it sent answers the killed one had committed and
+    # claimed but not marked sent (Matrix drops a repeat by its transaction id)
+    text = log.read_text()
+    assert "ignoring replayed event" in text or "sending again what a stopped run had claimed" in text
     assert PASSWORD not in log.read_text()  # the secret came from the environment and stayed there

@@ -8,7 +8,7 @@ import logging
 from sqlmodel import Session, select
 
 from chatbot.commands import Arg, CommandSpec, Example
-from chatbot.engine import Context, Feature
+from chatbot.context import Context, Feature
 from chatbot.events import Identity, TextReceived, Where
 from storage.tables import OutboxMessage, Round
 from tests.harness import Bot
@@ -84,9 +84,9 @@ async def test_permissions_default_deny_and_named_roles(tmp_path):
 async def test_anonymous_visitors_get_only_public_commands(bot):
     anon = Identity("console", None, "visitor")
     where = Where("console", "#general")
-    await bot.engine.handle(TextReceived(anon, where, "!round status"))
+    await bot.handle(TextReceived(anon, where, "!round status"))
     assert "logged in to your account" in bot.channel("#general")[-1]
-    await bot.engine.handle(TextReceived(anon, where, "!help"))
+    await bot.handle(TextReceived(anon, where, "!help"))
     assert bot.channel("#general")[-1].startswith("visitor: Commands: !help")
 
 
@@ -105,17 +105,18 @@ async def test_nobody_but_admins_and_coordinators_grants_roles(bot):
     assert "who is missing" in (await bot.say("alice", "!role grant"))[0]
 
 
-async def test_private_replies_said_in_a_channel_go_to_a_dm(bot):
-    out = await bot.say("alice", "!whoami", channel="#general")
-    assert bot.channel("#general") == []
-    assert bot.dm("alice") == out and "You are alice" in out[0]
+async def test_private_replies_said_in_a_channel_go_to_a_dm_and_the_room_is_told(bot):
+    await bot.say("alice", "!whoami", channel="#general")
+    assert bot.channel("#general") == ["alice: I've sent you the answer in a private message."]
+    assert len(bot.dm("alice")) == 1 and "You are alice" in bot.dm("alice")[0]
 
 
 async def test_long_channel_replies_move_to_a_dm(tmp_path):
     bot = await Bot.start(tmp_path, extra_features=(TEST_FEATURE,))
     try:
         await bot.say("alice", "!long", channel="#general")
-        assert bot.channel("#general") == [] and bot.dm("alice")[0].startswith("line 0")
+        assert bot.channel("#general") == ["alice: That answer is long: I've sent it to you in a private message."]
+        assert bot.dm("alice")[0].startswith("line 0")
     finally:
         await bot.stop()
 
@@ -183,7 +184,7 @@ async def test_link_codes_expire_and_cannot_be_self_redeemed(bot):
 
 
 def test_outbound_events_survive_the_outbox_round_trip():
-    from chatbot.engine import decode, encode
+    from chatbot.delivery.records import decode, encode
     from chatbot.events import Announce, Button, DirectMessage, Form, Reply
 
     samples = [

@@ -49,7 +49,9 @@ DAYS = 5
 KILLS = 15
 SEED = int(os.environ.get("FAULT_SEED", "11"))  # another seed explores other kill instants
 #: outbox columns that record delivery, which a crash legitimately changes (when, how often)
-DELIVERY_COLUMNS = {"status", "attempts", "last_error", "sent_at", "next_attempt_at"}
+DELIVERY_COLUMNS = {"status", "attempts", "last_error", "sent_at", "next_attempt_at", "claimed_by", "claimed_until"}
+#: kv namespaces of running state, not records (the supervisor's adapter health, with real times)
+RUNNING_STATE = ("health",)
 
 
 # ---------------------------------------------------------------------------- processes
@@ -136,7 +138,7 @@ def integrity(db: Path) -> tuple[str, list[Any]]:
 
 
 def dump(db: Path) -> dict[str, list[tuple[Any, ...]]]:
-    """Every row of every table, minus the delivery bookkeeping and random ``auto:`` key tails."""
+    """Every row of every table, minus the delivery bookkeeping, running state and random ``auto:`` key tails."""
     with closing(sqlite3.connect(db)) as conn:
         tables = [r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type='table' AND name NOT LIKE 'sqlite_%'")]
         out = {}
@@ -144,6 +146,8 @@ def dump(db: Path) -> dict[str, list[tuple[Any, ...]]]:
             cols = [r[1] for r in conn.execute(f"PRAGMA table_info({table})")]
             keep = [c for c in cols if not (table == "outbox" and c in DELIVERY_COLUMNS)]
             rows = conn.execute(f"SELECT {', '.join(keep)} FROM {table}").fetchall()
+            if table == "kv":
+                rows = [r for r in rows if r[0] not in RUNNING_STATE]
             if table == "outbox":
                 k = keep.index("key")
                 rows = [tuple("auto:" if i == k and str(v).startswith("auto:") else v for i, v in enumerate(r)) for r in rows]
@@ -448,7 +452,7 @@ class SyncBot:
     def answer(self, event: TextReceived | CommandInvoked) -> list[str]:
         """The bot's answer to the event; fails on the reply the engine gives for a bug."""
         before = len(self.bot.said)
-        self.loop.run_until_complete(self.bot.engine.handle(event))
+        self.loop.run_until_complete(self.bot.handle(event))
         out = [s.text for s in self.bot.said[before:]]
         assert out, f"no answer to {event}"
         assert not any(BUG_REPLY.search(o) for o in out), (event, out)

@@ -135,7 +135,7 @@ async def test_comment_tells_the_mentee_exactly_once(bot):
     await bot.say("dave", "!goal comment alice Try the good-first-bug tag", event_id="m1")  # a replayed event
     assert bot.dm("alice").count("dave commented on your goal: Try the good-first-bug tag") == 1
     await bot.restart()
-    await bot.engine.run_due()
+    await bot.tick()
     assert bot.dm("alice").count("dave commented on your goal: Try the good-first-bug tag") == 1
     assert "dave on 2027-01-04: Try the good-first-bug tag" in (await bot.say("alice", "!goal"))[0]
 

@@ -414,21 +414,27 @@ async def test_what_arrives_at_a_client_is_safe(bots, clients, channel) -> None:
     assert texts[-1] == "END"
 
 
-async def test_pacing_spreads_a_burst_and_keeps_messages_whole(bots, clients, channel) -> None:
+async def test_pacing_spreads_a_burst_keeps_each_target_in_order_and_lets_a_new_message_start(bots, clients, channel) -> None:
     burst, rate = 2, 10.0
-    bot, _ = await bots([channel], burst=burst, rate=rate)
+    other = "#" + name("mb")
+    bot, _ = await bots([channel, other], burst=burst, rate=rate)
     watcher = await clients(name("w"))
     await watcher.join(channel)
+    await watcher.join(other)
     mark = watcher.mark()
     first = "\n".join(f"a{i:02}" for i in range(6))
     second = "\n".join(f"b{i:02}" for i in range(6))
     began = time.monotonic()
-    results = await asyncio.gather(bot.send(Reply(Where("irc", channel), first)),
-                                   bot.send(Reply(Where("irc", channel), second)))
-    lines = await watcher.privmsgs_from(bot.nick, 12, target=channel, since=mark)
+    sending = asyncio.create_task(bot.send(Reply(Where("irc", channel), first)))
+    await watcher.privmsgs_from(bot.nick, 3, target=channel, since=mark)  # the long answer is under way
+    results = [await bot.send(Reply(Where("irc", other), second)), await sending]
+    a_lines = [l.text for l in await watcher.privmsgs_from(bot.nick, 6, target=channel, since=mark)]
+    b_lines = [l.text for l in await watcher.privmsgs_from(bot.nick, 6, target=other, since=mark)]
     elapsed = time.monotonic() - began
     assert all(r.ok for r in results)
-    assert [l.text for l in lines] == [f"a{i:02}" for i in range(6)] + [f"b{i:02}" for i in range(6)]
+    assert a_lines == [f"a{i:02}" for i in range(6)] and b_lines == [f"b{i:02}" for i in range(6)]
+    both = [l.text for l in watcher.lines[mark:] if l.command == "PRIVMSG" and l.nick == bot.nick]
+    assert both.index("b00") < both.index("a05")  # a new message started beside the long one, not after it
     assert elapsed >= (12 - burst) / rate  # the bucket cannot do it faster
 
 

@@ -42,10 +42,12 @@ async def test_a_failing_adapter_is_retried_and_does_not_stop_the_others(tmp_pat
     try:
         await app.start(schedule=False, wait=0.001)
         await console.say("you", "!help")  # the console works while irc is still failing
+        assert await app.engine.flush_outbox()
         assert console.said and console.said[-1].text.startswith("Commands:")
         await asyncio.wait_for(flaky.connected.wait(), timeout=10)
         assert flaky.attempts == 4
         await flaky.say("alice", "!whoami")
+        assert await app.engine.flush_outbox()
         assert "irc:alice" in flaky.said[-1].text
     finally:
         await app.stop()

@@ -7,7 +7,7 @@ from datetime import timedelta
 
 from sqlmodel import Session, select
 
-from chatbot.engine import Context
+from chatbot.context import Context
 from chatbot.features.matchmaking import notice_silence, pairs_at_risk
 from storage.mentorship import Pair
 from storage.repos import Repos
@@ -173,7 +173,7 @@ async def test_the_hourly_risk_scan_asks_a_fixed_few_questions_once_everyone_was
         await bot.say("you", f"!role grant {coordinator} coordinator")
     await bot.advance("8d")  # the three mentees are nudged about the introduction
     await bot.advance("4d")  # and both coordinators told about the three pairs
-    assert len([t for t in bot.dm("gina") if t.startswith("Pair at risk")]) == 3
+    assert len([t for t in bot.dm("gina") if t.startswith("3 pairs at risk")]) == 1
     bot.clock.advance(timedelta(hours=1))
     with selects(bot.app.db) as seen, Session(bot.app.db) as session:
         ctx = Context(bot.engine, Repos(session), bot.clock.now())
@@ -189,7 +189,46 @@ async def test_a_mentee_who_never_answers_the_introduction_is_noticed(bot):
     await bot.pair("alice", "bob")
     await bot.advance("7d")
     assert len([t for t in bot.dm("alice") if "introduced themselves a while ago" in t]) == 1
-    assert "alice has not answered bob's introduction (7 days)" in (await bot.say("you", "!match report"))[0]
+
+
+async def test_the_introduction_alert_says_what_the_bot_saw_not_that_the_mentee_never_answered(bot):
+    """Issue 22: "chidi has not answered nkem's introduction (10 days)" claimed what the bot
+    cannot know (they may have talked elsewhere); it says what it saw."""
+    await bot.pair("alice", "bob")
+    await bot.advance("7d")
+    assert (await bot.say("you", "!match report"))[0] == (
+        "1 pair at risk in 2027 Q1:\n"
+        "bob and alice: no check-in, no session and no message from alice since their introduction 7 days ago"
+    )
+
+
+async def test_no_silence_alert_while_the_mentee_is_away_and_the_days_away_do_not_count(bot):
+    """Issue 22: a mentor was told "No session with hana has been logged for 14 days" while hana was away."""
+    await bot.pair("hana", "bob")
+    await bot.advance("1h")
+    await bot.say("hana", "!away until 2027-01-25 travel")
+    await bot.advance("20d")
+    assert not any("No session with hana" in t for t in bot.dm("bob"))
+    assert "No pair of 2027 Q1 looks stuck" in (await bot.say("you", "!match report"))[0]
+    await bot.advance("2d")  # back on the 26th: the count starts again
+    assert not any("No session with hana" in t for t in bot.dm("bob"))
+    await bot.advance("14d")
+    assert len([t for t in bot.dm("bob") if "No session with hana has been logged for 14 days" in t]) == 1
+
+
+async def test_coordinators_get_one_message_about_every_pair_at_risk_in_a_tick(bot):
+    """Issue 22: the coordinator got six separate "Pair at risk" DMs in one tick."""
+    for mentee, mentor in (("alice", "bob"), ("carol", "dave"), ("erin", "frank")):
+        await bot.pair(mentee, mentor)
+    await bot.advance("8d")
+    before = len(bot.dm("you"))
+    await bot.advance("4d")
+    alerts = [t for t in bot.dm("you")[before:] if "at risk" in t]
+    assert len(alerts) == 1, alerts
+    assert alerts[0].splitlines()[0] == "3 pairs at risk, nudged with no change since:"
+    assert alerts[0].splitlines()[1].startswith("bob and alice: no check-in, no session and no message from alice")
+    await bot.advance("1d")
+    assert len([t for t in bot.dm("you") if "at risk" in t]) == 1
 
 
 async def test_a_withdrawing_mentor_leaves_nobody_without_a_mentor_silently(bot):
@@ -215,3 +254,36 @@ async def test_linking_keeps_pairs_with_the_person(bot):
     code = (await bot.say("alice", "!link", platform="irc"))[0].split()[4].rstrip(".")
     await bot.say("alice", f"!link {code}")
     assert "mentor: bob" in (await bot.say("alice", "!mentor", platform="irc"))[0]
+
+
+async def test_a_full_mentor_is_not_made_co_mentor_of_more_mentees_without_an_override(bot):
+    """Issue 22: a mentor leading as many mentees as their capacity was made co-mentor of two
+    more and !mentees listed them all. Co-mentoring counts in full."""
+    await bot.say("you", OPEN)
+    for who in ("alice", "carol", "dora"):
+        await mentee(bot, who)
+    await mentor(bot, "bob", capacity="1")
+    await mentor(bot, "eve", capacity="3")
+    await bot.say("you", "!match assign alice bob")
+    await bot.say("you", "!match assign carol eve")
+    await bot.say("you", "!match assign dora eve")
+    out = await bot.say("you", "!match comentor carol bob")
+    assert out == [
+        "bob is at capacity (1 of 1 mentees). Add 'over-capacity' to the command to pair them anyway."
+    ]
+    assert ("carol", "bob", "comentor", True) not in pairs(bot)
+    out = await bot.say("you", "!match comentor carol bob over-capacity")
+    assert out[:1] == ["bob now co-mentors carol. This puts bob over capacity (2 of 1 mentees), as you asked."]
+    assert "eve now co-mentors alice." == (await bot.say("you", "!match comentor alice eve"))[0]
+    assert len((await bot.say("bob", "!mentees"))[0].splitlines()) == 2
+
+
+async def test_match_confirm_1_comma_2_confirms_both(bot):
+    """Issue 22: "!match confirm 1,2" was refused."""
+    await bot.say("you", OPEN)
+    await mentee(bot, "alice")
+    await mentee(bot, "carol")
+    await mentor(bot, "bob", capacity="2")
+    await bot.say("you", "!match suggest")
+    out = await bot.say("you", "!match confirm 1,2")
+    assert out[0].startswith("Paired 2:"), out

@@ -73,6 +73,7 @@ async def anonymous(bot: Bot, nick: str, text: str, platform: str = "console") -
     before = len(bot.said)
     assert adapter.sink is not None
     await adapter.sink(TextReceived(who=Identity(platform, None, nick), where=Where(platform, OH), text=text))
+    await bot.settle()
     return [s.text for s in bot.said[before:]]
 
 
@@ -500,7 +501,7 @@ async def test_scheduled_office_hours_are_announced_and_hosts_reminded_once(cust
     said = len(bot.said)
     await bot.advance("1m")
     await bot.restart()
-    await bot.engine.run_due()
+    await bot.tick()
     assert len(bot.said) == said  # ticks and a restart send nothing twice
     await bot.advance("14m")
     assert (await say(bot, "alice", "!q"))[0] == "alice: Office hours are closed here. Next: Tue 5 Jan 16:00 (Europe/Berlin). !q notify gets you a DM when they open."
@@ -548,7 +549,7 @@ async def test_scheduled_office_hours_open_by_themselves_with_auto_open(custom):
 async def test_auto_open_without_an_available_host_says_so(custom):
     bot = await custom(schedule=[{**SCHEDULE, "auto_open": True, "hosts": ["nobody"]}])
     bot.clock.set(TUESDAY + timedelta(hours=1))
-    await bot.engine.run_due()
+    await bot.tick()
     assert bot.channel(OH) == [
         "Office hours here start now, with our hosts (topic: Gerrit). !q notify gets you a DM when they open.",
         "Office hours were due to open now, but no host is available, sorry.",
@@ -720,3 +721,41 @@ async def test_purge_removes_closed_sessions_before_the_cutoff_only(bot):
     assert [sess.id for sess in rows(bot, OhSession)] == [2]
     assert [e.nick for e in rows(bot, OhEntry)] == ["alice"]
     assert len(rows(bot, OhNotice)) == 1
+
+
+async def test_going_away_takes_a_host_off_duty_and_away_hosts_cannot_call_people(bot):
+    """Issue 22: "!away until 2027-01-10 travel" promised no office-hour duty, yet "!oh duty on"
+    said "You are on duty already." and !next still worked."""
+    await open_with(bot, "hana", "ivan")
+    await join(bot, "alice")
+    out = await bot.say("hana", "!away until 2027-01-10 travel")
+    assert out[0].endswith("no prompts, matching or office-hour duty. !back ends it early. You are off duty in #oh.")
+    assert await say(bot, "hana", "!oh duty on") == ["hana: You are away until 2027-01-10, so you cannot go on duty."]
+    assert await say(bot, "hana", "!next") == ["hana: You are not on duty here: !oh duty on first."]
+    assert (await say(bot, "ivan", "!next"))[0].startswith("ivan: You're with alice")
+    out = await bot.say("ivan", "!away until 2027-01-10")
+    assert "You are off duty in #oh." in out[0]
+    assert bot.channel(OH)[-1].startswith("Office hours are closed: no host is on duty any more.")
+
+
+async def test_oh_say_reaches_everyone_in_line_by_dm_or_else_in_one_channel_line(custom):
+    """Issue 22: hosts had no way to tell everyone waiting "running 10 minutes late"."""
+    bot = await custom(allow_anonymous=True)
+    await open_with(bot, "hana")
+    await join(bot, "alice", "carol")
+    assert "in line" in (await anonymous(bot, "visitor", "!q join"))[0]  # no account: no DM
+    out = await say(bot, "hana", "!oh say running 10 minutes late, sorry")
+    told = "From hana, host in #oh: running 10 minutes late, sorry"
+    assert sorted(out) == sorted([
+        "hana: Told 3 people in line (2 by DM and 1 here in the channel).",
+        "visitor: from hana: running 10 minutes late, sorry",
+        told, told,
+    ])
+    assert bot.dm("alice")[-1] == told and bot.dm("carol")[-1] == told
+    assert (await say(bot, "alice", "!oh say hello"))[0].startswith("alice: !oh say is for host")
+    assert await say(bot, "hana", "!oh say") == ["hana: text is missing — usage: !oh say TEXT…"]
+
+
+async def test_oh_say_with_nobody_in_line(bot):
+    await open_with(bot, "hana")
+    assert await say(bot, "hana", "!oh say we close early today") == ["hana: Nobody is in line to tell."]

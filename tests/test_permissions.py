@@ -82,6 +82,7 @@ POLICY = {
     "oh open": ("host",),
     "oh close": ("host", "coordinator"),
     "oh duty": ("host",),
+    "oh say": ("host",),
     "oh hosts": ("anyone",),
     "oh stats": ("host", "coordinator"),
     "next": ("host",),
@@ -159,7 +160,7 @@ def refusal_pattern(spec: CommandSpec, kind: str | None) -> str:
 async def send(bot: Bot, event: TextReceived | CommandInvoked) -> list[str]:
     """What the bot said because of the event, without the channel addressee prefix."""
     before = len(bot.said)
-    await bot.engine.handle(event)
+    await bot.handle(event)
     prefix = f"{event.who.display}: "
     return [s.text.removeprefix(prefix) for s in bot.said[before:]]
 

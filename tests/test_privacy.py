@@ -14,8 +14,9 @@ GOAL = "Land my first patch in core"
 
 async def test_export_holds_every_record_about_the_person(bot):
     await bot.pair("alice", "bob")
-    out = (await bot.say("alice", "!mydata export", channel="#general"))[0]
-    assert bot.channel("#general") == []  # private, even when asked in a channel
+    await bot.say("alice", "!mydata export", channel="#general")
+    assert bot.channel("#general") == ["alice: I've sent you the answer in a private message."]  # private
+    out = bot.dm("alice")[-1]
     lines = out.splitlines()
     assert lines[0].startswith("Everything stored about you:")
     tables = {line.split(":", 1)[0] for line in lines[1:]}

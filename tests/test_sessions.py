@@ -7,7 +7,7 @@ from datetime import datetime, timezone
 from chatbot.events import CommandInvoked, Identity, Where
 from tests.harness import Bot
 
-LOG_USAGE = " — usage: !session log MENTEE DURATION TOPIC [NOTES…]"
+LOG_USAGE = " — usage: !session log MENTEE DURATION TOPIC…"
 EDIT_USAGE = " — usage: !session edit ID duration|topic|notes|date VALUE…"
 
 
@@ -21,14 +21,14 @@ async def cohort(bot: Bot) -> None:
 
 async def test_log_tells_the_mentee_once_and_answers_with_the_pair_total(bot):
     await bot.pair("alice", "bob")
-    out = await bot.say("bob", "!session log alice 45m testing Wrote the first unit test", event_id="s1")
+    out = await bot.say("bob", "!session log alice 45m testing | Wrote the first unit test", event_id="s1")
     assert out == [
         "Logged session 1: alice, 45m on 2027-01-04, testing. With alice in 2027 Q1: 1 session, 45m. alice has been told.",
         "bob logged a 45m session with you on 2027-01-04: testing. !session list shows them all.",
     ]
-    await bot.say("bob", "!session log alice 45m testing Wrote the first unit test", event_id="s1")  # replayed
+    await bot.say("bob", "!session log alice 45m testing | Wrote the first unit test", event_id="s1")  # replayed
     await bot.restart()
-    await bot.engine.run_due()
+    await bot.tick()
     assert len([t for t in bot.dm("alice") if "logged a" in t]) == 1
     out = await bot.say("bob", '!session log alice 1h30m "code review"')
     assert out[0].startswith("Logged session 2: alice, 1h30m on 2027-01-04, code review. With alice in 2027 Q1: 2 sessions, 2h15m.")
@@ -48,7 +48,7 @@ async def test_log_refuses_each_bad_argument_and_records_nothing(bot):
         "!session log alice 45m": "topic is missing" + LOG_USAGE,
         "!session log alice": "duration is missing" + LOG_USAGE,
         "!session log alice 45m " + "t" * 81: "keep the topic under 80 characters (details go in the notes)" + LOG_USAGE,
-        "!session log alice 45m testing " + "n" * 501: "keep the notes under 500 characters" + LOG_USAGE,
+        "!session log alice 45m testing | " + "n" * 501: "keep the notes under 500 characters" + LOG_USAGE,
     }
     for line, answer in refusals.items():
         assert await bot.say("bob", line) == [answer], line
@@ -65,8 +65,8 @@ async def test_logging_needs_an_open_round(bot):
 
 async def test_comentor_logs_too_and_every_mentor_of_the_mentee_sees_all_of_their_sessions(bot):
     await cohort(bot)
-    await bot.say("bob", "!session log alice 45m testing Ran the suite together")
-    await bot.say("dave", "!session log alice 1h docs Reviewed the manual")
+    await bot.say("bob", "!session log alice 45m testing | Ran the suite together")
+    await bot.say("dave", "!session log alice 1h docs | Reviewed the manual")
     await bot.say("bob", "!session log carol 30m intro")
     expected = [
         "Sessions with alice in 2027 Q1:",
@@ -83,8 +83,8 @@ async def test_comentor_logs_too_and_every_mentor_of_the_mentee_sees_all_of_thei
 
 async def test_each_person_sees_their_own_list_and_the_mentee_no_notes(bot):
     await cohort(bot)
-    await bot.say("bob", "!session log alice 45m testing Ran the suite together")
-    await bot.say("bob", "!session log carol 30m intro Shy at first")
+    await bot.say("bob", "!session log alice 45m testing | Ran the suite together")
+    await bot.say("bob", "!session log carol 30m intro | Shy at first")
     await bot.say("dave", "!session log alice 1h docs")
     assert (await bot.say("bob", "!session list"))[0].split("\n") == [
         "Your sessions in 2027 Q1:",
@@ -121,7 +121,7 @@ async def test_long_lists_show_the_newest_ten(bot):
 
 async def test_edit_changes_each_field_of_your_own_session(bot):
     await bot.pair("alice", "bob")
-    await bot.say("bob", "!session log alice 45m testing First notes")
+    await bot.say("bob", "!session log alice 45m testing | First notes")
     assert await bot.say("bob", "!session edit 1 duration 1h30m") == ["Saved. Session 1: 2027-01-04 bob with alice, 1h30m: testing — First notes"]
     assert (await bot.say("bob", "!session edit 1 topic code review"))[0].endswith("1h30m: code review — First notes")
     assert (await bot.say("bob", "!session edit 1 notes Better notes"))[0].endswith(": code review — Better notes")
@@ -194,13 +194,13 @@ async def test_a_structured_invocation_is_checked_like_the_typed_line(bot):
 
     async def invoke(args: dict[str, str], event_id: str) -> list[str]:
         before = len(bot.said)
-        await bot.engine.handle(CommandInvoked(bob, Where("console"), ("session", "log"), args, event_id=event_id))
+        await bot.handle(CommandInvoked(bob, Where("console"), ("session", "log"), args, event_id=event_id))
         return [s.text for s in bot.said[before:]]
 
     assert await invoke({"mentee": "alice", "duration": "0m", "topic": "testing"}, "i1") == [
         "duration: '0m' must be longer than zero minutes" + LOG_USAGE
     ]
-    out = await invoke({"mentee": "alice", "duration": "1h30m", "topic": "code review", "notes": "went well"}, "i2")
+    out = await invoke({"mentee": "alice", "duration": "1h30m", "topic": "code review | went well"}, "i2")
     assert out[0].startswith("Logged session 1: alice, 1h30m on 2027-01-04, code review.")
 
 
@@ -216,8 +216,33 @@ def test_the_declarations_become_discord_slash_commands():
     top = {c.name: c for c in commands}
     log = top["session"].get_command("log")
     assert [(p.display_name, p.type.name, p.required) for p in log.parameters] == [
-        ("mentee", "user", True), ("duration", "string", True), ("topic", "string", True), ("notes", "string", False)
+        ("mentee", "user", True), ("duration", "string", True), ("topic", "string", True)
     ]
     assert top["goal"].get_command("step").get_command("done").qualified_name == "goal step done"
     assert mapping.spec_path("goal step done") == ("goal", "step", "done") and mapping.spec_path("goal show") == ("goal",)
     assert sorted(c.name for c in top["away"].commands) == ["status", "until"] and "back" in top
+
+
+async def test_1h30m_and_other_usual_durations_are_accepted_like_90(bot):
+    """Issue 22: "!session log deepa 1h30m" was refused while "90" worked."""
+    await bot.pair("alice", "bob")
+    for typed in ("1h30m", "90", "90m", "90 min", "1h 30m", "1h30", "1.5h", "1:30"):
+        out = await bot.say("bob", f"!session log alice {typed} review")
+        assert out[0].startswith("Logged session") and ", 1h30m on 2027-01-04, review." in out[0], (typed, out)
+    out = await bot.say("bob", "!session edit 1 duration 2 hours")
+    assert "2h: review" in out[0]
+    assert await bot.say("bob", "!session log alice 1h30x review") == [
+        "duration: '1h30x' is not a duration like 45m or 1h30m" + LOG_USAGE
+    ]
+
+
+async def test_a_session_topic_of_several_words_is_kept_whole(bot):
+    """Issue 22: "!session log deepa 45m Composer debugging" logged the topic "Composer"."""
+    await bot.pair("alice", "bob")
+    out = await bot.say("bob", "!session log alice 45m Composer debugging")
+    assert out[0].startswith("Logged session 1: alice, 45m on 2027-01-04, Composer debugging.")
+    await bot.say("bob", "!session log alice 30m Composer debugging | stuck on the autoloader")
+    out = await bot.say("bob", "!session list")
+    assert "1: 2027-01-04 bob with alice, 45m: Composer debugging\n" in out[0] + "\n"
+    assert "2: 2027-01-04 bob with alice, 30m: Composer debugging — stuck on the autoloader" in out[0]
+    assert "stuck" not in "".join(bot.dm("alice"))  # notes stay with the mentors

@@ -33,7 +33,7 @@ async def test_mentee_interview_records_every_answer(bot):
     await sign_up_mentee(bot)
     final = bot.dm("alice")[-1]
     assert "signed up as a mentee for 2027 Q1" in final
-    assert "timezone Europe/Berlin; languages en, de; focus MediaWiki Specialist" in final
+    assert "timezone Europe/Berlin; languages English, German; focus MediaWiki Specialist" in final
     [s] = signups(bot)
     assert (s.kind, s.tracks, s.skills, s.goal) == ("mentee", ["programming"], ["code review", "testing"], "Land my first patch in core")
     assert "mentee" in (await bot.say("alice", "!whoami"))[0]
@@ -62,7 +62,7 @@ async def test_wrong_answers_are_asked_again_and_lose_nothing(bot):
     await bot.say("you", OPEN)
     await bot.say("alice", "!signup mentee")
     out = await bot.say("alice", "Mars/Olympus")
-    assert "'Mars/Olympus' is not a timezone name" in out[0] and "(1/6) Which timezone" in out[0]
+    assert "'Mars/Olympus' is not a timezone I know" in out[0] and "(1/6) Which timezone" in out[0]
     out = await bot.say("alice", "europe/berlin")  # canonical spelling is restored
     assert "(2/6)" in out[0]
     assert "is not a language" in (await bot.say("alice", "klingon!!"))[0]
@@ -163,3 +163,40 @@ async def test_rounds_open_close_status_and_bad_input(bot):
     assert "1 mentees, 0 mentors" in (await bot.say("alice", "!round status"))[0]
     assert "closed: 1 mentees" in (await bot.say("you", "!round close"))[0]
     assert "called 2027 Q1 already" in (await bot.say("you", OPEN))[0]
+
+
+async def test_pst_utc_offsets_and_nzst_are_understood_by_asking_which_zone_and_only_iana_names_are_stored(bot):
+    """Issue 22: "'PST' is not a timezone name… (did you mean MST?)", "'UTC-8' … (did you mean
+    UTC?)", "'NZST' … (did you mean NZ?)", and NZ was stored."""
+    await bot.say("you", OPEN)
+    await bot.say("alice", "!signup mentee")
+    out = await bot.say("alice", "PST")
+    assert out[0].startswith(
+        "PST is used in several places: which one is yours? America/Los_Angeles, America/Vancouver or America/Tijuana."
+    )
+    assert "MST" not in out[0] and "(1/6) Which timezone" in out[0]
+    out = await bot.say("alice", "UTC+1")
+    assert out[0].startswith("UTC+1 is used in several places: which one is yours?") and "Europe/Berlin" in out[0]
+    out = await bot.say("alice", "UTC-8")
+    assert "America/Los_Angeles" in out[0] and "did you mean UTC" not in out[0]
+    out = await bot.say("alice", "America/Vancouver")
+    assert "(2/6)" in out[0]
+    assert "timezone Pacific/Auckland" in (await bot.say("alice", "!profile set timezone NZST"))[0]
+    assert "timezone Pacific/Auckland" in (await bot.say("alice", "!profile set timezone NZ"))[0]
+    assert "timezone America/New_York" in (await bot.say("alice", "!profile set timezone new york"))[0]
+    with Session(bot.app.db) as session:
+        assert session.exec(select(Member).where(Member.handle == "alice")).one().timezone == "America/New_York"
+
+
+async def test_maori_is_a_language_and_git_is_not_and_names_are_echoed_back(bot):
+    """Issue 22: "English, Māori" → "'māori' is not a language I know"; git was accepted."""
+    await bot.say("you", OPEN)
+    await sign_up_mentee(bot)
+    out = await bot.say("alice", "!profile set languages git")
+    assert out == ["'git' is not a language I know; write its name (German, Deutsch) or code (de, pt-br)"]
+    out = await bot.say("alice", "!profile set languages English, Māori")
+    assert "languages English, Māori;" in out[0]
+    out = await bot.say("alice", "!profile set languages Deutsch und español, pt-br")
+    assert "languages German, Spanish, Portuguese (Brazil);" in out[0]
+    with Session(bot.app.db) as session:
+        assert session.exec(select(Member).where(Member.handle == "alice")).one().languages == ["de", "es", "pt-br"]

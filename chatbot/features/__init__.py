@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from chatbot.engine import Feature
+from chatbot.context import Feature
 
 
 def all_features() -> list[Feature]:

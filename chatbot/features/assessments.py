@@ -24,7 +24,7 @@ from functools import lru_cache
 from typing import Any, Sequence
 
 from chatbot.commands import ActionError, Arg, CommandSpec, Example
-from chatbot.engine import Context, Feature
+from chatbot.context import Context, Feature
 from chatbot.features.matchmaking import PAIRED
 from chatbot.flows import Flow, Step
 from chatbot.skills import GENERALIST, Catalogue, CatalogueError, Skill, SkillLookupError, load_catalogue, parse_level, scale_help

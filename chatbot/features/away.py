@@ -21,7 +21,7 @@ from datetime import date, datetime, timezone
 from zoneinfo import ZoneInfo
 
 from chatbot.commands import Arg, CommandSpec, Example, UsageError
-from chatbot.engine import Context, Feature, Job
+from chatbot.context import Context, Feature, Job
 from chatbot.features.matchmaking import PAIRED, is_away
 from chatbot.features.matchmaking import coordinators as programme_coordinators
 from storage.progress import AwayPeriod
@@ -186,10 +186,20 @@ async def away_until(ctx: Context, until: date, reason: str | None) -> str:
         told.append(person)
     days = (until - today).days + 1
     tail = _ask_for_reassignment(ctx, me, period, days)
+    off = _leave_duties(ctx, me)
     return (
         f"You are away until {until} (inclusive, {zone_name(me)}): no prompts, matching or office-hour duty. "
-        f"{ctx.prefix}back ends it early.{_told(told)}{tail}"
+        f"{ctx.prefix}back ends it early.{off}{_told(told)}{tail}"
     )
+
+
+def _leave_duties(ctx: Context, me: Member) -> str:
+    """Away promises no office-hour duty, so a host on duty goes off it now. Returns the reply part."""
+    # imported here: office hours reads away_now from this module, so this one cannot import it at the top
+    from chatbot.features.office_hours import leave_every_duty
+
+    left = leave_every_duty(ctx, me)
+    return f" You are off duty in {', '.join(left)}." if left else ""
 
 
 async def away_status(ctx: Context) -> str:

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Iterable, Sequence
 
-from chatbot.engine import Context
+from chatbot.context import Context
 from chatbot.features.away import named
 from chatbot.features.checkin_time import clip, reminder_after, tz_of, when
 from storage.checkins import ANSWERED, MISSED, PROMPTED, SKIPPED, Checkin

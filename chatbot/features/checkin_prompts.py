@@ -12,7 +12,7 @@ from datetime import datetime, time, timedelta
 from typing import Any, Sequence
 
 from chatbot.config import parse_span_setting
-from chatbot.engine import Context, choose_identity
+from chatbot.context import Context
 from chatbot.events import Button, DirectMessage, Form, Identity
 from chatbot.features.away import away_now, named, zone_of
 from chatbot.features.checkin_answers import summary, timing
@@ -51,7 +51,7 @@ _TICK = timedelta(microseconds=1)
 
 def pick_identity(ctx: Context, member: Member, idents: Sequence[PlatformIdentity]) -> Identity | None:
     """The identity a prompt goes to, chosen from bulk-loaded rows by the engine's one rule."""
-    return choose_identity(member, idents, ctx.engine.adapters)
+    return ctx.pick_identity(member, idents)
 
 
 def open_interview(

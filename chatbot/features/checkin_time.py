@@ -7,11 +7,11 @@ from datetime import date, datetime, timedelta
 from functools import lru_cache
 
 from chatbot.config import parse_day_off, parse_span_setting
-from chatbot.engine import Context
+from chatbot.context import Context
 from chatbot.features.away import clock_time, zone_of
 from chatbot.features.away import zone_name as tz_of
 from chatbot.recurrence import WeeklySchedule, next_occurrence, parse_schedule
-from storage.checkins import CheckinPlan
+from storage.checkins import PROMPTED, CheckinPlan
 from storage.tables import Member
 
 
@@ -61,6 +61,20 @@ def schedule_of(ctx: Context, plan: CheckinPlan | None, member: Member) -> Weekl
 def next_prompt(ctx: Context, schedule: WeeklySchedule, after: datetime) -> datetime:
     """The next occurrence that is not a day off: when a prompt will really be sent."""
     return next_occurrence(schedule, after, days_off(ctx).keys())
+
+
+def next_asked(ctx: Context, member: Member, schedule: WeeklySchedule, after: datetime) -> datetime:
+    """The next prompt that will really be sent: like :func:`next_prompt`, but an occurrence the
+    mentee has answered early is passed over (the job sends no prompt for it), so every place
+    that names "the next check-in" names the same one."""
+    assert member.id is not None
+    due = next_prompt(ctx, schedule, after)
+    for _ in range(8):  # at most a few answered ahead; never loop for ever
+        row = ctx.repos.checkins.at(member.id, due)
+        if row is None or row.status == PROMPTED:
+            return due
+        due = next_prompt(ctx, schedule, due)
+    return due
 
 
 def fresh_plan(ctx: Context, member: Member, schedule: str | None = None, since: datetime | None = None) -> CheckinPlan:

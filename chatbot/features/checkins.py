@@ -27,11 +27,12 @@ answers and declares the interviews and commands.
 
 from __future__ import annotations
 
-from datetime import datetime
+import re
+from datetime import datetime, timedelta
 from typing import Any, Sequence
 
 from chatbot.commands import ActionError, Arg, CommandSpec, Example, UsageError
-from chatbot.engine import Context, Feature, Job
+from chatbot.context import Context, Feature, Job
 from chatbot.features.away import named
 from chatbot.features.checkin_answers import (
     answer_lines,
@@ -60,6 +61,7 @@ from chatbot.features.checkin_time import (
     clip,
     current_questions,
     fresh_plan,
+    next_asked,
     next_prompt,
     plan_of,
     schedule_of,
@@ -186,7 +188,7 @@ def record_answer(ctx: Context, data: dict[str, Any], answers: list[str]) -> str
     plan.misses_in_row = 0
     ctx.repos.checkins.save(plan)
     mentors = _tell_mentors(ctx, me, row, None, new_blocker=True)
-    upcoming = next_prompt(ctx, schedule_of(ctx, plan, me), max(ctx.now, due))
+    upcoming = next_asked(ctx, me, schedule_of(ctx, plan, me), max(ctx.now, due))
     told = f" {_names(mentors)} will see it." if mentors else ""
     blocked = f" Your blocker went to {_names(mentors)} straight away." if row.blocker and mentors else ""
     return f"Thanks, saved!{told}{blocked} Next check-in: {when_zoned(upcoming, me)}."
@@ -207,6 +209,11 @@ def parse_edit(ctx: Context, text: str, data: dict[str, Any]) -> dict[str, str]:
         return {"0": check_answer(questions[0], text)}
     many = several(text, questions, 0)
     if many is None:
+        # "3 none at all": a number without its dot still says which answer is corrected
+        bare = re.fullmatch(r"\s*(\d{1,2})\s+(\S.*)", text, re.DOTALL)
+        if bare and 1 <= int(bare[1]) <= len(questions):
+            i = int(bare[1]) - 1
+            return {str(i): check_answer(questions[i], bare[2].strip())}
         raise ValueError("Number the answers you correct, e.g. '3. none now' (the others stay as they were).")
     return {str(i): a for i, a in enumerate(many)}
 
@@ -342,7 +349,7 @@ async def checkin_schedule(ctx: Context, days_and_time: str | None) -> str:
     if days_and_time is None:
         schedule = schedule_of(ctx, plan, me)
         whose = "your own" if plan and plan.schedule else "the programme's"
-        nxt = when_zoned(next_prompt(ctx, schedule, ctx.now), me)
+        nxt = when_zoned(next_asked(ctx, me, schedule, ctx.now), me)
         return (
             f"Your check-ins: {format_schedule(schedule)} ({whose}); next {nxt}. "
             f"{ctx.prefix}checkin schedule tue,fri 18:30 changes it; {ctx.prefix}checkin schedule default resets it."
@@ -368,7 +375,7 @@ async def checkin_schedule(ctx: Context, days_and_time: str | None) -> str:
         plan.next_due_at = next_occurrence(weekly(plan.basis, plan.tz), ctx.now)
     ctx.repos.checkins.save(plan)
     schedule = schedule_of(ctx, plan, me)
-    nxt = when_zoned(next_prompt(ctx, schedule, ctx.now), me)
+    nxt = when_zoned(next_asked(ctx, me, schedule, ctx.now), me)
     paired = me.id in ctx.repos.checkins.eligible([me.id])
     tail = "" if paired else " They start once you have a mentor."
     return f"Your check-ins are now {format_schedule(schedule)}. The next one: {nxt}.{tail}"
@@ -383,7 +390,10 @@ async def checkin_digest(ctx: Context, choice: str) -> str:
     if choice == "on":
         if current is not None:
             return f"You get a daily digest at {at} already."
-        repo.save(CheckinDigest(member_id=me.id, next_at=next_digest(ctx, me, ctx.now), since=ctx.now))
+        # ``since`` is exclusive: a microsecond back, so an answer recorded at this very instant
+        # (a console script's clock stands still between lines) is not lost between the two modes
+        since = ctx.now - timedelta(microseconds=1)
+        repo.save(CheckinDigest(member_id=me.id, next_at=next_digest(ctx, me, ctx.now), since=since))
         return (
             f"Your mentees' check-ins now come in one digest a day at {at}. "
             "Blockers and two missed check-ins in a row still reach you at once."
@@ -412,7 +422,7 @@ def _query(ctx: Context, words: list[str]) -> tuple[Member | None, int]:
         raise UsageError("say how many, e.g. last 5")
     if len(rest) > 1:
         raise UsageError(f"name one mentee, not '{' '.join(rest)[:40]}'")
-    who = ctx.engine.find_member(ctx, rest[0], "mentee", ctx.spec) if rest else None
+    who = ctx.find_member(rest[0], "mentee") if rest else None
     return who, last
 
 

@@ -5,18 +5,18 @@ from __future__ import annotations
 from datetime import timedelta
 
 from chatbot.commands import GRANTABLE_ROLES, ActionError, Arg, CommandSpec, Example
-from chatbot.engine import Context, Feature, Job
+from chatbot.context import Context, Feature, Job
 from storage.tables import Member
 
 # ---------------------------------------------------------------------------- help
 
 
 async def help_(ctx: Context, command: list[str]) -> str:
-    registry, prefix = ctx.engine.registry, ctx.prefix
+    registry, prefix = ctx.commands, ctx.prefix
     assert ctx.who is not None
     if not command:
         usable = sorted(
-            {s.path[0] for s in registry if not s.hidden and ctx.engine.allowed(s, ctx.who, ctx.roles)}
+            {s.path[0] for s in registry if not s.hidden and ctx.may_use(s)}
         )
         return (
             f"Commands: {', '.join(prefix + n for n in usable)}\n"
@@ -29,7 +29,7 @@ async def help_(ctx: Context, command: list[str]) -> str:
         raise ActionError(registry.unknown_hint(words, prefix))
     lines = []
     for spec in specs:
-        allowed = "" if ctx.engine.allowed(spec, ctx.who, ctx.roles) else f" (for {' or '.join(spec.roles)})"
+        allowed = "" if ctx.may_use(spec) else f" (for {' or '.join(spec.roles)})"
         lines.append(f"{spec.usage(prefix)} — {spec.help}{allowed}")
         if len(specs) <= 3:
             for ex in spec.examples[:1]:
@@ -42,7 +42,7 @@ async def cancel(ctx: Context) -> str:
     conv = ctx.repos.conversations.get(member.id)  # type: ignore[arg-type]
     if conv is None:
         return "There is nothing to cancel."
-    flow = ctx.engine.flows.get(conv.flow)
+    flow = ctx.flow(conv.flow)
     ctx.repos.conversations.end(member.id)  # type: ignore[arg-type]
     return flow.cancelled if flow else "Stopped."
 
@@ -56,7 +56,7 @@ async def link(ctx: Context, code: str | None) -> str:
     minutes = ctx.settings.programme.link_code_minutes
     if code is None:
         expires = ctx.now + timedelta(minutes=minutes)
-        new = ctx.repos.links.issue(member.id, ctx.who.platform, expires, ctx.engine.rng)  # type: ignore[arg-type]
+        new = ctx.repos.links.issue(member.id, ctx.who.platform, expires, ctx.rng)  # type: ignore[arg-type]
         return (
             f"Your link code is {new}. Within {minutes} minutes, send {ctx.prefix}link {new} to me from your "
             "account on another platform, and the two become one member."

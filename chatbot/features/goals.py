@@ -12,7 +12,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from chatbot.commands import ActionError, Arg, CommandSpec, Example, UsageError
-from chatbot.engine import Context, Feature
+from chatbot.context import Context, Feature
 from chatbot.features.away import local_date, named
 from chatbot.features.matchmaking import MY_MENTEE, PAIRED, active_signup
 from chatbot.features.rounds import current_round

@@ -1,17 +1,20 @@
 """Pairs: coordinators assign mentors, mentors claim mentees, both sides are introduced.
 
-Capacity is never exceeded and matching never crosses tracks, whoever makes the pair. Co-mentors
-see everything the lead mentor sees but use no capacity.
+Matching never crosses tracks, whoever makes the pair. Co-mentors see everything the lead
+mentor sees, and co-mentoring counts in full against a mentor's capacity (a co-mentee gets the
+same attention as a lead mentee). Capacity is never exceeded unless a coordinator says so
+explicitly (``over-capacity`` on ``!match assign``/``!match comentor``), and the reply says so.
 """
 
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import date, datetime, time, timedelta, timezone
 
 from chatbot.commands import ActionError, Arg, CommandSpec, Example, UsageError, format_minutes
-from chatbot.engine import Context, Feature, Job
+from chatbot.context import Context, Feature, Job
 from chatbot.features.rounds import OPEN_EXAMPLE, current_round
 from chatbot.matching import MatchResult, MenteeProfile, MentorProfile, suggest_matches
 from storage.mentorship import Pair
@@ -59,8 +62,19 @@ def _introduce(ctx: Context, pair: Pair, mentee: Member, mentor: Member, mentee_
     )
 
 
-def make_pair(ctx: Context, rnd: Round, mentee: Member, mentor: Member, kind: str = "mentor") -> Pair:
-    """The one place pairs are made: every rule of who may mentor whom is checked here."""
+#: the word a coordinator adds to pair a mentor past their capacity on purpose
+OVER_CAPACITY = "over-capacity"
+
+
+def load_of(ctx: Context, rnd: Round, mentor: Member, signup: Signup) -> tuple[int, int]:
+    """(mentees the mentor has now, lead and co-mentored alike; their capacity)."""
+    return ctx.repos.pairs.load(rnd.id).get(mentor.id, 0), capacity_of(ctx, signup)  # type: ignore[arg-type]
+
+
+def make_pair(ctx: Context, rnd: Round, mentee: Member, mentor: Member, kind: str = "mentor", over: bool | None = None) -> Pair:
+    """The one place pairs are made: every rule of who may mentor whom is checked here.
+    ``over`` is a coordinator's explicit word that the mentor may go past their capacity
+    (None where the command offers no such word)."""
     today = ctx.now.date()
     mentee_signup = active_signup(ctx, mentee, rnd, "mentee")
     mentor_signup = active_signup(ctx, mentor, rnd, "mentor")
@@ -84,25 +98,36 @@ def make_pair(ctx: Context, rnd: Round, mentee: Member, mentor: Member, kind: st
                 f"{mentee.handle} has a mentor already ({name.handle if name else '?'}): "
                 f"{ctx.prefix}match unassign {mentee.handle} first, or add a co-mentor with {ctx.prefix}match comentor."
             )
-        load = ctx.repos.pairs.load(rnd.id).get(mentor.id, 0)  # type: ignore[arg-type]
-        if load >= capacity_of(ctx, mentor_signup):
-            raise ActionError(f"{mentor.handle} is at capacity ({load} of {capacity_of(ctx, mentor_signup)} mentees).")
     elif not lead:
         raise ActionError(f"{mentee.handle} has no mentor yet; a co-mentor joins a lead mentor.")
+    load, capacity = load_of(ctx, rnd, mentor, mentor_signup)
+    if load >= capacity and not over:
+        hint = f" Add '{OVER_CAPACITY}' to the command to pair them anyway." if over is False else ""
+        raise ActionError(f"{mentor.handle} is at capacity ({load} of {capacity} mentees).{hint}")
     by = ctx.member.id if ctx.member else None
     pair = ctx.repos.pairs.add(rnd.id, mentee.id, mentor.id, kind, by, ctx.now)  # type: ignore[arg-type]
     _introduce(ctx, pair, mentee, mentor, mentee_signup)
     return pair
 
 
-async def assign(ctx: Context, mentee: Member, mentor: Member) -> str:
-    make_pair(ctx, current_round(ctx), mentee, mentor)
-    return f"{mentor.handle} now mentors {mentee.handle}. Both have been introduced."
+def _pair_by_coordinator(ctx: Context, mentee: Member, mentor: Member, kind: str, override: str | None) -> str:
+    """Make the pair; when the coordinator overrode the capacity, say so in the reply."""
+    rnd = current_round(ctx)
+    make_pair(ctx, rnd, mentee, mentor, kind=kind, over=override == OVER_CAPACITY)
+    load, capacity = load_of(ctx, rnd, mentor, active_signup(ctx, mentor, rnd, "mentor"))
+    if load > capacity:
+        return f" This puts {mentor.handle} over capacity ({load} of {capacity} mentees), as you asked."
+    return ""
 
 
-async def comentor(ctx: Context, mentee: Member, mentor: Member) -> str:
-    make_pair(ctx, current_round(ctx), mentee, mentor, kind="comentor")
-    return f"{mentor.handle} now co-mentors {mentee.handle}."
+async def assign(ctx: Context, mentee: Member, mentor: Member, override: str | None = None) -> str:
+    over = _pair_by_coordinator(ctx, mentee, mentor, "mentor", override)
+    return f"{mentor.handle} now mentors {mentee.handle}. Both have been introduced.{over}"
+
+
+async def comentor(ctx: Context, mentee: Member, mentor: Member, override: str | None = None) -> str:
+    over = _pair_by_coordinator(ctx, mentee, mentor, "comentor", override)
+    return f"{mentor.handle} now co-mentors {mentee.handle}.{over}"
 
 
 async def claim(ctx: Context, mentee: Member) -> str:
@@ -276,13 +301,16 @@ async def confirm(ctx: Context, which: list[str]) -> str:
     saved = json.loads(ctx.repos.kv.get("matchmaking", f"suggestions:{rnd.id}") or "[]")
     if not saved:
         raise ActionError(f"There are no suggestions to confirm; {ctx.prefix}match suggest first.")
-    if [w.lower() for w in which] == ["all"]:
+    words = [w for part in which for w in re.split(r"[,;\s]+", part) if w and w.lower() != "and"]
+    if [w.lower() for w in words] == ["all"]:
         chosen = list(range(1, len(saved) + 1))
     else:
-        try:
-            chosen = sorted({int(w) for w in which})
+        try:  # "1 2 5", "1,2" and "1, 2 and 5" alike
+            chosen = sorted({int(w) for w in words})
         except ValueError:
             raise UsageError("say all, or the numbers of the suggestions (1 2 5)") from None
+        if not chosen:
+            raise UsageError("say all, or the numbers of the suggestions (1 2 5)")
         bad = [n for n in chosen if not 1 <= n <= len(saved)]
         if bad:
             raise ActionError(f"There is no suggestion {bad[0]}; the last one is {len(saved)}.")
@@ -363,14 +391,17 @@ def pairs_at_risk(ctx: Context, rnd: Round) -> list[Risk]:
     today = ctx.now.date()
     found: dict[int, tuple[str, datetime]] = {}
     for a in ctx.repos.pairs.activity(rnd.id):
-        if away_on(a.mentor_away_until, today):
-            continue
+        if away_on(a.mentor_away_until, today) or away_on(a.mentee_away_until, today):
+            continue  # nobody expects sessions while either side is away
         logged = last_session.get((a.mentor_id, a.mentee_id))
         heard = a.mentee_seen or a.created_at
         if logged is None and heard <= a.created_at and ctx.now - a.created_at >= timedelta(days=prog.intro_days):
             found[a.pair_id] = ("intro", a.created_at)
             continue
-        activity = max(a.created_at, logged or a.created_at)
+        # the days someone was away are not silence: count from the latest return (an absence
+        # whose last day passed but which the away job has not closed yet counts as ended)
+        ends = [datetime.combine(u + timedelta(days=1), time.min, timezone.utc) for u in (a.mentor_away_until, a.mentee_away_until) if u]
+        activity = max(a.created_at, logged or a.created_at, a.back_at or a.created_at, *ends)
         if ctx.now - activity >= timedelta(days=prog.silence_days):
             found[a.pair_id] = ("silent", activity)
     if not found:
@@ -379,10 +410,18 @@ def pairs_at_risk(ctx: Context, rnd: Round) -> list[Risk]:
 
 
 def _describe_risk(risk: Risk, now: datetime) -> str:
+    """What the bot saw, no more: it cannot know whether the mentee wrote to the mentor."""
     days = (now - risk.since).days
     if risk.kind == "intro":
-        return f"{risk.mentee.handle} has not answered {risk.mentor.handle}'s introduction ({days} days)"
-    return f"{risk.mentor.handle} and {risk.mentee.handle}: no session for {days} days"
+        return (
+            f"{risk.mentor.handle} and {risk.mentee.handle}: no check-in, no session and no message from "
+            f"{risk.mentee.handle} since their introduction {plural_days(days)} ago"
+        )
+    return f"{risk.mentor.handle} and {risk.mentee.handle}: no session for {plural_days(days)}"
+
+
+def plural_days(n: int) -> str:
+    return f"{n} day" if n == 1 else f"{n} days"
 
 
 async def report(ctx: Context) -> str:
@@ -390,7 +429,7 @@ async def report(ctx: Context) -> str:
     risks = pairs_at_risk(ctx, rnd)
     if not risks:
         return f"No pair of {rnd.name} looks stuck."
-    lines = [f"{len(risks)} pairs at risk in {rnd.name}:"]
+    lines = [f"{len(risks)} pair{'s' if len(risks) > 1 else ''} at risk in {rnd.name}:"]
     lines += [_describe_risk(r, ctx.now) for r in risks[:20]]
     if len(risks) > 20:
         lines.append(f"… and {len(risks) - 20} more.")
@@ -425,13 +464,34 @@ async def notice_silence(ctx: Context) -> None:
             due.append((risk, episode, nudged))
     if not due:
         return
-    team = coordinators(ctx)
-    told = ctx.repos.outbox.existing_keys(f"escalate:{e}:{p.id}" for _, e, _ in due for p in team)
-    for risk, episode, nudged in due:
-        for person in team:
-            key = f"escalate:{episode}:{person.id}"
-            if person.id != risk.mentor.id and key not in told:
-                ctx.dm(person, f"Pair at risk: {_describe_risk(risk, ctx.now)} (nudged {nudged.created_at.date()}).", key=key)
+    _escalate(ctx, due, {episode for _, episode in risks})
+
+
+#: where the episodes each coordinator was told about are kept (one row: read and written once a scan)
+ESCALATED = ("matchmaking", "escalated")
+
+
+def _escalate(ctx: Context, due: list[tuple[Risk, str, OutboxMessage]], current: set[str]) -> None:
+    """Each coordinator gets one message a scan listing the pairs they have not heard about,
+    however many there are. What each was told is remembered for the episodes still at risk."""
+    told: dict[str, list[str]] = json.loads(ctx.repos.kv.get(*ESCALATED) or "{}")
+    remembered: dict[str, list[str]] = {}
+    for person in coordinators(ctx):
+        known = set(told.get(str(person.id), [])) & current
+        news = [(r, e, n) for r, e, n in due if e not in known and person.id != r.mentor.id]
+        if news:
+            ctx.dm(person, _escalation_text(ctx, [(r, n) for r, _, n in news]), key=f"escalate:{person.id}:{ctx.now.isoformat()}")
+        remembered[str(person.id)] = sorted(known | {e for _, e, _ in news})
+    if remembered != told:
+        ctx.repos.kv.set(*ESCALATED, json.dumps(remembered))
+
+
+def _escalation_text(ctx: Context, news: list[tuple[Risk, OutboxMessage]]) -> str:
+    lines = [f"{_describe_risk(r, ctx.now)} (nudged {n.created_at.date()})" for r, n in news]
+    if len(lines) == 1:
+        return f"Pair at risk: {lines[0]}."
+    shown = lines[:20] + ([f"… and {len(lines) - 20} more: {ctx.prefix}match report lists them."] if len(lines) > 20 else [])
+    return "\n".join([f"{len(lines)} pairs at risk, nudged with no change since:", *shown])
 
 
 def complete_my_mentees(ctx: Context, partial: str) -> list[str]:
@@ -471,6 +531,10 @@ MENTEE = Arg("mentee", kind="member", help="the mentee")
 #: a mentee of the person typing (offered from their own mentees while they type)
 MY_MENTEE = Arg("mentee", kind="member", help="your mentee", complete="my-mentees")
 MENTOR = Arg("mentor", kind="member", help="the mentor")
+OVERRIDE = Arg(
+    "override", choices=(OVER_CAPACITY,), required=False,
+    help="pair past the mentor's capacity on purpose (co-mentored mentees count in full)",
+)
 #: a mentee (alice) and a mentor (bob) signed up in the open round, for examples and tests
 SIGNED_UP_PAIR = (
     OPEN_EXAMPLE,
@@ -479,6 +543,14 @@ SIGNED_UP_PAIR = (
     "bob: !signup mentor", "bob: America/New_York", "bob: en", "bob: 3", "bob: all", "bob: testing", "bob: 2",
 )
 PAIRED = (*SIGNED_UP_PAIR, "!match assign alice bob")
+#: bob (capacity 2) leads alice and dave; carol has another mentor, erin
+COMENTOR_FULL = (
+    *PAIRED,
+    *(f"{who}: {text}" for who in ("carol", "dave") for text in (
+        "!signup mentee", "Europe/Berlin", "en", "3", "programming", "testing", "Land a patch")),
+    "erin: !signup mentor", "erin: Europe/Berlin", "erin: en", "erin: 3", "erin: all", "erin: testing", "erin: 2",
+    "!match assign dave bob", "!match assign carol erin",
+)
 
 FEATURE = Feature(
     name="matchmaking",
@@ -512,16 +584,23 @@ FEATURE = Feature(
             "make a mentor the lead mentor of a mentee",
             roles=("coordinator",),
             handler=assign,
-            args=(MENTEE, MENTOR),
+            args=(MENTEE, MENTOR, OVERRIDE),
             examples=(Example("!match assign alice bob", r"bob now mentors alice", setup=SIGNED_UP_PAIR),),
         ),
         CommandSpec(
             ("match", "comentor"),
-            "add a co-mentor, who sees everything the mentor sees",
+            "add a co-mentor, who sees everything the mentor sees (a co-mentee counts against capacity)",
             roles=("coordinator",),
             handler=comentor,
-            args=(MENTEE, MENTOR),
-            examples=(Example("!match comentor alice bob", r"has no mentor yet", setup=SIGNED_UP_PAIR),),
+            args=(MENTEE, MENTOR, OVERRIDE),
+            examples=(
+                Example("!match comentor alice bob", r"has no mentor yet", setup=SIGNED_UP_PAIR),
+                Example(
+                    "!match comentor carol bob over-capacity",
+                    r"bob now co-mentors carol\. This puts bob over capacity \(3 of 2 mentees\), as you asked\.",
+                    setup=COMENTOR_FULL,
+                ),
+            ),
         ),
         CommandSpec(
             ("match", "unassign"),

@@ -28,14 +28,14 @@ from datetime import datetime, timedelta
 from functools import partial
 
 from chatbot.commands import ActionError, Arg, CommandSpec, Example
-from chatbot.engine import Context, Feature, Job
+from chatbot.context import Context, Feature, Job
 from chatbot.events import Identity, Where
 from chatbot.features.away import away_now
 from chatbot.features.office_hours_line import Line, about, compact, expected_waits, took
 from chatbot.features.office_hours_names import channel_name, name_on
 from chatbot.features.office_hours_report import compute_stats, export_help_log, percentile, plural, stats_text, summary
 from chatbot.features.office_hours_schedule import current_occurrence, next_hint, run_schedules, tz_of
-from storage.office_hours import OfficeHoursRepo, OhEntry, OhSession
+from storage.office_hours import OfficeHoursRepo, OhDuty, OhEntry, OhSession
 from storage.tables import Member
 
 #: what this module offers; the pure helpers are re-exported for callers that import them from here
@@ -77,7 +77,7 @@ def _identity(entry: OhEntry) -> Identity:
 
 
 def _has_dms(ctx: Context, platform: str) -> bool:
-    caps = getattr(ctx.engine.adapters.get(platform), "capabilities", None)
+    caps = ctx.capabilities(platform)
     return caps is None or caps.direct_messages
 
 
@@ -118,12 +118,40 @@ def _require_duty(ctx: Context, sess: OhSession) -> Member:
     host = ctx.require_member()
     if _repo(ctx).duty_of(sess.id, host.id) is None:  # type: ignore[arg-type]
         raise ActionError(f"You are not on duty here: {ctx.prefix}oh duty on first.")
+    if away_now(host, ctx.now):  # a duty left over from before the away time: away means no duty
+        raise ActionError(f"You are away until {host.away_until}: {ctx.prefix}back first, or {ctx.prefix}oh duty off.")
     return host
 
 
 def _check_not_away(member: Member, ctx: Context) -> None:
     if away_now(member, ctx.now):
         raise ActionError(f"You are away until {member.away_until}, so you cannot go on duty.")
+
+
+def _off_duty(ctx: Context, sess: OhSession, duty: OhDuty, host: Member) -> tuple[str, list[OhDuty]]:
+    """End a host's duty (and their current help); the last host off closes the queue.
+    Returns a note on the help that ended ("" if none) and the hosts still on duty."""
+    repo = _repo(ctx)
+    note = ""
+    current = repo.current_of(sess.id, host.id)  # type: ignore[arg-type]
+    if current is not None:
+        note = f" Your help with {current.nick} ended ({took(_end(ctx, current, 'helped'))})."
+    repo.end_duty(duty, ctx.now)
+    remaining = repo.on_duty(sess.id)  # type: ignore[arg-type]
+    if not remaining:
+        _close(ctx, sess, "no host")
+    return note, remaining
+
+
+def leave_every_duty(ctx: Context, host: Member) -> list[str]:
+    """Take a host off duty everywhere (they are going away); returns the channels' names.
+    Called by ``!away until``: away promises no office-hour duty."""
+    assert host.id is not None
+    left = []
+    for duty, sess in _repo(ctx).duties_of_member(host.id):
+        _off_duty(ctx, sess, duty, host)
+        left.append(channel_name(ctx, sess.platform, sess.channel))
+    return left
 
 
 # ---------------------------------------------------------------------------- opening and closing
@@ -238,9 +266,9 @@ async def oh_duty(ctx: Context, state: str) -> str | None:
     assert sess.id is not None and host.id is not None
     duty = repo.duty_of(sess.id, host.id)
     if state == "on":
+        _check_not_away(host, ctx)
         if duty is not None:
             return "You are on duty already."
-        _check_not_away(host, ctx)
         repo.start_duty(sess.id, host.id, ctx.now)
         others = [name_on(ctx, d.member_id, sess.platform) for d in repo.on_duty(sess.id) if d.member_id != host.id]
         waiting = len(repo.waiting(sess.id))
@@ -250,14 +278,8 @@ async def oh_duty(ctx: Context, state: str) -> str | None:
         )
     if duty is None:
         raise ActionError("You are not on duty here.")
-    note = ""
-    current = repo.current_of(sess.id, host.id)
-    if current is not None:
-        note = f" Your help with {current.nick} ended ({took(_end(ctx, current, 'helped'))})."
-    repo.end_duty(duty, ctx.now)
-    remaining = repo.on_duty(sess.id)
+    note, remaining = _off_duty(ctx, sess, duty, host)
     if not remaining:
-        _close(ctx, sess, "no host")
         return note.strip() or None
     names = ", ".join(name_on(ctx, d.member_id, sess.platform) for d in remaining)
     waiting = len(repo.waiting(sess.id))
@@ -300,6 +322,34 @@ async def next_(ctx: Context) -> str:
     topic = f"topic: {entry.topic}" if entry.topic else "no topic given"
     rest = f"{len(waiting) - 1} still waiting." if len(waiting) > 1 else "Nobody else is waiting."
     return f"{note}You're with {entry.nick} (waited {took(ctx.now - entry.joined_at)}; {topic}). {rest}"
+
+
+async def oh_say(ctx: Context, text: str) -> str:
+    """A host tells everyone in line something ("running 10 minutes late"): by DM where their
+    platform and account allow one, else in one channel line that names them."""
+    sess = _require_open(ctx)
+    host = _require_duty(ctx, sess)
+    message = " ".join(text.split())
+    if not message:
+        raise ActionError(f"Say what to tell them: {ctx.prefix}oh say running 10 minutes late.")
+    repo = _repo(ctx)
+    assert sess.id is not None and ctx.who is not None
+    people = [*repo.called(sess.id), *repo.waiting(sess.id)]
+    if not people:
+        return "Nobody is in line to tell."
+    where = channel_name(ctx, sess.platform, sess.channel)
+    by_dm, here = 0, []
+    for entry in people:
+        member = ctx.repos.members.get(entry.member_id) if entry.member_id is not None else None
+        if member is not None and _has_dms(ctx, entry.platform) and ctx.dm(member, f"From {ctx.who.display}, host in {where}: {message}"):
+            by_dm += 1
+        else:
+            here.append(entry.nick)
+    if here:
+        ctx.announce(Where(sess.platform, sess.channel), f"{_names(here, most=20)}: from {ctx.who.display}: {message}")
+    parts = [f"{by_dm} by DM"] if by_dm else []
+    parts += [f"{len(here)} here in the channel"] if here else []
+    return f"Told {plural(len(people), 'person', 'people')} in line ({' and '.join(parts)})."
 
 
 def _current(ctx: Context, sess: OhSession, host: Member) -> OhEntry:
@@ -547,6 +597,21 @@ FEATURE = Feature(
             examples=(
                 Example("carol #oh: !oh duty on", r"on duty with bob \(2 hosts\)", setup=(*OPEN, "carol: !whoami", "!role grant carol host")),
                 Example("bob #oh: !oh duty off", r"closed: no host is on duty", setup=OPEN),
+            ),
+        ),
+        CommandSpec(
+            ("oh", "say"),
+            "tell everyone in line something, like running late (by DM where possible, else here)",
+            roles=("host",),
+            handler=oh_say,
+            args=(Arg("text", kind="text", rest=True, help="what to tell them"),),
+            scope=CHANNEL,
+            examples=(
+                Example(
+                    "bob #oh: !oh say running 10 minutes late, sorry",
+                    r"Told 2 people in line \(2 by DM\)\.",
+                    setup=(*OPEN, "alice #oh: !q join", "carol #oh: !q join"),
+                ),
             ),
         ),
         CommandSpec(

@@ -12,7 +12,7 @@ import statistics
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from chatbot.engine import Context
+from chatbot.context import Context
 from storage.office_hours import OhEntry, OhSession
 
 #: a help counts towards estimates once the channel has this many

@@ -7,7 +7,7 @@ adapter knows none). Both are user-chosen text: adapters escape it on the way ou
 
 from __future__ import annotations
 
-from chatbot.engine import Context
+from chatbot.context import Context
 from chatbot.events import Where
 
 

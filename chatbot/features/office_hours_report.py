@@ -24,8 +24,9 @@ from storage.office_hours import LogRow, OfficeHoursRepo, OhEntry, OhSession
 DAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
 
 
-def plural(n: int, word: str) -> str:
-    return f"{n} {word}" if n == 1 else f"{n} {word}s"
+def plural(n: int, word: str, many: str | None = None) -> str:
+    """``1 host``, ``2 hosts``; ``many`` for a word without a plain -s (person, people)."""
+    return f"{n} {word}" if n == 1 else f"{n} {many or word + 's'}"
 
 
 def summary(entries: list[OhEntry]) -> str:

@@ -15,7 +15,7 @@ from typing import Callable
 from zoneinfo import ZoneInfo
 
 from chatbot.config import OfficeHourSchedule
-from chatbot.engine import Context
+from chatbot.context import Context
 from chatbot.events import Where
 from chatbot.features.away import away_now, clock_time, zone_name
 from chatbot.features.office_hours_line import took

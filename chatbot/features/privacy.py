@@ -10,8 +10,7 @@ import json
 from datetime import datetime, timedelta
 
 from chatbot.commands import Arg, CommandSpec, Example
-from chatbot.engine import Context, Feature, Job
-from storage.db import checkpoint
+from chatbot.context import Context, Feature, Job
 
 
 async def export(ctx: Context) -> str:
@@ -36,8 +35,7 @@ async def delete(ctx: Context, confirm: str | None) -> str:
     handle = member.handle
     ctx.repos.privacy.erase(member)
     ctx.member = None
-    db = ctx.engine.db
-    ctx.after_commit.append(lambda: checkpoint(db))
+    ctx.scrub_after_commit()
     return f"Done: everything stored about {handle} is deleted. If you write again you start as a new member."
 
 
@@ -46,7 +44,7 @@ async def purge_expired(ctx: Context) -> None:
     if days is None:
         return
     cutoff: datetime = ctx.now - timedelta(days=days)
-    for feature in ctx.engine.features:
+    for feature in ctx.features:
         if feature.purge is not None:
             feature.purge(ctx, cutoff)
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date
 
 from chatbot.commands import ActionError, Arg, CommandSpec, Example
-from chatbot.engine import Context, Feature
+from chatbot.context import Context, Feature
 from storage.tables import Round
 
 

@@ -8,11 +8,12 @@ coordinators' working notes: the mentee sees date, duration and topic, not the n
 
 from __future__ import annotations
 
+import re
 from collections import defaultdict
 from typing import Iterable
 
 from chatbot.commands import ActionError, Arg, CommandSpec, Example, UsageError, format_minutes, parse_date, parse_duration
-from chatbot.engine import Context, Feature
+from chatbot.context import Context, Feature
 from chatbot.features.away import local_date, named
 from chatbot.features.matchmaking import MY_MENTEE, PAIRED
 from chatbot.features.rounds import current_round
@@ -47,6 +48,58 @@ def _topic(text: str) -> str:
     if len(topic) > TOPIC_MAX:
         raise UsageError(f"keep the topic under {TOPIC_MAX} characters (details go in the notes)")
     return topic
+
+
+_HOURS = r"(?:h|hr|hrs|hour|hours)"
+_MINUTES = r"(?:m|min|mins|minute|minutes)"
+#: the shapes a duration is typed in: 90, 90m, 1h30m, 1h30, 1h 30m, 1.5h, 1:30, 2 hours
+_DURATIONS = (
+    (re.compile(r"(\d{1,2}):(\d{2})"), lambda m: int(m[1]) * 60 + int(m[2])),
+    (re.compile(rf"(\d+(?:[.,]\d+)?){_HOURS}"), lambda m: round(float(m[1].replace(",", ".")) * 60)),
+    (re.compile(rf"(\d+){_HOURS}(\d+){_MINUTES}?"), lambda m: int(m[1]) * 60 + int(m[2])),
+    (re.compile(rf"(\d+){_MINUTES}?"), lambda m: int(m[1])),
+)
+#: a word that continues a duration typed with a space: "1h 30m", "2 hours", "90 min"
+_CONTINUES = re.compile(rf"(?:\d+{_MINUTES}|{_HOURS}|{_MINUTES})", re.IGNORECASE)
+
+
+def read_duration(text: str) -> int:
+    """Minutes in a duration typed any usual way (``1h30m``, ``1h 30m``, ``90``, ``1.5h``,
+    ``1:30``); the same limits as everywhere (more than zero, at most a day)."""
+    compact = "".join(text.lower().split())
+    for pattern, minutes_of in _DURATIONS:
+        m = pattern.fullmatch(compact)
+        if m:
+            minutes = minutes_of(m)
+            if minutes <= 0:
+                raise ValueError(f"'{text}' must be longer than zero minutes")
+            if minutes > 24 * 60:
+                raise ValueError(f"'{text}' is longer than a day")
+            return minutes
+    return parse_duration(text)  # its refusal says what a duration looks like
+
+
+def split_log(duration: str, rest: str) -> tuple[int, str, str | None]:
+    """``1h 30m Composer debugging | stuck on autoload`` → (90, topic, notes). The topic is
+    every word up to a ``|`` (or a quoted phrase); the notes are what follows."""
+    words = rest.split(maxsplit=1)
+    if words and _CONTINUES.fullmatch(words[0]):
+        try:
+            read_duration(f"{duration} {words[0]}")
+            duration, rest = f"{duration} {words[0]}", words[1] if len(words) > 1 else ""
+        except ValueError:
+            pass  # "30m" was not the rest of the duration after all
+    try:
+        minutes = read_duration(duration)
+    except ValueError as exc:
+        raise UsageError(f"duration: {exc}") from None
+    rest = rest.strip()
+    if rest[:1] == '"' and '"' in rest[1:]:
+        topic, _, notes = rest[1:].partition('"')
+        notes = notes.strip().lstrip("|")
+    else:
+        topic, _, notes = rest.partition("|")
+    return minutes, _topic(topic), _notes(notes)
 
 
 def _notes(text: str | None) -> str | None:
@@ -95,8 +148,9 @@ def _own(ctx: Context, me: Member, log_id: int) -> SessionLog:
 # ---------------------------------------------------------------------------- commands
 
 
-async def session_log(ctx: Context, mentee: Member, duration: int, topic: str, notes: str | None) -> str:
+async def session_log(ctx: Context, mentee: Member, duration: str, topic: str) -> str:
     me = ctx.require_member()
+    minutes, topic, notes = split_log(duration, topic)
     rnd = current_round(ctx)
     assert me.id is not None and mentee.id is not None and rnd.id is not None
     if mentee.id == me.id or not ctx.repos.pairs.mentors(me.id, mentee.id):
@@ -107,21 +161,21 @@ async def session_log(ctx: Context, mentee: Member, duration: int, topic: str, n
             mentor_id=me.id,
             mentee_id=mentee.id,
             held_on=local_date(me, ctx.now),
-            minutes=duration,
-            topic=_topic(topic),
-            notes=_notes(notes),
+            minutes=minutes,
+            topic=topic,
+            notes=notes,
             logged_at=ctx.now,
         )
     )
     ctx.dm(
         mentee,
-        f"{named(me)} logged a {format_minutes(duration)} session with you on {log.held_on}: "
+        f"{named(me)} logged a {format_minutes(minutes)} session with you on {log.held_on}: "
         f"{log.topic}. {ctx.prefix}session list shows them all.",
         key=f"session-logged:{log.id}",
     )
     together = ctx.repos.session_logs.of_round(rnd.id, mentor_id=me.id, mentee_id=mentee.id)
     return (
-        f"Logged session {log.id}: {mentee.handle}, {format_minutes(duration)} on {log.held_on}, {log.topic}. "
+        f"Logged session {log.id}: {mentee.handle}, {format_minutes(minutes)} on {log.held_on}, {log.topic}. "
         f"With {mentee.handle} in {rnd.name}: {_sum(together)}. {mentee.handle} has been told."
     )
 
@@ -179,7 +233,7 @@ async def session_edit(ctx: Context, id: int, field: str, value: str) -> str:
     log = _own(ctx, me, id)
     try:
         if field == "duration":
-            log.minutes = parse_duration(value)
+            log.minutes = read_duration(value)
         elif field == "topic":
             log.topic = _topic(value)
         elif field == "notes":
@@ -236,7 +290,7 @@ async def session_totals(ctx: Context) -> str:
     return "\n".join([header, *lines])
 
 
-LOGGED = (*PAIRED, "bob: !session log alice 45m testing Wrote the first unit test")
+LOGGED = (*PAIRED, "bob: !session log alice 45m testing | Wrote the first unit test")
 SESSION_ID = Arg("id", kind="int", minimum=1, help="the session's number (from !session list)")
 
 FEATURE = Feature(
@@ -244,18 +298,21 @@ FEATURE = Feature(
     commands=(
         CommandSpec(
             ("session", "log"),
-            "log a session with your mentee (they are told; notes are for mentors and coordinators)",
+            "log a session with your mentee (they are told; notes after a | are for mentors and coordinators)",
             roles=("mentor",),
             handler=session_log,
             private=True,
             args=(
                 MY_MENTEE,
-                Arg("duration", kind="duration", help="how long, like 45m or 1h30m"),
-                Arg("topic", help="what it was about (quote several words)"),
-                Arg("notes", kind="text", rest=True, required=False, help="notes, not shown to the mentee"),
+                Arg("duration", help="how long, like 45m, 1h30m or 90"),
+                Arg("topic", kind="text", rest=True, help="what it was about; after a |, notes not shown to the mentee"),
             ),
             examples=(
-                Example("bob: !session log alice 45m testing Wrote the first unit test", r"Logged session 1: alice, 45m", setup=PAIRED),
+                Example(
+                    "bob: !session log alice 1h30m Composer debugging | Wrote the first unit test",
+                    r"Logged session 1: alice, 1h30m on 2027-01-04, Composer debugging\.",
+                    setup=PAIRED,
+                ),
                 Example("bob: !session log alice 0m testing", r"must be longer than zero minutes", setup=PAIRED),
             ),
         ),

@@ -9,44 +9,19 @@ from __future__ import annotations
 import re
 from typing import Any, Callable
 
-from chatbot.commands import ActionError, Arg, CommandSpec, Example, parse_int, parse_timezone
-from chatbot.engine import Context, Feature
+from chatbot.commands import ActionError, Arg, CommandSpec, Example, parse_int
+from chatbot.context import Context, Feature
 from chatbot.features.matchmaking import end_pairs_of
+from chatbot.features.languages import language_names, parse_languages
 from chatbot.features.rounds import OPEN_EXAMPLE, current_round
+from chatbot.features.zones import parse_zone
 from chatbot.flows import Flow, Step
 from storage.tables import Member, Signup
 
 # ---------------------------------------------------------------------------- answer parsers
 
-#: common language names people type, to the codes matching compares
-LANGUAGE_NAMES = {
-    "english": "en", "german": "de", "deutsch": "de", "french": "fr", "français": "fr", "spanish": "es",
-    "español": "es", "portuguese": "pt", "italian": "it", "dutch": "nl", "polish": "pl", "russian": "ru",
-    "ukrainian": "uk", "arabic": "ar", "hindi": "hi", "bengali": "bn", "chinese": "zh", "mandarin": "zh",
-    "japanese": "ja", "korean": "ko", "turkish": "tr", "persian": "fa", "farsi": "fa", "indonesian": "id",
-    "swahili": "sw", "hebrew": "he", "swedish": "sv", "czech": "cs", "vietnamese": "vi", "tamil": "ta",
-}
-
-
 def _items(text: str) -> list[str]:
     return [p.strip() for p in re.split(r"[,;\n]+", text) if p.strip()]
-
-
-def parse_languages(text: str) -> list[str]:
-    found: list[str] = []
-    for word in re.split(r"[,;\s/]+", text.strip().lower()):
-        if not word or word in ("and", "&"):
-            continue
-        code = LANGUAGE_NAMES.get(word, word)
-        if not re.fullmatch(r"[a-z]{2,3}(-[a-z0-9]{2,8})?", code):
-            raise ValueError(f"'{word}' is not a language I know; use codes like en, de, pt-br")
-        if code not in found:
-            found.append(code)
-    if not found:
-        raise ValueError("Name at least one language, e.g. en, de")
-    if len(found) > 8:
-        raise ValueError("Eight languages at most, please")
-    return found
 
 
 def _choose(text: str, options: list[str], what: str) -> str:
@@ -60,7 +35,15 @@ def _choose(text: str, options: list[str], what: str) -> str:
 
 
 def parse_focus(ctx: Context, text: str) -> str:
-    return _choose(text, list(ctx.settings.programme.role_focuses), "role focuses")
+    options = list(ctx.settings.programme.role_focuses)
+    try:
+        return _choose(text, options, "role focuses")
+    except ValueError:
+        numbers = " or ".join([", ".join(str(n) for n in range(1, len(options))), str(len(options))]).lstrip(" or")
+        raise ValueError(
+            f"'{text.strip()[:30]}' is not one of the role focuses (the kind of work you do): "
+            f"reply {numbers}, or a name: {', '.join(options)}"
+        ) from None
 
 
 def parse_tracks(ctx: Context, text: str, many: bool) -> list[str]:
@@ -115,8 +98,10 @@ def _kind(kind: str) -> Callable[[dict[str, Any]], bool]:
 
 
 def _focus_prompt(ctx: Context, data: dict[str, Any]) -> str:
-    opts = ", ".join(f"{i}) {f}" for i, f in enumerate(ctx.settings.programme.role_focuses, 1))
-    return f"Which role focus fits you best? {opts}"
+    """Names the kind of answer wanted: newcomers who guessed answered with their availability."""
+    focuses = ctx.settings.programme.role_focuses
+    opts = ", ".join(f"{i}) {f}" for i, f in enumerate(focuses, 1))
+    return f"Which kind of work do you focus on? Reply with a number or a name: {opts}"
 
 
 def _tracks_prompt(ctx: Context, data: dict[str, Any]) -> str:
@@ -132,12 +117,12 @@ SIGNUP = Flow(
         Step(
             "timezone",
             lambda ctx, d: "Which timezone are you in? (a name like Europe/Berlin or America/New_York)",
-            lambda ctx, text, d: parse_timezone(text),
+            lambda ctx, text, d: parse_zone(text),
             when=_known("timezone"),
         ),
         Step(
             "languages",
-            lambda ctx, d: "Which languages can you work in? (e.g. en, de)",
+            lambda ctx, d: "Which languages can you work in? (names or codes, e.g. English, Deutsch, pt-br)",
             lambda ctx, text, d: parse_languages(text),
             when=_known("languages"),
         ),
@@ -215,7 +200,7 @@ async def signup(ctx: Context, kind: str) -> str | None:
 
 def describe(ctx: Context, member: Member) -> str:
     """A compact profile: a line for the person, a line per sign-up in the open round."""
-    langs = ", ".join(member.languages) or "?"
+    langs = language_names(member.languages) or "?"
     lines = [
         f"{member.handle}: timezone {member.timezone or '?'}; languages {langs}; focus {member.role_focus or '?'}"
         + ("; withdrawn" if member.status == "withdrawn" else "")
@@ -260,7 +245,7 @@ async def profile_set(ctx: Context, field: str, value: str) -> str:
     member = ctx.require_member()
     try:
         if field == "timezone":
-            member.timezone = parse_timezone(value)
+            member.timezone = parse_zone(value)
         elif field == "languages":
             member.languages = parse_languages(value)
         elif field == "focus":
@@ -349,7 +334,7 @@ FEATURE = Feature(
             handler=profile,
             private=True,
             args=(Arg("who", kind="member", required=False, help="whose profile"),),
-            examples=(Example("alice: !profile", r"alice: timezone Europe/Berlin; languages en, de", setup=SIGNED_UP),),
+            examples=(Example("alice: !profile", r"alice: timezone Europe/Berlin; languages English, German", setup=SIGNED_UP),),
         ),
         CommandSpec(
             ("profile", "set"),

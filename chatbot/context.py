@@ -1,0 +1,220 @@
+"""What a feature sees of the bot: its declarations (:class:`Feature`, :class:`Job`) and the
+:class:`Context` a handler, an interview step or a job runs with.
+
+Features import this module, never the engine. A context is one unit of work: everything a
+handler changes (rows, outbound messages, conversation state) commits together with the event,
+or not at all; the engine records the outbound messages and the senders deliver them later.
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING, Any, Awaitable, Callable, Iterable
+
+from chatbot.commands import ActionError, CommandRegistry, CommandSpec
+from chatbot.config import Settings
+from chatbot.delivery.records import choose_identity
+from chatbot.events import Announce, Button, DirectMessage, Form, Identity, Outbound, Where
+from storage.repos import Repos
+from storage.tables import Member, PlatformIdentity
+
+if TYPE_CHECKING:
+    from adapters.base import Capabilities
+    from chatbot.delivery.fairness import Pending
+    from chatbot.engine import Engine
+    from chatbot.flows import Flow
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Job:
+    """A scheduled duty of a feature. ``run`` asks the store what is due at ``ctx.now``.
+
+    A job with much to do handles a batch and returns True: the engine commits, hands the
+    messages to the senders, lets waiting commands in, and runs it again, so a Monday morning of
+    check-in prompts never keeps people waiting for the whole fan-out."""
+
+    name: str
+    run: Callable[["Context"], Awaitable[bool | None]]
+
+
+@dataclass(frozen=True)
+class Feature:
+    """What a feature module contributes: commands, interviews and scheduled jobs."""
+
+    name: str
+    commands: tuple[CommandSpec, ...] = ()
+    flows: tuple["Flow", ...] = ()
+    jobs: tuple[Job, ...] = ()
+    #: deletes the feature's personal records older than the cutoff (the retention setting);
+    #: returns how many went
+    purge: Callable[["Context", datetime], int] | None = None
+    #: completion sources named by ``Arg.complete``: (ctx, partial text) -> values to offer
+    completions: dict[str, Callable[["Context", str], list[str]]] = field(default_factory=dict)
+    #: told once when a platform refuses a person for good (Discord 50007): (ctx, member, platform)
+    on_undeliverable: Callable[["Context", Member, str], None] | None = None
+    #: a plain DM came and no interview runs: if the text answers one (all the answers of an
+    #: open check-in after a !cancel, say), start that interview and return True
+    resume: Callable[["Context", str], bool] | None = None
+
+
+@dataclass
+class Context:
+    """What a handler may use. Everything it changes commits with the event, or not at all."""
+
+    engine: "Engine"
+    repos: Repos
+    now: datetime
+    who: Identity | None = None
+    where: Where | None = None
+    member: Member | None = None
+    roles: frozenset[str] = frozenset()
+    spec: CommandSpec | None = None
+    event_id: str | None = None
+    outbound: list[Outbound] = field(default_factory=list)
+    #: the first question of an interview started by this command, for the engine to send
+    prompt: str | None = None
+    #: work that must wait until the change is committed (e.g. scrubbing the WAL after an erase)
+    after_commit: list[Callable[[], None]] = field(default_factory=list)
+    #: the member each queued DM is for (by id of the event), so recording needs no lookup
+    recipients: dict[int, int] = field(default_factory=dict)
+    #: a scheduled job's context: its direct messages go after people's answers
+    bulk: bool = False
+    #: the messages as the engine recorded them in the outbox, for the senders
+    recorded: list["Pending"] = field(default_factory=list)
+
+    # -- the bot's configuration and declarations ----------------------------------------------
+
+    @property
+    def settings(self) -> Settings:
+        return self.engine.settings
+
+    @property
+    def prefix(self) -> str:
+        return self.engine.settings.bot.prefix
+
+    @property
+    def rng(self) -> random.Random:
+        """Randomness for codes; seeded only where output must be reproducible (scripts)."""
+        return self.engine.rng
+
+    @property
+    def commands(self) -> CommandRegistry:
+        return self.engine.registry
+
+    @property
+    def features(self) -> list[Feature]:
+        return self.engine.features
+
+    def flow(self, name: str) -> "Flow | None":
+        return self.engine.flows.get(name)
+
+    def may_use(self, spec: CommandSpec) -> bool:
+        """Whether the asker passes ``spec``'s declared roles (the engine's one gate)."""
+        assert self.who is not None
+        return self.engine.allowed(spec, self.who, self.roles)
+
+    # -- platforms -------------------------------------------------------------------------------
+
+    @property
+    def platforms(self) -> frozenset[str]:
+        """The platforms running now."""
+        return frozenset(self.engine.adapters)
+
+    def capabilities(self, platform: str) -> "Capabilities | None":
+        """What ``platform`` can do (None when it does not run here)."""
+        return getattr(self.engine.adapters.get(platform), "capabilities", None)
+
+    def channel_label(self, where: Where) -> str:
+        """A channel as people name it in a text ("#office-hours", a Matrix room's name).
+
+        Asks the platform's adapter (``channel_label``, a lookup in the client's cache) when it
+        is running; else, or when it knows no name, the raw channel id. The label is chosen by
+        users of that platform and may be read on another one, so it is made one short line
+        here; each adapter still escapes it as any text (markup, mentions) on the way out."""
+        raw = where.channel or ""
+        lookup = getattr(self.engine.adapters.get(where.platform), "channel_label", None)
+        if lookup is None or not raw:
+            return raw
+        try:
+            label = lookup(raw)
+        except Exception:  # a cache miss must never cost the message it was for
+            log.exception("%s adapter failed to label channel %s", where.platform, raw)
+            return raw
+        label = " ".join(str(label or "").split())
+        if not label:
+            return raw
+        return label if len(label) <= 80 else label[:79] + "…"
+
+    # -- people ----------------------------------------------------------------------------------
+
+    def require_member(self) -> Member:
+        if self.member is None:
+            raise ActionError("You need to be logged in to an account for that.")
+        return self.member
+
+    def has_role(self, role: str) -> bool:
+        return role in self.roles or "admin" in self.roles
+
+    def roles_of(self, member: Member) -> frozenset[str]:
+        return self.engine.member_roles(self.repos, member)
+
+    def find_member(self, ref: str, what: str = "person") -> Member:
+        """A person named by handle, ``platform:account`` or a display name (see the engine)."""
+        return self.engine.find_member(self, ref, what, self.spec)
+
+    def pick_identity(self, member: Member, idents: Iterable[PlatformIdentity]) -> Identity | None:
+        """The identity a DM to ``member`` goes to, from rows loaded already (bulk jobs)."""
+        return choose_identity(member, idents, self.engine.adapters)
+
+    # -- scheduling ------------------------------------------------------------------------------
+
+    def due_every(self, name: str, every: timedelta) -> bool:
+        """For a scan too costly to repeat at every tick: True (and remembered, with the change)
+        when ``every`` has passed since the last True for this name."""
+        last = self.repos.kv.get("every", name)
+        if last is not None and timedelta(0) <= self.now - datetime.fromisoformat(last) < every:
+            return False
+        self.repos.kv.set("every", name, self.now.isoformat())
+        return True
+
+    def scrub_after_commit(self) -> None:
+        """Fold deleted text out of the database files once this unit of work commits."""
+        from storage.db import checkpoint
+
+        db = self.engine.db
+        self.after_commit.append(lambda: checkpoint(db))
+
+    # -- sending -------------------------------------------------------------------------------
+
+    def dm(
+        self, member: Member, text: str, *, key: str | None = None, buttons: Iterable[Button] = (), form: Form | None = None
+    ) -> bool:
+        """Queue a private message to a member on their preferred platform. False if unreachable."""
+        ident = self.engine.reachable_identity(self.repos, member)
+        if ident is None:
+            log.info("no running platform reaches member %s", member.handle)
+            return False
+        message = DirectMessage(to=ident, text=text, key=key, buttons=tuple(buttons), form=form)
+        self.outbound.append(message)
+        if member.id is not None:
+            self.recipients[id(message)] = member.id
+        return True
+
+    def queue_dm(self, member_id: int, message: DirectMessage) -> None:
+        """Queue a DM built for an identity chosen already (bulk jobs pick identities themselves)."""
+        self.outbound.append(message)
+        self.recipients[id(message)] = member_id
+
+    def announce(self, where: Where, text: str, mention: Identity | None = None) -> None:
+        self.outbound.append(Announce(where=where, text=text, mention=mention))
+
+    def start_flow(self, name: str, data: dict[str, Any] | None = None) -> None:
+        """Begin an interview in the asker's DM; the engine sends its first question."""
+        member = self.require_member()
+        assert self.who is not None
+        self.prompt = self.engine.conversations.start(self, member, name, self.who.platform, data)

@@ -1,0 +1,131 @@
+"""Outbound events as outbox rows, and what a send's outcome does to its row.
+
+An outbound event is stored as JSON (``encode``/``decode``) with the recipient it is for (the
+ordering key) and its priority. A failed send is retried with growing delays and then given
+up; a platform's refusal is final; "offline" waits until the person is seen again.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+from datetime import datetime, timedelta
+from typing import Any, Iterable, Sequence
+
+from chatbot.delivery.fairness import BULK, URGENT, Pending
+from chatbot.events import Announce, Button, Delivery, DirectMessage, Form, Identity, Outbound, Reply, Where
+from storage.outbox import OutboxRepo, OutboxRow
+from storage.tables import Member, PlatformIdentity
+
+log = logging.getLogger(__name__)
+
+#: how often a failed delivery is retried, and for how long
+RETRY_DELAYS = (timedelta(seconds=30), timedelta(minutes=2), timedelta(minutes=10), timedelta(hours=1))
+
+
+def platform_of(out: Outbound) -> str:
+    return out.to.platform if isinstance(out, DirectMessage) else out.where.platform
+
+
+def recipient_of(out: Outbound) -> str:
+    """Who sees the message, as the sender orders them: a person ("@account") or a channel."""
+    person = out.to if isinstance(out, DirectMessage) else None
+    if isinstance(out, Reply) and (out.where.is_direct or out.private) and out.to is not None:
+        person = out.to
+    if person is not None:
+        return "@" + (person.account or person.display)
+    return "#" + (out.where.channel or "")  # type: ignore[union-attr]
+
+
+def priority_of(out: Outbound, bulk: bool) -> int:
+    """Direct messages of a scheduled job are bulk; answers, and anything said in a channel
+    (an office hour opening, a call), are what people wait for."""
+    return BULK if bulk and isinstance(out, DirectMessage) else URGENT
+
+
+def row_for(out: Outbound, key: str, member_id: int | None, now: datetime, bulk: bool,
+            claim: tuple[str, datetime] | None = None) -> dict[str, Any]:
+    """The outbox row of ``out``. With ``claim`` (owner, until) it is recorded as claimed by the
+    process that recorded it, which sends it itself: another process serving the same platform
+    leaves it alone unless that process dies or the claim runs out."""
+    event = dataclasses.replace(out, key=key)
+    owner, until = claim if claim is not None else (None, None)
+    return dict(key=key, platform=platform_of(out), member_id=member_id, payload=encode(event),
+                status="pending" if claim is None else "sending", claimed_by=owner, claimed_until=until,
+                attempts=0, created_at=now, next_attempt_at=now, recipient=recipient_of(out),
+                priority=priority_of(out, bulk))
+
+
+def pending_of(row_id: int, row: dict[str, Any], group: str | None) -> Pending:
+    return Pending(row_id, row["platform"], row["member_id"], row["recipient"], row["priority"], decode(row["payload"]), group)
+
+
+def pending_from(row: OutboxRow) -> Pending:
+    return Pending(row.id, row.platform, row.member_id, row.recipient, row.priority, decode(row.payload))
+
+
+def apply_results(outbox: OutboxRepo, results: Sequence[tuple[Pending, Delivery]], now: datetime) -> list[tuple[int, str]]:
+    """Record what became of each message; returns (member id, platform) refused for good."""
+    outbox.mark_sent([item.outbox_id for item, delivery in results if delivery.ok], now)
+    refused: list[tuple[int, str]] = []
+    for item, delivery in results:
+        if delivery.ok:
+            continue
+        row = outbox.get(item.outbox_id)
+        if row is None:
+            continue  # erased meanwhile (!mydata delete)
+        row.attempts += 1
+        row.last_error = (delivery.detail or delivery.status)[:300]
+        row.claimed_by = row.claimed_until = None
+        if delivery.status == "offline":
+            row.status = "offline"
+        elif delivery.status == "undeliverable" or row.attempts > len(RETRY_DELAYS):
+            row.status = "undeliverable" if delivery.status == "undeliverable" else "failed"
+            log.warning("outbox %s to %s given up: %s", row.key, row.platform, row.last_error)
+            if delivery.status == "undeliverable" and row.member_id is not None:
+                refused.append((row.member_id, row.platform))
+        else:
+            row.status = "pending"
+            row.next_attempt_at = now + RETRY_DELAYS[row.attempts - 1]
+            log.info("outbox %s to %s set aside until %s: %s", row.key, row.platform,
+                     row.next_attempt_at.isoformat(timespec="seconds"), row.last_error)
+        outbox.s.add(row)
+    return refused
+
+
+# ---------------------------------------------------------------------- (de)serialising outbound
+
+_TYPES: dict[str, type] = {"reply": Reply, "dm": DirectMessage, "announce": Announce}
+_NAMES = {v: k for k, v in _TYPES.items()}
+
+
+def encode(out: Outbound) -> dict[str, Any]:
+    return {"type": _NAMES[type(out)], **dataclasses.asdict(out)}
+
+
+def decode(payload: dict[str, Any]) -> Outbound:
+    data = dict(payload)
+    kind = _TYPES[data.pop("type")]
+    for name in ("to", "mention"):
+        if isinstance(data.get(name), dict):
+            data[name] = Identity(**data[name])
+    if isinstance(data.get("where"), dict):
+        data["where"] = Where(**data["where"])
+    if "buttons" in data:
+        data["buttons"] = tuple(Button(**b) for b in data["buttons"])
+    if isinstance(data.get("form"), dict):
+        form = data["form"]
+        data["form"] = Form(title=form["title"], questions=tuple(form["questions"]), label=form["label"])
+    return kind(**data)
+
+
+def choose_identity(member: Member, idents: Iterable[PlatformIdentity], running: Iterable[str]) -> Identity | None:
+    """The identity to DM: on a running platform; the preferred one first, else the latest seen;
+    a platform that refused the person for good comes last."""
+    platforms = set(running)
+    usable = [i for i in idents if i.platform in platforms]
+    if not usable:
+        return None
+    usable.sort(key=lambda i: (i.undeliverable_since is not None, i.platform != member.preferred_platform, -i.last_seen.timestamp()))
+    chosen = usable[0]
+    return Identity(chosen.platform, chosen.account, chosen.display)

@@ -1,0 +1,162 @@
+"""The outbox: every message the bot sends, and the claims senders take on it.
+
+The statements a sender runs for every message (claim, mark sent) are prebuilt SQLAlchemy Core
+statements: the ORM spent most of their time deciding what in the session to synchronise.
+Claims work the same on SQLite (one process, or several on one host) and on a database server
+shared by several processes: a row is claimed by an UPDATE that only succeeds while it is
+unclaimed (or its lease ran out), and RETURNING says which rows this sender got.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, Iterable, Sequence
+
+from sqlalchemy import and_, bindparam, delete, func, insert, or_, select as core_select, update
+from sqlmodel import Session, col, select
+
+from storage.tables import OutboxMessage
+
+_T = OutboxMessage.__table__  # type: ignore[attr-defined]
+
+_MARK_SENT = (
+    update(_T)
+    .where(_T.c.id.in_(bindparam("ids", expanding=True)))
+    .values(status="sent", sent_at=bindparam("now"), attempts=_T.c.attempts + 1, last_error=None,
+            claimed_by=None, claimed_until=None)
+)
+
+#: due for a sender: pending and its time has come, claimed by this sender already (as the
+#: engine records what this process sends), or claimed by one whose lease ran out
+_DUE = or_(
+    and_(_T.c.status == "pending", _T.c.next_attempt_at <= bindparam("now")),
+    and_(_T.c.status == "sending", or_(_T.c.claimed_by == bindparam("owner"), _T.c.claimed_until < bindparam("now"))),
+)
+
+_CLAIM = (
+    update(_T)
+    .where(_T.c.id.in_(bindparam("ids", expanding=True)), or_(
+        _T.c.status == "pending",
+        and_(_T.c.status == "sending", or_(_T.c.claimed_by == bindparam("owner"), _T.c.claimed_until < bindparam("now"))),
+    ))
+    .values(status="sending", claimed_by=bindparam("owner"), claimed_until=bindparam("until"))
+    .returning(_T.c.id)
+)
+
+_COLUMNS = (_T.c.id, _T.c.platform, _T.c.member_id, _T.c.recipient, _T.c.priority, _T.c.payload)
+
+
+@dataclass(frozen=True)
+class OutboxRow:
+    """What a sender needs of a recorded message."""
+
+    id: int
+    platform: str
+    member_id: int | None
+    recipient: str
+    priority: int
+    payload: dict[str, Any]
+
+
+class OutboxRepo:
+    def __init__(self, session: Session):
+        self.s = session
+
+    # -- recording ------------------------------------------------------------------------------
+
+    def existing_keys(self, keys: Iterable[str]) -> set[str]:
+        """Which of these keys are recorded already (one query for a whole tick's messages)."""
+        wanted = list(set(keys))
+        if not wanted:
+            return set()
+        return set(self.s.exec(select(OutboxMessage.key).where(col(OutboxMessage.key).in_(wanted))))
+
+    def insert_many(self, rows: Sequence[dict[str, Any]]) -> list[int]:
+        """Insert rows in one statement and return their ids in order: building an ORM object
+        and flushing per message was most of the cost of a large check-in tick. (RETURNING in
+        order would make SQLAlchemy send one statement per row on SQLite; the keys are unique,
+        so one query finds the ids.)"""
+        if not rows:
+            return []
+        if len(rows) == 1:  # a command's answer: one statement
+            return [self.s.scalars(insert(OutboxMessage).returning(OutboxMessage.id), list(rows)).one()]  # type: ignore[arg-type]
+        # render_nulls: a row without a member stays in the same statement as the others
+        self.s.execute(insert(OutboxMessage), list(rows), execution_options={"render_nulls": True})
+        keys = [row["key"] for row in rows]
+        ids = dict(self.s.exec(select(OutboxMessage.key, OutboxMessage.id).where(col(OutboxMessage.key).in_(keys))).all())
+        return [ids[key] for key in keys]
+
+    def get(self, msg_id: int) -> OutboxMessage | None:
+        return self.s.get(OutboxMessage, msg_id)
+
+    def by_keys(self, keys: Iterable[str]) -> dict[str, OutboxMessage]:
+        wanted = list(set(keys))
+        if not wanted:
+            return {}
+        return {m.key: m for m in self.s.exec(select(OutboxMessage).where(col(OutboxMessage.key).in_(wanted)))}
+
+    # -- sending --------------------------------------------------------------------------------
+
+    def due(self, platform: str, now: datetime, limit: int, owner: str, *, urgent: bool = False,
+            recipients: Sequence[str] = ()) -> list[OutboxRow]:
+        """Messages for ``platform`` the sender ``owner`` may send now, oldest first: only
+        priority 0 with ``urgent``, only these ``recipients`` when given."""
+        stmt = core_select(*_COLUMNS).where(_T.c.platform == platform, _DUE)
+        if urgent:
+            stmt = stmt.where(_T.c.priority == 0)
+        if recipients:
+            stmt = stmt.where(_T.c.recipient.in_(list(recipients)))
+        rows = self.s.connection().execute(stmt.order_by(_T.c.id).limit(limit), {"now": now, "owner": owner})
+        return [OutboxRow(*row) for row in rows]
+
+    def claim(self, ids: Sequence[int], owner: str, until: datetime, now: datetime) -> set[int]:
+        """Take these messages for one sender until ``until``; the ids it got (another sender
+        may have been quicker, or a message may have been sent meanwhile)."""
+        if not ids:
+            return set()
+        got = self.s.connection().execute(_CLAIM, {"ids": list(ids), "owner": owner, "until": until, "now": now})
+        return {row[0] for row in got}
+
+    def mark_sent(self, ids: Sequence[int], now: datetime) -> None:
+        """One statement for the common case: all of these went out."""
+        if ids:
+            self.s.connection().execute(_MARK_SENT, {"ids": list(ids), "now": now})
+
+    def claimants(self, platform: str) -> set[str]:
+        """The senders holding messages of ``platform`` right now."""
+        stmt = core_select(_T.c.claimed_by).where(_T.c.platform == platform, _T.c.status == "sending").distinct()
+        return {row[0] for row in self.s.connection().execute(stmt) if row[0]}
+
+    def release(self, owners: Iterable[str], now: datetime) -> int:
+        """Give back what these senders held (they stopped, or their process is gone): due now."""
+        owners = list(owners)
+        if not owners:
+            return 0
+        result = self.s.connection().execute(
+            update(_T).where(_T.c.status == "sending", _T.c.claimed_by.in_(owners))
+            .values(status="pending", claimed_by=None, claimed_until=None, next_attempt_at=now)
+        )
+        return int(result.rowcount or 0)
+
+    def count_open(self, platforms: Sequence[str]) -> int:
+        """Messages still to send (pending or being sent) for these platforms."""
+        stmt = core_select(func.count()).where(_T.c.platform.in_(list(platforms)), _T.c.status.in_(("pending", "sending")))
+        return int(self.s.connection().execute(stmt).scalar_one())
+
+    # -- waiting and retention ------------------------------------------------------------------
+
+    def waiting_for(self, member_id: int, platform: str) -> list[OutboxMessage]:
+        stmt = select(OutboxMessage).where(
+            OutboxMessage.member_id == member_id,
+            OutboxMessage.platform == platform,
+            OutboxMessage.status == "offline",
+        )
+        return list(self.s.exec(stmt.order_by(col(OutboxMessage.id))))
+
+    def purge_sent_before(self, cutoff: datetime) -> int:
+        """Delivered messages are transport records: keep them only as long as retention allows."""
+        result = self.s.exec(  # type: ignore[call-overload]
+            delete(OutboxMessage).where(OutboxMessage.status == "sent", col(OutboxMessage.created_at) < cutoff)
+        )
+        return int(result.rowcount or 0)
