@@ -1,8 +1,13 @@
-"""Engine throughput: commands per second and latency through the in-memory adapter with the
-real SQLite store, each command durably committed; beside it, the machine's baseline rate of
-single-row durable SQLite transactions, and the ratio of the two.
+"""Engine throughput and answer latency through the in-memory adapter with the real SQLite
+store, each command durably committed; beside it, in the same run and interleaved with it, the
+machine's rate of single-row durable SQLite transactions, and the ratio of the two.
 
-    python bench/bench_engine.py [--commands N] [--synchronous full|normal]
+Throughput: the 50 people of the mix all at once, each sending their next command when the
+engine has committed the last (the engine commits those waiting together), until every answer
+was handed to the platform by the background sender. Latency: commands arriving at a steady
+rate (100 a second unless told), timed from arrival to the answer being handed over.
+
+    python bench/bench_engine.py [--commands N] [--runs 3] [--rate 100] [--synchronous full|normal]
 """
 
 from __future__ import annotations
@@ -20,6 +25,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from adapters.console import MemoryAdapter  # noqa: E402
+from chatbot.events import Delivery, Outbound  # noqa: E402
 from chatbot.app import App  # noqa: E402
 from chatbot.clock import FakeClock  # noqa: E402
 from chatbot.config import from_dict  # noqa: E402
@@ -82,53 +88,126 @@ async def set_up(adapter: MemoryAdapter) -> None:
     await adapter.say("you", "!oh open Patches and code review", CHANNEL)
 
 
-async def run(n: int, synchronous: str, workdir: Path) -> dict[str, float]:
+class TimedAdapter(MemoryAdapter):
+    """The memory adapter, noting when each event's first answer is handed to the platform."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.answered: dict[str, float] = {}
+
+    async def send(self, event: Outbound) -> Delivery:
+        ref = getattr(event, "in_reply_to", None)
+        if ref is not None and ref not in self.answered:
+            self.answered[ref] = time.perf_counter()
+        return await super().send(event)
+
+
+async def prepared(synchronous: str, workdir: Path, name: str) -> tuple[App, TimedAdapter, FakeClock]:
     settings = from_dict({
         "admins": ["console:you"],
-        "database": {"url": f"sqlite:///{workdir / 'bench.db'}", "synchronous": synchronous},
+        "database": {"url": f"sqlite:///{workdir / name}", "synchronous": synchronous},
     })
-    adapter = MemoryAdapter()
+    adapter = TimedAdapter()
     clock = FakeClock(SUNDAY)
     app = App(settings, clock=clock, adapters=[adapter])
     await app.start(schedule=False)
     await set_up(adapter)
+    return app, adapter, clock
+
+
+async def period(app: App, adapter: MemoryAdapter, clock: FakeClock, k: int) -> None:
+    """The next check-in period: its prompts are out and the office hour is open (not measured)."""
+    clock.set(MONDAY + timedelta(days=7 * (k // 2) + 3 * (k % 2)))  # Monday, Thursday, Monday... 10:01 Berlin
+    await app.engine.run_due()
+    await adapter.say("you", "!oh open Patches and code review", CHANNEL)  # open again if it closed
+    await app.engine.flush_outbox(60)
+
+
+async def throughput(n: int, synchronous: str, workdir: Path, name: str) -> dict[str, float]:
+    """Everybody at once: each person sends their commands one after another (waiting for the
+    engine to commit each), all people side by side; until every answer was handed over."""
+    app, adapter, clock = await prepared(synchronous, workdir, name)
+    done, busy, k, serial = 0, 0.0, 0, 0
     latencies: list[float] = []
-    busy, k = 0.0, 0
-    while len(latencies) < n:
-        clock.set(MONDAY + timedelta(days=7 * (k // 2) + 3 * (k % 2)))  # Monday, Thursday, Monday... 10:01 Berlin
-        await app.engine.run_due()  # the prompts: not part of the measure (bench_checkin_fanout's)
-        await adapter.say("you", "!oh open Patches and code review", CHANNEL)  # open again if it closed
+    while done < n:
+        await period(app, adapter, clock, k)
+        lanes: dict[str, list[tuple[str, str | None]]] = {}
+        for who, text, channel in mix(k)[: n - done]:
+            lanes.setdefault(who, []).append((text, channel))
+
+        async def person(who: str, lines: list[tuple[str, str | None]]) -> None:
+            nonlocal serial
+            for text, channel in lines:
+                serial += 1
+                ref = f"c{serial}"
+                t0 = time.perf_counter()
+                await adapter.say(who, text, channel, event_id=ref)
+                latencies.append(time.perf_counter() - t0)
+
         start = time.perf_counter()
-        for who, text, channel in mix(k)[: n - len(latencies)]:
-            t0 = time.perf_counter()
-            await adapter.say(who, text, channel)
-            latencies.append(time.perf_counter() - t0)
+        await asyncio.gather(*(person(who, lines) for who, lines in lanes.items()))
+        await app.engine.flush_outbox(120)
         busy += time.perf_counter() - start
+        done += sum(len(v) for v in lanes.values())
         k += 1
     await app.stop()
     latencies.sort()
-    return {
-        "rate": n / busy,
-        "p50_ms": latencies[len(latencies) // 2] * 1e3,
-        "p99_ms": latencies[int(len(latencies) * 0.99)] * 1e3,
-    }
+    return {"rate": n / busy, "p50_ms": latencies[len(latencies) // 2] * 1e3,
+            "p99_ms": latencies[int(len(latencies) * 0.99)] * 1e3}
+
+
+async def offered(n: int, per_second: float, synchronous: str, workdir: Path, name: str) -> dict[str, float]:
+    """Commands arriving at a steady ``per_second`` (whatever the bot is doing): the time from a
+    command's arrival to its answer being handed to the platform."""
+    app, adapter, clock = await prepared(synchronous, workdir, name)
+    waits: list[float] = []
+    done, k, serial = 0, 0, 0
+    while done < n:
+        await period(app, adapter, clock, k)
+        batch = mix(k)[: n - done]
+        arrived: dict[str, float] = {}
+        tasks = []
+        start = time.perf_counter()
+        for i, (who, text, channel) in enumerate(batch):
+            due = start + i / per_second
+            delay = due - time.perf_counter()
+            if delay > 0:
+                await asyncio.sleep(delay)
+            serial += 1
+            ref = f"o{serial}"
+            arrived[ref] = time.perf_counter()
+            tasks.append(asyncio.create_task(adapter.say(who, text, channel, event_id=ref)))
+        await asyncio.gather(*tasks)
+        await app.engine.flush_outbox(120)
+        waits += [adapter.answered[ref] - t for ref, t in arrived.items() if ref in adapter.answered]
+        done += len(batch)
+        k += 1
+    await app.stop()
+    waits.sort()
+    return {"answered": len(waits), "p50_ms": waits[len(waits) // 2] * 1e3, "p99_ms": waits[int(len(waits) * 0.99)] * 1e3}
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--commands", type=int, default=2000)
+    parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--rate", type=float, default=100.0, help="commands per second offered in the latency run")
     parser.add_argument("--synchronous", choices=["full", "normal"], default="full")
     args = parser.parse_args()
+    print(machine())
+    print(f"synchronous={args.synchronous}; mix: {KINDS}")
     with tempfile.TemporaryDirectory(dir=os.environ.get("BENCH_DIR")) as d:
         work = Path(d)
-        base = baseline(work / "baseline.db", args.synchronous)
-        result = asyncio.run(run(args.commands, args.synchronous, work))
-    print(machine())
-    print(f"synchronous={args.synchronous}")
-    print(f"baseline single-row durable transactions: {base:,.0f}/s")
-    print(f"engine: {result['rate']:,.0f} commands/s, p50 {result['p50_ms']:.2f} ms, p99 {result['p99_ms']:.2f} ms "
-          f"({args.commands} commands: {KINDS})")
-    print(f"ratio engine/baseline: {result['rate'] / base:.3f}")
+        for run in range(1, args.runs + 1):  # baseline and engine interleaved: they see the same machine
+            base = baseline(work / f"baseline{run}.db", args.synchronous)
+            result = asyncio.run(throughput(args.commands, args.synchronous, work, f"t{run}.db"))
+            load = ", ".join(f"{x:.2f}" for x in os.getloadavg())
+            print(f"run {run}: baseline {base:,.0f} single-row durable transactions/s; engine {result['rate']:,.0f} "
+                  f"commands/s (everybody at once, until every answer was handed over), commit wait p50 "
+                  f"{result['p50_ms']:.2f} ms, p99 {result['p99_ms']:.2f} ms; ratio {result['rate'] / base:.3f}; load {load}")
+        late = asyncio.run(offered(min(args.commands, 1000), args.rate, args.synchronous, work, "offered.db"))
+        print(f"{args.rate:.0f} commands/s offered: time to the answer handed to the platform p50 {late['p50_ms']:.1f} ms, "
+              f"p99 {late['p99_ms']:.1f} ms ({late['answered']:.0f} answers)")
 
 
 if __name__ == "__main__":
