@@ -328,6 +328,11 @@ class KeyValueRepo:
             row.value = value
             self.s.add(row)
 
+    def forget(self, namespace: str, key: str) -> None:
+        row = self.s.get(KeyValue, (namespace, key))
+        if row is not None:
+            self.s.delete(row)
+
 
 class Repos:
     """Every repository over one session: what a handler's ``ctx.repos`` is."""

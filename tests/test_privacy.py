@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 
 from sqlmodel import Session, select
 
@@ -30,11 +31,14 @@ async def test_delete_asks_first_then_erases_everywhere_including_the_file(tmp_p
     bot = await Bot.start(tmp_path)
     try:
         await bot.pair("alice", "bob")
-        assert "Send !mydata delete confirm" in (await bot.say("alice", "!mydata delete"))[0]
+        asked = (await bot.say("alice", "!mydata delete"))[0]
+        code = re.search(r"send !mydata delete ([A-Z2-9]{6}) within 10 minutes", asked)
+        assert code, asked
         with Session(bot.app.db) as s:
             assert s.exec(select(Member).where(Member.handle == "alice")).first() is not None
-        out = await bot.say("alice", "!mydata delete confirm")
-        assert out == ["Done: everything stored about alice is deleted. If you write again you start as a new member."]
+        out = await bot.say("alice", f"!mydata delete {code[1]}")
+        assert out[0] == "Done: everything stored about alice is erased. If you write again you start as a new member."
+        assert bot.dm("bob")[-1] == "alice has left the programme and their records were erased at their request."
         with Session(bot.app.db) as s:
             assert s.exec(select(Member).where(Member.handle == "alice")).first() is None
             payloads = [json.dumps(r.payload) for r in s.exec(select(OutboxMessage))]
@@ -73,3 +77,27 @@ async def test_export_follows_records_that_hang_off_the_persons_records(bot):
     await bot.say("alice", "!goal step add Read the contributor guide")
     out = (await bot.say("alice", "!mydata export"))[0]
     assert any(line.startswith("goal_step:") and "Read the contributor guide" in line for line in out.splitlines())
+
+
+async def test_delete_said_in_a_channel_erases_nothing_and_a_wrong_or_late_code_is_refused(tmp_path):
+    """`!mydata delete confirm` typed in #office-hours used to erase the person in one step."""
+    bot = await Bot.start(tmp_path)
+    try:
+        await bot.pair("alice", "bob")
+        out = await bot.say("alice", "!mydata delete confirm", channel="#office-hours")
+        assert out == ["Send !mydata delete to me in a private message."] and bot.channel("#office-hours") == []
+        assert "Your check-ins" in (await bot.say("alice", "!checkins"))[0]  # still there
+        asked = (await bot.say("alice", "!mydata delete"))[0]
+        code = re.search(r"send !mydata delete ([A-Z2-9]{6})", asked)[1]  # type: ignore[index]
+        wrong = "AAAAAA" if code != "AAAAAA" else "BBBBBB"
+        assert await bot.say("alice", f"!mydata delete {wrong}") == [
+            "That is not the code I gave you. Send !mydata delete for a new one."]
+        assert await bot.say("alice", "!mydata delete confirm") == [
+            "That is not the code I gave you. Send !mydata delete for a new one."]
+        await bot.advance("11m")
+        assert await bot.say("alice", f"!mydata delete {code}") == [
+            "That code has expired or was never given: send !mydata delete for a new one."]
+        with Session(bot.app.db) as s:
+            assert s.exec(select(Member).where(Member.handle == "alice")).first() is not None
+    finally:
+        await bot.stop()

@@ -9,8 +9,10 @@ from __future__ import annotations
 import json
 from datetime import datetime, timedelta
 
-from chatbot.commands import Arg, CommandSpec, Example
+from chatbot.commands import ActionError, Arg, CommandSpec, Example
 from chatbot.context import Context, Feature, Job
+from chatbot.features.matchmaking import coordinators
+from storage.tables import Member
 
 
 async def export(ctx: Context) -> str:
@@ -24,19 +26,49 @@ async def export(ctx: Context) -> str:
     return "\n".join(lines)
 
 
-async def delete(ctx: Context, confirm: str | None) -> str:
+#: how long the code that confirms an erasure stays valid
+ERASE_CODE_VALID = timedelta(minutes=10)
+_CODE_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"  # no 0/O or 1/I to misread
+
+
+async def delete(ctx: Context, code: str | None) -> str:
+    """Two steps, in private: the first says what goes and gives a code, the second (with the
+    code, within ten minutes) erases. One mistyped command in a channel must not erase a person."""
     member = ctx.require_member()
-    if confirm is None:
+    assert member.id is not None
+    key = str(member.id)
+    if code is None:
+        fresh = "".join(ctx.rng.choice(_CODE_ALPHABET) for _ in range(6))
+        ctx.repos.kv.set("erase-code", key, f"{fresh} {(ctx.now + ERASE_CODE_VALID).isoformat()}")
         return (
-            "This deletes everything stored about you, on every platform you linked: profile, sign-ups, "
-            "pairs, answers and logs. It cannot be undone. "
-            f"Send {ctx.prefix}mydata delete confirm to go ahead ({ctx.prefix}mydata export first for a copy)."
+            "This erases everything stored about you, on every platform you linked: your profile, sign-ups, "
+            "pairs, goals, check-in answers, assessments, session logs and office-hour records, and the "
+            "messages that named you. It cannot be undone. The people you are paired with and the coordinators "
+            "are told that you left the programme, not why. "
+            f"To go ahead, send {ctx.prefix}mydata delete {fresh} within 10 minutes "
+            f"({ctx.prefix}mydata export first for a copy)."
         )
+    stored = (ctx.repos.kv.get("erase-code", key) or "").split()
+    if len(stored) != 2 or datetime.fromisoformat(stored[1]) < ctx.now:
+        raise ActionError(f"That code has expired or was never given: send {ctx.prefix}mydata delete for a new one.")
+    if code.strip().upper() != stored[0]:
+        raise ActionError(f"That is not the code I gave you. Send {ctx.prefix}mydata delete for a new one.")
     handle = member.handle
+    told = _tell_those_who_should_know(ctx, member)
+    ctx.repos.kv.forget("erase-code", key)
     ctx.repos.privacy.erase(member)
     ctx.member = None
     ctx.scrub_after_commit()
-    return f"Done: everything stored about {handle} is deleted. If you write again you start as a new member."
+    for person in told:  # queued after the erase, so the scrub of messages naming them keeps these
+        ctx.dm(person, f"{handle} has left the programme and their records were erased at their request.")
+    return f"Done: everything stored about {handle} is erased. If you write again you start as a new member."
+
+
+def _tell_those_who_should_know(ctx: Context, member: Member) -> list[Member]:
+    """The person's mentors, mentees and the coordinators (never the person themself)."""
+    assert member.id is not None
+    people = [*ctx.repos.pairs.mentors_of(member.id), *ctx.repos.pairs.mentees_of(member.id), *coordinators(ctx, exclude=member)]
+    return list({p.id: p for p in people if p.id is not None and p.id != member.id}.values())
 
 
 async def purge_expired(ctx: Context) -> None:
@@ -66,12 +98,13 @@ FEATURE = Feature(
         ),
         CommandSpec(
             ("mydata", "delete"),
-            "erase everything the bot stores about you (asks for confirmation)",
+            "erase everything the bot stores about you (in private, with a code it gives you first)",
             roles=("member",),
             handler=delete,
             private=True,
-            args=(Arg("confirm", choices=("confirm",), required=False, help="confirm"),),
-            examples=(Example("alice: !mydata delete confirm", r"everything stored about alice is deleted"),),
+            scope="direct",
+            args=(Arg("code", required=False, help="the code the first step gave you"),),
+            examples=(Example("alice: !mydata delete", r"To go ahead, send !mydata delete [A-Z2-9]{6} within 10 minutes"),),
         ),
     ),
     jobs=(Job("retention", purge_expired),),
