@@ -380,9 +380,9 @@ class Engine:
         if ctx.prompt is not None:
             if ctx.where.is_direct:
                 text = f"{text}\n{ctx.prompt}" if text else ctx.prompt
-            else:
-                ctx.outbound.insert(0, DirectMessage(to=ctx.who, text=ctx.prompt))
-                text = text or "I've sent you a private message with a few questions."
+            else:  # the interview is private: what the command said goes with its first question
+                ctx.outbound.insert(0, DirectMessage(to=ctx.who, text=f"{text}\n{ctx.prompt}" if text else ctx.prompt))
+                text = "I've sent you a private message with a few questions."
         if text:
             answer = self._reply(ctx, text, private=private)
             ctx.outbound.insert(0, answer)

@@ -200,3 +200,13 @@ async def test_maori_is_a_language_and_git_is_not_and_names_are_echoed_back(bot)
     assert "languages German, Spanish, Portuguese (Brazil);" in out[0]
     with Session(bot.app.db) as session:
         assert session.exec(select(Member).where(Member.handle == "alice")).one().languages == ["de", "es", "pt-br"]
+
+
+async def test_a_sign_up_started_in_a_room_welcomes_in_the_private_message(bot):
+    """Started in a room, the DM began at "(1/6) Which timezone…" without the round or !cancel."""
+    await bot.say("you", '!round open "2027 Q1" 2027-01-01 2027-03-31')
+    await bot.say("alice", "!signup mentee", channel="#general")
+    assert bot.channel("#general") == ["alice: I've sent you a private message with a few questions."]
+    first = bot.dm("alice")[-1].splitlines()
+    assert first[0] == "Welcome! A few questions to sign you up as a mentee for 2027 Q1 (!cancel stops)."
+    assert first[1].startswith("(1/6) Which timezone")

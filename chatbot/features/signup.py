@@ -194,8 +194,7 @@ async def signup(ctx: Context, kind: str) -> str | None:
             )
     known = [f for f, v in (("timezone", member.timezone), ("languages", member.languages), ("focus", member.role_focus)) if v]
     ctx.start_flow("signup", {"kind": kind, "round_id": rnd.id, "_known": known})
-    intro = f"Welcome! A few questions to sign you up as a {kind} for {rnd.name} ({ctx.prefix}cancel stops)."
-    return intro if ctx.where is not None and ctx.where.is_direct else None
+    return f"Welcome! A few questions to sign you up as a {kind} for {rnd.name} ({ctx.prefix}cancel stops)."
 
 
 def describe(ctx: Context, member: Member) -> str:
