@@ -213,6 +213,18 @@ class Context:
     def announce(self, where: Where, text: str, mention: Identity | None = None) -> None:
         self.outbound.append(Announce(where=where, text=text, mention=mention))
 
+    def continue_flow(self, name: str) -> dict[str, Any] | None:
+        """If the asker is in interview ``name``, ask its current question again (the engine sends
+        it as it sends a first question) and return the answers so far; else None."""
+        member = self.require_member()
+        assert member.id is not None
+        conv = self.repos.conversations.get(member.id)
+        flow = self.flow(name)
+        if conv is None or conv.flow != name or flow is None:
+            return None
+        self.prompt = self.engine.conversations.question(flow, conv.step, self, dict(conv.data))
+        return dict(conv.data)
+
     def start_flow(self, name: str, data: dict[str, Any] | None = None) -> None:
         """Begin an interview in the asker's DM; the engine sends its first question."""
         member = self.require_member()

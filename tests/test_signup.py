@@ -210,3 +210,14 @@ async def test_a_sign_up_started_in_a_room_welcomes_in_the_private_message(bot):
     first = bot.dm("alice")[-1].splitlines()
     assert first[0] == "Welcome! A few questions to sign you up as a mentee for 2027 Q1 (!cancel stops)."
     assert first[1].startswith("(1/6) Which timezone")
+
+
+async def test_signing_up_again_mid_interview_goes_on_where_it_was(bot):
+    """Sending !signup mentee again mid-interview restarted it at question 1."""
+    await bot.say("you", '!round open "2027 Q1" 2027-01-01 2027-03-31')
+    await bot.say("alice", "!signup mentee")
+    await bot.say("alice", "Europe/Berlin")
+    again = (await bot.say("alice", "!signup mentee"))[0].splitlines()
+    assert again[0] == "You're in the middle of signing up as a mentee; here is where you were (!cancel stops)."
+    assert again[1].startswith("(2/6) Which languages")
+    assert (await bot.say("alice", "en"))[0].startswith("(3/6)")

@@ -192,6 +192,9 @@ async def signup(ctx: Context, kind: str) -> str | None:
                 f"You are signed up as a {kind} for {rnd.name} already. "
                 f"{ctx.prefix}profile shows it; {ctx.prefix}profile set changes a field."
             )
+    going = ctx.continue_flow("signup")
+    if going is not None and going.get("kind") == kind:  # asked again mid-way: go on, do not start over
+        return f"You're in the middle of signing up as a {kind}; here is where you were ({ctx.prefix}cancel stops)."
     known = [f for f, v in (("timezone", member.timezone), ("languages", member.languages), ("focus", member.role_focus)) if v]
     ctx.start_flow("signup", {"kind": kind, "round_id": rnd.id, "_known": known})
     return f"Welcome! A few questions to sign you up as a {kind} for {rnd.name} ({ctx.prefix}cancel stops)."
