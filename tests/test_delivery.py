@@ -21,8 +21,10 @@ from adapters.console import MemoryAdapter
 from chatbot.commands import CommandSpec, Example
 from chatbot.context import Context, Feature
 from chatbot.delivery.fairness import BULK, URGENT, FairQueue, Pending
+from chatbot.delivery.records import apply_results, decode
 from chatbot.delivery.sender import claimant_gone, process_owner
 from chatbot.events import SENT, Delivery, DirectMessage, Identity, Outbound, TextReceived, Where
+from storage.outbox import OutboxRepo
 from storage.tables import OutboxMessage, Round
 from tests.harness import Bot
 from tests.servers import wait_until
@@ -145,6 +147,41 @@ async def test_a_flush_while_messages_wait_in_a_slow_sender_sends_each_once(tmp_
         with Session(bot.app.db) as s:
             rows = s.exec(select(OutboxMessage)).all()
         assert [(r.status, r.attempts) for r in rows] == [("sent", 1)] * 3
+    finally:
+        await bot.stop()
+
+
+class TickingAdapter(MemoryAdapter):
+    """A platform whose every send ends just as a scheduler tick asks the senders to look at the
+    outbox: the message is out, its mark not yet written."""
+
+    def __init__(self, bot: Bot) -> None:
+        super().__init__("console")
+        self.bot = bot
+        self.tries: list[str] = []
+
+    async def send(self, event: Outbound) -> Delivery:
+        to = getattr(event, "to", None)
+        self.tries.append(to.account if to else "?")
+        if to is not None and to.account == "dora":  # a platform that refuses dora for good
+            delivery = Delivery("undeliverable", "cannot send private messages to this user")
+        else:
+            delivery = await super().send(event)
+        self.bot.engine.senders.poke()
+        return delivery
+
+
+async def test_a_tick_between_a_send_and_its_mark_sends_nothing_twice(tmp_path):
+    bot = await Bot.start(tmp_path)
+    ticking = await use(bot, TickingAdapter(bot))
+    try:
+        for name in ("alice", "bob", "dora", "carol"):
+            await ticking.say(name, "!whoami")
+        await bot.settle()
+        assert sorted(ticking.tries) == ["alice", "bob", "carol", "dora"]  # each tried once
+        with Session(bot.app.db) as s:
+            assert sorted((r.status, r.attempts) for r in s.exec(select(OutboxMessage)).all()) == [
+                ("sent", 1), ("sent", 1), ("sent", 1), ("undeliverable", 1)]
     finally:
         await bot.stop()
 
@@ -304,3 +341,21 @@ def test_claimants_are_judged_by_their_process():
     assert claimant_gone(f"{host}:{os.getpid()}:earlier", me)  # an earlier run of this process
     assert not claimant_gone(f"{host}:1:x", me)  # alive
     assert not claimant_gone("elsewhere:123:x", me)  # another host: its lease decides
+
+
+async def test_a_message_given_up_in_a_round_cannot_be_claimed_again_in_the_same_round(tmp_path):
+    """The outcome of a send and the next claims share one transaction: a refused message must
+    not be claimed (and sent) again there because its new status was not written yet."""
+    bot = await Bot.start(tmp_path)
+    try:
+        dead_senders(bot)
+        await bot.say("dora", "!whoami")
+        with Session(bot.app.db) as s:
+            [row] = s.exec(select(OutboxMessage)).all()
+            owner, now = row.claimed_by, bot.clock.now()
+            item = Pending(row.id, "console", row.member_id, row.recipient, row.priority, decode(row.payload))
+            outbox = OutboxRepo(s)
+            apply_results(outbox, [(item, Delivery("undeliverable", "50007"))], now)
+            assert outbox.claim([row.id], owner, now + timedelta(seconds=60), now) == set()
+    finally:
+        await bot.stop()
