@@ -120,11 +120,6 @@ class Context:
 
     # -- platforms -------------------------------------------------------------------------------
 
-    @property
-    def platforms(self) -> frozenset[str]:
-        """The platforms running now."""
-        return frozenset(self.engine.adapters)
-
     def capabilities(self, platform: str) -> "Capabilities | None":
         """What ``platform`` can do (None when it does not run here)."""
         return getattr(self.engine.adapters.get(platform), "capabilities", None)

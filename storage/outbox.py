@@ -139,11 +139,6 @@ class OutboxRepo:
         )
         return int(result.rowcount or 0)
 
-    def count_open(self, platforms: Sequence[str]) -> int:
-        """Messages still to send (pending or being sent) for these platforms."""
-        stmt = core_select(func.count()).where(_T.c.platform.in_(list(platforms)), _T.c.status.in_(("pending", "sending")))
-        return int(self.s.connection().execute(stmt).scalar_one())
-
     # -- waiting and retention ------------------------------------------------------------------
 
     def waiting_for(self, member_id: int, platform: str) -> list[OutboxMessage]:

@@ -76,7 +76,7 @@ async def test_confirm_skips_what_changed_since_the_suggestion(bot):
     await bot.say("you", f"!match assign {left_out} {second_mentor}")  # that mentor is full now
     out = (await bot.say("you", "!match confirm all"))[0]
     assert out.startswith("Paired 1:")
-    assert f"Skipped: 2 ({second_mentor} is at capacity (1 of 1 mentees).)" in out
+    assert f"Skipped: 2 ({second_mentor} is at capacity (1 of 1 mentee).)" in out
 
 
 async def test_manual_pairs_obey_every_rule(bot):
@@ -87,7 +87,7 @@ async def test_manual_pairs_obey_every_rule(bot):
     await mentor(bot, "bob", capacity="1", tracks="programming")
     await mentor(bot, "eve", capacity="3", tracks="all")
     assert "bob now mentors alice" in (await bot.say("you", "!match assign alice bob"))[0]
-    assert "bob is at capacity (1 of 1 mentees)" in (await bot.say("you", "!match assign carol bob"))[0]
+    assert "bob is at capacity (1 of 1 mentee)" in (await bot.say("you", "!match assign carol bob"))[0]
     assert "alice has a mentor already (bob)" in (await bot.say("you", "!match assign alice eve"))[0]
     assert "Matching never crosses tracks" in (await bot.say("you", "!match assign dora bob"))[0]
     assert "bob is not signed up as a mentee" in (await bot.say("you", "!match assign bob eve"))[0]
@@ -269,11 +269,11 @@ async def test_a_full_mentor_is_not_made_co_mentor_of_more_mentees_without_an_ov
     await bot.say("you", "!match assign dora eve")
     out = await bot.say("you", "!match comentor carol bob")
     assert out == [
-        "bob is at capacity (1 of 1 mentees). Add 'over-capacity' to the command to pair them anyway."
+        "bob is at capacity (1 of 1 mentee). Add 'over-capacity' to the command to pair them anyway."
     ]
     assert ("carol", "bob", "comentor", True) not in pairs(bot)
     out = await bot.say("you", "!match comentor carol bob over-capacity")
-    assert out[:1] == ["bob now co-mentors carol. This puts bob over capacity (2 of 1 mentees), as you asked."]
+    assert out[:1] == ["bob now co-mentors carol. This puts bob over capacity (2 of 1 mentee), as you asked."]
     assert "eve now co-mentors alice." == (await bot.say("you", "!match comentor alice eve"))[0]
     assert len((await bot.say("bob", "!mentees"))[0].splitlines()) == 2
 

@@ -29,12 +29,15 @@ def platform_of(out: Outbound) -> str:
 
 def recipient_of(out: Outbound) -> str:
     """Who sees the message, as the sender orders them: a person ("@account") or a channel."""
-    person = out.to if isinstance(out, DirectMessage) else None
+    if isinstance(out, DirectMessage):
+        return _person(out.to)
     if isinstance(out, Reply) and (out.where.is_direct or out.private) and out.to is not None:
-        person = out.to
-    if person is not None:
-        return "@" + (person.account or person.display)
-    return "#" + (out.where.channel or "")  # type: ignore[union-attr]
+        return _person(out.to)
+    return "#" + (out.where.channel or "")
+
+
+def _person(who: Identity) -> str:
+    return "@" + (who.account or who.display)
 
 
 def priority_of(out: Outbound, bulk: bool) -> int:

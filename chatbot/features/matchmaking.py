@@ -17,6 +17,7 @@ from chatbot.commands import ActionError, Arg, CommandSpec, Example, UsageError,
 from chatbot.context import Context, Feature, Job
 from chatbot.features.rounds import OPEN_EXAMPLE, current_round
 from chatbot.matching import MatchResult, MenteeProfile, MentorProfile, suggest_matches
+from chatbot.wording import plural
 from storage.mentorship import Pair
 from storage.tables import Member, OutboxMessage, Round, Signup
 
@@ -103,7 +104,7 @@ def make_pair(ctx: Context, rnd: Round, mentee: Member, mentor: Member, kind: st
     load, capacity = load_of(ctx, rnd, mentor, mentor_signup)
     if load >= capacity and not over:
         hint = f" Add '{OVER_CAPACITY}' to the command to pair them anyway." if over is False else ""
-        raise ActionError(f"{mentor.handle} is at capacity ({load} of {capacity} mentees).{hint}")
+        raise ActionError(f"{mentor.handle} is at capacity ({load} of {plural(capacity, 'mentee')}).{hint}")
     by = ctx.member.id if ctx.member else None
     pair = ctx.repos.pairs.add(rnd.id, mentee.id, mentor.id, kind, by, ctx.now)  # type: ignore[arg-type]
     _introduce(ctx, pair, mentee, mentor, mentee_signup)
@@ -116,7 +117,7 @@ def _pair_by_coordinator(ctx: Context, mentee: Member, mentor: Member, kind: str
     make_pair(ctx, rnd, mentee, mentor, kind=kind, over=override == OVER_CAPACITY)
     load, capacity = load_of(ctx, rnd, mentor, active_signup(ctx, mentor, rnd, "mentor"))
     if load > capacity:
-        return f" This puts {mentor.handle} over capacity ({load} of {capacity} mentees), as you asked."
+        return f" This puts {mentor.handle} over capacity ({load} of {plural(capacity, 'mentee')}), as you asked."
     return ""
 
 
@@ -415,13 +416,9 @@ def _describe_risk(risk: Risk, now: datetime) -> str:
     if risk.kind == "intro":
         return (
             f"{risk.mentor.handle} and {risk.mentee.handle}: no check-in, no session and no message from "
-            f"{risk.mentee.handle} since their introduction {plural_days(days)} ago"
+            f"{risk.mentee.handle} since their introduction {plural(days, 'day')} ago"
         )
-    return f"{risk.mentor.handle} and {risk.mentee.handle}: no session for {plural_days(days)}"
-
-
-def plural_days(n: int) -> str:
-    return f"{n} day" if n == 1 else f"{n} days"
+    return f"{risk.mentor.handle} and {risk.mentee.handle}: no session for {plural(days, 'day')}"
 
 
 async def report(ctx: Context) -> str:

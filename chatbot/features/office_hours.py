@@ -33,7 +33,8 @@ from chatbot.events import Identity, Where
 from chatbot.features.away import away_now
 from chatbot.features.office_hours_line import Line, about, compact, expected_waits, took
 from chatbot.features.office_hours_names import channel_name, name_on
-from chatbot.features.office_hours_report import compute_stats, export_help_log, percentile, plural, stats_text, summary
+from chatbot.features.office_hours_report import compute_stats, export_help_log, percentile, stats_text, summary
+from chatbot.wording import plural
 from chatbot.features.office_hours_schedule import current_occurrence, next_hint, run_schedules, tz_of
 from storage.office_hours import OfficeHoursRepo, OhDuty, OhEntry, OhSession
 from storage.tables import Member

@@ -19,14 +19,10 @@ from sqlalchemy.engine import Engine as DbEngine
 from sqlmodel import Session
 
 from chatbot.features.office_hours_line import minutes, took
+from chatbot.wording import plural
 from storage.office_hours import LogRow, OfficeHoursRepo, OhEntry, OhSession
 
 DAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
-
-
-def plural(n: int, word: str, many: str | None = None) -> str:
-    """``1 host``, ``2 hosts``; ``many`` for a word without a plain -s (person, people)."""
-    return f"{n} {word}" if n == 1 else f"{n} {many or word + 's'}"
 
 
 def summary(entries: list[OhEntry]) -> str:
