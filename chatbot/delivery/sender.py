@@ -100,9 +100,6 @@ class Sender:
         self._send_seconds = 1.0  # a running average of one send: claim ahead only when quick
         self.queue = FairQueue()
         self._results: list[tuple[Pending, Delivery]] = []
-        #: sent (or failed) but the outcome not yet committed: a read of the outbox meanwhile
-        #: still sees them claimed by this sender and must not take them again
-        self._unmarked: set[int] = set()
         self._sends: set[asyncio.Task[None]] = set()
         self._wake = asyncio.Event()
         self._idle = asyncio.Event()
@@ -210,7 +207,6 @@ class Sender:
                 if release:
                     outbox.release([self.owner], now)
                 session.commit()
-        self._unmarked.difference_update(item.outbox_id for item, _ in results)
         for turn in take:
             mine = [item for item in turn if item.outbox_id in claimed]  # the others went meanwhile
             if not mine:
@@ -245,14 +241,15 @@ class Sender:
                     log.exception("adapter %s failed to send outbox %s", self.platform, item.outbox_id)
                     delivery = Delivery("failed", f"{type(exc).__name__}: {exc}"[:200])
                 self._send_seconds = 0.8 * self._send_seconds + 0.2 * (time.monotonic() - began)
-                self._unmarked.add(item.outbox_id)
                 self._results.append((item, delivery))
         self.queue.done(turn)
         self._kick()
 
     async def _read_outbox(self) -> None:
         """Load what is due and not in memory: answers (with their recipients' earlier messages,
-        to keep each recipient in order) first, then the oldest."""
+        to keep each recipient in order) first, then the oldest. A row sent but not yet marked
+        may be read back here; its claim then fails, because the round that claims it records
+        the outcome first, in the same transaction."""
         now = self.clock.now()
         room = self.settings.capacity - len(self.queue)
         async with self.lock:
@@ -273,7 +270,7 @@ class Sender:
                     rows = outbox.due(self.platform, now, room, me, recipients=sorted({r.recipient for r in urgent}))
                 rows = rows + outbox.due(self.platform, now, room, me)
         for row in rows:
-            if row.id not in self.queue and row.id not in self._unmarked and len(self.queue) < self.settings.capacity:
+            if row.id not in self.queue and len(self.queue) < self.settings.capacity:
                 self.queue.add(pending_from(row))
 
 
