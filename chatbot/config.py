@@ -32,6 +32,10 @@ class BotSettings(Strict):
     name: str = "mentorbot"
     #: the command prefix on text platforms (an adapter may override it)
     prefix: str = "!"
+    #: the language of channels without one of their own and of people who chose none
+    language: str = "en"
+    #: a directory of a community's own catalogs: <code>/LC_MESSAGES/mentorbot.po (see README)
+    locale_dir: str | None = None
 
     @field_validator("prefix")
     @classmethod
@@ -39,6 +43,16 @@ class BotSettings(Strict):
         if not v or len(v) > 3 or any(c.isspace() or c.isalnum() for c in v):
             raise ValueError("prefix must be 1-3 punctuation characters, like !")
         return v
+
+
+class ChannelSettings(Strict):
+    """A channel or room of the community's, as the config names it."""
+
+    platform: str
+    #: the platform's id for it: "#office-hours", "!abc:example.org", a Discord channel id
+    channel: str
+    #: the language the bot answers in there
+    language: str | None = None
 
 
 class DatabaseSettings(Strict):
@@ -300,6 +314,7 @@ class Settings(Strict):
     privacy: PrivacySettings = PrivacySettings()
     checkins: CheckinSettings = CheckinSettings()
     office_hours: OfficeHoursSettings = OfficeHoursSettings()
+    channels: list[ChannelSettings] = []
     #: one table per adapter; each adapter validates its own settings. ``enabled`` picks them.
     adapters: dict[str, dict[str, Any]] = {"console": {"enabled": True}}
     #: the directory adapters keep state in (relative to the working directory)
@@ -312,6 +327,13 @@ class Settings(Strict):
             if not _ADMIN_RE.match(item):
                 raise ValueError(f"'{item}' must look like platform:account, e.g. irc:alice or discord:1234")
         return v
+
+    def channel_language(self, platform: str, channel: str) -> str | None:
+        """The language ``[[channels]]`` gives a channel, if any."""
+        for c in self.channels:
+            if c.platform == platform and c.channel == channel:
+                return c.language
+        return None
 
     def enabled_adapters(self) -> list[str]:
         return [name for name, table in self.adapters.items() if table.get("enabled", False)]

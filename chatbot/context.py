@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any, Awaitable, Callable, Iterable
 from chatbot.commands import ActionError, CommandRegistry, CommandSpec
 from chatbot.config import Settings
 from chatbot.delivery.records import choose_identity
+from chatbot.i18n import Language
 from chatbot.events import Announce, Button, DirectMessage, Form, Identity, Outbound, Where
 from storage.repos import Repos
 from storage.tables import Member, PlatformIdentity
@@ -144,6 +145,24 @@ class Context:
         if not label:
             return raw
         return label if len(label) <= 80 else label[:79] + "…"
+
+    # -- language --------------------------------------------------------------------------------
+
+    @property
+    def language(self) -> Language:
+        """The language of this answer: the asker's in a DM, the channel's in a channel."""
+        return self.engine.language_for(self.where, self.member)
+
+    def _(self, text: str, **fields: Any) -> str:
+        """``text`` in the language of this answer (see :mod:`chatbot.i18n`)."""
+        return self.language._(text, **fields)
+
+    def ngettext(self, singular: str, plural: str, n: int, **fields: Any) -> str:
+        return self.language.ngettext(singular, plural, n, **fields)
+
+    def language_of(self, member: Member) -> Language:
+        """The language ``member`` reads in private, for a DM to them."""
+        return self.engine.languages.get(member.language)
 
     # -- people ----------------------------------------------------------------------------------
 

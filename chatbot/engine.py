@@ -47,8 +47,10 @@ from chatbot.events import (
     Reply,
     Seen,
     TextReceived,
+    Where,
 )
 from chatbot.flows import Conversations, Flow
+from chatbot.i18n import Language, Languages
 from storage.repos import Repos
 from storage.tables import Member
 
@@ -95,6 +97,7 @@ class Engine:
         self.lock = asyncio.Lock()
         self.senders = Senders(db, clock, self.lock, self._refused)
         self.conversations = Conversations(self)
+        self.languages = Languages(settings.bot.language, settings.bot.locale_dir)
         self._admins = frozenset(settings.admins)
         self._accepting = True
         self._inbox: asyncio.Queue[_Waiting] | None = None
@@ -119,6 +122,13 @@ class Engine:
         an earlier run left in the outbox)."""
         self.adapters[adapter.platform] = adapter
         self.senders.add(adapter).start()
+
+    def language_for(self, where: Where | None, member: Member | None) -> Language:
+        """The language an answer is in: a DM speaks the person's, a channel its own (config),
+        else the bot's default."""
+        if where is not None and not where.is_direct:
+            return self.languages.get(self.settings.channel_language(where.platform, where.channel or ""))
+        return self.languages.get(member.language if member is not None else None)
 
     @property
     def specs(self) -> list[CommandSpec]:

@@ -50,6 +50,8 @@ class Member(SQLModel, table=True):
     languages: list[str] = json_list()
     role_focus: Optional[str] = None
     preferred_platform: Optional[str] = None
+    #: the language the bot speaks to them in private (a catalog code such as "fr"); None: the bot's
+    language: Optional[str] = None
     #: active, withdrawn
     status: str = "active"
     created_at: datetime = when()

@@ -1,0 +1,174 @@
+"""The one translation layer: every text a person reads goes through a :class:`Language`.
+
+Texts are written in English in the code, with named fields (``"{name} mentors you."``), and
+looked up in gettext catalogs: the ones shipped in ``chatbot/locale/<code>/LC_MESSAGES/mentorbot.po``
+and any a community drops into the directory its config names (``[i18n] locale_dir``). Catalogs
+are read as ``.po`` files at start-up and compiled in memory, so adding a language is adding a
+file, with no build step and no code.
+
+Who hears which language is decided by the engine (the person's own choice for their DMs, the
+channel's for a channel); a handler only says ``ctx._("...")``. Markers for Babel's extraction
+(``pybabel extract -F babel.cfg``): ``_``, ``ngettext``, ``N_`` (a text declared as data, such as
+help texts and interview questions, translated where it is shown).
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from datetime import date, datetime, time
+from gettext import NullTranslations
+from io import BytesIO
+from pathlib import Path
+from typing import Any, Iterable
+
+from babel import Locale, UnknownLocaleError
+from babel.dates import format_date, format_skeleton, format_time
+from babel.messages.mofile import write_mo
+from babel.messages.pofile import read_po
+from babel.numbers import format_decimal
+from babel.support import Translations
+
+log = logging.getLogger(__name__)
+
+DOMAIN = "mentorbot"
+#: the catalogs that ship with the bot
+SHIPPED = Path(__file__).parent / "locale"
+#: the language the code is written in
+SOURCE = "en"
+#: the locale whose date and number formats a language uses, where it is not the language's own
+FORMATS = {"en": "en_GB"}
+
+
+def N_(text: str) -> str:
+    """Marks a text declared as data for extraction; it is translated where it is shown."""
+    return text
+
+
+class _Fields(dict[str, Any]):
+    """Format fields that leave an unknown ``{name}`` as it is, so a translator's typo in a
+    field name shows as that name instead of losing the whole message."""
+
+    def __missing__(self, key: str) -> str:
+        return "{" + key + "}"
+
+
+@dataclass(frozen=True)
+class Language:
+    """One language's texts, plural forms and date formats."""
+
+    code: str
+    translations: NullTranslations = field(default_factory=NullTranslations, compare=False, repr=False)
+
+    @property
+    def locale(self) -> Locale:
+        """Babel's locale for dates and numbers (English as most of the world writes it:
+        "Thu 10 Dec", a 24-hour clock)."""
+        return Locale.parse(FORMATS.get(self.code, self.code))
+
+    @property
+    def name(self) -> str:
+        """The language's name in itself ("français"), as its speakers look for it."""
+        return Locale.parse(self.code).get_display_name(self.code) or self.code
+
+    def _(self, text: str, **fields: Any) -> str:
+        """``text`` in this language, its ``{fields}`` filled in."""
+        return _fill(self.translations.gettext(text), text, fields)
+
+    def ngettext(self, singular: str, plural: str, n: int, **fields: Any) -> str:
+        """The form for ``n`` by this language's plural rules; ``{n}`` is filled in too."""
+        chosen = self.translations.ngettext(singular, plural, n)
+        source = singular if n == 1 else plural
+        return _fill(chosen, source, {"n": self.number(n), **fields})
+
+    def number(self, n: int | float) -> str:
+        return format_decimal(n, locale=self.locale)
+
+    def date(self, day: date, skeleton: str = "yMMMEd") -> str:
+        """A date as people of this language write it ("Thu, 10 Dec 2026", "jeu. 10 déc. 2026")."""
+        return format_skeleton(skeleton, day, locale=self.locale)
+
+    def short_date(self, day: date) -> str:
+        """A date within the year ("Thu 10 Dec", "jeu. 10 déc.")."""
+        return format_skeleton("MMMEd", day, locale=self.locale)
+
+    def time(self, moment: time | datetime) -> str:
+        """A time of day in this language's clock ("10:00", "10:00 AM")."""
+        return format_time(moment, format="short", locale=self.locale)
+
+    def long_date(self, day: date) -> str:
+        return format_date(day, format="long", locale=self.locale)
+
+    def join(self, items: Iterable[str]) -> str:
+        """"a, b and c" in this language."""
+        from babel.lists import format_list
+
+        items = list(items)
+        return format_list(items, locale=self.locale) if items else ""
+
+
+def _fill(text: str, source: str, fields: dict[str, Any]) -> str:
+    if not fields:
+        return text
+    try:
+        return text.format_map(_Fields(fields))
+    except (ValueError, IndexError, AttributeError):  # a translation with broken braces
+        log.warning("translation of %r does not format; using the source text", source)
+        return source.format_map(_Fields(fields))
+
+
+def _read_catalog(path: Path) -> NullTranslations:
+    with path.open("rb") as f:
+        catalog = read_po(f)
+    buf = BytesIO()
+    write_mo(buf, catalog)  # fuzzy entries are left out: a guess is not a translation
+    buf.seek(0)
+    return Translations(fp=buf, domain=DOMAIN)
+
+
+class Languages:
+    """The languages the bot speaks: English, the shipped catalogs and a community's own."""
+
+    def __init__(self, default: str = SOURCE, extra_dir: str | Path | None = None) -> None:
+        self._by_code: dict[str, Language] = {SOURCE: Language(SOURCE)}
+        for directory in (SHIPPED, Path(extra_dir) if extra_dir else None):
+            if directory is None or not directory.is_dir():
+                continue
+            for po in sorted(directory.glob(f"*/LC_MESSAGES/{DOMAIN}.po")):
+                code = po.parts[-3]
+                try:
+                    Locale.parse(code)
+                except (UnknownLocaleError, ValueError):
+                    log.warning("%s: '%s' is not a language code Babel knows; skipped", po, code)
+                    continue
+                self._by_code[code] = Language(code, _read_catalog(po))
+        if default not in self._by_code:
+            raise ValueError(f"no catalog for the default language '{default}' (have: {', '.join(self.codes)})")
+        self.default = self._by_code[default]
+
+    @property
+    def codes(self) -> list[str]:
+        return sorted(self._by_code)
+
+    def get(self, code: str | None) -> Language:
+        """The language ``code`` names, else the bot's default."""
+        if code:
+            found = self._by_code.get(code) or self._by_code.get(code.split("_")[0].split("-")[0])
+            if found is not None:
+                return found
+        return self.default
+
+    def has(self, code: str) -> bool:
+        return code in self._by_code
+
+    def first_of(self, codes: Iterable[str]) -> str | None:
+        """The first of a person's languages the bot speaks (for the sign-up's offer)."""
+        for code in codes:
+            base = code.split("_")[0].split("-")[0].lower()
+            if base in self._by_code:
+                return base
+        return None
+
+
+#: English, for texts made where nobody in particular reads them (logs, the command reference)
+ENGLISH = Language(SOURCE)
