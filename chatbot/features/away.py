@@ -22,6 +22,7 @@ from zoneinfo import ZoneInfo
 
 from chatbot.commands import Arg, CommandSpec, Example, UsageError
 from chatbot.context import Context, Feature, Job
+from chatbot.i18n import ENGLISH, Language
 from chatbot.features.matchmaking import PAIRED, is_away
 from chatbot.features.matchmaking import coordinators as programme_coordinators
 from storage.progress import AwayPeriod
@@ -49,10 +50,11 @@ def zone_of(member: Member) -> ZoneInfo | timezone:
         return timezone.utc
 
 
-def clock_time(instant: datetime, zone: ZoneInfo | timezone) -> str:
-    """``Mon 4 Jan 10:00`` in ``zone``: how every feature writes a time for a person."""
+def clock_time(instant: datetime, zone: ZoneInfo | timezone, lang: Language = ENGLISH) -> str:
+    """``Mon 4 Jan 10:00`` in ``zone`` and the reader's language: how every feature writes a
+    time for a person."""
     local = instant.astimezone(zone)
-    return f"{local:%a} {local.day} {local:%b %H:%M}"
+    return f"{lang.short_date(local.date())} {lang.time(local)}"
 
 
 def zone_name(member: Member, fallback: str = "UTC") -> str:

@@ -8,6 +8,7 @@ from functools import lru_cache
 
 from chatbot.config import parse_day_off, parse_span_setting
 from chatbot.context import Context
+from chatbot.i18n import ENGLISH, Language
 from chatbot.features.away import clock_time, zone_of
 from chatbot.features.away import zone_name as tz_of
 from chatbot.recurrence import WeeklySchedule, next_occurrence, parse_schedule
@@ -15,13 +16,13 @@ from storage.checkins import PROMPTED, CheckinPlan
 from storage.tables import Member
 
 
-def when(instant: datetime, viewer: Member) -> str:
-    """``Mon 4 Jan 10:00`` in the viewer's own timezone."""
-    return clock_time(instant, zone_of(viewer))
+def when(instant: datetime, viewer: Member, lang: Language = ENGLISH) -> str:
+    """``Mon 4 Jan 10:00`` in the viewer's own timezone and ``lang``."""
+    return clock_time(instant, zone_of(viewer), lang)
 
 
-def when_zoned(instant: datetime, viewer: Member) -> str:
-    return f"{when(instant, viewer)} ({tz_of(viewer)})"
+def when_zoned(instant: datetime, viewer: Member, lang: Language = ENGLISH) -> str:
+    return f"{when(instant, viewer, lang)} ({tz_of(viewer)})"
 
 
 def clip(text: str, n: int = 70) -> str:
