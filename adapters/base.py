@@ -65,6 +65,10 @@ class AdapterContext:
     #: a small persistent key-value store backed by the bot's database (sync tokens etc.)
     kv: "KeyValue"
     extra: dict[str, Any] = field(default_factory=dict)
+    #: (language code, English text) -> that text in the language, or None where the bot has
+    #: no translation: for texts a platform shows in each user's language (Discord's command
+    #: descriptions); the adapter only maps the platform's locale names onto the codes
+    localize: Callable[[str, str], str | None] = lambda code, text: None
 
 
 class KeyValue(Protocol):

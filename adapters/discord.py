@@ -73,7 +73,7 @@ from discord import app_commands
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from adapters.base import AdapterContext, AdapterState, Capabilities, Reporter, Sink, ignore_state
-from adapters.discord_commands import CommandMap, build_app_commands, payload_problems
+from adapters.discord_commands import CatalogTranslator, CommandMap, build_app_commands, payload_problems
 from adapters.discord_forms import FORM_ID, MODAL_INPUTS, build_modal, form_answers, form_digest, load_form
 from adapters.pacing import TokenBucket
 from chatbot.commands import ROLES, Arg, CommandSpec
@@ -435,6 +435,7 @@ class DiscordAdapter:
                                         guild_ready_timeout=self.settings.guild_ready_timeout,
                                         allowed_mentions=discord.AllowedMentions.none())
         commands, self.commands = build_app_commands(specs, self._on_command, self._on_complete)
+        await client.tree.set_translator(CatalogTranslator(self.context.localize))
         guilds = [discord.Object(g) for g in self.settings.guilds]
         for command in commands:
             if guilds:
@@ -540,7 +541,10 @@ class DiscordAdapter:
         assert client is not None
         targets: list[discord.Object | None] = [discord.Object(g) for g in self.settings.guilds] or [None]
         for guild in targets:
-            payload = [c.to_dict(client.tree) for c in client.tree.get_commands(guild=guild)]
+            translator = client.tree.translator
+            assert translator is not None
+            # with the descriptions' translations: a new catalog is a change to sync
+            payload = [await c.get_translated_payload(client.tree, translator) for c in client.tree.get_commands(guild=guild)]
             key = f"discord.commands.{client.application_id}.{guild.id if guild else 'global'}"
             where = f"guild {guild.id}" if guild else "global"
             if self.context.kv.get(key) == command_digest(payload):

@@ -42,6 +42,7 @@ import discord
 from discord import app_commands
 
 from chatbot.commands import Arg, CommandSpec
+from chatbot.i18n import N_
 
 MAX_DESCRIPTION = 100
 MAX_NAME = 32
@@ -58,15 +59,17 @@ Invoke = Callable[[discord.Interaction, CommandSpec, dict[str, str]], Awaitable[
 Complete = Callable[[discord.Interaction, CommandSpec, Arg, str], Awaitable[list[str]]]
 
 _KIND_HELP = {
-    "member": "A member of the programme",
-    "int": "A whole number",
-    "duration": "A duration like 45m or 1h30m",
-    "date": "A date like 2027-01-15",
-    "time": "A time like 09:30",
-    "timezone": "A timezone like Europe/Berlin",
-    "text": "Free text",
-    "word": "One word",
+    "member": N_("A member of the programme"),
+    "int": N_("A whole number"),
+    "duration": N_("A duration like 45m or 1h30m"),
+    "date": N_("A date like 2027-01-15"),
+    "time": N_("A time like 09:30"),
+    "timezone": N_("A timezone like Europe/Berlin"),
+    "text": N_("Free text"),
+    "word": N_("One word"),
 }
+#: (language code, English text) -> the text in that language, or None
+Localize = Callable[[str, str], "str | None"]
 
 
 def describe(text: str, fallback: str) -> str:
@@ -74,6 +77,38 @@ def describe(text: str, fallback: str) -> str:
     first = " ".join((text or "").strip().splitlines()[:1]).strip() or fallback
     first = " ".join(first.split())
     return first if len(first) <= MAX_DESCRIPTION else first[: MAX_DESCRIPTION - 1] + "…"
+
+
+def described(text: str, fallback: str) -> app_commands.locale_str:
+    """A description that Discord shows in each user's language where the bot has it: the
+    English one, carrying the texts it came from for :class:`CatalogTranslator`."""
+    return app_commands.locale_str(describe(text, fallback), source=text, fallback=fallback)
+
+
+class CatalogTranslator(app_commands.Translator):
+    """Descriptions in every language the bot has a catalog for (Discord shows each user their
+    own); command and option names and choices stay as people type them, in every language."""
+
+    TRANSLATED = {
+        app_commands.TranslationContextLocation.command_description,
+        app_commands.TranslationContextLocation.group_description,
+        app_commands.TranslationContextLocation.parameter_description,
+    }
+
+    def __init__(self, localize: Localize) -> None:
+        self.localize = localize
+
+    async def translate(self, string: app_commands.locale_str, locale: discord.Locale,
+                        context: app_commands.TranslationContextTypes) -> str | None:
+        if context.location not in self.TRANSLATED:
+            return None
+        source, fallback = string.extras.get("source"), string.extras.get("fallback", "")
+        for code in dict.fromkeys((locale.value.replace("-", "_"), locale.value.split("-")[0])):  # pt_BR, then pt
+            text = self.localize(code, source) if source else None
+            backup = self.localize(code, fallback) if fallback else None
+            if text or backup:
+                return describe(text or "", backup or fallback)
+        return None
 
 
 def option_name(name: str) -> str:
@@ -158,14 +193,14 @@ class _Option:
             return None
         return [app_commands.Choice(name=c[:MAX_DESCRIPTION], value=c) for c in self.arg.choices]
 
-    def description(self) -> str:
+    def description(self) -> app_commands.locale_str:
         if self.arg.choices:
             fallback = "One of: " + ", ".join(self.arg.choices)
         else:
             fallback = _KIND_HELP.get(self.arg.kind, self.arg.name)
         if self.arg.many:
             fallback += " (one or more, separated by spaces)"
-        return describe(self.arg.help, fallback)
+        return described(self.arg.help, fallback)
 
     def render(self, value: Any) -> str:
         """What the engine gets: the raw text a ``!`` command would have carried."""
@@ -289,7 +324,7 @@ def build_app_commands(specs: Sequence[CommandSpec], invoke: Invoke,
             parent = group_for(prefix[:-1]) if len(prefix) > 1 else None
             bare = by_path.get(prefix)  # the spec that went one level down ("<prefix> show"), if any
             help_text = bare.help if bare else ""
-            group = app_commands.Group(name=prefix[-1], description=describe(help_text, f"{' '.join(prefix)} commands"),
+            group = app_commands.Group(name=prefix[-1], description=described(help_text, f"{' '.join(prefix)} commands"),
                                        parent=parent)
             groups[prefix] = group
             if parent is None:  # a Group made with parent= is added to it by discord.py itself
@@ -299,7 +334,7 @@ def build_app_commands(specs: Sequence[CommandSpec], invoke: Invoke,
     for spec in sorted(specs, key=lambda s: mapping.to_discord[s.path]):
         target = mapping.to_discord[spec.path]
         parent = group_for(target[:-1]) if len(target) > 1 else None
-        command = app_commands.Command(name=target[-1], description=describe(spec.help, f"/{' '.join(target)}"),
+        command = app_commands.Command(name=target[-1], description=described(spec.help, f"/{' '.join(target)}"),
                                        callback=_callback(spec, invoke, complete), parent=parent)
         if parent is None:
             top[target[0]] = command

@@ -96,7 +96,7 @@ class App:
 
     def _build(self, name: str) -> Adapter:
         state = Path(self.settings.state_dir) / name
-        context = AdapterContext(state_dir=state, kv=DbKeyValue(self.db, name))
+        context = AdapterContext(state_dir=state, kv=DbKeyValue(self.db, name), localize=self.engine.languages.translation)
         return adapter_factory(name)(self.settings.adapter_settings(name), context)
 
     async def start(self, *, schedule: bool = True, wait: float = 5.0) -> None:

@@ -15,23 +15,62 @@ from datetime import date, time
 from typing import Any, Awaitable, Callable, Iterable, Mapping, Sequence
 from zoneinfo import ZoneInfo
 
+from chatbot.i18n import ENGLISH, N_, Language
+
 #: Every role a command may require. ``anyone`` includes visitors the platform cannot vouch for
 #: (an IRC nick without a services account); ``member`` is anybody with a stable account.
 ROLES = ("anyone", "member", "mentee", "mentor", "host", "coordinator", "admin")
 GRANTABLE_ROLES = ("mentee", "mentor", "host", "coordinator", "admin")
 
 
-class UsageError(Exception):
+class Refusal(Exception):
+    """A text for the person, in English with its ``{fields}`` apart, so that whoever answers
+    can put it into the reader's language (:meth:`in_language`). A handler with a context at
+    hand may as well raise it already translated (``ctx._(...)``): a text no catalog knows is
+    left as it is."""
+
+    def __init__(self, message: str, /, **fields: Any):
+        self.message = message
+        self.fields = fields
+        super().__init__(self.in_language(ENGLISH))  # str(exc): the English text, for logs and old callers
+
+    def in_language(self, lang: Language) -> str:
+        return lang._(self.message, **_fields_in(self.fields, lang))
+
+
+class UsageError(Refusal):
     """Bad input from a person. The engine answers with the message and the command's usage."""
 
-    def __init__(self, message: str, spec: "CommandSpec | None" = None):
-        super().__init__(message)
-        self.message = message
+    def __init__(self, message: str, spec: "CommandSpec | None" = None, /, **fields: Any):
+        super().__init__(message, **fields)
         self.spec = spec
 
 
-class ActionError(Exception):
+class ActionError(Refusal):
     """A well-formed command that cannot be done now ("no round is open"). Answered as is."""
+
+
+class Invalid(ValueError):
+    """A value that does not parse, said so in a text for the person (``{fields}`` apart, as
+    :class:`Refusal`): what argument converters and interview parsers raise."""
+
+    def __init__(self, message: str, /, **fields: Any):
+        self.message = message
+        self.fields = fields
+        super().__init__(ENGLISH._(message, **_fields_in(fields, lang=ENGLISH)))
+
+    def in_language(self, lang: Language) -> str:
+        return lang._(self.message, **_fields_in(self.fields, lang))
+
+
+def _fields_in(fields: dict[str, Any], lang: Language) -> dict[str, Any]:
+    """Fields that are themselves refusals (a converter's, inside an argument's) translated too."""
+    return {k: in_language(v, lang) if isinstance(v, Exception) else v for k, v in fields.items()}
+
+
+def in_language(exc: Exception, lang: Language) -> str:
+    """What a refusal or a bad value says, in ``lang`` (a plain exception: its text as it is)."""
+    return exc.in_language(lang) if isinstance(exc, (Refusal, Invalid)) else str(exc)
 
 
 # --------------------------------------------------------------------------- argument types
@@ -47,12 +86,12 @@ def parse_duration(text: str) -> int:
     else:
         m = _DURATION_RE.match(raw)
         if not m or not raw or not any(m.groups()):
-            raise ValueError(f"'{text}' is not a duration like 45m or 1h30m")
+            raise Invalid(N_("'{text}' is not a duration like 45m or 1h30m"), text=text)
         minutes = int(m.group(1) or 0) * 60 + int(m.group(2) or 0)
     if minutes <= 0:
-        raise ValueError(f"'{text}' must be longer than zero minutes")
+        raise Invalid(N_("'{text}' must be longer than zero minutes"), text=text)
     if minutes > 24 * 60:
-        raise ValueError(f"'{text}' is longer than a day")
+        raise Invalid(N_("'{text}' is longer than a day"), text=text)
     return minutes
 
 
@@ -68,13 +107,13 @@ def parse_date(text: str) -> date:
     try:
         return date.fromisoformat(text.strip())
     except ValueError:
-        raise ValueError(f"'{text}' is not a date like 2027-01-15") from None
+        raise Invalid(N_("'{text}' is not a date like 2027-01-15"), text=text) from None
 
 
 def parse_time(text: str) -> time:
     m = re.fullmatch(r"(\d{1,2}):(\d{2})", text.strip())
     if not m or int(m.group(1)) > 23 or int(m.group(2)) > 59:
-        raise ValueError(f"'{text}' is not a time like 09:30")
+        raise Invalid(N_("'{text}' is not a time like 09:30"), text=text)
     return time(int(m.group(1)), int(m.group(2)))
 
 
@@ -82,7 +121,7 @@ def parse_timezone(text: str) -> str:
     """An IANA timezone name, returned in its canonical spelling."""
     name = text.strip()
     if not re.fullmatch(r"[A-Za-z0-9_+\-/]{1,64}", name) or name.startswith("/") or ".." in name:
-        raise ValueError(f"'{text}' is not a timezone name like Europe/Berlin")
+        raise Invalid(N_("'{text}' is not a timezone name like Europe/Berlin"), text=text)
     try:
         ZoneInfo(name)
     except Exception:
@@ -92,8 +131,9 @@ def parse_timezone(text: str) -> str:
         if name.lower() in lowered:
             return lowered[name.lower()]
         hint = difflib.get_close_matches(name, list(lowered.values()), n=1)
-        extra = f" (did you mean {hint[0]}?)" if hint else ""
-        raise ValueError(f"'{text}' is not a timezone name like Europe/Berlin{extra}") from None
+        if hint:
+            raise Invalid(N_("'{text}' is not a timezone name like Europe/Berlin (did you mean {hint}?)"), text=text, hint=hint[0]) from None
+        raise Invalid(N_("'{text}' is not a timezone name like Europe/Berlin"), text=text) from None
     return name
 
 
@@ -101,9 +141,9 @@ def parse_int(text: str) -> int:
     try:
         value = int(text.strip())
     except ValueError:
-        raise ValueError(f"'{text}' is not a whole number") from None
+        raise Invalid(N_("'{text}' is not a whole number"), text=text) from None
     if not -(2**63) <= value < 2**63:  # what a database integer holds
-        raise ValueError(f"'{text}' is too large")
+        raise Invalid(N_("'{text}' is too large"), text=text)
     return value
 
 
@@ -156,17 +196,17 @@ class Arg:
         if self.choices:
             value = raw.strip().lower()
             if value not in self.choices:
-                raise ValueError(f"{self.name} must be one of {', '.join(self.choices)}, not '{raw}'")
+                raise Invalid(N_("{arg} must be one of {choices}, not '{raw}'"), arg=self.name, choices=", ".join(self.choices), raw=raw)
             return value
         try:
             value = CONVERTERS[self.kind](raw)
         except ValueError as exc:
-            raise ValueError(f"{self.name}: {exc}") from None
+            raise Invalid("{arg}: {why}", arg=self.name, why=exc) from None
         if isinstance(value, int):
             if self.minimum is not None and value < self.minimum:
-                raise ValueError(f"{self.name} must be at least {self.minimum}")
+                raise Invalid(N_("{arg} must be at least {minimum}"), arg=self.name, minimum=self.minimum)
             if self.maximum is not None and value > self.maximum:
-                raise ValueError(f"{self.name} must be at most {self.maximum}")
+                raise Invalid(N_("{arg} must be at most {maximum}"), arg=self.name, maximum=self.maximum)
         return value
 
 
@@ -233,7 +273,7 @@ class CommandSpec:
         for arg in self.args:
             if i >= len(tokens):
                 if arg.required:
-                    raise UsageError(f"{arg.name} is missing", self)
+                    raise UsageError(N_("{arg} is missing"), self, arg=arg.name)
                 values[arg.name] = [] if arg.many else None
                 continue
             try:
@@ -250,23 +290,23 @@ class CommandSpec:
                     values[arg.name] = arg.convert(tokens[i].text)
                     i += 1
             except ValueError as exc:
-                raise UsageError(str(exc), self) from None
+                raise _bad_value(exc, self) from None
         if i < len(tokens):
             extra = " ".join(t.text for t in tokens[i:])
-            raise UsageError(f"too many arguments: '{_clip(extra)}'", self)
+            raise UsageError(N_("too many arguments: '{extra}'"), self, extra=_clip(extra))
         return values
 
     def bind_mapping(self, raw: Mapping[str, str]) -> dict[str, Any]:
         """The same conversion for structured invocations (slash commands)."""
         unknown = set(raw) - {a.name for a in self.args}
         if unknown:
-            raise UsageError(f"unknown option {sorted(unknown)[0]}", self)
+            raise UsageError(N_("unknown option {name}"), self, name=sorted(unknown)[0])
         values: dict[str, Any] = {}
         for arg in self.args:
             text = raw.get(arg.name)
             if text is None or str(text).strip() == "":
                 if arg.required:
-                    raise UsageError(f"{arg.name} is missing", self)
+                    raise UsageError(N_("{arg} is missing"), self, arg=arg.name)
                 values[arg.name] = [] if arg.many else None
                 continue
             try:
@@ -275,8 +315,15 @@ class CommandSpec:
                 else:
                     values[arg.name] = arg.convert(str(text))
             except ValueError as exc:
-                raise UsageError(str(exc), self) from None
+                raise _bad_value(exc, self) from None
         return values
+
+
+def _bad_value(exc: ValueError, spec: CommandSpec) -> UsageError:
+    """A converter's refusal as the command's usage error, its text still translatable."""
+    if isinstance(exc, Invalid):
+        return UsageError(exc.message, spec, **exc.fields)
+    return UsageError("{why}", spec, why=str(exc))
 
 
 def _clip(text: str, n: int = 40) -> str:
@@ -313,7 +360,7 @@ def tokenize(line: str) -> list[Token]:
             if end == -1 and close != '"':
                 end = line.find('"', i + 1)
             if end == -1:
-                raise UsageError("a quote is not closed")
+                raise UsageError(N_("a quote is not closed"))
             tokens.append(Token(line[i + 1 : end], start))
             i = end + 1
         else:
@@ -373,18 +420,27 @@ class CommandRegistry:
         words = [t.text for t in tokens[:3]]
         spec, used = self.find(words)
         if spec is None:
-            raise UsageError(self.unknown_hint(words, prefix))
+            raise self.unknown(words, prefix)
         return Parsed(spec, spec.bind(tokens[used:], line))
 
-    def unknown_hint(self, words: Sequence[str], prefix: str = "!") -> str:
+    def unknown(self, words: Sequence[str], prefix: str = "!") -> UsageError:
+        """The answer to a command that does not exist: what was meant, if it can tell."""
         first = words[0].lower() if words else ""
         group = self.groups().get(first)
         if group:  # a known group with an unknown sub-command
             subs = ", ".join(" ".join(s.path[1:]) or "(alone)" for s in group)
-            return f"!{first} has: {subs}. Try {prefix}help {first}."
+            return UsageError(N_("{prefix}{group} has: {subs}. Try {prefix}help {group}."), prefix=prefix, group=first, subs=subs)
         close = difflib.get_close_matches(first, list(self.groups()), n=1)
-        hint = f" Did you mean {prefix}{close[0]}?" if close else ""
-        return f"Unknown command {prefix}{_clip(first, 20)}.{hint} Try {prefix}help."
+        if close:
+            return UsageError(
+                N_("Unknown command {prefix}{name}. Did you mean {prefix}{close}? Try {prefix}help."),
+                prefix=prefix, name=_clip(first, 20), close=close[0],
+            )
+        return UsageError(N_("Unknown command {prefix}{name}. Try {prefix}help."), prefix=prefix, name=_clip(first, 20))
+
+    def unknown_hint(self, words: Sequence[str], prefix: str = "!") -> str:
+        """:meth:`unknown` in English (for modules not yet on the translation layer)."""
+        return str(self.unknown(words, prefix))
 
 
 def reference(specs: Iterable[CommandSpec], prefix: str = "!") -> str:

@@ -15,7 +15,10 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
+from chatbot.i18n import N_
+
 if TYPE_CHECKING:
+    from chatbot.i18n import Language
     from chatbot.recurrence import WeeklySchedule
 
 
@@ -64,6 +67,19 @@ class DatabaseSettings(Strict):
 
 class ProgrammeSettings(Strict):
     tracks: list[str] = ["programming", "documentation"]
+    #: tracks as people of a language name them, by language code then track:
+    #: [programme.track_names.fr] programming = "programmation"
+    track_names: dict[str, dict[str, str]] = {}
+
+    @field_validator("track_names")
+    @classmethod
+    def _track_names(cls, v: dict[str, dict[str, str]]) -> dict[str, dict[str, str]]:
+        _check_translations({code: "" for code in v})
+        return v
+
+    def track_name(self, track: str, lang: "Language") -> str:
+        """A track as people of ``lang`` call it (its id where the config names it no other way)."""
+        return self.track_names.get(lang.code, {}).get(track, track)
     role_focuses: list[str] = ["MediaWiki Specialist", "Infrastructure Specialist", "Generalist"]
     default_capacity: int = Field(5, ge=1, le=50)
     #: a pair with no session logged for this many days is nudged, then reported
@@ -111,7 +127,18 @@ class OfficeHourSchedule(Strict):
     #: the hosts' handles
     hosts: list[str]
     topic: str | None = None
+    #: the topic in other languages, by code: { fr = "…" }
+    topic_translations: dict[str, str] = {}
     auto_open: bool = False
+
+    @field_validator("topic_translations")
+    @classmethod
+    def _translations(cls, v: dict[str, str]) -> dict[str, str]:
+        return _check_translations(v)
+
+    def topic_in(self, lang: "Language") -> str | None:
+        """The topic in ``lang`` (as written where the config gives no translation)."""
+        return self.topic_translations.get(lang.code, self.topic) if self.topic else None
 
     @model_validator(mode="after")
     def _check(self) -> "OfficeHourSchedule":
@@ -159,10 +186,23 @@ class OfficeHoursSettings(Strict):
     schedule: list[OfficeHourSchedule] = []
 
 
+def _check_translations(v: dict[str, str]) -> dict[str, str]:
+    from babel import Locale, UnknownLocaleError
+
+    for code in v:
+        try:
+            Locale.parse(code)
+        except (UnknownLocaleError, ValueError):
+            raise ValueError(f"'{code}' is not a language code like fr or pt_BR") from None
+    return {code: " ".join(text.split()) for code, text in v.items()}
+
+
 class CheckinQuestion(Strict):
     #: a short word shown in histories and digests ("done", "next", "blocker", "mood")
     id: str
     text: str
+    #: the question in other languages, by code: { fr = "…", es = "…" } (else the catalogs')
+    translations: dict[str, str] = {}
     #: text; blocker (an answer other than "none" alerts the mentors at once); scale (1-5)
     kind: Literal["text", "blocker", "scale"] = "text"
 
@@ -181,12 +221,22 @@ class CheckinQuestion(Strict):
             raise ValueError("a question is 3 to 200 characters")
         return v
 
+    @field_validator("translations")
+    @classmethod
+    def _translations(cls, v: dict[str, str]) -> dict[str, str]:
+        return _check_translations(v)
+
+    def text_in(self, lang: "Language") -> str:
+        """The question in ``lang``: the config's own translation, else the catalog's (the
+        default questions are in the catalogs), else as written."""
+        return self.translations.get(lang.code) or lang._(self.text)
+
 
 DEFAULT_CHECKIN_QUESTIONS = [
-    CheckinQuestion(id="done", text="What did you do since last time?"),
-    CheckinQuestion(id="next", text="What will you do next?"),
-    CheckinQuestion(id="blocker", text="Is anything blocking you? (or: none)", kind="blocker"),
-    CheckinQuestion(id="mood", text="How is it going, from 1 (badly) to 5 (great)?", kind="scale"),
+    CheckinQuestion(id="done", text=N_("What did you do since last time?")),
+    CheckinQuestion(id="next", text=N_("What will you do next?")),
+    CheckinQuestion(id="blocker", text=N_("Is anything blocking you? (or: none)"), kind="blocker"),
+    CheckinQuestion(id="mood", text=N_("How is it going, from 1 (badly) to 5 (great)?"), kind="scale"),
 ]
 
 _DAY_OFF_RE = re.compile(r"^(\d{4}-\d{2}-\d{2})(?:\.\.(\d{4}-\d{2}-\d{2}))?(?:\s+(.+))?$")
@@ -327,6 +377,19 @@ class Settings(Strict):
             if not _ADMIN_RE.match(item):
                 raise ValueError(f"'{item}' must look like platform:account, e.g. irc:alice or discord:1234")
         return v
+
+    @model_validator(mode="after")
+    def _languages(self) -> "Settings":
+        from chatbot.i18n import available
+
+        have = available(self.bot.locale_dir)
+        wanted = [("bot.language", self.bot.language)] + [
+            (f"channels ({c.platform} {c.channel}).language", c.language) for c in self.channels if c.language
+        ]
+        for key, code in wanted:
+            if code not in have:
+                raise ValueError(f"{key}: no catalog for '{code}' (the bot has: {', '.join(have)})")
+        return self
 
     def channel_language(self, platform: str, channel: str) -> str | None:
         """The language ``[[channels]]`` gives a channel, if any."""

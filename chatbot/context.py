@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any, Awaitable, Callable, Iterable
 from chatbot.commands import ActionError, CommandRegistry, CommandSpec
 from chatbot.config import Settings
 from chatbot.delivery.records import choose_identity
-from chatbot.i18n import Language
+from chatbot.i18n import N_, Language
 from chatbot.events import Announce, Button, DirectMessage, Form, Identity, Outbound, Where
 from storage.repos import Repos
 from storage.tables import Member, PlatformIdentity
@@ -150,14 +150,16 @@ class Context:
 
     @property
     def language(self) -> Language:
-        """The language of this answer: the asker's in a DM, the channel's in a channel."""
-        return self.engine.language_for(self.where, self.member)
+        """The language of this answer: the asker's in a DM, the channel's in a channel (but
+        the asker's for a command answered privately, which goes to them alone)."""
+        private = self.spec is not None and self.spec.private
+        return self.engine.language_for(None if private else self.where, self.member)
 
-    def _(self, text: str, **fields: Any) -> str:
+    def _(self, text: str, /, **fields: Any) -> str:
         """``text`` in the language of this answer (see :mod:`chatbot.i18n`)."""
         return self.language._(text, **fields)
 
-    def ngettext(self, singular: str, plural: str, n: int, **fields: Any) -> str:
+    def ngettext(self, singular: str, plural: str, n: int, /, **fields: Any) -> str:
         return self.language.ngettext(singular, plural, n, **fields)
 
     def language_of(self, member: Member) -> Language:
@@ -168,7 +170,7 @@ class Context:
 
     def require_member(self) -> Member:
         if self.member is None:
-            raise ActionError("You need to be logged in to an account for that.")
+            raise ActionError(N_("You need to be logged in to an account for that."))
         return self.member
 
     def has_role(self, role: str) -> bool:

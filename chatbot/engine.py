@@ -30,7 +30,7 @@ from sqlalchemy.engine import Engine as DbEngine
 from sqlmodel import Session
 
 from chatbot.clock import Clock
-from chatbot.commands import ActionError, CommandRegistry, CommandSpec, UsageError
+from chatbot.commands import ActionError, CommandRegistry, CommandSpec, UsageError, in_language
 from chatbot.config import Settings
 from chatbot.context import Context, Feature, Job
 from chatbot.delivery.fairness import Pending
@@ -50,7 +50,7 @@ from chatbot.events import (
     Where,
 )
 from chatbot.flows import Conversations, Flow
-from chatbot.i18n import Language, Languages
+from chatbot.i18n import N_, Language, Languages
 from storage.repos import Repos
 from storage.tables import Member
 
@@ -166,15 +166,19 @@ class Engine:
             return True
         return bool(roles & set(spec.roles))
 
-    def refusal(self, spec: CommandSpec, who: Identity, roles: frozenset[str]) -> str:
+    def refusal(self, spec: CommandSpec, who: Identity, roles: frozenset[str]) -> ActionError:
+        """Why the gate said no, in words the person can act on."""
+        command = self.settings.bot.prefix + spec.name
         if who.anonymous:
-            return (
-                f"{self.settings.bot.prefix}{spec.name} needs you to be logged in to your account "
-                "(on IRC: identify to services first)."
+            return ActionError(
+                N_("{command} needs you to be logged in to your account (on IRC: identify to services first)."),
+                command=command,
             )
         needed = " or ".join(r for r in spec.roles)
-        have = ", ".join(sorted(r for r in roles if r != "member")) or "no role yet"
-        return f"{self.settings.bot.prefix}{spec.name} is for {needed} (you have: {have})."
+        have = ", ".join(sorted(r for r in roles if r != "member"))
+        if not have:
+            return ActionError(N_("{command} is for {needed} (you have: no role yet)."), command=command, needed=needed)
+        return ActionError(N_("{command} is for {needed} (you have: {have})."), command=command, needed=needed, have=have)
 
     def find_member(self, ctx: Context, ref: str, what: str = "person", spec: CommandSpec | None = None) -> Member:
         """A person named by handle, ``platform:account``, a Discord/Matrix mention, or a display name
@@ -196,8 +200,11 @@ class Engine:
         if len(candidates) == 1:
             return candidates[0]
         if not candidates:
-            raise UsageError(f"I don't know anyone called '{ref[:40]}'", spec)
-        raise UsageError(f"'{ref[:40]}' could be several people: use their handle ({', '.join(m.handle for m in candidates[:5])})", spec)
+            raise UsageError(N_("I don't know anyone called '{name}'"), spec, name=ref[:40])
+        raise UsageError(
+            N_("'{name}' could be several people: use their handle ({handles})"), spec,
+            name=ref[:40], handles=", ".join(m.handle for m in candidates[:5]),
+        )
 
     # ------------------------------------------------------------------ inbound
 
@@ -292,18 +299,23 @@ class Engine:
             return ctx
         except (UsageError, ActionError) as exc:
             savepoint.rollback()
-            text = self._error_text(exc, ctx)
-        except Exception:
+            failure: Exception = exc
+        except Exception as exc:
             savepoint.rollback()
+            failure = exc
             ref = secrets.token_hex(3)
             log.exception("handler failed (ref %s) for %r", ref, event)
-            text = f"Sorry, something went wrong on my side (ref {ref}). Nothing was changed; it has been logged."
         # The failed handler rolled back alone: answer (and remember the event) in a new savepoint.
         with session.begin_nested():
             if event.event_id is not None:
                 repos.events.first_time(event.who.platform, event.event_id, now)
-            self.member_for(repos, event.who, now)  # a first contact that failed still makes the person known
-            answer = Context(self, repos, now, who=event.who, where=event.where, event_id=event.event_id)
+            # a first contact that failed still makes the person known (and their language)
+            member = self.member_for(repos, event.who, now)
+            answer = Context(self, repos, now, who=event.who, where=event.where, member=member, spec=ctx.spec, event_id=event.event_id)
+            if isinstance(failure, (UsageError, ActionError)):
+                text = self._error_text(failure, answer)
+            else:
+                text = answer._("Sorry, something went wrong on my side (ref {ref}). Nothing was changed; it has been logged.", ref=ref)
             answer.outbound.append(self._reply(answer, text, private=ctx.spec.private if ctx.spec else False))
             answer.recorded = self._record_in(answer)
         return answer
@@ -335,12 +347,12 @@ class Engine:
                 return source(ctx, partial)[:25]
 
     def _error_text(self, exc: Exception, ctx: Context) -> str:
+        text = in_language(exc, ctx.language)
         if isinstance(exc, UsageError):
             spec = exc.spec or ctx.spec
             if spec is not None:
-                return f"{exc.message} — usage: {spec.usage(self.settings.bot.prefix)}"
-            return exc.message
-        return str(exc)
+                return ctx._("{error} — usage: {usage}", error=text, usage=spec.usage(self.settings.bot.prefix))
+        return text
 
     async def _dispatch(self, ctx: Context, event: TextReceived | CommandInvoked) -> bool:
         """Run the command or the interview answer. False when the event is not for the bot."""
@@ -358,7 +370,7 @@ class Engine:
         else:
             spec, used = self.registry.find(event.path)
             if spec is None or used != len(event.path):
-                raise UsageError(self.registry.unknown_hint(list(event.path)))
+                raise self.registry.unknown(list(event.path), self.settings.bot.prefix)
             raw_args = spec.bind_mapping(event.args)
         ctx.spec = spec
         ctx.member = self.member_for(ctx.repos, ctx.who, ctx.now)
@@ -366,11 +378,11 @@ class Engine:
             self.member_roles(ctx.repos, ctx.member, event.platform_roles) if ctx.member is not None else frozenset()
         )
         if not self.allowed(spec, ctx.who, ctx.roles):
-            raise ActionError(self.refusal(spec, ctx.who, ctx.roles))
+            raise self.refusal(spec, ctx.who, ctx.roles)
         if spec.scope == "channel" and ctx.where.is_direct:
-            raise ActionError(f"{ctx.prefix}{spec.name} works in a channel, not in a private message.")
+            raise ActionError(N_("{command} works in a channel, not in a private message."), command=ctx.prefix + spec.name)
         if spec.scope == "direct" and not ctx.where.is_direct:
-            raise ActionError(f"Send {ctx.prefix}{spec.name} to me in a private message.")
+            raise ActionError(N_("Send {command} to me in a private message."), command=ctx.prefix + spec.name)
         args = self._resolve_members(ctx, spec, raw_args)
         text = await spec.handler(ctx, **args)
         self.finish_reply(ctx, text, private=spec.private)
@@ -392,14 +404,14 @@ class Engine:
                 text = f"{text}\n{ctx.prompt}" if text else ctx.prompt
             else:  # the interview is private: what the command said goes with its first question
                 ctx.outbound.insert(0, DirectMessage(to=ctx.who, text=f"{text}\n{ctx.prompt}" if text else ctx.prompt))
-                text = "I've sent you a private message with a few questions."
+                text = ctx._("I've sent you a private message with a few questions.")
         if text:
             answer = self._reply(ctx, text, private=private)
             ctx.outbound.insert(0, answer)
             if isinstance(answer, DirectMessage) and not ctx.where.is_direct:
                 # said in a room, answered in private: a word in the room, or it looks ignored
-                note = "I've sent you the answer in a private message." if private else \
-                    "That answer is long: I've sent it to you in a private message."
+                note = ctx._("I've sent you the answer in a private message.") if private else \
+                    ctx._("That answer is long: I've sent it to you in a private message.")
                 ctx.outbound.insert(0, Reply(where=ctx.where, text=note, in_reply_to=ctx.event_id, to=ctx.who))
 
     def _reply(self, ctx: Context, text: str, *, private: bool) -> Outbound:

@@ -11,6 +11,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Awaitable, Callable
 
+from chatbot.commands import in_language
+from chatbot.i18n import N_
+
 if TYPE_CHECKING:
     from chatbot.context import Context
     from chatbot.engine import Engine
@@ -46,7 +49,7 @@ class Flow:
     #: called with every answer once the last step is answered; returns the closing message
     finish: Callable[["Context", dict[str, Any]], Awaitable[str]]
     #: what the person is told when they leave with !cancel
-    cancelled: str = "Stopped. Nothing was saved."
+    cancelled: str = N_("Stopped. Nothing was saved.")
 
     def step(self, name: str) -> Step:
         for step in self.steps:
@@ -105,7 +108,7 @@ class Conversations:
         reply = lambda text: self.engine.finish_reply(ctx, text, private=True)  # noqa: E731
         member = ctx.member
         if member is None or member.id is None:
-            return reply("I only talk privately with people logged in to an account.")
+            return reply(ctx._("I only talk privately with people logged in to an account."))
         conv = ctx.repos.conversations.get(member.id)
         if conv is None:
             for feature in ctx.features:
@@ -114,7 +117,7 @@ class Conversations:
                     conv = ctx.repos.conversations.get(member.id)
                     break
         if conv is None or conv.flow not in self.engine.flows:
-            return reply(f"I'm not waiting for an answer from you right now. Commands start with {ctx.prefix}; try {ctx.prefix}help.")
+            return reply(ctx._("I'm not waiting for an answer from you right now. Commands start with {prefix}; try {prefix}help.", prefix=ctx.prefix))
         flow = self.engine.flows[conv.flow]
         step = flow.step(conv.step)
         data = dict(conv.data)
@@ -122,7 +125,7 @@ class Conversations:
         try:
             value = step.parse(ctx, text, data)
         except ValueError as exc:
-            return reply(f"{exc}\n{self.question(flow, step.name, ctx, data)}")
+            return reply(f"{in_language(exc, ctx.language)}\n{self.question(flow, step.name, ctx, data)}")
         data[step.name] = value
         following = flow.after(step.name, data)
         if following is None:

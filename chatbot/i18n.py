@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass, field
+from functools import lru_cache
 from datetime import date, datetime, time
 from gettext import NullTranslations
 from io import BytesIO
@@ -71,11 +72,11 @@ class Language:
         """The language's name in itself ("français"), as its speakers look for it."""
         return Locale.parse(self.code).get_display_name(self.code) or self.code
 
-    def _(self, text: str, **fields: Any) -> str:
+    def _(self, text: str, /, **fields: Any) -> str:
         """``text`` in this language, its ``{fields}`` filled in."""
         return _fill(self.translations.gettext(text), text, fields)
 
-    def ngettext(self, singular: str, plural: str, n: int, **fields: Any) -> str:
+    def ngettext(self, singular: str, plural: str, n: int, /, **fields: Any) -> str:
         """The form for ``n`` by this language's plural rules; ``{n}`` is filled in too."""
         chosen = self.translations.ngettext(singular, plural, n)
         source = singular if n == 1 else plural
@@ -126,16 +127,26 @@ def _read_catalog(path: Path) -> NullTranslations:
     return Translations(fp=buf, domain=DOMAIN)
 
 
+def _catalogs(directory: Path | None) -> dict[str, Path]:
+    """The ``.po`` files of a catalog directory, by language code."""
+    if directory is None or not directory.is_dir():
+        return {}
+    return {po.parts[-3]: po for po in sorted(directory.glob(f"*/LC_MESSAGES/{DOMAIN}.po"))}
+
+
+@lru_cache(maxsize=16)
+def available(extra_dir: str | None = None) -> tuple[str, ...]:
+    """The language codes the bot can speak with ``extra_dir``'s catalogs (config checks)."""
+    return tuple(sorted({SOURCE, *_catalogs(SHIPPED), *_catalogs(Path(extra_dir) if extra_dir else None)}))
+
+
 class Languages:
     """The languages the bot speaks: English, the shipped catalogs and a community's own."""
 
     def __init__(self, default: str = SOURCE, extra_dir: str | Path | None = None) -> None:
         self._by_code: dict[str, Language] = {SOURCE: Language(SOURCE)}
         for directory in (SHIPPED, Path(extra_dir) if extra_dir else None):
-            if directory is None or not directory.is_dir():
-                continue
-            for po in sorted(directory.glob(f"*/LC_MESSAGES/{DOMAIN}.po")):
-                code = po.parts[-3]
+            for code, po in _catalogs(directory).items():
                 try:
                     Locale.parse(code)
                 except (UnknownLocaleError, ValueError):
@@ -157,6 +168,14 @@ class Languages:
             if found is not None:
                 return found
         return self.default
+
+    def translation(self, code: str, text: str) -> str | None:
+        """``text`` as ``code``'s catalog has it, or None (no such catalog, or not translated)."""
+        lang = self._by_code.get(code)
+        if lang is None or code == SOURCE:
+            return None
+        translated = lang.translations.gettext(text)
+        return translated if translated != text else None
 
     def has(self, code: str) -> bool:
         return code in self._by_code

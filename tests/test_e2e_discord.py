@@ -377,3 +377,25 @@ async def test_the_bot_process_answers_on_discord_and_after_kill_9_starts_withou
         synced = await fake("GET", "/log", method="PUT", path=put, after=before)
         assert len(synced) == (1 if attempt == 1 else 0), synced  # the digest survived the kill
     assert discord_env["DISCORD_TOKEN"] not in log_file.read_text()  # a secret is never logged
+
+
+async def test_slash_commands_carry_their_descriptions_in_each_language_the_bot_has(scene: Scene, tmp_path: Path) -> None:
+    """Discord shows each user the descriptions in their client's language; names stay as typed."""
+    from tests.test_i18n import write_catalog
+
+    help_text = next(s.help for s in scene.bot.engine.specs if s.path == ("help",))
+    days_help = next(a.help for s in scene.bot.engine.specs if s.path == ("oh", "stats") for a in s.args if a.name == "days")
+    locales = write_catalog(tmp_path / "locales", "pt_BR", {help_text: "Mostra os comandos que você pode usar",
+                                                           days_help: "quantos dias para trás (padrão 30)"})
+    write_catalog(locales, "fr", {help_text: "Montre les commandes que vous pouvez utiliser"})
+    await scene.stop()
+    scene.settings = scene.settings.model_copy(update={"bot": scene.settings.bot.model_copy(update={"locale_dir": str(locales)})})
+    before = await scene.fake.seq()
+    await scene.start()
+    synced = {c["name"]: c for c in await scene.fake("GET", "/commands", guild_id=scene.guild)}
+    assert synced["help"]["description_localizations"] == {
+        "pt-BR": "Mostra os comandos que você pode usar", "fr": "Montre les commandes que vous pouvez utiliser"}
+    assert _options(synced["oh"], "stats")["days"]["description_localizations"] == {"pt-BR": "quantos dias para trás (padrão 30)"}
+    assert not synced["help"].get("name_localizations")  # /help is /help in every language
+    # a new catalog changed the payload: synced once more, although the declarations did not change
+    assert len(await scene.fake("GET", "/log", method="PUT", path=f"/applications/.*/guilds/{scene.guild}/commands$", after=before)) == 1

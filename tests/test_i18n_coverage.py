@@ -1,0 +1,92 @@
+"""Hard to add an untranslated text: every catalog the bot ships knows every text of the code, and
+a sentence written as a plain literal (not through ``_``, ``ngettext`` or ``N_``) in the modules
+that talk to people fails here, with its file and line."""
+
+from __future__ import annotations
+
+import ast
+import re
+from pathlib import Path
+
+from babel.messages.extract import extract_from_dir
+from babel.messages.pofile import read_po
+
+from chatbot.i18n import DOMAIN, SHIPPED
+
+ROOT = Path(__file__).resolve().parents[1]
+#: the modules whose texts people read
+SPEAKING = sorted(ROOT / "chatbot" / name for name in ("engine.py", "flows.py", "context.py", "commands.py"))
+MARKERS = {"_", "ngettext", "N_"}
+#: calls whose texts are for operators and programmers, not people in chat
+NOT_SPOKEN = {"debug", "info", "warning", "error", "exception", "critical", "RuntimeError", "TypeError", "KeyError", "AssertionError"}
+SENTENCE = re.compile(r"[A-Za-z]{2,}[ ,;:]+[A-Za-z]{2,}")
+#: in the core a ValueError is a programmer's mistake in a declaration; in features it is an answer
+CORE = {"engine.py", "flows.py", "context.py", "commands.py"}
+#: literals that are words but not sentences for a person, each with its reason
+ALLOWED: dict[str, str] = {
+    "Generated from the declarations by `mentorbot commands`; `help COMMAND` in chat says the same.":
+        "COMMANDS.md, the repository's English reference",
+    "On Discord each is a slash command; a command that has sub-commands sits one level down (`/q show`, `/checkin answer`).":
+        "COMMANDS.md",
+    "| command | who may | what it does |": "COMMANDS.md",
+}
+
+
+def _texts() -> set[str]:
+    """Every msgid in the code, as ``./dev i18n`` extracts it."""
+    ids: set[str] = set()
+    for package in ("chatbot", "adapters"):
+        for _filename, _lineno, message, _comments, _context in extract_from_dir(str(ROOT / package), [("**.py", "python")]):
+            ids.add(message[0] if isinstance(message, tuple) else message)
+    return ids
+
+
+def test_every_shipped_catalog_translates_every_text():
+    wanted = _texts()
+    assert len(wanted) > 50  # the extraction found the code's texts
+    for po in sorted(SHIPPED.glob(f"*/LC_MESSAGES/{DOMAIN}.po")):
+        with po.open("rb") as f:
+            catalog = read_po(f)
+        translated = {
+            m.id[0] if isinstance(m.id, tuple) else m.id
+            for m in catalog
+            if m.id and not m.fuzzy and (all(m.string) if isinstance(m.string, tuple) else m.string)
+        }
+        missing = sorted(wanted - translated)
+        assert not missing, f"{po.relative_to(ROOT)} misses {len(missing)} texts (run ./dev i18n, then translate): {missing[:5]}"
+
+
+def _spoken_literals(path: Path) -> list[str]:
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    silent = NOT_SPOKEN | ({"ValueError"} if path.name in CORE and path.parent.name == "chatbot" else set())
+    exempt: set[int] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, (ast.Module, ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+            body = node.body
+            if body and isinstance(body[0], ast.Expr) and isinstance(body[0].value, ast.Constant):
+                exempt.add(id(body[0].value))  # a docstring
+        if isinstance(node, ast.Call):
+            name = node.func.attr if isinstance(node.func, ast.Attribute) else getattr(node.func, "id", "")
+            if name in MARKERS or name in silent:
+                for inner in ast.walk(node):
+                    exempt.add(id(inner))
+    found = []
+    for node in ast.walk(tree):
+        if id(node) in exempt:
+            continue
+        if isinstance(node, ast.Constant) and isinstance(node.value, str):
+            text = node.value
+        elif isinstance(node, ast.JoinedStr):
+            text = "".join(v.value for v in node.values if isinstance(v, ast.Constant) and isinstance(v.value, str))
+            for inner in ast.walk(node):
+                exempt.add(id(inner))
+        else:
+            continue
+        if SENTENCE.search(text) and text not in ALLOWED:
+            found.append(f"{path.relative_to(ROOT)}:{node.lineno}: {text[:60]!r}")
+    return found
+
+
+def test_no_sentence_bypasses_the_translation_layer():
+    found = [line for path in SPEAKING for line in _spoken_literals(path)]
+    assert not found, f"{len(found)} texts people read are not marked for translation:\n" + "\n".join(found[:40])
