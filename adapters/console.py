@@ -8,6 +8,7 @@ Output format (stable; tests and demos read it): one line per bot message,
 from __future__ import annotations
 
 import asyncio
+import os
 import re
 import sys
 from dataclasses import dataclass
@@ -98,10 +99,23 @@ class ConsoleAdapter(MemoryAdapter):
     def __init__(self, out: TextIO | None = None, platform: str = PLATFORM) -> None:
         super().__init__(platform)
         self.out = out or sys.stdout
+        #: the reader went away (``mentorbot console | head``): the bot goes on, silently
+        self.closed = False
 
     def _record(self, said: Said) -> None:
         super()._record(said)
-        print(said.render(), file=self.out, flush=True)
+        self.show(said.render())
+
+    def show(self, text: str) -> None:
+        """Print a line for the person at the terminal, if anyone still reads."""
+        if self.closed:
+            return
+        try:
+            print(text, file=self.out, flush=True)
+        except BrokenPipeError:
+            self.closed = True
+            if self.out is sys.stdout:  # as Python's docs advise: no second error at exit
+                os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
 
 
 def create(settings: dict[str, Any], context: AdapterContext) -> ConsoleAdapter:
@@ -219,14 +233,19 @@ async def repl(
     ``settle``, the answers to a line are printed before the next prompt."""
     loop = asyncio.get_running_loop()
     channel: str | None = None
-    print(f"Talking to the bot as {user} in a direct message. /as NAME switches user, /join #channel speaks "
-          "in a channel, /dm goes back to private, /quit leaves. Try !help.", file=adapter.out, flush=True)
+    # typed at a terminal, the prompt is input()'s; piped in, each line is shown after its prompt,
+    # so the transcript reads as a conversation ("you@dm> !help", then the answer)
+    typed = sys.stdin.isatty()
+    adapter.show(f"Talking to the bot as {user} in a direct message. /as NAME switches user, /join #channel "
+                 "speaks in a channel, /dm goes back to private, /quit leaves. Try !help.")
     while True:
-        where = channel or "dm"
+        prompt = f"{user}@{channel or 'dm'}> "
         try:
-            line = await loop.run_in_executor(None, lambda: input(f"{user}@{where}> "))
+            line = await loop.run_in_executor(None, lambda: input(prompt if typed else ""))
         except (EOFError, KeyboardInterrupt):
             return
+        if not typed and line.strip():
+            adapter.show(prompt + line.strip())
         line = line.strip()
         if not line:
             continue
@@ -245,7 +264,7 @@ async def repl(
         if line.startswith("/") and on_command is not None:
             answer = await on_command(line)
             if answer:
-                print(answer, file=adapter.out, flush=True)
+                adapter.show(answer)
             continue
         await adapter.say(user, line, channel)
         if settle is not None:

@@ -145,3 +145,35 @@ def test_config_may_be_given_after_the_command_as_the_readme_shows(tmp_path):
     assert "unrecognized arguments" not in after.stderr
     assert (after.returncode, after.stdout, after.stderr) == (before.returncode, before.stdout, before.stderr)
     assert "h.db" in after.stderr  # it read this config: the database it names was looked for
+
+
+def test_the_console_reads_as_a_conversation_when_its_input_is_piped(tmp_path):
+    """Piped in, each line appears after its prompt on a line of its own, answers below it
+    (it used to be "you@dm> alice@dm> [dm alice] Welcome!…" on one line)."""
+    result = subprocess.run(
+        [sys.executable, "-m", "chatbot", "console", "--db", str(tmp_path / "c.db")],
+        input="!whoami\n/as alice\n!whoami\n", capture_output=True, text=True, timeout=60, cwd=tmp_path,
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+    )
+    lines = result.stdout.splitlines()
+    assert result.returncode == 0, result.stderr
+    asked = [i for i, line in enumerate(lines) if "@dm>" in line]
+    assert [lines[i] for i in asked] == ["you@dm> !whoami", "you@dm> /as alice", "alice@dm> !whoami"]
+    assert lines[asked[0] + 1].startswith("[dm you]") and lines[asked[2] + 1].startswith("[dm alice]")
+
+
+def test_the_console_stops_writing_quietly_when_its_reader_goes_away(tmp_path):
+    """``mentorbot console | head -1``: no traceback for each answer nobody reads."""
+    bot = subprocess.Popen(
+        [sys.executable, "-m", "chatbot", "console", "--db", str(tmp_path / "c.db")],
+        stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=tmp_path,
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+    )
+    assert bot.stdin is not None and bot.stdout is not None and bot.stderr is not None
+    assert bot.stdout.readline().startswith("Talking to the bot")
+    bot.stdout.close()  # the reader leaves
+    bot.stdin.write("!help\n!whoami\n!help\n")
+    bot.stdin.close()
+    assert bot.wait(timeout=60) == 0
+    errors = bot.stderr.read()
+    assert "Traceback" not in errors and "BrokenPipe" not in errors, errors
