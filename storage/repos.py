@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import random
 import re
+import unicodedata
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any, Iterable, Sequence
@@ -34,6 +35,28 @@ from storage.tables import (
     Round,
     Signup,
 )
+
+
+#: a display name shaped like somebody's id on a platform (Matrix "@coord:server", a Discord
+#: mention, "irc:alice"): a handle made from it could pass for that person
+_LOOKS_LIKE_AN_ID = re.compile(r"^[@#!+]|<@|:")
+_MARKUP = re.compile(r"<(script|style)\b.*?</\1\s*>|<[^>]*>", re.IGNORECASE | re.DOTALL)
+
+
+def _unaccented(text: str) -> str:
+    """``José`` -> ``Jose``: letters people recognise, in the ASCII a handle is made of."""
+    return unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode()
+
+
+def handle_source(account: str, display: str) -> str:
+    """A new person's name as the bot shows it, and what their handle is made from: their
+    display name as people read it (markup removed), unless it is empty or looks like an id,
+    then their own account's name (a Matrix id's localpart), so nobody is listed under a name
+    that imitates someone else's."""
+    shown = " ".join(_MARKUP.sub("", display).split())
+    if shown and not _LOOKS_LIKE_AN_ID.search(shown):
+        return shown
+    return account.lstrip("@").split(":")[0] or account
 
 
 class MemberRepo:
@@ -92,7 +115,7 @@ class MemberRepo:
         return list(self.s.exec(stmt))
 
     def unique_handle(self, wanted: str) -> str:
-        base = re.sub(r"[^a-z0-9_\-]", "", wanted.lower())[:24] or "member"
+        base = re.sub(r"[^a-z0-9_\-]", "", _unaccented(wanted).lower())[:24] or "member"
         if base[0].isdigit() or base[0] in "-_":
             base = "m" + base
         handle, n = base, 1
@@ -102,9 +125,10 @@ class MemberRepo:
         return handle
 
     def create(self, platform: str, account: str, display: str, now: datetime) -> Member:
+        shown = handle_source(account, display)
         member = Member(
-            handle=self.unique_handle(display or account),
-            display_name=display or account,
+            handle=self.unique_handle(shown),
+            display_name=shown,
             preferred_platform=platform,
             created_at=now,
         )

@@ -224,3 +224,21 @@ async def test_a_platform_refusing_a_mentee_is_told_to_their_mentor_once(bot):
     bot.adapters["console"].unreachable.discard("alice")
     await bot.say("alice", "!whoami")  # she writes again: worth trying once more
     assert bot.dm("alice")[-1].startswith("You are alice")
+
+
+async def test_a_display_name_that_imitates_an_id_or_holds_markup_never_becomes_a_handle(bot):
+    """A Matrix display name "@coord:localhost" was listed as "@coord:localhost"; markup became
+    "bxbscriptalert1script". Handles come from what people read, else from the own account."""
+    await bot.simulate("matrix")
+
+    async def first_contact(account: str, display: str) -> str:
+        who = Identity("matrix", account, display)
+        await bot.handle(TextReceived(who=who, where=Where("matrix"), text="!whoami"))
+        return bot.dm(f"{account}@matrix")[-1]
+
+    imitation = await first_contact("@mallory:localhost", "@coord:localhost")
+    assert imitation.startswith("You are mallory (mallory)")
+    marked_up = await first_contact("@x:localhost", "<b>Ximena</b><script>alert(1)</script>")
+    assert marked_up.startswith("You are ximena (Ximena)")
+    accented = await first_contact("@jo:localhost", "José Ortiz")
+    assert accented.startswith("You are joseortiz (José Ortiz)")
