@@ -118,3 +118,27 @@ def test_processes_opening_one_new_file_at_once_migrate_it_once(tmp_path):
             assert {r[0] for r in conn.execute("SELECT version_num FROM alembic_version")} == heads
         finally:
             conn.close()
+
+
+def test_timezones_stored_under_old_names_become_canonical_on_upgrade(tmp_path):
+    """``NZ`` was stored by an earlier release; the upgrade makes it Pacific/Auckland in the member
+    and in their check-in plan alike (so the plan is not taken for one made in another zone)."""
+    from alembic import command
+    from sqlalchemy import create_engine, text
+
+    url = f"sqlite:///{tmp_path / 'old.db'}"
+    cfg = _alembic_config()
+    with create_engine(url).begin() as conn:
+        cfg.attributes["connection"] = conn
+        command.upgrade(cfg, "0009")
+        conn.execute(text("INSERT INTO member (id, handle, display_name, timezone, languages, status, created_at) "
+                          "VALUES (1, 'aroha', 'Aroha', 'NZ', '[]', 'active', '2026-01-01 00:00:00'), "
+                          "(2, 'sam', 'Sam', 'US/Pacific', '[]', 'active', '2026-01-01 00:00:00'), "
+                          "(3, 'ines', 'Ines', 'Europe/Lisbon', '[]', 'active', '2026-01-01 00:00:00')"))
+        conn.execute(text("INSERT INTO checkin_plan (member_id, basis, tz, next_due_at, misses_in_row, created_at) "
+                          "VALUES (1, 'mon,thu 10:00', 'NZ', '2027-01-04 10:00:00', 0, '2026-01-01 00:00:00')"))
+    engine = open_database(url)  # the start-up upgrade
+    with engine.connect() as conn:
+        assert dict(conn.execute(text("SELECT handle, timezone FROM member")).all()) == {
+            "aroha": "Pacific/Auckland", "sam": "America/Los_Angeles", "ines": "Europe/Lisbon"}
+        assert conn.execute(text("SELECT tz FROM checkin_plan")).scalar_one() == "Pacific/Auckland"
