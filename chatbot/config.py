@@ -39,6 +39,20 @@ class BotSettings(Strict):
     language: str = "en"
     #: a directory of a community's own catalogs: <code>/LC_MESSAGES/mentorbot.po (see README)
     locale_dir: str | None = None
+    #: an interview (sign-up, assessment) left without an answer this long ends, so a message
+    #: days later is not taken as its answer ("off": never); check-ins end at their next prompt
+    interview_timeout: str = "3d"
+
+    @field_validator("interview_timeout")
+    @classmethod
+    def _timeout(cls, v: str) -> str:
+        parse_span_setting(v)
+        return v
+
+    @property
+    def interview_timeout_span(self) -> timedelta | None:
+        span = parse_span_setting(self.interview_timeout)
+        return span or None
 
     @field_validator("prefix")
     @classmethod

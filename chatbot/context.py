@@ -241,6 +241,11 @@ class Context:
         self.prompt = self.engine.conversations.question(flow, conv.step, self, dict(conv.data))
         return dict(conv.data)
 
+    def cancel_flow(self) -> str | None:
+        """End the asker's interview (``!cancel``): what to tell them (with the question of an
+        interview it had paused, which carries on), or None when they were in none."""
+        return self.engine.conversations.cancel(self, self.require_member())
+
     def start_flow(self, name: str, data: dict[str, Any] | None = None) -> None:
         """Begin an interview in the asker's DM; the engine sends its first question."""
         member = self.require_member()

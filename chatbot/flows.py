@@ -9,6 +9,7 @@ is saved as it comes. One person is in at most one flow; ``!cancel`` leaves it.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any, Awaitable, Callable
 
 from chatbot.commands import in_language
@@ -17,7 +18,7 @@ from chatbot.i18n import N_
 if TYPE_CHECKING:
     from chatbot.context import Context
     from chatbot.engine import Engine
-    from storage.tables import Member
+    from storage.tables import Conversation, Member
 
 #: parse(ctx, text, answers) -> the value to store; raise ValueError("why") to ask again
 Parser = Callable[["Context", str, dict[str, Any]], Any]
@@ -50,6 +51,11 @@ class Flow:
     finish: Callable[["Context", dict[str, Any]], Awaitable[str]]
     #: what the person is told when they leave with !cancel
     cancelled: str = N_("Stopped. Nothing was saved.")
+    #: what people call it ("your check-in"), when it is paused or times out
+    title: str = N_("interview")
+    #: does it end on its own after ``[bot] interview_timeout`` without an answer? (a check-in
+    #: does not: the next prompt replaces it)
+    expires: bool = True
 
     def step(self, name: str) -> Step:
         for step in self.steps:
@@ -82,6 +88,10 @@ class Flow:
         return (applying.index(name) + 1 if name in applying else 1, len(applying))
 
 
+#: where a new interview keeps the one it paused (flow, step, answers, platform) until it ends
+PAUSED = "_paused"
+
+
 class Conversations:
     """Starts interviews and takes a plain DM as the answer to the current question."""
 
@@ -89,15 +99,59 @@ class Conversations:
         self.engine = engine
 
     def start(self, ctx: "Context", member: "Member", name: str, platform: str, data: dict[str, Any] | None) -> str:
-        """Begin interview ``name`` for ``member``; returns its first question."""
+        """Begin interview ``name`` for ``member``; returns its first question. Another interview
+        they are in is paused, not lost: it carries on when this one ends."""
         flow = self.engine.flows[name]
         data = dict(data or {})
         first = flow.first(data)
         if first is None:
             raise ValueError(f"flow {name} has no steps")
         assert member.id is not None
+        note = None
+        open_ = ctx.repos.conversations.get(member.id)
+        if open_ is not None and open_.flow != name and open_.flow in self.engine.flows and not self._expired(open_, ctx.now):
+            data[PAUSED] = {"flow": open_.flow, "step": open_.step, "data": dict(open_.data), "platform": open_.platform}
+            note = ctx._("I've paused your {title}; it carries on when this one is done.", title=ctx._(self.engine.flows[open_.flow].title))
         ctx.repos.conversations.start(member.id, name, first.name, platform, data, ctx.now)
-        return self.question(flow, first.name, ctx, data)
+        question = self.question(flow, first.name, ctx, data)
+        return f"{note}\n{question}" if note else question
+
+    def cancel(self, ctx: "Context", member: "Member") -> str | None:
+        """End the interview ``member`` is in (``!cancel``); what they are told, with the paused
+        interview's question if one carries on. None when there was nothing to cancel."""
+        assert member.id is not None
+        conv = ctx.repos.conversations.get(member.id)
+        if conv is None:
+            return None
+        flow = self.engine.flows.get(conv.flow)
+        ctx.repos.conversations.end(member.id)
+        told = ctx._(flow.cancelled) if flow else ctx._("Stopped.")
+        resumed = self._resume(ctx, member, conv.data.get(PAUSED))
+        return f"{told}\n{resumed}" if resumed else told
+
+    def _resume(self, ctx: "Context", member: "Member", paused: dict[str, Any] | None) -> str | None:
+        """Reopen a paused interview where it stopped; its question, or None."""
+        assert member.id is not None
+        ctx.repos.session.flush()  # the ended conversation's row goes before the same key comes back
+        if not paused or paused["flow"] not in self.engine.flows or ctx.repos.conversations.get(member.id) is not None:
+            return None
+        flow = self.engine.flows[paused["flow"]]
+        ctx.repos.conversations.start(member.id, flow.name, paused["step"], paused["platform"], paused["data"], ctx.now)
+        question = self.question(flow, paused["step"], ctx, paused["data"])
+        return ctx._("Back to your {title}:", title=ctx._(flow.title)) + "\n" + question
+
+    def _span(self, ctx: "Context") -> str:
+        """The timeout in words ("3 days", "12 hours")."""
+        limit = self.engine.settings.bot.interview_timeout_span
+        assert limit is not None
+        if limit % timedelta(days=1) == timedelta(0):
+            return ctx.ngettext("{n} day", "{n} days", limit.days)
+        return ctx.ngettext("{n} hour", "{n} hours", max(1, round(limit / timedelta(hours=1))))
+
+    def _expired(self, conv: "Conversation", now: datetime) -> bool:
+        flow = self.engine.flows.get(conv.flow)
+        limit = self.engine.settings.bot.interview_timeout_span
+        return flow is not None and flow.expires and limit is not None and now - conv.updated_at > limit
 
     def question(self, flow: Flow, step_name: str, ctx: "Context", data: dict[str, Any]) -> str:
         n, total = flow.position(step_name, data)
@@ -116,6 +170,14 @@ class Conversations:
                     ctx.repos.session.flush()
                     conv = ctx.repos.conversations.get(member.id)
                     break
+        if conv is not None and self._expired(conv, ctx.now):
+            ctx.repos.conversations.end(member.id)
+            title = ctx._(self.engine.flows[conv.flow].title)
+            return reply(ctx._(
+                "I stopped waiting for an answer to your {title} after {span}, so I did not take this message "
+                "as one. Start it again whenever you like; {prefix}help lists the commands.",
+                title=title, span=self._span(ctx), prefix=ctx.prefix,
+            ))
         if conv is None or conv.flow not in self.engine.flows:
             return reply(ctx._("I'm not waiting for an answer from you right now. Commands start with {prefix}; try {prefix}help.", prefix=ctx.prefix))
         flow = self.engine.flows[conv.flow]
@@ -129,8 +191,11 @@ class Conversations:
         data[step.name] = value
         following = flow.after(step.name, data)
         if following is None:
+            paused = data.pop(PAUSED, None)
             ctx.repos.conversations.end(member.id)
-            return reply(await flow.finish(ctx, data))
+            closing = await flow.finish(ctx, data)
+            resumed = self._resume(ctx, member, paused)
+            return reply(f"{closing}\n{resumed}" if resumed else closing)
         conv.step, conv.data = following.name, data
         ctx.repos.conversations.save(conv, ctx.now)
         reply(self.question(flow, following.name, ctx, data))

@@ -1,0 +1,122 @@
+"""Interviews as people use them: a second interview pauses the first instead of swallowing its
+answers, an interview nobody answered for days stops taking messages as answers, and a command
+is never an answer."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from chatbot.commands import CommandSpec, Example
+from chatbot.context import Context, Feature
+from chatbot.flows import Flow, Step
+from tests.harness import Bot
+
+
+def _parse_number(ctx: Context, text: str, data: dict[str, Any]) -> int:
+    if not text.strip().isdigit():
+        raise ValueError("That is not a number.")
+    return int(text)
+
+
+async def _quiz_done(ctx: Context, data: dict[str, Any]) -> str:
+    return f"Quiz saved: {data['colour']} {data['number']}."
+
+
+async def _survey_done(ctx: Context, data: dict[str, Any]) -> str:
+    return f"Survey saved: {data['food']}."
+
+
+QUIZ = Flow("quiz", (
+    Step("colour", lambda ctx, d: "Which colour?", lambda ctx, text, d: text.strip()),
+    Step("number", lambda ctx, d: "Which number?", _parse_number),
+), finish=_quiz_done, title="quiz")
+SURVEY = Flow("survey", (Step("food", lambda ctx, d: "Which food?", lambda ctx, text, d: text.strip()),),
+              finish=_survey_done, title="survey")
+
+
+async def _quiz(ctx: Context) -> str:
+    ctx.start_flow("quiz")
+    return ""
+
+
+async def _survey(ctx: Context) -> str:
+    ctx.start_flow("survey")
+    return ""
+
+
+async def _stop(ctx: Context) -> str:
+    return ctx.cancel_flow() or "There is nothing to stop."
+
+
+FEATURE = Feature(
+    name="interviews-under-test",
+    commands=(
+        CommandSpec(("quiz",), "a quiz", roles=("member",), handler=_quiz, examples=(Example("!quiz", "colour"),)),
+        CommandSpec(("survey",), "a survey", roles=("member",), handler=_survey, examples=(Example("!survey", "food"),)),
+        CommandSpec(("stop",), "stop", roles=("member",), handler=_stop, examples=(Example("!stop", "nothing"),)),
+    ),
+    flows=(QUIZ, SURVEY),
+)
+
+
+async def start(tmp_path, **bot: Any) -> Bot:
+    from chatbot.config import embedded_default
+
+    raw = embedded_default().model_dump()
+    raw["bot"] = {**raw["bot"], **bot}
+    return await Bot.start(tmp_path, raw, extra_features=(FEATURE,))
+
+
+async def test_a_second_interview_pauses_the_first_which_carries_on_after_it(tmp_path):
+    bot = await start(tmp_path)
+    try:
+        assert await bot.say("ana", "!quiz") == ["(1/2) Which colour?"]
+        await bot.say("ana", "green")
+        started = await bot.say("ana", "!survey")
+        assert started == ["I've paused your quiz; it carries on when this one is done.\n(1/1) Which food?"]
+        # the answer goes to the survey, not into the quiz
+        assert await bot.say("ana", "rice") == ["Survey saved: rice.\nBack to your quiz:\n(2/2) Which number?"]
+        assert await bot.say("ana", "7") == ["Quiz saved: green 7."]
+    finally:
+        await bot.stop()
+
+
+async def test_cancelling_the_second_interview_brings_back_the_paused_one(tmp_path):
+    bot = await start(tmp_path)
+    try:
+        await bot.say("ana", "!quiz")
+        await bot.say("ana", "blue")
+        await bot.say("ana", "!survey")
+        assert await bot.say("ana", "!stop") == ["Stopped. Nothing was saved.\nBack to your quiz:\n(2/2) Which number?"]
+        assert await bot.say("ana", "3") == ["Quiz saved: blue 3."]
+        assert await bot.say("ana", "!stop") == ["There is nothing to stop."]
+    finally:
+        await bot.stop()
+
+
+async def test_an_interview_left_for_days_does_not_take_a_later_message_as_its_answer(tmp_path):
+    bot = await start(tmp_path, interview_timeout="2d")
+    try:
+        await bot.say("ana", "!quiz")
+        await bot.say("ana", "red")
+        await bot.advance("3d")
+        (answer,) = await bot.say("ana", "hello? is anyone there?")
+        assert answer.startswith("I stopped waiting for an answer to your quiz after 2 days, so I did not take this message as one.")
+        assert (await bot.say("ana", "5"))[0].startswith("I'm not waiting for an answer from you right now.")
+        # within the time it is an answer as before
+        await bot.say("ana", "!quiz")
+        await bot.advance("1d")
+        assert await bot.say("ana", "violet") == ["(2/2) Which number?"]
+    finally:
+        await bot.stop()
+
+
+async def test_a_command_during_an_interview_is_a_command_and_the_question_waits(tmp_path):
+    bot = await start(tmp_path)
+    try:
+        await bot.say("ana", "!quiz")
+        (answer,) = await bot.say("ana", "!whoami")
+        assert answer.startswith("You are ana")
+        assert await bot.say("ana", "teal") == ["(2/2) Which number?"]
+    finally:
+        await bot.stop()
