@@ -23,7 +23,7 @@ import pytest
 from sqlmodel import Session, select
 
 from adapters.irc import IrcAdapter
-from adapters.irc_text import GUARD
+from adapters.irc.text import GUARD
 from chatbot.app import App
 from chatbot.clock import FakeClock
 from chatbot.config import from_dict
