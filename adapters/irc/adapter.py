@@ -30,7 +30,8 @@ written from the connect factory before NICK/USER; SASL PLAIN is done by hand (t
 debug log never sees the password; events go to this adapter only (per connection, not the
 reactor's global handlers); ISUPPORT comes from the raw 005 arguments (``WHOX`` has no value);
 PRIVMSG text is taken raw (no CTCP low-level dequoting, which would turn ``\\x10n`` into a
-newline); undecodable bytes fall back to latin-1 instead of raising.
+newline); lines are decoded as UTF-8 with a character cut off at the end dropped (never Latin-1;
+see ``text.decode_line``).
 """
 
 from __future__ import annotations

@@ -14,9 +14,10 @@ from typing import Callable
 
 import irc.client
 import irc.client_aio
-from jaraco.stream.buffer import LenientDecodingLineBuffer
+from jaraco.stream.buffer import LineBuffer
 
 from adapters.base import Reporter, Sink
+from adapters.irc import text
 from adapters.irc.roster import Roster
 from adapters.irc.settings import IrcSettings
 from adapters.pacing import TokenBucket
@@ -25,10 +26,18 @@ from chatbot.events import Inbound
 log = logging.getLogger("adapters.irc")
 
 
+class Utf8LineBuffer(LineBuffer):
+    """Lines as text by :func:`adapters.irc.text.decode_line` (never a Latin-1 fallback)."""
+
+    def lines(self):  # type: ignore[override]
+        for line in super().lines():
+            yield text.decode_line(line)
+
+
 class Connection(irc.client_aio.AioConnection):
     """An AioConnection that hands every event to one callback and survives bad lines."""
 
-    buffer_class = LenientDecodingLineBuffer  # latin-1 fallback instead of UnicodeDecodeError
+    buffer_class = Utf8LineBuffer
 
     def __init__(self, reactor: irc.client_aio.AioReactor, on_event: Callable[[irc.client.Event], None]):
         super().__init__(reactor)

@@ -27,6 +27,7 @@ The rules:
 
 from __future__ import annotations
 
+import codecs
 import re
 import string
 from typing import Iterator, Mapping
@@ -44,7 +45,9 @@ DEFAULT_HOSTLEN = 63
 _LINE_BREAK = re.compile(r"\r\n|\r|\n")
 # Colour codes take their digits with them: \x03[fg[,bg]] and \x04[RRGGBB[,RRGGBB]].
 _COLOUR = re.compile(r"\x03(?:\d{1,2}(?:,\d{1,2})?)?|\x04(?:[0-9a-fA-F]{6}(?:,[0-9a-fA-F]{6})?)?")
-_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+#: C0 controls, DEL and the C1 controls (U+0080-U+009F, what a UTF-8 line misread as Latin-1 is
+#: full of): none of them is text a person meant.
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
 _PARAM_UNSAFE = re.compile(r"[\r\n\x00\x01]")
 _ZERO_WIDTH = re.compile(r"[\u200b\u200c\u200d\u2060\ufeff]")
 #: Characters a channel name or nick we send to must not contain (they would split the target
@@ -57,8 +60,19 @@ def clean_param(value: str) -> str:
     return _PARAM_UNSAFE.sub("", value)
 
 
+def decode_line(data: bytes) -> str:
+    """One line from the server as text: UTF-8, with a character the server cut off at the end
+    of an over-long line dropped, and any other undecodable byte replaced (U+FFFD).
+
+    Servers cut relayed lines at 512 bytes, often inside a multi-byte character; decoding the
+    whole line as Latin-1 instead (what irc's lenient buffer does) turns every emoji and accent
+    into mojibake full of C1 control bytes, which the bot would store and repeat.
+    """
+    return codecs.getincrementaldecoder("utf-8")("replace").decode(data, final=False)
+
+
 def strip_controls(text: str) -> str:
-    """Remove IRC formatting (colour codes with their digits) and every other C0 control.
+    """Remove IRC formatting (colour codes with their digits) and every other C0 or C1 control.
 
     A tab becomes a space, since it is whitespace the sender meant. Line breaks are removed
     too: call this on single lines (see :func:`split_lines`).
