@@ -53,3 +53,34 @@ async def test_a_line_the_server_cuts_mid_character_arrives_as_valid_text(bots, 
     event = await seen.wait_for(lambda e: isinstance(e, TextReceived) and e.text.startswith(head))
     assert no_controls(event.text) and "\ufffd" not in event.text
     assert event.text == head + pad + EMOJI * ((room - len(head) - len(pad)) // 4)  # only the cut one dropped
+
+
+# --------------------------------------------------------------------------- splitting
+
+USAGES = ("!q join [TOPIC]", "!help COMMAND", "!oh open [HOSTS...]", "!checkin", "!goal add <text>")
+words = st.text(st.characters(blacklist_categories=("Cs", "Cc", "Zs", "Zl", "Zp")), min_size=1, max_size=12)
+names = st.from_regex(r"[A-Za-z][A-Za-z0-9_\-\[\]\\^{}|]{0,15}", fullmatch=True)
+pieces = st.lists(st.one_of(words, names, st.sampled_from(USAGES)), min_size=1, max_size=80)
+
+
+@settings(max_examples=300, deadline=None)
+@given(pieces, st.integers(min_value=20, max_value=450))
+def test_split_parts_fit_the_budget_and_keep_usages_and_names_whole(parts: list[str], budget: int) -> None:
+    body = " ".join(parts)
+    lines = irc_text.render_lines(body, budget)
+    assert all(irc_text.utf8_len(line) <= budget for line in lines)
+    bare = [line.removeprefix(irc_text.GUARD) for line in lines]
+    tokens = [token for line in bare for token in line.split(" ")]
+    for part in parts:
+        if irc_text.utf8_len(part) + irc_text.utf8_len(irc_text.GUARD) <= budget:
+            if part in USAGES:
+                assert any(part in line for line in bare), (part, bare)
+            elif " " not in part:
+                assert part in tokens, (part, bare)  # a word or a name is never cut
+
+
+def test_a_long_help_line_breaks_before_a_usage_not_inside_it() -> None:
+    body = "You are not in line here. " + "Waiting is fine " * 3 + "and !q join [TOPIC] gets you in."
+    lines = irc_text.render_lines(body, 80)
+    assert any("!q join [TOPIC]" in line for line in lines), lines
+    assert all(irc_text.utf8_len(line) <= 80 for line in lines)

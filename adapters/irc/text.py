@@ -111,11 +111,24 @@ def utf8_len(text: str) -> int:
     return len(text.encode("utf-8"))
 
 
+#: A command's usage as the bot writes it, kept on one line: a prefix character, the command's
+#: words, then its placeholders (``!q join [TOPIC]``, ``!help COMMAND``, ``!goal add <text>``).
+_USAGE = re.compile(
+    r"(?<!\S)[^\w\s][a-z][\w-]*(?: [a-z][\w-]*){0,2}(?: (?:\[[^\]\n]*\]|<[^>\n]*>|[A-Z][A-Z_]+(?:\.\.\.)?))*(?!\S)"
+)
+
+
+def unbreakable(text: str) -> list[tuple[int, int]]:
+    """Spans of ``text`` (start, end) a split must not fall inside: command usages."""
+    return [m.span() for m in _USAGE.finditer(text) if " " in m.group()]
+
+
 def cut(text: str, budget: int) -> tuple[str, str]:
     """Split ``text`` into a head of at most ``budget`` UTF-8 bytes and the rest.
 
-    The cut falls on a character boundary; if there is a space in the second half of the
-    head, it falls there and that space is dropped, so words stay whole.
+    The cut falls at the last space that fits, so words (and names) stay whole, and never
+    inside a command's usage (:func:`unbreakable`); that space is dropped. Only a word or
+    usage longer than the whole budget is cut inside, on a character boundary.
     """
     if budget < 4:
         raise ValueError("budget must leave room for at least one character")
@@ -125,11 +138,12 @@ def cut(text: str, budget: int) -> tuple[str, str]:
     end = budget
     while end > 0 and (data[end] & 0xC0) == 0x80:  # back off a continuation byte
         end -= 1
-    head = data[:end].decode("utf-8")
-    space = head.rfind(" ")
-    if space > len(head) // 2:
-        return head[:space], text[space + 1 :]
-    return head, text[len(head) :]
+    fits = len(data[:end].decode("utf-8"))  # characters that fit
+    kept = [(a, b) for a, b in unbreakable(text) if utf8_len(text[a:b]) <= budget]
+    for i in range(fits, 0, -1):
+        if text[i] == " " and text[:i].strip() and not any(a < i < b for a, b in kept):
+            return text[:i], text[i + 1 :]
+    return text[:fits], text[fits:]
 
 
 def wrap(line: str, budget: int) -> Iterator[str]:
