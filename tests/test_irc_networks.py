@@ -6,13 +6,17 @@ and ircd-hybrid (no services, ``IRC_SERVER=hybrid``). People are raw-socket clie
 
 from __future__ import annotations
 
-import re
 import unicodedata
 
+import pytest
 from hypothesis import given, settings, strategies as st
 
+from adapters.base import AdapterContext, AdapterState
+from adapters.irc import IrcSettings, create
 from adapters.irc import text as irc_text
 from chatbot.events import TextReceived
+from tests.irc_fixtures import PORT
+from tests.servers import MemoryKV
 from tests.irc_fixtures import channel, clients, irc_server, name  # noqa: F401 - fixtures by name
 from tests.test_irc_adapter import accounts, bots  # noqa: F401 - fixtures by name
 
@@ -84,3 +88,40 @@ def test_a_long_help_line_breaks_before_a_usage_not_inside_it() -> None:
     lines = irc_text.render_lines(body, 80)
     assert any("!q join [TOPIC]" in line for line in lines), lines
     assert all(irc_text.utf8_len(line) <= 80 for line in lines)
+
+
+# --------------------------------------------------------------------------- identity modes and connection state
+
+
+def test_identity_and_role_masks_are_validated_and_backoff_is_capped_at_30_s() -> None:
+    base = {"host": "127.0.0.1", "nick": "mentorbot"}
+    assert IrcSettings.model_validate(base).identity == "services"
+    assert IrcSettings.model_validate(base).reconnect_max_delay <= 30
+    for bad in ({"identity": "nick"}, {"reconnect_max_delay": 300},
+                {"identity": "hostmask", "role_masks": {"wizard": ["*!*@*"]}},
+                {"identity": "hostmask", "role_masks": {"admin": ["ann"]}},
+                {"role_masks": {"admin": ["*!*@staff.example.org"]}}):  # masks need hostmask mode
+        with pytest.raises(ValueError):
+            IrcSettings.model_validate({**base, **bad})
+    assert irc_text.mask_matches("*!*@Staff.example.org", "Ann[1]!~ann@staff.EXAMPLE.org")
+    assert irc_text.mask_matches("ann?1]!*@*", "ann[1]!u@h")
+    assert not irc_text.mask_matches("*!*@staff.example.org", "ann!u@evil-staff.example.org.evil")
+
+
+async def test_connected_is_reported_only_once_the_channels_are_joined(irc_server, tmp_path, channel) -> None:
+    other = "#" + name("mb")
+    adapter = create({"host": "127.0.0.1", "port": PORT, "nick": name("mbot"), "channels": [channel, other],
+                      "identity": "hostmask", "connect_timeout": 5},
+                     AdapterContext(state_dir=tmp_path, kv=MemoryKV()))
+    reports: list[tuple[AdapterState, list[str]]] = []
+    adapter.bind_reporter(lambda state: reports.append((state, sorted(adapter.joined_channels))))
+    await adapter.start(lambda event: _nothing(), [])
+    try:
+        assert reports[0] == (AdapterState("connected"), sorted([channel, other]))
+        assert adapter.registrations == 1
+    finally:
+        await adapter.stop()
+
+
+async def _nothing() -> None:
+    return None

@@ -35,8 +35,22 @@ class Accounts(LinkOwner):
         "nick": "_on_nick", "account": "_on_account", "namreply": "_on_names",
         "whospcrpl": "_on_whox", "chghost": "_on_chghost", "396": "_on_visiblehost",
         "730": "_on_mononline", "731": "_on_monoffline", "whoisaccount": "_on_whoisaccount",
-        "nosuchnick": "_on_nosuchnick", "endofwhois": "_on_endofwhois",
+        "nosuchnick": "_on_nosuchnick", "endofwhois": "_on_endofwhois", "whoisuser": "_on_whoisuser",
     }
+
+    @property
+    def _by_mask(self) -> bool:
+        """``identity = "hostmask"``: a person's account is their folded ``nick!user@host``."""
+        return self.settings.identity == "hostmask"
+
+    def _mask_account(self, nick: str, userhost: str) -> str:
+        """The account of ``nick`` with ``user@host`` in hostmask mode (folded as the server
+        compares nicks, so ``Ann!a@h`` and ``ann!a@h`` are one person)."""
+        return self._fold(f"{nick}!{userhost}")
+
+    def _account_nick(self, account: str) -> str:
+        """The nick to try for an account: a mask's nick, or the services account name."""
+        return account.split("!", 1)[0] if self._by_mask else account
 
     def _fold(self, name: str) -> str:
         return text.irc_lower(name, self._casemapping)
@@ -63,7 +77,10 @@ class Accounts(LinkOwner):
     # ----------------------------------------------------------------- membership and accounts
 
     def _extended_account(self, link: Link, ev: irc.client.Event) -> tuple[str | None, bool]:
-        """(account, whether we know) for a JOIN: extended-join, else the account tag."""
+        """(account, whether we know) for a JOIN: extended-join, else the account tag; in
+        hostmask mode the joiner's mask."""
+        if self._by_mask:
+            return self._mask_account(ev.source.nick, ev.source.userhost), True
         if "extended-join" in link.acked and ev.arguments:
             return (None if ev.arguments[0] == "*" else ev.arguments[0]), True
         if "account-tag" in link.acked:
@@ -74,6 +91,8 @@ class Accounts(LinkOwner):
         nick, channel = ev.source.nick, ev.target
         if self._is_me(link, nick):
             link.joined[self._fold(channel)] = channel
+            if {self._fold(c) for c in self.settings.channels} <= set(link.joined):
+                link.all_joined.set()
             self._learn_mask(link, ev.source)
             log.info("IRC: joined %s", channel)
             if "WHOX" in link.isupport:
@@ -111,13 +130,18 @@ class Accounts(LinkOwner):
                     self._paced(link, "MONITOR - " + new)
             return
         self.roster.rename(old, new)
+        if self._by_mask:
+            person = self.roster.get(new)
+            if person is not None and person.account is not None:
+                person.account = self._mask_account(new, person.account.split("!", 1)[1])
+                self._announce(new, person.account)
         for account, last in list(self._last_nick.items()):
             if self._fold(last) == self._fold(old):
                 self._last_nick[account] = new
 
     def _on_account(self, link: Link, ev: irc.client.Event) -> None:
         nick = ev.source.nick
-        if self._is_me(link, nick):
+        if self._is_me(link, nick) or self._by_mask:
             return
         account = None if ev.target in (None, "*") else ev.target
         self.roster.set_account(nick, account)
@@ -136,11 +160,16 @@ class Accounts(LinkOwner):
         prefix = link.isupport.get("PREFIX", "(qaohv)~&@%+").partition(")")[2] or "~&@%+"
         for name in ev.arguments[2].split():
             nick = text.strip_prefixes(name, prefix)
-            if nick and not self._is_me(link, nick):
+            if not nick or self._is_me(link, nick):
+                continue
+            _, bang, userhost = name.partition("!")
+            if self._by_mask and bang:  # userhost-in-names: the mask is known at once
+                self.roster.join(nick, channel, self._mask_account(nick, userhost), known=True)
+            else:
                 self.roster.join(nick, channel)  # account unknown until WHOX or a message says
 
     def _on_whox(self, link: Link, ev: irc.client.Event) -> None:
-        if len(ev.arguments) < 3 or ev.arguments[0] != WHOX_TOKEN:
+        if len(ev.arguments) < 3 or ev.arguments[0] != WHOX_TOKEN or self._by_mask:
             return
         nick, account = ev.arguments[1], ev.arguments[2]
         account = None if account == "0" else account
@@ -195,6 +224,12 @@ class Accounts(LinkOwner):
         if len(ev.arguments) >= 2 and self._fold(ev.arguments[0]) in link.whois_seen:
             link.whois_seen[self._fold(ev.arguments[0])][1] = ev.arguments[1]
 
+    def _on_whoisuser(self, link: Link, ev: irc.client.Event) -> None:
+        """311 ``nick user host * :real``: in hostmask mode, the mask is the account."""
+        if self._by_mask and len(ev.arguments) >= 3 and self._fold(ev.arguments[0]) in link.whois_seen:
+            nick, user, host = ev.arguments[:3]
+            link.whois_seen[self._fold(nick)][1] = self._mask_account(nick, f"{user}@{host}")
+
     def _on_nosuchnick(self, link: Link, ev: irc.client.Event) -> None:
         if ev.arguments and self._fold(ev.arguments[0]) in link.whois_seen:
             link.whois_seen[self._fold(ev.arguments[0])][0] = False
@@ -242,7 +277,7 @@ class Accounts(LinkOwner):
 
         People sharing a channel are looked up in the roster; others are checked with WHOIS
         under their last known nick, the nick on the identity and the account name (which
-        services usually reserve for its owner).
+        services usually reserve for its owner; in hostmask mode the mask's nick).
         """
         if who.account is None:  # anonymous: only the nick they wrote from
             return who.display if text.valid_target(who.display) else None
@@ -250,7 +285,7 @@ class Accounts(LinkOwner):
         if nick is not None:
             return nick
         candidates: dict[str, str] = {}
-        for cand in (self._last_nick.get(who.account), who.display, who.account):
+        for cand in (self._last_nick.get(who.account), who.display, self._account_nick(who.account)):
             if cand and text.valid_target(cand):
                 candidates.setdefault(self._fold(cand), cand)
         for cand in candidates.values():

@@ -67,6 +67,13 @@ from chatbot.events import Inbound
 
 log = logging.getLogger("adapters.irc")
 
+#: what each identity mode means, said once at start-up so the operator knows what is trusted
+IDENTITY_MODES = {
+    "services": "a person is their services account; anybody not logged in is anonymous",
+    "hostmask": "a person is their nick!user@host (a cloak where the network gives one); "
+                "anybody who can take that nick from that host counts as them",
+}
+
 
 class IrcAdapter(ConnectionLoop, Registration, Accounts, InboundEvents, Sending):
     """One bot identity on one IRC network. See the module docstring."""
@@ -132,6 +139,7 @@ class IrcAdapter(ConnectionLoop, Registration, Accounts, InboundEvents, Sending)
         other failure (server unreachable) is retried in the background with backoff.
         """
         loop = asyncio.get_running_loop()
+        log.info("IRC: identity = %s: %s", self.settings.identity, IDENTITY_MODES[self.settings.identity])
         self._sink = sink
         self._stopping = False
         self._reactor = irc.client_aio.AioReactor(loop=loop)
@@ -174,6 +182,8 @@ class IrcAdapter(ConnectionLoop, Registration, Accounts, InboundEvents, Sending)
         bug): report it, so the supervisor restarts the adapter rather than leave it deaf."""
         if self._stopping or task not in (self._runner, self._dispatcher):
             return
+        if task is self._runner and self._link is not None and self._link.fatal:
+            return  # reported as failed with its reason already
         error = None if task.cancelled() else task.exception()
         self._report(AdapterState("failed", f"IRC: {task.get_name()} ended: {error!r}"))
 

@@ -45,6 +45,10 @@ class ConnectionLoop(LinkOwner):
                 lost = f"connection failed: {exc!r}"
             if self._stopping:
                 break
+            fatal = self._link.fatal if self._link is not None else None
+            if fatal is not None:  # the same settings fail again: no retry here (start() raises it)
+                self._report(AdapterState("failed", fatal))
+                break
             self._report(AdapterState("reconnecting", lost))
             if registered and loop.time() - began >= STABLE_AFTER:
                 attempt = 0
@@ -78,14 +82,23 @@ class ConnectionLoop(LinkOwner):
                                return_when=asyncio.FIRST_COMPLETED)
             if not link.registered.done():
                 reason = link.fatal or ("closed by the server" if link.closed.done() else "registration timed out")
-                log.warning("IRC: not registered: %s", reason)
+                if not link.fatal:
+                    log.warning("IRC: not registered: %s", reason)
                 self._resolve_first(IrcLoginError(link.fatal) if link.fatal else ConnectionError(reason))
                 return False
             self.registrations += 1
             log.info("IRC: registered as %s on %s", link.nick, s.host)
-            self._report(AdapterState("connected"))
-            self._resolve_first(None)
             self._after_welcome(link)
+            if not s.channels:
+                link.all_joined.set()
+            joined = asyncio.ensure_future(link.all_joined.wait())
+            await asyncio.wait({joined, link.closed}, timeout=s.connect_timeout, return_when=asyncio.FIRST_COMPLETED)
+            joined.cancel()
+            if not link.closed.done():  # "connected" only once registered and in its channels
+                missing = [c for c in s.channels if self._fold(c) not in link.joined]
+                self._report(AdapterState("degraded", f"could not join {', '.join(missing)}") if missing
+                             else AdapterState("connected"))
+                self._resolve_first(None)
             await asyncio.shield(link.closed)
             return True
         finally:

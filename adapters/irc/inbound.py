@@ -84,7 +84,10 @@ class InboundEvents(LinkOwner):
             return  # a server, or our own echo
         nick = source.nick
         tags = {t["key"]: t["value"] for t in ev.tags or []}
-        if "account-tag" in link.acked:
+        if self._by_mask:
+            account = self._mask_account(nick, source.userhost)
+            self.roster.set_account(nick, account)
+        elif "account-tag" in link.acked:
             account = tags.get("account") or None
             self.roster.set_account(nick, account)
         else:
@@ -103,7 +106,13 @@ class InboundEvents(LinkOwner):
         self._announce(nick, account)
         if body:
             self._emit(TextReceived(Identity(PLATFORM, account, nick), where, body,
-                                    event_id=tags.get("msgid"), prefix=self.settings.prefix))
+                                    event_id=tags.get("msgid"), prefix=self.settings.prefix,
+                                    platform_roles=self._vouched_roles(str(source))))
+
+    def _vouched_roles(self, mask: str) -> frozenset[str]:
+        """The roles ``role_masks`` gives the person with ``mask`` (hostmask mode only)."""
+        return frozenset(role for role, patterns in self.settings.role_masks.items()
+                         if any(text.mask_matches(p, mask, self._casemapping) for p in patterns))
 
     def _on_error(self, link: Link, ev: irc.client.Event) -> None:
         log.log(logging.INFO if self._stopping else logging.WARNING, "IRC: server says ERROR %s", ev.target)

@@ -92,6 +92,8 @@ class Link:
     whois: dict[str, asyncio.Future] = field(default_factory=dict)
     whois_seen: dict[str, list] = field(default_factory=dict)  # folded nick -> [exists, account]
     tasks: list[asyncio.Task] = field(default_factory=list)
+    #: set once every configured channel is joined
+    all_joined: asyncio.Event = field(default_factory=asyncio.Event)
 
     @property
     def ready(self) -> bool:

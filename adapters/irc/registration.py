@@ -71,7 +71,8 @@ class Registration(LinkOwner):
         if link.negotiating and link.sasl == "wanted":
             mechanisms = link.offered.get("sasl")
             if mechanisms is None or (mechanisms and "PLAIN" not in mechanisms.split(",")):
-                self._fail(link, "the server offers no SASL PLAIN login")
+                self._fail(link, f"{self.settings.host} offers no SASL PLAIN login for sasl_account; remove "
+                                 'sasl_account (and set identity = "hostmask" if it has no services)')
                 return
             wanted.append("sasl")
         if wanted:
@@ -105,8 +106,9 @@ class Registration(LinkOwner):
         self._fail(link, f"SASL login as {self.settings.sasl_account} failed: {detail}")
 
     def _fail(self, link: Link, reason: str) -> None:
-        """A login problem the same settings will not fix: give up on this connection."""
-        log.error("IRC: %s", reason)
+        """A login problem the same settings will not fix: give up on this connection. The reason
+        reaches the log once, through the supervisor (start() raises it, or a ``failed`` report)."""
+        log.debug("IRC: giving up: %s", reason)
         link.fatal = reason
         self._raw(link, "QUIT :login failed")
         self._drop(link, reason)
@@ -118,6 +120,11 @@ class Registration(LinkOwner):
     def _on_welcome(self, link: Link, ev: irc.client.Event) -> None:
         if link.sasl not in ("none", "ok"):
             self._fail(link, "registered without completing the SASL login")
+            return
+        if self.settings.identity == "services" and not {"sasl", "account-tag"} & set(link.offered):
+            self._fail(link, f"{self.settings.host} has no services accounts (it offers neither SASL nor "
+                             'account-tag), so nobody could be told apart; set identity = "hostmask" in '
+                             "[adapters.irc] to run on this network")
             return
         link.negotiating = False
         link.nick = ev.target or link.nick

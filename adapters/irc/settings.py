@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import re
+from typing import Literal
+
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from adapters.irc import text
+from chatbot.commands import ROLES
 
 PLATFORM = "irc"
 
@@ -28,6 +32,13 @@ class IrcSettings(BaseModel):
     nick: str
     username: str | None = None
     realname: str = "mentorbot"
+    #: who a person is: ``services`` (their services account, from SASL/account-tag/extended-join/
+    #: WHOX; not logged in = anonymous) or ``hostmask`` (their ``nick!user@host``, for networks
+    #: without services; see the README for what that trusts)
+    identity: Literal["services", "hostmask"] = "services"
+    #: bot role -> masks (``*`` and ``?`` wildcards, e.g. ``*!*@staff.example.org``) of the people
+    #: the adapter vouches for in that role (hostmask mode), as Discord's ``role_map`` does
+    role_masks: dict[str, list[str]] = Field(default_factory=dict)
     sasl_account: str | None = None
     password_env: str = "MENTORBOT_IRC_PASSWORD"
     channels: list[str] = Field(default_factory=list)
@@ -38,7 +49,8 @@ class IrcSettings(BaseModel):
     burst: int = Field(5, ge=1, le=1000)
     rate: float = Field(1.0, gt=0, le=10000)
     reconnect_min_delay: float = Field(2.0, gt=0)
-    reconnect_max_delay: float = Field(300.0, gt=0)
+    #: at most 30 s between tries: a bot that is away for minutes after a short outage misleads
+    reconnect_max_delay: float = Field(30.0, gt=0, le=30)
     #: seconds of silence from the server before the bot sends a PING ...
     ping_interval: float = Field(90.0, gt=0)
     #: ... and seconds it waits for any reply before it calls the link dead and reconnects
@@ -63,6 +75,23 @@ class IrcSettings(BaseModel):
             if not text.valid_target(channel) or channel[0] not in "#&":
                 raise ValueError(f"{channel!r} is not a channel name (like #mentors)")
         return value
+
+    @field_validator("role_masks")
+    @classmethod
+    def _role_masks(cls, value: dict[str, list[str]]) -> dict[str, list[str]]:
+        bad = sorted(r for r in value if r not in ROLES)
+        if bad:
+            raise ValueError(f"role_masks names unknown roles {bad}; choose from {ROLES}")
+        for mask in (m for masks in value.values() for m in masks):
+            if not re.fullmatch(r"[^\s!@]+![^\s!@]+@[^\s!@]+", mask):
+                raise ValueError(f"{mask!r} is not a mask like nick!user@host (* and ? allowed)")
+        return value
+
+    @model_validator(mode="after")
+    def _identity(self) -> "IrcSettings":
+        if self.role_masks and self.identity != "hostmask":
+            raise ValueError('role_masks needs identity = "hostmask" (with services, grant roles with !role)')
+        return self
 
     @field_validator("realname", "quit_message")
     @classmethod

@@ -234,3 +234,10 @@ def parse_isupport(tokens: list[str], into: Mapping[str, str] | None = None) -> 
 def strip_prefixes(name: str, prefixes: str = "~&@%+") -> str:
     """``@+nick!u@h`` (multi-prefix, userhost-in-names) -> ``nick``."""
     return name.lstrip(prefixes).split("!", 1)[0]
+
+
+def mask_matches(pattern: str, mask: str, casemapping: str = "rfc1459") -> bool:
+    """Whether ``nick!user@host`` matches an IRC ban-style ``pattern`` (``*`` any run, ``?`` one
+    character), folded with the server's casemapping (``[`` in a nick is a plain character)."""
+    regex = "".join(".*" if c == "*" else "." if c == "?" else re.escape(c) for c in irc_lower(pattern, casemapping))
+    return re.fullmatch(regex, irc_lower(mask, casemapping), re.DOTALL) is not None
