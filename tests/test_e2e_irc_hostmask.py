@@ -91,6 +91,8 @@ async def test_a_whole_office_hour_in_hostmask_mode(hostbot, people) -> None:
         f"You are {admin.nick} ({admin.nick}); accounts: irc:{mask(admin)}; roles: admin."
     await ask(host, hostbot, "!whoami", rf"accounts: irc:{re.escape(mask(host))}; roles: member")
     await ask(admin, hostbot, f"!role grant irc:{mask(host)} host", rf"^{host.nick} is now host\.$")
+    assert re.fullmatch(r"irc: connected; connected \d+s ago", await ask(admin, hostbot, "!status", r"^irc: "))
+    await ask(vic, hostbot, "!status", r"^!status is for admin")  # admins only
 
     seen = vic.mark()
     host.say(channel, "!oh open")
