@@ -16,6 +16,7 @@ import re
 import signal
 import sys
 import time
+from typing import Any
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -87,10 +88,15 @@ async def _run(settings: Settings) -> int:
     if not states:
         log.info("mentorbot %s running with no adapter enabled", __version__)
     else:
-        waiting = [f"{name} ({h.phase}{': ' + h.reason if h.reason else ''})" for name, h in states.items() if not h.up]
-        log.info("mentorbot %s started; connected: %s%s", __version__,
+        def state(name: str, h: Any) -> str:
+            return f"{name} ({h.phase}{': ' + h.reason if h.reason else ''})"
+
+        waiting = [state(n, h) for n, h in states.items() if not h.up and h.phase != "stopped"]
+        given_up = [state(n, h) for n, h in states.items() if h.phase == "stopped"]
+        log.info("mentorbot %s started; connected: %s%s%s", __version__,
                  ", ".join(name for name, h in states.items() if h.up) or "none yet",
-                 f"; still trying: {', '.join(waiting)}" if waiting else "")
+                 f"; still trying: {', '.join(waiting)}" if waiting else "",
+                 f"; not running: {', '.join(given_up)}" if given_up else "")
     console = next((a for a in app.adapters or [] if a.platform == "console"), None)
     if console is not None:
         from adapters.console import repl

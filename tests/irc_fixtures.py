@@ -103,3 +103,17 @@ def assert_safe(line: Line) -> None:
     assert wire.endswith(b"\r\n") and wire.count(b"\r") == 1 and wire.count(b"\n") == 1, wire
     assert not set(wire[:-2]) & UNSAFE_BYTES, wire
     assert line.text.strip(), "no empty messages"
+
+
+#: ircd-hybrid (``IRC_SERVER=hybrid``): a network without services accounts
+HYBRID_PORT = int(os.environ.get("MENTORBOT_TEST_IRC_HYBRID_PORT", "16690"))
+HYBRID_ENV = {**os.environ, "IRC_PORT": str(HYBRID_PORT), "IRC_SERVER": "hybrid"}
+
+
+@pytest.fixture(scope="session")
+def hybrid_server() -> Any:
+    run = lambda *args: subprocess.run([str(SERVERS / "irc-server.sh"), *args], env=HYBRID_ENV, check=True,
+                                       capture_output=True, text=True)
+    run()
+    yield HYBRID_PORT
+    run("stop")

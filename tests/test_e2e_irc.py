@@ -23,7 +23,7 @@ import pytest
 from sqlmodel import Session, select
 
 from adapters.irc import IrcAdapter
-from adapters.irc_text import GUARD
+from adapters.irc.text import GUARD
 from chatbot.app import App
 from chatbot.clock import FakeClock
 from chatbot.config import from_dict
@@ -78,14 +78,20 @@ async def ircbot(people, channel, tmp_path, monkeypatch) -> Any:
             "connect_timeout": 5,
         }},
     })
+    bot = await start_bot(settings, channel)
+    yield bot
+    await bot.app.stop()
+
+
+async def start_bot(settings: Any, channel: str) -> Running:
+    """Start the App on a FakeClock at ``SUNDAY``, once the bot is in ``channel``."""
     clock = FakeClock(SUNDAY)
     app = App(settings, clock=clock)
     await app.start(schedule=False)
     adapter = app.engine.adapters["irc"]
     assert isinstance(adapter, IrcAdapter)
     await wait_until(lambda: adapter.joined_channels == [channel], what="the bot joins its channel")
-    yield Running(app, clock, adapter, channel)
-    await app.stop()
+    return Running(app, clock, adapter, channel)
 
 
 # --------------------------------------------------------------------------- talking to the bot

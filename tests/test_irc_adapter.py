@@ -14,7 +14,7 @@ from typing import Any, Awaitable, Callable
 import pytest
 from hypothesis import given, settings, strategies as st
 
-from adapters import irc_text
+from adapters.irc import text as irc_text
 from adapters.base import AdapterContext
 from adapters.irc import IrcAdapter, IrcLoginError, alternative_nick, create
 from adapters.pacing import TokenBucket, backoff_delay

@@ -456,6 +456,11 @@ async def test_anonymous_visitors_are_refused_by_default(bot):
     assert rows(bot, OhEntry) == []
 
 
+async def test_closed_office_hours_offer_q_notify_only_to_those_who_can_use_it(bot):
+    assert await say(bot, "alice", "!q") == ["alice: Office hours are closed here. !q notify gets you a DM when they open."]
+    assert await anonymous(bot, "guest42", "!q") == ["guest42: Office hours are closed here."]
+
+
 async def test_anonymous_visitors_may_queue_by_nick_where_allowed(custom):
     bot = await custom(allow_anonymous=True)
     await open_with(bot, "bob")

@@ -38,6 +38,7 @@ POLICY = {
     "role revoke": ("coordinator",),
     "role list": ("coordinator",),
     "whoami": ("member",),
+    "status": ("admin",),
     "round open": ("coordinator",),
     "round close": ("coordinator",),
     "round status": ("member",),

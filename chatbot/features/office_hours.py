@@ -101,10 +101,11 @@ def _dm_entry(ctx: Context, entry: OhEntry, text: str) -> None:
 
 
 def _closed_text(ctx: Context, platform: str, channel: str) -> str:
-    return (
-        f"Office hours are closed here.{next_hint(ctx, platform, channel)} "
-        f"{ctx.prefix}q notify gets you a DM when they open."
-    )
+    """What the asker hears of closed office hours; ``!q notify`` only if they may use it (an
+    anonymous visitor cannot: nobody could DM them)."""
+    notify, _ = ctx.commands.find(["q", "notify"])
+    hint = f" {ctx.prefix}q notify gets you a DM when they open." if notify and ctx.may_use(notify) else ""
+    return f"Office hours are closed here.{next_hint(ctx, platform, channel)}{hint}"
 
 
 def _require_open(ctx: Context) -> OhSession:

@@ -27,6 +27,7 @@ The rules:
 
 from __future__ import annotations
 
+import codecs
 import re
 import string
 from typing import Iterator, Mapping
@@ -44,7 +45,9 @@ DEFAULT_HOSTLEN = 63
 _LINE_BREAK = re.compile(r"\r\n|\r|\n")
 # Colour codes take their digits with them: \x03[fg[,bg]] and \x04[RRGGBB[,RRGGBB]].
 _COLOUR = re.compile(r"\x03(?:\d{1,2}(?:,\d{1,2})?)?|\x04(?:[0-9a-fA-F]{6}(?:,[0-9a-fA-F]{6})?)?")
-_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+#: C0 controls, DEL and the C1 controls (U+0080-U+009F, what a UTF-8 line misread as Latin-1 is
+#: full of): none of them is text a person meant.
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
 _PARAM_UNSAFE = re.compile(r"[\r\n\x00\x01]")
 _ZERO_WIDTH = re.compile(r"[\u200b\u200c\u200d\u2060\ufeff]")
 #: Characters a channel name or nick we send to must not contain (they would split the target
@@ -57,8 +60,19 @@ def clean_param(value: str) -> str:
     return _PARAM_UNSAFE.sub("", value)
 
 
+def decode_line(data: bytes) -> str:
+    """One line from the server as text: UTF-8, with a character the server cut off at the end
+    of an over-long line dropped, and any other undecodable byte replaced (U+FFFD).
+
+    Servers cut relayed lines at 512 bytes, often inside a multi-byte character; decoding the
+    whole line as Latin-1 instead (what irc's lenient buffer does) turns every emoji and accent
+    into mojibake full of C1 control bytes, which the bot would store and repeat.
+    """
+    return codecs.getincrementaldecoder("utf-8")("replace").decode(data, final=False)
+
+
 def strip_controls(text: str) -> str:
-    """Remove IRC formatting (colour codes with their digits) and every other C0 control.
+    """Remove IRC formatting (colour codes with their digits) and every other C0 or C1 control.
 
     A tab becomes a space, since it is whitespace the sender meant. Line breaks are removed
     too: call this on single lines (see :func:`split_lines`).
@@ -97,11 +111,24 @@ def utf8_len(text: str) -> int:
     return len(text.encode("utf-8"))
 
 
+#: A command's usage as the bot writes it, kept on one line: a prefix character, the command's
+#: words, then its placeholders (``!q join [TOPIC]``, ``!help COMMAND``, ``!goal add <text>``).
+_USAGE = re.compile(
+    r"(?<!\S)[^\w\s][a-z][\w-]*(?: [a-z][\w-]*){0,2}(?: (?:\[[^\]\n]*\]|<[^>\n]*>|[A-Z][A-Z_]+(?:\.\.\.)?))*(?!\S)"
+)
+
+
+def unbreakable(text: str) -> list[tuple[int, int]]:
+    """Spans of ``text`` (start, end) a split must not fall inside: command usages."""
+    return [m.span() for m in _USAGE.finditer(text) if " " in m.group()]
+
+
 def cut(text: str, budget: int) -> tuple[str, str]:
     """Split ``text`` into a head of at most ``budget`` UTF-8 bytes and the rest.
 
-    The cut falls on a character boundary; if there is a space in the second half of the
-    head, it falls there and that space is dropped, so words stay whole.
+    The cut falls at the last space that fits, so words (and names) stay whole, and never
+    inside a command's usage (:func:`unbreakable`); that space is dropped. Only a word or
+    usage longer than the whole budget is cut inside, on a character boundary.
     """
     if budget < 4:
         raise ValueError("budget must leave room for at least one character")
@@ -111,11 +138,12 @@ def cut(text: str, budget: int) -> tuple[str, str]:
     end = budget
     while end > 0 and (data[end] & 0xC0) == 0x80:  # back off a continuation byte
         end -= 1
-    head = data[:end].decode("utf-8")
-    space = head.rfind(" ")
-    if space > len(head) // 2:
-        return head[:space], text[space + 1 :]
-    return head, text[len(head) :]
+    fits = len(data[:end].decode("utf-8"))  # characters that fit
+    kept = [(a, b) for a, b in unbreakable(text) if utf8_len(text[a:b]) <= budget]
+    for i in range(fits, 0, -1):
+        if text[i] == " " and text[:i].strip() and not any(a < i < b for a, b in kept):
+            return text[:i], text[i + 1 :]
+    return text[:fits], text[fits:]
 
 
 def wrap(line: str, budget: int) -> Iterator[str]:
@@ -206,3 +234,10 @@ def parse_isupport(tokens: list[str], into: Mapping[str, str] | None = None) -> 
 def strip_prefixes(name: str, prefixes: str = "~&@%+") -> str:
     """``@+nick!u@h`` (multi-prefix, userhost-in-names) -> ``nick``."""
     return name.lstrip(prefixes).split("!", 1)[0]
+
+
+def mask_matches(pattern: str, mask: str, casemapping: str = "rfc1459") -> bool:
+    """Whether ``nick!user@host`` matches an IRC ban-style ``pattern`` (``*`` any run, ``?`` one
+    character), folded with the server's casemapping (``[`` in a nick is a plain character)."""
+    regex = "".join(".*" if c == "*" else "." if c == "?" else re.escape(c) for c in irc_lower(pattern, casemapping))
+    return re.fullmatch(regex, irc_lower(mask, casemapping), re.DOTALL) is not None
