@@ -121,6 +121,11 @@ class Context:
 
     # -- platforms -------------------------------------------------------------------------------
 
+    @property
+    def platforms(self) -> list[str]:
+        """The platforms this process runs, by name."""
+        return sorted(self.engine.adapters)
+
     def capabilities(self, platform: str) -> "Capabilities | None":
         """What ``platform`` can do (None when it does not run here)."""
         return getattr(self.engine.adapters.get(platform), "capabilities", None)

@@ -11,13 +11,16 @@ import time
 
 from chatbot.commands import CommandSpec, Example
 from chatbot.context import Context, Feature
+from chatbot.i18n import N_
 from chatbot.supervisor import HEALTH_NAMESPACE, AdapterHealth, assess
 
 
 async def status(ctx: Context) -> str:
-    platforms = sorted(ctx.engine.adapters)
+    """One line a platform, as ``mentorbot health`` writes them (operators' diagnostics, in
+    English on both)."""
+    platforms = ctx.platforms
     if not platforms:
-        return "No platform is running."
+        return ctx._("No platform is running.")
     now, max_down = time.time(), ctx.settings.health.max_down_seconds
     lines = [assess(p, AdapterHealth.from_json(ctx.repos.kv.get(HEALTH_NAMESPACE, p)), now, max_down).line
              for p in platforms]
@@ -29,7 +32,7 @@ FEATURE = Feature(
     commands=(
         CommandSpec(
             ("status",),
-            "how each platform's connection is doing",
+            N_("how each platform's connection is doing"),
             roles=("admin",),
             handler=status,
             examples=(Example("!status", r"^console: "),),
