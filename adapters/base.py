@@ -40,14 +40,6 @@ class Capabilities:
     direct_messages: bool = True
     #: replies visible to the asker only (Discord interactions)
     ephemeral_replies: bool = False
-    buttons: bool = False
-    threads: bool = False
-    #: the adapter renders simple formatting (bold) itself
-    formatting: bool = False
-    #: characters one message may hold; the engine pages longer output
-    max_message_length: int = 2000
-    #: messages to a person who is offline wait for them on the server (not so on IRC)
-    offline_delivery: bool = True
     #: lines a channel reply should not exceed before the engine summarises or moves it to DM
     channel_lines: int = 10
     #: messages the sender hands to ``send`` at once (each recipient's still one at a time, in
@@ -118,15 +110,6 @@ class Adapter(Protocol):
     Optional, and deliberately not a member of this protocol (an adapter without it still
     loads and satisfies ``isinstance(x, Adapter)``; the engine looks it up with ``getattr``):
 
-    ``channel_label(self, channel: str) -> str | None``
-        How people on the platform name a channel, for texts that mention one ("#office-hours"
-        on Discord, a Matrix room's name), given the ``Where.channel`` the adapter reports.
-        Synchronous: answered from the client's own cache, never the network, since handlers
-        do no I/O. None when the adapter does not know one (the engine then shows the raw
-        channel id). The label is user-controlled text; the engine makes it one line, and
-        each adapter escapes outgoing text as it always does. Where the channel id *is* its
-        name (IRC, the console) an adapter need not implement it.
-
     ``bind_reporter(self, report: Reporter) -> None``
         The supervisor calls it once, before the first ``start``; from then on the adapter
         calls ``report(AdapterState(...))`` whenever its connection changes (connected,
@@ -155,3 +138,12 @@ class Adapter(Protocol):
 
     async def stop(self) -> None:
         """Stop taking input, flush what is queued, disconnect. Idempotent."""
+
+    def channel_label(self, channel: str) -> str | None:
+        """How people on the platform name a channel, for texts that mention one
+        ("#office-hours" on Discord, a Matrix room's name), given the ``Where.channel`` the
+        adapter reports. Synchronous: answered from the client's own cache, never the network,
+        since handlers do no I/O. None when the adapter does not know one (the core then shows
+        the raw channel id). The label is user-controlled text; the core makes it one line,
+        and each adapter escapes outgoing text as it always does. Where the channel id *is*
+        its name (IRC, the console) it is returned as it is."""

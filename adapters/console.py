@@ -44,8 +44,7 @@ class MemoryAdapter:
     demo or a test can show one person on two platforms without any server."""
 
     capabilities = Capabilities(
-        direct_messages=True, ephemeral_replies=False, buttons=False, formatting=False,
-        max_message_length=4000, offline_delivery=True, channel_lines=12,
+        direct_messages=True, ephemeral_replies=False, channel_lines=12,
     )
 
     def __init__(self, platform: str = PLATFORM) -> None:
@@ -81,6 +80,9 @@ class MemoryAdapter:
 
     def _record(self, said: Said) -> None:
         self.said.append(said)
+
+    def channel_label(self, channel: str) -> str:
+        return channel  # a console channel is named as it is typed
 
     def name_of(self, who: Identity) -> str:
         name = who.account or who.display

@@ -11,8 +11,9 @@ What it translates, and nothing more (no role decisions, no reply wording):
 - **Autocomplete** on the options :mod:`adapters.discord_commands` marks -> ``CompletionRequested``;
   the engine's list of values is the answer (nothing is offered if it fails or is slow).
 - **Text**: DMs, and ``!`` commands in channels when ``message_content`` is on -> ``TextReceived``,
-  verbatim. Bots (and the bot itself) are ignored. A user mention ``<@id>`` naming a member
-  argument is understood by the engine itself, and a topic or note keeps what the person wrote.
+  verbatim but for user mentions in a command, ``<@id>``, which become ``discord:id`` (how the
+  core names a person by account; it parses no platform's syntax). Bots (and the bot itself)
+  are ignored.
 - **Outbound**: replies and announcements to channels, direct messages through a cached DM
   channel (in memory and in ``context.kv``). New DMs (``DirectMessage``: prompts, reminders, fan-outs)
   are paced by a token bucket; a reply in a DM to what the person just wrote is not, so one
@@ -379,8 +380,7 @@ class _Client(discord.Client):
 
 class DiscordAdapter:
     platform = PLATFORM
-    capabilities = Capabilities(direct_messages=True, ephemeral_replies=True, buttons=True, formatting=True,
-                                max_message_length=MAX_MESSAGE, offline_delivery=True,
+    capabilities = Capabilities(direct_messages=True, ephemeral_replies=True,
                                 parallel_sends=4)  # discord.py keeps each route's rate limit
 
     def __init__(self, settings: DiscordSettings, context: AdapterContext) -> None:
@@ -599,6 +599,8 @@ class DiscordAdapter:
             return
         if not text.strip():
             return
+        if text.startswith(prefix):  # "!session log <@123> 45m": the core names people platform:account
+            text = USER_MENTION.sub(lambda m: f"{PLATFORM}:{m.group(1)}", text)
         await self._deliver(TextReceived(who=self._identity(message.author), where=where, text=text,
                                          event_id=str(message.id), prefix=prefix,
                                          platform_roles=self._roles_of(message.author)))
@@ -972,6 +974,8 @@ def _allowed(mention: Identity | None) -> discord.AllowedMentions:
                                    users=[discord.Object(int(mention.account))])  # type: ignore[arg-type]
 
 
+#: a user mention as Discord writes it in a message's content
+USER_MENTION = re.compile(r"<@!?(\d+)>")
 #: an ``@`` that Discord may turn into a ping: ``@everyone``, ``@here``, ``<@id>``, ``<@!id>``, ``<@&id>``
 _PING = re.compile(r"@(?=everyone|here|[!&]?\d)", re.IGNORECASE)
 ZWSP = "\u200b"

@@ -249,10 +249,6 @@ class MatrixAdapter:
         self.capabilities = Capabilities(
             direct_messages=True,
             ephemeral_replies=False,
-            buttons=False,
-            formatting=True,
-            max_message_length=settings.max_message_length,
-            offline_delivery=True,
             parallel_sends=4,  # one request each; Synapse takes several rooms' messages at once
         )
         self._client: AsyncClient | None = None
@@ -633,6 +629,7 @@ class MatrixAdapter:
             if "m.in_reply_to" in relation:
                 text = fmt.strip_reply_fallback(text)
             self._said_in.put(event.event_id, room.room_id)
+            text = fmt.command_mentions(text, self.settings.prefix)
             if direct:
                 self._remember_dm_local(sender, room.room_id)
                 return [TextReceived(who, Where(PLATFORM, None), text, event.event_id, self.settings.prefix)]

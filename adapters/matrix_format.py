@@ -136,6 +136,19 @@ def reaction_digit(key: str) -> str | None:
     return m.group(1) if m else None
 
 
+#: a Matrix user id written as a word: "@bob:example.org"
+_USER_ID = re.compile(r"(?<![\w:])(@[a-z0-9._=\-/+]+:[a-z0-9.\-]+(?::\d+)?)(?![\w.:-])", re.IGNORECASE)
+
+
+def command_mentions(text: str, prefix: str) -> str:
+    """In a command ("!session log @bob:example.org 45m"), a user id becomes
+    ``matrix:@bob:example.org``: how the core names a person by account (it parses no
+    platform's syntax). Other messages are left as they were written."""
+    if not text.startswith(prefix):
+        return text
+    return _USER_ID.sub(lambda m: "matrix:" + m.group(1), text)
+
+
 def strip_reply_fallback(body: str) -> str:
     """Drop the ``> <@user> quoted text`` lines older clients put before a reply's own text."""
     lines = body.split("\n")

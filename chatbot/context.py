@@ -138,11 +138,11 @@ class Context:
         users of that platform and may be read on another one, so it is made one short line
         here; each adapter still escapes it as any text (markup, mentions) on the way out."""
         raw = where.channel or ""
-        lookup = getattr(self.engine.adapters.get(where.platform), "channel_label", None)
-        if lookup is None or not raw:
+        adapter = self.engine.adapters.get(where.platform)
+        if adapter is None or not raw:
             return raw
         try:
-            label = lookup(raw)
+            label = adapter.channel_label(raw)
         except Exception:  # a cache miss must never cost the message it was for
             log.exception("%s adapter failed to label channel %s", where.platform, raw)
             return raw

@@ -186,10 +186,6 @@ class Engine:
         assert ctx.who is not None
         repos, text = ctx.repos, ref.strip()
         candidates: list[Member] = []
-        if text.startswith("<@") and text.endswith(">"):
-            text = "discord:" + text.strip("<@!>")
-        if text.startswith("@") and ":" in text:
-            text = "matrix:" + text
         platform, _, account = text.partition(":")
         if account and platform in {"irc", "matrix", "discord", "console", *self.adapters}:
             found = repos.members.by_identity(platform, account)

@@ -399,7 +399,7 @@ async def test_text_command_in_channel(start: Any, world: World) -> None:
     said = await fake("POST", f"/channels/{channel}/messages",
                       {"author_id": world.bob["id"], "content": f"!session log <@{world.alice['id']}> 45m"})
     event = await engine.next(lambda e: e.event_id == said["id"])
-    assert event.text == f"!session log <@{world.alice['id']}> 45m"  # verbatim: the engine reads mentions
+    assert event.text == f"!session log discord:{world.alice['id']} 45m"  # the core reads no platform syntax
     assert event.platform_roles == frozenset({"mentor"})
     # neither the chatter nor the bot's own command-like message reached the engine
     assert [e.text for e in engine.events] == ["!q join", "!echo !q", event.text]
@@ -614,7 +614,7 @@ def test_settings_are_validated(tmp_path: Path) -> None:
     adapter = discord_adapter.create({}, context)
     assert adapter.settings.token_env == "MENTORBOT_DISCORD_TOKEN" and adapter.settings.prefix == "!"
     caps = adapter.capabilities
-    assert (caps.ephemeral_replies, caps.buttons, caps.max_message_length, caps.offline_delivery) == (True, True, 2000, True)
+    assert (caps.ephemeral_replies, caps.direct_messages, caps.parallel_sends) == (True, True, 4)
 
 
 async def test_configuration_errors_fail_start(start: Any, world: World, monkeypatch: pytest.MonkeyPatch) -> None:

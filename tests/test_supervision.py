@@ -51,6 +51,9 @@ class FakeAdapter:
     def bind_reporter(self, report: Reporter) -> None:
         self._report = report
 
+    def channel_label(self, channel: str) -> str:
+        return channel
+
     @property
     def starts(self) -> int:
         return self.calls.count("start")

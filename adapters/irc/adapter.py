@@ -84,8 +84,7 @@ class IrcAdapter(ConnectionLoop, Registration, Accounts, InboundEvents, Sending)
         self.settings = settings
         self._password = password
         self.capabilities = Capabilities(
-            direct_messages=True, ephemeral_replies=False, buttons=False, threads=False,
-            formatting=False, max_message_length=400, offline_delivery=False, channel_lines=4,
+            direct_messages=True, ephemeral_replies=False, channel_lines=4,
             parallel_sends=2,  # lines interleave by token: a call waits for one line, not a message
         )
         self._bucket = TokenBucket(settings.rate, settings.burst)
@@ -127,6 +126,9 @@ class IrcAdapter(ConnectionLoop, Registration, Accounts, InboundEvents, Sending)
     @property
     def joined_channels(self) -> list[str]:
         return list(self._link.joined.values()) if self.connected else []
+
+    def channel_label(self, channel: str) -> str:
+        return channel  # "#office-hours" is how people on IRC name it
 
     def bind_reporter(self, report: Reporter) -> None:
         """Connection changes go to ``report`` (registered, reconnecting, the loop ended, stopped)."""
