@@ -167,6 +167,12 @@ class Context:
     def ngettext(self, singular: str, plural: str, n: int, /, **fields: Any) -> str:
         return self.language.ngettext(singular, plural, n, **fields)
 
+    def channel_language(self, where: Where) -> Language:
+        """The language of a text posted in a channel: the answer's when the command was said
+        there, else the channel's own (``[[channels]] language``, else the bot's), for a
+        scheduled job's announcement or a queue closed from elsewhere."""
+        return self.language if self.where == where else self.engine.language_for(where, None)
+
     def language_of(self, member: Member) -> Language:
         """The language ``member`` reads in private, for a DM to them."""
         return self.engine.languages.get(member.language)

@@ -685,6 +685,16 @@ async def test_stats_on_a_known_history(bot):
     assert (await say(bot, "bob", "!oh stats 40"))[0].startswith("bob: Office hours in #oh, last 40 days: 1 session")
 
 
+async def test_stats_over_one_day_say_day(bot):
+    """Issue 22 item 16: "!oh stats 1" said "in the last 1 days"."""
+    await known_history(bot)
+    assert await say(bot, "bob", "!oh stats 1") == ["bob: Office hours in #oh, last 1 day: 1 session, 5 helps for 5 people; "
+                                                   "wait median 20 min, p90 40 min; 1 no-show, 1 left, 1 not reached; "
+                                                   "busiest (UTC): Mon 09:00 (8)."]
+    await bot.advance("2d")
+    assert await say(bot, "bob", "!oh stats 1") == ["bob: No office hours in #oh in the last 1 day."]
+
+
 async def test_the_csv_export_writes_the_help_log(bot, tmp_path, capsys):
     await known_history(bot)
     out = tmp_path / "log.csv"

@@ -30,11 +30,11 @@ from functools import partial
 from chatbot.commands import ActionError, Arg, CommandSpec, Example
 from chatbot.context import Context, Feature, Job
 from chatbot.events import Identity, Where
+from chatbot.i18n import Language, N_
 from chatbot.features.away import away_now
 from chatbot.features.office_hours_line import Line, about, compact, expected_waits, took
-from chatbot.features.office_hours_names import channel_name, name_on
+from chatbot.features.office_hours_names import channel_language, channel_name, name_on
 from chatbot.features.office_hours_report import compute_stats, export_help_log, percentile, stats_text, summary
-from chatbot.wording import plural
 from chatbot.features.office_hours_schedule import current_occurrence, next_hint, run_schedules, tz_of
 from storage.office_hours import OfficeHoursRepo, OhDuty, OhEntry, OhSession
 from storage.tables import Member
@@ -44,7 +44,7 @@ __all__ = ["FEATURE", "about", "compact", "expected_waits", "export_help_log", "
 
 TOPIC_MAX = 120
 
-ANONYMOUS_REFUSAL = (
+ANONYMOUS_REFUSAL = N_(
     "Joining the queue needs you to be logged in to your account here (on IRC: identify to services first)."
 )
 
@@ -73,6 +73,11 @@ def _names(names: list[str], most: int = 5) -> str:
     return shown + (f" +{len(names) - most}" if len(names) > most else "")
 
 
+def _sentences(*texts: str) -> str:
+    """Whole sentences (each its own text for translators) as one line; empty ones left out."""
+    return " ".join(t for t in texts if t)
+
+
 def _identity(entry: OhEntry) -> Identity:
     return Identity(entry.platform, entry.account, entry.nick)
 
@@ -90,6 +95,13 @@ def _tell(ctx: Context, entry: OhEntry, sess: OhSession, private: str, public: s
     ctx.announce(Where(sess.platform, sess.channel), public, mention=_identity(entry))
 
 
+def _reader(ctx: Context, entry: OhEntry) -> Language:
+    """The language a person in line reads their DMs in (the answer's for a visitor without an
+    account, who gets no DM)."""
+    member = ctx.repos.members.get(entry.member_id) if entry.member_id is not None else None
+    return ctx.language_of(member) if member is not None else ctx.language
+
+
 def _dm_entry(ctx: Context, entry: OhEntry, text: str) -> None:
     """A DM to a person in line if they have an account (anonymous visitors have no DM)."""
     member = ctx.repos.members.get(entry.member_id) if entry.member_id is not None else None
@@ -104,8 +116,11 @@ def _closed_text(ctx: Context, platform: str, channel: str) -> str:
     """What the asker hears of closed office hours; ``!q notify`` only if they may use it (an
     anonymous visitor cannot: nobody could DM them)."""
     notify, _ = ctx.commands.find(["q", "notify"])
-    hint = f" {ctx.prefix}q notify gets you a DM when they open." if notify and ctx.may_use(notify) else ""
-    return f"Office hours are closed here.{next_hint(ctx, platform, channel)}{hint}"
+    return _sentences(
+        ctx._("Office hours are closed here."),
+        next_hint(ctx, platform, channel),
+        ctx._("{prefix}q notify gets you a DM when they open.", prefix=ctx.prefix) if notify and ctx.may_use(notify) else "",
+    )
 
 
 def _require_open(ctx: Context) -> OhSession:
@@ -119,15 +134,16 @@ def _require_open(ctx: Context) -> OhSession:
 def _require_duty(ctx: Context, sess: OhSession) -> Member:
     host = ctx.require_member()
     if _repo(ctx).duty_of(sess.id, host.id) is None:  # type: ignore[arg-type]
-        raise ActionError(f"You are not on duty here: {ctx.prefix}oh duty on first.")
+        raise ActionError(ctx._("You are not on duty here: {prefix}oh duty on first.", prefix=ctx.prefix))
     if away_now(host, ctx.now):  # a duty left over from before the away time: away means no duty
-        raise ActionError(f"You are away until {host.away_until}: {ctx.prefix}back first, or {ctx.prefix}oh duty off.")
+        raise ActionError(ctx._("You are away until {until}: {prefix}back first, or {prefix}oh duty off.",
+                                until=host.away_until, prefix=ctx.prefix))
     return host
 
 
 def _check_not_away(member: Member, ctx: Context) -> None:
     if away_now(member, ctx.now):
-        raise ActionError(f"You are away until {member.away_until}, so you cannot go on duty.")
+        raise ActionError(ctx._("You are away until {until}, so you cannot go on duty.", until=member.away_until))
 
 
 def _off_duty(ctx: Context, sess: OhSession, duty: OhDuty, host: Member) -> tuple[str, list[OhDuty]]:
@@ -137,7 +153,7 @@ def _off_duty(ctx: Context, sess: OhSession, duty: OhDuty, host: Member) -> tupl
     note = ""
     current = repo.current_of(sess.id, host.id)  # type: ignore[arg-type]
     if current is not None:
-        note = f" Your help with {current.nick} ended ({took(_end(ctx, current, 'helped'))})."
+        note = ctx._("Your help with {nick} ended ({took}).", nick=current.nick, took=took(_end(ctx, current, "helped"), ctx.language))
     repo.end_duty(duty, ctx.now)
     remaining = repo.on_duty(sess.id)  # type: ignore[arg-type]
     if not remaining:
@@ -172,19 +188,28 @@ def _open(ctx: Context, platform: str, channel: str, hosts: list[Member], topic:
         run = repo.run_for(occurrence[0].key, occurrence[1])
         run.opened_at, run.session_id = run.opened_at or ctx.now, sess.id
         repo.save_run(run)
-    names = " and ".join(name_on(ctx, h.id, platform) for h in hosts)
-    about_topic = f" (topic: {topic})" if topic else ""
+    names = [name_on(ctx, h.id, platform) for h in hosts]
+    lang = channel_language(ctx, platform, channel)
     ctx.announce(
         Where(platform, channel),
-        f"Office hours are open with {names}{about_topic}. {ctx.prefix}q join [TOPIC] gets you in line.",
+        _sentences(
+            lang._("Office hours are open with {hosts} (topic: {topic}).", hosts=lang.join(names), topic=topic)
+            if topic else lang._("Office hours are open with {hosts}.", hosts=lang.join(names)),
+            _join_hint(ctx, lang),
+        ),
     )
     for notice in repo.notices_for(platform, channel):
         member = ctx.repos.members.get(notice.member_id)
         if member is not None:
-            ctx.dm(member, f"Office hours are open in {channel_name(ctx, platform, channel)} now, with {names}: "
-                           f"{ctx.prefix}q join there gets you in line.")
+            reader = ctx.language_of(member)
+            ctx.dm(member, reader._("Office hours are open in {where} now, with {hosts}: {prefix}q join there gets you in line.",
+                                    where=channel_name(ctx, platform, channel), hosts=reader.join(names), prefix=ctx.prefix))
         repo.remove_notice(notice)
     return sess
+
+
+def _join_hint(ctx: Context, lang: Language) -> str:
+    return lang._("{prefix}q join [TOPIC] gets you in line.", prefix=ctx.prefix)
 
 
 def _end(ctx: Context, entry: OhEntry, outcome: str) -> timedelta:
@@ -204,21 +229,23 @@ def _close(ctx: Context, sess: OhSession, reason: str) -> None:
     for entry in waiting:
         _end(ctx, entry, "closed")
     repo.close_session(sess, reason, ctx.now)
-    why = "Office hours are closed" + (": no host is on duty any more" if reason == "no host" else "")
-    text = f"{why}. {summary(repo.entries(sess.id))}."
-    if waiting:
-        text += (
-            f" Still waiting: {_names([e.nick for e in waiting])}; sorry! "
-            f"{ctx.prefix}q notify gets you a DM when they open again."
-        )
-    else:
-        text += " Thanks, everyone!"
+    lang = channel_language(ctx, sess.platform, sess.channel)
+    done = summary(repo.entries(sess.id), lang)
+    text = _sentences(
+        lang._("Office hours are closed: no host is on duty any more. {summary}.", summary=done)
+        if reason == "no host" else lang._("Office hours are closed. {summary}.", summary=done),
+        lang._("Still waiting: {names}; sorry! {prefix}q notify gets you a DM when they open again.",
+               names=_names([e.nick for e in waiting]), prefix=ctx.prefix)
+        if waiting else lang._("Thanks, everyone!"),
+    )
     ctx.announce(Where(sess.platform, sess.channel), text)
     for entry in waiting:
         _dm_entry(
             ctx, entry,
-            f"Office hours in {channel_name(ctx, sess.platform, sess.channel)} closed before your turn, sorry. "
-            f"{ctx.prefix}q notify there gets you a DM when they open again.",
+            _reader(ctx, entry)._(
+                "Office hours in {where} closed before your turn, sorry. {prefix}q notify there gets you a DM when they open again.",
+                where=channel_name(ctx, sess.platform, sess.channel), prefix=ctx.prefix,
+            ),
         )
 
 
@@ -231,13 +258,19 @@ def _nearly_up(ctx: Context, sess: OhSession) -> None:
             continue
         entry.nearly_told = True
         _repo(ctx).save(entry)
-        place = "next" if n == 1 else "second"
-        _tell(
-            ctx, entry, sess,
-            f"You're {place} in line in {channel_name(ctx, sess.platform, sess.channel)} ({about(wait)}): "
-            "please be ready when a host calls you.",
-            f"you're {place} in line ({about(wait)}): please be ready when a host calls you.",
-        )
+        where = channel_name(ctx, sess.platform, sess.channel)
+        reader, public = _reader(ctx, entry), channel_language(ctx, sess.platform, sess.channel)
+        if n == 1:
+            private_text = reader._("You're next in line in {where} ({wait}): please be ready when a host calls you.",
+                                    where=where, wait=about(wait, reader))
+            public_text = public._("you're next in line ({wait}): please be ready when a host calls you.",
+                                   wait=about(wait, public))
+        else:
+            private_text = reader._("You're second in line in {where} ({wait}): please be ready when a host calls you.",
+                                    where=where, wait=about(wait, reader))
+            public_text = public._("you're second in line ({wait}): please be ready when a host calls you.",
+                                   wait=about(wait, public))
+        _tell(ctx, entry, sess, private_text, public_text)
 
 
 # ---------------------------------------------------------------------------- host commands
@@ -249,8 +282,8 @@ async def oh_open(ctx: Context, topic: str | None) -> None:
     existing = _repo(ctx).open_session(platform, channel)
     if existing is not None:
         if _repo(ctx).duty_of(existing.id, host.id) is not None:  # type: ignore[arg-type]
-            raise ActionError("Office hours are open here already, and you are on duty.")
-        raise ActionError(f"Office hours are open here already: {ctx.prefix}oh duty on joins the hosts.")
+            raise ActionError(ctx._("Office hours are open here already, and you are on duty."))
+        raise ActionError(ctx._("Office hours are open here already: {prefix}oh duty on joins the hosts.", prefix=ctx.prefix))
     _check_not_away(host, ctx)
     _open(ctx, platform, channel, [host], _clean_topic(topic), host.id)
     return None
@@ -270,23 +303,31 @@ async def oh_duty(ctx: Context, state: str) -> str | None:
     if state == "on":
         _check_not_away(host, ctx)
         if duty is not None:
-            return "You are on duty already."
+            return ctx._("You are on duty already.")
         repo.start_duty(sess.id, host.id, ctx.now)
         others = [name_on(ctx, d.member_id, sess.platform) for d in repo.on_duty(sess.id) if d.member_id != host.id]
         waiting = len(repo.waiting(sess.id))
-        return (
-            f"You're on duty with {', '.join(others)} ({len(others) + 1} hosts). "
-            f"{waiting} waiting: {ctx.prefix}next takes the first."
+        return _sentences(
+            ctx.ngettext("You're on duty with {others} ({n} host).", "You're on duty with {others} ({n} hosts).",
+                         len(others) + 1, others=", ".join(others)),
+            ctx.ngettext("{n} waiting: {prefix}next takes the first.", "{n} waiting: {prefix}next takes the first.",
+                         waiting, prefix=ctx.prefix),
         )
     if duty is None:
-        raise ActionError("You are not on duty here.")
+        raise ActionError(ctx._("You are not on duty here."))
     note, remaining = _off_duty(ctx, sess, duty, host)
     if not remaining:
-        return note.strip() or None
+        return note or None
     names = ", ".join(name_on(ctx, d.member_id, sess.platform) for d in remaining)
     waiting = len(repo.waiting(sess.id))
-    left = f"{waiting} waiting" if waiting else "nobody waiting"
-    return f"You're off duty; {names} carr{'ies' if len(remaining) == 1 else 'y'} on ({left}).{note}"
+    if waiting:
+        off = ctx.ngettext("You're off duty; {names} carries on ({waiting} waiting).",
+                           "You're off duty; {names} carry on ({waiting} waiting).",
+                           len(remaining), names=names, waiting=ctx.language.number(waiting))
+    else:
+        off = ctx.ngettext("You're off duty; {names} carries on (nobody waiting).",
+                           "You're off duty; {names} carry on (nobody waiting).", len(remaining), names=names)
+    return _sentences(off, note)
 
 
 async def oh_hosts(ctx: Context) -> str:
@@ -297,9 +338,12 @@ async def oh_hosts(ctx: Context) -> str:
     line = Line.of(ctx, sess)
     with_whom = {e.host_id: e.nick for e in line.called}
     parts = [
-        f"{name_on(ctx, h, platform)} ({'with ' + with_whom[h] if h in with_whom else 'free'})" for h in line.hosts
+        ctx._("{host} (with {nick})", host=name_on(ctx, h, platform), nick=with_whom[h]) if h in with_whom
+        else ctx._("{host} (free)", host=name_on(ctx, h, platform))
+        for h in line.hosts
     ]
-    return f"On duty: {', '.join(parts)}; {len(line.waiting)} waiting."
+    return ctx.ngettext("On duty: {hosts}; {n} waiting.", "On duty: {hosts}; {n} waiting.", len(line.waiting),
+                        hosts=", ".join(parts))
 
 
 async def next_(ctx: Context) -> str:
@@ -309,21 +353,33 @@ async def next_(ctx: Context) -> str:
     note = ""
     current = repo.current_of(sess.id, host.id)  # type: ignore[arg-type]
     if current is not None:
-        note = f"Done with {current.nick} ({took(_end(ctx, current, 'helped'))}). "
+        note = ctx._("Done with {nick} ({took}).", nick=current.nick, took=took(_end(ctx, current, "helped"), ctx.language))
     waiting = repo.waiting(sess.id)  # type: ignore[arg-type]
     if not waiting:
-        later = " I'll DM you when someone joins." if ctx.settings.office_hours.notify_hosts != "none" else ""
-        return f"{note}Nobody is waiting.{later}"
+        later = ctx._("I'll DM you when someone joins.") if ctx.settings.office_hours.notify_hosts != "none" else ""
+        return _sentences(note, ctx._("Nobody is waiting."), later)
     entry = waiting[0]
     entry.status, entry.called_at, entry.host_id = "called", ctx.now, host.id
     repo.save(entry)
     assert ctx.who is not None
-    ctx.announce(Where(sess.platform, sess.channel), f"{ctx.who.display} is ready for you now.", mention=_identity(entry))
-    _dm_entry(ctx, entry, f"{ctx.who.display} is ready for you in {channel_name(ctx, sess.platform, sess.channel)} now.")
+    ctx.announce(
+        Where(sess.platform, sess.channel),
+        channel_language(ctx, sess.platform, sess.channel)._("{host} is ready for you now.", host=ctx.who.display),
+        mention=_identity(entry),
+    )
+    _dm_entry(ctx, entry, _reader(ctx, entry)._("{host} is ready for you in {where} now.", host=ctx.who.display,
+                                                where=channel_name(ctx, sess.platform, sess.channel)))
     _nearly_up(ctx, sess)
-    topic = f"topic: {entry.topic}" if entry.topic else "no topic given"
-    rest = f"{len(waiting) - 1} still waiting." if len(waiting) > 1 else "Nobody else is waiting."
-    return f"{note}You're with {entry.nick} (waited {took(ctx.now - entry.joined_at)}; {topic}). {rest}"
+    waited = took(ctx.now - entry.joined_at, ctx.language)
+    with_ = (
+        ctx._("You're with {nick} (waited {waited}; topic: {topic}).", nick=entry.nick, waited=waited, topic=entry.topic)
+        if entry.topic else ctx._("You're with {nick} (waited {waited}; no topic given).", nick=entry.nick, waited=waited)
+    )
+    rest = (
+        ctx.ngettext("{n} still waiting.", "{n} still waiting.", len(waiting) - 1) if len(waiting) > 1
+        else ctx._("Nobody else is waiting.")
+    )
+    return _sentences(note, with_, rest)
 
 
 async def oh_say(ctx: Context, text: str) -> str:
@@ -333,41 +389,55 @@ async def oh_say(ctx: Context, text: str) -> str:
     host = _require_duty(ctx, sess)
     message = " ".join(text.split())
     if not message:
-        raise ActionError(f"Say what to tell them: {ctx.prefix}oh say running 10 minutes late.")
+        raise ActionError(ctx._("Say what to tell them: {prefix}oh say running 10 minutes late.", prefix=ctx.prefix))
     repo = _repo(ctx)
     assert sess.id is not None and ctx.who is not None
     people = [*repo.called(sess.id), *repo.waiting(sess.id)]
     if not people:
-        return "Nobody is in line to tell."
+        return ctx._("Nobody is in line to tell.")
     where = channel_name(ctx, sess.platform, sess.channel)
     by_dm, here = 0, []
     for entry in people:
         member = ctx.repos.members.get(entry.member_id) if entry.member_id is not None else None
-        if member is not None and _has_dms(ctx, entry.platform) and ctx.dm(member, f"From {ctx.who.display}, host in {where}: {message}"):
+        if member is not None and _has_dms(ctx, entry.platform) and ctx.dm(
+            member, ctx.language_of(member)._("From {host}, host in {where}: {message}", host=ctx.who.display,
+                                              where=where, message=message)
+        ):
             by_dm += 1
         else:
             here.append(entry.nick)
     if here:
-        ctx.announce(Where(sess.platform, sess.channel), f"{_names(here, most=20)}: from {ctx.who.display}: {message}")
-    parts = [f"{by_dm} by DM"] if by_dm else []
-    parts += [f"{len(here)} here in the channel"] if here else []
-    return f"Told {plural(len(people), 'person', 'people')} in line ({' and '.join(parts)})."
+        ctx.announce(Where(sess.platform, sess.channel), channel_language(ctx, sess.platform, sess.channel)._(
+            "{names}: from {host}: {message}", names=_names(here, most=20), host=ctx.who.display, message=message))
+    counts = {"by_dm": ctx.language.number(by_dm), "here": ctx.language.number(len(here))}
+    if by_dm and here:
+        return ctx.ngettext("Told {n} person in line ({by_dm} by DM and {here} here in the channel).",
+                            "Told {n} people in line ({by_dm} by DM and {here} here in the channel).", len(people), **counts)
+    if by_dm:
+        return ctx.ngettext("Told {n} person in line ({by_dm} by DM).", "Told {n} people in line ({by_dm} by DM).",
+                            len(people), **counts)
+    return ctx.ngettext("Told {n} person in line ({here} here in the channel).",
+                        "Told {n} people in line ({here} here in the channel).", len(people), **counts)
 
 
 def _current(ctx: Context, sess: OhSession, host: Member) -> OhEntry:
     entry = _repo(ctx).current_of(sess.id, host.id)  # type: ignore[arg-type]
     if entry is None:
-        raise ActionError(f"You are not with anyone now: {ctx.prefix}next calls the next person.")
+        raise ActionError(ctx._("You are not with anyone now: {prefix}next calls the next person.", prefix=ctx.prefix))
     return entry
 
 
 async def done(ctx: Context) -> str:
     sess = _require_open(ctx)
     entry = _current(ctx, sess, ctx.require_member())
-    length = took(_end(ctx, entry, "helped"))
+    length = took(_end(ctx, entry, "helped"), ctx.language)
     waiting = len(_repo(ctx).waiting(sess.id))  # type: ignore[arg-type]
-    after = f"{waiting} waiting: {ctx.prefix}next when you're ready." if waiting else "Nobody is waiting."
-    return f"Done with {entry.nick} after {length}. {after}"
+    after = (
+        ctx.ngettext("{n} waiting: {prefix}next when you're ready.", "{n} waiting: {prefix}next when you're ready.",
+                     waiting, prefix=ctx.prefix)
+        if waiting else ctx._("Nobody is waiting.")
+    )
+    return _sentences(ctx._("Done with {nick} after {took}.", nick=entry.nick, took=length), after)
 
 
 async def skip(ctx: Context) -> str:
@@ -379,10 +449,15 @@ async def skip(ctx: Context) -> str:
         _end(ctx, entry, "no-show")
         _dm_entry(
             ctx, entry,
-            f"You missed your turn in {channel_name(ctx, sess.platform, sess.channel)} again, so you are out of the line. "
-            f"{ctx.prefix}q join there gets you back in, at the end.",
+            _reader(ctx, entry)._(
+                "You missed your turn in {where} again, so you are out of the line. "
+                "{prefix}q join there gets you back in, at the end.",
+                where=channel_name(ctx, sess.platform, sess.channel), prefix=ctx.prefix,
+            ),
         )
-        return f"{entry.nick} did not answer again and is out of the line; {len(repo.waiting(sess.id))} waiting."
+        return ctx.ngettext("{nick} did not answer again and is out of the line; {n} waiting.",
+                            "{nick} did not answer again and is out of the line; {n} waiting.",
+                            len(repo.waiting(sess.id)), nick=entry.nick)
     entry.skips += 1
     entry.status, entry.called_at, entry.host_id, entry.nearly_told = "waiting", None, None, True
     repo.save(entry)
@@ -391,11 +466,15 @@ async def skip(ctx: Context) -> str:
     position = 2 if others else 1
     _dm_entry(
         ctx, entry,
-        f"You missed your turn in {channel_name(ctx, sess.platform, sess.channel)}: you're back in line at #{position}. "
-        "If you miss the next call too, you lose your place.",
+        _reader(ctx, entry)._(
+            "You missed your turn in {where}: you're back in line at #{position}. "
+            "If you miss the next call too, you lose your place.",
+            where=channel_name(ctx, sess.platform, sess.channel), position=position,
+        ),
     )
     _nearly_up(ctx, sess)
-    return f"{entry.nick} did not answer: back in line at #{position} (last chance). {ctx.prefix}next calls the next person."
+    return ctx._("{nick} did not answer: back in line at #{position} (last chance). {prefix}next calls the next person.",
+                 nick=entry.nick, position=position, prefix=ctx.prefix)
 
 
 # ---------------------------------------------------------------------------- everyone
@@ -405,7 +484,7 @@ def _visitor(ctx: Context) -> tuple[Member | None, Identity]:
     """The asker; anonymous visitors only where the config allows them in."""
     assert ctx.who is not None
     if ctx.member is None and not ctx.settings.office_hours.allow_anonymous:
-        raise ActionError(ANONYMOUS_REFUSAL)
+        raise ActionError(ctx._(ANONYMOUS_REFUSAL))
     return ctx.member, ctx.who
 
 
@@ -421,19 +500,19 @@ async def q_join(ctx: Context, topic: str | None) -> str:
     assert sess.id is not None
     line = Line.of(ctx, sess)  # read once: the checks, the new place and the estimate all use it
     if member is not None and member.id in line.hosts:
-        raise ActionError(f"You are on duty here: hosts take people with {ctx.prefix}next.")
+        raise ActionError(ctx._("You are on duty here: hosts take people with {prefix}next.", prefix=ctx.prefix))
     topic = _clean_topic(topic)
     entry = _entry_of_asker(ctx, sess)
     if entry is not None:
         if entry.status == "called":
-            raise ActionError(f"{name_on(ctx, entry.host_id, sess.platform)} is with you now.")
+            raise ActionError(ctx._("{host} is with you now.", host=name_on(ctx, entry.host_id, sess.platform)))
         n = line.position(entry)
-        wait = about(line.waits()[n - 1])
+        wait = about(line.waits()[n - 1], ctx.language)
         if topic and topic != entry.topic:
             entry.topic = topic
             repo.save(entry)
-            return f"Topic updated; you're still #{n} in line, {wait}."
-        return f"You're in line already: #{n}, {wait}."
+            return ctx._("Topic updated; you're still #{position} in line, {wait}.", position=n, wait=wait)
+        return ctx._("You're in line already: #{position}, {wait}.", position=n, wait=wait)
     was_empty, n = not line.waiting, len(line.waiting) + 1  # a newcomer goes to the end of the line
     entry = repo.add_entry(
         OhEntry(
@@ -452,20 +531,26 @@ async def q_join(ctx: Context, topic: str | None) -> str:
     wait = line.waits()[n - 1]
     _tell_hosts(ctx, sess, entry, n, was_empty, line.hosts)
     if wait < 1:
-        return f"You're #{n} in line: a host will call you any moment now."
-    return f"You're #{n} in line, {about(wait)} ({plural(len(line.hosts), 'host')} on duty)."
+        return ctx._("You're #{position} in line: a host will call you any moment now.", position=n)
+    return ctx.ngettext("You're #{position} in line, {wait} ({n} host on duty).",
+                        "You're #{position} in line, {wait} ({n} hosts on duty).",
+                        len(line.hosts), position=n, wait=about(wait, ctx.language))
 
 
 def _tell_hosts(ctx: Context, sess: OhSession, entry: OhEntry, position: int, was_empty: bool, hosts: list[int]) -> None:
     mode = ctx.settings.office_hours.notify_hosts
     if mode == "none" or (mode == "first" and not was_empty):
         return
-    topic = f", topic: {entry.topic}" if entry.topic else ""
     where = channel_name(ctx, sess.platform, sess.channel)
     for host_id in hosts:
         host = ctx.repos.members.get(host_id)
         if host is not None:
-            ctx.dm(host, f"{entry.nick} joined the line in {where} (#{position}{topic}). {ctx.prefix}next there takes the first.")
+            lang = ctx.language_of(host)
+            fields = {"nick": entry.nick, "where": where, "position": position, "topic": entry.topic, "prefix": ctx.prefix}
+            ctx.dm(host, lang._("{nick} joined the line in {where} (#{position}, topic: {topic}). "
+                                "{prefix}next there takes the first.", **fields)
+                   if entry.topic else lang._("{nick} joined the line in {where} (#{position}). "
+                                              "{prefix}next there takes the first.", **fields))
 
 
 async def q_leave(ctx: Context) -> str:
@@ -473,13 +558,13 @@ async def q_leave(ctx: Context) -> str:
     sess = _repo(ctx).open_session(platform, channel)
     entry = _entry_of_asker(ctx, sess) if sess is not None else None
     if sess is None or entry is None:
-        raise ActionError("You are not in line here.")
+        raise ActionError(ctx._("You are not in line here."))
     host = name_on(ctx, entry.host_id, platform) if entry.status == "called" else None
     _end(ctx, entry, "left")
     _nearly_up(ctx, sess)
     if host is not None:
-        return f"You've left; {host} is free for the next person."
-    return "You've left the line. Come back any time."
+        return ctx._("You've left; {host} is free for the next person.", host=host)
+    return ctx._("You've left the line. Come back any time.")
 
 
 async def q_show(ctx: Context) -> str:
@@ -488,21 +573,29 @@ async def q_show(ctx: Context) -> str:
     if sess is None:
         return _closed_text(ctx, platform, channel)
     line = Line.of(ctx, sess)
-    hosts = plural(len(line.hosts), "host")
+    lang = ctx.language
     if not line.waiting:
         free = len(line.hosts) - len({e.host_id for e in line.called})
-        return f"Nobody is waiting ({hosts} on duty, {free} free). {ctx.prefix}q join [TOPIC] gets you in line."
+        return _sentences(
+            ctx.ngettext("Nobody is waiting ({n} host on duty, {free} free).",
+                         "Nobody is waiting ({n} hosts on duty, {free} free).", len(line.hosts), free=lang.number(free)),
+            _join_hint(ctx, lang),
+        )
     waits = line.waits()
     most = ctx.settings.office_hours.list_max
-    shown = [f"{n} {e.nick} {compact(w)}" for n, (e, w) in enumerate(zip(line.waiting, waits), 1)][:most]
-    text = f"{len(line.waiting)} waiting, {hosts}: {', '.join(shown)}"
+    shown = [
+        ctx._("{position} {nick} {wait}", position=n, nick=e.nick, wait=compact(w, lang))
+        for n, (e, w) in enumerate(zip(line.waiting, waits), 1)
+    ][:most]
     if len(line.waiting) > most:
-        text += f", +{len(line.waiting) - most} more (last {compact(waits[-1])})"
+        shown.append(ctx._("+{more} more (last {wait})", more=len(line.waiting) - most, wait=compact(waits[-1], lang)))
+    text = ctx.ngettext("{waiting} waiting, {n} host: {people}.", "{waiting} waiting, {n} hosts: {people}.",
+                        len(line.hosts), waiting=lang.number(len(line.waiting)), people=", ".join(shown))
     mine = _entry_of_asker(ctx, sess) if ctx.member is not None or ctx.settings.office_hours.allow_anonymous else None
     if mine is not None and mine.status == "waiting" and line.position(mine) > most:
         n = line.position(mine)
-        text += f". You: #{n} {compact(waits[n - 1])}"
-    return text + "."
+        text = _sentences(text, ctx._("You: #{position} {wait}.", position=n, wait=compact(waits[n - 1], lang)))
+    return text
 
 
 async def q_notify(ctx: Context, off: str | None) -> str:
@@ -512,15 +605,15 @@ async def q_notify(ctx: Context, off: str | None) -> str:
     existing = repo.notice_of(member.id, platform, channel)  # type: ignore[arg-type]
     if off is not None:
         if existing is None:
-            return "You had not asked for a DM here."
+            return ctx._("You had not asked for a DM here.")
         repo.remove_notice(existing)
-        return "OK: no DM when office hours open here."
+        return ctx._("OK: no DM when office hours open here.")
     if repo.open_session(platform, channel) is not None:
-        return f"Office hours are open now: {ctx.prefix}q join gets you in line."
+        return ctx._("Office hours are open now: {prefix}q join gets you in line.", prefix=ctx.prefix)
     if existing is not None:
-        return "You're on the list already: one DM when office hours next open here."
+        return ctx._("You're on the list already: one DM when office hours next open here.")
     repo.add_notice(member.id, platform, channel, ctx.now)  # type: ignore[arg-type]
-    return f"I'll DM you once, when office hours next open here.{next_hint(ctx, platform, channel)}"
+    return _sentences(ctx._("I'll DM you once, when office hours next open here."), next_hint(ctx, platform, channel))
 
 
 # ---------------------------------------------------------------------------- statistics
@@ -535,7 +628,7 @@ async def oh_stats(ctx: Context, channel: str | None, days: int | None) -> str:
         channel, days = None, int(channel)
     days = days or 30
     if not 1 <= days <= 3660:
-        raise ActionError("days must be between 1 and 3660.")
+        raise ActionError(ctx._("days must be between 1 and 3660."))
     platform: str | None
     if channel is None:
         platform, channel = (ctx.where.platform, ctx.where.channel) if ctx.where.channel else (None, None)
@@ -547,10 +640,10 @@ async def oh_stats(ctx: Context, channel: str | None, days: int | None) -> str:
         platform = ctx.where.platform
     since = ctx.now - timedelta(days=days)
     repo = _repo(ctx)
-    where = f"in {channel_name(ctx, platform or ctx.where.platform, channel)}" if channel else "in all channels"
+    where = channel_name(ctx, platform or ctx.where.platform, channel) if channel else None
     tz = tz_of(ctx.member)
     st = compute_stats(repo.sessions_since(since, platform, channel), repo.help_log(since, platform, channel), tz)
-    return stats_text(st, where, days, tz)
+    return stats_text(st, where, days, tz, ctx.language)
 
 
 # ---------------------------------------------------------------------------- retention
@@ -567,23 +660,22 @@ HOST = ("bob: !whoami", "!role grant bob host")
 OPEN = (*HOST, "bob #oh: !oh open")
 CALLED = (*OPEN, "alice #oh: !q join rebasing my patch", "bob #oh: !next")
 CHANNEL = "channel"
-ANYONE_NOTE = " (visitors without an account: only if the config allows them in)"
 
 FEATURE = Feature(
     name="office_hours",
     commands=(
         CommandSpec(
             ("oh", "open"),
-            "open office hours in this channel, with you on duty",
+            N_("open office hours in this channel, with you on duty"),
             roles=("host",),
             handler=oh_open,
-            args=(Arg("topic", kind="text", rest=True, required=False, help="what these office hours are about"),),
+            args=(Arg("topic", kind="text", rest=True, required=False, help=N_("what these office hours are about")),),
             scope=CHANNEL,
             examples=(Example("bob #oh: !oh open Gerrit and first patches", r"Office hours are open with bob \(topic: Gerrit", setup=HOST),),
         ),
         CommandSpec(
             ("oh", "close"),
-            "close office hours here (a summary is posted; anyone still waiting is told)",
+            N_("close office hours here (a summary is posted; anyone still waiting is told)"),
             roles=("host", "coordinator"),
             handler=oh_close,
             scope=CHANNEL,
@@ -591,10 +683,10 @@ FEATURE = Feature(
         ),
         CommandSpec(
             ("oh", "duty"),
-            "join or leave the hosts on duty (the last one off closes the queue)",
+            N_("join or leave the hosts on duty (the last one off closes the queue)"),
             roles=("host",),
             handler=oh_duty,
-            args=(Arg("state", choices=("on", "off"), help="on or off"),),
+            args=(Arg("state", choices=("on", "off"), help=N_("on or off")),),
             scope=CHANNEL,
             examples=(
                 Example("carol #oh: !oh duty on", r"on duty with bob \(2 hosts\)", setup=(*OPEN, "carol: !whoami", "!role grant carol host")),
@@ -603,10 +695,10 @@ FEATURE = Feature(
         ),
         CommandSpec(
             ("oh", "say"),
-            "tell everyone in line something, like running late (by DM where possible, else here)",
+            N_("tell everyone in line something, like running late (by DM where possible, else here)"),
             roles=("host",),
             handler=oh_say,
-            args=(Arg("text", kind="text", rest=True, help="what to tell them"),),
+            args=(Arg("text", kind="text", rest=True, help=N_("what to tell them")),),
             scope=CHANNEL,
             examples=(
                 Example(
@@ -618,7 +710,7 @@ FEATURE = Feature(
         ),
         CommandSpec(
             ("oh", "hosts"),
-            "who is on duty here and whom they are with",
+            N_("who is on duty here and whom they are with"),
             roles=("anyone",),
             handler=oh_hosts,
             scope=CHANNEL,
@@ -626,18 +718,18 @@ FEATURE = Feature(
         ),
         CommandSpec(
             ("oh", "stats"),
-            "office-hour figures: sessions, helps, waits, no-shows, busiest times (CHANNEL: #name, platform:#name or all)",
+            N_("office-hour figures: sessions, helps, waits, no-shows, busiest times (CHANNEL: #name, platform:#name or all)"),
             roles=("host", "coordinator"),
             handler=oh_stats,
             args=(
-                Arg("channel", required=False, help="#channel, platform:#channel or all (default: here)"),
-                Arg("days", kind="int", required=False, minimum=1, maximum=3660, help="how many days back (default 30)"),
+                Arg("channel", required=False, help=N_("#channel, platform:#channel or all (default: here)")),
+                Arg("days", kind="int", required=False, minimum=1, maximum=3660, help=N_("how many days back (default 30)")),
             ),
             examples=(Example("bob #oh: !oh stats", r"1 session, 1 help for 1 person", setup=(*CALLED, "bob #oh: !done")),),
         ),
         CommandSpec(
             ("next",),
-            "take the first person in line (ends your current help)",
+            N_("take the first person in line (ends your current help)"),
             roles=("host",),
             handler=next_,
             scope=CHANNEL,
@@ -645,7 +737,7 @@ FEATURE = Feature(
         ),
         CommandSpec(
             ("done",),
-            "end your current help (its length is recorded)",
+            N_("end your current help (its length is recorded)"),
             roles=("host",),
             handler=done,
             scope=CHANNEL,
@@ -653,7 +745,7 @@ FEATURE = Feature(
         ),
         CommandSpec(
             ("skip",),
-            "the person you called did not answer: back in line behind the next person once, then out",
+            N_("the person you called did not answer: back in line behind the next person once, then out"),
             roles=("host",),
             handler=skip,
             scope=CHANNEL,
@@ -661,16 +753,16 @@ FEATURE = Feature(
         ),
         CommandSpec(
             ("q", "join"),
-            "get in line for office hours here" + ANYONE_NOTE,
+            N_("get in line for office hours here (visitors without an account: only if the config allows them in)"),
             roles=("anyone",),
             handler=q_join,
-            args=(Arg("topic", kind="text", rest=True, required=False, help="what you need help with"),),
+            args=(Arg("topic", kind="text", rest=True, required=False, help=N_("what you need help with")),),
             scope=CHANNEL,
             examples=(Example("alice #oh: !q join How do I rebase?", r"You're #1 in line", setup=OPEN),),
         ),
         CommandSpec(
             ("q", "leave"),
-            "leave the line" + ANYONE_NOTE,
+            N_("leave the line (visitors without an account: only if the config allows them in)"),
             roles=("anyone",),
             handler=q_leave,
             scope=CHANNEL,
@@ -678,7 +770,7 @@ FEATURE = Feature(
         ),
         CommandSpec(
             ("q",),
-            "the line here, with places and estimated waits",
+            N_("the line here, with places and estimated waits"),
             roles=("anyone",),
             handler=q_show,
             scope=CHANNEL,
@@ -688,10 +780,10 @@ FEATURE = Feature(
         ),
         CommandSpec(
             ("q", "notify"),
-            "one DM when office hours next open here ('off' cancels it)",
+            N_("one DM when office hours next open here ('off' cancels it)"),
             roles=("member",),
             handler=q_notify,
-            args=(Arg("off", choices=("off",), required=False, help="off cancels"),),
+            args=(Arg("off", choices=("off",), required=False, help=N_("off cancels")),),
             scope=CHANNEL,
             examples=(Example("alice #oh: !q notify", r"I'll DM you once"),),
         ),

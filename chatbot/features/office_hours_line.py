@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from chatbot.context import Context
+from chatbot.i18n import ENGLISH, Language
 from storage.office_hours import OhEntry, OhSession
 
 #: a help counts towards estimates once the channel has this many
@@ -23,33 +24,37 @@ def minutes(delta: timedelta) -> float:
     return delta.total_seconds() / 60
 
 
-def about(minutes: float) -> str:
+def about(minutes: float, lang: Language = ENGLISH) -> str:
     """A wait in words, as precise as an estimate deserves."""
     if minutes < 1:
-        return "any moment now"
+        return lang._("any moment now")
     m = round(minutes)
     if m < 10:
-        return f"about {m} min"
+        return lang._("about {minutes} min", minutes=lang.number(m))
     m = 5 * round(m / 5)
     if m < 60:
-        return f"about {m} min"
-    return f"about {m // 60}h{m % 60:02d}"
+        return lang._("about {minutes} min", minutes=lang.number(m))
+    return lang._("about {hours}h{minutes}", hours=lang.number(m // 60), minutes=format(m % 60, "02d"))
 
 
-def compact(minutes: float) -> str:
+def compact(minutes: float, lang: Language = ENGLISH) -> str:
     """A wait for a list: ``now``, ``~5m``, ``~1h15``."""
     if minutes < 1:
-        return "now"
+        return lang._("now")
     m = round(minutes) if minutes < 10 else 5 * round(minutes / 5)
-    return f"~{m}m" if m < 60 else f"~{m // 60}h{m % 60:02d}"
+    if m < 60:
+        return lang._("~{minutes}m", minutes=lang.number(m))
+    return lang._("~{hours}h{minutes}", hours=lang.number(m // 60), minutes=format(m % 60, "02d"))
 
 
-def took(delta: timedelta) -> str:
+def took(delta: timedelta, lang: Language = ENGLISH) -> str:
     """How long something took: ``under a minute``, ``12 min``, ``1h05``."""
     m = round(minutes(delta))
     if m < 1:
-        return "under a minute"
-    return f"{m} min" if m < 60 else f"{m // 60}h{m % 60:02d}"
+        return lang._("under a minute")
+    if m < 60:
+        return lang._("{minutes} min", minutes=lang.number(m))
+    return lang._("{hours}h{minutes}", hours=lang.number(m // 60), minutes=format(m % 60, "02d"))
 
 
 def expected_waits(people: int, free_hosts: int, busy_remaining: list[float], per_help: float) -> list[float]:

@@ -2,13 +2,15 @@
 
 A member is shown by their nick on the queue's platform (else their handle); a channel by its
 platform's label (``#office-hours`` on Discord, a Matrix room's name; the raw id where the
-adapter knows none). Both are user-chosen text: adapters escape it on the way out.
+adapter knows none). Both are user-chosen text: adapters escape it on the way out. And a
+channel's texts are in the language people read there (``channel_language``).
 """
 
 from __future__ import annotations
 
 from chatbot.context import Context
 from chatbot.events import Where
+from chatbot.i18n import Language
 
 
 def name_on(ctx: Context, member_id: int | None, platform: str) -> str:
@@ -25,3 +27,8 @@ def name_on(ctx: Context, member_id: int | None, platform: str) -> str:
 def channel_name(ctx: Context, platform: str, channel: str) -> str:
     """A channel as people read its name in a text (``#office-hours``, not a Discord id)."""
     return ctx.channel_label(Where(platform, channel))
+
+
+def channel_language(ctx: Context, platform: str, channel: str) -> Language:
+    """The language of a text posted in a channel (see :meth:`Context.channel_language`)."""
+    return ctx.channel_language(Where(platform, channel))

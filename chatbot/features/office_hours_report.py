@@ -11,7 +11,7 @@ import csv
 import statistics
 from collections import Counter
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, time, timedelta, timezone
 from typing import TextIO
 from zoneinfo import ZoneInfo
 
@@ -19,22 +19,24 @@ from sqlalchemy.engine import Engine as DbEngine
 from sqlmodel import Session
 
 from chatbot.features.office_hours_line import minutes, took
-from chatbot.wording import plural
+from chatbot.i18n import ENGLISH, Language
 from storage.office_hours import LogRow, OfficeHoursRepo, OhEntry, OhSession
 
-DAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
 
-
-def summary(entries: list[OhEntry]) -> str:
+def summary(entries: list[OhEntry], lang: Language = ENGLISH) -> str:
     """``5 helped (median wait 8 min), 1 no-show, 1 left``: what a closing queue posts."""
     helped = [e for e in entries if e.outcome == "helped"]
     waits = [e.called_at - e.joined_at for e in helped if e.called_at]
-    parts = [f"{len(helped)} helped" + (f" (median wait {took(statistics.median(waits))})" if waits else "")]
+    if waits:
+        parts = [lang.ngettext("{n} helped (median wait {wait})", "{n} helped (median wait {wait})", len(helped),
+                               wait=took(statistics.median(waits), lang))]
+    else:
+        parts = [lang.ngettext("{n} helped", "{n} helped", len(helped))]
     counts = Counter(e.outcome for e in entries)
     if counts["no-show"]:
-        parts.append(plural(counts["no-show"], "no-show"))
+        parts.append(lang.ngettext("{n} no-show", "{n} no-shows", counts["no-show"]))
     if counts["left"]:
-        parts.append(f"{counts['left']} left")
+        parts.append(lang.ngettext("{n} left", "{n} left", counts["left"]))
     return ", ".join(parts)
 
 
@@ -82,19 +84,42 @@ def compute_stats(sessions: list[OhSession], log: list[LogRow], tz: str) -> Stat
     )
 
 
-def stats_text(st: Stats, where: str, days: int, tz: str) -> str:
-    """``!oh stats`` in one line; ``where`` is ``in #oh`` or ``in all channels``."""
+def stats_text(st: Stats, channel: str | None, days: int, tz: str, lang: Language = ENGLISH) -> str:
+    """``!oh stats`` in one line; ``channel`` is the channel's name, None for all channels."""
     if not st.sessions and not st.helps:
-        return f"No office hours {where} in the last {days} days."
-    people = plural(st.people, "person") if st.people == 1 else f"{st.people} people"
-    parts = [f"Office hours {where}, last {days} days: {plural(st.sessions, 'session')}, "
-             f"{plural(st.helps, 'help')} for {people}"]
+        if channel is None:
+            return lang.ngettext("No office hours in all channels in the last {n} day.",
+                                 "No office hours in all channels in the last {n} days.", days)
+        return lang.ngettext("No office hours in {channel} in the last {n} day.",
+                             "No office hours in {channel} in the last {n} days.", days, channel=channel)
+    counts = {
+        "sessions": lang.ngettext("{n} session", "{n} sessions", st.sessions),
+        "helps": lang.ngettext("{n} help", "{n} helps", st.helps),
+        "people": lang.ngettext("{n} person", "{n} people", st.people),
+    }
+    if channel is None:
+        head = lang.ngettext("Office hours in all channels, last {n} day: {sessions}, {helps} for {people}",
+                             "Office hours in all channels, last {n} days: {sessions}, {helps} for {people}", days, **counts)
+    else:
+        head = lang.ngettext("Office hours in {channel}, last {n} day: {sessions}, {helps} for {people}",
+                             "Office hours in {channel}, last {n} days: {sessions}, {helps} for {people}", days,
+                             channel=channel, **counts)
+    parts = [head]
     if st.median_wait is not None and st.p90_wait is not None:
-        parts.append(f"wait median {took(timedelta(minutes=st.median_wait))}, p90 {took(timedelta(minutes=st.p90_wait))}")
-    parts.append(f"{plural(st.no_shows, 'no-show')}, {st.left} left, {st.not_reached} not reached")
+        parts.append(lang._("wait median {median}, p90 {p90}", median=took(timedelta(minutes=st.median_wait), lang),
+                            p90=took(timedelta(minutes=st.p90_wait), lang)))
+    parts.append(", ".join((
+        lang.ngettext("{n} no-show", "{n} no-shows", st.no_shows),
+        lang.ngettext("{n} left", "{n} left", st.left),
+        lang.ngettext("{n} not reached", "{n} not reached", st.not_reached),
+    )))
     if st.busiest:
-        slots = ", ".join(f"{DAYS[d]} {h:02d}:00 ({n})" for d, h, n in st.busiest)
-        parts.append(f"busiest ({tz}): {slots}")
+        slots = ", ".join(
+            lang._("{day} {time} ({n})", day=lang.locale.days["format"]["abbreviated"][d], time=lang.time(time(h)),
+                   n=lang.number(n))
+            for d, h, n in st.busiest
+        )
+        parts.append(lang._("busiest ({zone}): {slots}", zone=tz, slots=slots))
     return "; ".join(parts) + "."
 
 

@@ -19,7 +19,8 @@ from chatbot.context import Context
 from chatbot.events import Where
 from chatbot.features.away import away_now, clock_time, zone_name
 from chatbot.features.office_hours_line import took
-from chatbot.features.office_hours_names import channel_name, name_on
+from chatbot.features.office_hours_names import channel_language, channel_name, name_on
+from chatbot.i18n import ENGLISH, Language
 from chatbot.recurrence import occurrences
 from storage.office_hours import OhSession
 from storage.tables import Member
@@ -31,9 +32,9 @@ LOOKBACK = timedelta(hours=6)
 Opener = Callable[[Context, str, str, list[Member], str | None, int | None], OhSession]
 
 
-def local(instant: datetime, tz: str) -> str:
+def local(instant: datetime, tz: str, lang: Language = ENGLISH) -> str:
     """``Tue 5 Jan 16:00 (Europe/Berlin)``: a time for a person, with the zone named."""
-    return f"{clock_time(instant, ZoneInfo(tz))} ({tz})"
+    return lang._("{time} ({zone})", time=clock_time(instant, ZoneInfo(tz), lang), zone=tz)
 
 
 def tz_of(member: Member | None, fallback: str = "UTC") -> str:
@@ -60,7 +61,7 @@ def current_occurrence(ctx: Context, platform: str, channel: str) -> tuple[Offic
 
 
 def next_hint(ctx: Context, platform: str, channel: str) -> str:
-    """`` Next: Tue 5 Jan 16:00 (Europe/Berlin).`` for the asker, or nothing unscheduled."""
+    """``Next: Tue 5 Jan 16:00 (Europe/Berlin).`` for the asker, or "" unscheduled."""
     starts = []
     for sched in schedules_of(ctx, platform, channel):
         found = occurrences(sched.weekly(), ctx.now, ctx.now + timedelta(days=15))
@@ -69,7 +70,7 @@ def next_hint(ctx: Context, platform: str, channel: str) -> str:
     if not starts:
         return ""
     start, tz = min(starts)
-    return f" Next: {local(start, tz_of(ctx.member, tz))}."
+    return ctx._("Next: {when}.", when=local(start, tz_of(ctx.member, tz), ctx.language))
 
 
 # ---------------------------------------------------------------------------- the job
@@ -109,12 +110,16 @@ def _tick(ctx: Context, sched: OfficeHourSchedule, start: datetime, open_queue: 
         if sess is None:
             for host in _members(ctx, sched.hosts):
                 if not away_now(host, now):
-                    how = (
-                        f"they open by themselves then with you on duty ({ctx.prefix}oh duty off there if you can't make it)"
-                        if sched.auto_open else f"say {ctx.prefix}oh open there when you're ready"
+                    lang = ctx.language_of(host)
+                    fields = {"where": where, "when": local(start, tz_of(host, sched.timezone), lang), "prefix": ctx.prefix}
+                    text = (
+                        lang._("Reminder: you host office hours in {where} at {when}; they open by themselves then "
+                               "with you on duty ({prefix}oh duty off there if you can't make it).", **fields)
+                        if sched.auto_open
+                        else lang._("Reminder: you host office hours in {where} at {when}; "
+                                    "say {prefix}oh open there when you're ready.", **fields)
                     )
-                    ctx.dm(host, f"Reminder: you host office hours in {where} at {local(start, tz_of(host, sched.timezone))}; {how}.",
-                           key=f"{key}:remind:{host.id}")
+                    ctx.dm(host, text, key=f"{key}:remind:{host.id}")
         run.hosts_reminded_at = now
     if sched.auto_open and run.opened_at is None and start <= now < end:
         if sess is None:
@@ -126,26 +131,41 @@ def _tick(ctx: Context, sched: OfficeHourSchedule, start: datetime, open_queue: 
             for duty in repo.on_duty(sess.id):  # type: ignore[arg-type]
                 host = ctx.repos.members.get(duty.member_id)
                 if host is not None:
-                    ctx.dm(host, f"Office hours in {where} were to end at {local(end, tz_of(host, sched.timezone))}; "
-                                 f"{waiting} still waiting. Say {ctx.prefix}oh close there when you're done.",
-                           key=f"{key}:close:{host.id}")
+                    lang = ctx.language_of(host)
+                    ctx.dm(host, lang.ngettext(
+                        "Office hours in {where} were to end at {when}; {n} still waiting. "
+                        "Say {prefix}oh close there when you're done.",
+                        "Office hours in {where} were to end at {when}; {n} still waiting. "
+                        "Say {prefix}oh close there when you're done.",
+                        waiting, where=where, when=local(end, tz_of(host, sched.timezone), lang), prefix=ctx.prefix,
+                    ), key=f"{key}:close:{host.id}")
         run.close_reminded_at = now
     repo.save_run(run)
 
 
 def _announce_upcoming(ctx: Context, sched: OfficeHourSchedule, start: datetime) -> None:
     platform, channel = sched.where
-    hosts = " and ".join(name_on(ctx, m.id, platform) for m in _members(ctx, sched.hosts)) or "our hosts"
-    topic = f" (topic: {sched.topic})" if sched.topic else ""
-    when = f"at {start.astimezone(ZoneInfo(sched.timezone)):%H:%M} ({sched.timezone})"
+    lang = channel_language(ctx, platform, channel)
+    names = [name_on(ctx, m.id, platform) for m in _members(ctx, sched.hosts)]
+    fields = {
+        "hosts": lang.join(names) if names else lang._("our hosts"),
+        "topic": sched.topic,
+        "time": lang.time(start.astimezone(ZoneInfo(sched.timezone))),
+        "zone": sched.timezone,
+        "wait": took(start - ctx.now, lang),
+    }
     if ctx.now < start:
-        when += f", in {took(start - ctx.now)}"
+        text = (
+            lang._("Office hours here start at {time} ({zone}), in {wait}, with {hosts} (topic: {topic}).", **fields)
+            if sched.topic else lang._("Office hours here start at {time} ({zone}), in {wait}, with {hosts}.", **fields)
+        )
     else:
-        when = "now"
-    ctx.announce(
-        Where(platform, channel),
-        f"Office hours here start {when}, with {hosts}{topic}. {ctx.prefix}q notify gets you a DM when they open.",
-    )
+        text = (
+            lang._("Office hours here start now, with {hosts} (topic: {topic}).", **fields)
+            if sched.topic else lang._("Office hours here start now, with {hosts}.", **fields)
+        )
+    notify = lang._("{prefix}q notify gets you a DM when they open.", prefix=ctx.prefix)
+    ctx.announce(Where(platform, channel), " ".join((text, notify)))
 
 
 def _auto_open(ctx: Context, sched: OfficeHourSchedule, key: str, open_queue: Opener) -> OhSession | None:
@@ -155,11 +175,13 @@ def _auto_open(ctx: Context, sched: OfficeHourSchedule, key: str, open_queue: Op
         if not away_now(m, ctx.now) and ctx.roles_of(m) & {"host", "admin"}
     ]
     if not hosts:
-        ctx.announce(Where(platform, channel), "Office hours were due to open now, but no host is available, sorry.")
+        lang = channel_language(ctx, platform, channel)
+        ctx.announce(Where(platform, channel), lang._("Office hours were due to open now, but no host is available, sorry."))
         return None
     sess = open_queue(ctx, platform, channel, hosts, sched.topic, None)
     for host in hosts:
-        ctx.dm(host, f"Office hours in {channel_name(ctx, platform, channel)} are open, with you on duty: "
-                     f"{ctx.prefix}next there takes the first person.",
-               key=f"{key}:opened:{host.id}")
+        ctx.dm(host, ctx.language_of(host)._(
+            "Office hours in {where} are open, with you on duty: {prefix}next there takes the first person.",
+            where=channel_name(ctx, platform, channel), prefix=ctx.prefix,
+        ), key=f"{key}:opened:{host.id}")
     return sess
