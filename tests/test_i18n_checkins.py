@@ -8,6 +8,7 @@ community to add a language."""
 
 from __future__ import annotations
 
+from datetime import datetime, timezone
 from pathlib import Path
 
 from babel.messages.catalog import Catalog
@@ -27,7 +28,17 @@ def plural(one: str, other: str) -> tuple[str, ...]:
     return (one, other, other)
 
 
+PROMPT = (
+    "Time for your check-in ({when})! Reply here with all {n} answers at once "
+    "(numbered, one per line, or separated by |), or answer 1 and I'll ask the rest:"
+)
 FRENCH = {
+    (PROMPT, PROMPT): plural(
+        "C'est l'heure de votre check-in ({when}) ! Répondez ici :",
+        "C'est l'heure de votre check-in ({when}) ! Répondez ici aux {n} questions d'un coup "
+        "(numérotées, une par ligne, ou séparées par |), ou répondez à la 1 et je poserai les suivantes :",
+    ),
+    "Answers are welcome until your next check-in, {when}.": "Vos réponses sont les bienvenues jusqu'au prochain check-in, {when}.",
     SCHEDULE: "Vos check-ins : {schedule} (ceux du programme) ; le prochain : {when}.",
     RESETS: "{change} le change ; {reset} revient à celui du programme.",
     "{days} at {time} ({zone})": "{days} à {time} ({zone})",
@@ -111,5 +122,21 @@ async def test_a_french_mentee_is_told_of_a_session_in_french(tmp_path):
         await bot.say("bob", "!session log alice 1h review")
         out = await bot.say("alice", "!session list")
         assert out[0].split("\n")[-1] == "With your mentors: 2 séances, 1h45m", out
+    finally:
+        await bot.stop()
+
+
+async def test_the_scheduled_prompt_is_in_the_mentees_language(tmp_path):
+    """A job has no asker: the prompt goes out in the language of the person it is for."""
+    bot = await french_bot(tmp_path)
+    try:
+        bot.clock.set(datetime(2027, 1, 7, 9, 30, tzinfo=timezone.utc))  # Thursday, 10:30 in Berlin
+        await bot.tick()
+        prompt = bot.dm("alice")[-1].splitlines()
+        assert prompt[0] == (
+            "C'est l'heure de votre check-in (jeu. 7 janv. 10:00) ! Répondez ici aux 4 questions d'un coup "
+            "(numérotées, une par ligne, ou séparées par |), ou répondez à la 1 et je poserai les suivantes :"
+        ), prompt
+        assert prompt[-1] == "Vos réponses sont les bienvenues jusqu'au prochain check-in, lun. 11 janv. 10:00 (Europe/Berlin)."
     finally:
         await bot.stop()
