@@ -18,6 +18,7 @@ from chatbot.i18n import ENGLISH, Language
 from chatbot.features.away import away_now, named, zone_of
 from chatbot.features.checkin_answers import dated_line
 from chatbot.features.checkin_time import (
+    command,
     current_questions,
     days_off,
     fresh_plan,
@@ -100,7 +101,7 @@ def numbered_questions(questions: Sequence[Sequence[str]]) -> list[str]:
 
 
 def answer_button(ctx: Context, lang: Language = ENGLISH) -> tuple[Button, ...]:
-    return (Button(lang._("Answer"), f"{ctx.prefix}checkin"),)
+    return (Button(lang._("Answer"), command(ctx, "checkin")),)
 
 
 def answer_form(questions: Sequence[Sequence[str]], lang: Language = ENGLISH) -> Form:
@@ -265,7 +266,7 @@ def _prompt(ctx: Context, plan: CheckinPlan, member: Member, schedule: WeeklySch
     lang = ctx.language_of(member)
     text = prompt_text(ctx, member, questions, due, next_prompt(ctx, schedule, due), lang)
     if busy:
-        busy_line = lang._("(You're answering other questions of mine first: send {command} when you're done.)", command=f"{ctx.prefix}checkin")
+        busy_line = lang._("(You're answering other questions of mine first: send {command} when you're done.)", command=command(ctx, "checkin"))
         text = f"{text}\n{busy_line}"
     ctx.queue_dm(
         member.id,
@@ -329,7 +330,7 @@ def _remind(ctx: Context) -> int:
         elif conv.flow == FLOW:
             lines.append(lang._("Reply here; I'm waiting for your answer to: {question}", question=row.questions[int(conv.step[1:])][2]))
         else:
-            lines.append(lang._("Send {command} to answer it.", command=f"{ctx.prefix}checkin"))
+            lines.append(lang._("Send {command} to answer it.", command=command(ctx, "checkin")))
         ctx.queue_dm(
             member.id,
             DirectMessage(
@@ -358,7 +359,7 @@ def digest_text(ctx: Context, mentor: Member, items: Sequence[tuple[Member, Chec
         lines.append(
             lang.ngettext(
                 "… and {n} more: {command} shows them.", "… and {n} more: {command} shows them.",
-                len(items) - DIGEST_SHOWN, command=f"{ctx.prefix}checkins MENTEE",
+                len(items) - DIGEST_SHOWN, command=command(ctx, "checkins MENTEE"),
             )
         )
     return "\n".join(lines)

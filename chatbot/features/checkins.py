@@ -62,6 +62,7 @@ from chatbot.features.checkin_prompts import (
 )
 from chatbot.features.checkin_time import (
     clip,
+    command,
     current_questions,
     fresh_plan,
     next_asked,
@@ -148,7 +149,8 @@ def _tell_mentors(ctx: Context, mentee: Member, row: Checkin, changed: Sequence[
         if mentor.id not in digest:
             if changed is None:
                 flag = lang._("(with a blocker)") if row.blocker else ""
-                head = remarked(lang._("{name} checked in for {when}", name=named(mentee), when=due), timing(ctx, row, lang), flag) + ":"
+                checked = lang._("{name} checked in for {when}", name=named(mentee), when=due)
+                head = f"{remarked(checked, timing(ctx, row, lang), flag)}:"
             else:
                 head = lang._("CORRECTION: {name} corrected their check-in for {when}:", name=named(mentee), when=due)
             text = "\n".join([head, *answer_lines(row, changed or (), lang)])
@@ -177,13 +179,19 @@ def _names(people: Sequence[Member], lang: Language) -> str:
 
 
 def _will_see(ctx: Context, mentors: Sequence[Member], what: str) -> str:
-    """" bob will see it." (or the correction), "" with no mentors: a sentence of its own."""
+    """"bob will see it." (or the correction), "" with no mentors: a sentence of its own, with
+    the verb agreeing with the number of mentors in languages where it must."""
     if not mentors:
         return ""
     names = _names(mentors, ctx.language)
     if what == "correction":
-        return " " + ctx.ngettext("{names} will see the correction.", "{names} will see the correction.", len(mentors), names=names)
-    return " " + ctx.ngettext("{names} will see it.", "{names} will see it.", len(mentors), names=names)
+        return ctx.ngettext("{names} will see the correction.", "{names} will see the correction.", len(mentors), names=names)
+    return ctx.ngettext("{names} will see it.", "{names} will see it.", len(mentors), names=names)
+
+
+def _sentences(*texts: str) -> str:
+    """Whole sentences one after the other; the empty ones (that do not apply) left out."""
+    return " ".join(t for t in texts if t)
 
 
 def record_answer(ctx: Context, data: dict[str, Any], answers: list[str]) -> str:
@@ -194,10 +202,10 @@ def record_answer(ctx: Context, data: dict[str, Any], answers: list[str]) -> str
     row = ctx.repos.checkins.at(me.id, due)
     at = when(due, me, ctx.language)
     if row is not None and row.status == ANSWERED:
-        return ctx._("You have answered the check-in for {when} already; {command} corrects it.", when=at, command=f"{ctx.prefix}checkin edit")
+        return ctx._("You have answered the check-in for {when} already; {command} corrects it.", when=at, command=command(ctx, "checkin edit"))
     if row is not None and row.status != PROMPTED:
         return ctx._(
-            "The check-in for {when} closed when the next one began; {command} answers the open one.", when=at, command=f"{ctx.prefix}checkin"
+            "The check-in for {when} closed when the next one began; {command} answers the open one.", when=at, command=command(ctx, "checkin")
         )
     if row is None:
         row = ctx.repos.checkins.add(Checkin(mentee_id=me.id, due_at=due, questions=data["questions"]))
@@ -209,9 +217,9 @@ def record_answer(ctx: Context, data: dict[str, Any], answers: list[str]) -> str
     ctx.repos.checkins.save(plan)
     mentors = _tell_mentors(ctx, me, row, None, new_blocker=True)
     upcoming = next_asked(ctx, me, schedule_of(ctx, plan, me), max(ctx.now, due))
-    blocked = " " + ctx._("Your blocker went to {names} straight away.", names=_names(mentors, ctx.language)) if row.blocker and mentors else ""
+    blocked = ctx._("Your blocker went to {names} straight away.", names=_names(mentors, ctx.language)) if row.blocker and mentors else ""
     nxt = ctx._("Next check-in: {when}.", when=when_zoned(upcoming, me, ctx.language))
-    return f"{ctx._('Thanks, saved!')}{_will_see(ctx, mentors, 'answer')}{blocked} {nxt}"
+    return _sentences(ctx._("Thanks, saved!"), _will_see(ctx, mentors, "answer"), blocked, nxt)
 
 
 async def _finish(ctx: Context, data: dict[str, Any]) -> str:
@@ -258,7 +266,7 @@ def record_edit(ctx: Context, due: datetime, changes: dict[str, str]) -> str:
     ctx.repos.checkins.save(row)
     mentors = _tell_mentors(ctx, me, row, changed, new_blocker=row.blocker is not None and row.blocker != had_blocker)
     done = ctx._("Corrected ({numbers}).", numbers=", ".join(str(i + 1) for i in changed))
-    return done + _will_see(ctx, mentors, "correction")
+    return _sentences(done, _will_see(ctx, mentors, "correction"))
 
 
 async def _finish_edit(ctx: Context, data: dict[str, Any]) -> str:
@@ -316,7 +324,7 @@ async def checkin(ctx: Context, answer: str | None) -> str:
             raise ActionError(
                 ctx._(
                     "You have answered your next check-in ({when}) already; {command} corrects it.",
-                    when=when(due, me, lang), command=f"{ctx.prefix}checkin edit",
+                    when=when(due, me, lang), command=command(ctx, "checkin edit"),
                 )
             )
         questions = current_questions(ctx)
@@ -334,7 +342,7 @@ async def checkin(ctx: Context, answer: str | None) -> str:
                 ctx.ngettext(
                     "Give all {n} answers (numbered, or separated by |), or send {command} alone and I'll ask one at a time",
                     "Give all {n} answers (numbered, or separated by |), or send {command} alone and I'll ask one at a time",
-                    len(questions), command=f"{ctx.prefix}checkin",
+                    len(questions), command=command(ctx, "checkin"),
                 )
             )
         return record_answer(ctx, data, many)
@@ -384,9 +392,9 @@ async def checkin_schedule(ctx: Context, days_and_time: str | None) -> str:
             now = ctx._("Your check-ins: {schedule} (the programme's); next {when}.", **fields)
         how = ctx._(
             "{change} changes it; {reset} resets it.",
-            change=f"{ctx.prefix}checkin schedule tue,fri 18:30", reset=f"{ctx.prefix}checkin schedule default",
+            change=command(ctx, "checkin schedule tue,fri 18:30"), reset=command(ctx, "checkin schedule default"),
         )
-        return f"{now} {how}"
+        return _sentences(now, how)
     chosen: str | None = None
     if days_and_time.strip().lower() != "default":
         try:
@@ -395,7 +403,7 @@ async def checkin_schedule(ctx: Context, days_and_time: str | None) -> str:
             raise UsageError(str(exc)) from None
         if parsed.tz != tz_of(me):
             raise UsageError(
-                ctx._("check-ins follow your own timezone ({zone}); {command} changes it", zone=tz_of(me), command=f"{ctx.prefix}profile set timezone")
+                ctx._("check-ins follow your own timezone ({zone}); {command} changes it", zone=tz_of(me), command=command(ctx, "profile set timezone"))
             )
         if parsed.at.second:
             raise UsageError(ctx._("give the time in hours and minutes, like 18:30"))
@@ -410,9 +418,8 @@ async def checkin_schedule(ctx: Context, days_and_time: str | None) -> str:
     schedule = schedule_of(ctx, plan, me)
     nxt = when_zoned(next_asked(ctx, me, schedule, ctx.now), me, lang)
     done = ctx._("Your check-ins are now {schedule}. The next one: {when}.", schedule=format_schedule(schedule, lang), when=nxt)
-    if me.id in ctx.repos.checkins.eligible([me.id]):
-        return done
-    return f"{done} {ctx._('They start once you have a mentor.')}"
+    paired = me.id in ctx.repos.checkins.eligible([me.id])
+    return _sentences(done, "" if paired else ctx._("They start once you have a mentor."))
 
 
 async def checkin_digest(ctx: Context, choice: str) -> str:
@@ -442,7 +449,7 @@ async def checkin_digest(ctx: Context, choice: str) -> str:
     if items:
         ctx.dm(me, digest_text(ctx, me, items), key=f"checkin-digest:{me.id}:off:{ctx.now.isoformat()}")
     done = ctx._("You'll get each check-in as it comes.")
-    return f"{done} {ctx._('What came since the last digest is on its way.')}" if items else done
+    return _sentences(done, ctx._("What came since the last digest is on its way.") if items else "")
 
 
 def _query(ctx: Context, words: list[str]) -> tuple[Member | None, int]:
@@ -471,7 +478,7 @@ async def checkins(ctx: Context, query: list[str]) -> str:
         if not mentees:
             return history_text(ctx, me, me, last)
         lang = ctx.language
-        lines = [ctx._("Your mentees' check-ins ({command} for one in full):", command=f"{ctx.prefix}checkins MENTEE")]
+        lines = [ctx._("Your mentees' check-ins ({command} for one in full):", command=command(ctx, "checkins MENTEE"))]
         for mentee in mentees:
             assert mentee.id is not None
             rows = ctx.repos.checkins.history(mentee.id)
