@@ -32,7 +32,10 @@ from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta, timezone
 from zoneinfo import ZoneInfo
 
+from babel.dates import format_time
+
 from chatbot.commands import parse_timezone
+from chatbot.i18n import ENGLISH, Language
 
 __all__ = [
     "DAY_NAMES",
@@ -244,11 +247,18 @@ def parse_schedule(text: str, tz: str) -> WeeklySchedule:
     return WeeklySchedule(tuple(days), _time_word(times[0]), zone)
 
 
-def format_schedule(schedule: WeeklySchedule) -> str:
-    """``"Tue, Fri at 18:30 (Europe/Berlin)"``: short, and readable back by parse_schedule."""
-    days = ", ".join(DAY_NAMES[d][:3] for d in schedule.days)
-    at = schedule.at.strftime("%H:%M:%S" if schedule.at.second else "%H:%M")
-    return f"{days} at {at} ({schedule.tz})"
+def format_schedule(schedule: WeeklySchedule, lang: Language = ENGLISH) -> str:
+    """``"Tue, Fri at 18:30 (Europe/Berlin)"``: short, and (in English) readable back by
+    parse_schedule. Other languages name the days as their speakers abbreviate them (Babel's
+    locale data: "mar., ven. à 18:30") and write the time on their own clock."""
+    if lang.code == ENGLISH.code:  # the source language: exactly what parse_schedule reads back
+        days = ", ".join(DAY_NAMES[d][:3] for d in schedule.days)
+        at = schedule.at.strftime("%H:%M:%S" if schedule.at.second else "%H:%M")
+    else:
+        names = lang.locale.days["format"]["abbreviated"]  # Babel numbers days 0 = Monday too
+        days = ", ".join(names[d] for d in schedule.days)
+        at = format_time(schedule.at, format="medium" if schedule.at.second else "short", locale=lang.locale)
+    return lang._("{days} at {time} ({zone})", days=days, time=at, zone=schedule.tz)
 
 
 def _words(text: str) -> list[str]:

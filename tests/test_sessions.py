@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import datetime, timezone
 
 from chatbot.events import CommandInvoked, Identity, Where
+from chatbot.features import sessions
 from tests.harness import Bot
 
 LOG_USAGE = " — usage: !session log MENTEE DURATION TOPIC…"
@@ -179,6 +180,15 @@ async def test_totals_per_mentor_and_pair_for_coordinators(bot):
     ]
     await bot.say("you", "!round close")
     assert (await bot.say("you", "!session totals"))[0].startswith("No round is open right now.")
+
+
+async def test_totals_count_the_mentors_left_out_in_a_whole_phrase(bot, monkeypatch):
+    """Issue 22 item 16: one mentor left out reads "1 more mentor", not "1 more mentors"."""
+    monkeypatch.setattr(sessions, "TOTALS_MAX", 1)
+    await cohort(bot)
+    assert (await bot.say("you", "!session totals"))[0].split("\n")[-1] == "…and 1 more mentor"
+    await bot.pair("frank", "gina")
+    assert (await bot.say("you", "!session totals"))[0].split("\n")[-1] == "…and 2 more mentors"
 
 
 async def test_session_date_is_the_mentors_local_date(bot):

@@ -10,6 +10,7 @@ from datetime import timedelta
 from typing import Iterable, Sequence
 
 from chatbot.context import Context
+from chatbot.i18n import ENGLISH, Language
 from chatbot.features.away import named
 from chatbot.features.checkin_time import clip, reminder_after, tz_of, when
 from storage.checkins import ANSWERED, MISSED, PROMPTED, SKIPPED, Checkin
@@ -29,14 +30,14 @@ _RATING = re.compile(r"^\s*([1-5])(?:\s*/\s*5)?(?!\d|\.\d)")
 _RATING_WORDS = {"one": 1, "two": 2, "three": 3, "four": 4, "five": 5}
 
 
-def parse_rating(text: str) -> int:
+def parse_rating(text: str, lang: Language = ENGLISH) -> int:
     m = _RATING.match(text)
     if m:
         return int(m.group(1))
     word = text.strip().lower().split(" ", 1)[0].strip(".!,")
     if word in _RATING_WORDS:
         return _RATING_WORDS[word]
-    raise ValueError("Please answer with a number from 1 (badly) to 5 (great).")
+    raise ValueError(lang._("Please answer with a number from 1 (badly) to 5 (great)."))
 
 
 _NO_THEN_MORE = re.compile(r"^(no|none|nope|nothing|no blockers?|n/?a)\s*[,.;:!\u2013\u2014-]+\s*(?!but\b)\S")
@@ -52,15 +53,16 @@ def blocker_of(text: str) -> str | None:
     return " ".join(text.split())
 
 
-def check_answer(question: Sequence[str], text: str) -> str:
-    """One answer, as it will be stored; ValueError says why it cannot be."""
+def check_answer(question: Sequence[str], text: str, lang: Language = ENGLISH) -> str:
+    """One answer, as it will be stored; ValueError says why it cannot be (in ``lang``: the
+    text goes straight back to the person who typed the answer)."""
     answer = text.strip()
     if not answer:
-        raise ValueError("That answer is empty.")
+        raise ValueError(lang._("That answer is empty."))
     if len(answer) > ANSWER_MAX:
-        raise ValueError(f"Please keep each answer under {ANSWER_MAX} characters.")
+        raise ValueError(lang._("Please keep each answer under {limit} characters.", limit=lang.number(ANSWER_MAX)))
     if question[1] == "scale":
-        parse_rating(answer)
+        parse_rating(answer, lang)
     return answer
 
 
@@ -87,7 +89,7 @@ def numbered(text: str, n: int, gaps: bool = False) -> dict[int, str] | None:
     return out
 
 
-def several(text: str, questions: Sequence[Sequence[str]], start: int) -> list[str] | None:
+def several(text: str, questions: Sequence[Sequence[str]], start: int, lang: Language = ENGLISH) -> list[str] | None:
     """The answers to questions ``start``.. in one message, or None when it answers just one.
 
     Read, in order: number marks; ``|`` separators (IRC sends one line); one line per question.
@@ -98,24 +100,33 @@ def several(text: str, questions: Sequence[Sequence[str]], start: int) -> list[s
     if found is not None:
         keys = sorted(found)
         if keys == list(range(start, len(questions))):
-            return [check_answer(questions[i], found[i]) for i in keys]
+            return [check_answer(questions[i], found[i], lang) for i in keys]
         if keys == [start]:
             return None
         got = ", ".join(str(k + 1) for k in keys)
         raise ValueError(
-            f"I read answers {got}; send all of {start + 1}-{len(questions)} in one message, or one answer at a time."
+            lang._(
+                "I read answers {got}; send all of {first}-{last} in one message, or one answer at a time.",
+                got=got, first=start + 1, last=len(questions),
+            )
         )
     if left < 2:
         return None
     parts = [p.strip() for p in text.split("|")]
     if len(parts) > 1:
         if len(parts) != left:
-            raise ValueError(f"I see {len(parts)} answers separated by |, but {left} questions are left.")
-        return [check_answer(q, p) for q, p in zip(questions[start:], parts)]
+            raise ValueError(
+                lang.ngettext(
+                    "I see {parts} answers separated by |, but {n} question is left.",
+                    "I see {parts} answers separated by |, but {n} questions are left.",
+                    left, parts=lang.number(len(parts)),
+                )
+            )
+        return [check_answer(q, p, lang) for q, p in zip(questions[start:], parts)]
     lines = [line.strip(" \t-*•") for line in text.splitlines() if line.strip(" \t-*•")]
     if len(lines) == left:
         try:
-            return [check_answer(q, p) for q, p in zip(questions[start:], lines)]
+            return [check_answer(q, p, lang) for q, p in zip(questions[start:], lines)]
         except ValueError:
             return None
     return None
@@ -126,45 +137,60 @@ def strip_mark(text: str, index: int, n: int) -> str:
     return found[index] if found and list(found) == [index] else text
 
 
-def answer_lines(row: Checkin, changed: Iterable[int] = ()) -> list[str]:
-    """One line per answer, labelled with the question's id; corrections say what they replace."""
+def answer_lines(row: Checkin, changed: Iterable[int] = (), lang: Language = ENGLISH) -> list[str]:
+    """One line per answer, labelled with the question's id (from the config, as it is);
+    corrections say what they replace."""
     lines = []
     changed = set(changed)
     for i, (question, answer) in enumerate(zip(row.questions, row.answers)):
         text = f"{answer}"
         if question[1] == "scale":
-            text = f"{parse_rating(answer)}/5" + (f" ({answer})" if answer.strip() not in (str(row.rating), f"{row.rating}/5") else "")
+            rating = _rating(parse_rating(answer), lang)
+            said = answer.strip() not in (str(row.rating), f"{row.rating}/5")
+            text = lang._("{rating} ({answer})", rating=rating, answer=answer) if said else rating
         if i in changed and row.original is not None and i < len(row.original):
-            text += f" (corrected; was: {clip(row.original[i], 60)})"
+            text = lang._("{answer} (corrected; was: {before})", answer=text, before=clip(row.original[i], 60))
         lines.append(f"{question[0]}: {text}")
     return lines
 
 
-def summary(row: Checkin) -> str:
+def _rating(n: int | None, lang: Language) -> str:
+    return lang._("{rating}/5", rating=n)
+
+
+def summary(row: Checkin, lang: Language = ENGLISH) -> str:
     """A check-in on one line, for histories and digests."""
     if row.status == MISSED:
-        return "missed"
+        return lang._("missed")
     if row.status == SKIPPED:
-        return "skipped (the bot was down)"
+        return lang._("skipped (the bot was down)")
     if row.status == PROMPTED:
-        return "open, not answered yet"
+        return lang._("open, not answered yet")
     parts = []
     for question, answer in zip(row.questions, row.answers):
         if question[1] == "scale":
-            parts.insert(0, f"{question[0]} {row.rating}/5")
+            parts.insert(0, f"{question[0]} {_rating(row.rating, lang)}")
         else:
             parts.append(f"{question[0]}: {clip(answer, 60)}")
-    return " · ".join(parts) + (" (corrected)" if row.edited_at else "")
+    line = " · ".join(parts)
+    return lang._("{answers} (corrected)", answers=line) if row.edited_at else line
 
 
-def timing(ctx: Context, row: Checkin) -> str:
+def timing(ctx: Context, row: Checkin, lang: Language = ENGLISH) -> str:
+    """"(early)" or "(late)" for an answer so marked, else "": a remark that stands on its own
+    after a check-in's date, so it translates whole."""
     if row.answered_at is None:
         return ""
     if row.answered_at < row.due_at:
-        return " (early)"
+        return lang._("(early)")
     if row.answered_at - row.due_at >= (reminder_after(ctx) or timedelta(hours=24)):
-        return " (late)"
+        return lang._("(late)")
     return ""
+
+
+def remarked(text: str, *remarks: str) -> str:
+    """``text`` followed by the remarks that apply ("(early)", "(with a blocker)"), space apart."""
+    return " ".join([text, *(r for r in remarks if r)])
 
 
 @dataclass(frozen=True)
@@ -173,11 +199,15 @@ class Stats:
     counted: int
     streak: int
 
-    def text(self) -> str:
+    def text(self, lang: Language = ENGLISH) -> str:
         if not self.counted:
-            return "no check-ins closed yet"
+            return lang._("no check-ins closed yet")
         rate = round(100 * self.answered / self.counted)
-        return f"{self.answered} of {self.counted} answered ({rate}%), streak {self.streak}"
+        return lang.ngettext(
+            "{answered} of {n} answered ({rate}%), streak {streak}",
+            "{answered} of {n} answered ({rate}%), streak {streak}",
+            self.counted, answered=lang.number(self.answered), rate=lang.number(rate), streak=lang.number(self.streak),
+        )
 
 
 def stats(rows: Sequence[Checkin]) -> Stats:
@@ -193,14 +223,27 @@ def stats(rows: Sequence[Checkin]) -> Stats:
 
 
 def history_text(ctx: Context, viewer: Member, mentee: Member, last: int) -> str:
+    """A mentee's check-ins for ``viewer`` (the asker: in the language of this answer)."""
     assert mentee.id is not None
     rows = ctx.repos.checkins.history(mentee.id)
-    whose = "Your check-ins" if viewer.id == mentee.id else f"{named(mentee)}'s check-ins"
+    own, who = viewer.id == mentee.id, named(mentee)
     if not rows:
-        return f"{whose}: none yet."
-    lines = [f"{whose}: {stats(rows).text()}; times in {tz_of(viewer)}"]
+        return ctx._("Your check-ins: none yet.") if own else ctx._("{name}'s check-ins: none yet.", name=who)
+    fields = {"stats": stats(rows).text(ctx.language), "zone": tz_of(viewer), "name": who}
+    if own:
+        lines = [ctx._("Your check-ins: {stats}; times in {zone}", **fields)]
+    else:
+        lines = [ctx._("{name}'s check-ins: {stats}; times in {zone}", **fields)]
     shown = rows[-last:]
     if len(rows) > len(shown):
-        lines.append(f"(last {len(shown)} of {len(rows)})")
-    lines += [f"{when(r.due_at, viewer)}: {summary(r)}{timing(ctx, r)}" for r in shown]
+        lines.append(ctx.ngettext("(last {n} of {total})", "(last {n} of {total})", len(shown), total=ctx.language.number(len(rows))))
+    lines += [dated_line(ctx, r, viewer, ctx.language) for r in shown]
     return "\n".join(lines)
+
+
+def dated_line(ctx: Context, row: Checkin, viewer: Member, lang: Language, who: str | None = None) -> str:
+    """One check-in on one line for ``viewer``: "Thu 7 Jan 04:00: mood 4/5 · done: … (early)",
+    after the mentee's handle in a digest."""
+    at = when(row.due_at, viewer, lang)
+    head = f"{who}, {at}" if who else at
+    return remarked(f"{head}: {summary(row, lang)}", timing(ctx, row, lang))

@@ -14,9 +14,11 @@ from typing import Any, Sequence
 from chatbot.config import parse_span_setting
 from chatbot.context import Context
 from chatbot.events import Button, DirectMessage, Form, Identity
+from chatbot.i18n import ENGLISH, Language
 from chatbot.features.away import away_now, named, zone_of
-from chatbot.features.checkin_answers import summary, timing
+from chatbot.features.checkin_answers import dated_line
 from chatbot.features.checkin_time import (
+    command,
     current_questions,
     days_off,
     fresh_plan,
@@ -45,6 +47,8 @@ CATCH_UP = 14
 #: next prompt at the new local time (one UPDATE, but a scan of every plan: not at every tick)
 ZONE_CHECK_EVERY = timedelta(minutes=10)
 _TICK = timedelta(microseconds=1)
+#: check-ins a digest lists; the rest are counted
+DIGEST_SHOWN = 30
 
 # ---------------------------------------------------------------------------- telling people
 
@@ -68,28 +72,41 @@ def open_interview(
         )
 
 
-def prompt_text(ctx: Context, member: Member, questions: Sequence[Sequence[str]], due: datetime, until: datetime | None) -> str:
-    n = len(questions)
-    if n == 1:
-        lines = [f"Time for your check-in ({when(due, member)})! Reply here with your answer:"]
+def prompt_text(
+    ctx: Context, member: Member, questions: Sequence[Sequence[str]], due: datetime, until: datetime | None, lang: Language = ENGLISH
+) -> str:
+    """The prompt ``member`` reads, in ``lang`` (theirs: a scheduled job has no asker)."""
+    at = when(due, member, lang)
+    if len(questions) == 1:
+        lines = [lang._("Time for your check-in ({when})! Reply here with your answer:", when=at)]
     else:
         lines = [
-            f"Time for your check-in ({when(due, member)})! Reply here with all {n} answers at once "
-            "(numbered, one per line, or separated by |), or answer 1 and I'll ask the rest:"
+            lang.ngettext(
+                "Time for your check-in ({when})! Reply here with all {n} answers at once "
+                "(numbered, one per line, or separated by |), or answer 1 and I'll ask the rest:",
+                "Time for your check-in ({when})! Reply here with all {n} answers at once "
+                "(numbered, one per line, or separated by |), or answer 1 and I'll ask the rest:",
+                len(questions), when=at,
+            )
         ]
-    lines += [f"{i}. {q[2]}" for i, q in enumerate(questions, 1)]
+    lines += numbered_questions(questions)
     if until is not None:
-        lines.append(f"Answers are welcome until your next check-in, {when_zoned(until, member)}.")
+        lines.append(lang._("Answers are welcome until your next check-in, {when}.", when=when_zoned(until, member, lang)))
     return "\n".join(lines)
 
 
-def answer_button(ctx: Context) -> tuple[Button, ...]:
-    return (Button("Answer", f"{ctx.prefix}checkin"),)
+def numbered_questions(questions: Sequence[Sequence[str]]) -> list[str]:
+    """"1. How did it go?": the questions as the config words them, numbered for the answers."""
+    return [f"{i}. {q[2]}" for i, q in enumerate(questions, 1)]
 
 
-def answer_form(questions: Sequence[Sequence[str]]) -> Form:
+def answer_button(ctx: Context, lang: Language = ENGLISH) -> tuple[Button, ...]:
+    return (Button(lang._("Answer"), command(ctx, "checkin")),)
+
+
+def answer_form(questions: Sequence[Sequence[str]], lang: Language = ENGLISH) -> Form:
     """All the questions at once where the platform has forms; the answers come back numbered."""
-    return Form(title="Check-in", questions=tuple(q[2] for q in questions), label="Answer in a form")
+    return Form(title=lang._("Check-in"), questions=tuple(q[2] for q in questions), label=lang._("Answer in a form"))
 
 
 # ---------------------------------------------------------------------------- the scheduled job
@@ -218,8 +235,10 @@ def _day_off_notice(ctx: Context, member: Member, schedule: WeeklySchedule, due:
     ident = pick_identity(ctx, member, batch.idents.get(member.id, []))
     if ident is None:
         return
-    why = f" ({label})" if label else ": it's a programme day off"
-    text = f"No check-in today{why}. Your next one is {when_zoned(next_prompt(ctx, schedule, due), member)}."
+    lang = ctx.language_of(member)
+    today = lang._("No check-in today ({label}).", label=label) if label else lang._("No check-in today: it's a programme day off.")
+    upcoming = lang._("Your next one is {when}.", when=when_zoned(next_prompt(ctx, schedule, due), member, lang))
+    text = f"{today} {upcoming}"
     ctx.queue_dm(member.id, DirectMessage(to=ident, text=text, key=f"checkin-off:{member.id}:{due.isoformat()}"))
 
 
@@ -244,13 +263,16 @@ def _prompt(ctx: Context, plan: CheckinPlan, member: Member, schedule: WeeklySch
     busy = conv is not None and conv.flow != FLOW
     if conv is None or (conv.flow == FLOW and conv.data.get("due") != data["due"]):
         open_interview(ctx, member.id, FLOW, ident.platform, data, batch)
-    text = prompt_text(ctx, member, questions, due, next_prompt(ctx, schedule, due))
+    lang = ctx.language_of(member)
+    text = prompt_text(ctx, member, questions, due, next_prompt(ctx, schedule, due), lang)
     if busy:
-        text += f"\n(You're answering other questions of mine first: send {ctx.prefix}checkin when you're done.)"
+        busy_line = lang._("(You're answering other questions of mine first: send {command} when you're done.)", command=command(ctx, "checkin"))
+        text = f"{text}\n{busy_line}"
     ctx.queue_dm(
         member.id,
         DirectMessage(
-            to=ident, text=text, key=f"checkin:{member.id}:{due.isoformat()}", buttons=answer_button(ctx), form=answer_form(questions)
+            to=ident, text=text, key=f"checkin:{member.id}:{due.isoformat()}",
+            buttons=answer_button(ctx, lang), form=answer_form(questions, lang),
         )
     )
 
@@ -260,10 +282,13 @@ def _two_misses(ctx: Context, member: Member, row: Checkin, batch: _Batch) -> No
     if batch.mentors is None:
         batch.mentors = ctx.repos.checkins.mentors_of(batch.eligible)
     for mentor in batch.mentors.get(member.id, []) if member.id is not None else []:
+        lang = ctx.language_of(mentor)
         ctx.dm(
             mentor,
-            f"{named(member)} has missed two check-ins in a row (the last one was for {when_zoned(row.due_at, mentor)}). "
-            "A friendly private word may help.",
+            lang._(
+                "{name} has missed two check-ins in a row (the last one was for {when}). A friendly private word may help.",
+                name=named(member), when=when_zoned(row.due_at, mentor, lang),
+            ),
             key=f"checkin-missed:{member.id}:{row.due_at.isoformat()}:{mentor.id}",
         )
 
@@ -291,19 +316,26 @@ def _remind(ctx: Context) -> int:
         schedule = schedule_of(ctx, plans.get(member.id), member)
         until = next_prompt(ctx, schedule, row.due_at)
         conv = batch.conversations.get(member.id)
-        lines = [f"Reminder: your check-in for {when(row.due_at, member)} is still open; answers count until {when_zoned(until, member)}."]
+        lang = ctx.language_of(member)
+        lines = [
+            lang._(
+                "Reminder: your check-in for {when} is still open; answers count until {until}.",
+                when=when(row.due_at, member, lang), until=when_zoned(until, member, lang),
+            )
+        ]
         if conv is None or (conv.flow == FLOW and conv.data.get("due") != row.due_at.isoformat()):
             open_interview(ctx, member.id, FLOW, ident.platform, {"due": row.due_at.isoformat(), "questions": row.questions}, batch)
-            lines.append("Reply here with your answers:")
-            lines += [f"{i}. {q[2]}" for i, q in enumerate(row.questions, 1)]
+            lines.append(lang._("Reply here with your answers:"))
+            lines += numbered_questions(row.questions)
         elif conv.flow == FLOW:
-            lines.append(f"Reply here; I'm waiting for your answer to: {row.questions[int(conv.step[1:])][2]}")
+            lines.append(lang._("Reply here; I'm waiting for your answer to: {question}", question=row.questions[int(conv.step[1:])][2]))
         else:
-            lines.append(f"Send {ctx.prefix}checkin to answer it.")
+            lines.append(lang._("Send {command} to answer it.", command=command(ctx, "checkin")))
         ctx.queue_dm(
             member.id,
             DirectMessage(
-                to=ident, text="\n".join(lines), key=f"checkin-remind:{row.id}", buttons=answer_button(ctx), form=answer_form(row.questions)
+                to=ident, text="\n".join(lines), key=f"checkin-remind:{row.id}",
+                buttons=answer_button(ctx, lang), form=answer_form(row.questions, lang),
             )
         )
     batch.write(ctx)
@@ -319,11 +351,17 @@ def next_digest(ctx: Context, mentor: Member, after: datetime) -> datetime:
 
 
 def digest_text(ctx: Context, mentor: Member, items: Sequence[tuple[Member, Checkin]]) -> str:
-    lines = [f"Check-in digest (times in {tz_of(mentor)}):"]
-    for mentee, row in items[:30]:
-        lines.append(f"{mentee.handle}, {when(row.due_at, mentor)}: {summary(row)}{timing(ctx, row)}")
-    if len(items) > 30:
-        lines.append(f"… and {len(items) - 30} more: {ctx.prefix}checkins MENTEE shows them.")
+    """A mentor's digest, in their language (it is a DM to them, from a job or a command)."""
+    lang = ctx.language_of(mentor)
+    lines = [lang._("Check-in digest (times in {zone}):", zone=tz_of(mentor))]
+    lines += [dated_line(ctx, row, mentor, lang, who=mentee.handle) for mentee, row in items[:DIGEST_SHOWN]]
+    if len(items) > DIGEST_SHOWN:
+        lines.append(
+            lang.ngettext(
+                "… and {n} more: {command} shows them.", "… and {n} more: {command} shows them.",
+                len(items) - DIGEST_SHOWN, command=command(ctx, "checkins MENTEE"),
+            )
+        )
     return "\n".join(lines)
 
 

@@ -28,12 +28,13 @@ answers and declares the interviews and commands.
 from __future__ import annotations
 
 import re
-from datetime import datetime, timedelta
+from datetime import datetime, time, timedelta
 from typing import Any, Sequence
 
 from chatbot.commands import ActionError, Arg, CommandSpec, Example, UsageError
 from chatbot.context import Context, Feature, Job
 from chatbot.features.away import named
+from chatbot.i18n import N_, Language
 from chatbot.features.checkin_answers import (
     answer_lines,
     blocker_of,
@@ -45,6 +46,7 @@ from chatbot.features.checkin_answers import (
     stats,
     strip_mark,
     summary,
+    remarked,
     timing,
 )
 from chatbot.features.checkin_prompts import (
@@ -53,12 +55,14 @@ from chatbot.features.checkin_prompts import (
     digest_items,
     digest_text,
     next_digest,
+    numbered_questions,
     open_interview,
     run_checkins,
     run_digests,
 )
 from chatbot.features.checkin_time import (
     clip,
+    command,
     current_questions,
     fresh_plan,
     next_asked,
@@ -96,12 +100,12 @@ def _parse_at(index: int):  # noqa: ANN202 - a flow parser
         if index and whole is not None and sorted(whole) == list(range(len(questions))):
             # every answer again (a form sent after answering one by one): the new ones count
             for offset, answer in whole.items():
-                data[f"q{offset}"] = check_answer(questions[offset], answer)
+                data[f"q{offset}"] = check_answer(questions[offset], answer, ctx.language)
             data["_done"] = True
             return data[f"q{index}"]
-        many = several(text, questions, index)
+        many = several(text, questions, index, ctx.language)
         if many is None:
-            return check_answer(questions[index], strip_mark(text, index, len(questions)))
+            return check_answer(questions[index], strip_mark(text, index, len(questions)), ctx.language)
         for offset, answer in enumerate(many[1:], index + 1):
             data[f"q{offset}"] = answer
         data["_done"] = True
@@ -140,19 +144,24 @@ def _tell_mentors(ctx: Context, mentee: Member, row: Checkin, changed: Sequence[
     digest = ctx.repos.checkins.digest_readers([m.id for m in mentors if m.id is not None])
     version = row.edited_at.isoformat() if row.edited_at else "first"
     for mentor in mentors:
-        due = when_zoned(row.due_at, mentor)
+        lang = ctx.language_of(mentor)
+        due = when_zoned(row.due_at, mentor, lang)
         if mentor.id not in digest:
             if changed is None:
-                flag = " (with a blocker)" if row.blocker else ""
-                head = f"{named(mentee)} checked in for {due}{timing(ctx, row)}{flag}:"
+                flag = lang._("(with a blocker)") if row.blocker else ""
+                checked = lang._("{name} checked in for {when}", name=named(mentee), when=due)
+                head = f"{remarked(checked, timing(ctx, row, lang), flag)}:"
             else:
-                head = f"CORRECTION: {named(mentee)} corrected their check-in for {due}:"
-            text = "\n".join([head, *answer_lines(row, changed or ())])
+                head = lang._("CORRECTION: {name} corrected their check-in for {when}:", name=named(mentee), when=due)
+            text = "\n".join([head, *answer_lines(row, changed or (), lang)])
             ctx.dm(mentor, text, key=f"checkin-answer:{row.id}:{version}:{mentor.id}")
         elif new_blocker and row.blocker:
             ctx.dm(
                 mentor,
-                f"{named(mentee)} is blocked: {row.blocker} (check-in for {due}). They may welcome a word from you.",
+                lang._(
+                    "{name} is blocked: {blocker} (check-in for {when}). They may welcome a word from you.",
+                    name=named(mentee), blocker=row.blocker, when=due,
+                ),
                 key=f"checkin-blocker:{row.id}:{version}:{mentor.id}",
             )
     return mentors
@@ -164,9 +173,25 @@ def _fill(row: Checkin, answers: list[str]) -> None:
     row.blocker = next((blocker_of(a) for q, a in zip(row.questions, answers) if q[1] == "blocker"), None)
 
 
-def _names(people: Sequence[Member]) -> str:
-    names = [m.handle for m in people]
-    return " and ".join([", ".join(names[:-1]), names[-1]] if len(names) > 1 else names)
+def _names(people: Sequence[Member], lang: Language) -> str:
+    """"bob, dave and erin" in ``lang``."""
+    return lang.join(m.handle for m in people)
+
+
+def _will_see(ctx: Context, mentors: Sequence[Member], what: str) -> str:
+    """"bob will see it." (or the correction), "" with no mentors: a sentence of its own, with
+    the verb agreeing with the number of mentors in languages where it must."""
+    if not mentors:
+        return ""
+    names = _names(mentors, ctx.language)
+    if what == "correction":
+        return ctx.ngettext("{names} will see the correction.", "{names} will see the correction.", len(mentors), names=names)
+    return ctx.ngettext("{names} will see it.", "{names} will see it.", len(mentors), names=names)
+
+
+def _sentences(*texts: str) -> str:
+    """Whole sentences one after the other; the empty ones (that do not apply) left out."""
+    return " ".join(t for t in texts if t)
 
 
 def record_answer(ctx: Context, data: dict[str, Any], answers: list[str]) -> str:
@@ -175,10 +200,13 @@ def record_answer(ctx: Context, data: dict[str, Any], answers: list[str]) -> str
     assert me.id is not None
     due = datetime.fromisoformat(data["due"])
     row = ctx.repos.checkins.at(me.id, due)
+    at = when(due, me, ctx.language)
     if row is not None and row.status == ANSWERED:
-        return f"You have answered the check-in for {when(due, me)} already; {ctx.prefix}checkin edit corrects it."
+        return ctx._("You have answered the check-in for {when} already; {command} corrects it.", when=at, command=command(ctx, "checkin edit"))
     if row is not None and row.status != PROMPTED:
-        return f"The check-in for {when(due, me)} closed when the next one began; {ctx.prefix}checkin answers the open one."
+        return ctx._(
+            "The check-in for {when} closed when the next one began; {command} answers the open one.", when=at, command=command(ctx, "checkin")
+        )
     if row is None:
         row = ctx.repos.checkins.add(Checkin(mentee_id=me.id, due_at=due, questions=data["questions"]))
     _fill(row, answers)
@@ -189,9 +217,9 @@ def record_answer(ctx: Context, data: dict[str, Any], answers: list[str]) -> str
     ctx.repos.checkins.save(plan)
     mentors = _tell_mentors(ctx, me, row, None, new_blocker=True)
     upcoming = next_asked(ctx, me, schedule_of(ctx, plan, me), max(ctx.now, due))
-    told = f" {_names(mentors)} will see it." if mentors else ""
-    blocked = f" Your blocker went to {_names(mentors)} straight away." if row.blocker and mentors else ""
-    return f"Thanks, saved!{told}{blocked} Next check-in: {when_zoned(upcoming, me)}."
+    blocked = ctx._("Your blocker went to {names} straight away.", names=_names(mentors, ctx.language)) if row.blocker and mentors else ""
+    nxt = ctx._("Next check-in: {when}.", when=when_zoned(upcoming, me, ctx.language))
+    return _sentences(ctx._("Thanks, saved!"), _will_see(ctx, mentors, "answer"), blocked, nxt)
 
 
 async def _finish(ctx: Context, data: dict[str, Any]) -> str:
@@ -204,17 +232,17 @@ def parse_edit(ctx: Context, text: str, data: dict[str, Any]) -> dict[str, str]:
     questions = data["questions"]
     found = numbered(text, len(questions), gaps=True)
     if found is not None:
-        return {str(i): check_answer(questions[i], a) for i, a in found.items()}
+        return {str(i): check_answer(questions[i], a, ctx.language) for i, a in found.items()}
     if len(questions) == 1:
-        return {"0": check_answer(questions[0], text)}
-    many = several(text, questions, 0)
+        return {"0": check_answer(questions[0], text, ctx.language)}
+    many = several(text, questions, 0, ctx.language)
     if many is None:
         # "3 none at all": a number without its dot still says which answer is corrected
         bare = re.fullmatch(r"\s*(\d{1,2})\s+(\S.*)", text, re.DOTALL)
         if bare and 1 <= int(bare[1]) <= len(questions):
             i = int(bare[1]) - 1
-            return {str(i): check_answer(questions[i], bare[2].strip())}
-        raise ValueError("Number the answers you correct, e.g. '3. none now' (the others stay as they were).")
+            return {str(i): check_answer(questions[i], bare[2].strip(), ctx.language)}
+        raise ValueError(ctx._("Number the answers you correct, e.g. '3. none now' (the others stay as they were)."))
     return {str(i): a for i, a in enumerate(many)}
 
 
@@ -223,11 +251,11 @@ def record_edit(ctx: Context, due: datetime, changes: dict[str, str]) -> str:
     assert me.id is not None
     row = ctx.repos.checkins.at(me.id, due)
     if row is None or row.status != ANSWERED:
-        return "That check-in has no answer to correct any more."
+        return ctx._("That check-in has no answer to correct any more.")
     answers = list(row.answers)
     changed = [int(i) for i, a in sorted(changes.items()) if answers[int(i)] != a]
     if not changed:
-        return "Those are the answers you gave already; nothing changed."
+        return ctx._("Those are the answers you gave already; nothing changed.")
     had_blocker = row.blocker
     if row.original is None:
         row.original = list(row.answers)
@@ -237,8 +265,8 @@ def record_edit(ctx: Context, due: datetime, changes: dict[str, str]) -> str:
     row.edited_at = ctx.now
     ctx.repos.checkins.save(row)
     mentors = _tell_mentors(ctx, me, row, changed, new_blocker=row.blocker is not None and row.blocker != had_blocker)
-    told = f" {_names(mentors)} will see the correction." if mentors else ""
-    return f"Corrected ({', '.join(str(i + 1) for i in changed)}).{told}"
+    done = ctx._("Corrected ({numbers}).", numbers=", ".join(str(i + 1) for i in changed))
+    return _sentences(done, _will_see(ctx, mentors, "correction"))
 
 
 async def _finish_edit(ctx: Context, data: dict[str, Any]) -> str:
@@ -252,7 +280,7 @@ CHECKIN = Flow(
         for i in range(MAX_QUESTIONS)
     ),
     finish=_finish,
-    cancelled="Stopped. Your check-in stays open until the next one; !checkin answers it.",
+    cancelled=N_("Stopped. Your check-in stays open until the next one; !checkin answers it."),
 )
 
 CHECKIN_EDIT = Flow(
@@ -260,12 +288,12 @@ CHECKIN_EDIT = Flow(
     steps=(
         Step(
             "answers",
-            lambda ctx, d: "Send the corrected answers, numbered (e.g. '3. none now'); the others stay as they were.",
+            lambda ctx, d: ctx._("Send the corrected answers, numbered (e.g. '3. none now'); the others stay as they were."),
             parse_edit,
         ),
     ),
     finish=_finish_edit,
-    cancelled="Nothing was changed.",
+    cancelled=N_("Nothing was changed."),
 )
 
 
@@ -276,7 +304,7 @@ def _require_paired(ctx: Context) -> Member:
     me = ctx.require_member()
     assert me.id is not None
     if me.id not in ctx.repos.checkins.eligible([me.id]):
-        raise ActionError("You have no mentor right now, so there is no check-in to answer.")
+        raise ActionError(ctx._("You have no mentor right now, so there is no check-in to answer."))
     return me
 
 
@@ -284,36 +312,44 @@ async def checkin(ctx: Context, answer: str | None) -> str:
     me = _require_paired(ctx)
     assert me.id is not None and ctx.who is not None
     row = ctx.repos.checkins.open_for(me.id)
+    lang = ctx.language
     if row is not None:
-        due, questions, intro = row.due_at, row.questions, f"Your check-in for {when(row.due_at, me)}:"
+        due, questions = row.due_at, row.questions
+        intro = ctx._("Your check-in for {when}:", when=when(row.due_at, me, lang))
     else:
         plan = plan_of(ctx, me)
         due = next_prompt(ctx, schedule_of(ctx, plan, me), ctx.now)
         ahead = ctx.repos.checkins.at(me.id, due)
         if ahead is not None and ahead.status == ANSWERED:
             raise ActionError(
-                f"You have answered your next check-in ({when(due, me)}) already; {ctx.prefix}checkin edit corrects it."
+                ctx._(
+                    "You have answered your next check-in ({when}) already; {command} corrects it.",
+                    when=when(due, me, lang), command=command(ctx, "checkin edit"),
+                )
             )
         questions = current_questions(ctx)
-        intro = f"Your next check-in is {when_zoned(due, me)}; answering it now:"
+        intro = ctx._("Your next check-in is {when}; answering it now:", when=when_zoned(due, me, lang))
     data: dict[str, Any] = {"due": due.isoformat(), "questions": questions}
     if answer:
         try:
-            many = several(answer, questions, 0)
+            many = several(answer, questions, 0, lang)
             if many is None and len(questions) == 1:
-                many = [check_answer(questions[0], answer)]
+                many = [check_answer(questions[0], answer, lang)]
         except ValueError as exc:
             raise UsageError(str(exc)) from None
         if many is None:
             raise UsageError(
-                f"Give all {len(questions)} answers (numbered, or separated by |), "
-                f"or send {ctx.prefix}checkin alone and I'll ask one at a time"
+                ctx.ngettext(
+                    "Give all {n} answers (numbered, or separated by |), or send {command} alone and I'll ask one at a time",
+                    "Give all {n} answers (numbered, or separated by |), or send {command} alone and I'll ask one at a time",
+                    len(questions), command=command(ctx, "checkin"),
+                )
             )
         return record_answer(ctx, data, many)
     open_interview(ctx, me.id, FLOW, ctx.who.platform, data)
-    lines = [intro, *(f"{i}. {q[2]}" for i, q in enumerate(questions, 1))]
+    lines = [intro, *numbered_questions(questions)]
     if len(questions) > 1:
-        lines.append("Reply with all the answers at once (numbered, one per line, or separated by |), or answer 1 and I'll ask the rest.")
+        lines.append(ctx._("Reply with all the answers at once (numbered, one per line, or separated by |), or answer 1 and I'll ask the rest."))
     return "\n".join(lines)
 
 
@@ -322,7 +358,7 @@ async def checkin_edit(ctx: Context, answer: str | None) -> str:
     assert me.id is not None and ctx.who is not None
     row = ctx.repos.checkins.last_answered(me.id)
     if row is None:
-        raise ActionError("You have no answered check-in to correct yet.")
+        raise ActionError(ctx._("You have no answered check-in to correct yet."))
     data = {"due": row.due_at.isoformat(), "questions": row.questions}
     if answer:
         try:
@@ -331,9 +367,9 @@ async def checkin_edit(ctx: Context, answer: str | None) -> str:
             raise UsageError(str(exc)) from None
         return record_edit(ctx, row.due_at, changes)
     open_interview(ctx, me.id, EDIT_FLOW, ctx.who.platform, data)
-    lines = [f"Your answers for {when(row.due_at, me)}:"]
-    lines += [f"{i}. {line}" for i, line in enumerate(answer_lines(row), 1)]
-    lines.append("Send the corrected ones, numbered (e.g. '3. none now'); the others stay as they were.")
+    lines = [ctx._("Your answers for {when}:", when=when(row.due_at, me, ctx.language))]
+    lines += [f"{i}. {line}" for i, line in enumerate(answer_lines(row, (), ctx.language), 1)]
+    lines.append(ctx._("Send the corrected ones, numbered (e.g. '3. none now'); the others stay as they were."))
     return "\n".join(lines)
 
 
@@ -346,14 +382,19 @@ async def checkin_schedule(ctx: Context, days_and_time: str | None) -> str:
     me = ctx.require_member()
     assert me.id is not None
     plan = ctx.repos.checkins.plan(me.id)
+    lang = ctx.language
     if days_and_time is None:
         schedule = schedule_of(ctx, plan, me)
-        whose = "your own" if plan and plan.schedule else "the programme's"
-        nxt = when_zoned(next_asked(ctx, me, schedule, ctx.now), me)
-        return (
-            f"Your check-ins: {format_schedule(schedule)} ({whose}); next {nxt}. "
-            f"{ctx.prefix}checkin schedule tue,fri 18:30 changes it; {ctx.prefix}checkin schedule default resets it."
+        fields = {"schedule": format_schedule(schedule, lang), "when": when_zoned(next_asked(ctx, me, schedule, ctx.now), me, lang)}
+        if plan and plan.schedule:
+            now = ctx._("Your check-ins: {schedule} (your own); next {when}.", **fields)
+        else:
+            now = ctx._("Your check-ins: {schedule} (the programme's); next {when}.", **fields)
+        how = ctx._(
+            "{change} changes it; {reset} resets it.",
+            change=command(ctx, "checkin schedule tue,fri 18:30"), reset=command(ctx, "checkin schedule default"),
         )
+        return _sentences(now, how)
     chosen: str | None = None
     if days_and_time.strip().lower() != "default":
         try:
@@ -362,10 +403,10 @@ async def checkin_schedule(ctx: Context, days_and_time: str | None) -> str:
             raise UsageError(str(exc)) from None
         if parsed.tz != tz_of(me):
             raise UsageError(
-                f"check-ins follow your own timezone ({tz_of(me)}); {ctx.prefix}profile set timezone changes it"
+                ctx._("check-ins follow your own timezone ({zone}); {command} changes it", zone=tz_of(me), command=command(ctx, "profile set timezone"))
             )
         if parsed.at.second:
-            raise UsageError("give the time in hours and minutes, like 18:30")
+            raise UsageError(ctx._("give the time in hours and minutes, like 18:30"))
         chosen = _normalise(parsed)
     if plan is None:
         plan = fresh_plan(ctx, me, chosen)
@@ -375,10 +416,10 @@ async def checkin_schedule(ctx: Context, days_and_time: str | None) -> str:
         plan.next_due_at = next_occurrence(weekly(plan.basis, plan.tz), ctx.now)
     ctx.repos.checkins.save(plan)
     schedule = schedule_of(ctx, plan, me)
-    nxt = when_zoned(next_asked(ctx, me, schedule, ctx.now), me)
+    nxt = when_zoned(next_asked(ctx, me, schedule, ctx.now), me, lang)
+    done = ctx._("Your check-ins are now {schedule}. The next one: {when}.", schedule=format_schedule(schedule, lang), when=nxt)
     paired = me.id in ctx.repos.checkins.eligible([me.id])
-    tail = "" if paired else " They start once you have a mentor."
-    return f"Your check-ins are now {format_schedule(schedule)}. The next one: {nxt}.{tail}"
+    return _sentences(done, "" if paired else ctx._("They start once you have a mentor."))
 
 
 async def checkin_digest(ctx: Context, choice: str) -> str:
@@ -386,27 +427,29 @@ async def checkin_digest(ctx: Context, choice: str) -> str:
     assert me.id is not None
     repo = ctx.repos.checkins
     current = repo.digest(me.id)
-    at = f"{ctx.settings.checkins.digest_time} ({tz_of(me)})"
+    at = f"{ctx.language.time(time.fromisoformat(ctx.settings.checkins.digest_time))} ({tz_of(me)})"
     if choice == "on":
         if current is not None:
-            return f"You get a daily digest at {at} already."
+            return ctx._("You get a daily digest at {time} already.", time=at)
         # ``since`` is exclusive: a microsecond back, so an answer recorded at this very instant
         # (a console script's clock stands still between lines) is not lost between the two modes
         since = ctx.now - timedelta(microseconds=1)
         repo.save(CheckinDigest(member_id=me.id, next_at=next_digest(ctx, me, ctx.now), since=since))
-        return (
-            f"Your mentees' check-ins now come in one digest a day at {at}. "
-            "Blockers and two missed check-ins in a row still reach you at once."
+        return ctx._(
+            "Your mentees' check-ins now come in one digest a day at {time}. "
+            "Blockers and two missed check-ins in a row still reach you at once.",
+            time=at,
         )
     if current is None:
-        return "You get each check-in as it comes already."
+        return ctx._("You get each check-in as it comes already.")
     repo.stop_digest(me.id)
     mentees = repo.mentees_of([me.id]).get(me.id, [])
     rows = repo.activity([m.id for m in mentees if m.id is not None], current.since) if mentees else []
     items = digest_items(ctx, mentees, rows, current.since)
     if items:
         ctx.dm(me, digest_text(ctx, me, items), key=f"checkin-digest:{me.id}:off:{ctx.now.isoformat()}")
-    return "You'll get each check-in as it comes." + (" What came since the last digest is on its way." if items else "")
+    done = ctx._("You'll get each check-in as it comes.")
+    return _sentences(done, ctx._("What came since the last digest is on its way.") if items else "")
 
 
 def _query(ctx: Context, words: list[str]) -> tuple[Member | None, int]:
@@ -417,11 +460,11 @@ def _query(ctx: Context, words: list[str]) -> tuple[Member | None, int]:
         if rest and rest[-1].lower() == "last":
             rest.pop()
         if not 1 <= last <= 50:
-            raise UsageError("show between 1 and 50 check-ins")
+            raise UsageError(ctx._("show between 1 and 50 check-ins"))
     elif rest and rest[-1].lower() == "last":
-        raise UsageError("say how many, e.g. last 5")
+        raise UsageError(ctx._("say how many, e.g. last 5"))
     if len(rest) > 1:
-        raise UsageError(f"name one mentee, not '{' '.join(rest)[:40]}'")
+        raise UsageError(ctx._("name one mentee, not '{words}'", words=" ".join(rest)[:40]))
     who = ctx.find_member(rest[0], "mentee") if rest else None
     return who, last
 
@@ -434,17 +477,24 @@ async def checkins(ctx: Context, query: list[str]) -> str:
         mentees = ctx.repos.checkins.mentees_of([me.id]).get(me.id, [])
         if not mentees:
             return history_text(ctx, me, me, last)
-        lines = [f"Your mentees' check-ins ({ctx.prefix}checkins MENTEE for one in full):"]
+        lang = ctx.language
+        lines = [ctx._("Your mentees' check-ins ({command} for one in full):", command=command(ctx, "checkins MENTEE"))]
         for mentee in mentees:
             assert mentee.id is not None
             rows = ctx.repos.checkins.history(mentee.id)
             latest = next((r for r in reversed(rows) if r.status == ANSWERED), None)
-            tail = f"; last answer {when(latest.due_at, me)}: {summary(latest)}" if latest else ""
-            lines.append(clip(f"{mentee.handle}: {stats(rows).text()}{tail}", 300))
+            fields = {"name": mentee.handle, "stats": stats(rows).text(lang)}
+            if latest:
+                line = ctx._(
+                    "{name}: {stats}; last answer {when}: {summary}", when=when(latest.due_at, me, lang), summary=summary(latest, lang), **fields
+                )
+            else:
+                line = f"{mentee.handle}: {fields['stats']}"
+            lines.append(clip(line, 300))
         return "\n".join(lines)
     assert who.id is not None
     if who.id != me.id and not ctx.repos.pairs.mentors(me.id, who.id) and not ctx.has_role("coordinator"):
-        raise ActionError(f"You can read your own check-ins and your mentees'; {who.handle} is not your mentee.")
+        raise ActionError(ctx._("You can read your own check-ins and your mentees'; {name} is not your mentee.", name=who.handle))
     return history_text(ctx, me, who, last)
 
 
@@ -455,14 +505,14 @@ async def checkins(ctx: Context, query: list[str]) -> str:
 #: alice's next check-in (Thursday's) answered early
 ANSWERED_ONCE = (*PAIRED, "alice: !checkin 1. fixed a test 2. review a patch 3. none 4. 4")
 
-ANSWER = Arg("answer", kind="text", required=False, rest=True, help="all answers at once: numbered, or separated by |")
+ANSWER = Arg("answer", kind="text", required=False, rest=True, help=N_("all answers at once: numbered, or separated by |"))
 
 FEATURE = Feature(
     name="checkins",
     commands=(
         CommandSpec(
             ("checkin",),
-            "answer your check-in now (before the prompt too), in private",
+            N_("answer your check-in now (before the prompt too), in private"),
             roles=("mentee",),
             handler=checkin,
             args=(ANSWER,),
@@ -479,7 +529,7 @@ FEATURE = Feature(
         ),
         CommandSpec(
             ("checkin", "edit"),
-            "correct your last check-in (your mentors see it marked as a correction)",
+            N_("correct your last check-in (your mentors see it marked as a correction)"),
             roles=("mentee",),
             handler=checkin_edit,
             args=(ANSWER,),
@@ -488,10 +538,10 @@ FEATURE = Feature(
         ),
         CommandSpec(
             ("checkin", "schedule"),
-            "show or change when you are asked (in your own timezone)",
+            N_("show or change when you are asked (in your own timezone)"),
             roles=("mentee",),
             handler=checkin_schedule,
-            args=(Arg("days_and_time", kind="text", required=False, rest=True, help="e.g. tue,fri 18:30, or default"),),
+            args=(Arg("days_and_time", kind="text", required=False, rest=True, help=N_("e.g. tue,fri 18:30, or default")),),
             private=True,
             examples=(
                 Example("alice: !checkin schedule tue,fri 18:30", r"now Tue, Fri at 18:30 \(Europe/Berlin\)\. The next one: Tue 5 Jan 18:30", setup=PAIRED),
@@ -500,19 +550,19 @@ FEATURE = Feature(
         ),
         CommandSpec(
             ("checkin", "digest"),
-            "read your mentees' check-ins in one daily digest (on) or as they come (off)",
+            N_("read your mentees' check-ins in one daily digest (on) or as they come (off)"),
             roles=("mentor",),
             handler=checkin_digest,
-            args=(Arg("choice", choices=("on", "off"), help="on or off"),),
+            args=(Arg("choice", choices=("on", "off"), help=N_("on or off")),),
             private=True,
             examples=(Example("bob: !checkin digest on", r"one digest a day at 18:00 \(America/New_York\)", setup=PAIRED),),
         ),
         CommandSpec(
             ("checkins",),
-            "check-in history with answer rate and streak: yours, or a mentee's",
+            N_("check-in history with answer rate and streak: yours, or a mentee's"),
             roles=("mentee", "mentor", "coordinator"),
             handler=checkins,
-            args=(Arg("query", many=True, required=False, help="a mentee, and/or 'last N'"),),
+            args=(Arg("query", many=True, required=False, help=N_("a mentee, and/or 'last N'")),),
             private=True,
             examples=(
                 Example("bob: !checkins alice last 3", r"alice's check-ins: 1 of 1 answered \(100%\), streak 1; times in America/New_York\nThu 7 Jan 04:00: mood 4/5 · done: fixed a test", setup=ANSWERED_ONCE),

@@ -15,8 +15,10 @@ from typing import Iterable
 from chatbot.commands import ActionError, Arg, CommandSpec, Example, UsageError, format_minutes, parse_date, parse_duration
 from chatbot.context import Context, Feature
 from chatbot.features.away import local_date, named
+from chatbot.features.checkin_time import command
 from chatbot.features.matchmaking import MY_MENTEE, PAIRED
 from chatbot.features.rounds import current_round
+from chatbot.i18n import ENGLISH, N_, Language
 from storage.progress import PairTotal, SessionLog
 from storage.tables import Member
 
@@ -28,25 +30,26 @@ LIST_MAX = 10
 TOTALS_MAX = 15
 
 
-def _count(sessions: int, minutes: int) -> str:
-    return f"{sessions} session{'s' if sessions != 1 else ''}, {format_minutes(minutes)}"
+def _count(sessions: int, minutes: int, lang: Language) -> str:
+    """"2 sessions, 1h45m": durations stay as they are typed (45m, 1h30m) in every language."""
+    return lang.ngettext("{n} session, {time}", "{n} sessions, {time}", sessions, time=format_minutes(minutes))
 
 
-def _sum(logs: Iterable[SessionLog]) -> str:
+def _sum(logs: Iterable[SessionLog], lang: Language) -> str:
     logs = list(logs)
-    return _count(len(logs), sum(log.minutes for log in logs))
+    return _count(len(logs), sum(log.minutes for log in logs), lang)
 
 
 def _clip(text: str, n: int) -> str:
     return text if len(text) <= n else text[: n - 1] + "…"
 
 
-def _topic(text: str) -> str:
+def _topic(text: str, lang: Language) -> str:
     topic = " ".join(text.split())
     if not topic:
-        raise UsageError("topic is empty")
+        raise UsageError(lang._("topic is empty"))
     if len(topic) > TOPIC_MAX:
-        raise UsageError(f"keep the topic under {TOPIC_MAX} characters (details go in the notes)")
+        raise UsageError(lang._("keep the topic under {limit} characters (details go in the notes)", limit=lang.number(TOPIC_MAX)))
     return topic
 
 
@@ -63,51 +66,58 @@ _DURATIONS = (
 _CONTINUES = re.compile(rf"(?:\d+{_MINUTES}|{_HOURS}|{_MINUTES})", re.IGNORECASE)
 
 
-def read_duration(text: str) -> int:
+def read_duration(text: str, lang: Language = ENGLISH) -> int:
     """Minutes in a duration typed any usual way (``1h30m``, ``1h 30m``, ``90``, ``1.5h``,
-    ``1:30``); the same limits as everywhere (more than zero, at most a day)."""
+    ``1:30``); the same limits as everywhere (more than zero, at most a day). The ValueError's
+    text is for the person who typed it, in ``lang``."""
     compact = "".join(text.lower().split())
     for pattern, minutes_of in _DURATIONS:
         m = pattern.fullmatch(compact)
         if m:
             minutes = minutes_of(m)
             if minutes <= 0:
-                raise ValueError(f"'{text}' must be longer than zero minutes")
+                raise ValueError(lang._("'{duration}' must be longer than zero minutes", duration=text))
             if minutes > 24 * 60:
-                raise ValueError(f"'{text}' is longer than a day")
+                raise ValueError(lang._("'{duration}' is longer than a day", duration=text))
             return minutes
     return parse_duration(text)  # its refusal says what a duration looks like
 
 
-def split_log(duration: str, rest: str) -> tuple[int, str, str | None]:
+def split_log(duration: str, rest: str, lang: Language = ENGLISH) -> tuple[int, str, str | None]:
     """``1h 30m Composer debugging | stuck on autoload`` → (90, topic, notes). The topic is
     every word up to a ``|`` (or a quoted phrase); the notes are what follows."""
     words = rest.split(maxsplit=1)
     if words and _CONTINUES.fullmatch(words[0]):
         try:
-            read_duration(f"{duration} {words[0]}")
+            read_duration(f"{duration} {words[0]}", lang)
             duration, rest = f"{duration} {words[0]}", words[1] if len(words) > 1 else ""
         except ValueError:
             pass  # "30m" was not the rest of the duration after all
     try:
-        minutes = read_duration(duration)
+        minutes = read_duration(duration, lang)
     except ValueError as exc:
-        raise UsageError(f"duration: {exc}") from None
+        raise UsageError(_field_error(lang, "duration", exc)) from None
     rest = rest.strip()
     if rest[:1] == '"' and '"' in rest[1:]:
         topic, _, notes = rest[1:].partition('"')
         notes = notes.strip().lstrip("|")
     else:
         topic, _, notes = rest.partition("|")
-    return minutes, _topic(topic), _notes(notes)
+    return minutes, _topic(topic, lang), _notes(notes, lang)
 
 
-def _notes(text: str | None) -> str | None:
+def _field_error(lang: Language, field: str, exc: ValueError) -> str:
+    """"duration: '0m' must be longer than zero minutes": which value (named as it is typed in
+    the command) and what is wrong with it."""
+    return lang._("{field}: {problem}", field=field, problem=exc)
+
+
+def _notes(text: str | None, lang: Language) -> str | None:
     notes = " ".join(text.split()) if text else ""
     if notes.lower() in ("", "-", "none"):
         return None
     if len(notes) > NOTES_MAX:
-        raise UsageError(f"keep the notes under {NOTES_MAX} characters")
+        raise UsageError(lang._("keep the notes under {limit} characters", limit=lang.number(NOTES_MAX)))
     return notes
 
 
@@ -119,8 +129,14 @@ def _handles(ctx: Context, ids: Iterable[int]) -> dict[int, str]:
     return out
 
 
-def _line(log: SessionLog, names: dict[int, str], notes: bool) -> str:
-    text = f"{log.id}: {log.held_on} {names[log.mentor_id]} with {names[log.mentee_id]}, {format_minutes(log.minutes)}: {log.topic}"
+def _line(ctx: Context, log: SessionLog, names: dict[int, str], notes: bool) -> str:
+    """"1: 2027-01-04 bob with alice, 45m: testing — notes"; dates stay ISO, as they are typed
+    in ``!session edit ID date``."""
+    text = ctx._(
+        "{id}: {date} {mentor} with {mentee}, {time}: {topic}",
+        id=log.id, date=log.held_on.isoformat(), mentor=names[log.mentor_id], mentee=names[log.mentee_id],
+        time=format_minutes(log.minutes), topic=log.topic,
+    )
     if notes and log.notes:
         text += f" — {_clip(log.notes, 60)}"
     return text
@@ -130,18 +146,18 @@ def _lines(ctx: Context, logs: list[SessionLog], viewer: Member) -> list[str]:
     """The newest sessions, one a line; the mentee of a session does not see its notes."""
     names = _handles(ctx, [i for log in logs for i in (log.mentor_id, log.mentee_id)])
     shown = logs[-LIST_MAX:]
-    lines = [_line(log, names, notes=log.mentee_id != viewer.id) for log in shown]
+    lines = [_line(ctx, log, names, notes=log.mentee_id != viewer.id) for log in shown]
     if len(logs) > len(shown):
-        lines.insert(0, f"({len(logs) - len(shown)} earlier not shown)")
+        lines.insert(0, ctx.ngettext("({n} earlier not shown)", "({n} earlier not shown)", len(logs) - len(shown)))
     return lines
 
 
 def _own(ctx: Context, me: Member, log_id: int) -> SessionLog:
     log = ctx.repos.session_logs.get(log_id)
     if log is None:
-        raise ActionError(f"There is no session {log_id}. {ctx.prefix}session list shows their numbers.")
+        raise ActionError(ctx._("There is no session {id}. {command} shows their numbers.", id=log_id, command=command(ctx, "session list")))
     if log.mentor_id != me.id:
-        raise ActionError(f"Session {log_id} is not yours; you can change only the sessions you logged.")
+        raise ActionError(ctx._("Session {id} is not yours; you can change only the sessions you logged.", id=log_id))
     return log
 
 
@@ -150,11 +166,11 @@ def _own(ctx: Context, me: Member, log_id: int) -> SessionLog:
 
 async def session_log(ctx: Context, mentee: Member, duration: str, topic: str) -> str:
     me = ctx.require_member()
-    minutes, topic, notes = split_log(duration, topic)
+    minutes, topic, notes = split_log(duration, topic, ctx.language)
     rnd = current_round(ctx)
     assert me.id is not None and mentee.id is not None and rnd.id is not None
     if mentee.id == me.id or not ctx.repos.pairs.mentors(me.id, mentee.id):
-        raise ActionError(f"{mentee.handle} is not your mentee; you can log sessions with your own mentees only.")
+        raise ActionError(ctx._("{name} is not your mentee; you can log sessions with your own mentees only.", name=mentee.handle))
     log = ctx.repos.session_logs.add(
         SessionLog(
             round_id=rnd.id,
@@ -167,16 +183,21 @@ async def session_log(ctx: Context, mentee: Member, duration: str, topic: str) -
             logged_at=ctx.now,
         )
     )
+    theirs = ctx.language_of(mentee)
     ctx.dm(
         mentee,
-        f"{named(me)} logged a {format_minutes(minutes)} session with you on {log.held_on}: "
-        f"{log.topic}. {ctx.prefix}session list shows them all.",
+        theirs._(
+            "{name} logged a {time} session with you on {date}: {topic}. {command} shows them all.",
+            name=named(me), time=format_minutes(minutes), date=log.held_on.isoformat(), topic=log.topic,
+            command=command(ctx, "session list"),
+        ),
         key=f"session-logged:{log.id}",
     )
     together = ctx.repos.session_logs.of_round(rnd.id, mentor_id=me.id, mentee_id=mentee.id)
-    return (
-        f"Logged session {log.id}: {mentee.handle}, {format_minutes(minutes)} on {log.held_on}, {log.topic}. "
-        f"With {mentee.handle} in {rnd.name}: {_sum(together)}. {mentee.handle} has been told."
+    return ctx._(
+        "Logged session {id}: {mentee}, {time} on {date}, {topic}. With {mentee} in {round}: {total}. {mentee} has been told.",
+        id=log.id, mentee=mentee.handle, time=format_minutes(minutes), date=log.held_on.isoformat(), topic=log.topic,
+        round=rnd.name, total=_sum(together, ctx.language),
     )
 
 
@@ -188,27 +209,38 @@ async def session_list(ctx: Context, mentee: Member | None) -> str:
     if mentee is not None:
         assert mentee.id is not None
         if mentee.id != me.id and not ctx.has_role("coordinator") and not ctx.repos.pairs.mentors(me.id, mentee.id):
-            raise ActionError(f"{mentee.handle} is not your mentee; you can see your own mentees' sessions.")
+            raise ActionError(ctx._("{name} is not your mentee; you can see your own mentees' sessions.", name=mentee.handle))
         logs = logs_repo.of_round(rnd.id, mentee_id=mentee.id)
-        title = f"Sessions with {mentee.handle} in {rnd.name}"
+        title = ctx._("Sessions with {name} in {round}", name=mentee.handle, round=rnd.name)
         by_mentor: dict[int, list[SessionLog]] = defaultdict(list)
         for log in logs:
             by_mentor[log.mentor_id].append(log)
-        names = _handles(ctx, by_mentor)
-        split = ", ".join(f"{names[m]} {format_minutes(sum(x.minutes for x in ls))}" for m, ls in by_mentor.items())
-        footer = f"In all: {_sum(logs)}" + (f" ({split})" if len(by_mentor) > 1 else "")
+        total = _sum(logs, ctx.language)
+        if len(by_mentor) > 1:
+            footer = ctx._("In all: {total} ({split})", total=total, split=_split(ctx, by_mentor))
+        else:
+            footer = ctx._("In all: {total}", total=total)
     elif ctx.has_role("coordinator"):
         logs = logs_repo.of_round(rnd.id)
-        title = f"All sessions in {rnd.name}"
-        footer = f"In all: {_sum(logs)}. Per mentor and pair: {ctx.prefix}session totals"
+        title = ctx._("All sessions in {round}", round=rnd.name)
+        footer = ctx._("In all: {total}. Per mentor and pair: {command}", total=_sum(logs, ctx.language), command=command(ctx, "session totals"))
     else:
         logs = logs_repo.of_round(rnd.id, involving=me.id)
-        title = f"Your sessions in {rnd.name}"
+        title = ctx._("Your sessions in {round}", round=rnd.name)
         footer = _my_totals(ctx, me, logs)
     if not logs:
-        hint = f" Mentors log one with {ctx.prefix}session log MENTEE DURATION TOPIC." if ctx.has_role("mentor") else ""
-        return f"{title}: none yet.{hint}"
+        empty = ctx._("{title}: none yet.", title=title)
+        if ctx.has_role("mentor"):
+            hint = ctx._("Mentors log one with {command}.", command=command(ctx, "session log MENTEE DURATION TOPIC"))
+            return f"{empty} {hint}"
+        return empty
     return "\n".join([f"{title}:", *_lines(ctx, logs, me), footer])
+
+
+def _split(ctx: Context, per: dict[int, list[SessionLog]]) -> str:
+    """"bob 45m, dave 1h": the time per person, in the order they first appear."""
+    names = _handles(ctx, per)
+    return ", ".join(f"{names[m]} {format_minutes(sum(x.minutes for x in ls))}" for m, ls in per.items())
 
 
 def _my_totals(ctx: Context, me: Member, logs: list[SessionLog]) -> str:
@@ -220,39 +252,40 @@ def _my_totals(ctx: Context, me: Member, logs: list[SessionLog]) -> str:
         per: dict[int, list[SessionLog]] = defaultdict(list)
         for log in given:
             per[log.mentee_id].append(log)
-        names = _handles(ctx, per)
-        split = ", ".join(f"{names[m]} {format_minutes(sum(x.minutes for x in ls))}" for m, ls in per.items())
-        parts.append(f"Your total as mentor: {_sum(given)} ({split})")
+        parts.append(ctx._("Your total as mentor: {total} ({split})", total=_sum(given, ctx.language), split=_split(ctx, per)))
     if received:
-        parts.append(f"With your mentors: {_sum(received)}")
+        parts.append(ctx._("With your mentors: {total}", total=_sum(received, ctx.language)))
     return "; ".join(parts)
 
 
 async def session_edit(ctx: Context, id: int, field: str, value: str) -> str:
     me = ctx.require_member()
     log = _own(ctx, me, id)
+    lang = ctx.language
     try:
         if field == "duration":
-            log.minutes = read_duration(value)
+            log.minutes = read_duration(value, lang)
         elif field == "topic":
-            log.topic = _topic(value)
+            log.topic = _topic(value, lang)
         elif field == "notes":
-            log.notes = _notes(value)
+            log.notes = _notes(value, lang)
         else:
             day = parse_date(value)
             today = local_date(me, ctx.now)
             if day > today:
-                raise UsageError(f"{day} is in the future (today is {today})")
+                raise UsageError(ctx._("{date} is in the future (today is {today})", date=day.isoformat(), today=today.isoformat()))
             rnd = ctx.repos.rounds.current()
             if rnd is not None and rnd.id == log.round_id and day < rnd.starts_on:
-                raise UsageError(f"{day} is before {rnd.name} began ({rnd.starts_on})")
+                raise UsageError(
+                    ctx._("{date} is before {round} began ({start})", date=day.isoformat(), round=rnd.name, start=rnd.starts_on.isoformat())
+                )
             log.held_on = day
     except ValueError as exc:
-        raise UsageError(f"{field}: {exc}") from None
+        raise UsageError(_field_error(lang, field, exc)) from None
     log.edited_at = ctx.now
     ctx.repos.session_logs.save(log)
     names = _handles(ctx, (log.mentor_id, log.mentee_id))
-    return f"Saved. Session {_line(log, names, notes=True)}"
+    return ctx._("Saved. Session {session}", session=_line(ctx, log, names, notes=True))
 
 
 async def session_delete(ctx: Context, id: int) -> str:
@@ -260,7 +293,10 @@ async def session_delete(ctx: Context, id: int) -> str:
     log = _own(ctx, me, id)
     names = _handles(ctx, (log.mentee_id,))
     ctx.repos.session_logs.delete(log)
-    return f"Deleted session {id} ({names[log.mentee_id]}, {format_minutes(log.minutes)} on {log.held_on})."
+    return ctx._(
+        "Deleted session {id} ({mentee}, {time} on {date}).",
+        id=id, mentee=names[log.mentee_id], time=format_minutes(log.minutes), date=log.held_on.isoformat(),
+    )
 
 
 async def session_totals(ctx: Context) -> str:
@@ -273,9 +309,10 @@ async def session_totals(ctx: Context) -> str:
     for t in totals:
         per_mentor[t.mentor_id][t.mentee_id] = t
     if not per_mentor:
-        return f"{rnd.name}: no pairs and no sessions yet."
+        return ctx._("{round}: no pairs and no sessions yet.", round=rnd.name)
+    lang = ctx.language
     names = _handles(ctx, [i for m, mentees in per_mentor.items() for i in (m, *mentees)])
-    header = f"{rnd.name}: {_count(sum(t.sessions for t in totals), sum(t.minutes for t in totals))} in all."
+    header = ctx._("{round}: {total} in all.", round=rnd.name, total=_count(sum(t.sessions for t in totals), sum(t.minutes for t in totals), lang))
     lines = []
     for mentor_id in sorted(per_mentor, key=lambda m: names[m]):
         mentees = per_mentor[mentor_id]
@@ -284,28 +321,29 @@ async def session_totals(ctx: Context) -> str:
             f"{names[m]} {t.sessions} ({format_minutes(t.minutes)})" if t else f"{names[m]} 0"
             for m, t in sorted(mentees.items(), key=lambda kv: names[kv[0]])
         )
-        lines.append(f"{names[mentor_id]}: {_count(sum(t.sessions for t in done), sum(t.minutes for t in done))} — {split}")
+        lines.append(f"{names[mentor_id]}: {_count(sum(t.sessions for t in done), sum(t.minutes for t in done), lang)} — {split}")
     if len(lines) > TOTALS_MAX:
-        lines = [*lines[:TOTALS_MAX], f"…and {len(lines) - TOTALS_MAX} more mentors"]
+        more = ctx.ngettext("…and {n} more mentor", "…and {n} more mentors", len(lines) - TOTALS_MAX)
+        lines = [*lines[:TOTALS_MAX], more]
     return "\n".join([header, *lines])
 
 
 LOGGED = (*PAIRED, "bob: !session log alice 45m testing | Wrote the first unit test")
-SESSION_ID = Arg("id", kind="int", minimum=1, help="the session's number (from !session list)")
+SESSION_ID = Arg("id", kind="int", minimum=1, help=N_("the session's number (from !session list)"))
 
 FEATURE = Feature(
     name="sessions",
     commands=(
         CommandSpec(
             ("session", "log"),
-            "log a session with your mentee (they are told; notes after a | are for mentors and coordinators)",
+            N_("log a session with your mentee (they are told; notes after a | are for mentors and coordinators)"),
             roles=("mentor",),
             handler=session_log,
             private=True,
             args=(
                 MY_MENTEE,
-                Arg("duration", help="how long, like 45m, 1h30m or 90"),
-                Arg("topic", kind="text", rest=True, help="what it was about; after a |, notes not shown to the mentee"),
+                Arg("duration", help=N_("how long, like 45m, 1h30m or 90")),
+                Arg("topic", kind="text", rest=True, help=N_("what it was about; after a |, notes not shown to the mentee")),
             ),
             examples=(
                 Example(
@@ -318,11 +356,11 @@ FEATURE = Feature(
         ),
         CommandSpec(
             ("session", "list"),
-            "the round's sessions: yours, or a mentee's (coordinators: everyone's), with totals",
+            N_("the round's sessions: yours, or a mentee's (coordinators: everyone's), with totals"),
             roles=("mentor", "mentee", "coordinator"),
             handler=session_list,
             private=True,
-            args=(Arg("mentee", kind="member", required=False, help="only the sessions with this mentee", complete="my-mentees"),),
+            args=(Arg("mentee", kind="member", required=False, help=N_("only the sessions with this mentee"), complete="my-mentees"),),
             examples=(
                 Example("bob: !session list", r"1: 2027-01-04 bob with alice, 45m: testing — Wrote the first", setup=LOGGED),
                 Example("alice: !session list", r"Your sessions in 2027 Q1:\n1: 2027-01-04 bob with alice, 45m: testing\n", setup=LOGGED),
@@ -330,20 +368,20 @@ FEATURE = Feature(
         ),
         CommandSpec(
             ("session", "edit"),
-            "change a session you logged: its duration, topic, notes or date",
+            N_("change a session you logged: its duration, topic, notes or date"),
             roles=("mentor",),
             handler=session_edit,
             private=True,
             args=(
                 SESSION_ID,
-                Arg("field", choices=("duration", "topic", "notes", "date"), help="what to change"),
-                Arg("value", kind="text", rest=True, help="the new value (notes: - clears them)"),
+                Arg("field", choices=("duration", "topic", "notes", "date"), help=N_("what to change")),
+                Arg("value", kind="text", rest=True, help=N_("the new value (notes: - clears them)")),
             ),
             examples=(Example("bob: !session edit 1 duration 1h", r"Saved. Session 1: 2027-01-04 bob with alice, 1h: testing", setup=LOGGED),),
         ),
         CommandSpec(
             ("session", "delete"),
-            "delete a session you logged",
+            N_("delete a session you logged"),
             roles=("mentor",),
             handler=session_delete,
             private=True,
@@ -352,7 +390,7 @@ FEATURE = Feature(
         ),
         CommandSpec(
             ("session", "totals"),
-            "sessions and time per mentor and per pair in the open round",
+            N_("sessions and time per mentor and per pair in the open round"),
             roles=("coordinator",),
             handler=session_totals,
             private=True,
