@@ -41,18 +41,57 @@ BUILTIN_ADAPTERS = {
 
 
 class DbKeyValue:
-    """An adapter's durable key-value state, each write its own short transaction."""
+    """An adapter's (or the supervisor's) durable key-value state.
 
-    def __init__(self, db: DbEngine, namespace: str):
-        self.db, self.namespace = db, namespace
+    Called from the event loop, so a write never waits there for the database: given the
+    engine's writer ``lock``, ``set`` keeps the value and a task writes what is pending once it
+    holds the lock (one short transaction). Writing at once instead would wait, blocking the
+    loop, for a write transaction that the engine may hold open across an ``await``, and fail
+    with "database is locked" when the busy timeout ran out. ``get`` sees pending values."""
+
+    def __init__(self, db: DbEngine, namespace: str, lock: asyncio.Lock | None = None):
+        self.db, self.namespace, self.lock = db, namespace, lock
+        self._pending: dict[str, str] = {}
+        self._writer: asyncio.Task[None] | None = None
 
     def get(self, key: str) -> str | None:
+        if key in self._pending:
+            return self._pending[key]
         with Session(self.db) as s:
             return KeyValueRepo(s).get(self.namespace, key)
 
     def set(self, key: str, value: str) -> None:
+        try:
+            loop = asyncio.get_running_loop()
+        except RuntimeError:  # outside the event loop nothing can be holding the lock
+            loop = None
+        if self.lock is None or loop is None:
+            self._write({key: value})
+            return
+        self._pending[key] = value
+        if self._writer is None or self._writer.done():
+            self._writer = loop.create_task(self._write_pending(), name=f"kv-{self.namespace}")
+
+    async def flush(self) -> None:
+        """Until what was set is written (stopping, and tests)."""
+        while self._writer is not None and not self._writer.done():
+            await self._writer
+
+    async def _write_pending(self) -> None:
+        assert self.lock is not None
+        async with self.lock:
+            values, self._pending = self._pending, {}
+            try:
+                self._write(values)
+            except Exception:
+                log.exception("could not record %s state (%s); kept for the next write", self.namespace, ", ".join(values))
+                self._pending = {**values, **self._pending}
+
+    def _write(self, values: dict[str, str]) -> None:
         with Session(self.db) as s:
-            KeyValueRepo(s).set(self.namespace, key, value)
+            repo = KeyValueRepo(s)
+            for key, value in values.items():
+                repo.set(self.namespace, key, value)
             s.commit()
 
 
@@ -91,12 +130,13 @@ class App:
         self.engine = Engine(self.db, self.settings, self.clock, self.features or all_features(), rng=self.rng)
         self.scheduler: Scheduler | None = None
         self._supervisors: list[asyncio.Task[None]] = []
+        self._stores: list[DbKeyValue] = []
         if self.adapters is None:
             self.adapters = [self._build(name) for name in self.settings.enabled_adapters()]
 
     def _build(self, name: str) -> Adapter:
         state = Path(self.settings.state_dir) / name
-        context = AdapterContext(state_dir=state, kv=DbKeyValue(self.db, name), localize=self.engine.languages.translation)
+        context = AdapterContext(state_dir=state, kv=self._store(name), localize=self.engine.languages.translation)
         return adapter_factory(name)(self.settings.adapter_settings(name), context)
 
     async def start(self, *, schedule: bool = True, wait: float = 5.0) -> None:
@@ -123,9 +163,14 @@ class App:
         ``self.supervisor.stop()`` ends the supervision."""
         if self.supervisor is None:
             self.supervisor = Supervisor(self.engine.handle, self.engine.specs,
-                                         store=DbKeyValue(self.db, HEALTH_NAMESPACE),
+                                         store=self._store(HEALTH_NAMESPACE),
                                          first_delay=self.retry_first_delay, max_delay=self.retry_max_delay)
         await self.supervisor.supervise(adapter)
+
+    def _store(self, namespace: str) -> DbKeyValue:
+        store = DbKeyValue(self.db, namespace, self.engine.lock)
+        self._stores.append(store)
+        return store
 
     async def stop(self) -> None:
         """Stop taking input, handle and commit what was accepted, give the senders a few
@@ -144,5 +189,7 @@ class App:
                 await adapter.stop()
             except Exception:
                 log.exception("adapter %s did not stop cleanly", adapter.platform)
+        for store in self._stores:  # the adapters' last state (a Matrix sync token) is kept
+            await store.flush()
         self.db.dispose()
 

@@ -100,15 +100,17 @@ async def test_a_french_mentee_gets_french_answers_and_her_mentor_his_english_co
         await bot.stop()
 
 
-async def test_the_same_command_in_an_english_channel_answers_in_english(tmp_path):
+async def test_in_an_english_channel_the_room_hears_english_and_a_private_answer_her_language(tmp_path):
+    """``!checkin schedule`` is answered privately: the note in the room is in the room's
+    language, the answer itself (a DM, to her alone) in hers."""
     bot = await french_bot(tmp_path)
     try:
         out = await bot.say("alice", "!checkin schedule", channel="#mentoring")
-        assert (
-            "Your check-ins: Mon, Thu at 10:00 (Europe/Berlin) (the programme's); next Thu 7 Jan 10:00 (Europe/Berlin). "
-            "!checkin schedule tue,fri 18:30 changes it; !checkin schedule default resets it."
-        ) in out, out
-        assert not any("Vos" in text for text in out)
+        assert out[0] == "alice: I've sent you the answer in a private message.", out
+        assert out[1].startswith("Vos check-ins : lun., jeu. à 10:00 (Europe/Berlin)"), out
+        assert bot.dm("alice")[-1] == out[1]
+        out = await bot.say("alice", "!frobnicate", channel="#mentoring")  # an answer for the room
+        assert out == ["alice: Unknown command !frobnicate. Try !help."], out
     finally:
         await bot.stop()
 

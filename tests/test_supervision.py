@@ -432,3 +432,32 @@ async def test_matrix_down_at_start_connects_once_the_homeserver_is_up_and_answe
         await sup.stop()
         await adapter.stop()
         await door.close()
+
+
+async def test_a_state_record_waits_for_the_engines_write_instead_of_failing_with_a_locked_database(tmp_path):
+    """The supervisor (and an adapter's kv, a Matrix sync token) wrote at once from the event
+    loop: while the engine's own write transaction was open it waited out the busy timeout,
+    blocking the loop, and failed with "database is locked" (seen with three bots on one file)."""
+    from sqlalchemy import text
+    from sqlmodel import Session
+
+    from chatbot.config import embedded_default
+    from chatbot.supervisor import HEALTH_NAMESPACE
+    from storage.repos import KeyValueRepo
+    from tests.harness import Bot
+
+    raw = embedded_default().model_dump()
+    raw["database"] = {"busy_timeout_ms": 100}
+    bot = await Bot.start(tmp_path, raw)
+    try:
+        store = bot.app._store(HEALTH_NAMESPACE)
+        async with bot.engine.lock:  # the engine's worker in the middle of a group
+            with bot.engine.db.begin() as conn:  # BEGIN IMMEDIATE: the database's write lock
+                conn.execute(text("DELETE FROM kv WHERE namespace = 'nothing'"))
+                store.set("irc", '{"phase": "connected"}')  # must neither wait nor raise
+                assert store.get("irc") == '{"phase": "connected"}'
+        await store.flush()
+        with Session(bot.engine.db) as s:
+            assert KeyValueRepo(s).get(HEALTH_NAMESPACE, "irc") == '{"phase": "connected"}'
+    finally:
+        await bot.stop()
