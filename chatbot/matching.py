@@ -309,6 +309,13 @@ def _fit_points(e: _MenteeView, r: _MentorView, pts: _Points, overlap: int) -> i
     )
 
 
+@lru_cache(maxsize=256)
+def _hours(lang: Language, minutes: int) -> str:
+    """Hours as the language writes numbers ("6.5", "6,5"); cached, as formatting a number
+    with Babel costs far more than a run's few distinct overlaps."""
+    return lang.number(minutes / 60)
+
+
 def _shared_skills(named: list[str], lang: Language) -> str:
     """The reason line's skills: the first few, then how many more."""
     shown = ", ".join(named[:_REASON_SKILLS])
@@ -339,7 +346,7 @@ def _suggestion(
     if mentee.timezone is None or mentor.timezone is None:
         parts.append(lang._("daytime overlap unknown"))
     elif overlap:
-        parts.append(lang._("{hours} h of overlapping daytime", hours=lang.number(overlap / 60)))
+        parts.append(lang._("{hours} h of overlapping daytime", hours=_hours(lang, overlap)))
     else:
         parts.append(lang._("no overlapping daytime"))
     return Suggestion(
