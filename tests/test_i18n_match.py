@@ -17,8 +17,11 @@ from babel.messages.pofile import write_po
 from sqlmodel import Session
 
 from chatbot.config import embedded_default
+from chatbot.i18n import Languages
+from chatbot.matching import explain
 from storage.repos import Repos
 from tests.harness import Bot
+from tests.test_matching import mentee, mentor
 
 FRENCH = {
     "You are open to new mentees.": "Vous acceptez de nouveaux mentorés.",
@@ -32,6 +35,16 @@ FRENCH = {
     ),
     "Each answer is saved as you go; {skip} moves on, {stop} pauses.": (
         "Chaque réponse est enregistrée au fur et à mesure ; {skip} passe à la suite, {stop} met en pause."
+    ),
+    "Not matched: {mentees}.": "Sans mentor : {mentees}.",
+    "{skill} (weak spot)": "{skill} (point faible)",
+    ("shares {skills} and {n} more",) * 2: (
+        "en commun : {skills} et {n} autre", "en commun : {skills} et {n} d'autres", "en commun : {skills} et {n} autres",
+    ),
+    "both speak {languages}": "parlent tous deux {languages}",
+    "{hours} h of overlapping daytime": "{hours} h de journée en commun",
+    "already paired in earlier rounds with every open mentor in track {track} with a shared language": (
+        "déjà en binôme lors de tours précédents avec chaque mentor disponible de la filière {track} parlant une langue commune"
     ),
     "no understanding": "aucune compréhension",
     "can teach others": "peut l'enseigner",
@@ -107,3 +120,21 @@ async def test_a_french_speaker_reads_matchmaking_and_assessments_in_french(bot)
     assert (await bot.say("you", "!match unassign alice"))[0] == "alice has no mentor now (was: bob)."
     assert bot.dm("bob")[-1] == "Vous ne mentorez plus alice. Merci pour ce temps passé ensemble."
     assert bot.dm("alice")[-1] == "bob no longer mentors you; a coordinator will find you a new mentor."
+
+    # a coordinator who reads French gets the matcher's reasons in French too
+    choose_language(bot, "you", "fr")
+    assert await bot.say("you", "!match suggest") == [
+        "Sans mentor : alice (déjà en binôme lors de tours précédents avec chaque mentor disponible "
+        "de la filière programming parlant une langue commune)."
+    ]
+
+
+def test_the_reason_line_is_written_in_the_language_asked_for(tmp_path: Path):
+    write_catalog(tmp_path)
+    french = Languages(extra_dir=tmp_path).get("fr")
+    skills = frozenset("ABCDEF")
+    reason = explain(
+        mentee(1, timezone="Asia/Kolkata", interests=skills, weak_skills=frozenset({"A"})), mentor(2, teaches=skills), lang=french,
+    ).reason
+    # French numbers ("6,5") and plural rules; untranslated clauses would stay English
+    assert reason == "en commun : A (point faible), B, C, D et 2 autres; parlent tous deux en; 6,5 h de journée en commun"
