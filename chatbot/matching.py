@@ -47,6 +47,8 @@ from operator import attrgetter
 from typing import Collection, Iterable, Sequence
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from chatbot.i18n import ENGLISH, Language
+
 __all__ = [
     "ALREADY_PAIRED", "DAY_END", "DAY_START", "DEFAULT_WEIGHTS", "NO_CAPACITY", "NO_LANGUAGE", "NO_OPEN_MENTOR",
     "NO_TRACK", "REFERENCE_DATE", "MatchResult", "MenteeProfile", "MentorProfile", "Suggestion", "Unmatched",
@@ -307,37 +309,46 @@ def _fit_points(e: _MenteeView, r: _MentorView, pts: _Points, overlap: int) -> i
     )
 
 
-def _mentors(n: int, kind: str = "") -> str:
-    return f"{n} {kind}mentor{'' if n == 1 else 's'}"
+@lru_cache(maxsize=256)
+def _hours(lang: Language, minutes: int) -> str:
+    """Hours as the language writes numbers ("6.5", "6,5"); cached, as formatting a number
+    with Babel costs far more than a run's few distinct overlaps."""
+    return lang.number(minutes / 60)
 
 
-def _format_hours(minutes: int) -> str:
-    return f"{minutes / 60:g} h"
+def _shared_skills(named: list[str], lang: Language) -> str:
+    """The reason line's skills: the first few, then how many more."""
+    shown = ", ".join(named[:_REASON_SKILLS])
+    more = len(named) - _REASON_SKILLS
+    if more > 0:
+        return lang.ngettext("shares {skills} and {n} more", "shares {skills} and {n} more", more, skills=shown)
+    return lang._("shares {skills}", skills=shown)
 
 
 def _suggestion(
-    mentee: MenteeProfile, e: _MenteeView, mentor: MentorProfile, r: _MentorView, pts: _Points, overlap: int
+    mentee: MenteeProfile, e: _MenteeView, mentor: MentorProfile, r: _MentorView, pts: _Points, overlap: int,
+    lang: Language = ENGLISH,
 ) -> Suggestion:
+    """The suggestion with its reason line in ``lang``: clauses a reader can take one by one,
+    each a whole phrase for the translator, joined by semicolons."""
     spelt = _spellings(mentee)
     weak = sorted((spelt[n] for n in e.weak & r.teaches), key=str.casefold)
     other = sorted((spelt[n] for n in e.wanted & r.teaches), key=str.casefold)
     languages = tuple(sorted(e.languages & r.languages))
     parts = []
-    named = [f"{s} (weak spot)" for s in weak] + other
+    named = [lang._("{skill} (weak spot)", skill=s) for s in weak] + other
     if named:
-        more = len(named) - _REASON_SKILLS
-        shown = ", ".join(named[:_REASON_SKILLS]) + (f" and {more} more" if more > 0 else "")
-        parts.append(f"shares {shown}")
+        parts.append(_shared_skills(named, lang))
     if e.role and e.role == r.role:
-        parts.append(f"same role focus: {spelt[e.role]}")
+        parts.append(lang._("same role focus: {focus}", focus=spelt[e.role]))
     if languages:
-        parts.append(f"both speak {', '.join(languages)}")
+        parts.append(lang._("both speak {languages}", languages=", ".join(languages)))
     if mentee.timezone is None or mentor.timezone is None:
-        parts.append("daytime overlap unknown")
+        parts.append(lang._("daytime overlap unknown"))
     elif overlap:
-        parts.append(f"{_format_hours(overlap)} of overlapping daytime")
+        parts.append(lang._("{hours} h of overlapping daytime", hours=_hours(lang, overlap)))
     else:
-        parts.append("no overlapping daytime")
+        parts.append(lang._("no overlapping daytime"))
     return Suggestion(
         mentee_id=mentee.id,
         mentor_id=mentor.id,
@@ -356,13 +367,14 @@ def explain(
     *,
     weights: Weights = DEFAULT_WEIGHTS,
     reference_date: date = REFERENCE_DATE,
+    lang: Language = ENGLISH,
 ) -> Suggestion:
-    """The score and reason line of any pair, allowed or not (for "why this mentor?").
+    """The score and reason line (in ``lang``) of any pair, allowed or not (for "why this mentor?").
 
     :func:`suggest_matches` builds its suggestions with this same code, so the two agree.
     """
     overlap = daytime_overlap_minutes(mentee.timezone, mentor.timezone, reference_date)
-    return _suggestion(mentee, _MenteeView.of(mentee), mentor, _MentorView.of(mentor), _Points.of(weights), overlap)
+    return _suggestion(mentee, _MenteeView.of(mentee), mentor, _MentorView.of(mentor), _Points.of(weights), overlap, lang)
 
 
 # --------------------------------------------------------------------------- the assignment
@@ -491,8 +503,9 @@ class _Assignment:
         previous_pairs: Collection[tuple[int, int]],
         pts: _Points,
         on: date,
+        lang: Language = ENGLISH,
     ) -> None:
-        self.mentees, self.mentors, self.pts = mentees, mentors, pts
+        self.mentees, self.mentors, self.pts, self.lang = mentees, mentors, pts, lang
         self.ees = [_MenteeView.of(m) for m in mentees]
         self.ors = [_MentorView.of(m) for m in mentors]
         self.n_mentors = len(mentors)
@@ -732,31 +745,42 @@ class _Assignment:
             if m >= 0:
                 overlap = self.overlap[self.mentee_zone[e]][self.mentor_zone[m]]
                 mentee, mentor = self.mentees[e], self.mentors[m]
-                suggestions.append(_suggestion(mentee, self.ees[e], mentor, self.ors[m], self.pts, overlap))
+                suggestions.append(_suggestion(mentee, self.ees[e], mentor, self.ors[m], self.pts, overlap, self.lang))
             else:
                 unmatched.append(self._why_unmatched(e))
         return MatchResult(tuple(suggestions), tuple(unmatched))
 
     def _why_unmatched(self, e: int) -> Unmatched:
         """The first hard constraint that rules out every mentor, or else capacity."""
-        mentee, v = self.mentees[e], self.ees[e]
+        mentee, v, lang = self.mentees[e], self.ees[e], self.lang
         track = mentee.track.strip()
         in_track, speaking, open_ = self._fitting(v.track, v.languages)
         if not in_track:
-            return Unmatched(mentee.id, NO_TRACK, f"no mentor in track {track}")
+            return Unmatched(mentee.id, NO_TRACK, lang._("no mentor in track {track}", track=track))
         if not speaking:
             spoken = ", ".join(sorted(v.languages))
-            why = f"no mentor in track {track} speaks {spoken}" if spoken else "no language given"
+            if spoken:
+                why = lang._("no mentor in track {track} speaks {languages}", track=track, languages=spoken)
+            else:
+                why = lang._("no language given")
             return Unmatched(mentee.id, NO_LANGUAGE, why)
-        fits = f"in track {track} with a shared language"
         if not open_:
-            why = f"no open mentor among the {_mentors(speaking)} {fits} (away or not accepting)"
+            why = lang.ngettext(
+                "no open mentor among the {n} mentor in track {track} with a shared language (away or not accepting)",
+                "no open mentor among the {n} mentors in track {track} with a shared language (away or not accepting)",
+                speaking, track=track,
+            )
             return Unmatched(mentee.id, NO_OPEN_MENTOR, why)
         fresh = len(open_) - sum(1 for m in self.previous.get(e, ()) if m in open_)
         if not fresh:
-            why = f"already paired in earlier rounds with every open mentor {fits}"
+            why = lang._("already paired in earlier rounds with every open mentor in track {track} with a shared language", track=track)
             return Unmatched(mentee.id, ALREADY_PAIRED, why)
-        return Unmatched(mentee.id, NO_CAPACITY, f"no capacity left among the {_mentors(fresh, 'open ')} {fits}")
+        why = lang.ngettext(
+            "no capacity left among the {n} open mentor in track {track} with a shared language",
+            "no capacity left among the {n} open mentors in track {track} with a shared language",
+            fresh, track=track,
+        )
+        return Unmatched(mentee.id, NO_CAPACITY, why)
 
     def _fitting(self, track: str, languages: frozenset[str]) -> tuple[int, int, frozenset[int]]:
         """How many mentors are in the track, how many of those speak a shared language, and
@@ -777,10 +801,12 @@ def suggest_matches(
     *,
     weights: Weights = DEFAULT_WEIGHTS,
     reference_date: date = REFERENCE_DATE,
+    lang: Language = ENGLISH,
 ) -> MatchResult:
     """Suggest a mentor for as many mentees as the hard constraints allow, preferring good fits.
 
-    ``previous_pairs`` holds (mentee id, mentor id) pairs from earlier rounds. Raises
+    ``previous_pairs`` holds (mentee id, mentor id) pairs from earlier rounds; the reasons are
+    written in ``lang`` (the reader's: the function itself knows no one). Raises
     ValueError on duplicate ids or an unknown time zone (naming the profile). The same input,
     in any order, gives the same result.
     """
@@ -788,7 +814,7 @@ def suggest_matches(
     ors = sorted(mentors, key=attrgetter("id"))
     _require_unique([m.id for m in ees], "mentee")
     _require_unique([m.id for m in ors], "mentor")
-    run = _Assignment(ees, ors, previous_pairs, _Points.of(weights), reference_date)
+    run = _Assignment(ees, ors, previous_pairs, _Points.of(weights), reference_date, lang)
     run.greedy()
     run.augment()
     return run.result()

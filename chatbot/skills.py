@@ -15,6 +15,9 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
+from typing import Any
+
+from chatbot.i18n import ENGLISH, N_, Language
 
 __all__ = [
     "COLUMNS",
@@ -50,20 +53,21 @@ class Level:
 
 
 SCALE: tuple[Level, ...] = (
-    Level(0, "no understanding"),
-    Level(1, "basic or supervised"),
-    Level(2, "confident alone"),
-    Level(3, "can teach others"),
-    Level(None, "not applicable"),
+    Level(0, N_("no understanding")),
+    Level(1, N_("basic or supervised")),
+    Level(2, N_("confident alone")),
+    Level(3, N_("can teach others")),
+    Level(None, N_("not applicable")),
 )
 
 
-def scale_help() -> str:
-    """``0 no understanding · 1 basic or supervised · … · N/A not applicable`` for prompts."""
-    return " · ".join(f"{level.code} {level.label}" for level in SCALE)
+def scale_help(lang: Language = ENGLISH) -> str:
+    """``0 no understanding · 1 basic or supervised · … · N/A not applicable`` for prompts, the
+    labels in ``lang`` (the codes are what people type, the same in every language)."""
+    return " · ".join(f"{level.code} {lang._(level.label)}" for level in SCALE)
 
 
-def parse_level(text: str) -> int | None:
+def parse_level(text: str, lang: Language = ENGLISH) -> int | None:
     """A rating as typed: ``0``-``3``, or ``n/a``/``na`` for "not applicable" (None)."""
     answer = text.strip().lower().replace(" ", "")
     if answer in ("n/a", "na", "n.a.", "-"):
@@ -71,7 +75,7 @@ def parse_level(text: str) -> int | None:
     for level in SCALE:
         if level.value is not None and answer == str(level.value):
             return level.value
-    raise ValueError(f"'{text.strip()}' is not on the scale: answer with {scale_help()}")
+    raise ValueError(lang._("'{answer}' is not on the scale: answer with {scale}", answer=text.strip(), scale=scale_help(lang)))
 
 
 @dataclass(frozen=True)
@@ -87,11 +91,18 @@ class CatalogueError(ValueError):
 
 
 class SkillLookupError(ValueError):
-    """No skill, or more than one, matches what was typed; ``candidates`` holds the matches."""
+    """No skill, or more than one, matches what was typed; ``candidates`` holds the matches.
 
-    def __init__(self, message: str, candidates: tuple[Skill, ...] = ()):
-        super().__init__(message)
-        self.candidates = candidates
+    Raised with the English text (marked for translation) and its fields, so the handler that
+    answers translates it into the reader's language with :meth:`in_language`; ``str()`` is
+    the English text."""
+
+    def __init__(self, message: str, candidates: tuple[Skill, ...] = (), /, **fields: Any):
+        super().__init__(ENGLISH._(message, **fields))
+        self.message, self.fields, self.candidates = message, fields, candidates
+
+    def in_language(self, lang: Language) -> str:
+        return lang._(self.message, **self.fields)
 
 
 @dataclass(frozen=True)
@@ -119,7 +130,8 @@ class Catalogue:
         focus = next((f for f in self.role_focuses if _fold(f) == wanted), None)
         if focus is None:
             raise SkillLookupError(
-                f"unknown role focus '{role_focus.strip()}': choose one of {', '.join(self.role_focuses)}"
+                N_("unknown role focus '{focus}': choose one of {focuses}"),
+                focus=role_focus.strip(), focuses=", ".join(self.role_focuses),
             )
         own = tuple(s for s in self.skills if s.role_focus == focus)
         if focus == GENERALIST:
@@ -130,7 +142,7 @@ class Catalogue:
         """The skill whose title is ``text`` (any case), or the only one it begins."""
         wanted = _fold(text)
         if not wanted:
-            raise SkillLookupError("name a skill, e.g. the first words of its title")
+            raise SkillLookupError(N_("name a skill, e.g. the first words of its title"))
         exact = [s for s in self.skills if _fold(s.title) == wanted]
         if exact:
             return exact[0]
@@ -139,8 +151,10 @@ class Catalogue:
             return matches[0]
         if matches:
             titles = "; ".join(s.title for s in matches)
-            raise SkillLookupError(f"'{text.strip()}' could be any of: {titles}. Type more of the title.", matches)
-        raise SkillLookupError(f"no skill is called '{text.strip()}'")
+            raise SkillLookupError(
+                N_("'{name}' could be any of: {titles}. Type more of the title."), matches, name=text.strip(), titles=titles,
+            )
+        raise SkillLookupError(N_("no skill is called '{name}'"), name=text.strip())
 
 
 def _fold(text: str) -> str:

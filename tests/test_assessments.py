@@ -184,14 +184,14 @@ async def test_assess_without_a_role_focus_or_a_role(bot):
 async def test_self_assessment_without_an_open_round(bot):
     await bot.pair()
     await bot.say("you", "!round close")
-    assert await bot.say("bob", "!assess report") == ["No assessment of bob yet. !assess starts one."]
+    assert await bot.say("bob", "!assess report") == ["You have no assessment yet. !assess starts one."]
     out = await bot.say("bob", "!assess")
     assert out[0].startswith("Self-assessment: 14 skills (Generalist). Each answer is saved")
     await answer(bot, "bob", "3", "stop")
     out = await bot.say("bob", "!assess report")
     assert out[0].split("\n")[:2] == ["Skills of bob outside rounds (0-3, N/A; self: first→latest):", f"{GENERALIST[0]}: self 3"]
     await bot.say("you", '!round open "2027 Q2" 2027-04-01 2027-06-30')
-    assert await bot.say("bob", "!assess report") == ["No assessment of bob in 2027 Q2 yet. !assess starts one."]
+    assert await bot.say("bob", "!assess report") == ["You have no assessment in 2027 Q2 yet. !assess starts one."]
 
 
 # ---------------------------------------------------------------------------- review and final
@@ -298,12 +298,14 @@ async def test_report_is_private_to_the_person_their_mentors_and_coordinators(bo
     assert await bot.say("alice", "!assess report bob") == refusal
     assert await bot.say("carol", "!assess report alice") == refusal
     assert (await bot.say("bob", "!assess report alice"))[0].startswith("Skills of alice")
-    assert await bot.say("dave", "!assess report") == ["No assessment of dave in 2027 Q1 yet. !assess starts one."]
+    assert await bot.say("dave", "!assess report") == ["You have no assessment in 2027 Q1 yet. !assess starts one."]
     assert await bot.say("bob", "!assess report zed") == ["I don't know anyone called 'zed' — usage: !assess report [MENTEE]"]
     await bot.say("erin", "!help")
     assert (await bot.say("erin", "!assess report alice"))[0].startswith("!assess report is for mentee or mentor or coordinator")
     await bot.say("you", "!role grant erin coordinator")
     assert (await bot.say("erin", "!assess report alice"))[0].startswith("Skills of alice")
+    # about somebody else, in the third person and without the hint to start one
+    assert await bot.say("erin", "!assess report dave") == ["No assessment of dave in 2027 Q1 yet."]
     await bot.say("bob", "!assess report alice", channel="#general")
     assert bot.channel("#general") == ["bob: I've sent you the answer in a private message."]  # never the report
     assert bot.dm("bob")[-1].startswith("Skills of alice")
@@ -368,13 +370,13 @@ def test_short_labels_cut_at_a_word():
 
 def test_report_of_a_skill_rated_only_by_the_mentor():
     r = Rating("mentor", "Web Security", 2, 1, START)
-    assert render_report("alice", "in 2027 Q1", ["Web Security"], [r]).split("\n")[1] == "Web Security: self –, mentor 2"
+    assert render_report("alice", "2027 Q1", ["Web Security"], [r]).split("\n")[1] == "Web Security: self –, mentor 2"
 
 
 @pytest.mark.parametrize("first,final,shown", [(0, 3, " (+3)"), (3, 1, " (-2)"), (2, 2, "")])
 def test_change_is_final_minus_first_self(first, final, shown):
     ratings = [Rating("self", "Web Security", first, 1, START), Rating("final", "Web Security", final, 2, START)]
-    line = render_report("a", "in R", [], ratings).split("\n")[1]
+    line = render_report("a", "R", [], ratings).split("\n")[1]
     assert line == f"Web Security: self {first}, final {final}{shown}"
 
 

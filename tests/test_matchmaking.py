@@ -100,6 +100,8 @@ async def test_manual_pairs_obey_every_rule(bot):
     await bot.say("eve", "!away until 2027-02-01 holiday")
     assert "eve is away until 2027-02-01" in (await bot.say("you", "!match assign carol eve"))[0]
     assert "alice has no mentor now (was: bob, eve)" in (await bot.say("you", "!match unassign alice"))[0]
+    # the mentee hears of both in one sentence, with the verb agreeing (it said "mentor(s)")
+    assert bot.dm("alice")[-1] == "bob and eve no longer mentor you; a coordinator will find you a new mentor."
     assert "alice has no mentor." in (await bot.say("you", "!match unassign alice"))[0]
 
 
@@ -113,6 +115,8 @@ async def test_mentors_claim_unmatched_mentees_of_their_track(bot):
     assert "closed to new mentees" in (await bot.say("bob", "!match claim alice"))[0]
     await bot.say("bob", "!mentor open")
     assert (await bot.say("bob", "!match claim alice"))[0] == "You now mentor alice. You have both been introduced."
+    # said to bob himself: "you", not "bob mentors alice already."
+    assert await bot.say("bob", "!match claim alice") == ["You mentor alice already."]
     assert "is for mentor" in (await bot.say("alice", "!match claim dora"))[0]
     out = (await bot.say("bob", "!mentees"))[0]
     assert out == "alice (Europe/Berlin): no sessions yet; no check-in yet; goal: Land a patch in core"
@@ -120,7 +124,8 @@ async def test_mentors_claim_unmatched_mentees_of_their_track(bot):
     await bot.say("alice", "!checkin a | b | none | 4")
     await bot.advance("1d")
     out = (await bot.say("bob", "!mentees"))[0]
-    assert out == "alice (Europe/Berlin): 1 sessions (1h30m); last check-in yesterday; goal: Land a patch in core"
+    # one session reads "1 session" (it read "1 sessions")
+    assert out == "alice (Europe/Berlin): 1 session (1h30m); last check-in yesterday; goal: Land a patch in core"
 
 
 async def test_silence_is_nudged_once_then_coordinators_are_told_once(bot):

@@ -27,6 +27,7 @@ from chatbot.commands import ActionError, Arg, CommandSpec, Example
 from chatbot.context import Context, Feature
 from chatbot.features.matchmaking import PAIRED
 from chatbot.flows import Flow, Step
+from chatbot.i18n import ENGLISH, N_, Language
 from chatbot.skills import GENERALIST, Catalogue, CatalogueError, Skill, SkillLookupError, load_catalogue, parse_level, scale_help
 from storage.assessments import Assessment, Rating
 from storage.mentorship import Pair
@@ -41,7 +42,29 @@ SKIP_WORDS = ("skip", "pass")
 LABEL_WIDTH = 34
 #: the longest line a report writes
 LINE_WIDTH = 72
-WHAT = {"self": "self-assessment", "mentor": "mentor review", "final": "final check"}
+#: the words a person types to leave the interview or pass a skill: the same in every language
+#: (they are commands), so texts name them as fields
+KEYWORDS = {"skip": SKIP_WORDS[0], "stop": STOP_WORDS[0]}
+#: what an interview is called where it begins, by kind and whether it belongs to a round
+HEADINGS = {
+    ("self", True): N_("Self-assessment for {round}"),
+    ("self", False): N_("Self-assessment"),
+    ("mentor", True): N_("Mentor review of {subject} for {round}"),
+    ("mentor", False): N_("Mentor review of {subject}"),
+    ("final", True): N_("Final check of {subject} for {round}"),
+    ("final", False): N_("Final check of {subject}"),
+}
+#: said before another interview starts over one in progress
+PAUSED = {
+    "self": N_("Your self-assessment in progress is paused, answers saved."),
+    "mentor": N_("Your mentor review in progress is paused, answers saved."),
+    "final": N_("Your final check in progress is paused, answers saved."),
+}
+#: the mentee hears that their mentor finished a review or final check
+FINISHED_FOR_MENTEE = {
+    "mentor": N_("{assessor} completed a mentor review of your skills: {prefix}assess report shows it."),
+    "final": N_("{assessor} completed a final check of your skills: {prefix}assess report shows it."),
+}
 
 # ---------------------------------------------------------------------------- the catalogue
 
@@ -57,19 +80,24 @@ def catalogue(ctx: Context) -> tuple[Catalogue, dict[str, Skill]]:
     try:
         return _load(ctx.settings.programme.skills_file)
     except CatalogueError as exc:
-        raise ActionError(f"The skills catalogue cannot be used: {exc}") from None
+        # the detail names the file and line, for whoever keeps the catalogue: it stays as written
+        raise ActionError(ctx._("The skills catalogue cannot be used: {error}", error=exc)) from None
 
 
 def skills_for(ctx: Context, member: Member, yours: bool) -> list[str]:
     """The titles an assessment of ``member`` asks: their focus's skills, then the Generalist ones."""
     if not member.role_focus:
         if yours:
-            raise ActionError(f"Set your role focus first, e.g. {ctx.prefix}profile set focus Generalist.")
-        raise ActionError(f"{member.handle} has no role focus yet ({ctx.prefix}profile set focus sets it).")
+            raise ActionError(ctx._("Set your role focus first, e.g. {prefix}profile set focus Generalist.", prefix=ctx.prefix))
+        raise ActionError(ctx._("{handle} has no role focus yet ({prefix}profile set focus sets it).", handle=member.handle, prefix=ctx.prefix))
     try:
         return [s.title for s in catalogue(ctx)[0].for_focus(member.role_focus)]
     except SkillLookupError as exc:
-        raise ActionError(f"The skills catalogue does not fit {member.handle}'s focus: {exc}") from None
+        if yours:
+            raise ActionError(ctx._("The skills catalogue does not fit your focus: {error}", error=exc.in_language(ctx.language))) from None
+        raise ActionError(ctx._(
+            "The skills catalogue does not fit {handle}'s focus: {error}", handle=member.handle, error=exc.in_language(ctx.language),
+        )) from None
 
 
 # ---------------------------------------------------------------------------- the interview
@@ -78,9 +106,13 @@ def skills_for(ctx: Context, member: Member, yours: bool) -> list[str]:
 def _prompt(ctx: Context, data: dict[str, Any]) -> str:
     title = data["skills"][data["at"]]
     skill = catalogue(ctx)[1].get(title)
-    about = f" — {skill.description}" if skill is not None and skill.description else ""
-    subject = {"self": "", "mentor": f"{data['subject']}'s ", "final": f"Final check, {data['subject']}'s "}[data["kind"]]
-    return f"{subject}{title}{about}\n{scale_help()}; or skip, stop"
+    if data["kind"] == "mentor":
+        title = ctx._("{subject}'s {skill}", subject=data["subject"], skill=title)
+    elif data["kind"] == "final":
+        title = ctx._("Final check, {subject}'s {skill}", subject=data["subject"], skill=title)
+    if skill is not None and skill.description:  # the catalogue's own words: data, not translated
+        title = f"{title} — {skill.description}"
+    return title + "\n" + ctx._("{scale}; or {skip}, {stop}", scale=scale_help(ctx.language), **KEYWORDS)
 
 
 def _answer(ctx: Context, text: str, data: dict[str, Any]) -> int:
@@ -94,8 +126,9 @@ def _answer(ctx: Context, text: str, data: dict[str, Any]) -> int:
         try:
             score = parse_level(text)
         except ValueError:
-            shown = text.strip()[:20]
-            raise ValueError(f"'{shown}' is not on the scale: answer 0, 1, 2, 3 or N/A (or skip, stop).") from None
+            raise ValueError(ctx._(
+                "'{answer}' is not on the scale: answer 0, 1, 2, 3 or N/A (or {skip}, {stop}).", answer=text.strip()[:20], **KEYWORDS,
+            )) from None
         repo.answer(data["assessment"], skills[at], score, ctx.now)
     answered = repo.answers(data["assessment"])
     return next((i for i in range(at + 1, len(skills)) if skills[i] not in answered), len(skills))
@@ -111,21 +144,43 @@ async def _finish(ctx: Context, data: dict[str, Any]) -> str:
     repo = ctx.repos.assessments
     assessment = repo.get(data["assessment"])
     if assessment is None:
-        return "That assessment no longer exists; there is nothing more to ask."
+        return ctx._("That assessment no longer exists; there is nothing more to ask.")
     answered = repo.answers(data["assessment"])
     total, resume = len(assessment.skills), _resume_command(ctx, data)
     if data["at"] == STOPPED:
-        return f"Paused: {len(answered)} of {total} answered, all saved. {resume} carries on where you stopped."
+        return ctx.ngettext(
+            "Paused: {answered} of {n} answered, all saved. {command} carries on where you stopped.",
+            "Paused: {answered} of {n} answered, all saved. {command} carries on where you stopped.",
+            total, answered=ctx.language.number(len(answered)), command=resume,
+        )
     missing = [s for s in assessment.skills if s not in answered]
     if missing:
-        return (
-            f"That was the last skill. You skipped {len(missing)}: {_clip(', '.join(missing), 120)}. "
-            f"{resume} asks them again when you are ready."
+        return ctx.ngettext(
+            "That was the last skill. You skipped {n}: {skills}. {command} asks it again when you are ready.",
+            "That was the last skill. You skipped {n}: {skills}. {command} asks them again when you are ready.",
+            len(missing), skills=_clip(", ".join(missing), 120), command=resume,
         )
     repo.complete(assessment, ctx.now)
     _tell(ctx, assessment, data["subject"])
     report = f"{ctx.prefix}assess report" + ("" if data["kind"] == "self" else f" {data['subject']}")
-    return f"Thank you: the {WHAT[assessment.kind]} is complete ({total} skills). {report} shows it."
+    return _completed(ctx, assessment.kind, total, report)
+
+
+def _completed(ctx: Context, kind: str, total: int, report: str) -> str:
+    if kind == "self":
+        return ctx.ngettext(
+            "Thank you: the self-assessment is complete ({n} skill). {command} shows it.",
+            "Thank you: the self-assessment is complete ({n} skills). {command} shows it.", total, command=report,
+        )
+    if kind == "mentor":
+        return ctx.ngettext(
+            "Thank you: the mentor review is complete ({n} skill). {command} shows it.",
+            "Thank you: the mentor review is complete ({n} skills). {command} shows it.", total, command=report,
+        )
+    return ctx.ngettext(
+        "Thank you: the final check is complete ({n} skill). {command} shows it.",
+        "Thank you: the final check is complete ({n} skills). {command} shows it.", total, command=report,
+    )
 
 
 def _tell(ctx: Context, assessment: Assessment, subject: str) -> None:
@@ -135,7 +190,9 @@ def _tell(ctx: Context, assessment: Assessment, subject: str) -> None:
         for mentor in ctx.repos.pairs.mentors_of(assessment.member_id):
             ctx.dm(
                 mentor,
-                f"{subject} completed a self-assessment: {ctx.prefix}assess report {subject} shows it.",
+                ctx.language_of(mentor)._(
+                    "{mentee} completed a self-assessment: {prefix}assess report {mentee} shows it.", mentee=subject, prefix=ctx.prefix,
+                ),
                 key=f"assessed:{assessment.id}:{mentor.id}",
             )
         return
@@ -143,7 +200,7 @@ def _tell(ctx: Context, assessment: Assessment, subject: str) -> None:
     if mentee is not None:
         ctx.dm(
             mentee,
-            f"{assessor.handle} completed a {WHAT[assessment.kind]} of your skills: {ctx.prefix}assess report shows it.",
+            ctx.language_of(mentee)._(FINISHED_FOR_MENTEE[assessment.kind], assessor=assessor.handle, prefix=ctx.prefix),
             key=f"assessed:{assessment.id}",
         )
 
@@ -160,7 +217,7 @@ ASSESS = Flow(
         ),
     ),
     finish=_finish,
-    cancelled="Paused; every answer you gave is saved. The same !assess command carries on where you stopped.",
+    cancelled=N_("Paused; every answer you gave is saved. The same !assess command carries on where you stopped."),
 )
 
 
@@ -169,10 +226,10 @@ def _interview_of(ctx: Context, me: Member) -> Conversation | None:
     interrupted (its answers are not saved until it ends)."""
     conv = ctx.repos.conversations.get(me.id)  # type: ignore[arg-type]
     if conv is not None and conv.flow != FLOW:
-        raise ActionError(
-            f"You are in the middle of another interview ({conv.flow}): answer its question, "
-            f"or leave it with {ctx.prefix}cancel first."
-        )
+        raise ActionError(ctx._(
+            "You are in the middle of another interview ({interview}): answer its question, or leave it with {prefix}cancel first.",
+            interview=conv.flow, prefix=ctx.prefix,
+        ))
     return conv
 
 
@@ -183,7 +240,7 @@ async def _begin(ctx: Context, assessment: Assessment, subject: Member, intro: s
     conv = _interview_of(ctx, me)
     note = ""
     if conv is not None and conv.data.get("assessment") != assessment.id:
-        note = f"Your {WHAT[conv.data['kind']]} in progress is paused, answers saved. "
+        note = ctx._(PAUSED[conv.data["kind"]]) + " "
     data = {"assessment": assessment.id, "kind": assessment.kind, "subject": subject.handle, "skills": list(assessment.skills)}
     answered = ctx.repos.assessments.answers(assessment.id)
     pending = [i for i, s in enumerate(assessment.skills) if s not in answered]
@@ -192,21 +249,38 @@ async def _begin(ctx: Context, assessment: Assessment, subject: Member, intro: s
         return note + await _finish(ctx, {**data, "at": len(assessment.skills)})
     ctx.start_flow(FLOW, {**data, "at": pending[0]})
     if answered:
-        intro = (
-            f"Resuming the {WHAT[assessment.kind]}: {len(answered)} of {len(assessment.skills)} answered, "
-            f"carrying on at skill {pending[0] + 1}."
-        )
+        intro = _resuming(ctx, assessment.kind, len(answered), len(assessment.skills), pending[0] + 1)
     return note + intro if ctx.where is not None and ctx.where.is_direct else None
 
 
-def _intro(kind: str, subject: Member, rnd: Round | None, skills: Sequence[str]) -> str:
-    where = f" for {rnd.name}" if rnd is not None else ""
-    whose = "" if kind == "self" else f" of {subject.handle}"
+def _resuming(ctx: Context, kind: str, answered: int, total: int, at: int) -> str:
+    fields = {"answered": ctx.language.number(answered), "at": ctx.language.number(at)}
+    if kind == "self":
+        return ctx.ngettext(
+            "Resuming the self-assessment: {answered} of {n} answered, carrying on at skill {at}.",
+            "Resuming the self-assessment: {answered} of {n} answered, carrying on at skill {at}.", total, **fields,
+        )
+    if kind == "mentor":
+        return ctx.ngettext(
+            "Resuming the mentor review: {answered} of {n} answered, carrying on at skill {at}.",
+            "Resuming the mentor review: {answered} of {n} answered, carrying on at skill {at}.", total, **fields,
+        )
+    return ctx.ngettext(
+        "Resuming the final check: {answered} of {n} answered, carrying on at skill {at}.",
+        "Resuming the final check: {answered} of {n} answered, carrying on at skill {at}.", total, **fields,
+    )
+
+
+def _intro(ctx: Context, kind: str, subject: Member, rnd: Round | None, skills: Sequence[str]) -> str:
+    heading = ctx._(HEADINGS[kind, rnd is not None], subject=subject.handle, round=rnd.name if rnd is not None else "")
     focus = subject.role_focus or GENERALIST
-    scope = focus if focus.casefold() == GENERALIST.casefold() else f"{focus} and {GENERALIST}"
+    if focus.casefold() == GENERALIST.casefold():
+        scope = focus
+    else:
+        scope = ctx._("{focus} and {generalist}", focus=focus, generalist=GENERALIST)
     return (
-        f"{WHAT[kind].capitalize()}{whose}{where}: {len(skills)} skills ({scope}). "
-        "Each answer is saved as you go; skip moves on, stop pauses."
+        ctx.ngettext("{heading}: {n} skill ({scope}).", "{heading}: {n} skills ({scope}).", len(skills), heading=heading, scope=scope)
+        + " " + ctx._("Each answer is saved as you go; {skip} moves on, {stop} pauses.", **KEYWORDS)
     )
 
 
@@ -223,17 +297,17 @@ async def assess(ctx: Context) -> str | None:
     if assessment is None:
         skills = skills_for(ctx, me, yours=True)
         assessment = repo.start(me.id, me.id, "self", round_id, me.role_focus or "", skills, ctx.now)  # type: ignore[arg-type]
-    return await _begin(ctx, assessment, me, _intro("self", me, rnd, assessment.skills))
+    return await _begin(ctx, assessment, me, _intro(ctx, "self", me, rnd, assessment.skills))
 
 
 def _pair_with(ctx: Context, me: Member, mentee: Member) -> Pair:
     """The asker's active pair with ``mentee``: only their mentor or co-mentor assesses them."""
     if mentee.id == me.id:
-        raise ActionError(f"To rate your own skills, use {ctx.prefix}assess.")
+        raise ActionError(ctx._("To rate your own skills, use {prefix}assess.", prefix=ctx.prefix))
     for pair in ctx.repos.pairs.of_mentee(mentee.id):  # type: ignore[arg-type]
         if pair.mentor_id == me.id:
             return pair
-    raise ActionError(f"You do not mentor {mentee.handle}: only their mentor or co-mentor can assess them.")
+    raise ActionError(ctx._("You do not mentor {mentee}: only their mentor or co-mentor can assess them.", mentee=mentee.handle))
 
 
 async def _assess_other(ctx: Context, mentee: Member, kind: str, pair: Pair) -> str | None:
@@ -245,7 +319,7 @@ async def _assess_other(ctx: Context, mentee: Member, kind: str, pair: Pair) -> 
     if assessment is None:
         skills = skills_for(ctx, mentee, yours=False)
         assessment = repo.start(mentee.id, me.id, kind, pair.round_id, mentee.role_focus or "", skills, ctx.now)  # type: ignore[arg-type]
-    return await _begin(ctx, assessment, mentee, _intro(kind, mentee, rnd, assessment.skills))
+    return await _begin(ctx, assessment, mentee, _intro(ctx, kind, mentee, rnd, assessment.skills))
 
 
 async def assess_review(ctx: Context, mentee: Member) -> str | None:
@@ -257,17 +331,26 @@ async def assess_final(ctx: Context, mentee: Member) -> str | None:
     pair = _pair_with(ctx, ctx.require_member(), mentee)
     if pair.kind != "mentor":
         lead = ctx.repos.pairs.mentors_of(mentee.id)  # type: ignore[arg-type]
-        name = f" ({lead[0].handle})" if lead else ""
-        raise ActionError(
-            f"The final check is for {mentee.handle}'s lead mentor{name}; "
-            f"as co-mentor, add a review with {ctx.prefix}assess review {mentee.handle}."
-        )
+        fields = {"mentee": mentee.handle, "prefix": ctx.prefix}
+        if lead:
+            raise ActionError(ctx._(
+                "The final check is for {mentee}'s lead mentor ({mentor}); as co-mentor, add a review with {prefix}assess review {mentee}.",
+                mentor=lead[0].handle, **fields,
+            ))
+        raise ActionError(ctx._(
+            "The final check is for {mentee}'s lead mentor; as co-mentor, add a review with {prefix}assess review {mentee}.", **fields,
+        ))
     if ctx.repos.assessments.completed_final(mentee.id, pair.round_id) is not None:  # type: ignore[arg-type]
         rnd = ctx.repos.session.get(Round, pair.round_id)
-        raise ActionError(
-            f"The final check of {mentee.handle} for {rnd.name if rnd else 'this round'} is done; there is one per round. "
-            f"{ctx.prefix}assess report {mentee.handle} shows it."
-        )
+        fields = {"mentee": mentee.handle, "prefix": ctx.prefix}
+        if rnd is not None:
+            raise ActionError(ctx._(
+                "The final check of {mentee} for {round} is done; there is one per round. {prefix}assess report {mentee} shows it.",
+                round=rnd.name, **fields,
+            ))
+        raise ActionError(ctx._(
+            "The final check of {mentee} for this round is done; there is one per round. {prefix}assess report {mentee} shows it.", **fields,
+        ))
     return await _assess_other(ctx, mentee, "final", pair)
 
 
@@ -275,7 +358,7 @@ async def assess_report(ctx: Context, mentee: Member | None) -> str:
     me = ctx.require_member()
     subject = mentee or me
     if subject.id != me.id and not ctx.has_role("coordinator") and not ctx.repos.pairs.mentors(me.id, subject.id):  # type: ignore[arg-type]
-        raise ActionError("A report is private: you see your own, mentors their mentees', coordinators anyone's.")
+        raise ActionError(ctx._("A report is private: you see your own, mentors their mentees', coordinators anyone's."))
     repo = ctx.repos.assessments
     # the open round; between rounds, the round (or none) of the person's latest assessment
     rnd = ctx.repos.rounds.current()
@@ -283,16 +366,30 @@ async def assess_report(ctx: Context, mentee: Member | None) -> str:
     if latest is not None and latest.round_id is not None:
         rnd = ctx.repos.session.get(Round, latest.round_id)
     ratings = repo.ratings(subject.id, rnd.id if rnd else None)  # type: ignore[arg-type]
-    where = f"in {rnd.name}" if rnd is not None else "outside rounds"
     if not ratings:
-        hint = f" {ctx.prefix}assess starts one." if subject.id == me.id else ""
-        scope = f" {where}" if rnd is not None or latest is not None else ""
-        return f"No assessment of {subject.handle}{scope} yet.{hint}"
+        return _no_assessment(ctx, subject, rnd, outside=rnd is None and latest is not None)
     try:
         order = skills_for(ctx, subject, yours=subject.id == me.id)
     except ActionError:
         order = []  # no (valid) focus: the skills rated are still worth showing
-    return render_report(subject.handle, where, order, ratings)
+    return render_report(subject.handle, rnd.name if rnd is not None else None, order, ratings, ctx.language)
+
+
+def _no_assessment(ctx: Context, subject: Member, rnd: Round | None, outside: bool) -> str:
+    """Nothing rated yet: said to "you" when it is the asker's own report, with how to start."""
+    if ctx.member is not None and subject.id == ctx.member.id:
+        if rnd is not None:
+            text = ctx._("You have no assessment in {round} yet.", round=rnd.name)
+        elif outside:
+            text = ctx._("You have no assessment outside rounds yet.")
+        else:
+            text = ctx._("You have no assessment yet.")
+        return text + " " + ctx._("{prefix}assess starts one.", prefix=ctx.prefix)
+    if rnd is not None:
+        return ctx._("No assessment of {handle} in {round} yet.", handle=subject.handle, round=rnd.name)
+    if outside:
+        return ctx._("No assessment of {handle} outside rounds yet.", handle=subject.handle)
+    return ctx._("No assessment of {handle} yet.", handle=subject.handle)
 
 
 # ---------------------------------------------------------------------------- the report
@@ -351,12 +448,16 @@ def summarise(ratings: Sequence[Rating]) -> dict[str, SkillLine]:
     return out
 
 
-def render_report(handle: str, where: str, order: Sequence[str], ratings: Sequence[Rating]) -> str:
-    """One line per rated skill in ``order`` (then any other rated ones), the unrated summed up."""
+def render_report(handle: str, round_name: str | None, order: Sequence[str], ratings: Sequence[Rating], lang: Language = ENGLISH) -> str:
+    """One line per rated skill in ``order`` (then any other rated ones), the unrated summed up;
+    ``round_name`` None for ratings outside any round."""
     lines = summarise(ratings)
     kinds = {r.kind for r in ratings}
     skills = [*order, *(s for s in lines if s not in order)]
-    out = [f"Skills of {handle} {where} (0-3, N/A; self: first→latest):"]
+    if round_name is not None:
+        out = [lang._("Skills of {handle} in {round} (0-3, N/A; self: first→latest):", handle=handle, round=round_name)]
+    else:
+        out = [lang._("Skills of {handle} outside rounds (0-3, N/A; self: first→latest):", handle=handle)]
     up = down = same = 0
     unrated = []
     for skill in skills:
@@ -365,21 +466,25 @@ def render_report(handle: str, where: str, order: Sequence[str], ratings: Sequen
             unrated.append(skill)
             continue
         first, latest = code(line.first_self), code(line.latest_self)
-        parts = [f"self {first}" if first == latest else f"self {first}→{latest}"]
+        if first == latest:
+            parts = [lang._("self {score}", score=first)]
+        else:
+            parts = [lang._("self {first}→{latest}", first=first, latest=latest)]
         if "mentor" in kinds:
-            parts.append(f"mentor {code(line.mentor)}")
+            parts.append(lang._("mentor {score}", score=code(line.mentor)))
         if "final" in kinds:
-            parts.append(f"final {code(line.final)}")
+            parts.append(lang._("final {score}", score=code(line.final)))
         change = line.change
         if change is not None:
             up, down, same = up + (change > 0), down + (change < 0), same + (change == 0)
         tail = f" ({change:+d})" if change else ""
         out.append(f"{short_label(skill)}: {', '.join(parts)}{tail}")
     if unrated:
-        head = f"Not rated yet ({len(unrated)}): "
+        head = lang.ngettext("Not rated yet ({n}): ", "Not rated yet ({n}): ", len(unrated))
         out.append(head + _clip(", ".join(short_label(s) for s in unrated), LINE_WIDTH - len(head)))
     if up + down + same:
-        out.append(f"Since the first self-assessment: {up} up, {down} down, {same} the same.")
+        out.append(lang._("Since the first self-assessment: {up} up, {down} down, {same} the same.",
+                          up=lang.number(up), down=lang.number(down), same=lang.number(same)))
     return "\n".join(out)
 
 
@@ -390,7 +495,7 @@ def _clip(text: str, n: int) -> str:
 
 # ---------------------------------------------------------------------------- declarations
 
-MENTEE = Arg("mentee", kind="member", help="the mentee", complete="my-mentees")
+MENTEE = Arg("mentee", kind="member", help=N_("the mentee"), complete="my-mentees")
 STARTED = (*PAIRED, "alice: !assess", "alice: 1", "alice: stop")
 
 FEATURE = Feature(
@@ -398,7 +503,7 @@ FEATURE = Feature(
     commands=(
         CommandSpec(
             ("assess",),
-            "rate your skills 0-3 in a private interview (resumes where you stopped)",
+            N_("rate your skills 0-3 in a private interview (resumes where you stopped)"),
             roles=("mentee", "mentor"),
             handler=assess,
             as_subcommand="start",
@@ -409,7 +514,7 @@ FEATURE = Feature(
         ),
         CommandSpec(
             ("assess", "review"),
-            "rate your mentee's skills as their mentor or co-mentor",
+            N_("rate your mentee's skills as their mentor or co-mentor"),
             roles=("mentor",),
             handler=assess_review,
             args=(MENTEE,),
@@ -417,7 +522,7 @@ FEATURE = Feature(
         ),
         CommandSpec(
             ("assess", "final"),
-            "the lead mentor's final check of a mentee's skills (once per round)",
+            N_("the lead mentor's final check of a mentee's skills (once per round)"),
             roles=("mentor",),
             handler=assess_final,
             args=(MENTEE,),
@@ -425,11 +530,11 @@ FEATURE = Feature(
         ),
         CommandSpec(
             ("assess", "report"),
-            "per skill: self (first→latest), mentor and final ratings this round",
+            N_("per skill: self (first→latest), mentor and final ratings this round"),
             roles=("mentee", "mentor", "coordinator"),
             handler=assess_report,
             private=True,
-            args=(Arg("mentee", kind="member", required=False, help="whose report (default: yours)", complete="my-mentees"),),
+            args=(Arg("mentee", kind="member", required=False, help=N_("whose report (default: yours)"), complete="my-mentees"),),
             examples=(Example("bob: !assess report alice", r"Open Source Ecosystem Awareness: self 1\n", setup=STARTED),),
         ),
     ),

@@ -16,17 +16,28 @@ from datetime import date, datetime, time, timedelta, timezone
 from chatbot.commands import ActionError, Arg, CommandSpec, Example, UsageError, format_minutes
 from chatbot.context import Context, Feature, Job
 from chatbot.features.rounds import OPEN_EXAMPLE, current_round
-from chatbot.matching import MatchResult, MenteeProfile, MentorProfile, suggest_matches
-from chatbot.wording import plural
+from chatbot.i18n import ENGLISH, N_, Language
+from chatbot.matching import MatchResult, MenteeProfile, MentorProfile, Suggestion, suggest_matches
 from storage.mentorship import Pair
 from storage.tables import Member, OutboxMessage, Round, Signup
+
+
+def _is_asker(ctx: Context, member: Member) -> bool:
+    """Whether ``member`` is the person the answer goes to (then it says "you")."""
+    return ctx.member is not None and ctx.member.id == member.id
 
 
 def active_signup(ctx: Context, member: Member, rnd: Round, kind: str) -> Signup:
     for s in ctx.repos.signups.of(member.id, rnd.id, kind):  # type: ignore[arg-type]
         if s.status == "active":
             return s
-    raise ActionError(f"{member.handle} is not signed up as a {kind} in {rnd.name}.")
+    if _is_asker(ctx, member):
+        if kind == "mentor":
+            raise ActionError(ctx._("You are not signed up as a mentor in {round}.", round=rnd.name))
+        raise ActionError(ctx._("You are not signed up as a mentee in {round}.", round=rnd.name))
+    if kind == "mentor":
+        raise ActionError(ctx._("{handle} is not signed up as a mentor in {round}.", handle=member.handle, round=rnd.name))
+    raise ActionError(ctx._("{handle} is not signed up as a mentee in {round}.", handle=member.handle, round=rnd.name))
 
 
 #: risk is counted in days: the scan of every pair need not run at every tick
@@ -46,19 +57,28 @@ def capacity_of(ctx: Context, signup: Signup) -> int:
 
 
 def _introduce(ctx: Context, pair: Pair, mentee: Member, mentor: Member, mentee_signup: Signup) -> None:
-    """Both sides learn who the other is, where they live (in time) and the goal."""
-    role = "co-mentor" if pair.kind == "comentor" else "mentor"
-    goal = mentee_signup.goal or "not set yet"
+    """Both sides learn who the other is, where they live (in time) and the goal, each in
+    their own language."""
+    lang = ctx.language_of(mentee)
+    if pair.kind == "comentor":
+        text = N_("Meet your co-mentor, {name} ({handle}, timezone {timezone}). Your goal: {goal}. Say hello: they will get in touch too.")
+    else:
+        text = N_("Meet your mentor, {name} ({handle}, timezone {timezone}). Your goal: {goal}. Say hello: they will get in touch too.")
     ctx.dm(
         mentee,
-        f"Meet your {role}, {mentor.display_name} ({mentor.handle}, timezone {mentor.timezone or '?'}). "
-        f"Your goal: {goal}. Say hello: they will get in touch too.",
+        lang._(text, name=mentor.display_name, handle=mentor.handle, timezone=mentor.timezone or "?",
+               goal=mentee_signup.goal or lang._("not set yet")),
         key=f"intro:{pair.id}:mentee",
     )
+    lang = ctx.language_of(mentor)
+    if pair.kind == "comentor":
+        text = N_("You are now co-mentor of {name} ({handle}, timezone {timezone}, track {tracks}). Their goal: {goal}. Please introduce yourself.")
+    else:
+        text = N_("You are now mentor of {name} ({handle}, timezone {timezone}, track {tracks}). Their goal: {goal}. Please introduce yourself.")
     ctx.dm(
         mentor,
-        f"You are now {role} of {mentee.display_name} ({mentee.handle}, timezone {mentee.timezone or '?'}, "
-        f"track {', '.join(mentee_signup.tracks)}). Their goal: {goal}. Please introduce yourself.",
+        lang._(text, name=mentee.display_name, handle=mentee.handle, timezone=mentee.timezone or "?",
+               tracks=", ".join(mentee_signup.tracks), goal=mentee_signup.goal or lang._("not set yet")),
         key=f"intro:{pair.id}:mentor",
     )
 
@@ -72,39 +92,62 @@ def load_of(ctx: Context, rnd: Round, mentor: Member, signup: Signup) -> tuple[i
     return ctx.repos.pairs.load(rnd.id).get(mentor.id, 0), capacity_of(ctx, signup)  # type: ignore[arg-type]
 
 
+def _at_capacity(ctx: Context, mentor: Member, load: int, capacity: int) -> str:
+    if _is_asker(ctx, mentor):
+        return ctx.ngettext("You are at capacity ({load} of {n} mentee).", "You are at capacity ({load} of {n} mentees).",
+                            capacity, load=ctx.language.number(load))
+    return ctx.ngettext(
+        "{handle} is at capacity ({load} of {n} mentee).", "{handle} is at capacity ({load} of {n} mentees).",
+        capacity, handle=mentor.handle, load=ctx.language.number(load),
+    )
+
+
 def make_pair(ctx: Context, rnd: Round, mentee: Member, mentor: Member, kind: str = "mentor", over: bool | None = None) -> Pair:
     """The one place pairs are made: every rule of who may mentor whom is checked here.
     ``over`` is a coordinator's explicit word that the mentor may go past their capacity
-    (None where the command offers no such word)."""
+    (None where the command offers no such word). A mentor claiming a mentee is the asker:
+    what is said about the mentor is then said to "you"."""
     today = ctx.now.date()
     mentee_signup = active_signup(ctx, mentee, rnd, "mentee")
     mentor_signup = active_signup(ctx, mentor, rnd, "mentor")
+    you = _is_asker(ctx, mentor)
     if mentee.id == mentor.id:
-        raise ActionError("Nobody mentors themselves.")
+        raise ActionError(ctx._("Nobody mentors themselves."))
     if not set(mentee_signup.tracks) & set(mentor_signup.tracks):
-        raise ActionError(
-            f"{mentor.handle} mentors in {', '.join(mentor_signup.tracks)}; "
-            f"{mentee.handle} is in {', '.join(mentee_signup.tracks)}. Matching never crosses tracks."
-        )
+        tracks = {"mentor_tracks": ", ".join(mentor_signup.tracks), "mentee": mentee.handle, "mentee_tracks": ", ".join(mentee_signup.tracks)}
+        if you:
+            raise ActionError(ctx._("You mentor in {mentor_tracks}; {mentee} is in {mentee_tracks}. Matching never crosses tracks.", **tracks))
+        raise ActionError(ctx._(
+            "{mentor} mentors in {mentor_tracks}; {mentee} is in {mentee_tracks}. Matching never crosses tracks.",
+            mentor=mentor.handle, **tracks,
+        ))
     if is_away(mentor, today):
-        raise ActionError(f"{mentor.handle} is away until {mentor.away_until}.")
+        until = mentor.away_until.isoformat()  # type: ignore[union-attr]
+        if you:
+            raise ActionError(ctx._("You are away until {until}.", until=until))
+        raise ActionError(ctx._("{handle} is away until {until}.", handle=mentor.handle, until=until))
     current = ctx.repos.pairs.of_mentee(mentee.id)  # type: ignore[arg-type]
     if any(p.mentor_id == mentor.id for p in current):
-        raise ActionError(f"{mentor.handle} mentors {mentee.handle} already.")
+        if you:
+            raise ActionError(ctx._("You mentor {mentee} already.", mentee=mentee.handle))
+        raise ActionError(ctx._("{mentor} mentors {mentee} already.", mentor=mentor.handle, mentee=mentee.handle))
     lead = [p for p in current if p.kind == "mentor"]
     if kind == "mentor":
         if lead:
             name = ctx.repos.members.get(lead[0].mentor_id)
-            raise ActionError(
-                f"{mentee.handle} has a mentor already ({name.handle if name else '?'}): "
-                f"{ctx.prefix}match unassign {mentee.handle} first, or add a co-mentor with {ctx.prefix}match comentor."
-            )
+            raise ActionError(ctx._(
+                "{mentee} has a mentor already ({mentor}): {prefix}match unassign {mentee} first, "
+                "or add a co-mentor with {prefix}match comentor.",
+                mentee=mentee.handle, mentor=name.handle if name else "?", prefix=ctx.prefix,
+            ))
     elif not lead:
-        raise ActionError(f"{mentee.handle} has no mentor yet; a co-mentor joins a lead mentor.")
+        raise ActionError(ctx._("{mentee} has no mentor yet; a co-mentor joins a lead mentor.", mentee=mentee.handle))
     load, capacity = load_of(ctx, rnd, mentor, mentor_signup)
     if load >= capacity and not over:
-        hint = f" Add '{OVER_CAPACITY}' to the command to pair them anyway." if over is False else ""
-        raise ActionError(f"{mentor.handle} is at capacity ({load} of {plural(capacity, 'mentee')}).{hint}")
+        text = _at_capacity(ctx, mentor, load, capacity)
+        if over is False:
+            text += " " + ctx._("Add '{word}' to the command to pair them anyway.", word=OVER_CAPACITY)
+        raise ActionError(text)
     by = ctx.member.id if ctx.member else None
     pair = ctx.repos.pairs.add(rnd.id, mentee.id, mentor.id, kind, by, ctx.now)  # type: ignore[arg-type]
     _introduce(ctx, pair, mentee, mentor, mentee_signup)
@@ -117,42 +160,53 @@ def _pair_by_coordinator(ctx: Context, mentee: Member, mentor: Member, kind: str
     make_pair(ctx, rnd, mentee, mentor, kind=kind, over=override == OVER_CAPACITY)
     load, capacity = load_of(ctx, rnd, mentor, active_signup(ctx, mentor, rnd, "mentor"))
     if load > capacity:
-        return f" This puts {mentor.handle} over capacity ({load} of {plural(capacity, 'mentee')}), as you asked."
+        return " " + ctx.ngettext(
+            "This puts {handle} over capacity ({load} of {n} mentee), as you asked.",
+            "This puts {handle} over capacity ({load} of {n} mentees), as you asked.",
+            capacity, handle=mentor.handle, load=ctx.language.number(load),
+        )
     return ""
 
 
 async def assign(ctx: Context, mentee: Member, mentor: Member, override: str | None = None) -> str:
     over = _pair_by_coordinator(ctx, mentee, mentor, "mentor", override)
-    return f"{mentor.handle} now mentors {mentee.handle}. Both have been introduced.{over}"
+    return ctx._("{mentor} now mentors {mentee}. Both have been introduced.", mentor=mentor.handle, mentee=mentee.handle) + over
 
 
 async def comentor(ctx: Context, mentee: Member, mentor: Member, override: str | None = None) -> str:
     over = _pair_by_coordinator(ctx, mentee, mentor, "comentor", override)
-    return f"{mentor.handle} now co-mentors {mentee.handle}.{over}"
+    return ctx._("{mentor} now co-mentors {mentee}.", mentor=mentor.handle, mentee=mentee.handle) + over
 
 
 async def claim(ctx: Context, mentee: Member) -> str:
     me = ctx.require_member()
     rnd = current_round(ctx)
     if not active_signup(ctx, me, rnd, "mentor").accepting:
-        raise ActionError(f"You are closed to new mentees; {ctx.prefix}mentor open first.")
+        raise ActionError(ctx._("You are closed to new mentees; {prefix}mentor open first.", prefix=ctx.prefix))
     make_pair(ctx, rnd, mentee, me)
-    return f"You now mentor {mentee.handle}. You have both been introduced."
+    return ctx._("You now mentor {mentee}. You have both been introduced.", mentee=mentee.handle)
 
 
 async def unassign(ctx: Context, mentee: Member) -> str:
     pairs = ctx.repos.pairs.of_mentee(mentee.id)  # type: ignore[arg-type]
     if not pairs:
-        raise ActionError(f"{mentee.handle} has no mentor.")
+        raise ActionError(ctx._("{mentee} has no mentor.", mentee=mentee.handle))
     names = []
     for pair in pairs:
         ctx.repos.pairs.end(pair, "unassigned", ctx.now)
         mentor = ctx.repos.members.get(pair.mentor_id)
         if mentor is not None:
             names.append(mentor.handle)
-            ctx.dm(mentor, f"You no longer mentor {mentee.handle}. Thank you for your time together.", key=f"unassign:{pair.id}:mentor")
-    ctx.dm(mentee, f"{', '.join(names)} no longer mentor(s) you; a coordinator will find you a new mentor.", key=f"unassign:{pairs[0].id}:mentee")
-    return f"{mentee.handle} has no mentor now (was: {', '.join(names)})."
+            ctx.dm(mentor, ctx.language_of(mentor)._(
+                "You no longer mentor {mentee}. Thank you for your time together.", mentee=mentee.handle,
+            ), key=f"unassign:{pair.id}:mentor")
+    lang = ctx.language_of(mentee)
+    ctx.dm(mentee, lang.ngettext(
+        "{mentors} no longer mentors you; a coordinator will find you a new mentor.",
+        "{mentors} no longer mentor you; a coordinator will find you a new mentor.",
+        len(names), mentors=lang.join(names),
+    ), key=f"unassign:{pairs[0].id}:mentee")
+    return ctx._("{mentee} has no mentor now (was: {mentors}).", mentee=mentee.handle, mentors=", ".join(names))
 
 
 async def mentor_open(ctx: Context) -> str:
@@ -168,21 +222,24 @@ def _set_accepting(ctx: Context, accepting: bool) -> str:
     signup.accepting = accepting
     ctx.repos.signups.save(signup)
     if accepting:
-        return "You are open to new mentees."
-    return "You are closed to new mentees; your current mentees stay with you."
+        return ctx._("You are open to new mentees.")
+    return ctx._("You are closed to new mentees; your current mentees stay with you.")
 
 
 async def my_mentors(ctx: Context) -> str:
     me = ctx.require_member()
     pairs = ctx.repos.pairs.of_mentee(me.id)  # type: ignore[arg-type]
     if not pairs:
-        return "You have no mentor yet; a coordinator will match you, or a mentor may pick you."
+        return ctx._("You have no mentor yet; a coordinator will match you, or a mentor may pick you.")
     lines = []
     for pair in pairs:
         m = ctx.repos.members.get(pair.mentor_id)
         if m is not None:
-            role = "co-mentor" if pair.kind == "comentor" else "mentor"
-            lines.append(f"{role}: {m.display_name} ({m.handle}, timezone {m.timezone or '?'})")
+            if pair.kind == "comentor":
+                line = N_("co-mentor: {name} ({handle}, timezone {timezone})")
+            else:
+                line = N_("mentor: {name} ({handle}, timezone {timezone})")
+            lines.append(ctx._(line, name=m.display_name, handle=m.handle, timezone=m.timezone or "?"))
     return "\n".join(lines)
 
 
@@ -190,7 +247,7 @@ async def my_mentees(ctx: Context) -> str:
     me = ctx.require_member()
     mentees = ctx.repos.pairs.mentees_of(me.id)  # type: ignore[arg-type]
     if not mentees:
-        return "You have no mentees yet."
+        return ctx._("You have no mentees yet.")
     rnd = ctx.repos.rounds.current()
     totals = {}
     if rnd is not None:
@@ -202,16 +259,25 @@ async def my_mentees(ctx: Context) -> str:
             signups = ctx.repos.signups.of(m.id, rnd.id, "mentee")  # type: ignore[arg-type]
             goal = signups[0].goal or "?" if signups else "?"
         total = totals.get((me.id, m.id))
-        sessions = f"{total.sessions} sessions ({format_minutes(total.minutes)})" if total else "no sessions yet"
+        if total:
+            sessions = ctx.ngettext("{n} session ({duration})", "{n} sessions ({duration})", total.sessions,
+                                    duration=format_minutes(total.minutes))
+        else:
+            sessions = ctx._("no sessions yet")
         last = ctx.repos.checkins.last_answered(m.id)  # type: ignore[arg-type]
-        checkin = f"last check-in {_ago(ctx.now, last.answered_at)}" if last and last.answered_at else "no check-in yet"
-        lines.append(f"{m.handle} ({m.timezone or '?'}): {sessions}; {checkin}; goal: {goal}")
+        checkin = _last_checkin(ctx, last.answered_at) if last and last.answered_at else ctx._("no check-in yet")
+        lines.append(ctx._("{handle} ({timezone}): {sessions}; {checkin}; goal: {goal}",
+                           handle=m.handle, timezone=m.timezone or "?", sessions=sessions, checkin=checkin, goal=goal))
     return "\n".join(lines)
 
 
-def _ago(now: datetime, then: datetime) -> str:
-    days = (now - then).days
-    return "today" if days == 0 else "yesterday" if days == 1 else f"{days} days ago"
+def _last_checkin(ctx: Context, then: datetime) -> str:
+    days = (ctx.now - then).days
+    if days == 0:
+        return ctx._("last check-in today")
+    if days == 1:
+        return ctx._("last check-in yesterday")
+    return ctx.ngettext("last check-in {n} day ago", "last check-in {n} days ago", days)
 
 
 # ---------------------------------------------------------------------------- suggestions
@@ -264,36 +330,40 @@ def _profiles(ctx: Context, rnd: Round, only: set[int] | None = None) -> tuple[l
     return mentees, mentors, people
 
 
-def _suggest(ctx: Context, rnd: Round, only: set[int] | None = None) -> tuple[MatchResult, dict[int, Member]]:
+def _suggest(ctx: Context, rnd: Round, only: set[int] | None = None, lang: Language = ENGLISH) -> tuple[MatchResult, dict[int, Member]]:
+    """The matcher's suggestions, their reasons written in ``lang``."""
     mentees, mentors, people = _profiles(ctx, rnd, only)
     history = ctx.repos.pairs.history()
-    return suggest_matches(mentees, mentors, frozenset(history)), people
+    return suggest_matches(mentees, mentors, frozenset(history), lang=lang), people
 
 
-def _suggestion_lines(result: MatchResult, people: dict[int, Member]) -> list[str]:
-    lines = [
-        f"{n}. {people[s.mentee_id].handle} ← {people[s.mentor_id].handle}: {s.reason}"
-        for n, s in enumerate(result.suggestions, 1)
-    ]
-    if result.unmatched:
-        left = ", ".join(f"{people[u.mentee_id].handle} ({u.reason})" for u in result.unmatched[:10])
-        more = f" and {len(result.unmatched) - 10} more" if len(result.unmatched) > 10 else ""
-        lines.append(f"Not matched: {left}{more}.")
-    return lines
+def _suggestion_line(s: Suggestion, people: dict[int, Member]) -> str:
+    """``alice ← bob: REASON`` (the reason is in the reader's language already)."""
+    return f"{people[s.mentee_id].handle} ← {people[s.mentor_id].handle}: {s.reason}"
+
+
+def _not_matched_line(result: MatchResult, people: dict[int, Member], lang: Language) -> str:
+    left = ", ".join(f"{people[u.mentee_id].handle} ({u.reason})" for u in result.unmatched[:10])
+    more = len(result.unmatched) - 10
+    if more > 0:
+        return lang.ngettext("Not matched: {mentees} and {n} more.", "Not matched: {mentees} and {n} more.", more, mentees=left)
+    return lang._("Not matched: {mentees}.", mentees=left)
 
 
 async def suggest(ctx: Context) -> str:
     rnd = current_round(ctx)
-    result, people = _suggest(ctx, rnd)
+    result, people = _suggest(ctx, rnd, lang=ctx.language)
     if not result.suggestions and not result.unmatched:
         if not ctx.repos.signups.counts(rnd.id).mentees:  # type: ignore[arg-type]
-            return f"No mentee has signed up for {rnd.name} yet."
-        return f"Every mentee of {rnd.name} has a mentor."
+            return ctx._("No mentee has signed up for {round} yet.", round=rnd.name)
+        return ctx._("Every mentee of {round} has a mentor.", round=rnd.name)
     saved = [[s.mentee_id, s.mentor_id] for s in result.suggestions]
     ctx.repos.kv.set("matchmaking", f"suggestions:{rnd.id}", json.dumps(saved))
-    lines = _suggestion_lines(result, people)
+    lines = [f"{n}. {_suggestion_line(s, people)}" for n, s in enumerate(result.suggestions, 1)]
+    if result.unmatched:
+        lines.append(_not_matched_line(result, people, ctx.language))
     if result.suggestions:
-        lines.append(f"{ctx.prefix}match confirm all, or {ctx.prefix}match confirm 1 3 … to make them real.")
+        lines.append(ctx._("{prefix}match confirm all, or {prefix}match confirm 1 3 … to make them real.", prefix=ctx.prefix))
     return "\n".join(lines)
 
 
@@ -301,7 +371,7 @@ async def confirm(ctx: Context, which: list[str]) -> str:
     rnd = current_round(ctx)
     saved = json.loads(ctx.repos.kv.get("matchmaking", f"suggestions:{rnd.id}") or "[]")
     if not saved:
-        raise ActionError(f"There are no suggestions to confirm; {ctx.prefix}match suggest first.")
+        raise ActionError(ctx._("There are no suggestions to confirm; {prefix}match suggest first.", prefix=ctx.prefix))
     words = [w for part in which for w in re.split(r"[,;\s]+", part) if w and w.lower() != "and"]
     if [w.lower() for w in words] == ["all"]:
         chosen = list(range(1, len(saved) + 1))
@@ -309,17 +379,17 @@ async def confirm(ctx: Context, which: list[str]) -> str:
         try:  # "1 2 5", "1,2" and "1, 2 and 5" alike
             chosen = sorted({int(w) for w in words})
         except ValueError:
-            raise UsageError("say all, or the numbers of the suggestions (1 2 5)") from None
+            chosen = []
         if not chosen:
-            raise UsageError("say all, or the numbers of the suggestions (1 2 5)")
+            raise UsageError(ctx._("say all, or the numbers of the suggestions (1 2 5)"))
         bad = [n for n in chosen if not 1 <= n <= len(saved)]
         if bad:
-            raise ActionError(f"There is no suggestion {bad[0]}; the last one is {len(saved)}.")
+            raise ActionError(ctx._("There is no suggestion {number}; the last one is {last}.", number=bad[0], last=len(saved)))
     made, skipped = [], []
     for n in chosen:
         mentee, mentor = (ctx.repos.members.get(i) for i in saved[n - 1])
         if mentee is None or mentor is None:
-            skipped.append(f"{n} (someone left)")
+            skipped.append(ctx._("{number} (someone left)", number=n))
             continue
         try:
             make_pair(ctx, rnd, mentee, mentor)
@@ -327,23 +397,34 @@ async def confirm(ctx: Context, which: list[str]) -> str:
         except ActionError as exc:  # things changed since the suggestion: say which and why
             skipped.append(f"{n} ({exc})")
     ctx.repos.kv.set("matchmaking", f"suggestions:{rnd.id}", "[]")
-    out = f"Paired {len(made)}: {', '.join(made)}." if made else "Nothing was paired."
+    if made:
+        out = ctx.ngettext("Paired {n}: {pairs}.", "Paired {n}: {pairs}.", len(made), pairs=", ".join(made))
+    else:
+        out = ctx._("Nothing was paired.")
     if skipped:
-        out += " Skipped: " + "; ".join(skipped)
+        out += " " + ctx._("Skipped: {items}", items="; ".join(skipped))
     return out
 
 
-def reassignment_notice(ctx: Context, mentor: Member, mentees: list[Member], why: str) -> None:
-    """Nobody is left without a mentor silently: coordinators get the list, with suggestions."""
+def reassignment_notice(ctx: Context, mentor: Member, mentees: list[Member]) -> None:
+    """Nobody is left without a mentor silently: the coordinators get the list of the mentees
+    of a mentor who withdrew, with suggestions, each in their own language."""
     rnd = ctx.repos.rounds.current()
     if rnd is None or not mentees:
         return
-    result, people = _suggest(ctx, rnd, {m.id for m in mentees if m.id is not None})
-    lines = [f"{mentor.handle} {why}. These mentees need a new mentor: {', '.join(m.handle for m in mentees)}."]
-    lines += [line.split(". ", 1)[1] for line in _suggestion_lines(result, people) if line[0].isdigit()]
-    lines.append(f"{ctx.prefix}match assign MENTEE MENTOR to pair them.")
+    only = {m.id for m in mentees if m.id is not None}
+    texts: dict[str, str] = {}  # one matcher run per language the coordinators read
     for person in coordinators(ctx, exclude=mentor):
-        ctx.dm(person, "\n".join(lines), key=f"reassign:{mentor.id}:{ctx.now.date()}:{person.id}")
+        lang = ctx.language_of(person)
+        if lang.code not in texts:
+            result, people = _suggest(ctx, rnd, only, lang)
+            texts[lang.code] = "\n".join([
+                lang._("{mentor} has withdrawn. These mentees need a new mentor: {mentees}.",
+                       mentor=mentor.handle, mentees=", ".join(m.handle for m in mentees)),
+                *(_suggestion_line(s, people) for s in result.suggestions),
+                lang._("{prefix}match assign MENTEE MENTOR to pair them.", prefix=ctx.prefix),
+            ])
+        ctx.dm(person, texts[lang.code], key=f"reassign:{mentor.id}:{ctx.now.date()}:{person.id}")
 
 
 def end_pairs_of(ctx: Context, member: Member, reason: str) -> None:
@@ -355,17 +436,19 @@ def end_pairs_of(ctx: Context, member: Member, reason: str) -> None:
         mentee = ctx.repos.members.get(pair.mentee_id)
         if mentee is None:
             continue
-        ctx.dm(mentee, f"{member.handle} can no longer mentor you; a coordinator will find you someone new.",
-               key=f"pair-ended:{pair.id}:mentee")
+        ctx.dm(mentee, ctx.language_of(mentee)._(
+            "{mentor} can no longer mentor you; a coordinator will find you someone new.", mentor=member.handle,
+        ), key=f"pair-ended:{pair.id}:mentee")
         if pair.kind == "mentor":
             orphans.append(mentee)
     for pair in ctx.repos.pairs.of_mentee(member.id):
         ctx.repos.pairs.end(pair, reason, ctx.now)
         mentor = ctx.repos.members.get(pair.mentor_id)
         if mentor is not None:
-            ctx.dm(mentor, f"{member.handle} has left the programme, so you no longer mentor them. Thank you!",
-                   key=f"pair-ended:{pair.id}:mentor")
-    reassignment_notice(ctx, member, orphans, "has withdrawn")
+            ctx.dm(mentor, ctx.language_of(mentor)._(
+                "{mentee} has left the programme, so you no longer mentor them. Thank you!", mentee=member.handle,
+            ), key=f"pair-ended:{pair.id}:mentor")
+    reassignment_notice(ctx, member, orphans)
 
 
 # ---------------------------------------------------------------------------- pairs at risk
@@ -410,26 +493,28 @@ def pairs_at_risk(ctx: Context, rnd: Round) -> list[Risk]:
     return [Risk(pair, mentee, mentor, *found[pair.id]) for pair, mentee, mentor in ctx.repos.pairs.with_people(found)]  # type: ignore[index]
 
 
-def _describe_risk(risk: Risk, now: datetime) -> str:
+def _describe_risk(risk: Risk, now: datetime, lang: Language) -> str:
     """What the bot saw, no more: it cannot know whether the mentee wrote to the mentor."""
     days = (now - risk.since).days
+    names = {"mentor": risk.mentor.handle, "mentee": risk.mentee.handle}
     if risk.kind == "intro":
-        return (
-            f"{risk.mentor.handle} and {risk.mentee.handle}: no check-in, no session and no message from "
-            f"{risk.mentee.handle} since their introduction {plural(days, 'day')} ago"
+        return lang.ngettext(
+            "{mentor} and {mentee}: no check-in, no session and no message from {mentee} since their introduction {n} day ago",
+            "{mentor} and {mentee}: no check-in, no session and no message from {mentee} since their introduction {n} days ago",
+            days, **names,
         )
-    return f"{risk.mentor.handle} and {risk.mentee.handle}: no session for {plural(days, 'day')}"
+    return lang.ngettext("{mentor} and {mentee}: no session for {n} day", "{mentor} and {mentee}: no session for {n} days", days, **names)
 
 
 async def report(ctx: Context) -> str:
     rnd = current_round(ctx)
     risks = pairs_at_risk(ctx, rnd)
     if not risks:
-        return f"No pair of {rnd.name} looks stuck."
-    lines = [f"{len(risks)} pair{'s' if len(risks) > 1 else ''} at risk in {rnd.name}:"]
-    lines += [_describe_risk(r, ctx.now) for r in risks[:20]]
+        return ctx._("No pair of {round} looks stuck.", round=rnd.name)
+    lines = [ctx.ngettext("{n} pair at risk in {round}:", "{n} pairs at risk in {round}:", len(risks), round=rnd.name)]
+    lines += [_describe_risk(r, ctx.now, ctx.language) for r in risks[:20]]
     if len(risks) > 20:
-        lines.append(f"… and {len(risks) - 20} more.")
+        lines.append(ctx.ngettext("… and {n} more.", "… and {n} more.", len(risks) - 20))
     return "\n".join(lines)
 
 
@@ -450,13 +535,18 @@ async def notice_silence(ctx: Context) -> None:
         nudged = nudges.get(f"nudge:{episode}")
         if nudged is None:
             if risk.kind == "intro":
-                ctx.dm(risk.mentee, f"Your mentor {risk.mentor.handle} introduced themselves a while ago: a short hello "
-                       "to them gets you started. (Reply to them directly, or tell me with any message.)", key=f"nudge:{episode}")
+                ctx.dm(risk.mentee, ctx.language_of(risk.mentee)._(
+                    "Your mentor {mentor} introduced themselves a while ago: a short hello to them gets you started. "
+                    "(Reply to them directly, or tell me with any message.)", mentor=risk.mentor.handle,
+                ), key=f"nudge:{episode}")
             else:
-                ctx.dm(risk.mentor, f"No session with {risk.mentee.handle} has been logged for "
-                       f"{(ctx.now - risk.since).days} days. How are things? Log one with {ctx.prefix}session log "
-                       f"{risk.mentee.handle} 30m TOPIC, or tell a coordinator if the pairing is not working.",
-                       key=f"nudge:{episode}")
+                ctx.dm(risk.mentor, ctx.language_of(risk.mentor).ngettext(
+                    "No session with {mentee} has been logged for {n} day. How are things? Log one with "
+                    "{prefix}session log {mentee} 30m TOPIC, or tell a coordinator if the pairing is not working.",
+                    "No session with {mentee} has been logged for {n} days. How are things? Log one with "
+                    "{prefix}session log {mentee} 30m TOPIC, or tell a coordinator if the pairing is not working.",
+                    (ctx.now - risk.since).days, mentee=risk.mentee.handle, prefix=ctx.prefix,
+                ), key=f"nudge:{episode}")
         elif ctx.now - nudged.created_at >= escalate:
             due.append((risk, episode, nudged))
     if not due:
@@ -477,18 +567,25 @@ def _escalate(ctx: Context, due: list[tuple[Risk, str, OutboxMessage]], current:
         known = set(told.get(str(person.id), [])) & current
         news = [(r, e, n) for r, e, n in due if e not in known and person.id != r.mentor.id]
         if news:
-            ctx.dm(person, _escalation_text(ctx, [(r, n) for r, _, n in news]), key=f"escalate:{person.id}:{ctx.now.isoformat()}")
+            text = _escalation_text(ctx, [(r, n) for r, _, n in news], ctx.language_of(person))
+            ctx.dm(person, text, key=f"escalate:{person.id}:{ctx.now.isoformat()}")
         remembered[str(person.id)] = sorted(known | {e for _, e, _ in news})
     if remembered != told:
         ctx.repos.kv.set(*ESCALATED, json.dumps(remembered))
 
 
-def _escalation_text(ctx: Context, news: list[tuple[Risk, OutboxMessage]]) -> str:
-    lines = [f"{_describe_risk(r, ctx.now)} (nudged {n.created_at.date()})" for r, n in news]
+def _escalation_text(ctx: Context, news: list[tuple[Risk, OutboxMessage]], lang: Language) -> str:
+    lines = [
+        lang._("{risk} (nudged {day})", risk=_describe_risk(r, ctx.now, lang), day=n.created_at.date().isoformat())
+        for r, n in news
+    ]
     if len(lines) == 1:
-        return f"Pair at risk: {lines[0]}."
-    shown = lines[:20] + ([f"… and {len(lines) - 20} more: {ctx.prefix}match report lists them."] if len(lines) > 20 else [])
-    return "\n".join([f"{len(lines)} pairs at risk, nudged with no change since:", *shown])
+        return lang._("Pair at risk: {risk}.", risk=lines[0])
+    shown = lines[:20]
+    if len(lines) > 20:
+        shown.append(lang.ngettext("… and {n} more: {prefix}match report lists them.", "… and {n} more: {prefix}match report lists them.",
+                                   len(lines) - 20, prefix=ctx.prefix))
+    return "\n".join([lang.ngettext("{n} pair at risk, nudged with no change since:", "{n} pairs at risk, nudged with no change since:", len(lines)), *shown])
 
 
 def complete_my_mentees(ctx: Context, partial: str) -> list[str]:
@@ -517,20 +614,23 @@ def tell_mentors_unreachable(ctx: Context, member: Member, platform: str) -> Non
     for mentor in ctx.repos.pairs.mentors_of(member.id):  # type: ignore[arg-type]
         ctx.dm(
             mentor,
-            f"I cannot send private messages to your mentee {member.handle} on {platform} (they do not accept "
-            "them from me), so prompts will not reach them there. Could you ask them to allow messages "
-            f"or to link another platform with {ctx.prefix}link?",
+            ctx.language_of(mentor)._(
+                "I cannot send private messages to your mentee {mentee} on {platform} (they do not accept "
+                "them from me), so prompts will not reach them there. Could you ask them to allow messages "
+                "or to link another platform with {prefix}link?",
+                mentee=member.handle, platform=platform, prefix=ctx.prefix,
+            ),
             key=f"unreachable:{member.id}:{platform}:{mentor.id}:{ctx.now.date()}",
         )
 
 
-MENTEE = Arg("mentee", kind="member", help="the mentee")
+MENTEE = Arg("mentee", kind="member", help=N_("the mentee"))
 #: a mentee of the person typing (offered from their own mentees while they type)
-MY_MENTEE = Arg("mentee", kind="member", help="your mentee", complete="my-mentees")
-MENTOR = Arg("mentor", kind="member", help="the mentor")
+MY_MENTEE = Arg("mentee", kind="member", help=N_("your mentee"), complete="my-mentees")
+MENTOR = Arg("mentor", kind="member", help=N_("the mentor"))
 OVERRIDE = Arg(
     "override", choices=(OVER_CAPACITY,), required=False,
-    help="pair past the mentor's capacity on purpose (co-mentored mentees count in full)",
+    help=N_("pair past the mentor's capacity on purpose (co-mentored mentees count in full)"),
 )
 #: a mentee (alice) and a mentor (bob) signed up in the open round, for examples and tests
 SIGNED_UP_PAIR = (
@@ -554,7 +654,7 @@ FEATURE = Feature(
     commands=(
         CommandSpec(
             ("match", "suggest"),
-            "propose mentor-mentee pairs for the open round, each with why",
+            N_("propose mentor-mentee pairs for the open round, each with why"),
             roles=("coordinator",),
             handler=suggest,
             private=True,
@@ -562,15 +662,15 @@ FEATURE = Feature(
         ),
         CommandSpec(
             ("match", "confirm"),
-            "make suggestions real: all, or their numbers",
+            N_("make suggestions real: all, or their numbers"),
             roles=("coordinator",),
             handler=confirm,
-            args=(Arg("which", many=True, help="all, or numbers from !match suggest"),),
+            args=(Arg("which", many=True, help=N_("all, or numbers from !match suggest")),),
             examples=(Example("!match confirm all", r"Paired 1: alice ← bob", setup=(*SIGNED_UP_PAIR, "!match suggest")),),
         ),
         CommandSpec(
             ("match", "report"),
-            "pairs that stopped meeting or never started",
+            N_("pairs that stopped meeting or never started"),
             roles=("coordinator",),
             handler=report,
             private=True,
@@ -578,7 +678,7 @@ FEATURE = Feature(
         ),
         CommandSpec(
             ("match", "assign"),
-            "make a mentor the lead mentor of a mentee",
+            N_("make a mentor the lead mentor of a mentee"),
             roles=("coordinator",),
             handler=assign,
             args=(MENTEE, MENTOR, OVERRIDE),
@@ -586,7 +686,7 @@ FEATURE = Feature(
         ),
         CommandSpec(
             ("match", "comentor"),
-            "add a co-mentor, who sees everything the mentor sees (a co-mentee counts against capacity)",
+            N_("add a co-mentor, who sees everything the mentor sees (a co-mentee counts against capacity)"),
             roles=("coordinator",),
             handler=comentor,
             args=(MENTEE, MENTOR, OVERRIDE),
@@ -601,7 +701,7 @@ FEATURE = Feature(
         ),
         CommandSpec(
             ("match", "unassign"),
-            "end a mentee's pairing (both sides are told)",
+            N_("end a mentee's pairing (both sides are told)"),
             roles=("coordinator",),
             handler=unassign,
             args=(MENTEE,),
@@ -609,29 +709,29 @@ FEATURE = Feature(
         ),
         CommandSpec(
             ("match", "claim"),
-            "mentor an unmatched mentee of your track yourself",
+            N_("mentor an unmatched mentee of your track yourself"),
             roles=("mentor",),
             handler=claim,
-            args=(Arg("mentee", kind="member", help="the mentee", complete="unmatched-mentees"),),
+            args=(Arg("mentee", kind="member", help=N_("the mentee"), complete="unmatched-mentees"),),
             examples=(Example("bob: !match claim alice", r"You now mentor alice", setup=SIGNED_UP_PAIR),),
         ),
         CommandSpec(
             ("mentor", "open"),
-            "take new mentees",
+            N_("take new mentees"),
             roles=("mentor",),
             handler=mentor_open,
             examples=(Example("bob: !mentor open", r"open to new mentees", setup=SIGNED_UP_PAIR),),
         ),
         CommandSpec(
             ("mentor", "closed"),
-            "take no new mentees (current ones stay)",
+            N_("take no new mentees (current ones stay)"),
             roles=("mentor",),
             handler=mentor_closed,
             examples=(Example("bob: !mentor closed", r"closed to new mentees", setup=SIGNED_UP_PAIR),),
         ),
         CommandSpec(
             ("mentor",),
-            "who your mentors are",
+            N_("who your mentors are"),
             roles=("mentee",),
             handler=my_mentors,
             private=True,
@@ -639,7 +739,7 @@ FEATURE = Feature(
         ),
         CommandSpec(
             ("mentees",),
-            "your mentees with their goals",
+            N_("your mentees with their goals"),
             roles=("mentor",),
             handler=my_mentees,
             private=True,
