@@ -56,6 +56,29 @@ def test_every_shipped_catalog_translates_every_text():
         assert not missing, f"{po.relative_to(ROOT)} misses {len(missing)} texts (run ./dev i18n, then translate): {missing[:5]}"
 
 
+FIELD = re.compile(r"{(\w+)}")
+
+
+def test_every_translation_keeps_the_fields_of_its_text():
+    """A translation that drops or misspells ``{name}`` would show a raw brace or lose a name."""
+    problems = []
+    for po in sorted(SHIPPED.glob(f"*/LC_MESSAGES/{DOMAIN}.po")):
+        with po.open("rb") as f:
+            catalog = read_po(f)
+        for m in catalog:
+            if not m.id or not m.string:
+                continue
+            ids = m.id if isinstance(m.id, tuple) else (m.id,)
+            strings = m.string if isinstance(m.string, tuple) else (m.string,)
+            wanted = set(FIELD.findall(ids[-1])) | set(FIELD.findall(ids[0]))
+            for text in strings:
+                if text and set(FIELD.findall(text)) - wanted:
+                    problems.append(f"{po.parent.parent.name}: {ids[0][:50]!r} has unknown fields in {text[:60]!r}")
+                if text and not isinstance(m.id, tuple) and set(FIELD.findall(text)) != wanted:
+                    problems.append(f"{po.parent.parent.name}: {ids[0][:50]!r} loses fields in {text[:60]!r}")
+    assert not problems, "\n".join(problems[:30])
+
+
 def _spoken_literals(path: Path) -> list[str]:
     tree = ast.parse(path.read_text(encoding="utf-8"))
     silent = NOT_SPOKEN | ({"ValueError"} if path.name in CORE and path.parent.name == "chatbot" else set())
