@@ -73,13 +73,14 @@ def _renamed(ctx: Context, event: Renamed) -> None:
     """The place follows the new nick; where the account is the name (IRC hostmask mode), the
     entry moves to the member behind the new account, so their own commands find it."""
     old, new = event.old, event.new
+    places = _entries_of(ctx, old, None)
     moved_to = None
-    if new.account is not None and new.account != old.account:
+    if places and new.account is not None and new.account != old.account:
         members = ctx.repos.members
         moved_to = members.by_identity(new.platform, new.account) or members.create(
             new.platform, new.account, new.display, ctx.now
         )
-    for entry in _entries_of(ctx, old, None):
+    for entry in places:
         entry.nick, entry.account = new.display, new.account
         if moved_to is not None:
             entry.member_id = moved_to.id
