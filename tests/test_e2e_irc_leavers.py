@@ -80,13 +80,20 @@ async def reconnect(clients, person: Client, account: Account, channel: str) -> 
     return back
 
 
-async def test_part_quit_and_kick_within_the_grace_keep_the_place(ircbot, people, clients, channel, op) -> None:
-    host, (pia, qin, kim, val) = await in_line(ircbot, people, clients, channel, "pia", "qin", "kim", "val")
+async def part_quit_kick(bot: Running, people: dict[str, Account], channel: str, op: Client, *who: Client) -> None:
+    """The first of ``who`` PARTs, the second QUITs, the third is kicked by ``op``; returns
+    once the bot recorded all three as away."""
+    pia, qin, kim = who
     pia.send(f"PART {channel} :brb")
     await qin.quit("connection reset")
     op.send(f"KICK {channel} {kim.nick} :wrong channel, sorry")
     for stem in ("pia", "qin", "kim"):
-        await left(ircbot, people[stem])
+        await left(bot, people[stem])
+
+
+async def test_part_quit_and_kick_within_the_grace_keep_the_place(ircbot, people, clients, channel, op) -> None:
+    host, (pia, qin, kim, val) = await in_line(ircbot, people, clients, channel, "pia", "qin", "kim", "val")
+    await part_quit_kick(ircbot, people, channel, op, pia, qin, kim)
     ircbot.clock.advance(timedelta(minutes=4))
 
     # the host's call passes over the three who are away, in one line, and calls val
@@ -114,11 +121,7 @@ async def test_part_quit_and_kick_within_the_grace_keep_the_place(ircbot, people
 
 async def test_after_the_grace_leavers_are_out_and_not_counted_as_helped(ircbot, people, clients, channel, op) -> None:
     host, (pia, qin, kim, val) = await in_line(ircbot, people, clients, channel, "pia", "qin", "kim", "val")
-    pia.send(f"PART {channel} :lunch")
-    await qin.quit("gone")
-    op.send(f"KICK {channel} {kim.nick} :spam")
-    for stem in ("pia", "qin", "kim"):
-        await left(ircbot, people[stem])
+    await part_quit_kick(ircbot, people, channel, op, pia, qin, kim)
     ircbot.clock.advance(timedelta(minutes=12))
     mark = pia.mark()
     await ircbot.app.engine.run_due()  # the grace (10 min) is over: out of the line
