@@ -164,3 +164,14 @@ def test_every_text_of_the_rule_goes_through_the_translation_layer():
     from tests.test_i18n_coverage import ROOT, _spoken_literals
 
     assert _spoken_literals(ROOT / "chatbot" / "features" / "office_hours_leavers.py") == []
+
+
+async def test_someone_away_who_speaks_to_the_queue_is_back(bot):
+    """The bot may miss a return (it was reconnecting): asking the queue anything says you're here."""
+    await open_with(bot, "bob")
+    await join(bot, "ana", "ben")
+    await leaves(bot, "ana")
+    await bot.advance("5m")
+    assert await say(bot, "ana", "!q join") == ["ana: You're in line already: #1, any moment now."]
+    await bot.advance("6m")  # past the grace since she left: she is back, so nothing expires
+    assert (await say(bot, "bob", "!next"))[0].startswith("bob: You're with ana (waited 11 min")

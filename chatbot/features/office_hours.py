@@ -492,7 +492,8 @@ def _visitor(ctx: Context) -> tuple[Member | None, Identity]:
 
 def _entry_of_asker(ctx: Context, sess: OhSession) -> OhEntry | None:
     member, who = _visitor(ctx)
-    return _repo(ctx).active_entry(sess.id, who.platform, member.id if member else None, who.display)  # type: ignore[arg-type]
+    entry = _repo(ctx).active_entry(sess.id, who.platform, member.id if member else None, who.display)  # type: ignore[arg-type]
+    return leavers.here(ctx, entry)
 
 
 async def q_join(ctx: Context, topic: str | None) -> str:

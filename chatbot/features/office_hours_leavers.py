@@ -11,9 +11,10 @@ A nick change keeps the place: the entry follows the new name (and, where the ac
 derived from the name, the new account).
 
 Why here and not in ``office_hours``: the rule is whole in this module; the queue's commands
-only call :func:`pass_over` (``!next``), :func:`at_close` and :func:`outcome_of`, and hand in
-their own helpers for ending an entry and telling whoever is nearly up (as the schedule job
-gets ``open_queue``), so the two modules do not import each other.
+only call :func:`pass_over` (``!next``), :func:`at_close`, :func:`outcome_of` and :func:`here`
+(a person in line who speaks to the queue is back), and hand in their own helpers for ending an
+entry and telling whoever is nearly up (as the schedule job gets ``open_queue``), so the two
+modules do not import each other.
 """
 
 from __future__ import annotations
@@ -183,6 +184,15 @@ def at_close(ctx: Context, sess: OhSession, end: End) -> None:
     assert sess.id is not None
     remove_expired(ctx, end, sess.id)
     ctx.repos.kv.forget(UNTOLD, str(sess.id))
+
+
+def here(ctx: Context, entry: OhEntry | None) -> OhEntry | None:
+    """The asker's entry, as they ask in its channel: whoever speaks there is back (the bot may
+    have missed their return, say while it was reconnecting)."""
+    if entry is not None and entry.left_at is not None:
+        entry.left_at, entry.left_how = None, None
+        ctx.repos.office_hours.save(entry)
+    return entry
 
 
 def outcome_of(entry: OhEntry, outcome: str) -> str:
