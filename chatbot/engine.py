@@ -428,23 +428,24 @@ class Engine:
                     return DirectMessage(to=ctx.who, text=text)
         return Reply(where=ctx.where, text=text, in_reply_to=ctx.event_id, private=private, to=ctx.who)
 
-    def _on_presence(self, session: Session, repos: Repos, event: Presence, now: datetime) -> Context | None:
-        """Someone left, came back or changed name: every feature that cares is told, in one
-        savepoint (a failing feature rolls back alone and is logged; nobody is answered)."""
+    def _on_presence(self, session: Session, repos: Repos, event: Presence, now: datetime) -> Context:
+        """Someone left, came back or changed name: every feature that cares is told, each in
+        its own savepoint (a failing feature rolls back alone and is logged; nobody is answered)."""
         who = event.new if isinstance(event, Renamed) else event.who
         where = Where(who.platform, None) if isinstance(event, Renamed) else event.where
         ctx = Context(self, repos, now, who=who, where=where)
-        savepoint = session.begin_nested()
-        try:
-            for feature in self.features:
-                if feature.on_presence is not None:
-                    feature.on_presence(ctx, event)
-            ctx.recorded = self._record_in(ctx)
-            savepoint.commit()
-        except Exception:
-            savepoint.rollback()
-            log.exception("a feature failed on %r", event)
-            return None
+        for feature in self.features:
+            if feature.on_presence is None:
+                continue
+            savepoint, queued = session.begin_nested(), len(ctx.outbound)
+            try:
+                feature.on_presence(ctx, event)
+                savepoint.commit()
+            except Exception:
+                savepoint.rollback()
+                del ctx.outbound[queued:]
+                log.exception("feature %s failed on %r", feature.name, event)
+        ctx.recorded = self._record_in(ctx)
         return ctx
 
     def _on_seen(self, repos: Repos, event: Seen, now: datetime) -> None:

@@ -10,6 +10,7 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any
 
+from chatbot.context import Feature
 from chatbot.events import Identity, Left, Renamed, Returned, TextReceived, Where
 from storage.office_hours import OhEntry
 from tests.harness import Bot
@@ -175,3 +176,20 @@ async def test_someone_away_who_speaks_to_the_queue_is_back(bot):
     assert await say(bot, "ana", "!q join") == ["ana: You're in line already: #1, any moment now."]
     await bot.advance("6m")  # past the grace since she left: she is back, so nothing expires
     assert (await say(bot, "bob", "!next"))[0].startswith("bob: You're with ana (waited 11 min")
+
+
+async def test_a_feature_failing_on_a_leave_rolls_back_alone(tmp_path):
+    """Another feature's bug costs nobody their place, and the engine goes on."""
+
+    def broken(ctx: Any, event: Any) -> None:
+        raise RuntimeError("a bug in another feature")
+
+    bot = await Bot.start(tmp_path, extra_features=(Feature(name="broken", on_presence=broken),))
+    try:
+        await open_with(bot, "bob")
+        await join(bot, "ana", "ben")
+        await leaves(bot, "ana")
+        assert rows(bot, OhEntry)[0].left_at is not None
+        assert (await say(bot, "bob", "!next"))[0].startswith("bob: ana left the channel 1 minute ago")
+    finally:
+        await bot.stop()
