@@ -89,8 +89,10 @@ from chatbot.events import (
     Form,
     Identity,
     Inbound,
+    Left,
     Outbound,
     Reply,
+    Returned,
     TextReceived,
     Where,
 )
@@ -132,7 +134,8 @@ class DiscordSettings(BaseModel):
     message_content: bool = False
     #: guild role name -> bot role, reported as ``platform_roles``
     role_map: dict[str, str] = Field(default_factory=dict)
-    #: the members intent (privileged); default: on when ``role_map`` is set, so DMs know roles too
+    #: the members intent (privileged); default: on when ``role_map`` is set, so DMs know roles too.
+    #: Without it the bot does not hear people leave the server (office hours then keep their place)
     members_intent: bool | None = None
     #: DM pacing: ``dm_burst`` at once, then ``dm_rate`` per second
     dm_rate: float = Field(5.0, gt=0)
@@ -377,6 +380,12 @@ class _Client(discord.Client):
     async def on_message(self, message: discord.Message) -> None:
         await self.adapter._on_message(message)
 
+    async def on_raw_member_remove(self, payload: discord.RawMemberRemoveEvent) -> None:
+        await self.adapter._on_membership(payload.user, joined=False)
+
+    async def on_member_join(self, member: discord.Member) -> None:
+        await self.adapter._on_membership(member, joined=True)
+
 
 class DiscordAdapter:
     platform = PLATFORM
@@ -566,6 +575,15 @@ class DiscordAdapter:
         except Exception:
             log.exception("the engine failed on %r", event)
             return None
+
+    async def _on_membership(self, user: discord.abc.User, *, joined: bool) -> None:
+        """Leaving the server is ``Left`` (how ``guild``) in every channel of the platform, and
+        joining it ``Returned`` (member events need the members intent, ``members_intent``)."""
+        if user.bot:
+            return
+        everywhere = Where(PLATFORM, None)
+        who = self._identity(user)
+        await self._deliver(Returned(who, everywhere) if joined else Left(who, everywhere, "guild"))
 
     def _identity(self, user: discord.abc.User) -> Identity:
         return Identity(PLATFORM, str(user.id), user.display_name)

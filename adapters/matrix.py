@@ -76,8 +76,10 @@ from chatbot.events import (
     DirectMessage,
     Identity,
     Inbound,
+    Left,
     Outbound,
     Reply,
+    Returned,
     Seen,
     TextReceived,
     Where,
@@ -607,16 +609,29 @@ class MatrixAdapter:
             return fmt.roles_for_level(fmt.CREATOR_LEVEL, thresholds)
         return fmt.roles_for_level(room.power_levels.get_user_level(sender), thresholds)
 
+    def _membership(self, room: MatrixRoom, event: RoomMemberEvent, who: Identity) -> list[Inbound]:
+        """A join is ``Seen`` and ``Returned``; leaving a room (or being kicked or banned from
+        it) is ``Left``, so office hours can keep the person's place for a while."""
+        member, here = event.state_key, Where(PLATFORM, room.room_id)
+        if event.membership in ("leave", "ban"):
+            if self._dms.user_of.get(room.room_id) == member:
+                self._dms.forget(room.room_id)  # the person left: no longer a DM to write to
+            if event.prev_membership != "join" or member == self.user_id:
+                return []  # an invite declined, or the bot itself put out: nobody left a line
+            display = (event.prev_content or {}).get("displayname") or member
+            how = "leave" if event.sender == member else "kick"
+            return [Left(Identity(PLATFORM, member, display), here, how)]
+        if event.membership == "join" and event.prev_membership != "join":
+            return [Seen(who), Returned(who, here)]
+        return []
+
     async def _translate(self, room: MatrixRoom, event: Any) -> list[Inbound]:
         sender = getattr(event, "sender", None)
         if not sender or sender == self.user_id:
             return []
         who = self._identity(room, sender)
         if isinstance(event, RoomMemberEvent):
-            if event.membership in ("leave", "ban") and self._dms.user_of.get(room.room_id) == event.state_key:
-                self._dms.forget(room.room_id)  # the person left: no longer a DM to write to
-            joined = event.membership == "join" and event.prev_membership != "join"
-            return [Seen(who)] if joined else []
+            return self._membership(room, event, who)
         if isinstance(event, MegolmEvent):
             await self._undecryptable(event)
             return []

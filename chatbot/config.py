@@ -191,6 +191,9 @@ class OfficeHoursSettings(Strict):
     estimate_from_last: int = Field(20, ge=3, le=500)
     #: how many people !q names before it summarises the rest
     list_max: int = Field(5, ge=1, le=20)
+    #: a person who leaves the channel (or the network, room, server) keeps their place in
+    #: line this long; back in time, same place; after it they are out of the line
+    leave_grace_minutes: int = Field(10, ge=0, le=24 * 60)
     #: scheduled office hours: announce in the channel this many minutes before
     announce_lead_minutes: int = Field(15, ge=0, le=24 * 60)
     #: ... and DM the hosts this many minutes before

@@ -18,7 +18,7 @@ from chatbot.commands import ActionError, CommandRegistry, CommandSpec
 from chatbot.config import Settings
 from chatbot.delivery.records import choose_identity
 from chatbot.i18n import N_, Language
-from chatbot.events import Announce, Button, DirectMessage, Form, Identity, Outbound, Where
+from chatbot.events import Announce, Button, DirectMessage, Form, Identity, Outbound, Presence, Where
 from storage.repos import Repos
 from storage.tables import Member, PlatformIdentity
 
@@ -61,6 +61,8 @@ class Feature:
     #: a plain DM came and no interview runs: if the text answers one (all the answers of an
     #: open check-in after a !cancel, say), start that interview and return True
     resume: Callable[["Context", str], bool] | None = None
+    #: a person left, came back or changed name (``ctx.who``/``ctx.where`` say who and where)
+    on_presence: Callable[["Context", Presence], None] | None = None
 
 
 @dataclass

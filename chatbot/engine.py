@@ -43,8 +43,12 @@ from chatbot.events import (
     Handled,
     Identity,
     Inbound,
+    Left,
     Outbound,
+    Presence,
+    Renamed,
     Reply,
+    Returned,
     Seen,
     TextReceived,
     Where,
@@ -281,6 +285,8 @@ class Engine:
         if isinstance(event, Seen):
             self._on_seen(repos, event, now)
             return None
+        if isinstance(event, (Left, Returned, Renamed)):
+            return self._on_presence(session, repos, event, now)
         assert isinstance(event, (TextReceived, CommandInvoked))
         ctx = Context(self, repos, now, who=event.who, where=event.where, event_id=event.event_id)
         savepoint = session.begin_nested()
@@ -421,6 +427,26 @@ class Engine:
                 if caps is None or caps.direct_messages:
                     return DirectMessage(to=ctx.who, text=text)
         return Reply(where=ctx.where, text=text, in_reply_to=ctx.event_id, private=private, to=ctx.who)
+
+    def _on_presence(self, session: Session, repos: Repos, event: Presence, now: datetime) -> Context:
+        """Someone left, came back or changed name: every feature that cares is told, each in
+        its own savepoint (a failing feature rolls back alone and is logged; nobody is answered)."""
+        who = event.new if isinstance(event, Renamed) else event.who
+        where = Where(who.platform, None) if isinstance(event, Renamed) else event.where
+        ctx = Context(self, repos, now, who=who, where=where)
+        for feature in self.features:
+            if feature.on_presence is None:
+                continue
+            savepoint, queued = session.begin_nested(), len(ctx.outbound)
+            try:
+                feature.on_presence(ctx, event)
+                savepoint.commit()
+            except Exception:
+                savepoint.rollback()
+                del ctx.outbound[queued:]
+                log.exception("feature %s failed on %r", feature.name, event)
+        ctx.recorded = self._record_in(ctx)
+        return ctx
 
     def _on_seen(self, repos: Repos, event: Seen, now: datetime) -> None:
         """Someone reappeared: what waited for them on that platform becomes due."""

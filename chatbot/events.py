@@ -103,7 +103,44 @@ class CompletionRequested:
     platform_roles: frozenset[str] = frozenset()
 
 
-Inbound = Union[TextReceived, CommandInvoked, Seen, CompletionRequested]
+@dataclass(frozen=True)
+class Left:
+    """A person left a place the bot shares with them.
+
+    ``how``: ``part`` (left the channel), ``quit`` (left the IRC network), ``kick`` (was put
+    out), ``leave`` (left a Matrix room), ``guild`` (left the Discord server). A ``where``
+    without a channel means every channel of that platform (a QUIT, leaving a server).
+    Features may hold a person's place for a while (office hours keep it for a grace period),
+    so this is an event, not a lookup."""
+
+    who: Identity
+    where: Where
+    how: str
+
+
+@dataclass(frozen=True)
+class Returned:
+    """A person (re)joined a place the bot shares with them: the counterpart of :class:`Left`
+    (a JOIN on IRC, a Matrix room join, joining the Discord server)."""
+
+    who: Identity
+    where: Where
+
+
+@dataclass(frozen=True)
+class Renamed:
+    """A person took another name on the platform (an IRC NICK). ``new`` may have another
+    account than ``old`` where the account is derived from the name (IRC hostmask mode), so
+    whoever holds something for ``old`` can move it to ``new``."""
+
+    old: Identity
+    new: Identity
+
+
+#: what features hear of people coming, going and renaming (``Feature.on_presence``)
+Presence = Union[Left, Returned, Renamed]
+
+Inbound = Union[TextReceived, CommandInvoked, Seen, CompletionRequested, Left, Returned, Renamed]
 
 
 # --------------------------------------------------------------------------- outbound

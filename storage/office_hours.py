@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Optional
+from typing import Any, Optional
 
 from sqlalchemy import Index, UniqueConstraint, delete, func
 from sqlmodel import Field, Session, SQLModel, col, select
@@ -84,6 +84,11 @@ class OhEntry(SQLModel, table=True):
     called_at: Optional[datetime] = when(nullable=True)
     host_id: Optional[int] = Field(default=None, foreign_key="member.id", ondelete="SET NULL")
     ended_at: Optional[datetime] = when(nullable=True)
+    #: when the person left the channel (or the network) while in line, None while they are
+    #: there; their place is kept for ``leave_grace_minutes`` (see ``office_hours_leavers``)
+    left_at: Optional[datetime] = when(nullable=True)
+    #: how they left: part, quit, kick, leave (a Matrix room), guild (a Discord server)
+    left_how: Optional[str] = None
 
 
 class OhNotice(SQLModel, table=True):
@@ -123,6 +128,16 @@ class LogRow:
     session: OhSession
     host: str | None
     person: str
+
+
+def _of_person(stmt: Any, platform: str, member_id: int | None, nick: str) -> Any:
+    """``stmt`` narrowed to one person's entries: by member, or by platform and nick (as the
+    server compares them, roughly: case-insensitively) for an anonymous visitor."""
+    if member_id is not None:
+        return stmt.where(OhEntry.member_id == member_id)
+    return stmt.where(
+        col(OhEntry.member_id).is_(None), OhEntry.platform == platform, func.lower(OhEntry.nick) == nick.lower()
+    )
 
 
 class OfficeHoursRepo:
@@ -197,15 +212,40 @@ class OfficeHoursRepo:
     def active_entry(self, session_id: int, platform: str, member_id: int | None, nick: str) -> OhEntry | None:
         """The person's waiting or called entry: by member, or by platform and nick when anonymous."""
         stmt = select(OhEntry).where(OhEntry.session_id == session_id, col(OhEntry.status).in_(("waiting", "called")))
-        if member_id is not None:
-            stmt = stmt.where(OhEntry.member_id == member_id)
-        else:
-            stmt = stmt.where(
-                col(OhEntry.member_id).is_(None),
-                OhEntry.platform == platform,
-                func.lower(OhEntry.nick) == nick.lower(),
+        return self.s.exec(_of_person(stmt, platform, member_id, nick)).first()
+
+    def active_entries_of(self, platform: str, member_id: int | None, nick: str, channel: str | None) -> list[OhEntry]:
+        """The person's waiting or called entries in open queues on ``platform`` (in
+        ``channel`` only, when given): by member, or by nick when anonymous."""
+        stmt = (
+            select(OhEntry)
+            .join(OhSession, col(OhSession.id) == col(OhEntry.session_id))
+            .where(
+                OhSession.platform == platform,
+                col(OhSession.closed_at).is_(None),
+                col(OhEntry.status).in_(("waiting", "called")),
             )
-        return self.s.exec(stmt).first()
+        )
+        if channel is not None:
+            stmt = stmt.where(OhSession.channel == channel)
+        return list(self.s.exec(_of_person(stmt, platform, member_id, nick).order_by(col(OhEntry.id))))
+
+    def leavers_gone_by(self, cutoff: datetime, session_id: int | None = None) -> list[OhEntry]:
+        """People still waiting in an open queue (``session_id``'s, when given) who left at or
+        before ``cutoff``."""
+        stmt = (
+            select(OhEntry)
+            .join(OhSession, col(OhSession.id) == col(OhEntry.session_id))
+            .where(
+                col(OhSession.closed_at).is_(None),
+                OhEntry.status == "waiting",
+                col(OhEntry.left_at).is_not(None),
+                col(OhEntry.left_at) <= cutoff,
+            )
+        )
+        if session_id is not None:
+            stmt = stmt.where(OhEntry.session_id == session_id)
+        return list(self.s.exec(stmt.order_by(col(OhEntry.session_id), col(OhEntry.seq))))
 
     def add_entry(self, entry: OhEntry, waiting: list[OhEntry] | None = None) -> OhEntry:
         """Put ``entry`` at the end of the line (``waiting``: the line, when the caller has it)."""

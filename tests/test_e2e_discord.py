@@ -27,6 +27,7 @@ from chatbot.app import App
 from chatbot.clock import FakeClock
 from chatbot.config import Settings, from_dict
 from storage.checkins import ANSWERED, Checkin
+from storage.office_hours import OhEntry
 from storage.progress import SessionLog
 from storage.tables import Member, OutboxMessage
 from tests.discord_fixtures import EPHEMERAL, Fake, discord_env, fake  # noqa: F401 (fixtures)
@@ -399,3 +400,36 @@ async def test_slash_commands_carry_their_descriptions_in_each_language_the_bot_
     assert not synced["help"].get("name_localizations")  # /help is /help in every language
     # a new catalog changed the payload: synced once more, although the declarations did not change
     assert len(await scene.fake("GET", "/log", method="PUT", path=f"/applications/.*/guilds/{scene.guild}/commands$", after=before)) == 1
+
+
+async def test_leaving_the_server_counts_as_leaving_the_office_hours_line(scene: Scene) -> None:
+    """Issue 16 on Discord: with the members intent, leaving the guild keeps the place in line for
+    the grace period; back in time, same place."""
+    await scene.stop()
+    discord_settings = {**scene.settings.adapters["discord"], "members_intent": True}
+    scene.settings = scene.settings.model_copy(update={"adapters": {**scene.settings.adapters, "discord": discord_settings}})
+    await scene.start()
+    await scene.say("dana", "!oh open", match="^Office hours are open")
+    await scene.say("alice", "!q join", match="^You're #1 in line")
+    await scene.say("carol", "!q join", match="^You're #2 in line")
+    alice = scene.people["alice"]
+
+    await scene.fake("POST", "/dispatch", {"t": "GUILD_MEMBER_REMOVE", "d": {"guild_id": scene.guild, "user": alice}})
+    await wait_until(lambda: _alice_away(scene), what="the bot records that Alice left the server")
+    scene.clock.advance(timedelta(minutes=2))
+    called = await scene.say("dana", "!next", match="You're with")
+    assert called["content"].startswith(
+        "Alice left the channel 2 minutes ago and keeps their place for now; calling Carol. You're with Carol")
+
+    member = {"guild_id": scene.guild, "user": alice, "roles": [], "nick": None, "avatar": None, "flags": 0,
+              "joined_at": START.isoformat(), "deaf": False, "mute": False, "pending": False}  # as the fake sends one
+    await scene.fake("POST", "/dispatch", {"t": "GUILD_MEMBER_ADD", "d": member})
+    await wait_until(lambda: not _alice_away(scene), what="the bot records that Alice is back")
+    called = await scene.say("dana", "!next", match="You're with")
+    assert called["content"].startswith("Done with Carol (under a minute). You're with Alice (waited 2 min")
+
+
+def _alice_away(scene: Scene) -> bool:
+    with scene.db() as s:
+        entry = s.exec(select(OhEntry).where(OhEntry.account == scene.id("alice"))).one()
+        return entry.left_at is not None

@@ -66,8 +66,15 @@ class Running:
 @pytest.fixture
 async def ircbot(people, channel, tmp_path, monkeypatch) -> Any:
     """The bot (App, every feature, a SQLite file) on IRC, logged in and in ``channel``."""
+    bot = await start_bot(bot_settings(people, channel, tmp_path, monkeypatch), channel)
+    yield bot
+    await bot.app.stop()
+
+
+def bot_settings(people: dict[str, Account], channel: str, tmp_path: Path, monkeypatch: Any) -> Any:
+    """The settings of the bot on IRC: logged in as ``mbot``, ``admin`` its admin, in ``channel``."""
     monkeypatch.setenv(PASSWORD_ENV, people["mbot"].password)
-    settings = from_dict({
+    return from_dict({
         "admins": [f"irc:{people['admin'].name}"],
         "database": {"url": f"sqlite:///{tmp_path / 'bot.db'}", "synchronous": "normal"},
         "state_dir": str(tmp_path / "state"),
@@ -78,9 +85,6 @@ async def ircbot(people, channel, tmp_path, monkeypatch) -> Any:
             "connect_timeout": 5,
         }},
     })
-    bot = await start_bot(settings, channel)
-    yield bot
-    await bot.app.stop()
 
 
 async def start_bot(settings: Any, channel: str) -> Running:

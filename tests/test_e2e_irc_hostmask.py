@@ -135,3 +135,23 @@ async def test_check_ins_by_private_message_in_hostmask_mode(hostbot, people) ->
     assert thanks.startswith(f"Thanks, saved! {mentor.nick} will see it.")
     assert await hears(mentor, hostbot, r"^mood: ", since=mentors_dms) == "mood: 4/5 (4 - good week)"
     assert_every_bot_line_safe(hostbot, admin, mentee, mentor)
+
+
+async def test_a_nick_change_in_hostmask_mode_keeps_the_place_under_the_new_mask(hostbot, people) -> None:
+    """The account is nick!user@host, so a NICK is a new account: the place in line follows it
+    (issue 16), and the person's own commands under the new nick find it."""
+    channel = hostbot.channel
+    admin, host, vic, val = await people(ADMIN), await people(name("hst")), await people(name("vic")), await people(name("val"))
+    for person in (admin, host, vic, val):
+        await person.join(channel)
+    await ask(host, hostbot, "!whoami", r"roles: member")
+    await ask(admin, hostbot, f"!role grant irc:{mask(host)} host", rf"^{host.nick} is now host\.$")
+    await ask(host, hostbot, "!oh open", r"Office hours are open", where=channel)
+    await ask(vic, hostbot, "!q join", r"in line", where=channel)
+    await ask(val, hostbot, "!q join", r"in line", where=channel)
+    await vic.change_nick(name("vic"))
+    assert await ask(vic, hostbot, "!q join", r"in line", where=channel) == \
+        f"{vic.nick}: You're in line already: #1, any moment now."
+    seen = val.mark()
+    assert (await ask(host, hostbot, "!next", r"You're with", where=channel)).startswith(f"{host.nick}: You're with {vic.nick} (")
+    assert await hears(val, hostbot, r"is ready for you", since=seen, where=channel) == f"{vic.nick}: {host.nick} is ready for you now."

@@ -19,7 +19,7 @@ import subprocess
 import sys
 import time
 from collections import Counter
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any, Iterator
 
@@ -149,15 +149,16 @@ async def accept_dm(person: Person) -> str:
 
 
 async def office_room(bot: Any, people: Any, visitor: tuple[str, str],
-                      name: str = "office hours") -> tuple[App, str, dict[str, Person]]:
+                      name: str = "office hours", clock: Clock | None = None) -> tuple[App, str, dict[str, Person]]:
     """Carol's room ``name``, the bot in it with power level 50 (enough for a body ``@room`` to
-    ping the room under the legacy push rules), bob made host, and alice plus ``visitor`` there."""
+    ping the room under the legacy push rules), bob made host, and alice plus ``visitor`` there
+    (the bot on ``clock``, else the system's)."""
     carol, bob, alice = await people("carol", "Carol"), await people("bob", "Bob"), await people("alice", "Alice")
     guest = await people(*visitor)
     room = await carol.room(name=name, power_level_override={"users": {BOT: 50}})
     for p in (bob, alice, guest):
         await p.join(room)
-    app = await bot([room])
+    app = await bot([room], clock)
     await carol.bot_joined(room)
     await bob.say(room, "!q")  # bob becomes known to the bot
     await bob.bot_said(room, has("closed"))
@@ -247,6 +248,32 @@ async def test_a_host_runs_an_office_hour_and_the_call_pings_exactly_the_called_
     assert await pings(alice, room, said) == [call.event_id]
     for person in (carol, bob, dave):
         assert await pings(person, room, said) == []
+
+
+async def test_someone_who_leaves_the_room_keeps_their_place_and_is_called_when_back(bot, people):
+    """Issue 16 on Matrix: leaving the room counts as leaving the line, for the grace period."""
+    clock = FakeClock(MONDAY_10_BERLIN)
+    app, room, p = await office_room(bot, people, ("dave", "Dave"), clock=clock)
+    bob, alice, dave = p["bob"], p["alice"], p["guest"]
+    await converse(bob, room, [("!oh open", "Office hours are open with Bob")])
+    await converse(alice, room, [("!q join", "You're #1 in line")])
+    await converse(dave, room, [("!q join", "You're #2 in line")])
+    await alice.c.room_leave(room)
+    await wait_for(lambda: _left_at(app, alice.user_id) is not None, what="the bot records Alice as away")
+    clock.advance(timedelta(minutes=3))
+    await converse(bob, room, [(
+        "!next",
+        "Alice left the channel 3 minutes ago and keeps their place for now; calling Dave. You're with Dave",
+    )])
+    await alice.join(room)
+    await wait_for(lambda: _left_at(app, alice.user_id) is None, what="the bot records Alice as back")
+    await converse(bob, room, [("!next", "Done with Dave (under a minute). You're with Alice (waited 3 min")])
+
+
+def _left_at(app: App, user_id: str) -> datetime | None:
+    with sqlite3.connect(app.settings.database.url.removeprefix("sqlite:///")) as db:
+        [(left_at,)] = db.execute("SELECT left_at FROM oh_entry WHERE account = ?", (user_id,)).fetchall()
+    return left_at
 
 
 async def test_markup_and_room_pings_in_names_and_messages_come_out_escaped_and_ping_nobody(bot, people):

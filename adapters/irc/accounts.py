@@ -15,8 +15,12 @@ from adapters.irc.settings import PLATFORM
 from chatbot.events import (
     Announce,
     Identity,
+    Left,
+    Renamed,
     Reply,
+    Returned,
     Seen,
+    Where,
 )
 
 log = logging.getLogger("adapters.irc")
@@ -28,7 +32,9 @@ WHOIS_TIMEOUT = 5.0
 
 
 class Accounts(LinkOwner):
-    """Keeps the roster and the accounts exact; emits ``Seen`` when a person becomes reachable."""
+    """Keeps the roster and the accounts exact; emits ``Seen`` when a person becomes reachable,
+    and ``Left``/``Returned``/``Renamed`` as people PART, QUIT, are kicked, JOIN or change nick
+    (office hours keep a leaver's place for a while)."""
 
     EVENTS = {
         "join": "_on_join", "part": "_on_part", "kick": "_on_kick", "quit": "_on_quit",
@@ -57,6 +63,17 @@ class Accounts(LinkOwner):
 
     def _is_me(self, link: Link, nick: str) -> bool:
         return self._fold(nick) == self._fold(link.nick)
+
+    def _where(self, channel: str) -> Where:
+        """A channel as the config spells it (the server may answer in another case)."""
+        configured = {self._fold(c): c for c in self.settings.channels}
+        return Where(PLATFORM, configured.get(self._fold(channel), channel))
+
+    def _identity_of(self, nick: str) -> Identity:
+        """``nick`` as the roster knows them now (anonymous where no account is known)."""
+        person = self.roster.get(nick)
+        account = person.account if person is not None and person.known else None
+        return Identity(PLATFORM, account, nick)
 
     def _announce(self, nick: str, account: str | None) -> None:
         """Note that ``account`` is reachable as ``nick``; emit Seen when that is news."""
@@ -100,23 +117,27 @@ class Accounts(LinkOwner):
             return
         account, known = self._extended_account(link, ev)
         self.roster.join(nick, channel, account, known=known)
+        self._emit(Returned(self._identity_of(nick), self._where(channel)))
         self._announce(nick, account)
 
-    def _left(self, link: Link, nick: str, channel: str) -> None:
+    def _left(self, link: Link, nick: str, channel: str, how: str) -> None:
         if self._is_me(link, nick):
             link.joined.pop(self._fold(channel), None)
             self.roster.drop_channel(channel)
-        else:
+        elif nick in self.roster:
+            self._emit(Left(self._identity_of(nick), self._where(channel), how))
             self.roster.part(nick, channel)
 
     def _on_part(self, link: Link, ev: irc.client.Event) -> None:
-        self._left(link, ev.source.nick, ev.target)
+        self._left(link, ev.source.nick, ev.target, "part")
 
     def _on_kick(self, link: Link, ev: irc.client.Event) -> None:
         if ev.arguments:
-            self._left(link, ev.arguments[0], ev.target)
+            self._left(link, ev.arguments[0], ev.target, "kick")
 
     def _on_quit(self, link: Link, ev: irc.client.Event) -> None:
+        if ev.source.nick in self.roster:
+            self._emit(Left(self._identity_of(ev.source.nick), Where(PLATFORM, None), "quit"))
         self.roster.quit(ev.source.nick)
         self._forget(ev.source.nick)
 
@@ -129,12 +150,15 @@ class Accounts(LinkOwner):
                 if "MONITOR" in link.isupport:
                     self._paced(link, "MONITOR - " + new)
             return
+        was = self._identity_of(old)
         self.roster.rename(old, new)
         if self._by_mask:
             person = self.roster.get(new)
             if person is not None and person.account is not None:
                 person.account = self._mask_account(new, person.account.split("!", 1)[1])
                 self._announce(new, person.account)
+        if new in self.roster:
+            self._emit(Renamed(was, self._identity_of(new)))
         for account, last in list(self._last_nick.items()):
             if self._fold(last) == self._fold(old):
                 self._last_nick[account] = new

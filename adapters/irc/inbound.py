@@ -101,8 +101,7 @@ class InboundEvents(LinkOwner):
             channel = target.lstrip(link.isupport.get("STATUSMSG", "@+"))  # "@#chan": to its ops
             if channel[:1] not in link.isupport.get("CHANTYPES", "#&") or not channel[:1]:
                 return  # a server broadcast ($*) or something else that is neither us nor a channel
-            configured = {self._fold(c): c for c in self.settings.channels}
-            where = Where(PLATFORM, configured.get(self._fold(channel), channel))
+            where = self._where(channel)
         self._announce(nick, account)
         if body:
             self._emit(TextReceived(Identity(PLATFORM, account, nick), where, body,

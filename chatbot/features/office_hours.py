@@ -30,6 +30,7 @@ from functools import partial
 from chatbot.commands import ActionError, Arg, CommandSpec, Example
 from chatbot.context import Context, Feature, Job
 from chatbot.events import Identity, Where
+from chatbot.features import office_hours_leavers as leavers
 from chatbot.i18n import Language, N_
 from chatbot.features.away import away_now
 from chatbot.features.office_hours_line import Line, about, compact, expected_waits, took
@@ -214,7 +215,7 @@ def _join_hint(ctx: Context, lang: Language) -> str:
 
 def _end(ctx: Context, entry: OhEntry, outcome: str) -> timedelta:
     """End an entry with an outcome; returns how long the help took (zero if never called)."""
-    entry.status, entry.outcome, entry.ended_at = "ended", outcome, ctx.now
+    entry.status, entry.outcome, entry.ended_at = "ended", leavers.outcome_of(entry, outcome), ctx.now
     _repo(ctx).save(entry)
     return ctx.now - entry.called_at if entry.called_at else timedelta(0)
 
@@ -223,6 +224,7 @@ def _close(ctx: Context, sess: OhSession, reason: str) -> None:
     """Close the queue: helps in progress end, people waiting are told, the channel gets a summary."""
     repo = _repo(ctx)
     assert sess.id is not None
+    leavers.at_close(ctx, sess, _end)
     for entry in repo.called(sess.id):
         _end(ctx, entry, "helped")
     waiting = repo.waiting(sess.id)
@@ -354,10 +356,10 @@ async def next_(ctx: Context) -> str:
     current = repo.current_of(sess.id, host.id)  # type: ignore[arg-type]
     if current is not None:
         note = ctx._("Done with {nick} ({took}).", nick=current.nick, took=took(_end(ctx, current, "helped"), ctx.language))
-    waiting = repo.waiting(sess.id)  # type: ignore[arg-type]
+    left, waiting = leavers.pass_over(ctx, sess, repo.waiting(sess.id), _end)  # type: ignore[arg-type]
     if not waiting:
         later = ctx._("I'll DM you when someone joins.") if ctx.settings.office_hours.notify_hosts != "none" else ""
-        return _sentences(note, ctx._("Nobody is waiting."), later)
+        return _sentences(note, left, ctx._("Nobody is waiting."), later)
     entry = waiting[0]
     entry.status, entry.called_at, entry.host_id = "called", ctx.now, host.id
     repo.save(entry)
@@ -379,7 +381,7 @@ async def next_(ctx: Context) -> str:
         ctx.ngettext("{n} still waiting.", "{n} still waiting.", len(waiting) - 1) if len(waiting) > 1
         else ctx._("Nobody else is waiting.")
     )
-    return _sentences(note, with_, rest)
+    return _sentences(note, left, with_, rest)
 
 
 async def oh_say(ctx: Context, text: str) -> str:
@@ -490,7 +492,8 @@ def _visitor(ctx: Context) -> tuple[Member | None, Identity]:
 
 def _entry_of_asker(ctx: Context, sess: OhSession) -> OhEntry | None:
     member, who = _visitor(ctx)
-    return _repo(ctx).active_entry(sess.id, who.platform, member.id if member else None, who.display)  # type: ignore[arg-type]
+    entry = _repo(ctx).active_entry(sess.id, who.platform, member.id if member else None, who.display)  # type: ignore[arg-type]
+    return leavers.here(ctx, entry)
 
 
 async def q_join(ctx: Context, topic: str | None) -> str:
@@ -788,6 +791,10 @@ FEATURE = Feature(
             examples=(Example("alice #oh: !q notify", r"I'll DM you once"),),
         ),
     ),
-    jobs=(Job("office-hours-schedule", partial(run_schedules, open_queue=_open)),),
+    jobs=(
+        Job("office-hours-schedule", partial(run_schedules, open_queue=_open)),
+        Job("office-hours-leavers", partial(leavers.expire_leavers, end=_end, nearly_up=_nearly_up)),
+    ),
     purge=purge,
+    on_presence=leavers.on_presence,
 )
