@@ -190,8 +190,7 @@ def test_settings_are_validated_and_the_password_comes_from_the_environment(monk
     adapter = create({**base, "sasl_account": "mentorbot", "tls": True}, context)
     assert adapter.settings.effective_port == 6697 and adapter.settings.burst == 5
     caps = adapter.capabilities
-    assert (caps.direct_messages, caps.ephemeral_replies, caps.buttons, caps.formatting, caps.offline_delivery) == \
-        (True, False, False, False, False)
+    assert (caps.direct_messages, caps.ephemeral_replies, caps.channel_lines) == (True, False, 4)
     assert "s3cret" not in repr(adapter.settings)
 
 
