@@ -11,6 +11,7 @@ from datetime import datetime, timedelta
 
 from chatbot.commands import ActionError, Arg, CommandSpec, Example
 from chatbot.context import Context, Feature, Job
+from chatbot.features.away import sentences
 from chatbot.features.matchmaking import coordinators
 from chatbot.i18n import N_
 from storage.tables import Member
@@ -49,7 +50,7 @@ async def delete(ctx: Context, code: str | None) -> str:
         fresh = "".join(ctx.rng.choice(_CODE_ALPHABET) for _ in range(6))
         ctx.repos.kv.set("erase-code", key, f"{fresh} {(ctx.now + ERASE_CODE_VALID).isoformat()}")
         minutes = int(ERASE_CODE_VALID.total_seconds()) // 60
-        return " ".join([
+        return sentences(
             lang._(
                 "This erases everything stored about you, on every platform you linked: your profile, sign-ups, "
                 "pairs, goals, check-in answers, assessments, session logs and office-hour records, and the "
@@ -62,7 +63,7 @@ async def delete(ctx: Context, code: str | None) -> str:
                 "To go ahead, send {command} within {n} minutes ({export} first for a copy).",
                 minutes, command=f"{ctx.prefix}mydata delete {fresh}", export=f"{ctx.prefix}mydata export",
             ),
-        ])
+        )
     stored = (ctx.repos.kv.get("erase-code", key) or "").split()
     if len(stored) != 2 or datetime.fromisoformat(stored[1]) < ctx.now:
         raise ActionError(lang._("That code has expired or was never given: send {command} for a new one.", command=f"{ctx.prefix}mydata delete"))

@@ -11,6 +11,7 @@ from typing import Any, Callable
 
 from chatbot.commands import ActionError, Arg, CommandSpec, Example, parse_int
 from chatbot.context import Context, Feature
+from chatbot.features.away import sentences
 from chatbot.features.matchmaking import end_pairs_of
 from chatbot.features.languages import either, language_names, parse_languages
 from chatbot.features.rounds import OPEN_EXAMPLE, current_round
@@ -338,8 +339,8 @@ async def withdraw(ctx: Context, confirm: str | None) -> str:
         go_ahead = ctx._("Send {command} to go ahead.", command=f"{ctx.prefix}withdraw confirm")
         if active and rnd:
             what = ctx.language.join(ctx._(KIND_IN[s.kind, "active"], round=rnd.name) for s in active)
-            return " ".join([ctx._("This withdraws you as {what}. Your records are kept, marked withdrawn.", what=what), go_ahead])
-        return " ".join([ctx._("This withdraws you from the programme. Your records are kept, marked withdrawn."), go_ahead])
+            return sentences(ctx._("This withdraws you as {what}. Your records are kept, marked withdrawn.", what=what), go_ahead)
+        return sentences(ctx._("This withdraws you from the programme. Your records are kept, marked withdrawn."), go_ahead)
     for s in active:
         s.status, s.withdrawn_at = "withdrawn", ctx.now
         ctx.repos.signups.save(s)
