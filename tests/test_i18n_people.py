@@ -37,6 +37,9 @@ FRENCH: dict[str | tuple[str, str], str | tuple[str, ...]] = {
         "{back} y met fin plus tôt."
     ),
     "Told: {people}.": "Prévenus : {people}.",
+    "the open round and how many have signed up": "le cycle ouvert et le nombre d'inscrits",
+    "e.g. {example}": "p. ex. {example}",
+    "Unknown command {prefix}{name}. Try {prefix}help.": "Commande inconnue : {prefix}{name}. Essayez {prefix}help.",
     "Your mentee {name} is away until {until}. You'll hear when they are back.": (
         "Votre mentoré {name} est absent jusqu'au {until}. Vous serez prévenu de son retour."
     ),
@@ -88,6 +91,11 @@ async def test_a_french_reader_gets_french_answers_and_an_english_channel_englis
         assert (await bot.say("alice", "!round status", channel="#general")) == [
             "alice: Round 2027 Q1 (2027-01-01 → 2027-03-31) is open: 1 mentee, 1 mentor signed up, 0 withdrawn."
         ]
+        # help texts are declared in English (N_) and translated where !help shows them
+        assert (await bot.say("alice", "!help round status")) == [
+            "!round status — le cycle ouvert et le nombre d'inscrits\n  p. ex. !round status"
+        ]
+        assert (await bot.say("alice", "!help frobnicate")) == ["Commande inconnue : !frobnicate. Essayez !help."]
         # language names come from Babel in the reader's language: "en" is "anglais"
         assert (await bot.say("alice", "!profile"))[0].splitlines()[0] == (
             "alice : fuseau horaire Europe/Berlin ; langues anglais ; domaine Generalist"

@@ -27,7 +27,8 @@ async def help_(ctx: Context, command: list[str]) -> str:
     group = registry.groups().get(words[0], [])
     specs = [s for s in group if tuple(words) == s.path[: len(words)]] or []
     if not specs:
-        raise ActionError(registry.unknown_hint(words, prefix))
+        unknown = registry.unknown(words, prefix)
+        raise ActionError(unknown.message, **unknown.fields)  # answered as it is, without !help's usage
     lines = []
     for spec in specs:
         usage, text = spec.usage(prefix), ctx._(spec.help)

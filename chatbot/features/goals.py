@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from chatbot.commands import ActionError, Arg, CommandSpec, Example, UsageError
+from chatbot.commands import ActionError, Arg, CommandSpec, Example, UsageError, in_language
 from chatbot.context import Context, Feature
 from chatbot.features.away import local_date, named, sentences, told_text
 from chatbot.features.matchmaking import MY_MENTEE, PAIRED, active_signup
@@ -121,7 +121,7 @@ async def goal_set(ctx: Context, text: str) -> str:
     try:
         goal = parse_goal(text, ctx.language)
     except ValueError as exc:
-        raise UsageError(str(exc)) from None
+        raise UsageError(in_language(exc, ctx.language)) from None
     if goal == signup.goal:
         return ctx._("Your goal for {round} is that already: {goal}", round=rnd.name, goal=goal)
     signup.goal = goal

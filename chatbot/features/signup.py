@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 from typing import Any, Callable
 
-from chatbot.commands import ActionError, Arg, CommandSpec, Example, parse_int
+from chatbot.commands import ActionError, Arg, CommandSpec, Example, in_language, parse_int
 from chatbot.context import Context, Feature
 from chatbot.features.away import sentences
 from chatbot.features.matchmaking import end_pairs_of
@@ -324,7 +324,7 @@ async def profile_set(ctx: Context, field: str, value: str) -> str:
                 signup.goal = parse_goal(value, ctx.language)
             ctx.repos.signups.save(signup)
     except ValueError as exc:
-        raise ActionError(str(exc)) from None
+        raise ActionError(in_language(exc, ctx.language)) from None
     ctx.repos.session.add(member)
     return ctx._("Saved. {profile}", profile=describe(ctx, member))
 
