@@ -68,6 +68,7 @@ async def start(tmp_path: Path) -> Bot:
     raw = embedded_default().model_dump()
     raw["bot"] = {**raw["bot"], "locale_dir": str(write_catalog(tmp_path / "locale"))}
     raw["channels"] = [{"platform": "console", "channel": "#general", "language": "en"}]
+    raw["programme"] = {**raw["programme"], "track_names": {"fr": {"programming": "programmation"}}}
     return await Bot.start(tmp_path, raw)
 
 
@@ -100,6 +101,12 @@ async def test_a_french_reader_gets_french_answers_and_an_english_channel_englis
         assert (await bot.say("alice", "!profile"))[0].splitlines()[0] == (
             "alice : fuseau horaire Europe/Berlin ; langues anglais ; domaine Generalist"
         )
+
+        # a track as the config names it in French, in the profile and as an answer
+        assert "programmation" in (await bot.say("alice", "!profile"))[0].splitlines()[1]
+        assert (await bot.say("alice", "!profile set tracks documentation"))[0].startswith("Saved.")
+        assert (await bot.say("alice", "!profile set tracks programmation"))[0].startswith("Saved.")
+        assert (await bot.say("you", "!profile alice"))[0].splitlines()[1].startswith("mentee in 2027 Q1; track programming;")
 
         # the plural form follows French rules: 0 and 1 take the singular, 2 the plural
         await bot.say("alice", "!goal step add Set up a local wiki")

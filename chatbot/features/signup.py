@@ -50,18 +50,26 @@ def parse_focus(ctx: Context, text: str) -> str:
     return chosen
 
 
+def track_names(ctx: Context, tracks: list[str]) -> str:
+    """Tracks as the reader's language names them (``[programme.track_names]``), else as configured."""
+    return ", ".join(ctx.settings.programme.track_name(t, ctx.language) for t in tracks)
+
+
 def parse_tracks(ctx: Context, text: str, many: bool) -> list[str]:
+    """The tracks named in ``text``, as the reader's language names them or by their ids."""
     options = list(ctx.settings.programme.tracks)
     if many and text.strip().lower() in ("all", "both", "any"):
         return options
+    names = [ctx.settings.programme.track_name(t, ctx.language) for t in options]
     chosen = []
     for item in _items(text.replace(" and ", ",")):
-        track = _choose(item, options)
+        name = _choose(item, names)
+        track = options[names.index(name)] if name is not None else _choose(item, options)
         if track is None:
-            raise ValueError(ctx._("'{answer}' is not one of the tracks: {options}", answer=item.strip()[:30], options=", ".join(options)))
+            raise ValueError(ctx._("'{answer}' is not one of the tracks: {options}", answer=item.strip()[:30], options=", ".join(names)))
         chosen.append(track)
     if not chosen:
-        raise ValueError(ctx._("Pick a track: {options}", options=", ".join(options)))
+        raise ValueError(ctx._("Pick a track: {options}", options=", ".join(names)))
     if not many and len(chosen) > 1:
         raise ValueError(ctx._("A mentee picks one track"))
     return list(dict.fromkeys(chosen))
@@ -114,7 +122,7 @@ def _focus_prompt(ctx: Context, data: dict[str, Any]) -> str:
 
 
 def _tracks_prompt(ctx: Context, data: dict[str, Any]) -> str:
-    tracks = ", ".join(ctx.settings.programme.tracks)
+    tracks = track_names(ctx, ctx.settings.programme.tracks)
     if data["kind"] == "mentor":
         return ctx._("Which tracks do you mentor in? ({tracks}, or 'all')", tracks=tracks)
     return ctx._("Which track are you joining? ({tracks})", tracks=tracks)
@@ -248,7 +256,7 @@ def describe(ctx: Context, member: Member) -> str:
     rnd = ctx.repos.rounds.current()
     if rnd is not None:
         for s in ctx.repos.signups.of(member.id, rnd.id):  # type: ignore[arg-type]
-            tracks, skills = ", ".join(s.tracks), ", ".join(s.skills)
+            tracks, skills = track_names(ctx, s.tracks), ", ".join(s.skills)
             parts = [ctx._(KIND_IN[s.kind, "withdrawn" if s.status == "withdrawn" else "active"], round=rnd.name)]
             if s.kind == "mentee":
                 parts += [ctx._("track {tracks}", tracks=tracks), ctx._("interests {skills}", skills=skills)]
