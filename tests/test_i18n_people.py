@@ -37,6 +37,11 @@ FRENCH: dict[str | tuple[str, str], str | tuple[str, ...]] = {
         "{back} y met fin plus tôt."
     ),
     "Told: {people}.": "Prévenus : {people}.",
+    "Saved. {profile}": "Enregistré. {profile}",
+    "I write to you in {language}.": "Je vous écris en {language}.",
+    "I'll write to you in {language} from now on; {command} changes it.": (
+        "Je vous écrirai désormais en {language} ; {command} permet d'en changer."
+    ),
     "the open round and how many have signed up": "le cycle ouvert et le nombre d'inscrits",
     "e.g. {example}": "p. ex. {example}",
     "Unknown command {prefix}{name}. Try {prefix}help.": "Commande inconnue : {prefix}{name}. Essayez {prefix}help.",
@@ -104,8 +109,8 @@ async def test_a_french_reader_gets_french_answers_and_an_english_channel_englis
 
         # a track as the config names it in French, in the profile and as an answer
         assert "programmation" in (await bot.say("alice", "!profile"))[0].splitlines()[1]
-        assert (await bot.say("alice", "!profile set tracks documentation"))[0].startswith("Saved.")
-        assert (await bot.say("alice", "!profile set tracks programmation"))[0].startswith("Saved.")
+        assert (await bot.say("alice", "!profile set tracks documentation"))[0].startswith("Enregistré.")
+        assert (await bot.say("alice", "!profile set tracks programmation"))[0].startswith("Enregistré.")
         assert (await bot.say("you", "!profile alice"))[0].splitlines()[1].startswith("mentee in 2027 Q1; track programming;")
 
         # the plural form follows French rules: 0 and 1 take the singular, 2 the plural
@@ -145,5 +150,28 @@ async def test_people_told_of_an_erasure_read_their_language_and_the_asker_still
             "C'est fait : tout ce qui concernait alice est effacé. Si vous écrivez à nouveau, vous repartez de zéro."
         )
         assert bot.dm("bob")[-1] == "alice a quitté le programme et ses données ont été effacées à sa demande."
+    finally:
+        await bot.stop()
+
+
+async def test_a_member_picks_their_language_and_a_sign_up_offers_the_first_of_theirs_the_bot_speaks(tmp_path):
+    bot = await start(tmp_path)
+    try:
+        await bot.say("you", '!round open "2027 Q1" 2027-01-01 2027-03-31')
+        assert (await bot.say("bob", "!profile set language Swahili")) == [
+            "I can't write in Swahili yet; I write in English, French."
+        ]
+        saved = (await bot.say("bob", "!profile set language français"))[0].splitlines()
+        assert saved[0].startswith("Enregistré. bob : fuseau horaire ?") and saved[-1] == "Je vous écris en français."
+        assert (await bot.say("you", "!profile bob"))[0].splitlines()[-1] == "I write to bob in French."
+
+        for answer in ("!signup mentee", "Europe/Paris", "fr, en", "1", "programming", "testing", "Land my first patch"):
+            out = await bot.say("carol", answer)
+        assert out[0].splitlines()[-1] == "Je vous écrirai désormais en français ; !profile set language permet d'en changer."
+        assert (await bot.say("carol", "!round status"))[0].startswith("Le cycle 2027 Q1")
+        # English first: nothing to offer, nothing set (a later change of the bot's language applies)
+        for answer in ("!signup mentee", "Europe/Paris", "en, fr", "1", "programming", "testing", "Land my first patch"):
+            out = await bot.say("dora", answer)
+        assert out[0].splitlines()[0] == "You're signed up as a mentee for 2027 Q1. Thank you!" and len(out[0].splitlines()) == 3
     finally:
         await bot.stop()

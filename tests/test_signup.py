@@ -126,7 +126,7 @@ async def test_profile_set_each_field_and_bad_values(bot):
     out = await bot.say("alice", "!profile set colour blue")
     assert out[0].startswith("field must be one of timezone, languages") and "usage: !profile set" in out[0]
     out = await bot.say("alice", "!profile set timezone")
-    assert out[0] == "value is missing — usage: !profile set timezone|languages|focus|platform|name|tracks|skills|capacity|goal VALUE…"
+    assert out[0] == "value is missing — usage: !profile set timezone|languages|focus|platform|name|tracks|skills|capacity|goal|language VALUE…"
     assert "accounts on console" in (await bot.say("alice", "!profile set platform discord"))[0]
 
 

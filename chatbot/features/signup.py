@@ -13,7 +13,7 @@ from chatbot.commands import ActionError, Arg, CommandSpec, Example, in_language
 from chatbot.context import Context, Feature
 from chatbot.features.away import sentences
 from chatbot.features.matchmaking import end_pairs_of
-from chatbot.features.languages import either, language_names, parse_languages
+from chatbot.features.languages import either, language_name, language_names, parse_languages
 from chatbot.features.rounds import OPEN_EXAMPLE, current_round
 from chatbot.features.zones import parse_zone
 from chatbot.flows import Flow, Step
@@ -221,7 +221,38 @@ async def _finish_signup(ctx: Context, data: dict[str, Any]) -> str:
     signup.status, signup.withdrawn_at = "active", None
     ctx.repos.signups.add(signup)
     ctx.repos.roles.grant(member.id, kind, None, ctx.now)  # type: ignore[arg-type]
-    return "\n".join([ctx._(SIGNED_UP_AS[kind], round=rnd.name), describe(ctx, member)])
+    offer = _offer_language(ctx, member)
+    return "\n".join(line for line in (ctx._(SIGNED_UP_AS[kind], round=rnd.name), describe(ctx, member), offer) if line)
+
+
+def _offer_language(ctx: Context, member: Member) -> str | None:
+    """A newcomer who has chosen no language is written to in the first of theirs the bot
+    speaks, and told how to change it (only where that is not the bot's own language)."""
+    languages = ctx.engine.languages
+    code = languages.first_of(member.languages or []) if member.language is None else None
+    if code is None or languages.get(code) == languages.default:
+        return None
+    member.language = code
+    return ctx._(
+        "I'll write to you in {language} from now on; {command} changes it.",
+        language=language_name(code, ctx.language), command=f"{ctx.prefix}profile set language",
+    )
+
+
+def _spoken_language(ctx: Context, text: str) -> str:
+    """The code of the language ``text`` names, if the bot has a catalog for it."""
+    languages = ctx.engine.languages
+    codes = parse_languages(text, ctx.language)
+    code = languages.first_of(codes)
+    if code is None:
+        raise ValueError(
+            ctx._(
+                "I can't write in {wanted} yet; I write in {spoken}.",
+                wanted=language_names(codes, ctx.language),
+                spoken=language_names(languages.codes, ctx.language),
+            )
+        )
+    return code
 
 
 # ---------------------------------------------------------------------------- commands
@@ -267,6 +298,12 @@ def describe(ctx: Context, member: Member) -> str:
             if s.goal:
                 parts.append(ctx._("goal: {goal}", goal=s.goal))
             lines.append("; ".join(parts))
+    if member.language is not None:
+        language = language_name(member.language, ctx.language)
+        if ctx.member is not None and ctx.member.id == member.id:
+            lines.append(ctx._("I write to you in {language}.", language=language))
+        else:
+            lines.append(ctx._("I write to {handle} in {language}.", handle=member.handle, language=language))
     return "\n".join(lines)
 
 
@@ -278,7 +315,7 @@ async def profile(ctx: Context, who: Member | None) -> str:
     return describe(ctx, target)
 
 
-PROFILE_FIELDS = ("timezone", "languages", "focus", "platform", "name", "tracks", "skills", "capacity", "goal")
+PROFILE_FIELDS = ("timezone", "languages", "focus", "platform", "name", "tracks", "skills", "capacity", "goal", "language")
 #: why a field of a sign-up cannot be changed, by the kind of sign-up it needs
 NOT_SIGNED_UP_AS = {
     "mentee": N_("{field} belongs to a sign-up: you are not signed up as a mentee in {round}."),
@@ -304,6 +341,8 @@ async def profile_set(ctx: Context, field: str, value: str) -> str:
             member.timezone = parse_zone(value, ctx.language)
         elif field == "languages":
             member.languages = parse_languages(value, ctx.language)
+        elif field == "language":
+            member.language = _spoken_language(ctx, value)
         elif field == "focus":
             member.role_focus = parse_focus(ctx, value)
         elif field == "name":
