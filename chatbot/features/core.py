@@ -52,13 +52,9 @@ def _any_of(ctx: Context, roles: tuple[str, ...]) -> str:
 
 
 async def cancel(ctx: Context) -> str:
-    member = ctx.require_member()
-    conv = ctx.repos.conversations.get(member.id)  # type: ignore[arg-type]
-    if conv is None:
-        return ctx._("There is nothing to cancel.")
-    flow = ctx.flow(conv.flow)
-    ctx.repos.conversations.end(member.id)  # type: ignore[arg-type]
-    return ctx._(flow.cancelled) if flow else ctx._("Stopped.")
+    """Leave the interview; one it had paused carries on (the conversations decide)."""
+    told = ctx.cancel_flow()
+    return told if told is not None else ctx._("There is nothing to cancel.")
 
 
 # ---------------------------------------------------------------------------- linking
