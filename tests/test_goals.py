@@ -75,7 +75,7 @@ async def test_step_commands_refuse_bad_input(bot):
     assert (await bot.say("alice", "!goal step add ab"))[0].startswith("say a little more about the step")
     assert "under 200 characters" in (await bot.say("alice", "!goal step add " + "y" * 201))[0]
     assert (await bot.say("bob", "!goal step add Mentor"))[0] == "!goal step add is for mentee (you have: mentor)."
-    assert "of 1 steps done" in (await bot.say("alice", "!goal"))[0]  # still one step, not done
+    assert "0 of 1 step done" in (await bot.say("alice", "!goal"))[0]  # still one step, not done; not "1 steps"
     for n in range(2, 21):
         await bot.say("alice", f"!goal step add Step number {n}")
     assert (await bot.say("alice", "!goal step add One too many"))[0] == "A goal has 20 steps at most."
@@ -115,7 +115,7 @@ async def test_mentors_and_comentors_see_the_same_goal_others_are_refused(bot):
     lead = await bot.say("bob", "!goal alice")
     assert lead[0].split("\n") == [
         "alice's goal for 2027 Q1: Land my first patch in core",
-        "Status: open; 0 of 1 steps done",
+        "Status: open; 0 of 1 step done",
         "1. [ ] Set up a local wiki",
         "Comments (1):",
         "bob on 2027-01-04: Start with the good-first-bug tag",

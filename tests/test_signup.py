@@ -126,7 +126,7 @@ async def test_profile_set_each_field_and_bad_values(bot):
     out = await bot.say("alice", "!profile set colour blue")
     assert out[0].startswith("field must be one of timezone, languages") and "usage: !profile set" in out[0]
     out = await bot.say("alice", "!profile set timezone")
-    assert out[0] == "value is missing — usage: !profile set timezone|languages|focus|platform|name|tracks|skills|capacity|goal VALUE…"
+    assert out[0] == "value is missing — usage: !profile set timezone|languages|focus|platform|name|tracks|skills|capacity|goal|language VALUE…"
     assert "accounts on console" in (await bot.say("alice", "!profile set platform discord"))[0]
 
 
@@ -151,6 +151,16 @@ async def test_withdraw_needs_confirmation_and_keeps_records(bot):
     assert "0 mentees" in (await bot.say("you", "!round status"))[0]
 
 
+async def test_withdraw_says_what_it_withdraws_you_from_in_plain_words(bot):
+    """Signed up for nothing, the question read "This withdraws you as the programme."."""
+    assert (await bot.say("alice", "!withdraw"))[0] == (
+        "This withdraws you from the programme. Your records are kept, marked withdrawn. Send !withdraw confirm to go ahead."
+    )
+    await bot.say("you", OPEN)
+    await sign_up_mentee(bot)
+    assert (await bot.say("alice", "!withdraw"))[0].startswith("This withdraws you as mentee in 2027 Q1. Your records are kept")
+
+
 async def test_rounds_open_close_status_and_bad_input(bot):
     assert "No round is open" in (await bot.say("alice", "!round status"))[0]
     assert "is for coordinator" in (await bot.say("alice", OPEN))[0]
@@ -160,8 +170,8 @@ async def test_rounds_open_close_status_and_bad_input(bot):
     await bot.say("you", OPEN)
     assert "still open" in (await bot.say("you", '!round open Q2 2027-04-01 2027-06-30'))[0]
     await sign_up_mentee(bot)
-    assert "1 mentees, 0 mentors" in (await bot.say("alice", "!round status"))[0]
-    assert "closed: 1 mentees" in (await bot.say("you", "!round close"))[0]
+    assert "1 mentee, 0 mentors" in (await bot.say("alice", "!round status"))[0]  # not "1 mentees"
+    assert "closed: 1 mentee, 0 mentors" in (await bot.say("you", "!round close"))[0]
     assert "called 2027 Q1 already" in (await bot.say("you", OPEN))[0]
 
 

@@ -22,9 +22,10 @@ from zoneinfo import ZoneInfo
 
 from chatbot.commands import Arg, CommandSpec, Example, UsageError
 from chatbot.context import Context, Feature, Job
-from chatbot.i18n import ENGLISH, Language
+from chatbot.i18n import ENGLISH, N_, Language
 from chatbot.features.matchmaking import PAIRED, is_away
 from chatbot.features.matchmaking import coordinators as programme_coordinators
+from storage.mentorship import Pair
 from storage.progress import AwayPeriod
 from storage.tables import Member
 
@@ -82,6 +83,18 @@ def _a_year_after(day: date) -> date:
 
 # ---------------------------------------------------------------------------- who is told
 
+#: what the away person is to the one told, and the news in whole sentences for each
+AWAY_NOTICE = {
+    "mentee": N_("Your mentee {name} is away until {until}. You'll hear when they are back."),
+    "mentor": N_("Your mentor {name} is away until {until}. You'll hear when they are back."),
+    "co-mentor": N_("Your co-mentor {name} is away until {until}. You'll hear when they are back."),
+}
+BACK_NOTICE = {
+    "mentee": N_("Your mentee {name} is back."),
+    "mentor": N_("Your mentor {name} is back."),
+    "co-mentor": N_("Your co-mentor {name} is back."),
+}
+
 
 def _concerned(ctx: Context, member: Member) -> list[tuple[Member, str]]:
     """The away person's mentors and mentees, each with what the away person is to them."""
@@ -98,32 +111,51 @@ def _concerned(ctx: Context, member: Member) -> list[tuple[Member, str]]:
     return list(out.values())
 
 
-def _ask_for_reassignment(ctx: Context, mentor: Member, period: AwayPeriod, days: int) -> str:
-    """List a long-away mentor's mentees to the coordinators, once per absence. Returns the reply tail."""
+def _ask_for_reassignment(ctx: Context, mentor: Member, period: AwayPeriod, days: int) -> str | None:
+    """List a long-away mentor's mentees to the coordinators, once per absence. Returns the
+    sentence for the away mentor's answer, or None."""
     limit = ctx.settings.programme.max_mentor_away_days
     assert mentor.id is not None and period.id is not None
     pairs = ctx.repos.pairs.of_mentor(mentor.id)
     if days <= limit or not pairs or period.reassign_notified_at is not None:
-        return ""
+        return None
+    coordinators = programme_coordinators(ctx, exclude=mentor)
+    if not coordinators:
+        return ctx._("That is over the {limit}-day limit, and no coordinator is set up to reassign your mentees: please tell one.", limit=limit)
+    for coordinator in coordinators:
+        text = _reassignment_text(ctx, ctx.language_of(coordinator), mentor, period, days, pairs)
+        ctx.dm(coordinator, text, key=f"away-reassign:{period.id}:{coordinator.id}")
+    period.reassign_notified_at = ctx.now
+    ctx.repos.away.save(period)
+    return ctx._("That is over the {limit}-day limit, so the coordinators have been asked to look after your mentees.", limit=limit)
+
+
+def _reassignment_text(ctx: Context, lang: Language, mentor: Member, period: AwayPeriod, days: int, pairs: list[Pair]) -> str:
+    """What a coordinator reads (in their language) about a mentor away for too long."""
     names = []
     for pair in pairs:
         mentee = ctx.repos.members.get(pair.mentee_id)
         if mentee is not None:
-            names.append(mentee.handle + (" (as co-mentor)" if pair.kind == "comentor" else ""))
-    coordinators = programme_coordinators(ctx, exclude=mentor)
-    if not coordinators:
-        return f" That is over the {limit}-day limit, and no coordinator is set up to reassign your mentees: please tell one."
-    why = f" ({period.reason})" if period.reason else ""
-    text = (
-        f"{mentor.handle} (mentor) is away until {period.until}{why}: {days} days, over the {limit}-day limit. "
-        f"Their mentees may need another mentor: {', '.join(names)}. "
-        f"{ctx.prefix}match unassign MENTEE, then {ctx.prefix}match assign MENTEE MENTOR."
-    )
-    for coordinator in coordinators:
-        ctx.dm(coordinator, text, key=f"away-reassign:{period.id}:{coordinator.id}")
-    period.reassign_notified_at = ctx.now
-    ctx.repos.away.save(period)
-    return f" That is over the {limit}-day limit, so the coordinators have been asked to look after your mentees."
+            names.append(lang._("{handle} (as co-mentor)", handle=mentee.handle) if pair.kind == "comentor" else mentee.handle)
+    fields = {
+        "mentor": mentor.handle,
+        "until": period.until,
+        "reason": period.reason,
+        "days": lang.ngettext("{n} day", "{n} days", days),
+        "limit": ctx.settings.programme.max_mentor_away_days,
+    }
+    if period.reason:
+        away = lang._("{mentor} (mentor) is away until {until} ({reason}): {days}, over the {limit}-day limit.", **fields)
+    else:
+        away = lang._("{mentor} (mentor) is away until {until}: {days}, over the {limit}-day limit.", **fields)
+    return " ".join([
+        away,
+        lang._("Their mentees may need another mentor: {mentees}.", mentees=", ".join(names)),
+        lang._(
+            "{unassign}, then {assign}.",
+            unassign=f"{ctx.prefix}match unassign MENTEE", assign=f"{ctx.prefix}match assign MENTEE MENTOR",
+        ),
+    ])
 
 
 def _end_absence(ctx: Context, member: Member, how: str) -> list[Member]:
@@ -138,19 +170,28 @@ def _end_absence(ctx: Context, member: Member, how: str) -> list[Member]:
     ctx.repos.session.add(member)
     told = []
     for person, relation in _concerned(ctx, member):
-        ctx.dm(person, f"Your {relation} {named(member)} is back.", key=f"back:{period.id}:{person.id}")
+        text = ctx.language_of(person)._(BACK_NOTICE[relation], name=named(member))
+        ctx.dm(person, text, key=f"back:{period.id}:{person.id}")
         told.append(person)
     if how == "date passed":
         ctx.dm(
             member,
-            f"Welcome back: your away time ended on {ended}. Prompts and matching include you again.",
+            ctx.language_of(member)._(
+                "Welcome back: your away time ended on {date}. Prompts and matching include you again.", date=ended
+            ),
             key=f"back:{period.id}:self",
         )
     return told
 
 
-def _told(people: list[Member]) -> str:
-    return f" Told: {', '.join(p.handle for p in people)}." if people else ""
+def told_text(lang: Language, people: list[Member]) -> str | None:
+    """"Told: bob, carol." after an answer whose news went to others; None when nobody was."""
+    return lang._("Told: {people}.", people=", ".join(p.handle for p in people)) if people else None
+
+
+def sentences(*parts: str | None) -> str:
+    """Whole sentences, each translated on its own, in one answer (the missing ones left out)."""
+    return " ".join(p for p in parts if p)
 
 
 # ---------------------------------------------------------------------------- commands
@@ -161,16 +202,16 @@ async def away_until(ctx: Context, until: date, reason: str | None) -> str:
     assert me.id is not None
     today = local_date(me, ctx.now)
     if until < today:
-        raise UsageError(f"{until} is in the past (today is {today} in {zone_name(me)})")
+        raise UsageError(ctx._("{date} is in the past (today is {today} in {zone})", date=until, today=today, zone=zone_name(me)))
     latest = _a_year_after(today)
     if until > latest:
-        raise UsageError(f"{until} is more than a year ahead; the latest is {latest}")
+        raise UsageError(ctx._("{date} is more than a year ahead; the latest is {latest}", date=until, latest=latest))
     reason = " ".join(reason.split()) if reason else None
     if reason and len(reason) > REASON_MAX:
-        raise UsageError(f"keep the reason under {REASON_MAX} characters")
+        raise UsageError(ctx._("keep the reason under {most} characters", most=REASON_MAX))
     period = ctx.repos.away.open_period(me.id)
     if period is not None and me.away_until == until and me.away_reason == reason:
-        return f"You are away until {until} already. {ctx.prefix}back ends it early."
+        return ctx._("You are away until {date} already. {back} ends it early.", date=until, back=f"{ctx.prefix}back")
     if period is None:
         period = ctx.repos.away.start(me.id, today, until, reason, ctx.now)
     else:
@@ -182,42 +223,49 @@ async def away_until(ctx: Context, until: date, reason: str | None) -> str:
     for person, relation in _concerned(ctx, me):
         ctx.dm(
             person,
-            f"Your {relation} {named(me)} is away until {until}. You'll hear when they are back.",
+            ctx.language_of(person)._(AWAY_NOTICE[relation], name=named(me), until=until),
             key=f"away:{period.id}:{until.isoformat()}:{person.id}",
         )
         told.append(person)
     days = (until - today).days + 1
     tail = _ask_for_reassignment(ctx, me, period, days)
     off = _leave_duties(ctx, me)
-    return (
-        f"You are away until {until} (inclusive, {zone_name(me)}): no prompts, matching or office-hour duty. "
-        f"{ctx.prefix}back ends it early.{off}{_told(told)}{tail}"
+    return sentences(
+        ctx._(
+            "You are away until {date} (inclusive, {zone}): no prompts, matching or office-hour duty. {back} ends it early.",
+            date=until, zone=zone_name(me), back=f"{ctx.prefix}back",
+        ),
+        off,
+        told_text(ctx.language, told),
+        tail,
     )
 
 
-def _leave_duties(ctx: Context, me: Member) -> str:
+def _leave_duties(ctx: Context, me: Member) -> str | None:
     """Away promises no office-hour duty, so a host on duty goes off it now. Returns the reply part."""
     # imported here: office hours reads away_now from this module, so this one cannot import it at the top
     from chatbot.features.office_hours import leave_every_duty
 
     left = leave_every_duty(ctx, me)
-    return f" You are off duty in {', '.join(left)}." if left else ""
+    return ctx._("You are off duty in {channels}.", channels=", ".join(left)) if left else None
 
 
 async def away_status(ctx: Context) -> str:
     me = ctx.require_member()
     if me.away_until is None or not away_now(me, ctx.now):
-        return f"You are not away. {ctx.prefix}away until DATE [reason] sets it."
-    why = f" Reason: {me.away_reason}." if me.away_reason else ""
-    return f"You are away until {me.away_until} (inclusive, {zone_name(me)}).{why} {ctx.prefix}back ends it."
+        return ctx._("You are not away. {command} sets it.", command=f"{ctx.prefix}away until DATE [reason]")
+    fields = {"date": me.away_until, "zone": zone_name(me), "reason": me.away_reason, "back": f"{ctx.prefix}back"}
+    if me.away_reason:
+        return ctx._("You are away until {date} (inclusive, {zone}). Reason: {reason}. {back} ends it.", **fields)
+    return ctx._("You are away until {date} (inclusive, {zone}). {back} ends it.", **fields)
 
 
 async def back(ctx: Context) -> str:
     me = ctx.require_member()
     if me.away_until is None:
-        return "You are not away; nothing changed."
+        return ctx._("You are not away; nothing changed.")
     told = _end_absence(ctx, me, "back")
-    return f"Welcome back! Prompts and matching include you again.{_told(told)}"
+    return sentences(ctx._("Welcome back! Prompts and matching include you again."), told_text(ctx.language, told))
 
 
 async def return_when_due(ctx: Context) -> None:
@@ -232,14 +280,16 @@ FEATURE = Feature(
     commands=(
         CommandSpec(
             ("away", "until"),
-            "go away until a date, inclusive, in your timezone (no prompts, matching or duty); "
-            "your mentors or mentees are told, the reason stays private",
+            N_(
+                "go away until a date, inclusive, in your timezone (no prompts, matching or duty); "
+                "your mentors or mentees are told, the reason stays private"
+            ),
             roles=("member",),
             handler=away_until,
             private=True,
             args=(
-                Arg("until", kind="date", help="your last day away, YYYY-MM-DD"),
-                Arg("reason", kind="text", rest=True, required=False, help="why (private)"),
+                Arg("until", kind="date", help=N_("your last day away, YYYY-MM-DD")),
+                Arg("reason", kind="text", rest=True, required=False, help=N_("why (private)")),
             ),
             examples=(
                 Example("alice: !away until 2027-01-15 conference", r"You are away until 2027-01-15 .* Told: bob", setup=PAIRED),
@@ -248,7 +298,7 @@ FEATURE = Feature(
         ),
         CommandSpec(
             ("away", "status"),
-            "whether you are away, and until when",
+            N_("whether you are away, and until when"),
             roles=("member",),
             handler=away_status,
             private=True,
@@ -256,7 +306,7 @@ FEATURE = Feature(
         ),
         CommandSpec(
             ("back",),
-            "end your away time early (your mentors or mentees are told)",
+            N_("end your away time early (your mentors or mentees are told)"),
             roles=("member",),
             handler=back,
             private=True,

@@ -6,6 +6,8 @@ from datetime import timedelta
 
 from chatbot.commands import GRANTABLE_ROLES, ActionError, Arg, CommandSpec, Example
 from chatbot.context import Context, Feature, Job
+from chatbot.features.checkin_time import command
+from chatbot.i18n import N_
 from storage.tables import Member
 
 # ---------------------------------------------------------------------------- help
@@ -18,33 +20,43 @@ async def help_(ctx: Context, command: list[str]) -> str:
         usable = sorted(
             {s.path[0] for s in registry if not s.hidden and ctx.may_use(s)}
         )
-        return (
-            f"Commands: {', '.join(prefix + n for n in usable)}\n"
-            f"{prefix}help COMMAND tells more, e.g. {prefix}help signup"
-        )
+        more, example = f"{prefix}help COMMAND", f"{prefix}help signup"  # (``command`` is the argument here)
+        return "\n".join([
+            ctx._("Commands: {commands}", commands=", ".join(prefix + n for n in usable)),
+            ctx._("{help} tells more, e.g. {example}", help=more, example=example),
+        ])
     words = [w.lower().lstrip(prefix) for w in command]
     group = registry.groups().get(words[0], [])
     specs = [s for s in group if tuple(words) == s.path[: len(words)]] or []
     if not specs:
-        raise ActionError(registry.unknown_hint(words, prefix))
+        unknown = registry.unknown(words, prefix)
+        raise ActionError(unknown.message, **unknown.fields)  # answered as it is, without !help's usage
     lines = []
     for spec in specs:
-        allowed = "" if ctx.may_use(spec) else f" (for {' or '.join(spec.roles)})"
-        lines.append(f"{spec.usage(prefix)} — {spec.help}{allowed}")
+        usage, text = spec.usage(prefix), ctx._(spec.help)
+        if ctx.may_use(spec):
+            lines.append(ctx._("{usage} — {help}", usage=usage, help=text))
+        else:
+            lines.append(ctx._("{usage} — {help} (for {roles})", usage=usage, help=text, roles=_any_of(ctx, spec.roles)))
         if len(specs) <= 3:
             for ex in spec.examples[:1]:
-                lines.append(f"  e.g. {ex.line.split(': ', 1)[-1]}")
+                lines.append("  " + ctx._("e.g. {example}", example=ex.line.split(": ", 1)[-1]))
     return "\n".join(lines)
 
 
+def _any_of(ctx: Context, roles: tuple[str, ...]) -> str:
+    """"mentee or mentor or coordinator": role names are command words (``!role grant bob
+    host``), so they stay as they are, the "or" between them is translated."""
+    text = roles[0]
+    for role in roles[1:]:
+        text = ctx._("{either} or {other}", either=text, other=role)
+    return text
+
+
 async def cancel(ctx: Context) -> str:
-    member = ctx.require_member()
-    conv = ctx.repos.conversations.get(member.id)  # type: ignore[arg-type]
-    if conv is None:
-        return "There is nothing to cancel."
-    flow = ctx.flow(conv.flow)
-    ctx.repos.conversations.end(member.id)  # type: ignore[arg-type]
-    return flow.cancelled if flow else "Stopped."
+    """Leave the interview; one it had paused carries on (the conversations decide)."""
+    told = ctx.cancel_flow()
+    return told if told is not None else ctx._("There is nothing to cancel.")
 
 
 # ---------------------------------------------------------------------------- linking
@@ -57,19 +69,23 @@ async def link(ctx: Context, code: str | None) -> str:
     if code is None:
         expires = ctx.now + timedelta(minutes=minutes)
         new = ctx.repos.links.issue(member.id, ctx.who.platform, expires, ctx.rng)  # type: ignore[arg-type]
-        return (
-            f"Your link code is {new}. Within {minutes} minutes, send {ctx.prefix}link {new} to me from your "
-            "account on another platform, and the two become one member."
+        redeem = command(ctx, f"link {new}")
+        return ctx.ngettext(
+            "Your link code is {code}. Within {n} minute, send {command} to me from your account on another platform, "
+            "and the two become one member.",
+            "Your link code is {code}. Within {n} minutes, send {command} to me from your account on another platform, "
+            "and the two become one member.",
+            minutes, code=new, command=redeem,
         )
     row = ctx.repos.links.take(code)
     if row is None:
-        raise ActionError(f"That code is not valid. Ask for a new one with {ctx.prefix}link on your other platform.")
+        raise ActionError(ctx._("That code is not valid. Ask for a new one with {command} on your other platform.", command=command(ctx, "link")))
     if row.expires_at <= ctx.now:
-        raise ActionError(f"That code has expired. Ask for a new one with {ctx.prefix}link on your other platform.")
+        raise ActionError(ctx._("That code has expired. Ask for a new one with {command} on your other platform.", command=command(ctx, "link")))
     if row.member_id == member.id:
-        raise ActionError("That code was issued to this same account: send it from your other platform.")
+        raise ActionError(ctx._("That code was issued to this same account: send it from your other platform."))
     if row.platform == ctx.who.platform:
-        raise ActionError(f"That code was issued on {row.platform}: redeem it from another platform.")
+        raise ActionError(ctx._("That code was issued on {platform}: redeem it from another platform.", platform=row.platform))
     keep = ctx.repos.members.get(row.member_id)
     assert keep is not None
     if keep.created_at > member.created_at:
@@ -79,7 +95,7 @@ async def link(ctx: Context, code: str | None) -> str:
     _check_mergeable(ctx, keep, gone)
     ctx.repos.members.merge(keep, gone)
     platforms = sorted({i.platform for i in ctx.repos.members.identities(keep.id)})  # type: ignore[arg-type]
-    return f"Linked. You are {keep.handle} on {', '.join(platforms)}."
+    return ctx._("Linked. You are {handle} on {platforms}.", handle=keep.handle, platforms=", ".join(platforms))
 
 
 def _check_mergeable(ctx: Context, keep: Member, gone: Member) -> None:
@@ -91,8 +107,10 @@ def _check_mergeable(ctx: Context, keep: Member, gone: Member) -> None:
     both = kinds_keep & kinds_gone
     if both:
         raise ActionError(
-            f"Both accounts are signed up as {', '.join(sorted(both))} for {current.name}: "
-            f"{ctx.prefix}withdraw one of them first."
+            ctx._(
+                "Both accounts are signed up as {kinds} for {round}: {command} one of them first.",
+                kinds=", ".join(sorted(both)), round=current.name, command=command(ctx, "withdraw"),
+            )
         )
 
 
@@ -101,31 +119,32 @@ def _check_mergeable(ctx: Context, keep: Member, gone: Member) -> None:
 
 def _may_grant(ctx: Context, role: str) -> None:
     if role in ("coordinator", "admin") and not ctx.has_role("admin"):
-        raise ActionError(f"Only admins grant or revoke the {role} role.")
+        raise ActionError(ctx._("Only admins grant or revoke the {role} role.", role=role))
 
 
 async def role_grant(ctx: Context, who: Member, role: str) -> str:
     _may_grant(ctx, role)
     by = ctx.member.id if ctx.member else None
     if not ctx.repos.roles.grant(who.id, role, by, ctx.now):  # type: ignore[arg-type]
-        return f"{who.handle} already has the {role} role."
-    return f"{who.handle} is now {role}."
+        return ctx._("{who} already has the {role} role.", who=who.handle, role=role)
+    return ctx._("{who} is now {role}.", who=who.handle, role=role)
 
 
 async def role_revoke(ctx: Context, who: Member, role: str) -> str:
     _may_grant(ctx, role)
     if not ctx.repos.roles.revoke(who.id, role):  # type: ignore[arg-type]
         if role == "admin":
-            return f"{who.handle} is not an admin by role (admins listed in the config file stay admins)."
-        return f"{who.handle} does not have the {role} role."
-    return f"{who.handle} is no longer {role}."
+            return ctx._("{who} is not an admin by role (admins listed in the config file stay admins).", who=who.handle)
+        return ctx._("{who} does not have the {role} role.", who=who.handle, role=role)
+    return ctx._("{who} is no longer {role}.", who=who.handle, role=role)
 
 
 async def role_list(ctx: Context, role: str) -> str:
     holders = sorted(m.handle for m in ctx.repos.roles.holders(role))
     if not holders:
-        return f"Nobody has the {role} role."
-    return f"{role} ({len(holders)}): {', '.join(holders[:40])}" + (" …" if len(holders) > 40 else "")
+        return ctx._("Nobody has the {role} role.", role=role)
+    shown = ", ".join(holders[:40]) + (" …" if len(holders) > 40 else "")
+    return ctx._("{role} ({count}): {holders}", role=role, count=ctx.language.number(len(holders)), holders=shown)
 
 
 async def whoami(ctx: Context) -> str:
@@ -133,7 +152,10 @@ async def whoami(ctx: Context) -> str:
     idents = ctx.repos.members.identities(member.id)  # type: ignore[arg-type]
     roles = sorted(r for r in ctx.roles if r != "member") or ["member"]
     where = ", ".join(f"{i.platform}:{i.account}" for i in idents)
-    return f"You are {member.handle} ({member.display_name}); accounts: {where}; roles: {', '.join(roles)}."
+    return ctx._(
+        "You are {handle} ({name}); accounts: {accounts}; roles: {roles}.",
+        handle=member.handle, name=member.display_name, accounts=where, roles=", ".join(roles),
+    )
 
 
 # ---------------------------------------------------------------------------- housekeeping
@@ -144,23 +166,23 @@ async def forget_old_events(ctx: Context) -> None:
     ctx.repos.events.forget_before(ctx.now - timedelta(days=7))
 
 
-ROLE_ARG = Arg("role", choices=GRANTABLE_ROLES, help="the role")
-WHO_ARG = Arg("who", kind="member", help="the person: handle, platform:account or mention")
+ROLE_ARG = Arg("role", choices=GRANTABLE_ROLES, help=N_("the role"))
+WHO_ARG = Arg("who", kind="member", help=N_("the person: handle, platform:account or mention"))
 
 FEATURE = Feature(
     name="core",
     commands=(
         CommandSpec(
             ("help",),
-            "list the commands you can use, or explain one",
+            N_("list the commands you can use, or explain one"),
             roles=("anyone",),
             handler=help_,
-            args=(Arg("command", required=False, many=True, help="a command name"),),
+            args=(Arg("command", required=False, many=True, help=N_("a command name")),),
             examples=(Example("!help", r"Commands: .*!signup"), Example("!help round", r"!round open NAME START END")),
         ),
         CommandSpec(
             ("cancel",),
-            "leave the interview you are in",
+            N_("leave the interview you are in"),
             roles=("member",),
             handler=cancel,
             private=True,
@@ -168,16 +190,16 @@ FEATURE = Feature(
         ),
         CommandSpec(
             ("link",),
-            "join your accounts on two platforms: get a code here, redeem it there",
+            N_("join your accounts on two platforms: get a code here, redeem it there"),
             roles=("member",),
             handler=link,
             private=True,
-            args=(Arg("code", required=False, help="a code issued on your other platform"),),
+            args=(Arg("code", required=False, help=N_("a code issued on your other platform")),),
             examples=(Example("!link", r"Your link code is [A-Z2-9]{8}"), Example("!link NOPE1234", r"not valid")),
         ),
         CommandSpec(
             ("role", "grant"),
-            "give someone a role",
+            N_("give someone a role"),
             roles=("coordinator",),
             handler=role_grant,
             args=(WHO_ARG, ROLE_ARG),
@@ -185,7 +207,7 @@ FEATURE = Feature(
         ),
         CommandSpec(
             ("role", "revoke"),
-            "take a role away",
+            N_("take a role away"),
             roles=("coordinator",),
             handler=role_revoke,
             args=(WHO_ARG, ROLE_ARG),
@@ -193,7 +215,7 @@ FEATURE = Feature(
         ),
         CommandSpec(
             ("role", "list"),
-            "who has a role",
+            N_("who has a role"),
             roles=("coordinator",),
             handler=role_list,
             args=(ROLE_ARG,),
@@ -201,7 +223,7 @@ FEATURE = Feature(
         ),
         CommandSpec(
             ("whoami",),
-            "your handle, linked accounts and roles",
+            N_("your handle, linked accounts and roles"),
             roles=("member",),
             handler=whoami,
             private=True,

@@ -11,12 +11,15 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from chatbot.commands import ActionError, Arg, CommandSpec, Example, UsageError
+from chatbot.commands import ActionError, Arg, CommandSpec, Example, UsageError, in_language
 from chatbot.context import Context, Feature
-from chatbot.features.away import local_date, named
+from chatbot.features.away import local_date, named, sentences, told_text
+from chatbot.features.checkin_time import command
 from chatbot.features.matchmaking import MY_MENTEE, PAIRED, active_signup
 from chatbot.features.rounds import current_round
 from chatbot.features.signup import parse_goal
+from chatbot.i18n import N_
+from storage.progress import GoalStep
 from storage.tables import Member, Round, Signup
 
 STEPS_MAX = 20
@@ -32,8 +35,17 @@ def _goal_of(ctx: Context, mentee: Member, rnd: Round, me: Member) -> Signup:
         try:
             return active_signup(ctx, mentee, rnd, "mentee")
         except ActionError:
-            hint = f"{ctx.prefix}goal MENTEE shows a mentee's" if ctx.has_role("mentor") else f"{ctx.prefix}signup mentee first"
-            raise ActionError(f"You are not signed up as a mentee in {rnd.name}, and goals are mentees': {hint}.") from None
+            if ctx.has_role("mentor"):
+                why = ctx._(
+                    "You are not signed up as a mentee in {round}, and goals are mentees': {command} shows a mentee's.",
+                    round=rnd.name, command=command(ctx, "goal MENTEE"),
+                )
+            else:
+                why = ctx._(
+                    "You are not signed up as a mentee in {round}, and goals are mentees': {command} first.",
+                    round=rnd.name, command=command(ctx, "signup mentee"),
+                )
+            raise ActionError(why) from None
     return active_signup(ctx, mentee, rnd, "mentee")
 
 
@@ -50,27 +62,45 @@ def _when(viewer: Member, instant: datetime) -> str:
 def describe_goal(ctx: Context, viewer: Member, mentee: Member, rnd: Round, signup: Signup) -> str:
     """The goal, its status, the steps one a line and the newest comments (dates in the viewer's zone)."""
     assert signup.id is not None
-    whose = "Your goal" if viewer.id == mentee.id else f"{mentee.handle}'s goal"
+    own = viewer.id == mentee.id
+    fields = {"round": rnd.name, "mentee": mentee.handle, "goal": signup.goal}
     if not signup.goal:
-        hint = f" ({ctx.prefix}goal set TEXT)" if viewer.id == mentee.id else ""
-        return f"{whose} for {rnd.name} is not set yet{hint}."
+        if own:
+            return ctx._("Your goal for {round} is not set yet ({command}).", command=command(ctx, "goal set TEXT"), **fields)
+        return ctx._("{mentee}'s goal for {round} is not set yet.", **fields)
     steps = ctx.repos.goals.steps(signup.id)
     done = ctx.repos.goals.completion(signup.id)
-    status = f"reached on {_when(viewer, done.done_at)}" if done else "open"
-    if steps:
-        status += f"; {sum(1 for s in steps if s.done_at)} of {len(steps)} steps done"
-    lines = [f"{whose} for {rnd.name}: {signup.goal}", f"Status: {status}"]
+    lines = [ctx._("Your goal for {round}: {goal}", **fields) if own else ctx._("{mentee}'s goal for {round}: {goal}", **fields)]
+    lines.append(_status(ctx, viewer, steps, done.done_at if done else None))
     lines += [f"{n}. [{'x' if s.done_at else ' '}] {s.text}" for n, s in enumerate(steps, 1)]
-    if not steps and viewer.id == mentee.id:
-        lines.append(f"No steps yet: {ctx.prefix}goal step add TEXT adds a milestone.")
+    if not steps and own:
+        lines.append(ctx._("No steps yet: {command} adds a milestone.", command=command(ctx, "goal step add TEXT")))
     comments = ctx.repos.goals.comments(signup.id)
     if comments:
         earlier = len(comments) - COMMENTS_SHOWN
-        lines.append(f"Comments ({len(comments)}" + (f", {earlier} earlier not shown):" if earlier > 0 else "):"))
+        if earlier > 0:
+            lines.append(ctx._("Comments ({count}, {earlier} earlier not shown):", count=len(comments), earlier=earlier))
+        else:
+            lines.append(ctx._("Comments ({count}):", count=len(comments)))
         for c in comments[-COMMENTS_SHOWN:]:
             author = ctx.repos.members.get(c.author_id) if c.author_id is not None else None
-            lines.append(f"{author.handle if author else '(gone)'} on {_when(viewer, c.created_at)}: {c.text}")
+            lines.append(
+                ctx._("{author} on {date}: {comment}", author=author.handle if author else ctx._("(gone)"), date=_when(viewer, c.created_at), comment=c.text)
+            )
     return "\n".join(lines)
+
+
+def _status(ctx: Context, viewer: Member, steps: list[GoalStep], reached: datetime | None) -> str:
+    """The goal's status line: open or reached, and how many of its steps are done."""
+    if not steps:
+        return ctx._("Status: reached on {date}", date=_when(viewer, reached)) if reached else ctx._("Status: open")
+    finished = sum(1 for s in steps if s.done_at)
+    if reached:
+        return ctx.ngettext(
+            "Status: reached on {date}; {done} of {n} step done", "Status: reached on {date}; {done} of {n} steps done",
+            len(steps), date=_when(viewer, reached), done=finished,
+        )
+    return ctx.ngettext("Status: open; {done} of {n} step done", "Status: open; {done} of {n} steps done", len(steps), done=finished)
 
 
 # ---------------------------------------------------------------------------- commands
@@ -82,7 +112,7 @@ async def goal_show(ctx: Context, mentee: Member | None) -> str:
     target = mentee or me
     assert me.id is not None and target.id is not None
     if target.id != me.id and not ctx.has_role("coordinator") and not ctx.repos.pairs.mentors(me.id, target.id):
-        raise ActionError(f"{target.handle} is not your mentee; you can see your own mentees' goals.")
+        raise ActionError(ctx._("{who} is not your mentee; you can see your own mentees' goals.", who=target.handle))
     return describe_goal(ctx, me, target, rnd, _goal_of(ctx, target, rnd, me))
 
 
@@ -90,38 +120,42 @@ async def goal_set(ctx: Context, text: str) -> str:
     me, rnd, signup = _own_goal(ctx)
     assert signup.id is not None
     try:
-        goal = parse_goal(text)
+        goal = parse_goal(text, ctx.language)
     except ValueError as exc:
-        raise UsageError(str(exc)) from None
+        raise UsageError(in_language(exc, ctx.language)) from None
     if goal == signup.goal:
-        return f"Your goal for {rnd.name} is that already: {goal}"
+        return ctx._("Your goal for {round} is that already: {goal}", round=rnd.name, goal=goal)
     signup.goal = goal
     ctx.repos.signups.save(signup)
     reopened = ctx.repos.goals.reopen(signup.id, ctx.now)
-    tail = " It was marked reached; it is open again." if reopened else ""
-    return f"Your goal for {rnd.name} is now: {goal}.{tail}"
+    return sentences(
+        ctx._("Your goal for {round} is now: {goal}.", round=rnd.name, goal=goal),
+        ctx._("It was marked reached; it is open again.") if reopened else None,
+    )
 
 
 async def goal_done(ctx: Context) -> str:
     me, rnd, signup = _own_goal(ctx)
     assert signup.id is not None
     if not signup.goal:
-        raise ActionError(f"You have no goal for {rnd.name} yet: {ctx.prefix}goal set TEXT.")
+        raise ActionError(ctx._("You have no goal for {round} yet: {command}.", round=rnd.name, command=command(ctx, "goal set TEXT")))
     earlier = ctx.repos.goals.completion(signup.id)
     if earlier is not None:
-        return f"Your goal was marked reached on {_when(me, earlier.done_at)} already."
+        return ctx._("Your goal was marked reached on {date} already.", date=_when(me, earlier.done_at))
     done = ctx.repos.goals.complete(signup.id, signup.goal, ctx.now)
     open_steps = sum(1 for s in ctx.repos.goals.steps(signup.id) if s.done_at is None)
     mentors = ctx.repos.pairs.mentors_of(me.id)  # type: ignore[arg-type]
     for mentor in mentors:
         ctx.dm(
             mentor,
-            f"{named(me)} has reached their goal for {rnd.name}: {signup.goal}",
+            ctx.language_of(mentor)._("{mentee} has reached their goal for {round}: {goal}", mentee=named(me), round=rnd.name, goal=signup.goal),
             key=f"goal-done:{done.id}:{mentor.id}",
         )
-    tail = f" ({open_steps} step{'s' if open_steps != 1 else ''} left open.)" if open_steps else ""
-    told = f" Told: {', '.join(m.handle for m in mentors)}." if mentors else ""
-    return f"Well done! Your goal for {rnd.name} is marked reached.{tail}{told}"
+    return sentences(
+        ctx._("Well done! Your goal for {round} is marked reached.", round=rnd.name),
+        ctx.ngettext("({n} step left open.)", "({n} steps left open.)", open_steps) if open_steps else None,
+        told_text(ctx.language, mentors),
+    )
 
 
 async def step_add(ctx: Context, text: str) -> str:
@@ -129,14 +163,18 @@ async def step_add(ctx: Context, text: str) -> str:
     assert signup.id is not None
     step = " ".join(text.split())
     if len(step) < 3:
-        raise UsageError("say a little more about the step")
+        raise UsageError(ctx._("say a little more about the step"))
     if len(step) > STEP_MAX:
-        raise UsageError(f"keep a step under {STEP_MAX} characters")
+        raise UsageError(ctx._("keep a step under {most} characters", most=STEP_MAX))
     steps = ctx.repos.goals.steps(signup.id)
     if len(steps) >= STEPS_MAX:
-        raise ActionError(f"A goal has {STEPS_MAX} steps at most.")
+        raise ActionError(ctx._("A goal has {most} steps at most.", most=STEPS_MAX))
     ctx.repos.goals.add_step(signup.id, step, ctx.now)
-    return f"Step {len(steps) + 1} added: {step}. {ctx.prefix}goal step done {len(steps) + 1} when it is done."
+    number = len(steps) + 1
+    done = command(ctx, f"goal step done {number}")
+    return ctx._(
+        "Step {number} added: {step}. {command} when it is done.", number=number, step=step, command=done
+    )
 
 
 async def step_done(ctx: Context, number: int) -> str:
@@ -144,17 +182,20 @@ async def step_done(ctx: Context, number: int) -> str:
     assert signup.id is not None
     steps = ctx.repos.goals.steps(signup.id)
     if not steps:
-        raise ActionError(f"Your goal has no steps yet: {ctx.prefix}goal step add TEXT.")
+        raise ActionError(ctx._("Your goal has no steps yet: {command}.", command=command(ctx, "goal step add TEXT")))
     if number > len(steps):
-        raise UsageError(f"number: your goal has {len(steps)} step{'s' if len(steps) != 1 else ''}; choose 1 to {len(steps)}")
+        raise UsageError(ctx.ngettext("number: your goal has {n} step; choose 1 to {n}", "number: your goal has {n} steps; choose 1 to {n}", len(steps)))
     step = steps[number - 1]
     if step.done_at is not None:
-        return f"Step {number} was done on {_when(me, step.done_at)} already."
+        return ctx._("Step {number} was done on {date} already.", number=number, date=_when(me, step.done_at))
     ctx.repos.goals.finish_step(step, ctx.now)
     left = sum(1 for s in steps if s.done_at is None)
     if left:
-        return f"Step {number} is done: {step.text}. {left} to go."
-    return f"Step {number} is done: {step.text}. That was the last one: {ctx.prefix}goal done when the goal is reached."
+        return ctx._("Step {number} is done: {step}. {left} to go.", number=number, step=step.text, left=left)
+    return ctx._(
+        "Step {number} is done: {step}. That was the last one: {command} when the goal is reached.",
+        number=number, step=step.text, command=command(ctx, "goal done"),
+    )
 
 
 async def goal_comment(ctx: Context, mentee: Member, text: str) -> str:
@@ -162,34 +203,34 @@ async def goal_comment(ctx: Context, mentee: Member, text: str) -> str:
     rnd = current_round(ctx)
     assert me.id is not None and mentee.id is not None
     if mentee.id == me.id or not ctx.repos.pairs.mentors(me.id, mentee.id):
-        raise ActionError(f"{mentee.handle} is not your mentee; you can comment on your own mentees' goals.")
+        raise ActionError(ctx._("{who} is not your mentee; you can comment on your own mentees' goals.", who=mentee.handle))
     signup = _goal_of(ctx, mentee, rnd, me)
     assert signup.id is not None
     comment = " ".join(text.split())
     if len(comment) > COMMENT_MAX:
-        raise UsageError(f"keep a comment under {COMMENT_MAX} characters")
+        raise UsageError(ctx._("keep a comment under {most} characters", most=COMMENT_MAX))
     saved = ctx.repos.goals.add_comment(signup.id, me.id, comment, ctx.now)
     ctx.dm(
         mentee,
-        f"{named(me)} commented on your goal: {comment}",
+        ctx.language_of(mentee)._("{mentor} commented on your goal: {comment}", mentor=named(me), comment=comment),
         key=f"goal-comment:{saved.id}",
     )
-    return f"Comment saved; {mentee.handle} has been told."
+    return ctx._("Comment saved; {mentee} has been told.", mentee=mentee.handle)
 
 
 STEPPED = (*PAIRED, "alice: !goal step add Set up a local wiki")
-TEXT = Arg("text", kind="text", rest=True, help="a sentence")
+TEXT = Arg("text", kind="text", rest=True, help=N_("a sentence"))
 
 FEATURE = Feature(
     name="goals",
     commands=(
         CommandSpec(
             ("goal",),
-            "your goal for the round with its steps and comments (mentors: a mentee's)",
+            N_("your goal for the round with its steps and comments (mentors: a mentee's)"),
             roles=("mentee", "mentor", "coordinator"),
             handler=goal_show,
             private=True,
-            args=(Arg("mentee", kind="member", required=False, help="whose goal (your mentee)", complete="my-mentees"),),
+            args=(Arg("mentee", kind="member", required=False, help=N_("whose goal (your mentee)"), complete="my-mentees"),),
             examples=(
                 Example("alice: !goal", r"Your goal for 2027 Q1: Land my first patch in core\nStatus: open", setup=PAIRED),
                 Example("bob: !goal alice", r"alice's goal for 2027 Q1: Land my first patch in core", setup=PAIRED),
@@ -197,7 +238,7 @@ FEATURE = Feature(
         ),
         CommandSpec(
             ("goal", "set"),
-            "set or change your goal for the round",
+            N_("set or change your goal for the round"),
             roles=("mentee",),
             handler=goal_set,
             private=True,
@@ -206,7 +247,7 @@ FEATURE = Feature(
         ),
         CommandSpec(
             ("goal", "done"),
-            "mark your goal reached (your mentors are told)",
+            N_("mark your goal reached (your mentors are told)"),
             roles=("mentee",),
             handler=goal_done,
             private=True,
@@ -214,7 +255,7 @@ FEATURE = Feature(
         ),
         CommandSpec(
             ("goal", "step", "add"),
-            "add a milestone to your goal",
+            N_("add a milestone to your goal"),
             roles=("mentee",),
             handler=step_add,
             private=True,
@@ -223,20 +264,20 @@ FEATURE = Feature(
         ),
         CommandSpec(
             ("goal", "step", "done"),
-            "mark a milestone done (by its number in !goal)",
+            N_("mark a milestone done (by its number in !goal)"),
             roles=("mentee",),
             handler=step_done,
             private=True,
-            args=(Arg("number", kind="int", minimum=1, help="the step's number"),),
+            args=(Arg("number", kind="int", minimum=1, help=N_("the step's number")),),
             examples=(Example("alice: !goal step done 1", r"Step 1 is done: Set up a local wiki", setup=STEPPED),),
         ),
         CommandSpec(
             ("goal", "comment"),
-            "comment on your mentee's goal (they are told)",
+            N_("comment on your mentee's goal (they are told)"),
             roles=("mentor",),
             handler=goal_comment,
             private=True,
-            args=(MY_MENTEE, Arg("text", kind="text", rest=True, help="your comment")),
+            args=(MY_MENTEE, Arg("text", kind="text", rest=True, help=N_("your comment"))),
             examples=(Example("bob: !goal comment alice Try the good-first-bug tag", r"Comment saved; alice has been told", setup=PAIRED),),
         ),
     ),

@@ -11,8 +11,13 @@ import re
 import unicodedata
 from functools import lru_cache
 
+from typing import Iterable
+
 from babel import Locale, UnknownLocaleError, localedata
 from babel.core import get_global
+from babel.lists import format_list
+
+from chatbot.i18n import ENGLISH, Language
 
 #: names people use that CLDR does not list as a language's name
 EXTRA_NAMES = {"farsi": "fa", "mandarin": "zh", "cantonese": "yue", "te reo māori": "mi", "te reo maori": "mi", "te reo": "mi"}
@@ -59,8 +64,9 @@ def _code(word: str) -> str | None:
     return None
 
 
-def parse_languages(text: str) -> list[str]:
-    """Codes of the languages in ``text`` (a list separated by commas, "and", or spaces)."""
+def parse_languages(text: str, lang: Language = ENGLISH) -> list[str]:
+    """Codes of the languages in ``text`` (a list separated by commas, "and", or spaces); a
+    ValueError says in ``lang`` what is wrong."""
     found: list[str] = []
     for item in re.split(r"[,;/&\n]+|\band\b|\bund\b", text.strip()):
         if not item.strip():
@@ -71,24 +77,34 @@ def parse_languages(text: str) -> list[str]:
         for word, code in zip(item.split() if len(codes) > 1 else [item], codes):
             if code is None:
                 raise ValueError(
-                    f"'{word.strip()[:30]}' is not a language I know; write its name (German, Deutsch) or code (de, pt-br)"
+                    lang._(
+                        "'{word}' is not a language I know; write its name (German, Deutsch) or code (de, pt-br)",
+                        word=word.strip()[:30],
+                    )
                 )
             if code not in found:
                 found.append(code)
     if not found:
-        raise ValueError("Name at least one language, e.g. English, German")
+        raise ValueError(lang._("Name at least one language, e.g. English, German"))
     if len(found) > MOST:
-        raise ValueError("Eight languages at most, please")
+        raise ValueError(lang._("Eight languages at most, please"))
     return found
 
 
-def language_name(code: str) -> str:
-    """``de`` → German, ``pt-br`` → Portuguese (Brazil); the code itself for anything unknown."""
+def language_name(code: str, lang: Language = ENGLISH) -> str:
+    """``de`` → German (allemand in French), ``pt-br`` → Portuguese (Brazil); the code itself
+    for anything unknown."""
     try:
-        return Locale.parse(code.replace("-", "_")).get_display_name("en") or code
+        return Locale.parse(code.replace("-", "_")).get_display_name(lang.code) or code
     except (UnknownLocaleError, ValueError):
         return code
 
 
-def language_names(codes: list[str]) -> str:
-    return ", ".join(language_name(c) for c in codes)
+def language_names(codes: list[str], lang: Language = ENGLISH) -> str:
+    return ", ".join(language_name(c, lang) for c in codes)
+
+
+def either(lang: Language, items: Iterable[str]) -> str:
+    """"a, b or c" in ``lang``: the choices a question offers."""
+    items = list(items)
+    return format_list(items, style="or", locale=lang.locale) if items else ""

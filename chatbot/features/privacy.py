@@ -11,7 +11,10 @@ from datetime import datetime, timedelta
 
 from chatbot.commands import ActionError, Arg, CommandSpec, Example
 from chatbot.context import Context, Feature, Job
+from chatbot.features.away import sentences
+from chatbot.features.checkin_time import command
 from chatbot.features.matchmaking import coordinators
+from chatbot.i18n import N_
 from storage.tables import Member
 
 
@@ -19,7 +22,13 @@ async def export(ctx: Context) -> str:
     member = ctx.require_member()
     data = ctx.repos.privacy.export(member.id)  # type: ignore[arg-type]
     count = sum(len(rows) for rows in data.values())
-    lines = [f"Everything stored about you: {count} records in {len(data)} tables (JSON, one record a line)."]
+    lines = [
+        ctx._(
+            "Everything stored about you: {records} in {tables} (JSON, one record a line).",
+            records=ctx.ngettext("{n} record", "{n} records", count),
+            tables=ctx.ngettext("{n} table", "{n} tables", len(data)),
+        )
+    ]
     for table, rows in data.items():
         for row in rows:
             lines.append(f"{table}: {json.dumps(row, ensure_ascii=False, sort_keys=True)}")
@@ -37,22 +46,31 @@ async def delete(ctx: Context, code: str | None) -> str:
     member = ctx.require_member()
     assert member.id is not None
     key = str(member.id)
+    lang = ctx.language  # the asker's, kept: after the erase there is no member to ask it of
     if code is None:
         fresh = "".join(ctx.rng.choice(_CODE_ALPHABET) for _ in range(6))
         ctx.repos.kv.set("erase-code", key, f"{fresh} {(ctx.now + ERASE_CODE_VALID).isoformat()}")
-        return (
-            "This erases everything stored about you, on every platform you linked: your profile, sign-ups, "
-            "pairs, goals, check-in answers, assessments, session logs and office-hour records, and the "
-            "messages that named you. It cannot be undone. The people you are paired with and the coordinators "
-            "are told that you left the programme, not why. "
-            f"To go ahead, send {ctx.prefix}mydata delete {fresh} within 10 minutes "
-            f"({ctx.prefix}mydata export first for a copy)."
+        minutes = int(ERASE_CODE_VALID.total_seconds()) // 60
+        confirm = command(ctx, f"mydata delete {fresh}")
+        return sentences(
+            lang._(
+                "This erases everything stored about you, on every platform you linked: your profile, sign-ups, "
+                "pairs, goals, check-in answers, assessments, session logs and office-hour records, and the "
+                "messages that named you."
+            ),
+            lang._("It cannot be undone."),
+            lang._("The people you are paired with and the coordinators are told that you left the programme, not why."),
+            lang.ngettext(
+                "To go ahead, send {command} within {n} minute ({export} first for a copy).",
+                "To go ahead, send {command} within {n} minutes ({export} first for a copy).",
+                minutes, command=confirm, export=command(ctx, "mydata export"),
+            ),
         )
     stored = (ctx.repos.kv.get("erase-code", key) or "").split()
     if len(stored) != 2 or datetime.fromisoformat(stored[1]) < ctx.now:
-        raise ActionError(f"That code has expired or was never given: send {ctx.prefix}mydata delete for a new one.")
+        raise ActionError(lang._("That code has expired or was never given: send {command} for a new one.", command=command(ctx, "mydata delete")))
     if code.strip().upper() != stored[0]:
-        raise ActionError(f"That is not the code I gave you. Send {ctx.prefix}mydata delete for a new one.")
+        raise ActionError(lang._("That is not the code I gave you. Send {command} for a new one.", command=command(ctx, "mydata delete")))
     handle = member.handle
     told = _tell_those_who_should_know(ctx, member)
     ctx.repos.kv.forget("erase-code", key)
@@ -60,8 +78,9 @@ async def delete(ctx: Context, code: str | None) -> str:
     ctx.member = None
     ctx.scrub_after_commit()
     for person in told:  # queued after the erase, so the scrub of messages naming them keeps these
-        ctx.dm(person, f"{handle} has left the programme and their records were erased at their request.")
-    return f"Done: everything stored about {handle} is erased. If you write again you start as a new member."
+        their = ctx.language_of(person)
+        ctx.dm(person, their._("{handle} has left the programme and their records were erased at their request.", handle=handle))
+    return lang._("Done: everything stored about {handle} is erased. If you write again you start as a new member.", handle=handle)
 
 
 def _tell_those_who_should_know(ctx: Context, member: Member) -> list[Member]:
@@ -90,7 +109,7 @@ FEATURE = Feature(
     commands=(
         CommandSpec(
             ("mydata", "export"),
-            "everything the bot stores about you, sent to you privately",
+            N_("everything the bot stores about you, sent to you privately"),
             roles=("member",),
             handler=export,
             private=True,
@@ -98,12 +117,12 @@ FEATURE = Feature(
         ),
         CommandSpec(
             ("mydata", "delete"),
-            "erase everything the bot stores about you (in private, with a code it gives you first)",
+            N_("erase everything the bot stores about you (in private, with a code it gives you first)"),
             roles=("member",),
             handler=delete,
             private=True,
             scope="direct",
-            args=(Arg("code", required=False, help="the code the first step gave you"),),
+            args=(Arg("code", required=False, help=N_("the code the first step gave you")),),
             examples=(Example("alice: !mydata delete", r"To go ahead, send !mydata delete [A-Z2-9]{6} within 10 minutes"),),
         ),
     ),

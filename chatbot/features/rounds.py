@@ -6,6 +6,7 @@ from datetime import date
 
 from chatbot.commands import ActionError, Arg, CommandSpec, Example
 from chatbot.context import Context, Feature
+from chatbot.i18n import N_
 from storage.tables import Round
 
 
@@ -14,7 +15,7 @@ def current_round(ctx: Context) -> Round:
     rnd = ctx.repos.rounds.current()
     if rnd is None:
         raise ActionError(
-            f"No round is open right now. A coordinator opens one with {ctx.prefix}round open NAME START END."
+            ctx._("No round is open right now. A coordinator opens one with {command}.", command=f"{ctx.prefix}round open NAME START END")
         )
     return rnd
 
@@ -22,18 +23,21 @@ def current_round(ctx: Context) -> Round:
 async def round_open(ctx: Context, name: str, start: date, end: date) -> str:
     name = " ".join(name.split())
     if not name or len(name) > 40:
-        raise ActionError("A round's name is 1 to 40 characters, e.g. \"2027 Q1\".")
+        raise ActionError(ctx._("A round's name is 1 to 40 characters, e.g. \"2027 Q1\"."))
     if end <= start:
-        raise ActionError(f"The round must end after it starts ({start} → {end}).")
+        raise ActionError(ctx._("The round must end after it starts ({start} → {end}).", start=start, end=end))
     if (end - start).days > 366:
-        raise ActionError("A round lasts a year at most.")
+        raise ActionError(ctx._("A round lasts a year at most."))
     existing = ctx.repos.rounds.current()
     if existing is not None:
-        raise ActionError(f"{existing.name} is still open; close it first with {ctx.prefix}round close.")
+        raise ActionError(ctx._("{name} is still open; close it first with {command}.", name=existing.name, command=f"{ctx.prefix}round close"))
     if ctx.repos.rounds.by_name(name) is not None:
-        raise ActionError(f"There was a round called {name} already; pick another name.")
+        raise ActionError(ctx._("There was a round called {name} already; pick another name.", name=name))
     ctx.repos.rounds.add(name, start, end, ctx.member.id if ctx.member else None, ctx.now)
-    return f"Round {name} is open ({start} → {end}). Sign-ups: {ctx.prefix}signup mentee or {ctx.prefix}signup mentor."
+    return ctx._(
+        "Round {name} is open ({start} → {end}). Sign-ups: {mentee} or {mentor}.",
+        name=name, start=start, end=end, mentee=f"{ctx.prefix}signup mentee", mentor=f"{ctx.prefix}signup mentor",
+    )
 
 
 async def round_close(ctx: Context) -> str:
@@ -41,20 +45,35 @@ async def round_close(ctx: Context) -> str:
     rnd.status, rnd.closed_at = "closed", ctx.now
     ctx.repos.session.add(rnd)
     counts = ctx.repos.signups.counts(rnd.id)  # type: ignore[arg-type]
-    return f"Round {rnd.name} is closed: {counts.mentees} mentees, {counts.mentors} mentors."
+    return ctx._(
+        "Round {name} is closed: {mentees}, {mentors}.",
+        name=rnd.name, mentees=_mentees(ctx, counts.mentees), mentors=_mentors(ctx, counts.mentors),
+    )
 
 
 async def round_status(ctx: Context) -> str:
     rnd = ctx.repos.rounds.current()
     if rnd is None:
         last = ctx.repos.rounds.latest()
-        tail = f" The last one was {last.name} ({last.starts_on} → {last.ends_on})." if last else ""
-        return f"No round is open.{tail}"
+        if last is None:
+            return ctx._("No round is open.")
+        return ctx._(
+            "No round is open. The last one was {name} ({start} → {end}).", name=last.name, start=last.starts_on, end=last.ends_on
+        )
     c = ctx.repos.signups.counts(rnd.id)  # type: ignore[arg-type]
-    return (
-        f"Round {rnd.name} ({rnd.starts_on} → {rnd.ends_on}) is open: "
-        f"{c.mentees} mentees, {c.mentors} mentors signed up, {c.withdrawn} withdrawn."
+    return ctx._(
+        "Round {name} ({start} → {end}) is open: {mentees}, {mentors} signed up, {withdrawn} withdrawn.",
+        name=rnd.name, start=rnd.starts_on, end=rnd.ends_on,
+        mentees=_mentees(ctx, c.mentees), mentors=_mentors(ctx, c.mentors), withdrawn=ctx.language.number(c.withdrawn),
     )
+
+
+def _mentees(ctx: Context, n: int) -> str:
+    return ctx.ngettext("{n} mentee", "{n} mentees", n)
+
+
+def _mentors(ctx: Context, n: int) -> str:
+    return ctx.ngettext("{n} mentor", "{n} mentors", n)
 
 
 OPEN_EXAMPLE = '!round open "2027 Q1" 2027-01-01 2027-03-31'
@@ -64,26 +83,26 @@ FEATURE = Feature(
     commands=(
         CommandSpec(
             ("round", "open"),
-            "open a programme round for sign-ups",
+            N_("open a programme round for sign-ups"),
             roles=("coordinator",),
             handler=round_open,
             args=(
-                Arg("name", help="the round's name, quoted if it has spaces"),
-                Arg("start", kind="date", help="first day, YYYY-MM-DD"),
-                Arg("end", kind="date", help="last day, YYYY-MM-DD"),
+                Arg("name", help=N_("the round's name, quoted if it has spaces")),
+                Arg("start", kind="date", help=N_("first day, YYYY-MM-DD")),
+                Arg("end", kind="date", help=N_("last day, YYYY-MM-DD")),
             ),
             examples=(Example(OPEN_EXAMPLE, r"Round 2027 Q1 is open"),),
         ),
         CommandSpec(
             ("round", "close"),
-            "close the open round",
+            N_("close the open round"),
             roles=("coordinator",),
             handler=round_close,
             examples=(Example("!round close", r"Round 2027 Q1 is closed: 0 mentees", setup=(OPEN_EXAMPLE,)),),
         ),
         CommandSpec(
             ("round", "status"),
-            "the open round and how many have signed up",
+            N_("the open round and how many have signed up"),
             roles=("member",),
             handler=round_status,
             examples=(Example("!round status", r"2027 Q1 .* is open: 0 mentees", setup=(OPEN_EXAMPLE,)),),

@@ -9,13 +9,16 @@ from __future__ import annotations
 import re
 from typing import Any, Callable
 
-from chatbot.commands import ActionError, Arg, CommandSpec, Example, parse_int
+from chatbot.commands import ActionError, Arg, CommandSpec, Example, in_language, parse_int
 from chatbot.context import Context, Feature
+from chatbot.features.away import sentences
+from chatbot.features.checkin_time import command
 from chatbot.features.matchmaking import end_pairs_of
-from chatbot.features.languages import language_names, parse_languages
+from chatbot.features.languages import either, language_name, language_names, parse_languages
 from chatbot.features.rounds import OPEN_EXAMPLE, current_round
 from chatbot.features.zones import parse_zone
 from chatbot.flows import Flow, Step
+from chatbot.i18n import ENGLISH, N_, Language, Languages
 from storage.tables import Member, Signup
 
 # ---------------------------------------------------------------------------- answer parsers
@@ -24,55 +27,70 @@ def _items(text: str) -> list[str]:
     return [p.strip() for p in re.split(r"[,;\n]+", text) if p.strip()]
 
 
-def _choose(text: str, options: list[str], what: str) -> str:
+def _choose(text: str, options: list[str]) -> str | None:
+    """The option ``text`` names (by number, name or the start of a name), else None."""
     raw = text.strip().lower()
     if raw.isdigit() and 1 <= int(raw) <= len(options):
         return options[int(raw) - 1]
     hits = [o for o in options if o.lower() == raw] or [o for o in options if o.lower().startswith(raw)] if raw else []
-    if len(hits) == 1:
-        return hits[0]
-    raise ValueError(f"'{text.strip()[:30]}' is not one of the {what}: {', '.join(options)}")
+    return hits[0] if len(hits) == 1 else None
 
 
 def parse_focus(ctx: Context, text: str) -> str:
     options = list(ctx.settings.programme.role_focuses)
-    try:
-        return _choose(text, options, "role focuses")
-    except ValueError:
-        numbers = " or ".join([", ".join(str(n) for n in range(1, len(options))), str(len(options))]).lstrip(" or")
+    chosen = _choose(text, options)
+    if chosen is None:
         raise ValueError(
-            f"'{text.strip()[:30]}' is not one of the role focuses (the kind of work you do): "
-            f"reply {numbers}, or a name: {', '.join(options)}"
-        ) from None
+            ctx._(
+                "'{answer}' is not one of the role focuses (the kind of work you do): reply {numbers}, or a name: {options}",
+                answer=text.strip()[:30],
+                numbers=either(ctx.language, [str(n) for n in range(1, len(options) + 1)]),
+                options=", ".join(options),
+            )
+        )
+    return chosen
+
+
+def track_names(ctx: Context, tracks: list[str]) -> str:
+    """Tracks as the reader's language names them (``[programme.track_names]``), else as configured."""
+    return ", ".join(ctx.settings.programme.track_name(t, ctx.language) for t in tracks)
 
 
 def parse_tracks(ctx: Context, text: str, many: bool) -> list[str]:
+    """The tracks named in ``text``, as the reader's language names them or by their ids."""
     options = list(ctx.settings.programme.tracks)
     if many and text.strip().lower() in ("all", "both", "any"):
         return options
-    chosen = [_choose(t, options, "tracks") for t in _items(text.replace(" and ", ","))]
+    names = [ctx.settings.programme.track_name(t, ctx.language) for t in options]
+    chosen = []
+    for item in _items(text.replace(" and ", ",")):
+        name = _choose(item, names)
+        track = options[names.index(name)] if name is not None else _choose(item, options)
+        if track is None:
+            raise ValueError(ctx._("'{answer}' is not one of the tracks: {options}", answer=item.strip()[:30], options=", ".join(names)))
+        chosen.append(track)
     if not chosen:
-        raise ValueError(f"Pick a track: {', '.join(options)}")
+        raise ValueError(ctx._("Pick a track: {options}", options=", ".join(names)))
     if not many and len(chosen) > 1:
-        raise ValueError("A mentee picks one track")
+        raise ValueError(ctx._("A mentee picks one track"))
     return list(dict.fromkeys(chosen))
 
 
-def parse_skills(text: str) -> list[str]:
+def parse_skills(text: str, lang: Language = ENGLISH) -> list[str]:
     skills = list(dict.fromkeys(_items(text)))
     if not skills:
-        raise ValueError("Name at least one, separated by commas")
+        raise ValueError(lang._("Name at least one, separated by commas"))
     if len(skills) > 12 or any(len(s) > 60 for s in skills):
-        raise ValueError("Twelve at most, each under 60 characters")
+        raise ValueError(lang._("Twelve at most, each under 60 characters"))
     return skills
 
 
-def parse_goal(text: str) -> str:
+def parse_goal(text: str, lang: Language = ENGLISH) -> str:
     goal = " ".join(text.split())
     if len(goal) < 5:
-        raise ValueError("Say a little more about your goal (a sentence is fine)")
+        raise ValueError(lang._("Say a little more about your goal (a sentence is fine)"))
     if len(goal) > 300:
-        raise ValueError("Keep the goal under 300 characters; milestones come later")
+        raise ValueError(lang._("Keep the goal under 300 characters; milestones come later"))
     return goal
 
 
@@ -82,7 +100,7 @@ def parse_capacity(ctx: Context, text: str) -> int:
         return ctx.settings.programme.default_capacity
     n = parse_int(raw)
     if not 1 <= n <= 20:
-        raise ValueError("Capacity is between 1 and 20 mentees")
+        raise ValueError(ctx._("Capacity is between 1 and 20 mentees"))
     return n
 
 
@@ -101,14 +119,14 @@ def _focus_prompt(ctx: Context, data: dict[str, Any]) -> str:
     """Names the kind of answer wanted: newcomers who guessed answered with their availability."""
     focuses = ctx.settings.programme.role_focuses
     opts = ", ".join(f"{i}) {f}" for i, f in enumerate(focuses, 1))
-    return f"Which kind of work do you focus on? Reply with a number or a name: {opts}"
+    return ctx._("Which kind of work do you focus on? Reply with a number or a name: {options}", options=opts)
 
 
 def _tracks_prompt(ctx: Context, data: dict[str, Any]) -> str:
-    tracks = ", ".join(ctx.settings.programme.tracks)
+    tracks = track_names(ctx, ctx.settings.programme.tracks)
     if data["kind"] == "mentor":
-        return f"Which tracks do you mentor in? ({tracks}, or 'all')"
-    return f"Which track are you joining? ({tracks})"
+        return ctx._("Which tracks do you mentor in? ({tracks}, or 'all')", tracks=tracks)
+    return ctx._("Which track are you joining? ({tracks})", tracks=tracks)
 
 
 SIGNUP = Flow(
@@ -116,14 +134,14 @@ SIGNUP = Flow(
     steps=(
         Step(
             "timezone",
-            lambda ctx, d: "Which timezone are you in? (a name like Europe/Berlin or America/New_York)",
-            lambda ctx, text, d: parse_zone(text),
+            lambda ctx, d: ctx._("Which timezone are you in? (a name like Europe/Berlin or America/New_York)"),
+            lambda ctx, text, d: parse_zone(text, ctx.language),
             when=_known("timezone"),
         ),
         Step(
             "languages",
-            lambda ctx, d: "Which languages can you work in? (names or codes, e.g. English, Deutsch, pt-br)",
-            lambda ctx, text, d: parse_languages(text),
+            lambda ctx, d: ctx._("Which languages can you work in? (names or codes, e.g. English, Deutsch, pt-br)"),
+            lambda ctx, text, d: parse_languages(text, ctx.language),
             when=_known("languages"),
         ),
         Step("focus", _focus_prompt, lambda ctx, text, d: parse_focus(ctx, text), when=_known("focus")),
@@ -135,35 +153,63 @@ SIGNUP = Flow(
         Step(
             "skills",
             lambda ctx, d: (
-                "Which skills can you teach? (comma-separated)"
+                ctx._("Which skills can you teach? (comma-separated)")
                 if d["kind"] == "mentor"
-                else "Which areas or skills do you want to grow in? (comma-separated)"
+                else ctx._("Which areas or skills do you want to grow in? (comma-separated)")
             ),
-            lambda ctx, text, d: parse_skills(text),
+            lambda ctx, text, d: parse_skills(text, ctx.language),
         ),
         Step(
             "capacity",
-            lambda ctx, d: f"How many mentees can you take at most? (1-20, or 'default' for {ctx.settings.programme.default_capacity})",
+            lambda ctx, d: ctx._(
+                "How many mentees can you take at most? (1-20, or 'default' for {default})",
+                default=ctx.settings.programme.default_capacity,
+            ),
             lambda ctx, text, d: parse_capacity(ctx, text),
             when=_kind("mentor"),
         ),
         Step(
             "goal",
-            lambda ctx, d: "Last one: what is your goal for this round? (a sentence)",
-            lambda ctx, text, d: parse_goal(text),
+            lambda ctx, d: ctx._("Last one: what is your goal for this round? (a sentence)"),
+            lambda ctx, text, d: parse_goal(text, ctx.language),
             when=_kind("mentee"),
         ),
     ),
     finish=lambda ctx, data: _finish_signup(ctx, data),
-    cancelled="Sign-up stopped; nothing was recorded. Start again any time with !signup.",
+    title=N_("sign-up"),
+    cancelled=N_("Sign-up stopped; nothing was recorded. Start again any time with !signup."),
 )
+
+#: what is said of a sign-up of each kind (the kinds are command words: !signup mentee)
+SIGNED_UP_AS = {
+    "mentee": N_("You're signed up as a mentee for {round}. Thank you!"),
+    "mentor": N_("You're signed up as a mentor for {round}. Thank you!"),
+}
+ALREADY_AS = {
+    "mentee": N_("You are signed up as a mentee for {round} already. {profile} shows it; {set} changes a field."),
+    "mentor": N_("You are signed up as a mentor for {round} already. {profile} shows it; {set} changes a field."),
+}
+GOING_ON_AS = {
+    "mentee": N_("You're in the middle of signing up as a mentee; here is where you were ({cancel} stops)."),
+    "mentor": N_("You're in the middle of signing up as a mentor; here is where you were ({cancel} stops)."),
+}
+WELCOME_AS = {
+    "mentee": N_("Welcome! A few questions to sign you up as a mentee for {round} ({cancel} stops)."),
+    "mentor": N_("Welcome! A few questions to sign you up as a mentor for {round} ({cancel} stops)."),
+}
+KIND_IN = {
+    ("mentee", "active"): N_("mentee in {round}"),
+    ("mentor", "active"): N_("mentor in {round}"),
+    ("mentee", "withdrawn"): N_("mentee in {round} (withdrawn)"),
+    ("mentor", "withdrawn"): N_("mentor in {round} (withdrawn)"),
+}
 
 
 async def _finish_signup(ctx: Context, data: dict[str, Any]) -> str:
     member = ctx.require_member()
     rnd = ctx.repos.rounds.current()
     if rnd is None or rnd.id != data["round_id"]:
-        raise ActionError("The round you were signing up for is closed now; nothing was recorded.")
+        raise ActionError(ctx._("The round you were signing up for is closed now; nothing was recorded."))
     member.timezone = data.get("timezone", member.timezone)
     member.languages = data.get("languages", member.languages)
     member.role_focus = data.get("focus", member.role_focus)
@@ -177,7 +223,44 @@ async def _finish_signup(ctx: Context, data: dict[str, Any]) -> str:
     signup.status, signup.withdrawn_at = "active", None
     ctx.repos.signups.add(signup)
     ctx.repos.roles.grant(member.id, kind, None, ctx.now)  # type: ignore[arg-type]
-    return f"You're signed up as a {kind} for {rnd.name}. Thank you!\n" + describe(ctx, member)
+    offer = _offer_language(ctx, member)
+    return "\n".join(line for line in (ctx._(SIGNED_UP_AS[kind], round=rnd.name), describe(ctx, member), offer) if line)
+
+
+def _languages(ctx: Context) -> Languages:
+    """The languages the bot has catalogs for. The one place this module reaches past its
+    context: Context has no accessor for them yet (asked for: ``ctx.languages``)."""
+    return ctx.engine.languages
+
+
+def _offer_language(ctx: Context, member: Member) -> str | None:
+    """A newcomer who has chosen no language is written to in the first of theirs the bot
+    speaks, and told how to change it (only where that is not the bot's own language)."""
+    languages = _languages(ctx)
+    code = languages.first_of(member.languages or []) if member.language is None else None
+    if code is None or languages.get(code) == languages.default:
+        return None
+    member.language = code
+    return ctx._(
+        "I'll write to you in {language} from now on; {command} changes it.",
+        language=language_name(code, ctx.language), command=command(ctx, "profile set language"),
+    )
+
+
+def _spoken_language(ctx: Context, text: str) -> str:
+    """The code of the language ``text`` names, if the bot has a catalog for it."""
+    languages = _languages(ctx)
+    codes = parse_languages(text, ctx.language)
+    code = languages.first_of(codes)
+    if code is None:
+        raise ValueError(
+            ctx._(
+                "I can't write in {wanted} yet; I write in {spoken}.",
+                wanted=language_names(codes, ctx.language),
+                spoken=language_names(languages.codes, ctx.language),
+            )
+        )
+    return code
 
 
 # ---------------------------------------------------------------------------- commands
@@ -188,36 +271,47 @@ async def signup(ctx: Context, kind: str) -> str | None:
     rnd = current_round(ctx)
     for s in ctx.repos.signups.of(member.id, rnd.id, kind):  # type: ignore[arg-type]
         if s.status == "active":
-            raise ActionError(
-                f"You are signed up as a {kind} for {rnd.name} already. "
-                f"{ctx.prefix}profile shows it; {ctx.prefix}profile set changes a field."
-            )
+            raise ActionError(ctx._(ALREADY_AS[kind], round=rnd.name, profile=command(ctx, "profile"), set=command(ctx, "profile set")))
     going = ctx.continue_flow("signup")
     if going is not None and going.get("kind") == kind:  # asked again mid-way: go on, do not start over
-        return f"You're in the middle of signing up as a {kind}; here is where you were ({ctx.prefix}cancel stops)."
+        return ctx._(GOING_ON_AS[kind], cancel=command(ctx, "cancel"))
     known = [f for f, v in (("timezone", member.timezone), ("languages", member.languages), ("focus", member.role_focus)) if v]
     ctx.start_flow("signup", {"kind": kind, "round_id": rnd.id, "_known": known})
-    return f"Welcome! A few questions to sign you up as a {kind} for {rnd.name} ({ctx.prefix}cancel stops)."
+    return ctx._(WELCOME_AS[kind], round=rnd.name, cancel=command(ctx, "cancel"))
 
 
 def describe(ctx: Context, member: Member) -> str:
     """A compact profile: a line for the person, a line per sign-up in the open round."""
-    langs = language_names(member.languages) or "?"
-    lines = [
-        f"{member.handle}: timezone {member.timezone or '?'}; languages {langs}; focus {member.role_focus or '?'}"
-        + ("; withdrawn" if member.status == "withdrawn" else "")
-    ]
+    fields = {
+        "handle": member.handle,
+        "timezone": member.timezone or "?",
+        "languages": language_names(member.languages, ctx.language) or "?",
+        "focus": member.role_focus or "?",
+    }
+    if member.status == "withdrawn":
+        lines = [ctx._("{handle}: timezone {timezone}; languages {languages}; focus {focus}; withdrawn", **fields)]
+    else:
+        lines = [ctx._("{handle}: timezone {timezone}; languages {languages}; focus {focus}", **fields)]
     rnd = ctx.repos.rounds.current()
     if rnd is not None:
         for s in ctx.repos.signups.of(member.id, rnd.id):  # type: ignore[arg-type]
-            parts = [f"{s.kind} in {rnd.name}" + (" (withdrawn)" if s.status == "withdrawn" else "")]
-            parts.append(("track " if s.kind == "mentee" else "tracks ") + ", ".join(s.tracks))
-            parts.append(("teaches " if s.kind == "mentor" else "interests ") + ", ".join(s.skills))
+            tracks, skills = track_names(ctx, s.tracks), ", ".join(s.skills)
+            parts = [ctx._(KIND_IN[s.kind, "withdrawn" if s.status == "withdrawn" else "active"], round=rnd.name)]
+            if s.kind == "mentee":
+                parts += [ctx._("track {tracks}", tracks=tracks), ctx._("interests {skills}", skills=skills)]
+            else:
+                parts += [ctx._("tracks {tracks}", tracks=tracks), ctx._("teaches {skills}", skills=skills)]
             if s.capacity is not None:
-                parts.append(f"capacity {s.capacity}")
+                parts.append(ctx._("capacity {capacity}", capacity=s.capacity))
             if s.goal:
-                parts.append(f"goal: {s.goal}")
+                parts.append(ctx._("goal: {goal}", goal=s.goal))
             lines.append("; ".join(parts))
+    if member.language is not None:
+        language = language_name(member.language, ctx.language)
+        if ctx.member is not None and ctx.member.id == member.id:
+            lines.append(ctx._("I write to you in {language}.", language=language))
+        else:
+            lines.append(ctx._("I write to {handle} in {language}.", handle=member.handle, language=language))
     return "\n".join(lines)
 
 
@@ -225,11 +319,17 @@ async def profile(ctx: Context, who: Member | None) -> str:
     me = ctx.require_member()
     target = who or me
     if target.id != me.id and not ctx.has_role("coordinator"):
-        raise ActionError("You can see your own profile; coordinators can see others'.")
+        raise ActionError(ctx._("You can see your own profile; coordinators can see others'."))
     return describe(ctx, target)
 
 
-PROFILE_FIELDS = ("timezone", "languages", "focus", "platform", "name", "tracks", "skills", "capacity", "goal")
+PROFILE_FIELDS = ("timezone", "languages", "focus", "platform", "name", "tracks", "skills", "capacity", "goal", "language")
+#: why a field of a sign-up cannot be changed, by the kind of sign-up it needs
+NOT_SIGNED_UP_AS = {
+    "mentee": N_("{field} belongs to a sign-up: you are not signed up as a mentee in {round}."),
+    "mentor": N_("{field} belongs to a sign-up: you are not signed up as a mentor in {round}."),
+    None: N_("{field} belongs to a sign-up: you are not signed up as a mentee or mentor in {round}."),
+}
 
 
 def _signup_for(ctx: Context, member: Member, field: str, kind: str | None = None) -> Signup:
@@ -238,8 +338,7 @@ def _signup_for(ctx: Context, member: Member, field: str, kind: str | None = Non
     if kind:
         signups = [s for s in signups if s.kind == kind]
     if not signups:
-        need = f"a {kind}" if kind else "a mentee or mentor"
-        raise ActionError(f"{field} belongs to a sign-up: you are not signed up as {need} in {rnd.name}.")
+        raise ActionError(ctx._(NOT_SIGNED_UP_AS[kind], field=field, round=rnd.name))
     return signups[0]
 
 
@@ -247,21 +346,25 @@ async def profile_set(ctx: Context, field: str, value: str) -> str:
     member = ctx.require_member()
     try:
         if field == "timezone":
-            member.timezone = parse_zone(value)
+            member.timezone = parse_zone(value, ctx.language)
         elif field == "languages":
-            member.languages = parse_languages(value)
+            member.languages = parse_languages(value, ctx.language)
+        elif field == "language":
+            member.language = _spoken_language(ctx, value)
         elif field == "focus":
             member.role_focus = parse_focus(ctx, value)
         elif field == "name":
             name = " ".join(value.split())
             if not 1 <= len(name) <= 40:
-                raise ValueError("A name is 1 to 40 characters")
+                raise ValueError(ctx._("A name is 1 to 40 characters"))
             member.display_name = name
         elif field == "platform":
             platforms = sorted({i.platform for i in ctx.repos.members.identities(member.id)})  # type: ignore[arg-type]
             choice = value.strip().lower()
             if choice not in platforms:
-                raise ValueError(f"You have accounts on {', '.join(platforms)}; link another with {ctx.prefix}link")
+                raise ValueError(
+                    ctx._("You have accounts on {platforms}; link another with {command}", platforms=", ".join(platforms), command=command(ctx, "link"))
+                )
             member.preferred_platform = choice
         else:
             kind = {"capacity": "mentor", "goal": "mentee"}.get(field)
@@ -269,16 +372,16 @@ async def profile_set(ctx: Context, field: str, value: str) -> str:
             if field == "tracks":
                 signup.tracks = parse_tracks(ctx, value, many=signup.kind == "mentor")
             elif field == "skills":
-                signup.skills = parse_skills(value)
+                signup.skills = parse_skills(value, ctx.language)
             elif field == "capacity":
                 signup.capacity = parse_capacity(ctx, value)
             else:
-                signup.goal = parse_goal(value)
+                signup.goal = parse_goal(value, ctx.language)
             ctx.repos.signups.save(signup)
     except ValueError as exc:
-        raise ActionError(str(exc)) from None
+        raise ActionError(in_language(exc, ctx.language)) from None
     ctx.repos.session.add(member)
-    return f"Saved. {describe(ctx, member)}"
+    return ctx._("Saved. {profile}", profile=describe(ctx, member))
 
 
 async def withdraw(ctx: Context, confirm: str | None) -> str:
@@ -286,13 +389,13 @@ async def withdraw(ctx: Context, confirm: str | None) -> str:
     rnd = ctx.repos.rounds.current()
     active = [s for s in ctx.repos.signups.of(member.id, rnd.id) if s.status == "active"] if rnd else []  # type: ignore[arg-type]
     if not active and member.status == "withdrawn":
-        return "You have withdrawn already."
+        return ctx._("You have withdrawn already.")
     if confirm is None:
-        what = " and ".join(f"{s.kind} in {rnd.name}" for s in active) if active and rnd else "the programme"
-        return (
-            f"This withdraws you as {what}. Your records are kept, marked withdrawn. "
-            f"Send {ctx.prefix}withdraw confirm to go ahead."
-        )
+        go_ahead = ctx._("Send {command} to go ahead.", command=command(ctx, "withdraw confirm"))
+        if active and rnd:
+            what = ctx.language.join(ctx._(KIND_IN[s.kind, "active"], round=rnd.name) for s in active)
+            return sentences(ctx._("This withdraws you as {what}. Your records are kept, marked withdrawn.", what=what), go_ahead)
+        return sentences(ctx._("This withdraws you from the programme. Your records are kept, marked withdrawn."), go_ahead)
     for s in active:
         s.status, s.withdrawn_at = "withdrawn", ctx.now
         ctx.repos.signups.save(s)
@@ -301,7 +404,7 @@ async def withdraw(ctx: Context, confirm: str | None) -> str:
     member.status = "withdrawn"
     ctx.repos.session.add(member)
     ctx.repos.conversations.end(member.id)  # type: ignore[arg-type]
-    return f"You have withdrawn. Thank you for taking part; {ctx.prefix}signup brings you back."
+    return ctx._("You have withdrawn. Thank you for taking part; {command} brings you back.", command=command(ctx, "signup"))
 
 
 SIGNED_UP = (
@@ -320,10 +423,10 @@ FEATURE = Feature(
     commands=(
         CommandSpec(
             ("signup",),
-            "sign up for the open round as a mentee or a mentor (a short interview in private)",
+            N_("sign up for the open round as a mentee or a mentor (a short interview in private)"),
             roles=("member",),
             handler=signup,
-            args=(Arg("kind", choices=("mentee", "mentor"), help="mentee or mentor"),),
+            args=(Arg("kind", choices=("mentee", "mentor"), help=N_("mentee or mentor")),),
             examples=(
                 Example("alice: !signup mentee", r"Which timezone", setup=(OPEN_EXAMPLE,)),
                 Example("!signup mentee", r"No round is open"),
@@ -331,32 +434,32 @@ FEATURE = Feature(
         ),
         CommandSpec(
             ("profile",),
-            "show your profile (coordinators: anyone's)",
+            N_("show your profile (coordinators: anyone's)"),
             roles=("member",),
             handler=profile,
             private=True,
-            args=(Arg("who", kind="member", required=False, help="whose profile"),),
+            args=(Arg("who", kind="member", required=False, help=N_("whose profile")),),
             examples=(Example("alice: !profile", r"alice: timezone Europe/Berlin; languages English, German", setup=SIGNED_UP),),
         ),
         CommandSpec(
             ("profile", "set"),
-            "change one field of your profile",
+            N_("change one field of your profile"),
             roles=("member",),
             handler=profile_set,
             private=True,
             args=(
-                Arg("field", choices=PROFILE_FIELDS, help="what to change"),
-                Arg("value", kind="text", rest=True, help="the new value"),
+                Arg("field", choices=PROFILE_FIELDS, help=N_("what to change")),
+                Arg("value", kind="text", rest=True, help=N_("the new value")),
             ),
             examples=(Example("alice: !profile set timezone Asia/Kolkata", r"Saved\. alice: timezone Asia/Kolkata", setup=SIGNED_UP),),
         ),
         CommandSpec(
             ("withdraw",),
-            "leave the programme (your records are kept, marked withdrawn)",
+            N_("leave the programme (your records are kept, marked withdrawn)"),
             roles=("member",),
             handler=withdraw,
             private=True,
-            args=(Arg("confirm", choices=("confirm",), required=False, help="confirm"),),
+            args=(Arg("confirm", choices=("confirm",), required=False, help=N_("confirm")),),
             examples=(Example("alice: !withdraw confirm", r"You have withdrawn", setup=SIGNED_UP),),
         ),
     ),

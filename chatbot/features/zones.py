@@ -20,6 +20,8 @@ from babel import localedata
 from babel.core import Locale, get_global
 
 from chatbot.commands import parse_timezone
+from chatbot.features.languages import either
+from chatbot.i18n import ENGLISH, Language
 
 #: how many zones a question offers at most
 CHOICES = 5
@@ -136,17 +138,22 @@ def _offset_text(offset: timedelta) -> str:
     return f"UTC{sign}{hours}" + (f":{rest:02d}" if rest else "")
 
 
-def _which(what: str, zones: list[str]) -> ValueError:
+def _which(what: str, zones: list[str], lang: Language) -> ValueError:
     # Etc/GMT-1 is UTC+1 (POSIX signs): say so, or the list reads as a mistake
-    shown = [f"{z} ({what} all year)" if z.startswith("Etc/") else z for z in zones[:CHOICES]]
-    options = ", ".join(shown[:-1]) + f" or {shown[-1]}" if len(shown) > 1 else shown[0]
-    more = " (or another zone name)" if len(zones) > CHOICES else ""
-    return ValueError(f"{what} is used in several places: which one is yours? {options}{more}. Reply with the name.")
+    shown = [lang._("{zone} ({offset} all year)", zone=z, offset=what) if z.startswith("Etc/") else z for z in zones[:CHOICES]]
+    if len(zones) > CHOICES:
+        text = lang._(
+            "{what} is used in several places: which one is yours? {options} (or another zone name). Reply with the name.",
+            what=what, options=either(lang, shown),
+        )
+    else:
+        text = lang._("{what} is used in several places: which one is yours? {options}. Reply with the name.", what=what, options=either(lang, shown))
+    return ValueError(text)
 
 
-def parse_zone(text: str) -> str:
+def parse_zone(text: str, lang: Language = ENGLISH) -> str:
     """A timezone as a person types it, as a canonical IANA name; an abbreviation or offset
-    raises a ValueError that asks which zone they mean (the interview asks it again)."""
+    raises a ValueError that asks (in ``lang``) which zone they mean (the interview asks it again)."""
     raw = text.strip()
     if raw.lower() in _UTC_NAMES:
         return "UTC"
@@ -156,14 +163,14 @@ def parse_zone(text: str) -> str:
             return "UTC"
         zones = _for_offset(offset)
         if not zones:
-            raise ValueError(f"No timezone I know is at {_offset_text(offset)}; give a name like Europe/Berlin.")
-        raise _which(_offset_text(offset), zones)
+            raise ValueError(lang._("No timezone I know is at {offset}; give a name like Europe/Berlin.", offset=_offset_text(offset)))
+        raise _which(_offset_text(offset), zones, lang)
     if raw.isalpha() and raw.upper() in _abbreviations():
         zones = _for_abbreviation(raw)
         if len(zones) == 1:
             return zones[0]
         if zones:
-            raise _which(raw.upper(), zones)
+            raise _which(raw.upper(), zones, lang)
     city = _cities().get(raw.replace(" ", "_").casefold())
     if city is not None:
         return city
@@ -173,5 +180,11 @@ def parse_zone(text: str) -> str:
         # suggest only canonical names: the tz database's old links (NZ, MST) are no answer
         names = sorted({z for zones in _zones_by_metazone().values() for z in zones})
         hint = difflib.get_close_matches(raw, names, n=1) or difflib.get_close_matches(raw.title(), names, n=1)
-        extra = f" (did you mean {hint[0]}?)" if hint else ""
-        raise ValueError(f"'{raw[:40]}' is not a timezone I know{extra}; give a name like Europe/Berlin, or UTC+1.") from None
+        if hint:
+            why = lang._(
+                "'{answer}' is not a timezone I know (did you mean {zone}?); give a name like Europe/Berlin, or UTC+1.",
+                answer=raw[:40], zone=hint[0],
+            )
+        else:
+            why = lang._("'{answer}' is not a timezone I know; give a name like Europe/Berlin, or UTC+1.", answer=raw[:40])
+        raise ValueError(why) from None
