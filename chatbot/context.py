@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any, Awaitable, Callable, Iterable
 from chatbot.commands import ActionError, CommandRegistry, CommandSpec
 from chatbot.config import Settings
 from chatbot.delivery.records import choose_identity
-from chatbot.i18n import N_, Language
+from chatbot.i18n import N_, Language, Languages
 from chatbot.events import Announce, Button, DirectMessage, Form, Identity, Outbound, Presence, Where
 from storage.repos import Repos
 from storage.tables import Member, PlatformIdentity
@@ -168,6 +168,11 @@ class Context:
 
     def ngettext(self, singular: str, plural: str, n: int, /, **fields: Any) -> str:
         return self.language.ngettext(singular, plural, n, **fields)
+
+    @property
+    def languages(self) -> Languages:
+        """Every language the bot has a catalog for (the shipped ones and the community's)."""
+        return self.engine.languages
 
     def channel_language(self, where: Where) -> Language:
         """The language of a text posted in a channel: the answer's when the command was said

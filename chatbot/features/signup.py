@@ -18,7 +18,7 @@ from chatbot.features.languages import either, language_name, language_names, pa
 from chatbot.features.rounds import OPEN_EXAMPLE, current_round
 from chatbot.features.zones import parse_zone
 from chatbot.flows import Flow, Step
-from chatbot.i18n import ENGLISH, N_, Language, Languages
+from chatbot.i18n import ENGLISH, N_, Language
 from storage.tables import Member, Signup
 
 # ---------------------------------------------------------------------------- answer parsers
@@ -227,16 +227,10 @@ async def _finish_signup(ctx: Context, data: dict[str, Any]) -> str:
     return "\n".join(line for line in (ctx._(SIGNED_UP_AS[kind], round=rnd.name), describe(ctx, member), offer) if line)
 
 
-def _languages(ctx: Context) -> Languages:
-    """The languages the bot has catalogs for. The one place this module reaches past its
-    context: Context has no accessor for them yet (asked for: ``ctx.languages``)."""
-    return ctx.engine.languages
-
-
 def _offer_language(ctx: Context, member: Member) -> str | None:
     """A newcomer who has chosen no language is written to in the first of theirs the bot
     speaks, and told how to change it (only where that is not the bot's own language)."""
-    languages = _languages(ctx)
+    languages = ctx.languages
     code = languages.first_of(member.languages or []) if member.language is None else None
     if code is None or languages.get(code) == languages.default:
         return None
@@ -249,7 +243,7 @@ def _offer_language(ctx: Context, member: Member) -> str | None:
 
 def _spoken_language(ctx: Context, text: str) -> str:
     """The code of the language ``text`` names, if the bot has a catalog for it."""
-    languages = _languages(ctx)
+    languages = ctx.languages
     codes = parse_languages(text, ctx.language)
     code = languages.first_of(codes)
     if code is None:
