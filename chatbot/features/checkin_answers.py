@@ -10,7 +10,7 @@ from datetime import timedelta
 from typing import Iterable, Sequence
 
 from chatbot.context import Context
-from chatbot.i18n import ENGLISH, Language
+from chatbot.i18n import ENGLISH, N_, Language
 from chatbot.features.away import named
 from chatbot.features.checkin_time import clip, reminder_after, tz_of, when
 from storage.checkins import ANSWERED, MISSED, PROMPTED, SKIPPED, Checkin
@@ -43,12 +43,20 @@ def parse_rating(text: str, lang: Language = ENGLISH) -> int:
 _NO_THEN_MORE = re.compile(r"^(no|none|nope|nothing|no blockers?|n/?a)\s*[,.;:!\u2013\u2014-]+\s*(?!but\b)\S")
 
 
-def blocker_of(text: str) -> str | None:
+#: TRANSLATORS: the answers that mean "no blocker" in your language, comma-separated, lower case
+#: (English ones are always understood too)
+NO_BLOCKER_WORDS = N_("none, nothing, no, nope, no blockers")
+
+
+def blocker_of(text: str, lang: Language = ENGLISH) -> str | None:
     """The blocker in an answer, or None for "none", "nothing so far", "-", "none, it got fixed"
-    and the like ("no, but the server is down" is a blocker)."""
+    and the like ("no, but the server is down" is a blocker), and for the reader's language's
+    own words for none ("aucun", "nada")."""
     lowered = " ".join(text.lower().split())
     flat = " ".join(re.sub(r"[.!,;:()]+", " ", lowered).split())
     if not flat or _NO_BLOCKER.match(flat) or _NO_THEN_MORE.match(lowered):
+        return None
+    if flat in {" ".join(w.split()) for w in lang._(NO_BLOCKER_WORDS).lower().split(",")}:
         return None
     return " ".join(text.split())
 

@@ -23,6 +23,7 @@ from chatbot.features.checkin_time import (
     days_off,
     fresh_plan,
     next_prompt,
+    question_in,
     reminder_after,
     schedule_of,
     schedule_text,
@@ -89,24 +90,25 @@ def prompt_text(
                 len(questions), when=at,
             )
         ]
-    lines += numbered_questions(questions)
+    lines += numbered_questions(ctx, questions, lang)
     if until is not None:
         lines.append(lang._("Answers are welcome until your next check-in, {when}.", when=when_zoned(until, member, lang)))
     return "\n".join(lines)
 
 
-def numbered_questions(questions: Sequence[Sequence[str]]) -> list[str]:
-    """"1. How did it go?": the questions as the config words them, numbered for the answers."""
-    return [f"{i}. {q[2]}" for i, q in enumerate(questions, 1)]
+def numbered_questions(ctx: Context, questions: Sequence[Sequence[str]], lang: Language) -> list[str]:
+    """"1. How did it go?": the questions in the reader's language, numbered for the answers."""
+    return [f"{i}. {question_in(ctx, q, lang)}" for i, q in enumerate(questions, 1)]
 
 
 def answer_button(ctx: Context, lang: Language = ENGLISH) -> tuple[Button, ...]:
     return (Button(lang._("Answer"), command(ctx, "checkin")),)
 
 
-def answer_form(questions: Sequence[Sequence[str]], lang: Language = ENGLISH) -> Form:
+def answer_form(ctx: Context, questions: Sequence[Sequence[str]], lang: Language) -> Form:
     """All the questions at once where the platform has forms; the answers come back numbered."""
-    return Form(title=lang._("Check-in"), questions=tuple(q[2] for q in questions), label=lang._("Answer in a form"))
+    return Form(title=lang._("Check-in"), questions=tuple(question_in(ctx, q, lang) for q in questions),
+                label=lang._("Answer in a form"))
 
 
 # ---------------------------------------------------------------------------- the scheduled job
@@ -272,7 +274,7 @@ def _prompt(ctx: Context, plan: CheckinPlan, member: Member, schedule: WeeklySch
         member.id,
         DirectMessage(
             to=ident, text=text, key=f"checkin:{member.id}:{due.isoformat()}",
-            buttons=answer_button(ctx, lang), form=answer_form(questions, lang),
+            buttons=answer_button(ctx, lang), form=answer_form(ctx, questions, lang),
         )
     )
 
@@ -326,16 +328,16 @@ def _remind(ctx: Context) -> int:
         if conv is None or (conv.flow == FLOW and conv.data.get("due") != row.due_at.isoformat()):
             open_interview(ctx, member.id, FLOW, ident.platform, {"due": row.due_at.isoformat(), "questions": row.questions}, batch)
             lines.append(lang._("Reply here with your answers:"))
-            lines += numbered_questions(row.questions)
+            lines += numbered_questions(ctx, row.questions, lang)
         elif conv.flow == FLOW:
-            lines.append(lang._("Reply here; I'm waiting for your answer to: {question}", question=row.questions[int(conv.step[1:])][2]))
+            lines.append(lang._("Reply here; I'm waiting for your answer to: {question}", question=question_in(ctx, row.questions[int(conv.step[1:])], lang)))
         else:
             lines.append(lang._("Send {command} to answer it.", command=command(ctx, "checkin")))
         ctx.queue_dm(
             member.id,
             DirectMessage(
                 to=ident, text="\n".join(lines), key=f"checkin-remind:{row.id}",
-                buttons=answer_button(ctx, lang), form=answer_form(row.questions, lang),
+                buttons=answer_button(ctx, lang), form=answer_form(ctx, row.questions, lang),
             )
         )
     batch.write(ctx)

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 from datetime import date, datetime, timedelta
+from typing import Sequence
 from functools import lru_cache
 
 from chatbot.config import parse_day_off, parse_span_setting
@@ -102,6 +103,17 @@ def plan_of(ctx: Context, member: Member) -> CheckinPlan:
         plan = fresh_plan(ctx, member)
         ctx.repos.checkins.save(plan)
     return plan
+
+
+def question_in(ctx: Context, question: Sequence[str], lang: Language) -> str:
+    """A question as asked (``[id, kind, text]``, kept with the check-in) in the reader's
+    language: the config's own translation while the config still asks it so, else the
+    catalogs' (the default questions are there), else as written."""
+    qid, _kind, text = question[0], question[1], question[2]
+    for q in ctx.settings.checkins.questions:
+        if q.id == qid and q.text == text:
+            return q.text_in(lang)
+    return lang._(text)
 
 
 def current_questions(ctx: Context) -> list[list[str]]:

@@ -68,6 +68,7 @@ from chatbot.features.checkin_time import (
     next_asked,
     next_prompt,
     plan_of,
+    question_in,
     schedule_of,
     schedule_text,
     tz_of,
@@ -170,7 +171,7 @@ def _tell_mentors(ctx: Context, mentee: Member, row: Checkin, changed: Sequence[
 def _fill(row: Checkin, answers: list[str]) -> None:
     row.answers = list(answers)
     row.rating = next((parse_rating(a) for q, a in zip(row.questions, answers) if q[1] == "scale"), None)
-    row.blocker = next((blocker_of(a) for q, a in zip(row.questions, answers) if q[1] == "blocker"), None)
+    row.blocker = next((blocker_of(a, ctx.language) for q, a in zip(row.questions, answers) if q[1] == "blocker"), None)
 
 
 def _names(people: Sequence[Member], lang: Language) -> str:
@@ -276,7 +277,7 @@ async def _finish_edit(ctx: Context, data: dict[str, Any]) -> str:
 CHECKIN = Flow(
     name=FLOW,
     steps=tuple(
-        Step(f"q{i}", (lambda i: lambda ctx, d: d["questions"][i][2])(i), _parse_at(i), when=_asks(i))
+        Step(f"q{i}", (lambda i: lambda ctx, d: question_in(ctx, d["questions"][i], ctx.language))(i), _parse_at(i), when=_asks(i))
         for i in range(MAX_QUESTIONS)
     ),
     finish=_finish,
@@ -347,7 +348,7 @@ async def checkin(ctx: Context, answer: str | None) -> str:
             )
         return record_answer(ctx, data, many)
     open_interview(ctx, me.id, FLOW, ctx.who.platform, data)
-    lines = [intro, *numbered_questions(questions)]
+    lines = [intro, *numbered_questions(ctx, questions, ctx.language)]
     if len(questions) > 1:
         lines.append(ctx._("Reply with all the answers at once (numbered, one per line, or separated by |), or answer 1 and I'll ask the rest."))
     return "\n".join(lines)

@@ -224,7 +224,8 @@ async def _finish_signup(ctx: Context, data: dict[str, Any]) -> str:
     ctx.repos.signups.add(signup)
     ctx.repos.roles.grant(member.id, kind, None, ctx.now)  # type: ignore[arg-type]
     offer = _offer_language(ctx, member)
-    return "\n".join(line for line in (ctx._(SIGNED_UP_AS[kind], round=rnd.name), describe(ctx, member), offer) if line)
+    profile = describe(ctx, member, language=offer is None)  # the offer says which language already
+    return "\n".join(line for line in (ctx._(SIGNED_UP_AS[kind], round=rnd.name), profile, offer) if line)
 
 
 def _offer_language(ctx: Context, member: Member) -> str | None:
@@ -274,7 +275,7 @@ async def signup(ctx: Context, kind: str) -> str | None:
     return ctx._(WELCOME_AS[kind], round=rnd.name, cancel=command(ctx, "cancel"))
 
 
-def describe(ctx: Context, member: Member) -> str:
+def describe(ctx: Context, member: Member, language: bool = True) -> str:
     """A compact profile: a line for the person, a line per sign-up in the open round."""
     fields = {
         "handle": member.handle,
@@ -300,12 +301,12 @@ def describe(ctx: Context, member: Member) -> str:
             if s.goal:
                 parts.append(ctx._("goal: {goal}", goal=s.goal))
             lines.append("; ".join(parts))
-    if member.language is not None:
-        language = language_name(member.language, ctx.language)
+    if member.language is not None and language:
+        name = language_name(member.language, ctx.language)
         if ctx.member is not None and ctx.member.id == member.id:
-            lines.append(ctx._("I write to you in {language}.", language=language))
+            lines.append(ctx._("I write to you in {language}.", language=name))
         else:
-            lines.append(ctx._("I write to {handle} in {language}.", handle=member.handle, language=language))
+            lines.append(ctx._("I write to {handle} in {language}.", handle=member.handle, language=name))
     return "\n".join(lines)
 
 
