@@ -87,7 +87,8 @@ class App:
 
     def __post_init__(self) -> None:
         db = self.settings.database
-        self.db = open_database(db.url, synchronous=db.synchronous, busy_timeout_ms=db.busy_timeout_ms)
+        self.db = open_database(db.url, synchronous=db.synchronous, busy_timeout_ms=db.busy_timeout_ms,
+                                migrate=db.migrate_on_start)
         self.engine = Engine(self.db, self.settings, self.clock, self.features or all_features(), rng=self.rng)
         self.scheduler: Scheduler | None = None
         self._supervisors: list[asyncio.Task[None]] = []

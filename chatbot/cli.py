@@ -21,6 +21,7 @@ from pathlib import Path
 
 from chatbot import __version__
 from chatbot.config import ConfigError, Settings, load, masked
+from chatbot.wording import plural
 
 LOG_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
 #: environment variables whose values never appear in a log line
@@ -63,7 +64,8 @@ def _settings(args: argparse.Namespace) -> Settings:
     if getattr(args, "db", None):
         from storage.db import sqlite_url
 
-        db = settings.database.model_copy(update={"url": sqlite_url(args.db)})
+        url = args.db if "://" in args.db else sqlite_url(args.db)  # a URL, or a SQLite file
+        db = settings.database.model_copy(update={"url": url})
         settings = settings.model_copy(update={"database": db})
     return settings
 
@@ -202,6 +204,45 @@ def _health(settings: Settings) -> int:
     return 0
 
 
+def _migrate(settings: Settings) -> int:
+    """Bring the database to the newest schema (start-up does it too unless
+    ``[database] migrate_on_start = false``, for operators who migrate before rolling out)."""
+    from storage.db import open_database, revisions
+
+    db = settings.database
+    engine = open_database(db.url, synchronous=db.synchronous, busy_timeout_ms=db.busy_timeout_ms)
+    try:
+        print(f"the database is at the newest schema ({', '.join(revisions(engine))})")
+    finally:
+        engine.dispose()
+    return 0
+
+
+def _migrate_data(source: str, target: str) -> int:
+    """Copy a programme from one database to another, e.g. a SQLite file to PostgreSQL."""
+    from storage.db import database_url, open_database, sqlite_path
+    from storage.transfer import TransferError, copy_database
+
+    source = database_url(source)
+    path = sqlite_path(source)
+    if path is not None and not path.exists():
+        raise FileNotFoundError(f"no database at {path}")
+    src, dst = open_database(source), open_database(database_url(target))
+    try:
+        copied = copy_database(src, dst)
+    except TransferError as exc:
+        print(f"mentorbot: {exc}", file=sys.stderr)
+        return 1
+    finally:
+        src.dispose()
+        dst.dispose()
+    for item in copied:
+        print(f"{item.table}: {item.rows}")
+    total = sum(item.rows for item in copied)
+    print(f"copied {plural(total, 'row')} in {plural(len(copied), 'table')}; every count matches", file=sys.stderr)
+    return 0
+
+
 def _backup(settings: Settings, dest: Path) -> int:
     from storage.db import backup
 
@@ -232,6 +273,9 @@ def _export_office_hours(settings: Settings, dest: str) -> int:
     return 0
 
 
+DB_HELP = "a SQLite file or a database URL (default: the config's [database] url)"
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="mentorbot", description="A mentorship chat bot for Discord, IRC and Matrix.")
     p.add_argument("--version", action="version", version=f"mentorbot {__version__}")
@@ -241,22 +285,28 @@ def build_parser() -> argparse.ArgumentParser:
     sub.add_parser("run", help="run every adapter the config enables")
     c = sub.add_parser("console", help="chat with the bot in this terminal")
     c.add_argument("--script", type=Path, help="play a transcript non-interactively and print the bot's output")
-    c.add_argument("--db", help="SQLite database file (default: the config's, ./mentorbot.db)")
+    c.add_argument("--db", help=DB_HELP)
     c.add_argument("--user", default="you", help="who you are (default: you)")
     k = sub.add_parser("check-config", help="validate a config and print it with secrets masked")
     k.add_argument("file", nargs="?", help="the config file (default: --config or the embedded default)")
     sub.add_parser("commands", help="print every command as a Markdown table (COMMANDS.md)")
     h = sub.add_parser("health", help="each adapter's state as the running bot recorded it; "
                                       "exits 1 when one has been down longer than [health] max_down")
-    h.add_argument("--db", help="SQLite database file (default: the config's)")
+    h.add_argument("--db", help=DB_HELP)
+    m = sub.add_parser("migrate", help="bring the database to the newest schema (start-up does it too, by default)")
+    m.add_argument("--db", help=DB_HELP)
+    d = sub.add_parser("migrate-data", help="copy every record into a new, empty database (SQLite to PostgreSQL)")
+    d.add_argument("--from", dest="source", required=True, metavar="URL", help="the database to read, e.g. sqlite:///mentorbot.db")
+    d.add_argument("--to", dest="target", required=True, metavar="URL",
+                   help="the empty database to fill, e.g. postgresql://mentorbot@db/mentorbot")
     b = sub.add_parser("backup", help="write a consistent copy of the database")
     b.add_argument("path", type=Path)
-    b.add_argument("--db", help="SQLite database file (default: the config's)")
+    b.add_argument("--db", help=DB_HELP)
     e = sub.add_parser("export", help="write records out for coordinators")
     what = e.add_subparsers(dest="what", required=True)
     o = what.add_parser("office-hours", help="the office-hour help log: one row per person in line")
     o.add_argument("--csv", required=True, metavar="FILE", help="the CSV file to write (- for stdout)")
-    o.add_argument("--db", help="SQLite database file (default: the config's)")
+    o.add_argument("--db", help=DB_HELP)
     # `mentorbot run --config FILE` as well as `mentorbot --config FILE run`: the option after the
     # command overrides, and its absence there leaves the one before it alone (SUPPRESS)
     for command in (*sub.choices.values(), o):
@@ -285,6 +335,10 @@ def main(argv: list[str] | None = None) -> int:
             return asyncio.run(_run(settings))
         if args.command == "console":
             return asyncio.run(_console(settings, args.script, args.user))
+        if args.command == "migrate":
+            return _migrate(settings)
+        if args.command == "migrate-data":
+            return _migrate_data(args.source, args.target)
         if args.command == "backup":
             return _backup(settings, args.path)
         if args.command == "health":
