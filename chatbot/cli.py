@@ -73,10 +73,10 @@ def _settings(args: argparse.Namespace) -> Settings:
 # ---------------------------------------------------------------------------- commands
 
 
-async def _run(settings: Settings) -> int:
+async def _run(settings: Settings, only: list[str] | None = None) -> int:
     from chatbot.app import App
 
-    app = App(settings)
+    app = App(settings, only=only)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
@@ -169,9 +169,11 @@ def _check_config(path: str | None) -> int:
     return 0
 
 
-def _health(settings: Settings) -> int:
+def _health(settings: Settings, only: list[str] | None = None) -> int:
     """Each enabled adapter's state as the running bot recorded it; 1 when one has been down
-    longer than ``[health] max_down`` (or the bot stopped recording), else 0."""
+    longer than ``[health] max_down`` (or the bot stopped recording), or when the database
+    cannot be reached, else 0. ``only``: the adapters of one process (``run --adapters``)."""
+    from sqlalchemy.exc import DBAPIError
     from sqlmodel import Session
 
     from chatbot.supervisor import HEALTH_NAMESPACE, AdapterHealth, assess
@@ -183,12 +185,16 @@ def _health(settings: Settings) -> int:
     if path is not None and not path.exists():
         print(f"mentorbot: no database at {path}; has the bot run?", file=sys.stderr)
         return 1
+    names = [name for name in settings.enabled_adapters() if only is None or name in only]
     engine = open_database(db.url, synchronous=db.synchronous, busy_timeout_ms=db.busy_timeout_ms, migrate=False)
     try:
         with Session(engine) as s:
             repo = KeyValueRepo(s)
-            records = {name: AdapterHealth.from_json(repo.get(HEALTH_NAMESPACE, name))
-                       for name in settings.enabled_adapters()}
+            records = {name: AdapterHealth.from_json(repo.get(HEALTH_NAMESPACE, name)) for name in names}
+    except DBAPIError as exc:
+        print(f"unhealthy: the database cannot be reached ({type(exc.orig).__name__}: {str(exc.orig).strip()[:200]})",
+              file=sys.stderr)
+        return 1
     finally:
         engine.dispose()
     now, limit = time.time(), settings.health.max_down_seconds
@@ -276,13 +282,23 @@ def _export_office_hours(settings: Settings, dest: str) -> int:
 DB_HELP = "a SQLite file or a database URL (default: the config's [database] url)"
 
 
+def adapter_list(text: str) -> list[str]:
+    """``irc`` or ``discord,matrix``: adapter names, comma-separated."""
+    names = [name.strip() for name in text.split(",") if name.strip()]
+    if not names or any(not re.fullmatch(r"[a-z][a-z0-9_-]*", name) for name in names):
+        raise argparse.ArgumentTypeError(f"{text!r}: give adapter names separated by commas, like discord,matrix")
+    return names
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="mentorbot", description="A mentorship chat bot for Discord, IRC and Matrix.")
     p.add_argument("--version", action="version", version=f"mentorbot {__version__}")
     p.add_argument("--config", help="config file (TOML); default: $MENTORBOT_CONFIG, else the embedded default")
     p.add_argument("--log-level", choices=["DEBUG", "INFO", "WARNING", "ERROR"], help="overrides logging.level")
     sub = p.add_subparsers(dest="command", required=True)
-    sub.add_parser("run", help="run every adapter the config enables")
+    r = sub.add_parser("run", help="run every adapter the config enables")
+    r.add_argument("--adapters", type=adapter_list, metavar="NAMES",
+                   help="only these enabled adapters, e.g. irc or discord,matrix (other processes run the rest)")
     c = sub.add_parser("console", help="chat with the bot in this terminal")
     c.add_argument("--script", type=Path, help="play a transcript non-interactively and print the bot's output")
     c.add_argument("--db", help=DB_HELP)
@@ -293,6 +309,7 @@ def build_parser() -> argparse.ArgumentParser:
     h = sub.add_parser("health", help="each adapter's state as the running bot recorded it; "
                                       "exits 1 when one has been down longer than [health] max_down")
     h.add_argument("--db", help=DB_HELP)
+    h.add_argument("--adapters", type=adapter_list, metavar="NAMES", help="only these adapters (one process's)")
     m = sub.add_parser("migrate", help="bring the database to the newest schema (start-up does it too, by default)")
     m.add_argument("--db", help=DB_HELP)
     d = sub.add_parser("migrate-data", help="copy every record into a new, empty database (SQLite to PostgreSQL)")
@@ -332,7 +349,7 @@ def main(argv: list[str] | None = None) -> int:
         quiet = args.command in ("console", "health")
         setup_logging(args.log_level or ("WARNING" if quiet else settings.logging.level))
         if args.command == "run":
-            return asyncio.run(_run(settings))
+            return asyncio.run(_run(settings, args.adapters))
         if args.command == "console":
             return asyncio.run(_console(settings, args.script, args.user))
         if args.command == "migrate":
@@ -342,7 +359,7 @@ def main(argv: list[str] | None = None) -> int:
         if args.command == "backup":
             return _backup(settings, args.path)
         if args.command == "health":
-            return _health(settings)
+            return _health(settings, args.adapters)
         if args.command == "export":
             return _export_office_hours(settings, args.csv)
     except ConfigError as exc:

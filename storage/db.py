@@ -131,6 +131,45 @@ def upgrade(engine: Engine) -> None:
         command.upgrade(cfg, "heads")
 
 
+#: whoever holds it runs the scheduler's tick (PostgreSQL; see chatbot/tick_lock.py)
+TICK_LOCK_KEY = 0x6D656E746F720002
+
+
+def try_session_lock(engine: Engine, key: int) -> Connection | None:
+    """PostgreSQL: a connection of its own holding the advisory lock ``key``, or None when
+    another session holds it. The lock lasts until the connection closes: the server frees it
+    when the holding process dies, however it dies."""
+    conn = engine.connect().execution_options(isolation_level="AUTOCOMMIT")
+    try:
+        if conn.exec_driver_sql(f"SELECT pg_try_advisory_lock({int(key)})").scalar():
+            return conn
+    except Exception:
+        conn.invalidate()
+        raise
+    conn.close()
+    return None
+
+
+def release_session_lock(conn: Connection, key: int) -> None:
+    """Free a lock ``try_session_lock`` took, and the connection (which goes back to the pool,
+    its session alive: the lock must not go with it)."""
+    try:
+        conn.exec_driver_sql(f"SELECT pg_advisory_unlock({int(key)})")
+        conn.close()
+    except Exception:
+        conn.invalidate()  # closing the session frees its locks anyway
+
+
+def still_connected(conn: Connection) -> bool:
+    """True while a connection (and so the session lock it holds) is alive."""
+    try:
+        conn.exec_driver_sql("SELECT 1")
+        return True
+    except Exception:
+        conn.invalidate()
+        return False
+
+
 def revisions(engine: Engine) -> list[str]:
     """The migration revisions the database is at (one per branch)."""
     with engine.connect() as conn:
