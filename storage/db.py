@@ -201,6 +201,13 @@ def reset_sequences(conn: Connection, tables: Iterable[Table]) -> None:
             )
 
 
+def analyze(engine: Engine) -> None:
+    """After a bulk load (``migrate-data``): give the query planner statistics at once instead of
+    whenever autovacuum gets to it; until then PostgreSQL plans joins as if tables were empty."""
+    with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+        conn.exec_driver_sql("ANALYZE")
+
+
 def checkpoint(engine: Engine) -> None:
     """Fold the WAL into the main file and truncate it, so deleted text does not linger there.
 

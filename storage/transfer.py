@@ -18,7 +18,7 @@ from sqlalchemy.sql.schema import Table
 from sqlmodel import SQLModel
 
 import storage.repos  # noqa: F401 - registers every table on SQLModel.metadata
-from storage.db import reset_sequences
+from storage.db import analyze, reset_sequences
 
 #: rows read and written at a time, so a large programme never sits in memory at once
 CHUNK = 2000
@@ -64,4 +64,5 @@ def copy_database(source: Engine, target: Engine) -> list[Copied]:
         wrong = [f"{name}: {read[name]} read, {written[name]} written" for name in read if read[name] != written[name]]
         if wrong:
             raise TransferError("the copy does not match the source (nothing was kept): " + "; ".join(wrong))
+    analyze(target)
     return copied
