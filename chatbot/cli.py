@@ -19,6 +19,8 @@ import time
 from datetime import datetime, timezone
 from pathlib import Path
 
+from sqlalchemy.exc import DBAPIError
+
 from chatbot import __version__
 from chatbot.config import ConfigError, Settings, load, masked
 from chatbot.wording import plural
@@ -56,6 +58,11 @@ def setup_logging(level: str) -> None:
     root.setLevel(level)
     for noisy in ("apscheduler", "alembic", "discord", "nio", "irc"):
         logging.getLogger(noisy).setLevel(max(logging.WARNING, root.level))
+
+
+def unreachable(exc: DBAPIError) -> str:
+    """What the driver said when the database refused us, on one line."""
+    return f"the database cannot be reached ({type(exc.orig).__name__}: {' '.join(str(exc.orig).split())[:300]})"
 
 
 def _settings(args: argparse.Namespace) -> Settings:
@@ -173,7 +180,6 @@ def _health(settings: Settings, only: list[str] | None = None) -> int:
     """Each enabled adapter's state as the running bot recorded it; 1 when one has been down
     longer than ``[health] max_down`` (or the bot stopped recording), or when the database
     cannot be reached, else 0. ``only``: the adapters of one process (``run --adapters``)."""
-    from sqlalchemy.exc import DBAPIError
     from sqlmodel import Session
 
     from chatbot.supervisor import HEALTH_NAMESPACE, AdapterHealth, assess
@@ -192,8 +198,7 @@ def _health(settings: Settings, only: list[str] | None = None) -> int:
             repo = KeyValueRepo(s)
             records = {name: AdapterHealth.from_json(repo.get(HEALTH_NAMESPACE, name)) for name in names}
     except DBAPIError as exc:
-        print(f"unhealthy: the database cannot be reached ({type(exc.orig).__name__}: {str(exc.orig).strip()[:200]})",
-              file=sys.stderr)
+        print(f"unhealthy: {unreachable(exc)}", file=sys.stderr)
         return 1
     finally:
         engine.dispose()
@@ -367,6 +372,9 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     except (FileNotFoundError, FileExistsError, ValueError) as exc:
         print(f"mentorbot: {exc}", file=sys.stderr)
+        return 2
+    except DBAPIError as exc:  # a database server that refuses us: say so, no traceback
+        print(f"mentorbot: {unreachable(exc)}", file=sys.stderr)
         return 2
     return 1
 

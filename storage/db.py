@@ -22,7 +22,6 @@ import logging
 import sqlite3
 import time
 from pathlib import Path
-
 from typing import Iterable
 
 from sqlalchemy import Table, event, text

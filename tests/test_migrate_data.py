@@ -55,3 +55,12 @@ async def test_a_seeded_sqlite_programme_moves_to_postgresql_with_its_ids(tmp_pa
     assert main(["migrate-data", "--from", source, "--to", target]) == 1
     assert "the target database is not empty: checkin (1), checkin_plan (1), conversation (1), identity (5)" in capsys.readouterr().err
     assert records(target)["rows"]["member"] == 5
+
+
+def test_migrate_data_says_so_when_a_database_is_missing_or_unreachable(tmp_path, capsys):
+    assert main(["migrate-data", "--from", f"sqlite:///{tmp_path / 'none.db'}", "--to", "postgresql://x@127.0.0.1:1/x"]) == 2
+    assert capsys.readouterr().err.startswith("mentorbot: no database at ")
+    open_database(sqlite_in(tmp_path)).dispose()
+    assert main(["migrate-data", "--from", sqlite_in(tmp_path), "--to", "postgresql://x@127.0.0.1:1/x"]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("mentorbot: the database cannot be reached (OperationalError: ") and "Traceback" not in err
