@@ -64,3 +64,17 @@ def test_migrate_data_says_so_when_a_database_is_missing_or_unreachable(tmp_path
     assert main(["migrate-data", "--from", sqlite_in(tmp_path), "--to", "postgresql://x@127.0.0.1:1/x"]) == 2
     err = capsys.readouterr().err
     assert err.startswith("mentorbot: the database cannot be reached (OperationalError: ") and "Traceback" not in err
+
+
+def test_mentorbot_migrate_brings_a_new_postgresql_database_to_the_newest_schema(pg_server, capsys):
+    url = pg_server.database(migrated=False)
+    assert main(["migrate", "--db", url]) == 0
+    assert capsys.readouterr().out.startswith("the database is at the newest schema (")
+    engine = open_database(url, migrate=False)
+    try:
+        with engine.connect() as conn:
+            assert counts(conn)["member"] == 0  # every table is there
+    finally:
+        engine.dispose()
+    assert main(["migrate", "--db", url]) == 0  # again: nothing to do, same answer
+    assert capsys.readouterr().out.startswith("the database is at the newest schema (")
