@@ -7,6 +7,7 @@ scheduler ticks (``run_due``) until a tick sends nothing more, exactly as the ru
 on a Monday morning. Each size runs in a child process so its peak RSS is its own.
 
     python bench/bench_checkin_fanout.py [--sizes 1000,10000] [--extrapolate 100000] [--batch 500]
+                                         [--databases sqlite,postgresql]
 
 The batch is the shipped default (500 prompts per transaction): the engine runs the job again
 at once until nothing is due, letting commands in between, so a tick is the whole fan-out and
@@ -27,6 +28,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from contextlib import ExitStack
 from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
 
@@ -38,6 +40,8 @@ from adapters.console import MemoryAdapter  # noqa: E402
 from chatbot.app import App  # noqa: E402
 from chatbot.clock import FakeClock  # noqa: E402
 from chatbot.config import from_dict  # noqa: E402
+from bench.pg import postgres  # noqa: E402
+from storage.db import analyze, reset_sequences  # noqa: E402
 from storage.mentorship import Pair  # noqa: E402
 from storage.tables import Member, PlatformIdentity, Round, Signup  # noqa: E402
 
@@ -77,11 +81,12 @@ def populate(app: App, n: int) -> None:
                                          status="open", opened_at=PAIRED_AT)])
         con.execute(insert(Signup), signups)
         con.execute(insert(Pair), pairs)
+        reset_sequences(con, [Member.__table__, PlatformIdentity.__table__, Round.__table__, Signup.__table__, Pair.__table__])  # type: ignore[attr-defined]
 
 
-async def one(n: int, batch: int, workdir: Path) -> dict[str, float]:
+async def one(n: int, batch: int, url: str) -> dict[str, float]:
     settings = from_dict({
-        "database": {"url": f"sqlite:///{workdir / 'fanout.db'}", "synchronous": "full"},
+        "database": {"url": url, "synchronous": "full"},
         "checkins": {"batch": batch},
     })
     adapter = MemoryAdapter()
@@ -90,6 +95,7 @@ async def one(n: int, batch: int, workdir: Path) -> dict[str, float]:
     await app.start(schedule=False)
     t0 = time.perf_counter()
     populate(app, n)
+    analyze(app.db)  # as migrate-data does after a bulk load (SQLite: statistics for the planner too)
     populate_s = time.perf_counter() - t0
     clock.set(MONDAY_JUST_PAST_TEN)
     rss_before = maxrss_mb()
@@ -129,9 +135,9 @@ async def one(n: int, batch: int, workdir: Path) -> dict[str, float]:
     }
 
 
-def child(n: int, batch: int) -> dict[str, float]:
+def child(n: int, batch: int, url: str | None) -> dict[str, float]:
     """Run one size in a fresh interpreter so the RSS peak is that size's alone."""
-    out = subprocess.run([sys.executable, __file__, "--one", str(n), "--batch", str(batch)],
+    out = subprocess.run([sys.executable, __file__, "--one", str(n), "--batch", str(batch), *(["--url", url] if url else [])],
                          capture_output=True, text=True, check=False)
     if out.returncode != 0:
         raise SystemExit(f"size {n} failed:\n{out.stderr[-3000:]}")
@@ -143,26 +149,42 @@ def main() -> None:
     parser.add_argument("--sizes", default="1000,10000")
     parser.add_argument("--extrapolate", type=int, default=100_000, help="size to extrapolate to linearly (0: none)")
     parser.add_argument("--batch", type=int, default=500, help="[checkins] batch: prompts per transaction")
+    parser.add_argument("--databases", default="sqlite,postgresql", help="which databases, in one run")
     parser.add_argument("--one", type=int, help=argparse.SUPPRESS)
+    parser.add_argument("--url", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.one:
         with tempfile.TemporaryDirectory(dir=os.environ.get("BENCH_DIR")) as d:
-            print(json.dumps(asyncio.run(one(args.one, args.batch, Path(d)))))
+            print(json.dumps(asyncio.run(one(args.one, args.batch, args.url or f"sqlite:///{Path(d) / 'fanout.db'}"))))
         return
     load = ", ".join(f"{x:.2f}" for x in os.getloadavg())
-    print(f"{os.cpu_count()} CPUs, load average {load}; synchronous=full; [checkins] batch = {args.batch}")
-    r: dict[str, float] = {}
-    for n in (int(s) for s in args.sizes.split(",")):
-        r = child(n, args.batch)
-        print(f"{n:>7,} mentees: {r['seconds']:7.2f} s for {r['prompts']:,} mentees prompted ({r['ticks']} ticks, slowest "
-              f"{r['slowest_tick']:.2f} s; {r['batches']} job batches, the longest holding the engine {r['longest_batch']:.2f} s), "
-              f"{r['prompts'] / r['seconds']:,.0f} prompts/s, "
-              f"{1e6 * r['seconds'] / n:,.0f} µs per mentee; peak RSS {r['rss_peak_mb']:.0f} MB "
-              f"(+{r['rss_peak_mb'] - r['rss_before_mb']:.0f} MB over the loaded process; population built in {r['populate_s']:.1f} s)")
-        print(f"          seconds by job (top 3): {r['jobs']}")
-    if r and args.extrapolate > r["n"]:
-        k = args.extrapolate / r["n"]
-        print(f"{args.extrapolate:>7,} mentees: not measured; linear from {r['n']:,}: about {r['seconds'] * k:,.0f} s "
+    print(f"{os.cpu_count()} CPUs, load average {load}; synchronous=full (SQLite); [checkins] batch = {args.batch}")
+    kinds = args.databases.split(",")
+    with ExitStack() as stack:
+        pg = stack.enter_context(postgres()) if "postgresql" in kinds else None
+        if pg is not None:
+            print(f"PostgreSQL: {pg.url.rsplit('@', 1)[1]}, fsync={pg.fsync()}")
+        sizes = [int(s) for s in args.sizes.split(",")]
+        for n in sizes:  # the two databases side by side at each size
+            extrapolate = args.extrapolate if n == sizes[-1] else 0
+            if "sqlite" in kinds:
+                report("sqlite", n, child(n, args.batch, None), extrapolate)
+            if pg is not None:
+                with pg.database() as url:
+                    report("postgresql", n, child(n, args.batch, url), extrapolate)
+
+
+def report(label: str, n: int, r: dict[str, float], extrapolate: int) -> None:
+    """One size's figures (and, for the largest, the linear extrapolation to ``extrapolate``)."""
+    print(f"{label:>10} {n:>7,} mentees: {r['seconds']:7.2f} s for {r['prompts']:,} mentees prompted ({r['ticks']} ticks, slowest "
+          f"{r['slowest_tick']:.2f} s; {r['batches']} job batches, the longest holding the engine {r['longest_batch']:.2f} s), "
+          f"{r['prompts'] / r['seconds']:,.0f} prompts/s, "
+          f"{1e6 * r['seconds'] / n:,.0f} µs per mentee; peak RSS {r['rss_peak_mb']:.0f} MB "
+          f"(+{r['rss_peak_mb'] - r['rss_before_mb']:.0f} MB over the loaded process; population built in {r['populate_s']:.1f} s)")
+    print(f"          seconds by job (top 3): {r['jobs']}")
+    if extrapolate > n:
+        k = extrapolate / n
+        print(f"{label:>10} {extrapolate:>7,} mentees: not measured; linear from {n:,}: about {r['seconds'] * k:,.0f} s "
               f"and +{(r['rss_peak_mb'] - r['rss_before_mb']) * k:,.0f} MB")
 
 

@@ -8,6 +8,10 @@ was handed to the platform by the background sender. Latency: commands arriving 
 rate (100 a second unless told), timed from arrival to the answer being handed over.
 
     python bench/bench_engine.py [--commands N] [--runs 3] [--rate 100] [--synchronous full|normal]
+                                 [--databases sqlite,postgresql]
+
+On PostgreSQL (bench/pg.py: the shared server script, fsync on) the same runs are made against a
+new database each, beside that server's own rate of single-row durable transactions.
 """
 
 from __future__ import annotations
@@ -19,6 +23,7 @@ import sqlite3
 import sys
 import tempfile
 import time
+from contextlib import ExitStack
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
@@ -30,6 +35,7 @@ from chatbot.app import App  # noqa: E402
 from chatbot.clock import FakeClock  # noqa: E402
 from chatbot.config import from_dict  # noqa: E402
 from bench.bench_matching import machine  # noqa: E402
+from bench.pg import postgres  # noqa: E402
 
 MENTEES, MENTORS = 40, 10  # four mentees each
 CHANNEL = "#office-hours"
@@ -102,10 +108,10 @@ class TimedAdapter(MemoryAdapter):
         return await super().send(event)
 
 
-async def prepared(synchronous: str, workdir: Path, name: str) -> tuple[App, TimedAdapter, FakeClock]:
+async def prepared(synchronous: str, url: str) -> tuple[App, TimedAdapter, FakeClock]:
     settings = from_dict({
         "admins": ["console:you"],
-        "database": {"url": f"sqlite:///{workdir / name}", "synchronous": synchronous},
+        "database": {"url": url, "synchronous": synchronous},
     })
     adapter = TimedAdapter()
     clock = FakeClock(SUNDAY)
@@ -123,10 +129,10 @@ async def period(app: App, adapter: MemoryAdapter, clock: FakeClock, k: int) -> 
     await app.engine.flush_outbox(60)
 
 
-async def throughput(n: int, synchronous: str, workdir: Path, name: str) -> dict[str, float]:
+async def throughput(n: int, synchronous: str, url: str) -> dict[str, float]:
     """Everybody at once: each person sends their commands one after another (waiting for the
     engine to commit each), all people side by side; until every answer was handed over."""
-    app, adapter, clock = await prepared(synchronous, workdir, name)
+    app, adapter, clock = await prepared(synchronous, url)
     done, busy, k, serial = 0, 0.0, 0, 0
     latencies: list[float] = []
     while done < n:
@@ -156,10 +162,10 @@ async def throughput(n: int, synchronous: str, workdir: Path, name: str) -> dict
             "p99_ms": latencies[int(len(latencies) * 0.99)] * 1e3}
 
 
-async def offered(n: int, per_second: float, synchronous: str, workdir: Path, name: str) -> dict[str, float]:
+async def offered(n: int, per_second: float, synchronous: str, url: str) -> dict[str, float]:
     """Commands arriving at a steady ``per_second`` (whatever the bot is doing): the time from a
     command's arrival to its answer being handed to the platform."""
-    app, adapter, clock = await prepared(synchronous, workdir, name)
+    app, adapter, clock = await prepared(synchronous, url)
     waits: list[float] = []
     done, k, serial = 0, 0, 0
     while done < n:
@@ -187,28 +193,48 @@ async def offered(n: int, per_second: float, synchronous: str, workdir: Path, na
     return {"answered": len(waits), "p50_ms": waits[len(waits) // 2] * 1e3, "p99_ms": waits[int(len(waits) * 0.99)] * 1e3}
 
 
+def report(label: str, run: int, base: float, result: dict[str, float]) -> None:
+    load = ", ".join(f"{x:.2f}" for x in os.getloadavg())
+    print(f"{label} run {run}: baseline {base:,.0f} single-row durable transactions/s; engine {result['rate']:,.0f} "
+          f"commands/s (everybody at once, until every answer was handed over), commit wait p50 "
+          f"{result['p50_ms']:.2f} ms, p99 {result['p99_ms']:.2f} ms; ratio {result['rate'] / base:.3f}; load {load}")
+
+
+def report_offered(label: str, rate: float, late: dict[str, float]) -> None:
+    print(f"{label} {rate:.0f} commands/s offered: time to the answer handed to the platform p50 {late['p50_ms']:.1f} ms, "
+          f"p99 {late['p99_ms']:.1f} ms ({late['answered']:.0f} answers)")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--commands", type=int, default=2000)
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--rate", type=float, default=100.0, help="commands per second offered in the latency run")
     parser.add_argument("--synchronous", choices=["full", "normal"], default="full")
+    parser.add_argument("--databases", default="sqlite,postgresql", help="which databases, in one run")
     args = parser.parse_args()
+    kinds = args.databases.split(",")
     print(machine())
-    print(f"synchronous={args.synchronous}; mix: {KINDS}")
-    with tempfile.TemporaryDirectory(dir=os.environ.get("BENCH_DIR")) as d:
+    print(f"synchronous={args.synchronous} (SQLite); mix: {KINDS}")
+    with tempfile.TemporaryDirectory(dir=os.environ.get("BENCH_DIR")) as d, ExitStack() as stack:
         work = Path(d)
-        for run in range(1, args.runs + 1):  # baseline and engine interleaved: they see the same machine
-            base = baseline(work / f"baseline{run}.db", args.synchronous)
-            result = asyncio.run(throughput(args.commands, args.synchronous, work, f"t{run}.db"))
-            load = ", ".join(f"{x:.2f}" for x in os.getloadavg())
-            print(f"run {run}: baseline {base:,.0f} single-row durable transactions/s; engine {result['rate']:,.0f} "
-                  f"commands/s (everybody at once, until every answer was handed over), commit wait p50 "
-                  f"{result['p50_ms']:.2f} ms, p99 {result['p99_ms']:.2f} ms; ratio {result['rate'] / base:.3f}; load {load}")
-        late = asyncio.run(offered(min(args.commands, 1000), args.rate, args.synchronous, work, "offered.db"))
-        print(f"{args.rate:.0f} commands/s offered: time to the answer handed to the platform p50 {late['p50_ms']:.1f} ms, "
-              f"p99 {late['p99_ms']:.1f} ms ({late['answered']:.0f} answers)")
-
+        pg = stack.enter_context(postgres()) if "postgresql" in kinds else None
+        if pg is not None:
+            print(f"PostgreSQL: {pg.url.rsplit('@', 1)[1]}, fsync={pg.fsync()}")
+        for run in range(1, args.runs + 1):  # baselines and engines interleaved: they see the same machine
+            if "sqlite" in kinds:
+                base = baseline(work / f"baseline{run}.db", args.synchronous)
+                report("sqlite", run, base, asyncio.run(throughput(args.commands, args.synchronous, f"sqlite:///{work / f't{run}.db'}")))
+            if pg is not None:
+                base = pg.baseline()
+                with pg.database() as url:
+                    report("postgresql", run, base, asyncio.run(throughput(args.commands, args.synchronous, url)))
+        if "sqlite" in kinds:
+            late = asyncio.run(offered(min(args.commands, 1000), args.rate, args.synchronous, f"sqlite:///{work / 'offered.db'}"))
+            report_offered("sqlite", args.rate, late)
+        if pg is not None:
+            with pg.database() as url:
+                report_offered("postgresql", args.rate, asyncio.run(offered(min(args.commands, 1000), args.rate, args.synchronous, url)))
 
 if __name__ == "__main__":
     main()

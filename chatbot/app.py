@@ -27,6 +27,7 @@ from chatbot.engine import Engine
 from chatbot.features import all_features
 from chatbot.scheduler import Scheduler
 from chatbot.supervisor import HEALTH_NAMESPACE, Supervisor
+from chatbot.tick_lock import tick_lock
 from storage.db import open_database
 from storage.repos import KeyValueRepo
 
@@ -114,6 +115,9 @@ class App:
     clock: Clock = field(default_factory=SystemClock)
     #: adapters built by the caller (tests, the console); otherwise the config's enabled ones
     adapters: list[Adapter] | None = None
+    #: run only these of the enabled adapters (``mentorbot run --adapters``): other processes
+    #: over the same database serve the rest, and DMs for them are left to those processes
+    only: list[str] | None = None
     tick_seconds: float = 30.0
     rng: random.Random | None = None
     #: the features to run (all of them unless a test narrows or extends the set)
@@ -126,13 +130,20 @@ class App:
 
     def __post_init__(self) -> None:
         db = self.settings.database
-        self.db = open_database(db.url, synchronous=db.synchronous, busy_timeout_ms=db.busy_timeout_ms)
+        self.db = open_database(db.url, synchronous=db.synchronous, busy_timeout_ms=db.busy_timeout_ms,
+                                migrate=db.migrate_on_start)
         self.engine = Engine(self.db, self.settings, self.clock, self.features or all_features(), rng=self.rng)
         self.scheduler: Scheduler | None = None
         self._supervisors: list[asyncio.Task[None]] = []
         self._stores: list[DbKeyValue] = []
+        enabled = self.settings.enabled_adapters()
+        if self.only is not None:
+            unknown = [name for name in self.only if name not in enabled]
+            if unknown or not self.only:
+                raise ValueError(f"--adapters {','.join(self.only)}: the config enables {', '.join(enabled) or 'no adapter'}")
+            self.engine.elsewhere = frozenset(enabled) - set(self.only)
         if self.adapters is None:
-            self.adapters = [self._build(name) for name in self.settings.enabled_adapters()]
+            self.adapters = [self._build(name) for name in (self.only if self.only is not None else enabled)]
 
     def _build(self, name: str) -> Adapter:
         state = Path(self.settings.state_dir) / name
@@ -153,7 +164,8 @@ class App:
             for task in pending:
                 log.info("%s is still connecting; carrying on without waiting", task.get_name())
         if schedule:
-            self.scheduler = Scheduler(self.engine, self.tick_seconds)
+            lock = tick_lock(self.db, self.engine.senders.owner, self.tick_seconds)
+            self.scheduler = Scheduler(self.engine, self.tick_seconds, lock)
             self.scheduler.start()
 
     async def _supervise(self, adapter: Adapter) -> None:

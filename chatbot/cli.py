@@ -20,8 +20,11 @@ from typing import Any
 from datetime import datetime, timezone
 from pathlib import Path
 
+from sqlalchemy.exc import DBAPIError
+
 from chatbot import __version__
 from chatbot.config import ConfigError, Settings, load, masked
+from chatbot.wording import plural
 
 LOG_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
 #: environment variables whose values never appear in a log line
@@ -58,13 +61,19 @@ def setup_logging(level: str) -> None:
         logging.getLogger(noisy).setLevel(max(logging.WARNING, root.level))
 
 
+def unreachable(exc: DBAPIError) -> str:
+    """What the driver said when the database refused us, on one line."""
+    return f"the database cannot be reached ({type(exc.orig).__name__}: {' '.join(str(exc.orig).split())[:300]})"
+
+
 def _settings(args: argparse.Namespace) -> Settings:
     path = args.config or os.environ.get("MENTORBOT_CONFIG")
     settings = load(path)
     if getattr(args, "db", None):
         from storage.db import sqlite_url
 
-        db = settings.database.model_copy(update={"url": sqlite_url(args.db)})
+        url = args.db if "://" in args.db else sqlite_url(args.db)  # a URL, or a SQLite file
+        db = settings.database.model_copy(update={"url": url})
         settings = settings.model_copy(update={"database": db})
     return settings
 
@@ -72,10 +81,10 @@ def _settings(args: argparse.Namespace) -> Settings:
 # ---------------------------------------------------------------------------- commands
 
 
-async def _run(settings: Settings) -> int:
+async def _run(settings: Settings, only: list[str] | None = None) -> int:
     from chatbot.app import App
 
-    app = App(settings)
+    app = App(settings, only=only)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
@@ -173,9 +182,10 @@ def _check_config(path: str | None) -> int:
     return 0
 
 
-def _health(settings: Settings) -> int:
+def _health(settings: Settings, only: list[str] | None = None) -> int:
     """Each enabled adapter's state as the running bot recorded it; 1 when one has been down
-    longer than ``[health] max_down`` (or the bot stopped recording), else 0."""
+    longer than ``[health] max_down`` (or the bot stopped recording), or when the database
+    cannot be reached, else 0. ``only``: the adapters of one process (``run --adapters``)."""
     from sqlmodel import Session
 
     from chatbot.supervisor import HEALTH_NAMESPACE, AdapterHealth, assess
@@ -187,12 +197,15 @@ def _health(settings: Settings) -> int:
     if path is not None and not path.exists():
         print(f"mentorbot: no database at {path}; has the bot run?", file=sys.stderr)
         return 1
+    names = [name for name in settings.enabled_adapters() if only is None or name in only]
     engine = open_database(db.url, synchronous=db.synchronous, busy_timeout_ms=db.busy_timeout_ms, migrate=False)
     try:
         with Session(engine) as s:
             repo = KeyValueRepo(s)
-            records = {name: AdapterHealth.from_json(repo.get(HEALTH_NAMESPACE, name))
-                       for name in settings.enabled_adapters()}
+            records = {name: AdapterHealth.from_json(repo.get(HEALTH_NAMESPACE, name)) for name in names}
+    except DBAPIError as exc:
+        print(f"unhealthy: {unreachable(exc)}", file=sys.stderr)
+        return 1
     finally:
         engine.dispose()
     now, limit = time.time(), settings.health.max_down_seconds
@@ -205,6 +218,45 @@ def _health(settings: Settings) -> int:
     if down:
         print(f"unhealthy: {', '.join(down)} down for longer than {settings.health.max_down}", file=sys.stderr)
         return 1
+    return 0
+
+
+def _migrate(settings: Settings) -> int:
+    """Bring the database to the newest schema (start-up does it too unless
+    ``[database] migrate_on_start = false``, for operators who migrate before rolling out)."""
+    from storage.db import open_database, revisions
+
+    db = settings.database
+    engine = open_database(db.url, synchronous=db.synchronous, busy_timeout_ms=db.busy_timeout_ms)
+    try:
+        print(f"the database is at the newest schema ({', '.join(revisions(engine))})")
+    finally:
+        engine.dispose()
+    return 0
+
+
+def _migrate_data(source: str, target: str) -> int:
+    """Copy a programme from one database to another, e.g. a SQLite file to PostgreSQL."""
+    from storage.db import database_url, open_database, sqlite_path
+    from storage.transfer import TransferError, copy_database
+
+    source = database_url(source)
+    path = sqlite_path(source)
+    if path is not None and not path.exists():
+        raise FileNotFoundError(f"no database at {path}")
+    src, dst = open_database(source), open_database(database_url(target))
+    try:
+        copied = copy_database(src, dst)
+    except TransferError as exc:
+        print(f"mentorbot: {exc}", file=sys.stderr)
+        return 1
+    finally:
+        src.dispose()
+        dst.dispose()
+    for item in copied:
+        print(f"{item.table}: {item.rows}")
+    total = sum(item.rows for item in copied)
+    print(f"copied {plural(total, 'row')} in {plural(len(copied), 'table')}; every count matches", file=sys.stderr)
     return 0
 
 
@@ -238,31 +290,51 @@ def _export_office_hours(settings: Settings, dest: str) -> int:
     return 0
 
 
+DB_HELP = "a SQLite file or a database URL (default: the config's [database] url)"
+
+
+def adapter_list(text: str) -> list[str]:
+    """``irc`` or ``discord,matrix``: adapter names, comma-separated."""
+    names = [name.strip() for name in text.split(",") if name.strip()]
+    if not names or any(not re.fullmatch(r"[a-z][a-z0-9_-]*", name) for name in names):
+        raise argparse.ArgumentTypeError(f"{text!r}: give adapter names separated by commas, like discord,matrix")
+    return names
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="mentorbot", description="A mentorship chat bot for Discord, IRC and Matrix.")
     p.add_argument("--version", action="version", version=f"mentorbot {__version__}")
     p.add_argument("--config", help="config file (TOML); default: $MENTORBOT_CONFIG, else the embedded default")
     p.add_argument("--log-level", choices=["DEBUG", "INFO", "WARNING", "ERROR"], help="overrides logging.level")
     sub = p.add_subparsers(dest="command", required=True)
-    sub.add_parser("run", help="run every adapter the config enables")
+    r = sub.add_parser("run", help="run every adapter the config enables")
+    r.add_argument("--adapters", type=adapter_list, metavar="NAMES",
+                   help="only these enabled adapters, e.g. irc or discord,matrix (other processes run the rest)")
     c = sub.add_parser("console", help="chat with the bot in this terminal")
     c.add_argument("--script", type=Path, help="play a transcript non-interactively and print the bot's output")
-    c.add_argument("--db", help="SQLite database file (default: the config's, ./mentorbot.db)")
+    c.add_argument("--db", help=DB_HELP)
     c.add_argument("--user", default="you", help="who you are (default: you)")
     k = sub.add_parser("check-config", help="validate a config and print it with secrets masked")
     k.add_argument("file", nargs="?", help="the config file (default: --config or the embedded default)")
     sub.add_parser("commands", help="print every command as a Markdown table (COMMANDS.md)")
     h = sub.add_parser("health", help="each adapter's state as the running bot recorded it; "
                                       "exits 1 when one has been down longer than [health] max_down")
-    h.add_argument("--db", help="SQLite database file (default: the config's)")
+    h.add_argument("--db", help=DB_HELP)
+    h.add_argument("--adapters", type=adapter_list, metavar="NAMES", help="only these adapters (one process's)")
+    m = sub.add_parser("migrate", help="bring the database to the newest schema (start-up does it too, by default)")
+    m.add_argument("--db", help=DB_HELP)
+    d = sub.add_parser("migrate-data", help="copy every record into a new, empty database (SQLite to PostgreSQL)")
+    d.add_argument("--from", dest="source", required=True, metavar="URL", help="the database to read, e.g. sqlite:///mentorbot.db")
+    d.add_argument("--to", dest="target", required=True, metavar="URL",
+                   help="the empty database to fill, e.g. postgresql://mentorbot@db/mentorbot")
     b = sub.add_parser("backup", help="write a consistent copy of the database")
     b.add_argument("path", type=Path)
-    b.add_argument("--db", help="SQLite database file (default: the config's)")
+    b.add_argument("--db", help=DB_HELP)
     e = sub.add_parser("export", help="write records out for coordinators")
     what = e.add_subparsers(dest="what", required=True)
     o = what.add_parser("office-hours", help="the office-hour help log: one row per person in line")
     o.add_argument("--csv", required=True, metavar="FILE", help="the CSV file to write (- for stdout)")
-    o.add_argument("--db", help="SQLite database file (default: the config's)")
+    o.add_argument("--db", help=DB_HELP)
     # `mentorbot run --config FILE` as well as `mentorbot --config FILE run`: the option after the
     # command overrides, and its absence there leaves the one before it alone (SUPPRESS)
     for command in (*sub.choices.values(), o):
@@ -288,13 +360,17 @@ def main(argv: list[str] | None = None) -> int:
         quiet = args.command in ("console", "health")
         setup_logging(args.log_level or ("WARNING" if quiet else settings.logging.level))
         if args.command == "run":
-            return asyncio.run(_run(settings))
+            return asyncio.run(_run(settings, args.adapters))
         if args.command == "console":
             return asyncio.run(_console(settings, args.script, args.user))
+        if args.command == "migrate":
+            return _migrate(settings)
+        if args.command == "migrate-data":
+            return _migrate_data(args.source, args.target)
         if args.command == "backup":
             return _backup(settings, args.path)
         if args.command == "health":
-            return _health(settings)
+            return _health(settings, args.adapters)
         if args.command == "export":
             return _export_office_hours(settings, args.csv)
     except ConfigError as exc:
@@ -302,6 +378,9 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     except (FileNotFoundError, FileExistsError, ValueError) as exc:
         print(f"mentorbot: {exc}", file=sys.stderr)
+        return 2
+    except DBAPIError as exc:  # a database server that refuses us: say so, no traceback
+        print(f"mentorbot: {unreachable(exc)}", file=sys.stderr)
         return 2
     return 1
 

@@ -77,6 +77,8 @@ class DatabaseSettings(Strict):
     #: "full": a committed answer survives a power cut; "normal": survives a killed process only
     synchronous: Literal["full", "normal"] = "full"
     busy_timeout_ms: int = Field(5000, ge=0, le=600_000)
+    #: apply new migrations when the bot starts; off where `mentorbot migrate` runs before a rollout
+    migrate_on_start: bool = True
 
 
 class ProgrammeSettings(Strict):

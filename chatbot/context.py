@@ -203,7 +203,7 @@ class Context:
 
     def pick_identity(self, member: Member, idents: Iterable[PlatformIdentity]) -> Identity | None:
         """The identity a DM to ``member`` goes to, from rows loaded already (bulk jobs)."""
-        return choose_identity(member, idents, self.engine.adapters)
+        return choose_identity(member, idents, self.engine.platforms)
 
     # -- scheduling ------------------------------------------------------------------------------
 

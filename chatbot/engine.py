@@ -97,6 +97,9 @@ class Engine:
         self.features: list[Feature] = list(features)
         self.completions: dict[str, Callable[[Context, str], list[str]]] = {"members": _complete_members}
         self.adapters: dict[str, "Adapter"] = {}
+        #: platforms other processes serve over the same database (``mentorbot run --adapters``):
+        #: DMs may go there too, recorded unclaimed for that process's sender to take
+        self.elsewhere: frozenset[str] = frozenset()
         #: the one writer lock: event groups, job batches and the senders' bookkeeping
         self.lock = asyncio.Lock()
         self.senders = Senders(db, clock, self.lock, self._refused)
@@ -135,6 +138,11 @@ class Engine:
         return self.languages.get(member.language if member is not None else None)
 
     @property
+    def platforms(self) -> frozenset[str]:
+        """Every platform a DM can go out on: this process's and the other processes'."""
+        return frozenset(self.adapters) | self.elsewhere
+
+    @property
     def specs(self) -> list[CommandSpec]:
         return list(self.registry)
 
@@ -146,7 +154,7 @@ class Engine:
 
     def reachable_identity(self, repos: Repos, member: Member) -> Identity | None:
         assert member.id is not None
-        return choose_identity(member, repos.members.identities(member.id), self.adapters)
+        return choose_identity(member, repos.members.identities(member.id), self.platforms)
 
     def member_for(self, repos: Repos, who: Identity, now: datetime) -> Member | None:
         """The member behind a stable account, created on first contact. None for anonymous."""
@@ -481,7 +489,8 @@ class Engine:
             if member_id is None and isinstance(out, DirectMessage) and out.to.account is not None:
                 m = ctx.repos.members.by_identity(out.to.platform, out.to.account)
                 member_id = m.id if m else None
-            mine = platform_of(out) in self.adapters  # this process sends it: claimed as recorded
+            # this process sends it: claimed as recorded; another platform's waits for its process
+            mine = platform_of(out) in self.adapters
             claim = (self.senders.owner, ctx.now + self.senders.settings.lease) if mine else None
             rows.append(row_for(out, key, member_id, ctx.now, ctx.bulk, claim))
         ids = ctx.repos.outbox.insert_many(rows)

@@ -11,6 +11,9 @@ revision yet" and both create the tables (``table ... already exists``). The che
 revision the database is at and the whole upgrade are one transaction that holds the database's
 write lock (SQLite: ``BEGIN IMMEDIATE``; PostgreSQL: a transaction-scoped advisory lock), so a
 process that had to wait re-reads the revision after the winner committed and does nothing.
+
+PostgreSQL (psycopg 3) needs only its URL: ``postgresql://`` is read as ``postgresql+psycopg://``,
+since SQLAlchemy would otherwise look for psycopg2, which is not installed.
 """
 
 from __future__ import annotations
@@ -19,8 +22,9 @@ import logging
 import sqlite3
 import time
 from pathlib import Path
+from typing import Iterable
 
-from sqlalchemy import event
+from sqlalchemy import Table, event, text
 from sqlalchemy.engine import Connection, Engine, make_url
 from sqlmodel import create_engine
 
@@ -31,6 +35,14 @@ MIGRATIONS = Path(__file__).parent / "migrations"
 
 def is_sqlite(url: str) -> bool:
     return make_url(url).get_backend_name() == "sqlite"
+
+
+def database_url(url: str) -> str:
+    """The URL as SQLAlchemy should see it: plain ``postgresql://`` means psycopg 3."""
+    parsed = make_url(url)
+    if parsed.drivername in ("postgresql", "postgres"):
+        parsed = parsed.set(drivername="postgresql+psycopg")
+    return parsed.render_as_string(hide_password=False)
 
 
 def sqlite_url(path: str | Path) -> str:
@@ -65,11 +77,14 @@ def open_database(url: str, *, synchronous: str = "full", busy_timeout_ms: int =
     """An engine with the pragmas set on every connection, migrated to the newest schema."""
     if synchronous not in ("full", "normal"):
         raise ValueError("synchronous must be 'full' or 'normal'")
+    url = database_url(url)
     path = sqlite_path(url)
     if path is not None:
         path.parent.mkdir(parents=True, exist_ok=True)
-    engine = create_engine(url)
-    if is_sqlite(url):
+    if not is_sqlite(url):  # a server: a connection it closed (a restart, a timeout) is replaced
+        engine = create_engine(url, pool_pre_ping=True)
+    else:
+        engine = create_engine(url)
 
         @event.listens_for(engine, "connect")
         def _pragmas(dbapi_conn, _record) -> None:  # noqa: ANN001 - DB-API connection
@@ -115,6 +130,51 @@ def upgrade(engine: Engine) -> None:
         command.upgrade(cfg, "heads")
 
 
+#: whoever holds it runs the scheduler's tick (PostgreSQL; see chatbot/tick_lock.py)
+TICK_LOCK_KEY = 0x6D656E746F720002
+
+
+def try_session_lock(engine: Engine, key: int) -> Connection | None:
+    """PostgreSQL: a connection of its own holding the advisory lock ``key``, or None when
+    another session holds it. The lock lasts until the connection closes: the server frees it
+    when the holding process dies, however it dies."""
+    conn = engine.connect().execution_options(isolation_level="AUTOCOMMIT")
+    try:
+        if conn.exec_driver_sql(f"SELECT pg_try_advisory_lock({int(key)})").scalar():
+            return conn
+    except Exception:
+        conn.invalidate()
+        raise
+    conn.close()
+    return None
+
+
+def release_session_lock(conn: Connection, key: int) -> None:
+    """Free a lock ``try_session_lock`` took, and the connection (which goes back to the pool,
+    its session alive: the lock must not go with it)."""
+    try:
+        conn.exec_driver_sql(f"SELECT pg_advisory_unlock({int(key)})")
+        conn.close()
+    except Exception:
+        conn.invalidate()  # closing the session frees its locks anyway
+
+
+def still_connected(conn: Connection) -> bool:
+    """True while a connection (and so the session lock it holds) is alive."""
+    try:
+        conn.exec_driver_sql("SELECT 1")
+        return True
+    except Exception:
+        conn.invalidate()
+        return False
+
+
+def revisions(engine: Engine) -> list[str]:
+    """The migration revisions the database is at (one per branch)."""
+    with engine.connect() as conn:
+        return sorted(row[0] for row in conn.exec_driver_sql("SELECT version_num FROM alembic_version"))
+
+
 def _lock_for_migrations(conn: Connection) -> None:
     """Hold the migration lock until ``conn``'s transaction ends; a second migrator waits here."""
     if conn.dialect.name == "sqlite":
@@ -123,6 +183,28 @@ def _lock_for_migrations(conn: Connection) -> None:
             raise RuntimeError("migrations must run inside the BEGIN IMMEDIATE transaction")
     elif conn.dialect.name == "postgresql":
         conn.exec_driver_sql(f"SELECT pg_advisory_xact_lock({MIGRATION_LOCK_KEY})")
+
+
+def reset_sequences(conn: Connection, tables: Iterable[Table]) -> None:
+    """After rows were inserted with their ids: the next id of each table comes after the
+    largest one (PostgreSQL keeps a sequence per id column; SQLite needs nothing)."""
+    if conn.dialect.name != "postgresql":
+        return
+    for table in tables:
+        column = table.autoincrement_column  # an id the database numbers (None: none, or a key of parts)
+        if column is not None:
+            conn.execute(
+                text("SELECT setval(pg_get_serial_sequence(:table, :column), "
+                     f'COALESCE((SELECT MAX("{column.name}") FROM "{table.name}"), 0) + 1, false)'),
+                {"table": table.name, "column": column.name},
+            )
+
+
+def analyze(engine: Engine) -> None:
+    """After a bulk load (``migrate-data``): give the query planner statistics at once instead of
+    whenever autovacuum gets to it; until then PostgreSQL plans joins as if tables were empty."""
+    with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+        conn.exec_driver_sql("ANALYZE")
 
 
 def checkpoint(engine: Engine) -> None:

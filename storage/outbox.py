@@ -4,7 +4,10 @@ The statements a sender runs for every message (claim, mark sent) are prebuilt S
 statements: the ORM spent most of their time deciding what in the session to synchronise.
 Claims work the same on SQLite (one process, or several on one host) and on a database server
 shared by several processes: a row is claimed by an UPDATE that only succeeds while it is
-unclaimed (or its lease ran out), and RETURNING says which rows this sender got.
+unclaimed (or its lease ran out), and RETURNING says which rows this sender got. On PostgreSQL
+the rows are picked ``FOR UPDATE SKIP LOCKED``: a sender never waits for rows another process is
+claiming at that moment, it leaves them (SQLite has no row locks and renders no such clause;
+its writers take turns on the file's lock).
 """
 
 from __future__ import annotations
@@ -34,12 +37,18 @@ _DUE = or_(
     and_(_T.c.status == "sending", or_(_T.c.claimed_by == bindparam("owner"), _T.c.claimed_until < bindparam("now"))),
 )
 
-_CLAIM = (
-    update(_T)
-    .where(_T.c.id.in_(bindparam("ids", expanding=True)), or_(
+_CLAIMABLE = (
+    core_select(_T.c.id)
+    .where(_T.c.id.in_(bindparam("ids", expanding=True)), _T.c.platform == bindparam("for_platform"), or_(
         _T.c.status == "pending",
         and_(_T.c.status == "sending", or_(_T.c.claimed_by == bindparam("owner"), _T.c.claimed_until < bindparam("now"))),
     ))
+    .with_for_update(skip_locked=True)
+)
+
+_CLAIM = (
+    update(_T)
+    .where(_T.c.id.in_(_CLAIMABLE.scalar_subquery()))
     .values(status="sending", claimed_by=bindparam("owner"), claimed_until=bindparam("until"))
     .returning(_T.c.id)
 )
@@ -110,12 +119,14 @@ class OutboxRepo:
         rows = self.s.connection().execute(stmt.order_by(_T.c.id).limit(limit), {"now": now, "owner": owner})
         return [OutboxRow(*row) for row in rows]
 
-    def claim(self, ids: Sequence[int], owner: str, until: datetime, now: datetime) -> set[int]:
-        """Take these messages for one sender until ``until``; the ids it got (another sender
-        may have been quicker, or a message may have been sent meanwhile)."""
+    def claim(self, platform: str, ids: Sequence[int], owner: str, until: datetime, now: datetime) -> set[int]:
+        """Take these messages of ``platform`` (the one the sender serves) for one sender until
+        ``until``; the ids it got (another sender may have been quicker, or a message may have
+        been sent meanwhile)."""
         if not ids:
             return set()
-        got = self.s.connection().execute(_CLAIM, {"ids": list(ids), "owner": owner, "until": until, "now": now})
+        params = {"ids": list(ids), "for_platform": platform, "owner": owner, "until": until, "now": now}
+        got = self.s.connection().execute(_CLAIM, params)
         return {row[0] for row in got}
 
     def mark_sent(self, ids: Sequence[int], now: datetime) -> None:

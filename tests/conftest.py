@@ -1,8 +1,100 @@
+"""Fixtures every test module shares: the ``bot`` harness and the database it runs on.
+
+The ``database`` fixture (autouse) names the database ``Bot.start`` opens. In the modules of
+``BOTH_DATABASES`` every test runs twice, on SQLite and on PostgreSQL (the same test, not a
+copy); elsewhere on SQLite. A test that reads the SQLite file itself is marked ``sqlite_only``.
+Which modules run on both: the storage, delivery and engine tests and the features'
+conversation tests, where queries and transactions are what is under test. The adapter,
+end-to-end and fault tests stay on SQLite: their subject is a platform or a process, and
+doubling them would double the suite's slowest half for no new query.
+"""
+
 from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import sqlite3
 
 import pytest
 
+from storage.db import sqlite_path
+from tests import harness
 from tests.harness import Bot
+from tests.pg_fixtures import PgServer, pg_server  # noqa: F401 - the session fixture, for ``database``
+
+BOTH_DATABASES = frozenset({
+    "test_storage", "test_delivery", "test_tick_lock", "test_engine", "test_permissions", "test_signup", "test_matchmaking",
+    "test_checkins", "test_checkins_schedule", "test_checkins_reliability", "test_checkins_early",
+    "test_office_hours", "test_goals", "test_sessions", "test_away", "test_assessments", "test_privacy",
+})
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line("markers", "sqlite_only: reads the SQLite file itself; not run on PostgreSQL")
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    module = metafunc.module.__name__.rpartition(".")[2]
+    if module in BOTH_DATABASES and not metafunc.definition.get_closest_marker("sqlite_only"):
+        metafunc.parametrize("database", ["sqlite", "postgresql"], indirect=True)
+
+
+@dataclass
+class Database:
+    """The kind of database a test runs on, and new ones of that kind."""
+
+    kind: str
+    pg: PgServer | None = None
+    _by_dir: dict[Path, str] = field(default_factory=dict)
+
+    def url_in(self, directory: Path) -> str:
+        """The database of a bot whose files are in ``directory`` (the same one each time)."""
+        if self.pg is None:
+            return harness.sqlite_in(directory)
+        if directory not in self._by_dir:
+            self._by_dir[directory] = self.pg.fresh()
+        return self._by_dir[directory]
+
+    def new(self, directory: Path, *, migrated: bool = True) -> str:
+        """Another database (an empty one, without tables, when not ``migrated``)."""
+        if self.pg is None:
+            directory.mkdir(parents=True, exist_ok=True)
+            return harness.sqlite_in(directory)
+        return self.pg.fresh() if migrated else self.pg.database(migrated=False)
+
+    def template_in(self, directory: Path) -> str:
+        """A database kept for the whole session, to be copied by ``copy_into``."""
+        if self.pg is None:
+            return harness.sqlite_in(directory)
+        if directory not in self._by_dir:
+            self._by_dir[directory] = self.pg.database(keep=True)
+        return self._by_dir[directory]
+
+    def copy_into(self, template: str, directory: Path) -> str:
+        """A copy of ``template`` as the database of a bot in ``directory``."""
+        if self.pg is None:
+            source = sqlite_path(template)
+            assert source is not None
+            with sqlite3.connect(source) as src, sqlite3.connect(directory / "bot.db") as dst:
+                src.backup(dst)
+            return harness.sqlite_in(directory)
+        self._by_dir[directory] = self.pg.copy(template)
+        return self._by_dir[directory]
+
+
+@pytest.fixture(autouse=True)
+def database(request: pytest.FixtureRequest) -> Iterator[Database]:
+    kind = getattr(request, "param", "sqlite")
+    db = Database(kind, request.getfixturevalue("pg_server") if kind == "postgresql" else None)
+    harness.database_in = db.url_in
+    try:
+        yield db
+    finally:
+        harness.database_in = harness.sqlite_in
+        if db.pg is not None:
+            db.pg.drop_all()
 
 
 @pytest.fixture

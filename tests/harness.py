@@ -1,4 +1,4 @@
-"""Conversations against the real engine and a real SQLite file, with no sleeps.
+"""Conversations against the real engine and a real database, with no sleeps.
 
     bot = await Bot.start(tmp_path)
     await bot.say("alice", "!signup mentee")          # a DM; channel="#oh" speaks in a channel
@@ -8,6 +8,8 @@
 Everything the engine does for a line is finished when ``say`` returns (the sink awaits the
 commit, then ``say`` waits until the background senders have sent what it recorded), so tests
 read results straight away. ``tick`` is a scheduler tick that waits for its messages likewise.
+The database is a SQLite file in ``tmp_path`` unless the ``database`` fixture (tests/conftest.py)
+points ``database_in`` at PostgreSQL.
 """
 
 from __future__ import annotations
@@ -19,7 +21,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 from sqlalchemy import Engine as DbEngine, event
 
@@ -31,6 +33,14 @@ from chatbot.context import Feature
 from chatbot.features import all_features
 
 START = datetime(2027, 1, 4, 9, 0, tzinfo=timezone.utc)  # a Monday
+
+
+def sqlite_in(directory: Path) -> str:
+    return f"sqlite:///{directory / 'bot.db'}"
+
+
+#: the database URL of a bot whose files are in a directory (set by the ``database`` fixture)
+database_in: Callable[[Path], str] = sqlite_in
 
 
 @dataclass
@@ -51,11 +61,13 @@ class Bot:
         clock: FakeClock | None = None,
         platforms: tuple[str, ...] = ("console",),
         extra_features: tuple[Feature, ...] = (),
+        url: str | None = None,
     ) -> "Bot":
         db_path = tmp_path / "bot.db"
         raw = embedded_default().model_dump() if config is None else config
         # Durability is not under test here; "normal" keeps each commit from waiting on fsync.
-        raw = {**raw, "database": {**raw.get("database", {}), "synchronous": "normal", "url": f"sqlite:///{db_path}"}}
+        url = url or database_in(tmp_path)
+        raw = {**raw, "database": {**raw.get("database", {}), "synchronous": "normal", "url": url}}
         bot = cls(db_path, from_dict(raw), clock or FakeClock(START))
         if extra_features:
             bot.features = [*all_features(), *extra_features]

@@ -11,7 +11,7 @@ as the scheduler would. The round starts on Sunday 3 Jan 2027; alice lives in Eu
 from __future__ import annotations
 
 import asyncio
-import sqlite3
+from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
@@ -43,25 +43,38 @@ def utc(*args: int) -> datetime:
 
 
 @pytest.fixture(scope="session")
-def paired_db(tmp_path_factory) -> Path:
+def paired_templates() -> dict[str, str]:
+    """The paired database of each kind (SQLite, PostgreSQL), built by the first test needing it."""
+    return {}
+
+
+@pytest.fixture
+def paired_db(paired_templates, database, tmp_path_factory) -> Template:
     """A database where alice (Europe/Berlin) was paired with bob (America/New_York) on Sunday
     3 Jan 2027 through the real interviews; each test starts from a copy (a second, not two)."""
-    path = tmp_path_factory.mktemp("checkins-template")
+    if database.kind not in paired_templates:
+        path = tmp_path_factory.mktemp("checkins-template")
 
-    async def build() -> None:
-        bot = await Bot.start(path)
-        bot.clock.set(SUNDAY)
-        await bot.pair("alice", "bob")
-        await bot.stop()
+        async def build() -> None:
+            bot = await Bot.start(path, url=database.template_in(path))
+            bot.clock.set(SUNDAY)
+            await bot.pair("alice", "bob")
+            await bot.stop()
 
-    asyncio.run(build())
-    return path / "bot.db"
+        asyncio.run(build())
+        paired_templates[database.kind] = database.template_in(path)
+    return Template(paired_templates[database.kind], database)
 
 
-async def start(tmp_path: Path, template: Path, checkins: dict[str, Any] | None = None, **kwargs: Any) -> Bot:
+@dataclass(frozen=True)
+class Template:
+    url: str
+    database: Any  # tests.conftest.Database
+
+
+async def start(tmp_path: Path, template: Template, checkins: dict[str, Any] | None = None, **kwargs: Any) -> Bot:
     """A bot on Sunday 3 Jan 2027 with alice paired to bob (a copy of ``template``)."""
-    with sqlite3.connect(template) as src, sqlite3.connect(tmp_path / "bot.db") as dst:
-        src.backup(dst)
+    template.database.copy_into(template.url, tmp_path)
     raw = embedded_default().model_dump()
     if checkins:
         raw["checkins"] = {**raw["checkins"], **checkins}

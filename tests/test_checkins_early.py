@@ -6,6 +6,7 @@ from __future__ import annotations
 from tests.test_checkins import (  # noqa: F401 - fixtures
     bot,
     paired_db,
+    paired_templates,
     prompts,
     run_until,
     utc,

@@ -21,7 +21,7 @@ from storage.mentorship import Pair
 from storage.repos import Repos
 from storage.tables import Member, PlatformIdentity, Signup
 from tests.harness import Bot, selects
-from tests.test_checkins import bot, checkins_of, outbox, paired_db, prompts, run_until, start, utc  # noqa: F401 - fixtures
+from tests.test_checkins import bot, checkins_of, outbox, paired_db, paired_templates, prompts, run_until, start, utc  # noqa: F401 - fixtures
 
 
 class FlakyAdapter(MemoryAdapter):

@@ -15,6 +15,7 @@ from tests.test_checkins import (  # noqa: F401 - fixtures
     bot,
     checkins_of,
     paired_db,
+    paired_templates,
     prompts,
     run_until,
     set_away,

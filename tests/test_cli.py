@@ -177,3 +177,22 @@ def test_the_console_stops_writing_quietly_when_its_reader_goes_away(tmp_path):
     assert bot.wait(timeout=60) == 0
     errors = bot.stderr.read()
     assert "Traceback" not in errors and "BrokenPipe" not in errors, errors
+
+
+def test_health_fails_when_the_database_cannot_be_reached(tmp_path, capsys):
+    """A healthcheck on a PostgreSQL nobody listens for (port 1 on loopback) exits 1 and says why."""
+    config = tmp_path / "bot.toml"
+    config.write_text('[adapters.console]\nenabled = true\n')
+    assert main(["--config", str(config), "health", "--db", "postgresql://mentorbot@127.0.0.1:1/mentorbot"]) == 1
+    err = capsys.readouterr().err
+    assert "unhealthy: the database cannot be reached (OperationalError" in err and "Traceback" not in err
+
+
+def test_run_refuses_adapters_the_config_does_not_enable(tmp_path, capsys):
+    config = tmp_path / "bot.toml"
+    config.write_text(f'[database]\nurl = "sqlite:///{tmp_path / "bot.db"}"\n[adapters.console]\nenabled = true\n')
+    assert main(["--config", str(config), "run", "--adapters", "irc,console"]) == 2
+    assert capsys.readouterr().err.strip() == "mentorbot: --adapters irc,console: the config enables console"
+    with pytest.raises(SystemExit):
+        main(["run", "--adapters", "IRC;drop"])
+    assert "give adapter names separated by commas, like discord,matrix" in capsys.readouterr().err

@@ -698,7 +698,7 @@ async def test_stats_over_one_day_say_day(bot):
 async def test_the_csv_export_writes_the_help_log(bot, tmp_path, capsys):
     await known_history(bot)
     out = tmp_path / "log.csv"
-    assert main(["export", "office-hours", "--csv", str(out), "--db", str(bot.db_path)]) == 0
+    assert main(["export", "office-hours", "--csv", str(out), "--db", bot.settings.database.url]) == 0
     assert "wrote 8 rows" in capsys.readouterr().err
     with out.open(newline="") as f:
         log = list(csv.DictReader(f))

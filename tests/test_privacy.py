@@ -27,7 +27,7 @@ async def test_export_holds_every_record_about_the_person(bot):
     assert not any('"handle": "bob"' in line for line in lines)  # nobody else's profile
 
 
-async def test_delete_asks_first_then_erases_everywhere_including_the_file(tmp_path):
+async def test_delete_asks_first_then_erases_everywhere_including_the_file(tmp_path, database):
     bot = await Bot.start(tmp_path)
     try:
         await bot.pair("alice", "bob")
@@ -44,6 +44,8 @@ async def test_delete_asks_first_then_erases_everywhere_including_the_file(tmp_p
             payloads = [json.dumps(r.payload) for r in s.exec(select(OutboxMessage))]
         assert not any(GOAL in p for p in payloads)  # bob's introduction named alice's goal
         assert "You have no mentees yet." in (await bot.say("bob", "!mentees"))[0]
+        if database.kind != "sqlite":
+            return  # a server's files are its own; the rows are gone, checked above
         files = list(tmp_path.glob("bot.db*"))  # the live files, the WAL included, while the bot runs
         assert len(files) >= 2
         for path in files:

@@ -1,4 +1,5 @@
-"""The database set-up: pragmas on every connection, migrations that match the tables."""
+"""The database set-up: pragmas on every connection, migrations that match the tables (on SQLite
+and on PostgreSQL: see ``database`` in tests/conftest.py)."""
 
 from __future__ import annotations
 
@@ -6,6 +7,7 @@ import multiprocessing
 import sqlite3
 import traceback
 
+import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.config import Config
 from alembic.migration import MigrationContext
@@ -21,6 +23,7 @@ def _alembic_config() -> Config:
     return cfg
 
 
+@pytest.mark.sqlite_only
 def test_every_connection_gets_wal_foreign_keys_busy_timeout_and_the_chosen_sync(tmp_path):
     engine = open_database(f"sqlite:///{tmp_path / 'a.db'}", synchronous="normal", busy_timeout_ms=1234)
     conns = [engine.raw_connection() for _ in range(3)]  # several pooled connections
@@ -37,16 +40,16 @@ def test_every_connection_gets_wal_foreign_keys_busy_timeout_and_the_chosen_sync
             c.close()
 
 
-def test_migrations_build_exactly_the_declared_tables(tmp_path):
+def test_migrations_build_exactly_the_declared_tables(tmp_path, database):
     """A table changed without a migration fails here, not on a user's database."""
-    engine = open_database(f"sqlite:///{tmp_path / 'a.db'}")
+    engine = open_database(database.new(tmp_path, migrated=False))
     with engine.connect() as conn:
         diff = compare_metadata(MigrationContext.configure(conn), SQLModel.metadata)
     assert diff == []
 
 
-def test_reopening_migrates_nothing_and_keeps_data(tmp_path):
-    url = f"sqlite:///{tmp_path / 'a.db'}"
+def test_reopening_migrates_nothing_and_keeps_data(tmp_path, database):
+    url = database.new(tmp_path, migrated=False)
     engine = open_database(url)
     with engine.begin() as conn:
         conn.exec_driver_sql("INSERT INTO kv(namespace, key, value) VALUES ('t', 'k', 'v')")
@@ -57,8 +60,10 @@ def test_reopening_migrates_nothing_and_keeps_data(tmp_path):
         applied = {row[0] for row in conn.exec_driver_sql("SELECT version_num FROM alembic_version")}
     script = ScriptDirectory.from_config(_alembic_config())
     assert applied == set(script.get_heads())
+    engine.dispose()
 
 
+@pytest.mark.sqlite_only
 def test_backup_of_a_live_database_is_consistent(tmp_path):
     url = f"sqlite:///{tmp_path / 'live.db'}"
     engine = open_database(url)
@@ -88,18 +93,20 @@ def _open_when_released(url: str, barrier, errors) -> None:  # noqa: ANN001 - mu
         raise
 
 
-def test_processes_opening_one_new_file_at_once_migrate_it_once(tmp_path):
-    """Bots started together on a new file all migrate it: one does, the others wait for its lock,
-    find the file at head and do nothing (before the lock: `table ... already exists`)."""
+def test_processes_opening_one_new_database_at_once_migrate_it_once(tmp_path, database):
+    """Bots started together on a new database all migrate it: one does, the others wait for its
+    lock (SQLite's write lock, PostgreSQL's advisory lock), find it at head and do nothing
+    (before the lock: `table ... already exists`)."""
     import alembic.command  # noqa: F401 - imported once here, not by every forked process
     import storage.repos  # noqa: F401
 
     ctx = multiprocessing.get_context("fork")  # forked: no imports to wait for, so a close race
     errors = ctx.SimpleQueue()
-    files = [tmp_path / f"race{i}.db" for i in range(8)]
-    for db in files:
+    # a new PostgreSQL database costs a second or two: fewer races there, each as close
+    urls = [database.new(tmp_path / f"race{i}", migrated=False) for i in range(8 if database.kind == "sqlite" else 3)]
+    for url in urls:
         barrier = ctx.Barrier(4)
-        procs = [ctx.Process(target=_open_when_released, args=(f"sqlite:///{db}", barrier, errors)) for _ in range(4)]
+        procs = [ctx.Process(target=_open_when_released, args=(url, barrier, errors)) for _ in range(4)]
         for p in procs:
             p.start()
         try:
@@ -112,12 +119,11 @@ def test_processes_opening_one_new_file_at_once_migrate_it_once(tmp_path):
                     p.join()
         assert [p.exitcode for p in procs] == [0] * 4, errors.get() if not errors.empty() else "a process hung"
     heads = set(ScriptDirectory.from_config(_alembic_config()).get_heads())
-    for db in files:
-        conn = sqlite3.connect(db)
-        try:
-            assert {r[0] for r in conn.execute("SELECT version_num FROM alembic_version")} == heads
-        finally:
-            conn.close()
+    for url in urls:
+        engine = open_database(url, migrate=False)
+        with engine.connect() as conn:
+            assert {r[0] for r in conn.exec_driver_sql("SELECT version_num FROM alembic_version")} == heads
+        engine.dispose()
 
 
 def test_timezones_stored_under_old_names_become_canonical_on_upgrade(tmp_path):

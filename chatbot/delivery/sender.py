@@ -197,16 +197,25 @@ class Sender:
         """One transaction: record the outcomes so far and claim the turns in ``take``; then
         start sending them."""
         results, self._results = self._results, []
-        now = self.clock.now()
-        async with self.lock:
-            with Session(self.db, expire_on_commit=False) as session:
-                outbox = OutboxRepo(session)
-                refused = apply_results(outbox, results, now) if results else []
-                ids = [item.outbox_id for turn in take for item in turn]
-                claimed = outbox.claim(ids, self.owner, now + self.settings.lease, now)
-                if release:
-                    outbox.release([self.owner], now)
-                session.commit()
+        try:
+            now = self.clock.now()
+            async with self.lock:
+                with Session(self.db, expire_on_commit=False) as session:
+                    outbox = OutboxRepo(session)
+                    refused = apply_results(outbox, results, now) if results else []
+                    ids = [item.outbox_id for turn in take for item in turn]
+                    claimed = outbox.claim(self.platform, ids, self.owner, now + self.settings.lease, now)
+                    if release:
+                        outbox.release([self.owner], now)
+                    session.commit()
+        except BaseException:
+            # Nothing was written: the outcomes wait for the next round (forgotten, a message
+            # sent would still be ours to send, and go out again), the turns go back to be read
+            self._results = results + self._results
+            for turn in take:
+                self.queue.done(turn)
+            self._refill = True
+            raise
         for turn in take:
             mine = [item for item in turn if item.outbox_id in claimed]  # the others went meanwhile
             if not mine:
