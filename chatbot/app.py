@@ -14,7 +14,7 @@ import random
 from dataclasses import dataclass, field
 from importlib.metadata import entry_points
 from pathlib import Path
-from typing import Callable
+from typing import TYPE_CHECKING, Callable
 
 from sqlalchemy.engine import Engine as DbEngine
 from sqlmodel import Session
@@ -29,6 +29,9 @@ from chatbot.scheduler import Scheduler
 from chatbot.supervisor import HEALTH_NAMESPACE, Supervisor
 from storage.db import open_database
 from storage.repos import KeyValueRepo
+
+if TYPE_CHECKING:
+    from chatbot.dashboard.server import Dashboard
 
 log = logging.getLogger(__name__)
 
@@ -123,6 +126,11 @@ class App:
     retry_max_delay: float = 300.0
     #: keeps the adapters running and records their state (made by the first ``_supervise``)
     supervisor: Supervisor | None = field(default=None, init=False, repr=False)
+    #: the console's dashboard may sign sessions with a random secret when none is set
+    #: (sessions then end with the process); ``run`` needs the secret from the environment
+    dashboard_ephemeral_secret: bool = False
+    #: the web dashboard, when ``[dashboard] listen`` is set (started by ``start``)
+    dashboard: "Dashboard | None" = field(default=None, init=False, repr=False)
 
     def __post_init__(self) -> None:
         db = self.settings.database
@@ -152,9 +160,22 @@ class App:
             _done, pending = await asyncio.wait(self._supervisors, timeout=wait)
             for task in pending:
                 log.info("%s is still connecting; carrying on without waiting", task.get_name())
+        if self.settings.dashboard.listen is not None:
+            await self.start_dashboard()
         if schedule:
             self.scheduler = Scheduler(self.engine, self.tick_seconds)
             self.scheduler.start()
+
+    async def start_dashboard(self) -> str:
+        """Serve the web dashboard from this process; returns its address, which ``!dashboard``
+        puts in sign-in links. Raises ``ValueError`` when the signing secret is missing."""
+        from chatbot.dashboard.auth import load_secret
+        from chatbot.dashboard.server import Dashboard
+
+        web = self.settings.dashboard
+        self.dashboard = Dashboard(self.engine, web, load_secret(web.secret_env, ephemeral_ok=self.dashboard_ephemeral_secret))
+        self.engine.web_url = await self.dashboard.start()
+        return self.engine.web_url
 
     async def _supervise(self, adapter: Adapter) -> None:
         """Hand ``adapter`` to the supervisor, which restarts it whenever it fails to start or
@@ -177,6 +198,9 @@ class App:
         seconds, close the database."""
         if self.scheduler is not None:
             self.scheduler.shutdown()
+        if self.dashboard is not None:
+            await self.dashboard.stop()
+            self.engine.web_url = None
         if self.supervisor is not None:
             await self.supervisor.stop()
         for task in self._supervisors:

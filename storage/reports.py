@@ -125,11 +125,15 @@ class ReportRepo:
         )
         return [CheckinRow(m, due, status, rating, blocker, list(answers or [])) for m, due, status, rating, blocker, answers in self.s.exec(stmt).all()]
 
-    def sessions(self, round_id: int, pairs: Iterable[tuple[int, int]] | None = None) -> list[SessionRow]:
-        """Sessions logged in the round, oldest first; only these (mentor, mentee) pairs if given."""
+    def sessions(self, round_id: int, pairs: Iterable[tuple[int, int]] | None = None,
+                 mentee_id: int | None = None) -> list[SessionRow]:
+        """Sessions logged in the round, oldest first: only these (mentor, mentee) pairs, or only
+        with this mentee (by any of their mentors), if given."""
         stmt = select(SessionLog.mentor_id, SessionLog.mentee_id, SessionLog.held_on, SessionLog.minutes, SessionLog.topic).where(
             SessionLog.round_id == round_id
         )
+        if mentee_id is not None:
+            stmt = stmt.where(SessionLog.mentee_id == mentee_id)
         rows = [SessionRow(*row) for row in self.s.exec(stmt.order_by(col(SessionLog.held_on), col(SessionLog.id))).all()]
         if pairs is None:
             return rows
