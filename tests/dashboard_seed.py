@@ -42,16 +42,22 @@ def utc(day: str, hm: str = "09:00") -> datetime:
 
 def config(listen: str = "127.0.0.1:0") -> dict[str, Any]:
     raw = embedded_default().model_dump()
+    raw["admins"] = ["console:you", "files:you"]  # files: a platform that takes images, in the chart tests
     raw["dashboard"] = {"listen": listen}
     raw["office_hours"] = {"schedule": [{"channel": "console:#oh", "days": "tue", "time": "18:00",
                                          "timezone": "Europe/Berlin", "hosts": ["erin"]}]}
     return raw
 
 
-async def seeded_bot(tmp_path: Path) -> Bot:
-    """The bot with the dashboard on a free port of 127.0.0.1 and the programme above.
-    The caller sets MENTORBOT_DASHBOARD_SECRET (monkeypatch) before."""
-    bot = await Bot.start(tmp_path, config=config())
+async def seeded_bot(tmp_path: Path, listen: str | None = "127.0.0.1:0") -> Bot:
+    """The bot with the dashboard on a free port of 127.0.0.1 (None: no dashboard) and the
+    programme above. The caller sets MENTORBOT_DASHBOARD_SECRET (monkeypatch) before."""
+    raw = config()
+    if listen is None:
+        raw.pop("dashboard")
+    else:
+        raw["dashboard"]["listen"] = listen
+    bot = await Bot.start(tmp_path, config=raw)
     await bot.pair("alice", "bob")
     await bot.pair("carol", "dave")
     await bot.say("erin", "!help")
