@@ -150,6 +150,7 @@ class App:
     async def start(self, *, schedule: bool = True, wait: float = 5.0) -> None:
         """Start every adapter (waiting up to ``wait`` seconds for them), catch up, then tick."""
         assert self.adapters is not None
+        secret = self._dashboard_secret() if self.settings.dashboard.listen is not None else None  # fail before connecting
         for adapter in self.adapters:
             self.engine.attach(adapter)
         for adapter in self.adapters:
@@ -160,20 +161,24 @@ class App:
             _done, pending = await asyncio.wait(self._supervisors, timeout=wait)
             for task in pending:
                 log.info("%s is still connecting; carrying on without waiting", task.get_name())
-        if self.settings.dashboard.listen is not None:
-            await self.start_dashboard()
+        if secret is not None:
+            await self.start_dashboard(secret)
         if schedule:
             self.scheduler = Scheduler(self.engine, self.tick_seconds)
             self.scheduler.start()
 
-    async def start_dashboard(self) -> str:
+    def _dashboard_secret(self) -> bytes:
+        """The secret that signs the dashboard's sessions; ``ValueError`` when it is missing."""
+        from chatbot.dashboard.auth import load_secret
+
+        return load_secret(self.settings.dashboard.secret_env, ephemeral_ok=self.dashboard_ephemeral_secret)
+
+    async def start_dashboard(self, secret: bytes | None = None) -> str:
         """Serve the web dashboard from this process; returns its address, which ``!dashboard``
         puts in sign-in links. Raises ``ValueError`` when the signing secret is missing."""
-        from chatbot.dashboard.auth import load_secret
         from chatbot.dashboard.server import Dashboard
 
-        web = self.settings.dashboard
-        self.dashboard = Dashboard(self.engine, web, load_secret(web.secret_env, ephemeral_ok=self.dashboard_ephemeral_secret))
+        self.dashboard = Dashboard(self.engine, self.settings.dashboard, secret or self._dashboard_secret())
         self.engine.web_url = await self.dashboard.start()
         return self.engine.web_url
 

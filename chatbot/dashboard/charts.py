@@ -45,11 +45,11 @@ def _open(title: str, height: int = HEIGHT) -> list[str]:
 
 
 def _nice_max(top: float) -> float:
-    """A round number at or above ``top`` for the y axis (1, 2, 5 times a power of ten)."""
+    """A round number at or above ``top`` for the y axis (1, 2, 4, 5 or 8 times a power of ten)."""
     if top <= 0:
         return 1.0
     power = 10 ** math.floor(math.log10(top))
-    for step in (1, 2, 5, 10):
+    for step in (1, 2, 4, 5, 8, 10):  # each divides into 4 (or whole) steps without long decimals
         if top <= step * power:
             return float(step * power)
     return float(10 * power)
@@ -58,11 +58,13 @@ def _nice_max(top: float) -> float:
 def _axes(out: list[str], labels: Sequence[str], y_max: float, unit: str) -> tuple[float, float]:
     """Grid lines, y ticks and x labels; returns the plot's width and height."""
     pw, ph = WIDTH - LEFT - RIGHT, HEIGHT - TOP - BOTTOM
-    for i in range(5):
-        value = y_max * i / 4
-        y = TOP + ph - ph * i / 4
+    steps = int(y_max) if y_max == int(y_max) and 2 <= y_max <= 10 else 4  # whole steps for counts and scores
+    for i in range(steps + 1):
+        value = y_max * i / steps
+        y = TOP + ph - ph * i / steps
         out.append(f'<line x1="{LEFT}" y1="{y:.1f}" x2="{LEFT + pw}" y2="{y:.1f}" stroke="#ddd"/>')
-        out.append(f'<text x="{LEFT - 6}" y="{y + 4:.1f}" text-anchor="end" fill="#555">{escape(_num(value) + unit)}</text>')
+        tick = _num(value) + (unit if len(unit) <= 1 else "")  # a longer unit is in the title
+        out.append(f'<text x="{LEFT - 6}" y="{y + 4:.1f}" text-anchor="end" fill="#555">{escape(tick)}</text>')
     every = max(1, math.ceil(len(labels) / 12))  # at most a dozen labels fit
     room = max(3, int(pw * every / max(1, len(labels)) / 7))  # characters a label's slot holds
     for i, label in enumerate(labels):
