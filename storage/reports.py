@@ -113,6 +113,19 @@ class ReportRepo:
         row = self.s.exec(stmt).first()
         return (row[0], row[1], row[2]) if row is not None else None
 
+    def checkin_statuses(self, mentee_ids: Iterable[int], start: datetime, end: datetime) -> list[tuple[int, datetime, str]]:
+        """(mentee, due, status) of these mentees' check-ins due in [start, end): what rates need,
+        without the answers (decoding them was most of a large round's overview)."""
+        ids = list(mentee_ids)
+        if not ids:
+            return []
+        stmt = (
+            select(Checkin.mentee_id, Checkin.due_at, Checkin.status)
+            .where(col(Checkin.mentee_id).in_(ids), col(Checkin.due_at) >= start, col(Checkin.due_at) < end)
+            .order_by(col(Checkin.due_at), col(Checkin.id))
+        )
+        return [(m, due, status) for m, due, status in self.s.exec(stmt).all()]
+
     def checkins(self, mentee_ids: Iterable[int], start: datetime, end: datetime) -> list[CheckinRow]:
         """The check-ins of these mentees due in [start, end), oldest first."""
         ids = list(mentee_ids)

@@ -13,7 +13,7 @@ import io
 import statistics
 from collections import Counter, defaultdict
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import date, datetime, time, timedelta, timezone
 from typing import Iterable, Literal, Sequence
 from zoneinfo import ZoneInfo
 
@@ -91,17 +91,23 @@ def _pct(part: int, whole: int) -> float | None:
 # ---------------------------------------------------------------------------- round overview
 
 
-def answers(rnd: Round, checkins: Sequence[CheckinRow], today: date) -> Figure:
-    """Share of check-ins answered per week (a prompt skipped while the bot was down is not
-    counted; one still open counts as not answered yet)."""
+def round_span(rnd: Round) -> tuple[datetime, datetime]:
+    """The instants a round's records are looked for in: its first day to the end of its last (UTC)."""
+    start = datetime.combine(rnd.starts_on, time.min, timezone.utc)
+    return start, datetime.combine(rnd.ends_on + timedelta(days=1), time.min, timezone.utc)
+
+
+def answers(rnd: Round, statuses: Sequence[tuple[int, datetime, str]], today: date) -> Figure:
+    """Share of check-ins answered per week, from (mentee, due, status) rows (a prompt skipped
+    while the bot was down is not counted; one still open counts as not answered yet)."""
     asked: Counter[date] = Counter()
     answered: Counter[date] = Counter()
-    for c in checkins:
-        if c.status == SKIPPED:
+    for _mentee, due, status in statuses:
+        if status == SKIPPED:
             continue
-        week = monday(c.due_at.date())
+        week = monday(due.date())
         asked[week] += 1
-        answered[week] += c.status == ANSWERED
+        answered[week] += status == ANSWERED
     ws = round_weeks(rnd, today)
     rates = tuple(_pct(answered[w], asked[w]) for w in ws)
     total_asked, total_answered = sum(asked[w] for w in ws), sum(answered[w] for w in ws)

@@ -31,6 +31,7 @@ from chatbot.context import Context
 from chatbot.dashboard import views
 from chatbot.dashboard.auth import COOKIE, GENERATION_NAMESPACE, Signer
 from chatbot.dashboard.views import Forbidden, NotFound, Page, Viewer
+from storage.db import reader
 from storage.repos import Repos
 
 if TYPE_CHECKING:
@@ -161,7 +162,7 @@ class Dashboard:
         """Run ``fn`` with a read-only context (committed only with ``write``) in a worker thread."""
 
         def run() -> T:
-            with Session(self.engine.db, expire_on_commit=False) as session:
+            with Session(self.engine.db if write else reader(self.engine.db), expire_on_commit=False) as session:
                 ctx = Context(self.engine, Repos(session), self.engine.clock.now())
                 result = fn(ctx)
                 if write:

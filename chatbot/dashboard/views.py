@@ -15,7 +15,6 @@ from __future__ import annotations
 
 from collections import Counter
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta, timezone
 from typing import Any
 
 from chatbot.context import Context
@@ -95,11 +94,6 @@ def _round(ctx: Context, round_id: int | None) -> Round | None:
     return rnd
 
 
-def _span(rnd: Round) -> tuple[datetime, datetime]:
-    start = datetime.combine(rnd.starts_on, datetime.min.time(), timezone.utc)
-    return start, datetime.combine(rnd.ends_on + timedelta(days=1), datetime.min.time(), timezone.utc)
-
-
 # ---------------------------------------------------------------------------- pages
 
 
@@ -116,11 +110,11 @@ def overview(ctx: Context, viewer: Viewer, round_id: int | None = None) -> Page:
     assert rnd.id is not None
     reports = ctx.repos.reports
     pairs = reports.pairs(rnd.id, None if viewer.coordinator else viewer.member_id)
-    start, end = _span(rnd)
-    checkins = reports.checkins({p.mentee_id for p in pairs}, start, end)
+    start, end = figures.round_span(rnd)
+    statuses = reports.checkin_statuses({p.mentee_id for p in pairs}, start, end)
     logs = reports.sessions(rnd.id, None if viewer.coordinator else [(p.mentor_id, p.mentee_id) for p in pairs])
-    asked = Counter(c.mentee_id for c in checkins if c.status != SKIPPED)
-    answered = Counter(c.mentee_id for c in checkins if c.status == ANSWERED)
+    asked = Counter(mentee for mentee, _, status in statuses if status != SKIPPED)
+    answered = Counter(mentee for mentee, _, status in statuses if status == ANSWERED)
     held = Counter(s.mentee_id for s in logs)
     last = {s.mentee_id: s.held_on for s in logs}
     from chatbot.features.matchmaking import pairs_at_risk  # the rule the !match report uses
@@ -134,7 +128,7 @@ def overview(ctx: Context, viewer: Viewer, round_id: int | None = None) -> Page:
         risks=[dict(pair_id=r.pair.id, mentee=r.mentee.handle, mentor=r.mentor.handle, kind=r.kind,
                     days=(ctx.now - r.since).days) for r in risks],
     )
-    page.figures = {"answers": figures.answers(rnd, checkins, today), "sessions": figures.sessions(rnd, logs, today)}
+    page.figures = {"answers": figures.answers(rnd, statuses, today), "sessions": figures.sessions(rnd, logs, today)}
     return page
 
 
@@ -149,7 +143,7 @@ def pair(ctx: Context, viewer: Viewer, pair_id: int) -> Page:
         raise Forbidden("You can see the pairs you mentor, and this is not one of them.")
     rnd = ctx.repos.reports.round(the_pair.round_id)
     assert rnd is not None and rnd.id is not None
-    start, end = _span(rnd)
+    start, end = figures.round_span(rnd)
     checkins = ctx.repos.reports.checkins([mentee.id], start, end)
     signup, steps = ctx.repos.reports.goal(mentee.id, rnd.id)
     scores = ctx.repos.reports.scores(rnd.id, [mentee.id])

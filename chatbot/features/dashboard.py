@@ -7,7 +7,7 @@ turned into PNG, so what a coordinator sees in chat is what the web page shows.
 
 from __future__ import annotations
 
-from datetime import datetime, time, timedelta, timezone
+from datetime import timedelta
 
 from chatbot.commands import ActionError, Arg, CommandSpec, Example
 from chatbot.context import Context, Feature
@@ -45,15 +45,13 @@ def chart_figure(ctx: Context, rnd: Round, name: str) -> tuple[Figure, str]:
     reports, today = ctx.repos.reports, ctx.now.date()
     if name == "skills":
         return figures.skills(rnd, reports.scores(rnd.id))[0], f"/skills/{rnd.id}"
+    start, end = figures.round_span(rnd)
     if name == "waits":
-        since = datetime.combine(rnd.starts_on, time.min, timezone.utc)
-        return figures.waits(reports.waits(since)), "/office-hours"
-    start = datetime.combine(rnd.starts_on, time.min, timezone.utc)
-    end = datetime.combine(rnd.ends_on + timedelta(days=1), time.min, timezone.utc)
+        return figures.waits(reports.waits(start)), "/office-hours"
     if name == "sessions":
         return figures.sessions(rnd, reports.sessions(rnd.id), today), f"/round/{rnd.id}"
     pairs = reports.pairs(rnd.id)
-    return figures.answers(rnd, reports.checkins({p.mentee_id for p in pairs}, start, end), today), f"/round/{rnd.id}"
+    return figures.answers(rnd, reports.checkin_statuses({p.mentee_id for p in pairs}, start, end), today), f"/round/{rnd.id}"
 
 
 async def round_chart(ctx: Context, chart: str | None = None) -> str | None:
