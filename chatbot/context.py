@@ -128,6 +128,11 @@ class Context:
         """The platforms this process runs, by name."""
         return sorted(self.engine.adapters)
 
+    @property
+    def web_url(self) -> str | None:
+        """Where this process serves the web dashboard (None: it does not)."""
+        return self.engine.web_url
+
     def capabilities(self, platform: str) -> "Capabilities | None":
         """What ``platform`` can do (None when it does not run here)."""
         return getattr(self.engine.adapters.get(platform), "capabilities", None)

@@ -19,7 +19,7 @@ from zoneinfo import ZoneInfo
 
 from chatbot.dashboard.charts import Series, bar_chart, heat_map, line_chart
 from chatbot.features.office_hours_report import DAYS, percentile, spreadsheet_safe
-from chatbot.wording import plural
+from chatbot.i18n import ENGLISH, N_, Language
 from storage.checkins import ANSWERED, SKIPPED
 from storage.reports import CheckinRow, ScoreRow, SessionRow, WaitRow
 from storage.tables import Round
@@ -27,7 +27,7 @@ from storage.tables import Round
 #: the charts ``!round chart`` can send, in the order its usage lists them
 CHAT_CHARTS = ("answers", "sessions", "waits", "skills")
 #: assessment kinds as the skills chart shows them
-SKILL_KINDS = ("self", "mentor", "final")
+SKILL_KINDS = (N_("self"), N_("mentor"), N_("final"))
 
 
 @dataclass(frozen=True)
@@ -97,7 +97,7 @@ def round_span(rnd: Round) -> tuple[datetime, datetime]:
     return start, datetime.combine(rnd.ends_on + timedelta(days=1), time.min, timezone.utc)
 
 
-def answers(rnd: Round, statuses: Sequence[tuple[int, datetime, str]], today: date) -> Figure:
+def answers(rnd: Round, statuses: Sequence[tuple[int, datetime, str]], today: date, lang: Language = ENGLISH) -> Figure:
     """Share of check-ins answered per week, from (mentee, due, status) rows (a prompt skipped
     while the bot was down is not counted; one still open counts as not answered yet)."""
     asked: Counter[date] = Counter()
@@ -113,20 +113,23 @@ def answers(rnd: Round, statuses: Sequence[tuple[int, datetime, str]], today: da
     total_asked, total_answered = sum(asked[w] for w in ws), sum(answered[w] for w in ws)
     if total_asked:
         last = next((w for w in reversed(ws) if asked[w]), ws[-1])
-        summary = (f"Check-in answers in {rnd.name}: {_pct(answered[last], asked[last]):g}% in the week of {last} "
-                   f"({answered[last]} of {asked[last]}), {_pct(total_answered, total_asked):g}% over the round "
-                   f"({total_answered} of {plural(total_asked, 'check-in')}).")
+        summary = lang._(
+            "Check-in answers in {round}: {week_pct}% in the week of {week} ({answered} of {asked}), "
+            "{total_pct}% over the round ({total_answered} of {checkins}).",
+            round=rnd.name, week_pct=f"{_pct(answered[last], asked[last]):g}", week=last.isoformat(),
+            answered=answered[last], asked=asked[last], total_pct=f"{_pct(total_answered, total_asked):g}",
+            total_answered=total_answered, checkins=lang.ngettext("{n} check-in", "{n} check-ins", total_asked))
     else:
-        summary = f"Check-in answers in {rnd.name}: no check-in has been sent yet."
+        summary = lang._("Check-in answers in {round}: no check-in has been sent yet.", round=rnd.name)
     return Figure(
-        "answers", f"Check-ins answered per week, {rnd.name}", "line", tuple(_label(w) for w in ws),
-        (Series("answered", rates),), ("week", "asked", "answered", "percent"),
+        "answers", lang._("Check-ins answered per week, {round}", round=rnd.name), "line", tuple(_label(w) for w in ws),
+        (Series(lang._("answered"), rates),), ("week", "asked", "answered", "percent"),
         tuple((w.isoformat(), asked[w], answered[w], "" if r is None else r) for w, r in zip(ws, rates)),
         summary, y_max=100, unit="%",
     )
 
 
-def sessions(rnd: Round, logs: Sequence[SessionRow], today: date) -> Figure:
+def sessions(rnd: Round, logs: Sequence[SessionRow], today: date, lang: Language = ENGLISH) -> Figure:
     """Mentoring sessions logged per week (by the day they were held)."""
     held = Counter(monday(s.held_on) for s in logs)
     minutes = Counter()
@@ -135,24 +138,26 @@ def sessions(rnd: Round, logs: Sequence[SessionRow], today: date) -> Figure:
     ws = round_weeks(rnd, today)
     counts = tuple(float(held[w]) for w in ws)
     total = sum(held[w] for w in ws)
-    summary = (f"Sessions in {rnd.name}: {plural(total, 'session')} logged over {plural(len(ws), 'week')}, "
-               f"{plural(held[ws[-1]], 'session')} in the week of {ws[-1]}.")
+    summary = lang._("Sessions in {round}: {logged} logged over {weeks}, {latest} in the week of {week}.",
+                     round=rnd.name, logged=lang.ngettext("{n} session", "{n} sessions", total),
+                     weeks=lang.ngettext("{n} week", "{n} weeks", len(ws)),
+                     latest=lang.ngettext("{n} session", "{n} sessions", held[ws[-1]]), week=ws[-1].isoformat())
     return Figure(
-        "sessions", f"Sessions logged per week, {rnd.name}", "bars", tuple(_label(w) for w in ws),
-        (Series("sessions", counts),), ("week", "sessions", "minutes"),
+        "sessions", lang._("Sessions logged per week, {round}", round=rnd.name), "bars", tuple(_label(w) for w in ws),
+        (Series(lang._("sessions"), counts),), ("week", "sessions", "minutes"),
         tuple((w.isoformat(), held[w], minutes[w]) for w in ws), summary,
     )
 
 
-def mood(checkins: Sequence[CheckinRow], handle: str) -> Figure:
+def mood(checkins: Sequence[CheckinRow], handle: str, lang: Language = ENGLISH) -> Figure:
     """One mentee's mood (1-5) at each answered check-in."""
     rated = [c for c in checkins if c.status == ANSWERED and c.rating is not None]
     labels = tuple(c.due_at.strftime("%m-%d") for c in rated)
     values = tuple(float(c.rating) for c in rated)  # type: ignore[arg-type]
-    summary = (f"Mood of {handle}: {rated[-1].rating} of 5 at the last check-in." if rated
-               else f"Mood of {handle}: no answer with a mood yet.")
+    summary = (lang._("Mood of {handle}: {mood} of 5 at the last check-in.", handle=handle, mood=rated[-1].rating) if rated
+               else lang._("Mood of {handle}: no answer with a mood yet.", handle=handle))
     return Figure(
-        "mood", f"Mood at each check-in, {handle}", "line", labels, (Series("mood", values),),
+        "mood", lang._("Mood at each check-in, {handle}", handle=handle), "line", labels, (Series(lang._("mood"), values),),
         ("due_at", "status", "mood", "blocker"),
         tuple((c.due_at.isoformat(), c.status, "" if c.rating is None else c.rating, c.blocker or "") for c in checkins),
         summary, y_max=5,
@@ -162,7 +167,7 @@ def mood(checkins: Sequence[CheckinRow], handle: str) -> Figure:
 # ---------------------------------------------------------------------------- skills
 
 
-def skills(rnd: Round, scores: Sequence[ScoreRow]) -> tuple[Figure, float | None]:
+def skills(rnd: Round, scores: Sequence[ScoreRow], lang: Language = ENGLISH) -> tuple[Figure, float | None]:
     """Average score (0-3) per skill for each kind of assessment, and the round's average
     change: per person and skill, the final score (else the mentor's review) minus the self
     score, averaged over everyone who has both."""
@@ -173,7 +178,7 @@ def skills(rnd: Round, scores: Sequence[ScoreRow]) -> tuple[Figure, float | None
         latest[(s.member_id, s.kind, s.skill)] = s.score
     names = tuple(sorted({s.skill for s in scores}))
     series = tuple(
-        Series(kind, tuple(round(statistics.mean(by[(kind, n)]), 2) if by[(kind, n)] else None for n in names))
+        Series(lang._(kind), tuple(round(statistics.mean(by[(kind, n)]), 2) if by[(kind, n)] else None for n in names))
         for kind in SKILL_KINDS
     )
     changes = []
@@ -185,14 +190,15 @@ def skills(rnd: Round, scores: Sequence[ScoreRow]) -> tuple[Figure, float | None
             changes.append(later - score)
     change = round(statistics.mean(changes), 2) if changes else None
     if change is None:
-        summary = f"Skills in {rnd.name}: no skill has both a self-assessment and a mentor's score yet."
+        summary = lang._("Skills in {round}: no skill has both a self-assessment and a mentor's score yet.", round=rnd.name)
     else:
-        summary = (f"Skills in {rnd.name}: average change {change:+g} points (0-3 scale) over "
-                   f"{plural(len(changes), 'rated skill')}, self-assessment to mentor's score.")
+        summary = lang._("Skills in {round}: average change {change} points (0-3 scale) over {skills}, "
+                         "self-assessment to mentor's score.", round=rnd.name, change=f"{change:+g}",
+                         skills=lang.ngettext("{n} rated skill", "{n} rated skills", len(changes)))
     rows = tuple((n, *(("" if s.values[i] is None else s.values[i]) for s in series),
                   len(by[("self", n)]), len(by[("mentor", n)]), len(by[("final", n)])) for i, n in enumerate(names))
     fig = Figure(
-        "skills", f"Skills, self vs mentor vs final, {rnd.name}", "bars", names, series,
+        "skills", lang._("Skills, self vs mentor vs final, {round}", round=rnd.name), "bars", names, series,
         ("skill", "self_avg", "mentor_avg", "final_avg", "self_n", "mentor_n", "final_n"), rows, summary, y_max=3,
     )
     return fig, change
@@ -205,7 +211,7 @@ def _wait_minutes(w: WaitRow) -> float | None:
     return (w.called_at - w.joined_at).total_seconds() / 60 if w.called_at is not None else None
 
 
-def waits(log: Sequence[WaitRow]) -> Figure:
+def waits(log: Sequence[WaitRow], lang: Language = ENGLISH) -> Figure:
     """Wait from joining the line to being called, per week: median and 90th percentile."""
     per: dict[date, list[float]] = defaultdict(list)
     for w in log:
@@ -217,20 +223,21 @@ def waits(log: Sequence[WaitRow]) -> Figure:
     p90 = tuple(round(percentile(per[w], 90), 1) if per[w] else None for w in ws)
     everyone = [m for w in ws for m in per[w]]
     if everyone:
-        summary = (f"Office-hour waits: median {statistics.median(everyone):.0f} min, p90 "
-                   f"{percentile(everyone, 90):.0f} min over {plural(len(everyone), 'person', 'people')} called "
-                   f"in {plural(len(ws), 'week')}.")
+        summary = lang._("Office-hour waits: median {median} min, p90 {p90} min over {people} called in {weeks}.",
+                         median=f"{statistics.median(everyone):.0f}", p90=f"{percentile(everyone, 90):.0f}",
+                         people=lang.ngettext("{n} person", "{n} people", len(everyone)),
+                         weeks=lang.ngettext("{n} week", "{n} weeks", len(ws)))
     else:
-        summary = "Office-hour waits: nobody has been called from a line yet."
+        summary = lang._("Office-hour waits: nobody has been called from a line yet.")
     return Figure(
-        "waits", "Office-hour waits per week (minutes)", "line", tuple(_label(w) for w in ws),
-        (Series("median", med), Series("p90", p90)), ("week", "called", "median_minutes", "p90_minutes"),
+        "waits", lang._("Office-hour waits per week (minutes)"), "line", tuple(_label(w) for w in ws),
+        (Series(lang._("median"), med), Series(lang._("p90"), p90)), ("week", "called", "median_minutes", "p90_minutes"),
         tuple((w.isoformat(), len(per[w]), "" if m is None else m, "" if p is None else p) for w, m, p in zip(ws, med, p90)),
         summary, unit=" min",
     )
 
 
-def busiest(log: Iterable[WaitRow], channel: str, tz: str, name: str = "busiest") -> Figure:
+def busiest(log: Iterable[WaitRow], channel: str, tz: str, name: str = "busiest", lang: Language = ENGLISH) -> Figure:
     """People joining the line by weekday and hour, in the channel's timezone."""
     zone = ZoneInfo(tz)
     slots = Counter((j.weekday(), j.hour) for j in (w.joined_at.astimezone(zone) for w in log))
@@ -239,11 +246,11 @@ def busiest(log: Iterable[WaitRow], channel: str, tz: str, name: str = "busiest"
     top = sorted(slots.items(), key=lambda kv: (-kv[1], kv[0]))[:3]
     if top:
         slots_text = ", ".join(f"{DAYS[d]} {h:02d}:00 ({n})" for (d, h), n in top)
-        summary = f"Busiest office-hour slots in {channel} ({tz}): {slots_text}."
+        summary = lang._("Busiest office-hour slots in {channel} ({tz}): {slots}.", channel=channel, tz=tz, slots=slots_text)
     else:
-        summary = f"Busiest office-hour slots in {channel}: nobody has joined a line yet."
+        summary = lang._("Busiest office-hour slots in {channel}: nobody has joined a line yet.", channel=channel)
     return Figure(
-        name, f"Busiest slots, {channel} ({tz})", "heat", hours, series, ("weekday", "hour", "joined"),
+        name, lang._("Busiest slots, {channel} ({tz})", channel=channel, tz=tz), "heat", hours, series, ("weekday", "hour", "joined"),
         tuple((DAYS[d], f"{h:02d}", slots[(d, h)]) for d in range(7) for h in range(24) if slots[(d, h)]), summary,
     )
 

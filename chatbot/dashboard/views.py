@@ -21,6 +21,7 @@ from chatbot.context import Context
 from chatbot.dashboard import figures
 from chatbot.dashboard.figures import Figure
 from chatbot.events import Where
+from chatbot.i18n import ENGLISH, Language
 from storage.checkins import ANSWERED, SKIPPED
 from storage.tables import Round
 
@@ -43,6 +44,8 @@ class Viewer:
     member_id: int
     handle: str
     roles: frozenset[str]
+    #: the language the person reads in private: chart texts are in it
+    language: Language = field(default=ENGLISH, compare=False)
 
     @property
     def coordinator(self) -> bool:
@@ -70,7 +73,7 @@ def viewer_of(ctx: Context, member_id: int) -> Viewer | None:
     member = ctx.repos.members.get(member_id)
     if member is None:
         return None
-    return Viewer(member_id, member.handle, ctx.roles_of(member))
+    return Viewer(member_id, member.handle, ctx.roles_of(member), ctx.language_of(member))
 
 
 @dataclass
@@ -128,7 +131,8 @@ def overview(ctx: Context, viewer: Viewer, round_id: int | None = None) -> Page:
         risks=[dict(pair_id=r.pair.id, mentee=r.mentee.handle, mentor=r.mentor.handle, kind=r.kind,
                     days=(ctx.now - r.since).days) for r in risks],
     )
-    page.figures = {"answers": figures.answers(rnd, statuses, today), "sessions": figures.sessions(rnd, logs, today)}
+    page.figures = {"answers": figures.answers(rnd, statuses, today, viewer.language),
+                    "sessions": figures.sessions(rnd, logs, today, viewer.language)}
     return page
 
 
@@ -156,7 +160,7 @@ def pair(ctx: Context, viewer: Viewer, pair_id: int) -> Page:
         "sessions": ctx.repos.reports.sessions(rnd.id, mentee_id=mentee.id),
         "skills": sorted(by_skill.items()), "kinds": figures.SKILL_KINDS,
     })
-    page.figures = {"mood": figures.mood(checkins, mentee.handle)}
+    page.figures = {"mood": figures.mood(checkins, mentee.handle, viewer.language)}
     return page
 
 
@@ -169,7 +173,7 @@ def skills(ctx: Context, viewer: Viewer, round_id: int | None = None) -> Page:
     if rnd is None:
         return page
     assert rnd.id is not None
-    fig, change = figures.skills(rnd, ctx.repos.reports.scores(rnd.id))
+    fig, change = figures.skills(rnd, ctx.repos.reports.scores(rnd.id), viewer.language)
     page.data["change"] = change
     page.figures = {"skills": fig}
     return page
@@ -189,10 +193,10 @@ def office_hours(ctx: Context, viewer: Viewer) -> Page:
         raise Forbidden("The office-hours page is for hosts and coordinators.")
     log = ctx.repos.reports.waits()
     page = Page("Office hours", {"people": len(log)})
-    page.figures = {"waits": figures.waits(log)}
+    page.figures = {"waits": figures.waits(log, viewer.language)}
     for n, (platform, channel) in enumerate(figures.channels(log), start=1):
         where = ctx.channel_label(Where(platform, channel)) or channel
         rows = [w for w in log if (w.platform, w.channel) == (platform, channel)]
         page.figures[f"busiest-{n}"] = figures.busiest(rows, f"{platform} {where}", channel_timezone(ctx, platform, channel),
-                                                       f"busiest-{n}")
+                                                       f"busiest-{n}", viewer.language)
     return page

@@ -15,50 +15,55 @@ from chatbot.dashboard import charts, figures
 from chatbot.dashboard.auth import new_link_token
 from chatbot.dashboard.figures import CHAT_CHARTS, Figure
 from chatbot.events import Attachment
+from chatbot.i18n import N_
 from chatbot.features.rounds import OPEN_EXAMPLE
 from storage.tables import Round
 
-NOT_SERVED = "The web dashboard is not turned on here: an operator sets [dashboard] listen in the bot's config."
+NOT_SERVED = N_("The web dashboard is not turned on here: an operator sets [dashboard] listen in the bot's config.")
 
 
 async def dashboard_link(ctx: Context) -> str:
     """A one-time sign-in link, always in private: whoever holds it is signed in as you."""
     member = ctx.require_member()
     assert member.id is not None and ctx.where is not None
-    if ctx.engine.web_url is None:
+    if ctx.web_url is None:
         raise ActionError(NOT_SERVED)
     minutes = ctx.settings.dashboard.link_minutes
     token = new_link_token()
     ctx.repos.dashboard_links.add(token, member.id, ctx.now, ctx.now + timedelta(minutes=minutes))
-    text = (f"Here is your dashboard sign-in link. It works once, for {minutes} minutes; "
-            f"don't share it: {ctx.engine.web_url}/login/{token}")
+    text = ctx.language_of(member).ngettext(
+        "Here is your dashboard sign-in link. It works once, for {n} minute; don't share it: {link}",
+        "Here is your dashboard sign-in link. It works once, for {n} minutes; don't share it: {link}",
+        minutes, link=f"{ctx.web_url}/login/{token}")
     if ctx.where.is_direct:
         return text
     if not ctx.dm(member, text):
-        raise ActionError("I can't reach you in private on any platform, so I can't send you a sign-in link.")
-    return "I've sent you a sign-in link in a private message."
+        raise ActionError(N_("I can't reach you in private on any platform, so I can't send you a sign-in link."))
+    return ctx._("I've sent you a sign-in link in a private message.")
 
 
 def chart_figure(ctx: Context, rnd: Round, name: str) -> tuple[Figure, str]:
-    """The whole round's figure called ``name`` and the dashboard page that shows it."""
+    """The whole round's figure called ``name`` (in the asker's language) and the dashboard
+    page that shows it."""
     assert rnd.id is not None
-    reports, today = ctx.repos.reports, ctx.now.date()
+    reports, today, lang = ctx.repos.reports, ctx.now.date(), ctx.language
     if name == "skills":
-        return figures.skills(rnd, reports.scores(rnd.id))[0], f"/skills/{rnd.id}"
+        return figures.skills(rnd, reports.scores(rnd.id), lang)[0], f"/skills/{rnd.id}"
     start, end = figures.round_span(rnd)
     if name == "waits":
-        return figures.waits(reports.waits(start)), "/office-hours"
+        return figures.waits(reports.waits(start), lang), "/office-hours"
     if name == "sessions":
-        return figures.sessions(rnd, reports.sessions(rnd.id), today), f"/round/{rnd.id}"
+        return figures.sessions(rnd, reports.sessions(rnd.id), today, lang), f"/round/{rnd.id}"
     pairs = reports.pairs(rnd.id)
-    return figures.answers(rnd, reports.checkin_statuses({p.mentee_id for p in pairs}, start, end), today), f"/round/{rnd.id}"
+    statuses = reports.checkin_statuses({p.mentee_id for p in pairs}, start, end)
+    return figures.answers(rnd, statuses, today, lang), f"/round/{rnd.id}"
 
 
 async def round_chart(ctx: Context, chart: str | None = None) -> str | None:
     rnd = ctx.repos.rounds.current() or ctx.repos.rounds.latest()
     if rnd is None:
-        raise ActionError(f"No round has been opened yet, so there is nothing to chart. "
-                          f"A coordinator opens one with {ctx.prefix}round open NAME START END.")
+        raise ActionError(N_("No round has been opened yet, so there is nothing to chart. "
+                             "A coordinator opens one with {prefix}round open NAME START END."), prefix=ctx.prefix)
     figure, page = chart_figure(ctx, rnd, chart or CHAT_CHARTS[0])
     assert ctx.where is not None
     caps = ctx.capabilities(ctx.where.platform)
@@ -66,9 +71,9 @@ async def round_chart(ctx: Context, chart: str | None = None) -> str | None:
         image = Attachment(f"{figure.name}-{rnd.name.replace(' ', '-')}.png", "image/png", charts.png(figure.svg()))
         ctx.reply_with(figure.summary, image)
         return None
-    if ctx.engine.web_url is None:
+    if ctx.web_url is None:
         return figure.summary
-    return f"{figure.summary} Chart: {ctx.engine.web_url}{page}"
+    return ctx._("{summary} Chart: {link}", summary=figure.summary, link=f"{ctx.web_url}{page}")
 
 
 FEATURE = Feature(
@@ -76,17 +81,17 @@ FEATURE = Feature(
     commands=(
         CommandSpec(
             ("dashboard",),
-            "a private link that signs you in to the web dashboard",
+            N_("a private link that signs you in to the web dashboard"),
             roles=("coordinator", "mentor", "host"),
             handler=dashboard_link,
             examples=(Example("!dashboard", r"sign-in link|not turned on"),),
         ),
         CommandSpec(
             ("round", "chart"),
-            "a chart of the round: check-in answers, sessions, office-hour waits or skills",
+            N_("a chart of the round: check-in answers, sessions, office-hour waits or skills"),
             roles=("coordinator",),
             handler=round_chart,
-            args=(Arg("chart", choices=CHAT_CHARTS, required=False, help="which chart (default: answers)"),),
+            args=(Arg("chart", choices=CHAT_CHARTS, required=False, help=N_("which chart (default: answers)")),),
             examples=(Example("!round chart sessions", r"Sessions in 2027 Q1: 0 sessions", setup=(OPEN_EXAMPLE,)),),
         ),
     ),

@@ -1,7 +1,7 @@
 """attachments on outbox messages; sign-in links for the web dashboard
 
-Revision ID: 0009
-Revises: 0008
+Revision ID: 0011
+Revises: 0010
 Create Date: 2026-12-03 17:00:00
 """
 
@@ -10,8 +10,8 @@ import sqlalchemy as sa
 import storage.tables
 
 
-revision = '0009'
-down_revision = '0008'
+revision = '0011'
+down_revision = '0010'
 branch_labels = None
 depends_on = None
 
