@@ -158,7 +158,8 @@ async def _console(settings: Settings, script: Path | None, user: str, dashboard
     await app.start()
     if app.dashboard is None and dashboard:
         url = await _console_dashboard(app, dashboard)
-        print(f"The web dashboard is at {url} (type !dashboard for a sign-in link).", flush=True)
+        # on stderr, beside the log: standard output is the conversation
+        print(f"The web dashboard is at {url} (type !dashboard for a sign-in link).", file=sys.stderr, flush=True)
     try:
         await repl(adapter, user, settle=app.engine.senders.settle)
     finally:

@@ -109,3 +109,25 @@ async def test_the_file_waits_in_the_outbox_beside_its_message_and_goes_once_sen
         row = s.exec(select(OutboxMessage).where(OutboxMessage.platform == "files")).one()
     assert row.status == "sent" and row.payload["attachment"]["name"] == "answers-2027-Q1.png"
     assert row.attachment_data is None  # kept only until it was sent
+
+
+async def test_a_file_whose_send_failed_goes_again_with_its_bytes(bot):
+    files = bot.adapters["files"]
+    real_send, failures = files.send, [1]
+
+    async def flaky(event):  # noqa: ANN001, ANN202 - the adapter's send, failing once
+        if failures and getattr(event, "attachment", None) is not None:
+            failures.pop()
+            return Delivery("failed", "test: the platform is down")
+        return await real_send(event)
+
+    files.send = flaky
+    await bot.say("you", "!round chart sessions", platform="files")
+    assert files.files == []
+    with Session(bot.engine.db) as s:
+        row = s.exec(select(OutboxMessage).where(OutboxMessage.platform == "files")).one()
+        assert row.status == "pending" and row.attachment_data.startswith(PNG)  # kept for the retry
+    bot.clock.advance(__import__("datetime").timedelta(seconds=31))
+    await bot.settle()
+    [(event, image)] = files.files
+    assert image.name == "sessions-2027-Q1.png" and image.data == row.attachment_data

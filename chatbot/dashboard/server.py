@@ -147,7 +147,8 @@ class Dashboard:
             return self._error(exc.status, exc.reason, texts.get(exc.status, "That request could not be served."))
         except Exception:
             ref = secrets.token_hex(4)
-            log.exception("dashboard: %s %s failed (ref %s)", request.method, request.path, ref)
+            path = "/login/…" if request.path.startswith("/login/") else request.path  # a link is a secret
+            log.exception("dashboard: %s %s failed (ref %s)", request.method, path, ref)
             return self._error(500, "Something went wrong", f"Something went wrong on our side (ref {ref}).")
 
     def _error(self, status: int, title: str, message: str) -> web.Response:
