@@ -131,3 +131,20 @@ async def test_a_file_whose_send_failed_goes_again_with_its_bytes(bot):
     await bot.settle()
     [(event, image)] = files.files
     assert image.name == "sessions-2027-Q1.png" and image.data == row.attachment_data
+
+
+async def test_a_persons_data_export_names_a_waiting_file_without_dumping_it(bot):
+    from chatbot.delivery.records import row_for
+    from chatbot.events import DirectMessage, Identity
+    from storage.repos import Repos
+
+    with Session(bot.engine.db) as s:
+        repos = Repos(s)
+        alice = repos.members.by_handle("alice")
+        dm = DirectMessage(to=Identity("files", "alice", "alice"), text="your certificate",
+                           attachment=Attachment("certificate.pdf", "application/pdf", b"%PDF-1.7 ..."))
+        repos.outbox.insert_many([row_for(dm, "test:1", alice.id, bot.clock.now(), bulk=False)])
+        exported = repos.privacy.export(alice.id)
+    [row] = [r for r in exported["outbox"] if r["key"] == "test:1"]
+    assert row["attachment_data"] == "(a file of 12 bytes)"
+    assert row["payload"]["attachment"] == {"name": "certificate.pdf", "media_type": "application/pdf"}
