@@ -44,3 +44,13 @@ def test_the_png_for_chat_is_the_drawing_at_twice_its_size():
     assert data[:8] == b"\x89PNG\r\n\x1a\n"
     width, height = struct.unpack(">II", data[16:24])  # the IHDR chunk
     assert (width, height) == (1440, 680)
+
+
+def test_a_change_below_zero_is_a_bar_down_from_the_zero_line():
+    svg = bar_chart("Change", ["git", "docs"], [Series("change", (1.5, -0.5))])
+    bars = {e.get("data-label"): e for e in ET.fromstring(svg).iter(SVG + "rect") if e.get("data-value")}
+    up, down = bars["git"], bars["docs"]
+    zero = float(up.get("y")) + float(up.get("height"))  # the foot of a bar above zero
+    assert float(down.get("y")) == zero and float(down.get("height")) > 0
+    ticks = [e.text for e in ET.fromstring(svg).iter(SVG + "text")]
+    assert "0" in ticks and "-0.8" in ticks and "1.6" in ticks  # round steps through zero

@@ -115,10 +115,15 @@ async def test_skills_page_shows_averages_and_the_average_change(bot):
         assert status == 200 and "Average change: <strong>+1</strong>" in html
         assert points(html, "skills") == {("self", "docs"): 2, ("self", "git"): 1.5, ("mentor", "git"): 2,
                                           ("final", "docs"): 3, ("final", "git"): 2.5}
+        # per person and skill: alice git 3-1, docs 3-2, carol git 2-2
+        assert points(html, "change") == {("change", "docs"): 1, ("change", "git"): 1, ("change", "all skills"): 1}
         status, csv_text, headers = await get(http, bot, "/skills/1/skills.csv")
     assert status == 200 and headers["Content-Type"].startswith("text/csv")
     assert csv_text.splitlines() == ["skill,self_avg,mentor_avg,final_avg,self_n,mentor_n,final_n",
                                      "docs,2,,3,1,0,1", "git,1.5,2,2.5,2,1,2"]
+    async with await sign_in(bot, "you") as http:
+        status, csv_text, _ = await get(http, bot, "/skills/1/change.csv")
+    assert csv_text.splitlines() == ["skill,average_change,people", "docs,1.0,1", "git,1.0,2", "all skills,1.0,3"]
 
 
 async def test_every_chart_has_its_csv(bot):

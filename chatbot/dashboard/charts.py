@@ -55,13 +55,31 @@ def _nice_max(top: float) -> float:
     return float(10 * power)
 
 
-def _axes(out: list[str], labels: Sequence[str], y_max: float, unit: str) -> tuple[float, float]:
+@dataclass(frozen=True)
+class Scale:
+    """The y axis: from ``lo`` (0, or below it for a chart of changes) to ``hi``."""
+
+    lo: float
+    hi: float
+    #: the distance between ticks, where it is not the usual four or whole steps
+    step: float | None = None
+
+    def y(self, value: float, ph: float) -> float:
+        """Where ``value`` is drawn in a plot ``ph`` high (clamped to the axis)."""
+        return TOP + ph - ph * (min(max(value, self.lo), self.hi) - self.lo) / (self.hi - self.lo)
+
+
+def _axes(out: list[str], labels: Sequence[str], scale: Scale, unit: str) -> tuple[float, float]:
     """Grid lines, y ticks and x labels; returns the plot's width and height."""
     pw, ph = WIDTH - LEFT - RIGHT, HEIGHT - TOP - BOTTOM
-    steps = int(y_max) if y_max == int(y_max) and 2 <= y_max <= 10 else 4  # whole steps for counts and scores
+    span = scale.hi - scale.lo
+    if scale.step is not None:
+        steps = round(span / scale.step)
+    else:
+        steps = int(span) if span == int(span) and 2 <= span <= 10 else 4  # whole steps for counts and scores
     for i in range(steps + 1):
-        value = y_max * i / steps
-        y = TOP + ph - ph * i / steps
+        value = scale.lo + span * i / steps
+        y = scale.y(value, ph)
         out.append(f'<line x1="{LEFT}" y1="{y:.1f}" x2="{LEFT + pw}" y2="{y:.1f}" stroke="#ddd"/>')
         tick = _num(value) + (unit if len(unit) <= 1 else "")  # a longer unit is in the title
         out.append(f'<text x="{LEFT - 6}" y="{y + 4:.1f}" text-anchor="end" fill="#555">{escape(tick)}</text>')
@@ -85,12 +103,18 @@ def _legend(out: list[str], series: Sequence[Series], height: int = HEIGHT) -> N
         x += 28 + 7 * len(s.name)
 
 
-def _scale(series: Sequence[Series], y_max: float | None) -> float | None:
-    """The top of the y axis (None: nothing to draw)."""
+def _scale(series: Sequence[Series], y_max: float | None) -> Scale | None:
+    """The y axis for these values (None: nothing to draw); below zero only if a value is."""
     values = [v for s in series for v in s.values if v is not None]
     if not values:
         return None
-    return y_max if y_max is not None else _nice_max(max(values))
+    hi = y_max if y_max is not None else _nice_max(max(values)) if max(values) > 0 else 1.0
+    if min(values) >= 0:
+        return Scale(0.0, hi)
+    # below zero too (changes): ticks a round step apart, zero among them
+    step = _nice_max((max(hi, 0) - min(values)) / 4)
+    lo, hi = step * math.floor(min(values) / step), step * max(1, math.ceil(max(values) / step))
+    return Scale(lo, hi, step)
 
 
 def _mark(tag: str, shape: str, series: str, label: str, value: float, unit: str = "") -> str:
@@ -106,15 +130,15 @@ def _empty(out: list[str], height: int = HEIGHT) -> str:
 
 
 def _plot(title: str, labels: Sequence[str], series: Sequence[Series], y_max: float | None, unit: str,
-          draw: Callable[[list[str], int, Series, float, float, float], None]) -> str:
-    """A chart with axes and a legend; ``draw(out, n, series, top, width, height)`` draws each series."""
+          draw: Callable[[list[str], int, Series, Scale, float, float], None]) -> str:
+    """A chart with axes and a legend; ``draw(out, n, series, scale, width, height)`` draws each series."""
     out = _open(title)
-    top = _scale(series, y_max)
-    if not labels or top is None:
+    scale = _scale(series, y_max)
+    if not labels or scale is None:
         return _empty(out)
-    pw, ph = _axes(out, labels, top, unit)
+    pw, ph = _axes(out, labels, scale, unit)
     for n, s in enumerate(series):
-        draw(out, n, s, top, pw, ph)
+        draw(out, n, s, scale, pw, ph)
     _legend(out, series)
     out.append("</svg>")
     return "\n".join(out)
@@ -124,9 +148,9 @@ def line_chart(title: str, labels: Sequence[str], series: Sequence[Series], *, y
                unit: str = "") -> str:
     """Lines over weeks (or any ordered labels). A gap in a series breaks its line."""
 
-    def draw(out: list[str], n: int, s: Series, top: float, pw: float, ph: float) -> None:
+    def draw(out: list[str], n: int, s: Series, scale: Scale, pw: float, ph: float) -> None:
         colour = PALETTE[n % len(PALETTE)]
-        at = {i: (LEFT + pw * (i + 0.5) / len(labels), TOP + ph - ph * min(v, top) / top)
+        at = {i: (LEFT + pw * (i + 0.5) / len(labels), scale.y(v, ph))
               for i, v in enumerate(s.values) if v is not None}
         runs: list[list[str]] = [[]]
         for i in range(len(s.values)):
@@ -148,15 +172,15 @@ def bar_chart(title: str, labels: Sequence[str], series: Sequence[Series], *, y_
               unit: str = "") -> str:
     """Bars side by side per label, one colour per series (self, mentor, final)."""
 
-    def draw(out: list[str], n: int, s: Series, top: float, pw: float, ph: float) -> None:
+    def draw(out: list[str], n: int, s: Series, scale: Scale, pw: float, ph: float) -> None:
         slot = pw / len(labels)
         bar = slot * 0.8 / max(1, len(series))
         for i, v in enumerate(s.values):
             if v is None:
                 continue
-            h = ph * min(max(v, 0), top) / top
+            top, bottom = sorted((scale.y(v, ph), scale.y(0, ph)))  # from zero, up or down
             x = LEFT + slot * i + slot * 0.1 + bar * n
-            out.append(_mark("rect", f'class="bar" x="{x:.1f}" y="{TOP + ph - h:.1f}" width="{bar:.1f}" height="{h:.1f}" '
+            out.append(_mark("rect", f'class="bar" x="{x:.1f}" y="{top:.1f}" width="{bar:.1f}" height="{bottom - top:.1f}" '
                                      f'fill="{PALETTE[n % len(PALETTE)]}"', s.name, labels[i], v, unit))
 
     return _plot(title, labels, series, y_max, unit, draw)

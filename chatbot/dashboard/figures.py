@@ -167,10 +167,10 @@ def mood(checkins: Sequence[CheckinRow], handle: str, lang: Language = ENGLISH) 
 # ---------------------------------------------------------------------------- skills
 
 
-def skills(rnd: Round, scores: Sequence[ScoreRow], lang: Language = ENGLISH) -> tuple[Figure, float | None]:
-    """Average score (0-3) per skill for each kind of assessment, and the round's average
-    change: per person and skill, the final score (else the mentor's review) minus the self
-    score, averaged over everyone who has both."""
+def skills(rnd: Round, scores: Sequence[ScoreRow], lang: Language = ENGLISH) -> tuple[Figure, Figure, float | None]:
+    """Average score (0-3) per skill for each kind of assessment; the average change per skill
+    and over the round as bars (per person and skill, the final score, else the mentor's
+    review, minus the self score, averaged over everyone who has both); and that round average."""
     by: dict[tuple[str, str], list[int]] = defaultdict(list)
     latest: dict[tuple[int, str, str], int] = {}
     for s in scores:
@@ -181,14 +181,16 @@ def skills(rnd: Round, scores: Sequence[ScoreRow], lang: Language = ENGLISH) -> 
         Series(lang._(kind), tuple(round(statistics.mean(by[(kind, n)]), 2) if by[(kind, n)] else None for n in names))
         for kind in SKILL_KINDS
     )
-    changes = []
+    changes: list[int] = []
+    per_skill: dict[str, list[int]] = defaultdict(list)
     for (member, kind, skill), score in latest.items():
         if kind != "self":
             continue
         later = latest.get((member, "final", skill), latest.get((member, "mentor", skill)))
         if later is not None:
             changes.append(later - score)
-    change = round(statistics.mean(changes), 2) if changes else None
+            per_skill[skill].append(later - score)
+    change = float(round(statistics.mean(changes), 2)) if changes else None
     if change is None:
         summary = lang._("Skills in {round}: no skill has both a self-assessment and a mentor's score yet.", round=rnd.name)
     else:
@@ -201,7 +203,17 @@ def skills(rnd: Round, scores: Sequence[ScoreRow], lang: Language = ENGLISH) -> 
         "skills", lang._("Skills, self vs mentor vs final, {round}", round=rnd.name), "bars", names, series,
         ("skill", "self_avg", "mentor_avg", "final_avg", "self_n", "mentor_n", "final_n"), rows, summary, y_max=3,
     )
-    return fig, change
+    changed = tuple(sorted(per_skill))
+    averages = tuple(float(round(statistics.mean(per_skill[n]), 2)) for n in changed)
+    everything = lang._("all skills")
+    change_fig = Figure(
+        "change", lang._("Average change per skill, self-assessment to mentor's score, {round}", round=rnd.name), "bars",
+        (*changed, everything) if changed else (), (Series(lang._("change"), (*averages, change) if changed else ()),),
+        ("skill", "average_change", "people"),
+        (*((n, a, len(per_skill[n])) for n, a in zip(changed, averages)), *(((everything, change, len(changes)),) if changed else ())),
+        summary,
+    )
+    return fig, change_fig, change
 
 
 # ---------------------------------------------------------------------------- office hours

@@ -173,9 +173,9 @@ def skills(ctx: Context, viewer: Viewer, round_id: int | None = None) -> Page:
     if rnd is None:
         return page
     assert rnd.id is not None
-    fig, change = figures.skills(rnd, ctx.repos.reports.scores(rnd.id), viewer.language)
+    fig, change_fig, change = figures.skills(rnd, ctx.repos.reports.scores(rnd.id), viewer.language)
     page.data["change"] = change
-    page.figures = {"skills": fig}
+    page.figures = {"skills": fig, "change": change_fig}
     return page
 
 
