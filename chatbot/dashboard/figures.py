@@ -18,7 +18,7 @@ from typing import Iterable, Literal, Sequence
 from zoneinfo import ZoneInfo
 
 from chatbot.dashboard.charts import Series, bar_chart, heat_map, line_chart
-from chatbot.features.office_hours_report import DAYS, percentile, spreadsheet_safe
+from chatbot.features.office_hours_report import percentile, spreadsheet_safe
 from chatbot.i18n import ENGLISH, N_, Language
 from storage.checkins import ANSWERED, SKIPPED
 from storage.reports import CheckinRow, ScoreRow, SessionRow, WaitRow
@@ -252,18 +252,20 @@ def waits(log: Sequence[WaitRow], lang: Language = ENGLISH) -> Figure:
 def busiest(log: Iterable[WaitRow], channel: str, tz: str, name: str = "busiest", lang: Language = ENGLISH) -> Figure:
     """People joining the line by weekday and hour, in the channel's timezone."""
     zone = ZoneInfo(tz)
+    days = [lang.locale.days["format"]["abbreviated"][d] for d in range(7)]  # Mon..Sun in the reader's language
     slots = Counter((j.weekday(), j.hour) for j in (w.joined_at.astimezone(zone) for w in log))
     hours = tuple(f"{h:02d}" for h in range(24))
-    series = tuple(Series(DAYS[d], tuple(float(slots[(d, h)]) for h in range(24))) for d in range(7))
+    series = tuple(Series(days[d], tuple(float(slots[(d, h)]) for h in range(24))) for d in range(7))
     top = sorted(slots.items(), key=lambda kv: (-kv[1], kv[0]))[:3]
     if top:
-        slots_text = ", ".join(f"{DAYS[d]} {h:02d}:00 ({n})" for (d, h), n in top)
+        slots_text = ", ".join(lang._("{day} {time} ({n})", day=days[d], time=lang.time(time(h)), n=lang.number(n))
+                               for (d, h), n in top)
         summary = lang._("Busiest office-hour slots in {channel} ({tz}): {slots}.", channel=channel, tz=tz, slots=slots_text)
     else:
         summary = lang._("Busiest office-hour slots in {channel}: nobody has joined a line yet.", channel=channel)
     return Figure(
         name, lang._("Busiest slots, {channel} ({tz})", channel=channel, tz=tz), "heat", hours, series, ("weekday", "hour", "joined"),
-        tuple((DAYS[d], f"{h:02d}", slots[(d, h)]) for d in range(7) for h in range(24) if slots[(d, h)]), summary,
+        tuple((days[d], f"{h:02d}", slots[(d, h)]) for d in range(7) for h in range(24) if slots[(d, h)]), summary,
     )
 
 
