@@ -40,6 +40,9 @@ class Capabilities:
     direct_messages: bool = True
     #: replies visible to the asker only (Discord interactions)
     ephemeral_replies: bool = False
+    #: a message may carry a file (``chatbot.events.Attachment``), shown inline when it is an
+    #: image; without it the core says the same in words (and links to it where it can)
+    attachments: bool = False
     #: lines a channel reply should not exceed before the engine summarises or moves it to DM
     channel_lines: int = 10
     #: messages the sender hands to ``send`` at once (each recipient's still one at a time, in

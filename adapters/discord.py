@@ -58,6 +58,7 @@ from __future__ import annotations
 import asyncio
 import contextvars
 import hashlib
+import io
 import json
 import logging
 import os
@@ -81,6 +82,7 @@ from chatbot.commands import ROLES, Arg, CommandSpec
 from chatbot.events import (
     SENT,
     Announce,
+    Attachment,
     Button,
     CommandInvoked,
     CompletionRequested,
@@ -389,7 +391,7 @@ class _Client(discord.Client):
 
 class DiscordAdapter:
     platform = PLATFORM
-    capabilities = Capabilities(direct_messages=True, ephemeral_replies=True,
+    capabilities = Capabilities(direct_messages=True, ephemeral_replies=True, attachments=True,
                                 parallel_sends=4)  # discord.py keeps each route's rate limit
 
     def __init__(self, settings: DiscordSettings, context: AdapterContext) -> None:
@@ -761,9 +763,11 @@ class DiscordAdapter:
             if isinstance(event, Reply):
                 return await self._send_reply(event)
             if isinstance(event, DirectMessage):
-                return await self._send_dm(event.to, event.text, buttons=event.buttons, form=event.form, key=event.key)
+                return await self._send_dm(event.to, event.text, buttons=event.buttons, form=event.form, key=event.key,
+                                           attachment=event.attachment)
             if isinstance(event, Announce):
-                return await self._send_channel(event.where, event.text, mention=event.mention, key=event.key)
+                return await self._send_channel(event.where, event.text, mention=event.mention, key=event.key,
+                                                attachment=event.attachment)
             return Delivery("failed", f"cannot send {type(event).__name__}")
         except discord.HTTPException as exc:
             if exc.code == CANNOT_DM:
@@ -792,9 +796,9 @@ class DiscordAdapter:
                 return Delivery("failed", "a private reply needs Reply.to")
             in_reply_to = reply.in_reply_to if reply.where.is_direct else None
             return await self._send_dm(reply.to, reply.text, mention=reply.mention, in_reply_to=in_reply_to,
-                                       paced=not reply.where.is_direct, key=reply.key)
+                                       paced=not reply.where.is_direct, key=reply.key, attachment=reply.attachment)
         return await self._send_channel(reply.where, reply.text, mention=reply.mention, in_reply_to=reply.in_reply_to,
-                                        key=reply.key)
+                                        key=reply.key, attachment=reply.attachment)
 
     async def _answer(self, pending: _Pending, reply: Reply) -> Delivery | None:
         """The reply as the interaction's response or follow-up. None: the interaction is unusable."""
@@ -803,6 +807,7 @@ class DiscordAdapter:
                 return None
             interaction, allowed = pending.interaction, _allowed(reply.mention)
             chunks = _chunks(outgoing_text(reply.text, reply.mention))
+            file = _files(reply.attachment)  # with the first part
             if pending.unsure:  # an earlier try raised: if its answer is there, that was it
                 if await self._answer_shows(interaction, chunks[0]):
                     pending.answered = True
@@ -811,17 +816,17 @@ class DiscordAdapter:
             try:
                 if not interaction.response.is_done():
                     await interaction.response.send_message(chunks[0], ephemeral=reply.private,
-                                                            allowed_mentions=allowed)
+                                                            allowed_mentions=allowed, **file)
                 elif pending.deferred and pending.is_command and not pending.answered and reply.private \
                         and not pending.private:
                     # The first follow-up fills in the public "thinking…" message and keeps its
                     # visibility; resolve it first so the private answer can be ephemeral.
                     await interaction.edit_original_response(content="…",
                                                              allowed_mentions=discord.AllowedMentions.none())
-                    await interaction.followup.send(chunks[0], ephemeral=True, allowed_mentions=allowed)
+                    await interaction.followup.send(chunks[0], ephemeral=True, allowed_mentions=allowed, **file)
                     await interaction.delete_original_response()
                 else:  # after a defer the first follow-up fills in the "thinking…" message
-                    await interaction.followup.send(chunks[0], ephemeral=reply.private, allowed_mentions=allowed)
+                    await interaction.followup.send(chunks[0], ephemeral=reply.private, allowed_mentions=allowed, **file)
                 chunks = chunks[1:]
             except Exception as exc:
                 pending.unsure = True
@@ -846,19 +851,20 @@ class DiscordAdapter:
         return message.content == text
 
     async def _send_channel(self, where: Where, text: str, *, mention: Identity | None = None,
-                            in_reply_to: str | None = None, key: str | None = None) -> Delivery:
+                            in_reply_to: str | None = None, key: str | None = None,
+                            attachment: Attachment | None = None) -> Delivery:
         if where.channel is None:
             return Delivery("undeliverable", "no channel to send to")
         if not where.channel.isdigit():
             raise ValueError(f"not a Discord channel: {where.channel!r}")
         assert self._client is not None
         channel = self._client.get_partial_messageable(int(where.channel))
-        await self._post(channel, text, mention=mention, in_reply_to=in_reply_to, key=key)
+        await self._post(channel, text, mention=mention, in_reply_to=in_reply_to, key=key, attachment=attachment)
         return SENT
 
     async def _send_dm(self, to: Identity, text: str, *, buttons: Sequence[Button] = (), form: Form | None = None,
                        mention: Identity | None = None, in_reply_to: str | None = None, paced: bool = True,
-                       key: str | None = None) -> Delivery:
+                       key: str | None = None, attachment: Attachment | None = None) -> Delivery:
         user_id = _user_id(to)
         view = None
         if form is not None and not 1 <= len(form.questions) <= MODAL_INPUTS:
@@ -877,7 +883,8 @@ class DiscordAdapter:
             assert self._client is not None
             channel = self._client.get_partial_messageable(channel_id, type=discord.ChannelType.private)
             try:
-                await self._post(channel, text, mention=mention, in_reply_to=in_reply_to, view=view, key=key)
+                await self._post(channel, text, mention=mention, in_reply_to=in_reply_to, view=view, key=key,
+                                 attachment=attachment)
                 return SENT
             except discord.NotFound as exc:  # a DM channel id kept from before that no longer exists
                 if exc.code != UNKNOWN_CHANNEL or attempt == 2:
@@ -913,8 +920,10 @@ class DiscordAdapter:
         self.context.kv.set(f"discord.dm.{user_id}", "")
 
     async def _post(self, channel: discord.PartialMessageable, text: str, *, mention: Identity | None,
-                    in_reply_to: str | None = None, view: discord.ui.View | None = None, key: str | None = None) -> None:
-        """Post ``text`` in as many messages as it takes. With the outbox key, each message carries
+                    in_reply_to: str | None = None, view: discord.ui.View | None = None, key: str | None = None,
+                    attachment: Attachment | None = None) -> None:
+        """Post ``text`` in as many messages as it takes, a file with the last (multipart upload,
+        as discord.py sends ``file=``). With the outbox key, each message carries
         a nonce derived from it, which discord.py sends with ``enforce_nonce``: Discord then
         creates no second message for a resend within a few minutes (a kill between the send and
         the outbox's "sent" mark)."""
@@ -931,8 +940,10 @@ class DiscordAdapter:
             if i == 0 and in_reply_to and in_reply_to.isdigit():
                 options["reference"] = discord.MessageReference(message_id=int(in_reply_to), channel_id=channel.id,
                                                                 fail_if_not_exists=False)
-            if i == len(chunks) - 1 and view is not None:
-                options["view"] = view
+            if i == len(chunks) - 1:
+                if view is not None:
+                    options["view"] = view
+                options.update(_files(attachment))
             began = discord.utils.utcnow()
             try:
                 message = await channel.send(chunk, **options)
@@ -970,6 +981,14 @@ class DiscordAdapter:
 
 
 # --------------------------------------------------------------------------- helpers
+
+
+def _files(attachment: Attachment | None) -> dict[str, Any]:
+    """discord.py's ``file=`` keyword for an attachment (a fresh ``discord.File`` each time: it
+    is read once by the upload)."""
+    if attachment is None:
+        return {}
+    return {"file": discord.File(io.BytesIO(attachment.data), filename=attachment.name)}
 
 
 def nonce_of(key: str, part: int) -> str:

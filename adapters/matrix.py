@@ -28,6 +28,7 @@ Power levels become ``platform_roles`` only in rooms the operator named (``rooms
 from __future__ import annotations
 
 import asyncio
+import io
 import json
 import logging
 import os
@@ -60,6 +61,7 @@ from nio import (
     RoomSendResponse,
     SyncResponse,
     UnknownAccountDataEvent,
+    UploadResponse,
     WhoamiResponse,
 )
 from nio.api import Api, MessageDirection, RoomPreset
@@ -72,6 +74,7 @@ from adapters.pacing import backoff_delay
 from chatbot.commands import ROLES, CommandSpec
 from chatbot.events import (
     Announce,
+    Attachment,
     Delivery,
     DirectMessage,
     Identity,
@@ -91,6 +94,8 @@ PLATFORM = "matrix"
 KEY_SYNC_TOKEN = "matrix:next_batch"
 KEY_DEVICE_ID = "matrix:device_id"
 MEGOLM = "m.megolm.v1.aes-sha2"
+#: the transaction-id part of a message's file (its text takes parts 0, 1, ...)
+FILE_PART = 1000
 
 
 def dm_key(user_id: str) -> str:
@@ -251,6 +256,7 @@ class MatrixAdapter:
         self.capabilities = Capabilities(
             direct_messages=True,
             ephemeral_replies=False,
+            attachments=True,
             parallel_sends=4,  # one request each; Synapse takes several rooms' messages at once
         )
         self._client: AsyncClient | None = None
@@ -884,9 +890,10 @@ class MatrixAdapter:
             return Delivery("failed", "not connected to the homeserver")
         try:
             if isinstance(event, DirectMessage):
-                return await self._send_direct(event.to, fmt.Post(event.text, key=event.key, alert=True))
+                return await self._send_direct(event.to, fmt.Post(event.text, key=event.key, alert=True,
+                                                                  attachment=event.attachment))
             mention = self._mention(event.mention)
-            post = fmt.Post(event.text, mention, key=event.key, alert=mention is not None)
+            post = fmt.Post(event.text, mention, key=event.key, alert=mention is not None, attachment=event.attachment)
             if isinstance(event, Reply):
                 post = replace(post, in_reply_to=event.in_reply_to)
                 if event.where.is_direct:
@@ -952,6 +959,27 @@ class MatrixAdapter:
                     self._logged_in = False
                 return _refusal(resp, f"sending to {room_id}")
             self._sent.put(resp.event_id)
+        if post.attachment is not None:
+            return await self._post_file(room_id, post.attachment, fmt.txn_id(post.key, FILE_PART))
+        return Delivery("sent")
+
+    async def _post_file(self, room_id: str, attachment: Attachment, tx_id: str | None) -> Delivery:
+        """Upload the file to the media repository (encrypted in an encrypted room), then post it
+        as m.image or m.file. A resend after a crash uploads again (an unused upload is harmless)
+        but posts once: the transaction id is the outbox key's."""
+        room = self.client.rooms.get(room_id)
+        encrypt = bool(room is not None and room.encrypted)
+        uploaded, keys = await self.client.upload(
+            io.BytesIO(attachment.data), content_type=attachment.media_type, filename=attachment.name,
+            encrypt=encrypt, filesize=len(attachment.data),
+        )
+        if not isinstance(uploaded, UploadResponse):
+            return _refusal(uploaded, f"uploading {attachment.name}")
+        content = fmt.file_content(attachment, uploaded.content_uri, keys if encrypt else None)
+        resp = await self.client.room_send(room_id, "m.room.message", content, tx_id=tx_id, ignore_unverified_devices=True)
+        if not isinstance(resp, RoomSendResponse):
+            return _refusal(resp, f"sending {attachment.name} to {room_id}")
+        self._sent.put(resp.event_id)
         return Delivery("sent")
 
 

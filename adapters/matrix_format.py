@@ -13,6 +13,8 @@ from dataclasses import dataclass
 from typing import Any, Iterable, Mapping
 from urllib.parse import quote
 
+from chatbot.events import Attachment
+
 #: What a bot message is sent as. ``m.notice`` tells other bots not to answer it (the spec's
 #: rule against bot loops) and is what this adapter ignores in return.
 BOT_MSGTYPE = "m.notice"
@@ -60,6 +62,24 @@ class Post:
     key: str | None = None
     #: meant to make someone look (sent as ALERT_MSGTYPE when the adapter is set to)
     alert: bool = False
+    #: a file sent after the text (uploaded to the media repository, then m.image or m.file)
+    attachment: Attachment | None = None
+
+
+def file_content(attachment: Attachment, uri: str, keys: dict[str, Any] | None) -> dict[str, Any]:
+    """The m.image (an image) or m.file event for an uploaded attachment. ``keys`` are the
+    decryption keys of an encrypted upload: the URL then goes inside ``file``."""
+    content: dict[str, Any] = {
+        "msgtype": "m.image" if attachment.is_image else "m.file",
+        "body": attachment.name,
+        "filename": attachment.name,
+        "info": {"mimetype": attachment.media_type, "size": len(attachment.data)},
+    }
+    if keys is not None:
+        content["file"] = {**keys, "url": uri}
+    else:
+        content["url"] = uri
+    return content
 
 
 def pill(mention: Mention) -> str:

@@ -14,7 +14,7 @@ import random
 from dataclasses import dataclass, field
 from importlib.metadata import entry_points
 from pathlib import Path
-from typing import Callable
+from typing import TYPE_CHECKING, Callable
 
 from sqlalchemy.engine import Engine as DbEngine
 from sqlmodel import Session
@@ -30,6 +30,9 @@ from chatbot.supervisor import HEALTH_NAMESPACE, Supervisor
 from chatbot.tick_lock import tick_lock
 from storage.db import open_database
 from storage.repos import KeyValueRepo
+
+if TYPE_CHECKING:
+    from chatbot.dashboard.server import Dashboard
 
 log = logging.getLogger(__name__)
 
@@ -127,6 +130,11 @@ class App:
     retry_max_delay: float = 300.0
     #: keeps the adapters running and records their state (made by the first ``_supervise``)
     supervisor: Supervisor | None = field(default=None, init=False, repr=False)
+    #: the console's dashboard may sign sessions with a random secret when none is set
+    #: (sessions then end with the process); ``run`` needs the secret from the environment
+    dashboard_ephemeral_secret: bool = False
+    #: the web dashboard, when ``[dashboard] listen`` is set (started by ``start``)
+    dashboard: "Dashboard | None" = field(default=None, init=False, repr=False)
 
     def __post_init__(self) -> None:
         db = self.settings.database
@@ -153,6 +161,7 @@ class App:
     async def start(self, *, schedule: bool = True, wait: float = 5.0) -> None:
         """Start every adapter (waiting up to ``wait`` seconds for them), catch up, then tick."""
         assert self.adapters is not None
+        secret = self._dashboard_secret() if self.settings.dashboard.listen is not None else None  # fail before connecting
         for adapter in self.adapters:
             self.engine.attach(adapter)
         for adapter in self.adapters:
@@ -163,10 +172,27 @@ class App:
             _done, pending = await asyncio.wait(self._supervisors, timeout=wait)
             for task in pending:
                 log.info("%s is still connecting; carrying on without waiting", task.get_name())
+        if secret is not None:
+            await self.start_dashboard(secret)
         if schedule:
             lock = tick_lock(self.db, self.engine.senders.owner, self.tick_seconds)
             self.scheduler = Scheduler(self.engine, self.tick_seconds, lock)
             self.scheduler.start()
+
+    def _dashboard_secret(self) -> bytes:
+        """The secret that signs the dashboard's sessions; ``ValueError`` when it is missing."""
+        from chatbot.dashboard.auth import load_secret
+
+        return load_secret(self.settings.dashboard.secret_env, ephemeral_ok=self.dashboard_ephemeral_secret)
+
+    async def start_dashboard(self, secret: bytes | None = None) -> str:
+        """Serve the web dashboard from this process; returns its address, which ``!dashboard``
+        puts in sign-in links. Raises ``ValueError`` when the signing secret is missing."""
+        from chatbot.dashboard.server import Dashboard
+
+        self.dashboard = Dashboard(self.engine, self.settings.dashboard, secret or self._dashboard_secret())
+        self.engine.web_url = await self.dashboard.start()
+        return self.engine.web_url
 
     async def _supervise(self, adapter: Adapter) -> None:
         """Hand ``adapter`` to the supervisor, which restarts it whenever it fails to start or
@@ -189,6 +215,9 @@ class App:
         seconds, close the database."""
         if self.scheduler is not None:
             self.scheduler.shutdown()
+        if self.dashboard is not None:
+            await self.dashboard.stop()
+            self.engine.web_url = None
         if self.supervisor is not None:
             await self.supervisor.stop()
         for task in self._supervisors:

@@ -19,12 +19,16 @@ import time
 from typing import Any
 from datetime import datetime, timezone
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from sqlalchemy.exc import DBAPIError
 
 from chatbot import __version__
 from chatbot.config import ConfigError, Settings, load, masked
 from chatbot.wording import plural
+
+if TYPE_CHECKING:
+    from chatbot.app import App
 
 LOG_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
 #: environment variables whose values never appear in a log line
@@ -119,7 +123,19 @@ async def _run(settings: Settings, only: list[str] | None = None) -> int:
     return 0
 
 
-async def _console(settings: Settings, script: Path | None, user: str) -> int:
+async def _console_dashboard(app: "App", listen: str) -> str:
+    """The console's dashboard on ``listen``, or on any free port of that host if it is taken."""
+    web = app.settings.dashboard
+    try:
+        app.settings = app.settings.model_copy(update={"dashboard": web.model_copy(update={"listen": listen})})
+        return await app.start_dashboard()
+    except OSError:
+        host = listen.rpartition(":")[0]
+        app.settings = app.settings.model_copy(update={"dashboard": web.model_copy(update={"listen": f"{host}:0"})})
+        return await app.start_dashboard()
+
+
+async def _console(settings: Settings, script: Path | None, user: str, dashboard: str | None = None) -> int:
     from adapters.console import ConsoleAdapter, ScriptError, ScriptPlayer, read_script, repl
     from chatbot.app import App
     from chatbot.clock import FakeClock
@@ -147,8 +163,12 @@ async def _console(settings: Settings, script: Path | None, user: str) -> int:
         finally:
             await app.stop()
         return 0
-    app = App(settings, adapters=[adapter])
+    app = App(settings, adapters=[adapter], dashboard_ephemeral_secret=True)
     await app.start()
+    if app.dashboard is None and dashboard:
+        url = await _console_dashboard(app, dashboard)
+        # on stderr, beside the log: standard output is the conversation
+        print(f"The web dashboard is at {url} (type !dashboard for a sign-in link).", file=sys.stderr, flush=True)
     try:
         await repl(adapter, user, settle=app.engine.senders.settle)
     finally:
@@ -314,6 +334,9 @@ def build_parser() -> argparse.ArgumentParser:
     c.add_argument("--script", type=Path, help="play a transcript non-interactively and print the bot's output")
     c.add_argument("--db", help=DB_HELP)
     c.add_argument("--user", default="you", help="who you are (default: you)")
+    c.add_argument("--dashboard", default="127.0.0.1:8470", metavar="HOST:PORT",
+                   help="serve the web dashboard here (default 127.0.0.1:8470; another free port if taken)")
+    c.add_argument("--no-dashboard", action="store_true", help="do not serve the web dashboard")
     k = sub.add_parser("check-config", help="validate a config and print it with secrets masked")
     k.add_argument("file", nargs="?", help="the config file (default: --config or the embedded default)")
     sub.add_parser("commands", help="print every command as a Markdown table (COMMANDS.md)")
@@ -362,7 +385,7 @@ def main(argv: list[str] | None = None) -> int:
         if args.command == "run":
             return asyncio.run(_run(settings, args.adapters))
         if args.command == "console":
-            return asyncio.run(_console(settings, args.script, args.user))
+            return asyncio.run(_console(settings, args.script, args.user, None if args.no_dashboard else args.dashboard))
         if args.command == "migrate":
             return _migrate(settings)
         if args.command == "migrate-data":

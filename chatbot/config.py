@@ -370,6 +370,47 @@ class HealthSettings(Strict):
         return parse_span_setting(self.max_down).total_seconds()
 
 
+class DashboardSettings(Strict):
+    """The read-only web dashboard, served by the bot's own process (off unless ``listen`` is set)."""
+
+    #: "host:port" to serve on, e.g. "127.0.0.1:8470" (put a TLS proxy in front to publish it)
+    listen: str | None = None
+    #: the address people open, when it differs from ``listen`` (behind a proxy:
+    #: "https://mentors.example.org"); an https address makes the session cookie Secure
+    public_url: str | None = None
+    #: the environment variable holding the secret that signs session cookies (32+ characters)
+    secret_env: str = "MENTORBOT_DASHBOARD_SECRET"
+    #: how long a sign-in lasts
+    session_hours: int = Field(12, ge=1, le=24 * 14)
+    #: how long a link from !dashboard stays valid
+    link_minutes: int = Field(15, ge=1, le=24 * 60)
+
+    @field_validator("listen")
+    @classmethod
+    def _listen(cls, v: str | None) -> str | None:
+        if v is None:
+            return v
+        host, sep, port = v.rpartition(":")
+        if not sep or not host or not port.isdigit() or not 0 <= int(port) <= 65535:
+            raise ValueError(f"'{v}' must look like 127.0.0.1:8470")
+        return v
+
+    @field_validator("public_url")
+    @classmethod
+    def _public_url(cls, v: str | None) -> str | None:
+        if v is None:
+            return v
+        if not re.fullmatch(r"https?://[^\s/?#]+(/[^\s?#]*)?", v):
+            raise ValueError(f"'{v}' must be an http(s) address like https://mentors.example.org")
+        return v.rstrip("/")
+
+    @property
+    def address(self) -> tuple[str, int]:
+        assert self.listen is not None
+        host, _, port = self.listen.rpartition(":")
+        return host.strip("[]"), int(port)
+
+
 _ADMIN_RE = re.compile(r"^(?P<platform>[a-z][a-z0-9_]*):(?P<account>.+)$")
 
 
@@ -384,6 +425,7 @@ class Settings(Strict):
     checkins: CheckinSettings = CheckinSettings()
     office_hours: OfficeHoursSettings = OfficeHoursSettings()
     channels: list[ChannelSettings] = []
+    dashboard: DashboardSettings = DashboardSettings()
     #: one table per adapter; each adapter validates its own settings. ``enabled`` picks them.
     adapters: dict[str, dict[str, Any]] = {"console": {"enabled": True}}
     #: the directory adapters keep state in (relative to the working directory)

@@ -18,7 +18,7 @@ from chatbot.commands import ActionError, CommandRegistry, CommandSpec
 from chatbot.config import Settings
 from chatbot.delivery.records import choose_identity
 from chatbot.i18n import N_, Language, Languages
-from chatbot.events import Announce, Button, DirectMessage, Form, Identity, Outbound, Presence, Where
+from chatbot.events import Announce, Attachment, Button, DirectMessage, Form, Identity, Outbound, Presence, Reply, Where
 from storage.repos import Repos
 from storage.tables import Member, PlatformIdentity
 
@@ -127,6 +127,11 @@ class Context:
     def platforms(self) -> list[str]:
         """The platforms this process runs, by name."""
         return sorted(self.engine.adapters)
+
+    @property
+    def web_url(self) -> str | None:
+        """Where this process serves the web dashboard (None: it does not)."""
+        return self.engine.web_url
 
     def capabilities(self, platform: str) -> "Capabilities | None":
         """What ``platform`` can do (None when it does not run here)."""
@@ -243,6 +248,13 @@ class Context:
         """Queue a DM built for an identity chosen already (bulk jobs pick identities themselves)."""
         self.outbound.append(message)
         self.recipients[id(message)] = member_id
+
+    def reply_with(self, text: str, attachment: Attachment) -> None:
+        """Answer where the command was said with a file (a chart), for a handler that returns
+        None. Only where the platform takes files (``Capabilities.attachments``): elsewhere a
+        handler answers in words."""
+        assert self.where is not None and self.who is not None
+        self.outbound.append(Reply(where=self.where, text=text, in_reply_to=self.event_id, to=self.who, attachment=attachment))
 
     def announce(self, where: Where, text: str, mention: Identity | None = None) -> None:
         self.outbound.append(Announce(where=where, text=text, mention=mention))

@@ -106,6 +106,9 @@ class Engine:
         self.conversations = Conversations(self)
         self.languages = Languages(settings.bot.language, settings.bot.locale_dir)
         self._admins = frozenset(settings.admins)
+        #: where the web dashboard is served (set by the app when it runs one): sign-in links
+        #: and chart summaries point there
+        self.web_url: str | None = None
         self._accepting = True
         self._inbox: asyncio.Queue[_Waiting] | None = None
         self._worker: asyncio.Task[None] | None = None

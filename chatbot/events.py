@@ -147,6 +147,22 @@ Inbound = Union[TextReceived, CommandInvoked, Seen, CompletionRequested, Left, R
 
 
 @dataclass(frozen=True)
+class Attachment:
+    """A file that goes with an outbound message (a chart as PNG; later data exports and
+    certificates). The core attaches one only where the platform's ``Capabilities.attachments``
+    says it takes files; elsewhere it says the same in words. The bytes are kept in the outbox
+    beside the message until it is sent, never in its JSON payload."""
+
+    name: str
+    media_type: str
+    data: bytes = field(repr=False)
+
+    @property
+    def is_image(self) -> bool:
+        return self.media_type.startswith("image/")
+
+
+@dataclass(frozen=True)
 class Reply:
     """An answer to an inbound event, in the place it came from.
 
@@ -163,6 +179,7 @@ class Reply:
     mention: Identity | None = None
     #: outbox key; adapters with idempotent sends (Matrix txn ids) use it to avoid duplicates
     key: str | None = None
+    attachment: Attachment | None = None
 
 
 @dataclass(frozen=True)
@@ -199,6 +216,7 @@ class DirectMessage:
     key: str | None = None
     buttons: tuple[Button, ...] = ()
     form: Form | None = None
+    attachment: Attachment | None = None
 
 
 @dataclass(frozen=True)
@@ -209,6 +227,7 @@ class Announce:
     text: str
     mention: Identity | None = None
     key: str | None = None
+    attachment: Attachment | None = None
 
 
 Outbound = Union[Reply, DirectMessage, Announce]

@@ -102,11 +102,23 @@ def open_database(url: str, *, synchronous: str = "full", busy_timeout_ms: int =
 
         @event.listens_for(engine, "begin")
         def _begin(conn) -> None:  # noqa: ANN001
-            conn.exec_driver_sql("BEGIN IMMEDIATE")
+            # a reader (see ``reader``) takes no write lock: in WAL mode it never holds up a writer
+            conn.exec_driver_sql("BEGIN" if conn.get_execution_options().get(READ_ONLY) else "BEGIN IMMEDIATE")
 
     if migrate:
         upgrade(engine)
     return engine
+
+
+#: the execution option that marks a connection as only reading (``reader``)
+READ_ONLY = "mentorbot_read_only"
+
+
+def reader(engine: Engine) -> Engine:
+    """The same database for work that only reads (the web dashboard's pages): on SQLite its
+    transactions begin DEFERRED, so a long page never holds the write lock the bot's commands
+    wait for. Writing through it is a mistake it does not prevent."""
+    return engine.execution_options(**{READ_ONLY: True})
 
 
 # Any fixed 64-bit number, the same in every release: whoever holds it is migrating the database.

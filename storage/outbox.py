@@ -27,7 +27,7 @@ _MARK_SENT = (
     update(_T)
     .where(_T.c.id.in_(bindparam("ids", expanding=True)))
     .values(status="sent", sent_at=bindparam("now"), attempts=_T.c.attempts + 1, last_error=None,
-            claimed_by=None, claimed_until=None)
+            claimed_by=None, claimed_until=None, attachment_data=None)
 )
 
 #: due for a sender: pending and its time has come, claimed by this sender already (as the
@@ -53,7 +53,7 @@ _CLAIM = (
     .returning(_T.c.id)
 )
 
-_COLUMNS = (_T.c.id, _T.c.platform, _T.c.member_id, _T.c.recipient, _T.c.priority, _T.c.payload)
+_COLUMNS = (_T.c.id, _T.c.platform, _T.c.member_id, _T.c.recipient, _T.c.priority, _T.c.payload, _T.c.attachment_data)
 
 
 @dataclass(frozen=True)
@@ -66,6 +66,8 @@ class OutboxRow:
     recipient: str
     priority: int
     payload: dict[str, Any]
+    #: the bytes of the file the message carries, if any
+    attachment_data: bytes | None = None
 
 
 class OutboxRepo:

@@ -18,6 +18,8 @@ from storage.tables import Member, OutboxMessage, PlatformIdentity
 def _plain(value: Any) -> Any:
     if isinstance(value, (datetime, date)):
         return value.isoformat()
+    if isinstance(value, bytes):  # a file waiting in the outbox with its message: said, not dumped
+        return f"(a file of {len(value)} bytes)"
     return value
 
 

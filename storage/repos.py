@@ -18,11 +18,13 @@ from sqlmodel import Session, SQLModel, col, select
 
 from storage.assessments import AssessmentRepo
 from storage.checkins import CheckinRepo
+from storage.dashboard import DashboardLinkRepo
 from storage.mentorship import PairRepo
 from storage.office_hours import OfficeHoursRepo
 from storage.outbox import OutboxRepo
 from storage.privacy import PrivacyRepo
 from storage.progress import AwayRepo, GoalRepo, SessionLogRepo
+from storage.reports import ReportRepo
 from storage.tables import (
     Conversation,
     KeyValue,
@@ -380,3 +382,5 @@ class Repos:
         self.goals = GoalRepo(session)
         self.session_logs = SessionLogRepo(session)
         self.away = AwayRepo(session)
+        self.dashboard_links = DashboardLinkRepo(session)
+        self.reports = ReportRepo(session)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date, datetime, timezone
 from typing import Any, Optional
 
-from sqlalchemy import JSON, Column, DateTime, Index, UniqueConstraint
+from sqlalchemy import JSON, Column, DateTime, Index, LargeBinary, UniqueConstraint
 from sqlalchemy.types import TypeDecorator
 from sqlmodel import Field, SQLModel
 
@@ -179,6 +179,9 @@ class OutboxMessage(SQLModel, table=True):
     #: the sender (host:pid:token) holding it while ``sending``, and until when
     claimed_by: Optional[str] = None
     claimed_until: Optional[datetime] = when(nullable=True)
+    #: the bytes of the file the message carries (its name and media type are in ``payload``);
+    #: emptied once it is sent, since a sent message is never sent again
+    attachment_data: Optional[bytes] = Field(default=None, sa_column=Column(LargeBinary, nullable=True))
 
 
 class ProcessedEvent(SQLModel, table=True):

@@ -433,3 +433,22 @@ def _alice_away(scene: Scene) -> bool:
     with scene.db() as s:
         entry = s.exec(select(OhEntry).where(OhEntry.account == scene.id("alice"))).one()
         return entry.left_at is not None
+
+
+# --------------------------------------------------------------------------- charts as images
+
+
+async def test_a_chart_arrives_as_an_image_in_the_channel_and_as_a_slash_commands_answer(scene: Scene) -> None:
+    await scene.dm("dana", '!round open "2027 Q1" 2027-01-01 2027-03-31', match="2027 Q1")
+    before = await scene.fake.seq()
+    said = await scene.say("dana", "!round chart sessions", match="^Sessions in 2027 Q1")
+    assert "0 sessions logged" in said["content"]
+    [image] = said["attachments"]
+    assert image["filename"] == "sessions-2027-Q1.png" and image["size"] > 5000
+    [upload] = [e for e in await scene.fake("GET", "/log", method="POST", after=before) if e.get("files")]
+    assert upload["files"][0]["filename"] == "sessions-2027-Q1.png"  # multipart: payload_json + files[0]
+    assert upload["files"][0]["size"] == image["size"]
+
+    state, answer = await scene.slash("dana", "round chart", chart="skills")
+    assert answer["content"].startswith("Skills in 2027 Q1:")
+    assert [a["filename"] for a in answer["attachments"]] == ["skills-2027-Q1.png"]

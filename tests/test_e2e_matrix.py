@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import Any, Iterator
 
 import pytest
-from nio import InviteMemberEvent, RoomMessageNotice, RoomMessageText
+from nio import InviteMemberEvent, RoomMessageImage, RoomMessageNotice, RoomMessageText
 
 from chatbot.app import App
 from chatbot.clock import Clock, FakeClock, SystemClock
@@ -321,6 +321,27 @@ async def test_office_hour_dms_name_the_room_and_a_hostile_room_name_stays_inert
         assert_inert(said)  # no markup, m.mentions names nobody
         assert "&lt;b&gt;x&lt;/b&gt; @room" in content(said)["formatted_body"]
         assert await pings(person, dm, [said]) == []  # the bot is admin of the DM room: @room would ring
+
+
+async def test_a_chart_arrives_as_an_image_in_the_room(bot, people):
+    carol = await people("carol", "Carol")
+    room = await carol.room(name="coordinators")
+    await bot([room])
+    await carol.bot_joined(room)
+    await converse(carol, room, [(ROUND, "Round 2027 Q1 is open")])
+    since = len(carol.timeline)
+    await carol.say(room, "!round chart answers")
+    summary = await carol.bot_said(room, has("Check-in answers in 2027 Q1: no check-in"), since=since)
+    image = await carol.wait(lambda r, e: r == room and isinstance(e, RoomMessageImage) and e.sender == BOT,
+                             what="the chart", since=since)
+    assert carol.timeline.index((room, summary)) < carol.timeline.index((room, image))  # the words, then the picture
+    assert image.body == "answers-2027-Q1.png" and content(image)["info"]["mimetype"] == "image/png"
+    server, media = image.url.removeprefix("mxc://").split("/", 1)
+    resp = await carol.c.send("GET", f"/_matrix/client/v1/media/download/{server}/{media}",
+                              headers={"Authorization": f"Bearer {carol.c.access_token}"})
+    assert resp.status == 200
+    data = await resp.read()
+    assert data.startswith(b"\x89PNG\r\n\x1a\n") and len(data) == content(image)["info"]["size"]
 
 
 async def test_the_bot_carries_on_after_the_homeserver_restarts(bot, people):

@@ -42,6 +42,8 @@ POLICY = {
     "round open": ("coordinator",),
     "round close": ("coordinator",),
     "round status": ("member",),
+    "round chart": ("coordinator",),
+    "dashboard": ("coordinator", "mentor", "host"),
     "signup": ("member",),
     "profile": ("member",),
     "profile set": ("member",),

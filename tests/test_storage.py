@@ -14,7 +14,7 @@ from alembic.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlmodel import SQLModel
 
-from storage.db import MIGRATIONS, backup, open_database
+from storage.db import MIGRATIONS, backup, open_database, reader
 
 
 def _alembic_config() -> Config:
@@ -38,6 +38,29 @@ def test_every_connection_gets_wal_foreign_keys_busy_timeout_and_the_chosen_sync
     finally:
         for c in conns:
             c.close()
+
+
+def test_a_reader_holds_no_write_lock_while_a_command_commits(tmp_path):
+    """The dashboard reads through ``reader``: a page half-way through its queries must not make
+    the bot's next command wait (with no busy timeout, waiting would be an error)."""
+    from sqlalchemy import text
+
+    engine = open_database(f"sqlite:///{tmp_path / 'a.db'}", busy_timeout_ms=0)
+    with engine.begin() as conn:
+        conn.execute(text("INSERT INTO kv (namespace, key, value) VALUES ('t', 'a', '1')"))
+    for source, writer_waits in ((reader(engine), False), (engine, True)):
+        with source.connect() as page:
+            page.begin()
+            assert page.execute(text("SELECT count(*) FROM kv")).scalar() >= 1  # a read, mid-transaction
+            try:
+                with engine.begin() as command:
+                    command.execute(text("UPDATE kv SET value = value || 'x'"))
+                blocked = False
+            except Exception as exc:  # sqlite3.OperationalError: database is locked
+                assert "locked" in str(exc)
+                blocked = True
+            page.rollback()
+        assert blocked is writer_waits
 
 
 def test_migrations_build_exactly_the_declared_tables(tmp_path, database):

@@ -13,7 +13,7 @@ from datetime import datetime, timedelta
 from typing import Any, Iterable, Sequence
 
 from chatbot.delivery.fairness import BULK, URGENT, Pending
-from chatbot.events import Announce, Button, Delivery, DirectMessage, Form, Identity, Outbound, Reply, Where
+from chatbot.events import Announce, Attachment, Button, Delivery, DirectMessage, Form, Identity, Outbound, Reply, Where
 from storage.outbox import OutboxRepo, OutboxRow
 from storage.tables import Member, PlatformIdentity
 
@@ -54,17 +54,18 @@ def row_for(out: Outbound, key: str, member_id: int | None, now: datetime, bulk:
     event = dataclasses.replace(out, key=key)
     owner, until = claim if claim is not None else (None, None)
     return dict(key=key, platform=platform_of(out), member_id=member_id, payload=encode(event),
+                attachment_data=event.attachment.data if event.attachment is not None else None,
                 status="pending" if claim is None else "sending", claimed_by=owner, claimed_until=until,
                 attempts=0, created_at=now, next_attempt_at=now, recipient=recipient_of(out),
                 priority=priority_of(out, bulk))
 
 
 def pending_of(row_id: int, row: dict[str, Any], group: str | None) -> Pending:
-    return Pending(row_id, row["platform"], row["member_id"], row["recipient"], row["priority"], decode(row["payload"]), group)
+    return Pending(row_id, row["platform"], row["member_id"], row["recipient"], row["priority"], decode(row["payload"], row["attachment_data"]), group)
 
 
 def pending_from(row: OutboxRow) -> Pending:
-    return Pending(row.id, row.platform, row.member_id, row.recipient, row.priority, decode(row.payload))
+    return Pending(row.id, row.platform, row.member_id, row.recipient, row.priority, decode(row.payload, row.attachment_data))
 
 
 def apply_results(outbox: OutboxRepo, results: Sequence[tuple[Pending, Delivery]], now: datetime) -> list[tuple[int, str]]:
@@ -106,12 +107,22 @@ _NAMES = {v: k for k, v in _TYPES.items()}
 
 
 def encode(out: Outbound) -> dict[str, Any]:
-    return {"type": _NAMES[type(out)], **dataclasses.asdict(out)}
+    """The event as JSON. An attachment keeps only its name and media type here: its bytes go
+    in the row's own column (``row_for``), so the payload stays small and text."""
+    payload = {"type": _NAMES[type(out)], **dataclasses.asdict(dataclasses.replace(out, attachment=None))}
+    if out.attachment is not None:
+        payload["attachment"] = {"name": out.attachment.name, "media_type": out.attachment.media_type}
+    return payload
 
 
-def decode(payload: dict[str, Any]) -> Outbound:
+def decode(payload: dict[str, Any], attachment_data: bytes | None = None) -> Outbound:
+    """The event back from its payload and, if it carries a file, the file's bytes. A file
+    whose bytes are gone (they are dropped once the message is sent) is left off."""
     data = dict(payload)
     kind = _TYPES[data.pop("type")]
+    meta = data.pop("attachment", None)
+    if isinstance(meta, dict) and attachment_data is not None:
+        data["attachment"] = Attachment(meta["name"], meta["media_type"], attachment_data)
     for name in ("to", "mention"):
         if isinstance(data.get(name), dict):
             data[name] = Identity(**data[name])

@@ -10,7 +10,7 @@ def all_features() -> list[Feature]:
     from chatbot.features import checkins
     from chatbot.features import office_hours
     from chatbot.features import away, goals, sessions
-    from chatbot.features import core, matchmaking, privacy, rounds, signup, status
+    from chatbot.features import core, dashboard, matchmaking, privacy, rounds, signup, status
 
     return [
         core.FEATURE,
@@ -25,4 +25,5 @@ def all_features() -> list[Feature]:
         office_hours.FEATURE,
         privacy.FEATURE,
         status.FEATURE,
+        dashboard.FEATURE,
     ]

@@ -135,7 +135,7 @@ def _iso(instant: datetime | None) -> str:
     return instant.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ") if instant else ""
 
 
-def _safe(text: str | None) -> str:
+def spreadsheet_safe(text: str | None) -> str:
     """Text a spreadsheet will not run as a formula (people choose their nicks and topics)."""
     text = text or ""
     return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
@@ -148,9 +148,9 @@ def csv_row(row: LogRow) -> list[str]:
     helped = e.outcome == "helped" and e.called_at and e.ended_at
     length = f"{minutes(e.ended_at - e.called_at):.1f}" if helped else ""  # type: ignore[operator]
     return [
-        _safe(f"{s.platform}:{s.channel}"), _iso(s.opened_at), _iso(e.joined_at), _iso(e.called_at),
-        _iso(e.ended_at), wait, length, e.outcome or "", str(e.skips), _safe(row.host), _safe(row.person),
-        _safe(e.topic),
+        spreadsheet_safe(f"{s.platform}:{s.channel}"), _iso(s.opened_at), _iso(e.joined_at), _iso(e.called_at),
+        _iso(e.ended_at), wait, length, e.outcome or "", str(e.skips), spreadsheet_safe(row.host), spreadsheet_safe(row.person),
+        spreadsheet_safe(e.topic),
     ]
 
 
