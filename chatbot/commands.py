@@ -63,14 +63,25 @@ class Invalid(ValueError):
         return lang._(self.message, **_fields_in(self.fields, lang))
 
 
+@dataclass(frozen=True)
+class Either:
+    """A field that reads "a, b or c" in whichever language the text is put into."""
+
+    items: tuple[str, ...]
+
+    def in_language(self, lang: Language) -> str:
+        return lang.either(self.items)
+
+
 def _fields_in(fields: dict[str, Any], lang: Language) -> dict[str, Any]:
-    """Fields that are themselves refusals (a converter's, inside an argument's) translated too."""
-    return {k: in_language(v, lang) if isinstance(v, Exception) else v for k, v in fields.items()}
+    """Fields that are themselves refusals (a converter's, inside an argument's) or choices
+    (:class:`Either`) put into the language too."""
+    return {k: in_language(v, lang) if isinstance(v, (Exception, Either)) else v for k, v in fields.items()}
 
 
-def in_language(exc: Exception, lang: Language) -> str:
-    """What a refusal or a bad value says, in ``lang`` (a plain exception: its text as it is)."""
-    return exc.in_language(lang) if isinstance(exc, (Refusal, Invalid)) else str(exc)
+def in_language(exc: "Exception | Either", lang: Language) -> str:
+    """What a refusal, a bad value or a choice says, in ``lang`` (a plain exception: its text)."""
+    return exc.in_language(lang) if isinstance(exc, (Refusal, Invalid, Either)) else str(exc)
 
 
 # --------------------------------------------------------------------------- argument types

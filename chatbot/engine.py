@@ -30,7 +30,7 @@ from sqlalchemy.engine import Engine as DbEngine
 from sqlmodel import Session
 
 from chatbot.clock import Clock
-from chatbot.commands import ActionError, CommandRegistry, CommandSpec, UsageError, in_language
+from chatbot.commands import ActionError, CommandRegistry, CommandSpec, Either, UsageError, in_language
 from chatbot.config import Settings
 from chatbot.context import Context, Feature, Job
 from chatbot.delivery.fairness import Pending
@@ -189,7 +189,7 @@ class Engine:
                 N_("{command} needs you to be logged in to your account (on IRC: identify to services first)."),
                 command=command,
             )
-        needed = " or ".join(r for r in spec.roles)
+        needed = Either(spec.roles)
         have = ", ".join(sorted(r for r in roles if r != "member"))
         if not have:
             return ActionError(N_("{command} is for {needed} (you have: no role yet)."), command=command, needed=needed)

@@ -100,6 +100,13 @@ class Language:
     def long_date(self, day: date) -> str:
         return format_date(day, format="long", locale=self.locale)
 
+    def either(self, items: Iterable[str]) -> str:
+        """"a, b or c" in this language: the choices a question offers."""
+        from babel.lists import format_list
+
+        items = list(items)
+        return format_list(items, style="or", locale=self.locale) if items else ""
+
     def join(self, items: Iterable[str]) -> str:
         """"a, b and c" in this language."""
         from babel.lists import format_list

@@ -168,10 +168,11 @@ def _tell_mentors(ctx: Context, mentee: Member, row: Checkin, changed: Sequence[
     return mentors
 
 
-def _fill(row: Checkin, answers: list[str]) -> None:
+def _fill(row: Checkin, answers: list[str], lang: Language) -> None:
+    """The answers, with the rating and the blocker read from them (in the words of ``lang``)."""
     row.answers = list(answers)
     row.rating = next((parse_rating(a) for q, a in zip(row.questions, answers) if q[1] == "scale"), None)
-    row.blocker = next((blocker_of(a, ctx.language) for q, a in zip(row.questions, answers) if q[1] == "blocker"), None)
+    row.blocker = next((blocker_of(a, lang) for q, a in zip(row.questions, answers) if q[1] == "blocker"), None)
 
 
 def _names(people: Sequence[Member], lang: Language) -> str:
@@ -210,7 +211,7 @@ def record_answer(ctx: Context, data: dict[str, Any], answers: list[str]) -> str
         )
     if row is None:
         row = ctx.repos.checkins.add(Checkin(mentee_id=me.id, due_at=due, questions=data["questions"]))
-    _fill(row, answers)
+    _fill(row, answers, ctx.language)
     row.status, row.answered_at, row.closed_at = ANSWERED, ctx.now, ctx.now
     ctx.repos.checkins.flush()
     plan = plan_of(ctx, me)
@@ -262,7 +263,7 @@ def record_edit(ctx: Context, due: datetime, changes: dict[str, str]) -> str:
         row.original = list(row.answers)
     for i in changed:
         answers[i] = changes[str(i)]
-    _fill(row, answers)
+    _fill(row, answers, ctx.language)
     row.edited_at = ctx.now
     ctx.repos.checkins.save(row)
     mentors = _tell_mentors(ctx, me, row, changed, new_blocker=row.blocker is not None and row.blocker != had_blocker)

@@ -15,7 +15,6 @@ from typing import Iterable
 
 from babel import Locale, UnknownLocaleError, localedata
 from babel.core import get_global
-from babel.lists import format_list
 
 from chatbot.i18n import ENGLISH, Language
 
@@ -104,7 +103,3 @@ def language_names(codes: list[str], lang: Language = ENGLISH) -> str:
     return ", ".join(language_name(c, lang) for c in codes)
 
 
-def either(lang: Language, items: Iterable[str]) -> str:
-    """"a, b or c" in ``lang``: the choices a question offers."""
-    items = list(items)
-    return format_list(items, style="or", locale=lang.locale) if items else ""

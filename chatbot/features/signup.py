@@ -14,7 +14,7 @@ from chatbot.context import Context, Feature
 from chatbot.features.away import sentences
 from chatbot.features.checkin_time import command
 from chatbot.features.matchmaking import end_pairs_of
-from chatbot.features.languages import either, language_name, language_names, parse_languages
+from chatbot.features.languages import language_name, language_names, parse_languages
 from chatbot.features.rounds import OPEN_EXAMPLE, current_round
 from chatbot.features.zones import parse_zone
 from chatbot.flows import Flow, Step
@@ -44,7 +44,7 @@ def parse_focus(ctx: Context, text: str) -> str:
             ctx._(
                 "'{answer}' is not one of the role focuses (the kind of work you do): reply {numbers}, or a name: {options}",
                 answer=text.strip()[:30],
-                numbers=either(ctx.language, [str(n) for n in range(1, len(options) + 1)]),
+                numbers=ctx.language.either([str(n) for n in range(1, len(options) + 1)]),
                 options=", ".join(options),
             )
         )

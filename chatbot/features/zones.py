@@ -20,7 +20,6 @@ from babel import localedata
 from babel.core import Locale, get_global
 
 from chatbot.commands import parse_timezone
-from chatbot.features.languages import either
 from chatbot.i18n import ENGLISH, Language
 
 #: how many zones a question offers at most
@@ -144,10 +143,10 @@ def _which(what: str, zones: list[str], lang: Language) -> ValueError:
     if len(zones) > CHOICES:
         text = lang._(
             "{what} is used in several places: which one is yours? {options} (or another zone name). Reply with the name.",
-            what=what, options=either(lang, shown),
+            what=what, options=lang.either(shown),
         )
     else:
-        text = lang._("{what} is used in several places: which one is yours? {options}. Reply with the name.", what=what, options=either(lang, shown))
+        text = lang._("{what} is used in several places: which one is yours? {options}. Reply with the name.", what=what, options=lang.either(shown))
     return ValueError(text)
 
 
