@@ -196,5 +196,19 @@ class Languages:
         return None
 
 
+def extract_skills(fileobj: Any, keywords: Any, comment_tags: Any, options: Any) -> Iterable[tuple[int, str, str, list[str]]]:
+    """Babel's extractor for the shipped skills catalogue (``chatbot/data/skills.csv``): each
+    skill's title and description are texts people read in an assessment, translated like any
+    other (a community's own catalogue, in its own language, needs none)."""
+    import csv
+    import io
+
+    rows = csv.DictReader(io.TextIOWrapper(fileobj, encoding="utf-8"))
+    for line, row in enumerate(rows, start=2):
+        for column in ("title", "description"):
+            if row.get(column):
+                yield line, "_", row[column], [f"TRANSLATORS: the skills catalogue's {column}"]
+
+
 #: English, for texts made where nobody in particular reads them (logs, the command reference)
 ENGLISH = Language(SOURCE)

@@ -301,7 +301,7 @@ async def test_report_is_private_to_the_person_their_mentors_and_coordinators(bo
     assert await bot.say("dave", "!assess report") == ["You have no assessment in 2027 Q1 yet. !assess starts one."]
     assert await bot.say("bob", "!assess report zed") == ["I don't know anyone called 'zed' — usage: !assess report [MENTEE]"]
     await bot.say("erin", "!help")
-    assert (await bot.say("erin", "!assess report alice"))[0].startswith("!assess report is for mentee or mentor or coordinator")
+    assert (await bot.say("erin", "!assess report alice"))[0].startswith("!assess report is for mentee, mentor or coordinator")
     await bot.say("you", "!role grant erin coordinator")
     assert (await bot.say("erin", "!assess report alice"))[0].startswith("Skills of alice")
     # about somebody else, in the third person and without the hint to start one

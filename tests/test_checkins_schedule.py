@@ -93,7 +93,7 @@ async def test_history_refuses_bad_input_and_other_peoples_mentees(bot):
         "You can read your own check-ins and your mentees'; alice is not your mentee."
     ]
     assert await bot.say("alice", "!checkins") == ["Your check-ins: none yet."]
-    assert "is for mentee or mentor or coordinator" in (await bot.say("erin", "!checkins"))[0]
+    assert "is for mentee, mentor or coordinator" in (await bot.say("erin", "!checkins"))[0]
 
 
 # ---------------------------------------------------------------------------- schedules and days off

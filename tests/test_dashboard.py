@@ -172,7 +172,7 @@ async def test_the_link_is_sent_in_private_and_the_cookie_is_strict(bot):
     assert "HttpOnly" in cookie and "SameSite=Strict" in cookie and "Max-Age=43200" in cookie
     assert "Secure" not in cookie  # plain http on 127.0.0.1; an https public_url adds it
     out = await bot.say("alice", "!dashboard")
-    assert "is for coordinator or mentor or host" in out[0]
+    assert "is for coordinator, mentor or host" in out[0]
 
 
 async def test_tampered_expired_and_signed_out_sessions_are_refused(bot):

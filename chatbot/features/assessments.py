@@ -104,14 +104,15 @@ def skills_for(ctx: Context, member: Member, yours: bool) -> list[str]:
 
 
 def _prompt(ctx: Context, data: dict[str, Any]) -> str:
-    title = data["skills"][data["at"]]
-    skill = catalogue(ctx)[1].get(title)
+    skill = catalogue(ctx)[1].get(data["skills"][data["at"]])
+    # the shipped catalogue's words are in the catalogs; a community's own are as it wrote them
+    title = ctx._(data["skills"][data["at"]])
     if data["kind"] == "mentor":
         title = ctx._("{subject}'s {skill}", subject=data["subject"], skill=title)
     elif data["kind"] == "final":
         title = ctx._("Final check, {subject}'s {skill}", subject=data["subject"], skill=title)
-    if skill is not None and skill.description:  # the catalogue's own words: data, not translated
-        title = f"{title} — {skill.description}"
+    if skill is not None and skill.description:
+        title = f"{title} — {ctx._(skill.description)}"
     return title + "\n" + ctx._("{scale}; or {skip}, {stop}", scale=scale_help(ctx.language), **KEYWORDS)
 
 
@@ -478,7 +479,7 @@ def render_report(handle: str, round_name: str | None, order: Sequence[str], rat
         if change is not None:
             up, down, same = up + (change > 0), down + (change < 0), same + (change == 0)
         tail = f" ({change:+d})" if change else ""
-        out.append(f"{short_label(skill)}: {', '.join(parts)}{tail}")
+        out.append(f"{short_label(lang._(skill))}: {', '.join(parts)}{tail}")
     if unrated:
         head = lang.ngettext("Not rated yet ({n}): ", "Not rated yet ({n}): ", len(unrated))
         out.append(head + _clip(", ".join(short_label(s) for s in unrated), LINE_WIDTH - len(head)))
