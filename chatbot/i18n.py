@@ -148,7 +148,8 @@ def available(extra_dir: str | None = None) -> tuple[str, ...]:
 
 
 class Languages:
-    """The languages the bot speaks: English, the shipped catalogs and a community's own."""
+    """The languages the bot speaks: English, the shipped catalogs and a community's own (which
+    may also override some texts of a shipped language: what it leaves out is as shipped)."""
 
     def __init__(self, default: str = SOURCE, extra_dir: str | Path | None = None) -> None:
         self._by_code: dict[str, Language] = {SOURCE: Language(SOURCE)}
@@ -159,7 +160,11 @@ class Languages:
                 except (UnknownLocaleError, ValueError):
                     log.warning("%s: '%s' is not a language code Babel knows; skipped", po, code)
                     continue
-                self._by_code[code] = Language(code, _read_catalog(po))
+                translations = _read_catalog(po)
+                shipped = self._by_code.get(code)
+                if shipped is not None:  # a community's catalog overrides some texts; the rest as shipped
+                    translations.add_fallback(shipped.translations)
+                self._by_code[code] = Language(code, translations)
         if default not in self._by_code:
             raise ValueError(f"no catalog for the default language '{default}' (have: {', '.join(self.codes)})")
         self.default = self._by_code[default]

@@ -394,9 +394,14 @@ async def test_slash_commands_carry_their_descriptions_in_each_language_the_bot_
     before = await scene.fake.seq()
     await scene.start()
     synced = {c["name"]: c for c in await scene.fake("GET", "/commands", guild_id=scene.guild)}
+    shipped = scene.bot.engine.languages
+    # a community's catalogs override the shipped ones where they say something, Spanish as shipped
     assert synced["help"]["description_localizations"] == {
-        "pt-BR": "Mostra os comandos que você pode usar", "fr": "Montre les commandes que vous pouvez utiliser"}
-    assert _options(synced["oh"], "stats")["days"]["description_localizations"] == {"pt-BR": "quantos dias para trás (padrão 30)"}
+        "pt-BR": "Mostra os comandos que você pode usar", "fr": "Montre les commandes que vous pouvez utiliser",
+        "es-ES": shipped.translation("es", help_text), "es-419": shipped.translation("es", help_text)}
+    assert _options(synced["oh"], "stats")["days"]["description_localizations"] == {
+        "pt-BR": "quantos dias para trás (padrão 30)", "fr": shipped.translation("fr", days_help),
+        "es-ES": shipped.translation("es", days_help), "es-419": shipped.translation("es", days_help)}
     assert not synced["help"].get("name_localizations")  # /help is /help in every language
     # a new catalog changed the payload: synced once more, although the declarations did not change
     assert len(await scene.fake("GET", "/log", method="PUT", path=f"/applications/.*/guilds/{scene.guild}/commands$", after=before)) == 1

@@ -126,11 +126,11 @@ def test_a_translation_with_broken_fields_falls_back_to_english(tmp_path):
 
 
 def test_the_config_refuses_a_language_it_has_no_catalog_for(tmp_path):
-    with pytest.raises(ConfigError, match="bot.language: no catalog for 'fr'"):
-        from_dict({"bot": {"language": "fr"}})
-    locales = write_catalog(tmp_path, "fr", FRENCH)
-    settings = from_dict({"bot": {"language": "fr", "locale_dir": str(locales)}})
-    assert settings.bot.language == "fr"
+    with pytest.raises(ConfigError, match="bot.language: no catalog for 'sw'"):
+        from_dict({"bot": {"language": "sw"}})
+    locales = write_catalog(tmp_path, "sw", {"Stopped.": "Imesimamishwa."})  # a community adds Swahili
+    settings = from_dict({"bot": {"language": "sw", "locale_dir": str(locales)}})
+    assert settings.bot.language == "sw"
     with pytest.raises(ConfigError, match="'xx-nope' is not a language code"):
         from_dict({"checkins": {"questions": [{"id": "done", "text": "What?", "translations": {"xx-nope": "?"}}]}})
 
@@ -148,3 +148,11 @@ def test_programme_texts_in_the_config_can_be_given_per_language(tmp_path):
     assert question.text_in(languages.get("en")) == "What did you ship?"
     assert settings.programme.track_name("programming", languages.get("fr")) == "programmation"
     assert settings.programme.track_name("documentation", languages.get("fr")) == "documentation"
+
+
+def test_a_community_catalog_overrides_some_texts_of_a_shipped_language_and_keeps_the_rest(tmp_path):
+    shipped = Languages().get("fr")
+    ours = Languages("en", write_catalog(tmp_path, "fr", {"Stopped.": "On arrête là."})).get("fr")
+    assert ours._("Stopped.") == "On arrête là."
+    nothing = "There is nothing to cancel."
+    assert ours._(nothing) == shipped._(nothing) != nothing  # as shipped, in French

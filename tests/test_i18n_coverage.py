@@ -52,8 +52,10 @@ ALLOWED: dict[str, str] = {
 def _texts() -> set[str]:
     """Every msgid in the code, as ``./dev i18n`` extracts it."""
     ids: set[str] = set()
+    # the same mapping as babel.cfg: the code, and the shipped skills catalogue
+    method_map = [("**.py", "python"), ("data/skills.csv", "chatbot.i18n:extract_skills")]
     for package in ("chatbot", "adapters"):
-        for _filename, _lineno, message, _comments, _context in extract_from_dir(str(ROOT / package), [("**.py", "python")]):
+        for _filename, _lineno, message, _comments, _context in extract_from_dir(str(ROOT / package), method_map):
             ids.add(message[0] if isinstance(message, tuple) else message)
     return ids
 
