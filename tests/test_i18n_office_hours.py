@@ -140,3 +140,25 @@ async def test_a_plural_form_in_french(tmp_path):
         assert out[0] == "erin: Vous êtes n°3 dans la file, environ 10 min (2 hôtes de permanence)."
     finally:
         await bot.stop()
+
+
+async def test_a_scheduled_topic_is_announced_as_the_config_words_it_in_the_channels_language(tmp_path):
+    raw = embedded_default().model_dump()
+    raw["channels"] = [{"platform": "console", "channel": OH, "language": "fr"},
+                       {"platform": "console", "channel": EN, "language": "en"}]
+    raw["office_hours"] = {**raw["office_hours"], "schedule": [
+        {"channel": f"console:{where}", "days": "tue", "time": "16:00", "timezone": "Europe/Berlin", "hosts": ["bob"],
+         "topic": "Gerrit and your first patch", "topic_translations": {"fr": "Gerrit et votre premier patch"}}
+        for where in (OH, EN)]}
+    bot = await Bot.start(tmp_path, config=raw)
+    try:
+        await bot.say("bob", "!whoami")
+        await bot.say("you", "!role grant bob host")
+        bot.clock.set(TUESDAY)
+        await bot.advance("45m")
+        assert "Gerrit et votre premier patch" in bot.channel(OH)[-1]
+        assert "Gerrit and your first patch" in bot.channel(EN)[-1]
+        await bot.say("bob", "!oh open", channel=OH)  # opened by hand: the schedule's topic, in French
+        assert "Gerrit et votre premier patch" in bot.channel(OH)[-1]
+    finally:
+        await bot.stop()

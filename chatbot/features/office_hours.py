@@ -180,8 +180,8 @@ def _open(ctx: Context, platform: str, channel: str, hosts: list[Member], topic:
     """Open a channel's queue with ``hosts`` on duty; announce it and send the ``!q notify`` DMs."""
     repo = _repo(ctx)
     occurrence = current_occurrence(ctx, platform, channel)
-    if topic is None and occurrence is not None:
-        topic = occurrence[0].topic
+    if topic is None and occurrence is not None:  # the schedule's, as the channel's language words it
+        topic = occurrence[0].topic_in(channel_language(ctx, platform, channel))
     sess = repo.start_session(platform, channel, topic, by, ctx.now)
     for host in hosts:
         repo.start_duty(sess.id, host.id, ctx.now)  # type: ignore[arg-type]

@@ -149,7 +149,7 @@ def _announce_upcoming(ctx: Context, sched: OfficeHourSchedule, start: datetime)
     names = [name_on(ctx, m.id, platform) for m in _members(ctx, sched.hosts)]
     fields = {
         "hosts": lang.join(names) if names else lang._("our hosts"),
-        "topic": sched.topic,
+        "topic": sched.topic_in(lang),
         "time": lang.time(start.astimezone(ZoneInfo(sched.timezone))),
         "zone": sched.timezone,
         "wait": took(start - ctx.now, lang),
