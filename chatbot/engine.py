@@ -422,9 +422,11 @@ class Engine:
             answer = self._reply(ctx, text, private=private)
             ctx.outbound.insert(0, answer)
             if isinstance(answer, DirectMessage) and not ctx.where.is_direct:
-                # said in a room, answered in private: a word in the room, or it looks ignored
-                note = ctx._("I've sent you the answer in a private message.") if private else \
-                    ctx._("That answer is long: I've sent it to you in a private message.")
+                # said in a room, answered in private: a word in the room (in the room's language),
+                # or it looks ignored
+                room = self.language_for(ctx.where, None)
+                note = room._("I've sent you the answer in a private message.") if private else \
+                    room._("That answer is long: I've sent it to you in a private message.")
                 ctx.outbound.insert(0, Reply(where=ctx.where, text=note, in_reply_to=ctx.event_id, to=ctx.who))
 
     def _reply(self, ctx: Context, text: str, *, private: bool) -> Outbound:

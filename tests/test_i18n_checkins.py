@@ -123,7 +123,7 @@ async def test_a_french_mentee_is_told_of_a_session_in_french(tmp_path):
         assert out[0].endswith("With alice in 2027 Q1: 1 session, 45m. alice has been told."), out
         await bot.say("bob", "!session log alice 1h review")
         out = await bot.say("alice", "!session list")
-        assert out[0].split("\n")[-1] == "With your mentors: 2 séances, 1h45m", out
+        assert out[0].split("\n")[-1] == "Avec vos mentors : 2 séances, 1h45m", out  # the shipped catalog's
     finally:
         await bot.stop()
 

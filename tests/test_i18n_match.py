@@ -105,9 +105,9 @@ async def test_a_french_speaker_reads_matchmaking_and_assessments_in_french(bot)
         "Auto-évaluation pour 2027 Q1 : 14 compétences (Generalist). "
         "Chaque réponse est enregistrée au fur et à mesure ; skip passe à la suite, stop met en pause."
     )
-    assert question.startswith("(1/14) Open Source Ecosystem Awareness — ")  # the catalogue's own words stay
-    assert scale.startswith("0 aucune compréhension · 1 basic or supervised")  # untranslated labels fall back
-    assert scale.endswith("3 peut l'enseigner · N/A not applicable ; ou skip, stop")
+    assert question.startswith("(1/14) Connaissance de l'écosystème open source — Explique comment")  # the skills, as shipped in French
+    assert scale.startswith("0 aucune compréhension · 1 bases ou sous supervision")  # this test's label, the rest as shipped
+    assert scale.endswith("3 peut l'enseigner · N/A sans objet ; ou skip, stop")
     assert await bot.say("bob", "stop") == [
         "En pause : 0 sur 14 répondues, tout est enregistré. !assess reprend où vous vous êtes arrêté."
     ]
