@@ -1,4 +1,4 @@
-"""How counts read in a reply: one helper, so nobody reads "1 sessions"."""
+"""How replies read: sentences put together, and counts for operators' English output."""
 
 from __future__ import annotations
 
@@ -6,3 +6,9 @@ from __future__ import annotations
 def plural(n: int, word: str, many: str | None = None) -> str:
     """``1 host``, ``2 hosts``; ``many`` for a word without a plain -s (person, people)."""
     return f"{n} {word}" if n == 1 else f"{n} {many or word + 's'}"
+
+
+def sentences(*parts: str | None) -> str:
+    """Whole sentences, each translated on its own, in one line of an answer (the ones that
+    do not apply, empty or None, left out)."""
+    return " ".join(p for p in parts if p)

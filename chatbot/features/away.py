@@ -23,6 +23,7 @@ from zoneinfo import ZoneInfo
 from chatbot.commands import Arg, CommandSpec, Example, UsageError
 from chatbot.context import Context, Feature, Job
 from chatbot.i18n import ENGLISH, N_, Language
+from chatbot.wording import sentences
 from chatbot.features.matchmaking import PAIRED, is_away
 from chatbot.features.matchmaking import coordinators as programme_coordinators
 from storage.mentorship import Pair
@@ -187,11 +188,6 @@ def _end_absence(ctx: Context, member: Member, how: str) -> list[Member]:
 def told_text(lang: Language, people: list[Member]) -> str | None:
     """"Told: bob, carol." after an answer whose news went to others; None when nobody was."""
     return lang._("Told: {people}.", people=", ".join(p.handle for p in people)) if people else None
-
-
-def sentences(*parts: str | None) -> str:
-    """Whole sentences, each translated on its own, in one answer (the missing ones left out)."""
-    return " ".join(p for p in parts if p)
 
 
 # ---------------------------------------------------------------------------- commands

@@ -35,6 +35,7 @@ from chatbot.commands import ActionError, Arg, CommandSpec, Example, UsageError
 from chatbot.context import Context, Feature, Job
 from chatbot.features.away import named
 from chatbot.i18n import N_, Language
+from chatbot.wording import sentences
 from chatbot.features.checkin_answers import (
     answer_lines,
     blocker_of,
@@ -191,11 +192,6 @@ def _will_see(ctx: Context, mentors: Sequence[Member], what: str) -> str:
     return ctx.ngettext("{names} will see it.", "{names} will see it.", len(mentors), names=names)
 
 
-def _sentences(*texts: str) -> str:
-    """Whole sentences one after the other; the empty ones (that do not apply) left out."""
-    return " ".join(t for t in texts if t)
-
-
 def record_answer(ctx: Context, data: dict[str, Any], answers: list[str]) -> str:
     """Store a complete answer (with the mentors' copies, in this transaction) and say so."""
     me = ctx.require_member()
@@ -221,7 +217,7 @@ def record_answer(ctx: Context, data: dict[str, Any], answers: list[str]) -> str
     upcoming = next_asked(ctx, me, schedule_of(ctx, plan, me), max(ctx.now, due))
     blocked = ctx._("Your blocker went to {names} straight away.", names=_names(mentors, ctx.language)) if row.blocker and mentors else ""
     nxt = ctx._("Next check-in: {when}.", when=when_zoned(upcoming, me, ctx.language))
-    return _sentences(ctx._("Thanks, saved!"), _will_see(ctx, mentors, "answer"), blocked, nxt)
+    return sentences(ctx._("Thanks, saved!"), _will_see(ctx, mentors, "answer"), blocked, nxt)
 
 
 async def _finish(ctx: Context, data: dict[str, Any]) -> str:
@@ -268,7 +264,7 @@ def record_edit(ctx: Context, due: datetime, changes: dict[str, str]) -> str:
     ctx.repos.checkins.save(row)
     mentors = _tell_mentors(ctx, me, row, changed, new_blocker=row.blocker is not None and row.blocker != had_blocker)
     done = ctx._("Corrected ({numbers}).", numbers=", ".join(str(i + 1) for i in changed))
-    return _sentences(done, _will_see(ctx, mentors, "correction"))
+    return sentences(done, _will_see(ctx, mentors, "correction"))
 
 
 async def _finish_edit(ctx: Context, data: dict[str, Any]) -> str:
@@ -396,7 +392,7 @@ async def checkin_schedule(ctx: Context, days_and_time: str | None) -> str:
             "{change} changes it; {reset} resets it.",
             change=command(ctx, "checkin schedule tue,fri 18:30"), reset=command(ctx, "checkin schedule default"),
         )
-        return _sentences(now, how)
+        return sentences(now, how)
     chosen: str | None = None
     if days_and_time.strip().lower() != "default":
         try:
@@ -421,7 +417,7 @@ async def checkin_schedule(ctx: Context, days_and_time: str | None) -> str:
     nxt = when_zoned(next_asked(ctx, me, schedule, ctx.now), me, lang)
     done = ctx._("Your check-ins are now {schedule}. The next one: {when}.", schedule=format_schedule(schedule, lang), when=nxt)
     paired = me.id in ctx.repos.checkins.eligible([me.id])
-    return _sentences(done, "" if paired else ctx._("They start once you have a mentor."))
+    return sentences(done, "" if paired else ctx._("They start once you have a mentor."))
 
 
 async def checkin_digest(ctx: Context, choice: str) -> str:
@@ -451,7 +447,7 @@ async def checkin_digest(ctx: Context, choice: str) -> str:
     if items:
         ctx.dm(me, digest_text(ctx, me, items), key=f"checkin-digest:{me.id}:off:{ctx.now.isoformat()}")
     done = ctx._("You'll get each check-in as it comes.")
-    return _sentences(done, ctx._("What came since the last digest is on its way.") if items else "")
+    return sentences(done, ctx._("What came since the last digest is on its way.") if items else "")
 
 
 def _query(ctx: Context, words: list[str]) -> tuple[Member | None, int]:

@@ -13,7 +13,8 @@ from datetime import datetime
 
 from chatbot.commands import ActionError, Arg, CommandSpec, Example, UsageError, in_language
 from chatbot.context import Context, Feature
-from chatbot.features.away import local_date, named, sentences, told_text
+from chatbot.features.away import local_date, named, told_text
+from chatbot.wording import sentences
 from chatbot.features.checkin_time import command
 from chatbot.features.matchmaking import MY_MENTEE, PAIRED, active_signup
 from chatbot.features.rounds import current_round

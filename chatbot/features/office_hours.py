@@ -32,6 +32,7 @@ from chatbot.context import Context, Feature, Job
 from chatbot.events import Identity, Where
 from chatbot.features import office_hours_leavers as leavers
 from chatbot.i18n import Language, N_
+from chatbot.wording import sentences
 from chatbot.features.away import away_now
 from chatbot.features.office_hours_line import Line, about, compact, expected_waits, took
 from chatbot.features.office_hours_names import channel_language, channel_name, name_on
@@ -74,11 +75,6 @@ def _names(names: list[str], most: int = 5) -> str:
     return shown + (f" +{len(names) - most}" if len(names) > most else "")
 
 
-def _sentences(*texts: str) -> str:
-    """Whole sentences (each its own text for translators) as one line; empty ones left out."""
-    return " ".join(t for t in texts if t)
-
-
 def _identity(entry: OhEntry) -> Identity:
     return Identity(entry.platform, entry.account, entry.nick)
 
@@ -117,7 +113,7 @@ def _closed_text(ctx: Context, platform: str, channel: str) -> str:
     """What the asker hears of closed office hours; ``!q notify`` only if they may use it (an
     anonymous visitor cannot: nobody could DM them)."""
     notify, _ = ctx.commands.find(["q", "notify"])
-    return _sentences(
+    return sentences(
         ctx._("Office hours are closed here."),
         next_hint(ctx, platform, channel),
         ctx._("{prefix}q notify gets you a DM when they open.", prefix=ctx.prefix) if notify and ctx.may_use(notify) else "",
@@ -193,7 +189,7 @@ def _open(ctx: Context, platform: str, channel: str, hosts: list[Member], topic:
     lang = channel_language(ctx, platform, channel)
     ctx.announce(
         Where(platform, channel),
-        _sentences(
+        sentences(
             lang._("Office hours are open with {hosts} (topic: {topic}).", hosts=lang.join(names), topic=topic)
             if topic else lang._("Office hours are open with {hosts}.", hosts=lang.join(names)),
             _join_hint(ctx, lang),
@@ -233,7 +229,7 @@ def _close(ctx: Context, sess: OhSession, reason: str) -> None:
     repo.close_session(sess, reason, ctx.now)
     lang = channel_language(ctx, sess.platform, sess.channel)
     done = summary(repo.entries(sess.id), lang)
-    text = _sentences(
+    text = sentences(
         lang._("Office hours are closed: no host is on duty any more. {summary}.", summary=done)
         if reason == "no host" else lang._("Office hours are closed. {summary}.", summary=done),
         lang._("Still waiting: {names}; sorry! {prefix}q notify gets you a DM when they open again.",
@@ -309,7 +305,7 @@ async def oh_duty(ctx: Context, state: str) -> str | None:
         repo.start_duty(sess.id, host.id, ctx.now)
         others = [name_on(ctx, d.member_id, sess.platform) for d in repo.on_duty(sess.id) if d.member_id != host.id]
         waiting = len(repo.waiting(sess.id))
-        return _sentences(
+        return sentences(
             ctx.ngettext("You're on duty with {others} ({n} host).", "You're on duty with {others} ({n} hosts).",
                          len(others) + 1, others=", ".join(others)),
             ctx.ngettext("{n} waiting: {prefix}next takes the first.", "{n} waiting: {prefix}next takes the first.",
@@ -329,7 +325,7 @@ async def oh_duty(ctx: Context, state: str) -> str | None:
     else:
         off = ctx.ngettext("You're off duty; {names} carries on (nobody waiting).",
                            "You're off duty; {names} carry on (nobody waiting).", len(remaining), names=names)
-    return _sentences(off, note)
+    return sentences(off, note)
 
 
 async def oh_hosts(ctx: Context) -> str:
@@ -359,7 +355,7 @@ async def next_(ctx: Context) -> str:
     left, waiting = leavers.pass_over(ctx, sess, repo.waiting(sess.id), _end)  # type: ignore[arg-type]
     if not waiting:
         later = ctx._("I'll DM you when someone joins.") if ctx.settings.office_hours.notify_hosts != "none" else ""
-        return _sentences(note, left, ctx._("Nobody is waiting."), later)
+        return sentences(note, left, ctx._("Nobody is waiting."), later)
     entry = waiting[0]
     entry.status, entry.called_at, entry.host_id = "called", ctx.now, host.id
     repo.save(entry)
@@ -381,7 +377,7 @@ async def next_(ctx: Context) -> str:
         ctx.ngettext("{n} still waiting.", "{n} still waiting.", len(waiting) - 1) if len(waiting) > 1
         else ctx._("Nobody else is waiting.")
     )
-    return _sentences(note, left, with_, rest)
+    return sentences(note, left, with_, rest)
 
 
 async def oh_say(ctx: Context, text: str) -> str:
@@ -439,7 +435,7 @@ async def done(ctx: Context) -> str:
                      waiting, prefix=ctx.prefix)
         if waiting else ctx._("Nobody is waiting.")
     )
-    return _sentences(ctx._("Done with {nick} after {took}.", nick=entry.nick, took=length), after)
+    return sentences(ctx._("Done with {nick} after {took}.", nick=entry.nick, took=length), after)
 
 
 async def skip(ctx: Context) -> str:
@@ -579,7 +575,7 @@ async def q_show(ctx: Context) -> str:
     lang = ctx.language
     if not line.waiting:
         free = len(line.hosts) - len({e.host_id for e in line.called})
-        return _sentences(
+        return sentences(
             ctx.ngettext("Nobody is waiting ({n} host on duty, {free} free).",
                          "Nobody is waiting ({n} hosts on duty, {free} free).", len(line.hosts), free=lang.number(free)),
             _join_hint(ctx, lang),
@@ -597,7 +593,7 @@ async def q_show(ctx: Context) -> str:
     mine = _entry_of_asker(ctx, sess) if ctx.member is not None or ctx.settings.office_hours.allow_anonymous else None
     if mine is not None and mine.status == "waiting" and line.position(mine) > most:
         n = line.position(mine)
-        text = _sentences(text, ctx._("You: #{position} {wait}.", position=n, wait=compact(waits[n - 1], lang)))
+        text = sentences(text, ctx._("You: #{position} {wait}.", position=n, wait=compact(waits[n - 1], lang)))
     return text
 
 
@@ -616,7 +612,7 @@ async def q_notify(ctx: Context, off: str | None) -> str:
     if existing is not None:
         return ctx._("You're on the list already: one DM when office hours next open here.")
     repo.add_notice(member.id, platform, channel, ctx.now)  # type: ignore[arg-type]
-    return _sentences(ctx._("I'll DM you once, when office hours next open here."), next_hint(ctx, platform, channel))
+    return sentences(ctx._("I'll DM you once, when office hours next open here."), next_hint(ctx, platform, channel))
 
 
 # ---------------------------------------------------------------------------- statistics

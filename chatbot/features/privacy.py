@@ -11,7 +11,7 @@ from datetime import datetime, timedelta
 
 from chatbot.commands import ActionError, Arg, CommandSpec, Example
 from chatbot.context import Context, Feature, Job
-from chatbot.features.away import sentences
+from chatbot.wording import sentences
 from chatbot.features.checkin_time import command
 from chatbot.features.matchmaking import coordinators
 from chatbot.i18n import N_
