@@ -20,6 +20,29 @@ def current_round(ctx: Context) -> Round:
     return rnd
 
 
+#: the optional last argument of every command that reports on a round
+ROUND_ARG = Arg("round", required=False, rest=True, help=N_("a round's name; the running round, else the latest, if left out"))
+
+
+def chosen_round(ctx: Context, name: str | None) -> Round:
+    """The round a report is about: the one named, else the running one, else the latest.
+
+    Reports work on closed rounds too, so a name is looked up among all rounds; without one the
+    coordinator means the round in progress, or the one that just ended.
+    """
+    if name:
+        rnd = ctx.repos.rounds.by_name(" ".join(name.split()))
+        if rnd is None:
+            raise ActionError(ctx._("There is no round called {name}.", name=name))
+        return rnd
+    rnd = ctx.repos.rounds.current() or ctx.repos.rounds.latest()
+    if rnd is None:
+        raise ActionError(
+            ctx._("There has been no round yet. A coordinator opens one with {command}.", command=f"{ctx.prefix}round open NAME START END")
+        )
+    return rnd
+
+
 async def round_open(ctx: Context, name: str, start: date, end: date) -> str:
     name = " ".join(name.split())
     if not name or len(name) > 40:
