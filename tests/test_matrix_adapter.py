@@ -23,7 +23,7 @@ from nio import (
     RoomMessageText,
 )
 
-from adapters import matrix_format as fmt
+from adapters.matrix import formatting as fmt
 from adapters.base import AdapterContext
 from adapters.matrix import (
     KEY_DEVICE_ID,

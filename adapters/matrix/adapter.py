@@ -68,7 +68,7 @@ from nio.api import Api, MessageDirection, RoomPreset
 from nio.crypto import ENCRYPTION_ENABLED
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from adapters import matrix_format as fmt
+from adapters.matrix import formatting as fmt
 from adapters.base import AdapterContext, AdapterState, Capabilities, Reporter, Sink, ignore_state
 from adapters.pacing import backoff_delay
 from chatbot.commands import ROLES, CommandSpec
@@ -88,7 +88,7 @@ from chatbot.events import (
     Where,
 )
 
-log = logging.getLogger(__name__)
+log = logging.getLogger("adapters.matrix")
 
 PLATFORM = "matrix"
 KEY_SYNC_TOKEN = "matrix:next_batch"

@@ -1,7 +1,7 @@
 """Pure helpers of the Matrix adapter: message content, transaction ids, reactions, roles.
 
 Nothing here does I/O or imports matrix-nio, so each rule can be read and tested on its own,
-and ``adapters.matrix`` keeps only the protocol work.
+and the other parts of ``adapters.matrix`` keep only the protocol work.
 """
 
 from __future__ import annotations
