@@ -23,7 +23,7 @@ from tests.discord_fixtures import EPHEMERAL, LOADING, Fake, discord_env, fake  
 from tests.servers import MemoryKV, wait_until
 from adapters import discord as discord_adapter
 from adapters.base import AdapterContext
-from adapters.discord_commands import build_app_commands, map_paths
+from adapters.discord.commands import build_app_commands, map_paths
 from chatbot.commands import Arg, CommandSpec
 from chatbot.events import (
     Announce,
@@ -514,7 +514,7 @@ async def test_autocomplete_offers_the_engines_values_for_a_member_arg_with_a_so
 
 
 def test_payload_problems_name_what_discord_would_refuse() -> None:
-    from adapters.discord_commands import payload_problems
+    from adapters.discord.commands import payload_problems
 
     fine = {"name": "q", "description": "Queue", "options": [
         {"name": "join", "type": 1, "description": "Join", "options": [{"name": "topic", "type": 3, "description": "x"}]}]}

@@ -22,7 +22,7 @@ from typing import Any, AsyncIterator
 import pytest
 from sqlmodel import Session, select
 
-from adapters.discord_commands import payload_problems
+from adapters.discord.commands import payload_problems
 from chatbot.app import App
 from chatbot.clock import FakeClock
 from chatbot.config import Settings, from_dict

@@ -216,7 +216,7 @@ async def test_a_structured_invocation_is_checked_like_the_typed_line(bot):
 
 def test_the_declarations_become_discord_slash_commands():
     """Nothing Discord-specific is declared: /session log, /goal show and /goal step add come from the specs."""
-    from adapters.discord_commands import build_app_commands
+    from adapters.discord.commands import build_app_commands
     from chatbot.features import all_features
 
     async def unused(*_: object) -> None:

@@ -2,13 +2,13 @@
 
 What it translates, and nothing more (no role decisions, no reply wording):
 
-- **Slash commands** (see :mod:`adapters.discord_commands` for how specs become commands) ->
+- **Slash commands** (see :mod:`adapters.discord.commands` for how specs become commands) ->
   :class:`CommandInvoked`. The interaction is answered by the engine's ``Reply`` (matched by
   ``in_reply_to == event_id``). Discord drops an interaction that is not acknowledged within
   3 s, so if no reply has come after ``defer_after`` seconds the adapter defers (ephemerally for a
   private spec) and the reply becomes the follow-up. An interaction the engine leaves without a
   reply is closed silently (the "thinking…" placeholder is removed).
-- **Autocomplete** on the options :mod:`adapters.discord_commands` marks -> ``CompletionRequested``;
+- **Autocomplete** on the options :mod:`adapters.discord.commands` marks -> ``CompletionRequested``;
   the engine's list of values is the answer (nothing is offered if it fails or is slow).
 - **Text**: DMs, and ``!`` commands in channels when ``message_content`` is on -> ``TextReceived``,
   verbatim but for user mentions in a command, ``<@id>``, which become ``discord:id`` (how the
@@ -75,8 +75,8 @@ from discord import app_commands
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from adapters.base import AdapterContext, AdapterState, Capabilities, Reporter, Sink, ignore_state
-from adapters.discord_commands import CatalogTranslator, CommandMap, build_app_commands, payload_problems
-from adapters.discord_forms import FORM_ID, MODAL_INPUTS, build_modal, form_answers, form_digest, load_form
+from adapters.discord.commands import CatalogTranslator, CommandMap, build_app_commands, payload_problems
+from adapters.discord.forms import FORM_ID, MODAL_INPUTS, build_modal, form_answers, form_digest, load_form
 from adapters.pacing import TokenBucket
 from chatbot.commands import ROLES, Arg, CommandSpec
 from chatbot.events import (
@@ -99,7 +99,7 @@ from chatbot.events import (
     Where,
 )
 
-log = logging.getLogger(__name__)
+log = logging.getLogger("adapters.discord")
 
 PLATFORM = "discord"
 MAX_MESSAGE = 2000
