@@ -24,6 +24,7 @@ from tests.servers import MemoryKV, wait_until
 from adapters import discord as discord_adapter
 from adapters.base import AdapterContext
 from adapters.discord.commands import build_app_commands, map_paths
+from adapters.discord.forms import FORM_ID, form_digest
 from chatbot.commands import Arg, CommandSpec
 from chatbot.events import (
     Announce,
@@ -558,7 +559,7 @@ async def test_form_button_opens_a_modal_whose_submission_is_numbered_text(start
     buttons = [c for row in prompt["components"] for c in row["components"]]
     assert [b["label"] for b in buttons] == ["Answer", "Answer in a form"]
     form_id = buttons[1]["custom_id"]
-    assert form_id == discord_adapter.FORM_ID + discord_adapter.form_digest(form)
+    assert form_id == FORM_ID + form_digest(form)
 
     click = await fake("POST", "/interactions", {"kind": "component", "user_id": world.alice["id"],
                                                  "message_id": prompt["id"], "custom_id": form_id})

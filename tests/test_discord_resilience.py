@@ -18,11 +18,13 @@ from types import SimpleNamespace
 from typing import Any
 from urllib.parse import urlparse
 
+import discord
 import pytest
 from hypothesis import given, settings as hsettings, strategies as st
 
 from adapters import discord as discord_adapter
 from adapters.base import AdapterContext
+from adapters.discord.text import split_message
 from chatbot.app import App
 from chatbot.config import from_dict
 from chatbot.events import SENT, Announce, Delivery, Identity, Where
@@ -212,7 +214,7 @@ async def test_a_send_that_failed_after_the_message_was_made_counts_as_sent_and_
     assert len(made) == 1 and not made[0]["_fake"]["deleted"]
     # without a nonce (or its echo) the channel's recent history is what tells
     channel = adapter._client.get_partial_messageable(int(world.channel))
-    began = discord_adapter.discord.utils.snowflake_time(int(made[0]["id"]))
+    began = discord.utils.snowflake_time(int(made[0]["id"]))
     assert await adapter._posted(channel, text, None, began)
     assert not await adapter._posted(channel, "never said", None, began)
 
@@ -271,6 +273,6 @@ def test_echoed_text_never_carries_a_live_mention_but_the_one_the_adapter_builds
     built = f"<@{mention.account}> " if mention is not None and mention.platform == "discord" else ""
     assert out.startswith(built)
     assert not LIVE.search(out[len(built):]), out
-    for chunk in discord_adapter._chunks(out, limit=50):  # split messages cannot make one either
+    for chunk in split_message(out, limit=50):  # split messages cannot make one either
         assert not LIVE.search(chunk[len(built):] if chunk.startswith(built) else chunk), chunk
     assert out[len(built):].replace("\u200b", "") == text.replace("\u200b", "")  # otherwise as written

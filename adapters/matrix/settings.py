@@ -32,6 +32,7 @@ def e2e_notice_key(room_id: str) -> str:
 class MatrixConfigError(ValueError):
     """A problem retrying cannot fix: wrong password, revoked token, another account's token."""
 
+
 class MatrixSettings(BaseModel):
     """The ``[adapters.matrix]`` settings. Secrets are never here: only env var names."""
 
