@@ -56,8 +56,9 @@ def _own_goal(ctx: Context) -> tuple[Member, Round, Signup]:
     return me, rnd, _goal_of(ctx, me, rnd, me)
 
 
-def _when(viewer: Member, instant: datetime) -> str:
-    return local_date(viewer, instant).isoformat()
+def _when(ctx: Context, viewer: Member, instant: datetime) -> str:
+    """The day of ``instant`` in the viewer's timezone, as the answer's language writes it."""
+    return ctx.language.short_date(local_date(viewer, instant))
 
 
 def describe_goal(ctx: Context, viewer: Member, mentee: Member, rnd: Round, signup: Signup) -> str:
@@ -86,7 +87,7 @@ def describe_goal(ctx: Context, viewer: Member, mentee: Member, rnd: Round, sign
         for c in comments[-COMMENTS_SHOWN:]:
             author = ctx.repos.members.get(c.author_id) if c.author_id is not None else None
             lines.append(
-                ctx._("{author} on {date}: {comment}", author=author.handle if author else ctx._("(gone)"), date=_when(viewer, c.created_at), comment=c.text)
+                ctx._("{author} on {date}: {comment}", author=author.handle if author else ctx._("(gone)"), date=_when(ctx, viewer, c.created_at), comment=c.text)
             )
     return "\n".join(lines)
 
@@ -94,12 +95,12 @@ def describe_goal(ctx: Context, viewer: Member, mentee: Member, rnd: Round, sign
 def _status(ctx: Context, viewer: Member, steps: list[GoalStep], reached: datetime | None) -> str:
     """The goal's status line: open or reached, and how many of its steps are done."""
     if not steps:
-        return ctx._("Status: reached on {date}", date=_when(viewer, reached)) if reached else ctx._("Status: open")
+        return ctx._("Status: reached on {date}", date=_when(ctx, viewer, reached)) if reached else ctx._("Status: open")
     finished = sum(1 for s in steps if s.done_at)
     if reached:
         return ctx.ngettext(
             "Status: reached on {date}; {done} of {n} step done", "Status: reached on {date}; {done} of {n} steps done",
-            len(steps), date=_when(viewer, reached), done=finished,
+            len(steps), date=_when(ctx, viewer, reached), done=finished,
         )
     return ctx.ngettext("Status: open; {done} of {n} step done", "Status: open; {done} of {n} steps done", len(steps), done=finished)
 
@@ -142,7 +143,7 @@ async def goal_done(ctx: Context) -> str:
         raise ActionError(ctx._("You have no goal for {round} yet: {command}.", round=rnd.name, command=command(ctx, "goal set TEXT")))
     earlier = ctx.repos.goals.completion(signup.id)
     if earlier is not None:
-        return ctx._("Your goal was marked reached on {date} already.", date=_when(me, earlier.done_at))
+        return ctx._("Your goal was marked reached on {date} already.", date=_when(ctx, me, earlier.done_at))
     done = ctx.repos.goals.complete(signup.id, signup.goal, ctx.now)
     open_steps = sum(1 for s in ctx.repos.goals.steps(signup.id) if s.done_at is None)
     mentors = ctx.repos.pairs.mentors_of(me.id)  # type: ignore[arg-type]
@@ -188,7 +189,7 @@ async def step_done(ctx: Context, number: int) -> str:
         raise UsageError(ctx.ngettext("number: your goal has {n} step; choose 1 to {n}", "number: your goal has {n} steps; choose 1 to {n}", len(steps)))
     step = steps[number - 1]
     if step.done_at is not None:
-        return ctx._("Step {number} was done on {date} already.", number=number, date=_when(me, step.done_at))
+        return ctx._("Step {number} was done on {date} already.", number=number, date=_when(ctx, me, step.done_at))
     ctx.repos.goals.finish_step(step, ctx.now)
     left = sum(1 for s in steps if s.done_at is None)
     if left:

@@ -130,11 +130,11 @@ def _handles(ctx: Context, ids: Iterable[int]) -> dict[int, str]:
 
 
 def _line(ctx: Context, log: SessionLog, names: dict[int, str], notes: bool) -> str:
-    """"1: 2027-01-04 bob with alice, 45m: testing — notes"; dates stay ISO, as they are typed
-    in ``!session edit ID date``."""
+    """"1: Mon 4 Jan bob with alice, 45m: testing — notes": the date as the reader's language
+    writes it (the id is what ``!session edit ID`` takes)."""
     text = ctx._(
         "{id}: {date} {mentor} with {mentee}, {time}: {topic}",
-        id=log.id, date=log.held_on.isoformat(), mentor=names[log.mentor_id], mentee=names[log.mentee_id],
+        id=log.id, date=ctx.language.short_date(log.held_on), mentor=names[log.mentor_id], mentee=names[log.mentee_id],
         time=format_minutes(log.minutes), topic=log.topic,
     )
     if notes and log.notes:
@@ -188,7 +188,7 @@ async def session_log(ctx: Context, mentee: Member, duration: str, topic: str) -
         mentee,
         theirs._(
             "{name} logged a {time} session with you on {date}: {topic}. {command} shows them all.",
-            name=named(me), time=format_minutes(minutes), date=log.held_on.isoformat(), topic=log.topic,
+            name=named(me), time=format_minutes(minutes), date=theirs.short_date(log.held_on), topic=log.topic,
             command=command(ctx, "session list"),
         ),
         key=f"session-logged:{log.id}",
@@ -196,7 +196,7 @@ async def session_log(ctx: Context, mentee: Member, duration: str, topic: str) -
     together = ctx.repos.session_logs.of_round(rnd.id, mentor_id=me.id, mentee_id=mentee.id)
     return ctx._(
         "Logged session {id}: {mentee}, {time} on {date}, {topic}. With {mentee} in {round}: {total}. {mentee} has been told.",
-        id=log.id, mentee=mentee.handle, time=format_minutes(minutes), date=log.held_on.isoformat(), topic=log.topic,
+        id=log.id, mentee=mentee.handle, time=format_minutes(minutes), date=ctx.language.short_date(log.held_on), topic=log.topic,
         round=rnd.name, total=_sum(together, ctx.language),
     )
 
@@ -295,7 +295,7 @@ async def session_delete(ctx: Context, id: int) -> str:
     ctx.repos.session_logs.delete(log)
     return ctx._(
         "Deleted session {id} ({mentee}, {time} on {date}).",
-        id=id, mentee=names[log.mentee_id], time=format_minutes(log.minutes), date=log.held_on.isoformat(),
+        id=id, mentee=names[log.mentee_id], time=format_minutes(log.minutes), date=ctx.language.short_date(log.held_on),
     )
 
 
@@ -348,7 +348,7 @@ FEATURE = Feature(
             examples=(
                 Example(
                     "bob: !session log alice 1h30m Composer debugging | Wrote the first unit test",
-                    r"Logged session 1: alice, 1h30m on 2027-01-04, Composer debugging\.",
+                    r"Logged session 1: alice, 1h30m on Mon 4 Jan, Composer debugging\.",
                     setup=PAIRED,
                 ),
                 Example("bob: !session log alice 0m testing", r"must be longer than zero minutes", setup=PAIRED),
@@ -362,8 +362,8 @@ FEATURE = Feature(
             private=True,
             args=(Arg("mentee", kind="member", required=False, help=N_("only the sessions with this mentee"), complete="my-mentees"),),
             examples=(
-                Example("bob: !session list", r"1: 2027-01-04 bob with alice, 45m: testing — Wrote the first", setup=LOGGED),
-                Example("alice: !session list", r"Your sessions in 2027 Q1:\n1: 2027-01-04 bob with alice, 45m: testing\n", setup=LOGGED),
+                Example("bob: !session list", r"1: Mon 4 Jan bob with alice, 45m: testing — Wrote the first", setup=LOGGED),
+                Example("alice: !session list", r"Your sessions in 2027 Q1:\n1: Mon 4 Jan bob with alice, 45m: testing\n", setup=LOGGED),
             ),
         ),
         CommandSpec(
@@ -377,7 +377,7 @@ FEATURE = Feature(
                 Arg("field", choices=("duration", "topic", "notes", "date"), help=N_("what to change")),
                 Arg("value", kind="text", rest=True, help=N_("the new value (notes: - clears them)")),
             ),
-            examples=(Example("bob: !session edit 1 duration 1h", r"Saved. Session 1: 2027-01-04 bob with alice, 1h: testing", setup=LOGGED),),
+            examples=(Example("bob: !session edit 1 duration 1h", r"Saved. Session 1: Mon 4 Jan bob with alice, 1h: testing", setup=LOGGED),),
         ),
         CommandSpec(
             ("session", "delete"),
@@ -386,7 +386,7 @@ FEATURE = Feature(
             handler=session_delete,
             private=True,
             args=(SESSION_ID,),
-            examples=(Example("bob: !session delete 1", r"Deleted session 1 \(alice, 45m on 2027-01-04\)", setup=LOGGED),),
+            examples=(Example("bob: !session delete 1", r"Deleted session 1 \(alice, 45m on Mon 4 Jan\)", setup=LOGGED),),
         ),
         CommandSpec(
             ("session", "totals"),

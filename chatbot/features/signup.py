@@ -252,7 +252,7 @@ def _spoken_language(ctx: Context, text: str) -> str:
             ctx._(
                 "I can't write in {wanted} yet; I write in {spoken}.",
                 wanted=language_names(codes, ctx.language),
-                spoken=language_names(languages.codes, ctx.language),
+                spoken=language_names(languages.codes, ctx.language, own=True),
             )
         )
     return code
