@@ -218,7 +218,7 @@ ASSESS = Flow(
         ),
     ),
     finish=_finish,
-    cancelled=N_("Paused; every answer you gave is saved. The same !assess command carries on where you stopped."),
+    cancelled=N_("Paused; every answer you gave is saved. The same {prefix}assess command carries on where you stopped."),
 )
 
 

@@ -278,7 +278,7 @@ CHECKIN = Flow(
         for i in range(MAX_QUESTIONS)
     ),
     finish=_finish,
-    cancelled=N_("Stopped. Your check-in stays open until the next one; !checkin answers it."),
+    cancelled=N_("Stopped. Your check-in stays open until the next one; {prefix}checkin answers it."),
 )
 
 CHECKIN_EDIT = Flow(

@@ -33,14 +33,15 @@ async def help_(ctx: Context, command: list[str]) -> str:
         raise ActionError(unknown.message, **unknown.fields)  # answered as it is, without !help's usage
     lines = []
     for spec in specs:
-        usage, text = spec.usage(prefix), ctx._(spec.help)
+        usage, text = spec.usage(prefix), ctx._(spec.help, prefix=prefix)
         if ctx.may_use(spec):
             lines.append(ctx._("{usage} — {help}", usage=usage, help=text))
         else:
             lines.append(ctx._("{usage} — {help} (for {roles})", usage=usage, help=text, roles=_any_of(ctx, spec.roles)))
         if len(specs) <= 3:
             for ex in spec.examples[:1]:
-                lines.append("  " + ctx._("e.g. {example}", example=ex.line.split(": ", 1)[-1]))
+                typed = ex.line.split(": ", 1)[-1]  # written with "!", typed with the community's prefix
+                lines.append("  " + ctx._("e.g. {example}", example=prefix + typed.removeprefix("!")))
     return "\n".join(lines)
 
 

@@ -266,7 +266,7 @@ FEATURE = Feature(
         ),
         CommandSpec(
             ("goal", "step", "done"),
-            N_("mark a milestone done (by its number in !goal)"),
+            N_("mark a milestone done (by its number in {prefix}goal)"),
             roles=("mentee",),
             handler=step_done,
             private=True,

@@ -329,7 +329,7 @@ async def session_totals(ctx: Context) -> str:
 
 
 LOGGED = (*PAIRED, "bob: !session log alice 45m testing | Wrote the first unit test")
-SESSION_ID = Arg("id", kind="int", minimum=1, help=N_("the session's number (from !session list)"))
+SESSION_ID = Arg("id", kind="int", minimum=1, help=N_("the session's number (from {prefix}session list)"))
 
 FEATURE = Feature(
     name="sessions",

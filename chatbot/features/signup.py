@@ -177,7 +177,7 @@ SIGNUP = Flow(
     ),
     finish=lambda ctx, data: _finish_signup(ctx, data),
     title=N_("sign-up"),
-    cancelled=N_("Sign-up stopped; nothing was recorded. Start again any time with !signup."),
+    cancelled=N_("Sign-up stopped; nothing was recorded. Start again any time with {prefix}signup."),
 )
 
 #: what is said of a sign-up of each kind (the kinds are command words: !signup mentee)
