@@ -15,7 +15,6 @@ from typing import Iterable
 from chatbot.commands import ActionError, Arg, CommandSpec, Example, UsageError, format_minutes, parse_date, parse_duration
 from chatbot.context import Context, Feature
 from chatbot.features.away import local_date, named
-from chatbot.features.checkin_time import command
 from chatbot.features.matchmaking import MY_MENTEE, PAIRED
 from chatbot.features.rounds import current_round
 from chatbot.i18n import ENGLISH, N_, Language
@@ -155,7 +154,7 @@ def _lines(ctx: Context, logs: list[SessionLog], viewer: Member) -> list[str]:
 def _own(ctx: Context, me: Member, log_id: int) -> SessionLog:
     log = ctx.repos.session_logs.get(log_id)
     if log is None:
-        raise ActionError(ctx._("There is no session {id}. {command} shows their numbers.", id=log_id, command=command(ctx, "session list")))
+        raise ActionError(ctx._("There is no session {id}. {command} shows their numbers.", id=log_id, command=ctx.command("session", "list")))
     if log.mentor_id != me.id:
         raise ActionError(ctx._("Session {id} is not yours; you can change only the sessions you logged.", id=log_id))
     return log
@@ -189,7 +188,7 @@ async def session_log(ctx: Context, mentee: Member, duration: str, topic: str) -
         theirs._(
             "{name} logged a {time} session with you on {date}: {topic}. {command} shows them all.",
             name=named(me), time=format_minutes(minutes), date=theirs.short_date(log.held_on), topic=log.topic,
-            command=command(ctx, "session list"),
+            command=ctx.command("session", "list"),
         ),
         key=f"session-logged:{log.id}",
     )
@@ -223,7 +222,7 @@ async def session_list(ctx: Context, mentee: Member | None) -> str:
     elif ctx.has_role("coordinator"):
         logs = logs_repo.of_round(rnd.id)
         title = ctx._("All sessions in {round}", round=rnd.name)
-        footer = ctx._("In all: {total}. Per mentor and pair: {command}", total=_sum(logs, ctx.language), command=command(ctx, "session totals"))
+        footer = ctx._("In all: {total}. Per mentor and pair: {command}", total=_sum(logs, ctx.language), command=ctx.command("session", "totals"))
     else:
         logs = logs_repo.of_round(rnd.id, involving=me.id)
         title = ctx._("Your sessions in {round}", round=rnd.name)
@@ -231,7 +230,7 @@ async def session_list(ctx: Context, mentee: Member | None) -> str:
     if not logs:
         empty = ctx._("{title}: none yet.", title=title)
         if ctx.has_role("mentor"):
-            hint = ctx._("Mentors log one with {command}.", command=command(ctx, "session log MENTEE DURATION TOPIC"))
+            hint = ctx._("Mentors log one with {command}.", command=ctx.command("session", "log", "MENTEE", "DURATION", "TOPIC"))
             return f"{empty} {hint}"
         return empty
     return "\n".join([f"{title}:", *_lines(ctx, logs, me), footer])
