@@ -47,8 +47,10 @@ class MemoryAdapter:
         direct_messages=True, ephemeral_replies=False, channel_lines=12,
     )
 
-    def __init__(self, platform: str = PLATFORM) -> None:
+    def __init__(self, platform: str = PLATFORM, prefix: str = "!") -> None:
         self.platform = platform
+        #: what starts a command (the bot's ``[bot] prefix``)
+        self.prefix = prefix
         self.sink: Sink | None = None
         self.specs: Sequence[CommandSpec] = ()
         self.said: list[Said] = []
@@ -92,14 +94,15 @@ class MemoryAdapter:
         """A person types ``text`` (in a DM, or in ``channel``)."""
         assert self.sink is not None, "adapter not started"
         who = Identity(self.platform, name, name)
-        await self.sink(TextReceived(who=who, where=Where(self.platform, channel), text=text, event_id=event_id))
+        await self.sink(TextReceived(who=who, where=Where(self.platform, channel), text=text, event_id=event_id,
+                                     prefix=self.prefix))
 
 
 class ConsoleAdapter(MemoryAdapter):
     """Prints what the bot says as it says it."""
 
-    def __init__(self, out: TextIO | None = None, platform: str = PLATFORM) -> None:
-        super().__init__(platform)
+    def __init__(self, out: TextIO | None = None, platform: str = PLATFORM, prefix: str = "!") -> None:
+        super().__init__(platform, prefix)
         self.out = out or sys.stdout
         #: the reader went away (``mentorbot console | head``): the bot goes on, silently
         self.closed = False

@@ -140,7 +140,7 @@ async def _console(settings: Settings, script: Path | None, user: str, dashboard
     from chatbot.app import App
     from chatbot.clock import FakeClock
 
-    adapter = ConsoleAdapter()
+    adapter = ConsoleAdapter(prefix=settings.bot.prefix)
     if script is not None:
         lines = read_script(script)
         now = datetime.now(timezone.utc).replace(second=0, microsecond=0)
@@ -150,7 +150,7 @@ async def _console(settings: Settings, script: Path | None, user: str, dashboard
         await app.start(schedule=False)
 
         async def simulate(platform: str) -> ConsoleAdapter:
-            other = ConsoleAdapter(platform=platform)
+            other = ConsoleAdapter(platform=platform, prefix=settings.bot.prefix)
             app.engine.attach(other)
             await other.start(app.engine.handle, app.engine.specs)
             return other

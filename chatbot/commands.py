@@ -468,5 +468,5 @@ def reference(specs: Iterable[CommandSpec], prefix: str = "!") -> str:
     ]
     for spec in sorted(specs, key=lambda s: s.path):
         usage = spec.usage(prefix).replace("|", "\\|")
-        lines.append(f"| `{usage}` | {' or '.join(spec.roles)} | {spec.help} |")
+        lines.append(f"| `{usage}` | {' or '.join(spec.roles)} | {spec.help.replace('{prefix}', prefix)} |")
     return "\n".join(lines) + "\n"

@@ -100,6 +100,11 @@ class Context:
     def prefix(self) -> str:
         return self.engine.settings.bot.prefix
 
+    def command(self, *words: str) -> str:
+        """A command as the person types it, ``ctx.command("round", "close")`` → ``!round close``
+        (the community's prefix; never translated), for a ``{command}`` field of a text."""
+        return self.prefix + " ".join(words)
+
     @property
     def rng(self) -> random.Random:
         """Randomness for codes; seeded only where output must be reproducible (scripts)."""

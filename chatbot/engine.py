@@ -393,9 +393,9 @@ class Engine:
         if not self.allowed(spec, ctx.who, ctx.roles):
             raise self.refusal(spec, ctx.who, ctx.roles)
         if spec.scope == "channel" and ctx.where.is_direct:
-            raise ActionError(N_("{command} works in a channel, not in a private message."), command=ctx.prefix + spec.name)
+            raise ActionError(N_("{command} works in a channel, not in a private message."), command=ctx.command(spec.name))
         if spec.scope == "direct" and not ctx.where.is_direct:
-            raise ActionError(N_("Send {command} to me in a private message."), command=ctx.prefix + spec.name)
+            raise ActionError(N_("Send {command} to me in a private message."), command=ctx.command(spec.name))
         args = self._resolve_members(ctx, spec, raw_args)
         text = await spec.handler(ctx, **args)
         self.finish_reply(ctx, text, private=spec.private)

@@ -125,7 +125,7 @@ class Conversations:
             return None
         flow = self.engine.flows.get(conv.flow)
         ctx.repos.conversations.end(member.id)
-        told = ctx._(flow.cancelled) if flow else ctx._("Stopped.")
+        told = ctx._(flow.cancelled, prefix=ctx.prefix) if flow else ctx._("Stopped.")
         resumed = self._resume(ctx, member, conv.data.get(PAUSED))
         return f"{told}\n{resumed}" if resumed else told
 

@@ -85,6 +85,10 @@ class Language:
     def number(self, n: int | float) -> str:
         return format_decimal(n, locale=self.locale)
 
+    def signed(self, n: int | float) -> str:
+        """A change, with its sign ("+1", "-0.5", "+1,5" in French)."""
+        return ("+" if n > 0 else "") + self.number(n)
+
     def date(self, day: date, skeleton: str = "yMMMEd") -> str:
         """A date as people of this language write it ("Thu, 10 Dec 2026", "jeu. 10 déc. 2026")."""
         return format_skeleton(skeleton, day, locale=self.locale)

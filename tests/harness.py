@@ -84,7 +84,7 @@ class Bot:
         await self.app.start(schedule=False)
 
     def _adapter(self, platform: str) -> MemoryAdapter:
-        adapter = MemoryAdapter(platform)
+        adapter = MemoryAdapter(platform, self.settings.bot.prefix)
         adapter.said = self.said  # one transcript across platforms, in order
         self.adapters[platform] = adapter
         return adapter

@@ -59,7 +59,7 @@ async def test_a_chart_arrives_as_a_png_where_the_platform_takes_files(bot):
     assert isinstance(event, Reply) and event.where == Where("files", "#coordinators")
     assert image.name == "answers-2027-Q1.png" and image.media_type == "image/png"
     assert image.data.startswith(PNG) and len(image.data) > 5000
-    assert out == ["you: Check-in answers in 2027 Q1: 50% in the week of 2027-01-11 (1 of 2), 60% over the round "
+    assert out == ["you: Check-in answers in 2027 Q1: 50% in the week of 11 Jan (1 of 2), 60% over the round "
                    "(3 of 5 check-ins)."]
     for chart, words in (("sessions", "3 sessions logged over 4 weeks"), ("waits", "median 10 min, p90 30 min"),
                          ("skills", "average change +1 points")):
@@ -70,7 +70,7 @@ async def test_a_chart_arrives_as_a_png_where_the_platform_takes_files(bot):
 
 async def test_elsewhere_the_chart_is_one_line_with_the_dashboard_link(bot):
     out = await bot.say("you", "!round chart sessions", channel="#coordinators")
-    assert out == [f"you: Sessions in 2027 Q1: 3 sessions logged over 4 weeks, 0 sessions in the week of 2027-01-18. "
+    assert out == [f"you: Sessions in 2027 Q1: 3 sessions logged over 4 weeks, 0 sessions in the week of 18 Jan. "
                    f"Chart: {bot.engine.web_url}/round/1"]
     assert "\n" not in out[0]
     out = await bot.say("you", "!round chart skills")

@@ -101,3 +101,12 @@ async def test_a_coordinator_and_a_mentor_use_the_dashboard_in_a_browser(bot, dr
     await showing(d, "this is not one of them")
     assert "Not for you" in await call(lambda: d.find_element(By.TAG_NAME, "h1").text)
     await shoot(d, tmp_path, "refused.png")
+
+    # the language switch in the header: the page in French, and the choice kept from then on
+    await call(d.get, bot.engine.web_url + "/round")
+    await call(lambda: d.find_element(By.LINK_TEXT, "français").click())
+    main = await showing(d, "Uniquement vos binômes")
+    assert "Check-ins avec réponse par semaine" in await call(d.find_element(By.TAG_NAME, "body").get_attribute, "innerHTML")
+    await call(d.get, bot.engine.web_url + "/round")
+    await showing(d, "Binômes en difficulté")
+    await shoot(d, tmp_path, "overview-fr.png")

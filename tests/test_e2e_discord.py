@@ -212,7 +212,7 @@ async def test_session_log_by_slash_command_with_the_mentee_offered_while_typing
 
     state, answer = await scene.slash("bob", "session log", mentee="alice", duration="45m",
                                       topic="testing | Wrote the first unit test")
-    assert answer["content"].startswith("Logged session 1: alice, 45m on 2027-01-04, testing.")
+    assert answer["content"].startswith("Logged session 1: alice, 45m on Mon 4 Jan, testing.")
     assert answer["flags"] & EPHEMERAL  # a private command: only bob sees it
     with scene.db() as s:
         logs = s.exec(select(SessionLog)).all()
@@ -220,7 +220,7 @@ async def test_session_log_by_slash_command_with_the_mentee_offered_while_typing
     assert [(x.mentor_id, x.mentee_id, x.minutes, x.topic, x.notes) for x in logs] == [
         (bob.id, alice.id, 45, "testing", "Wrote the first unit test")]
     told = await scene.fake.wait(channel=await scene.dm_channel("alice"), author="bot", match="logged a 45m session")
-    assert told["content"].startswith("bob logged a 45m session with you on 2027-01-04: testing.")
+    assert told["content"].startswith("bob logged a 45m session with you on Mon 4 Jan: testing.")
     assert "Wrote the first" not in told["content"]  # notes are for mentors
 
     _, refused = await scene.slash("bob", "session log", mentee="carol", duration="1h", topic="intro")

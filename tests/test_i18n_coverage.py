@@ -16,15 +16,22 @@ from chatbot.i18n import DOMAIN, SHIPPED
 ROOT = Path(__file__).resolve().parents[1]
 #: the modules whose texts people read
 SPEAKING = sorted(
-    [*ROOT.glob("chatbot/features/**/*.py"), *(ROOT / "chatbot" / name for name in ("engine.py", "flows.py", "context.py", "commands.py", "skills.py", "matching.py"))]
+    [*ROOT.glob("chatbot/features/**/*.py"),
+     # the dashboard's pages and figures (charts.py draws SVG markup; auth.py speaks to operators)
+     *(ROOT / "chatbot" / "dashboard" / name for name in ("server.py", "views.py", "figures.py", "lang.py")),
+     *(ROOT / "chatbot" / name for name in ("engine.py", "flows.py", "context.py", "commands.py", "skills.py", "matching.py"))]
 )
+#: the dashboard's pages
+TEMPLATES = sorted(ROOT.glob("chatbot/dashboard/templates/*.html"))
+#: the same mapping as babel.cfg: the code, the dashboard's templates, the shipped skills catalogue
+METHOD_MAP = [("**.py", "python"), ("**/templates/**.html", "jinja2"), ("data/skills.csv", "chatbot.i18n:extract_skills")]
 MARKERS = {"_", "ngettext", "N_"}
 #: calls whose texts are for operators and programmers, not people in chat
 NOT_SPOKEN = {"debug", "info", "warning", "error", "exception", "critical", "RuntimeError", "TypeError", "KeyError",
               "AssertionError",
               "Example",  # a worked example: a command as typed and the pattern its answer matches
               "compile",  # a regular expression reads what people type
-              "command",  # a command's words as typed, never translated (checkin_time.command)
+              "command",  # a command as typed (ctx.command("round", "close")), never translated
               "CatalogueError"}  # the skills CSV's problems, for whoever maintains that file
 #: a line of a worked example's script ("alice: !signup mentee", "bob #oh: !oh open") or a command
 SCRIPT = re.compile(r"^(\w+( #[\w-]+)?: |!)")
@@ -38,9 +45,6 @@ ALLOWED: dict[str, str] = {
     "te reo māori": "a language's name as people type it (input the parser accepts)",
     "te reo maori": "a language's name as people type it",
     "te reo": "a language's name as people type it",
-    "assess report": "a command as typed (after the prefix)",
-    "help COMMAND": "a command as typed",
-    "help signup": "a command as typed",
     "Generated from the declarations by `mentorbot commands`; `help COMMAND` in chat says the same.":
         "COMMANDS.md, the repository's English reference",
     "On Discord each is a slash command; a command that has sub-commands sits one level down (`/q show`, `/checkin answer`).":
@@ -52,10 +56,8 @@ ALLOWED: dict[str, str] = {
 def _texts() -> set[str]:
     """Every msgid in the code, as ``./dev i18n`` extracts it."""
     ids: set[str] = set()
-    # the same mapping as babel.cfg: the code, and the shipped skills catalogue
-    method_map = [("**.py", "python"), ("data/skills.csv", "chatbot.i18n:extract_skills")]
     for package in ("chatbot", "adapters"):
-        for _filename, _lineno, message, _comments, _context in extract_from_dir(str(ROOT / package), method_map):
+        for _filename, _lineno, message, _comments, _context in extract_from_dir(str(ROOT / package), METHOD_MAP):
             ids.add(message[0] if isinstance(message, tuple) else message)
     return ids
 
@@ -132,3 +134,48 @@ def _spoken_literals(path: Path) -> list[str]:
 def test_no_sentence_bypasses_the_translation_layer():
     found = [line for path in SPEAKING for line in _spoken_literals(path)]
     assert not found, f"{len(found)} texts people read are not marked for translation:\n" + "\n".join(found[:40])
+
+
+def test_the_dashboard_templates_are_extracted():
+    """The pages' texts are in the catalogs too (``[jinja2: **/templates/**.html]`` in babel.cfg)."""
+    assert "[jinja2: **/templates/**.html]" in (ROOT / "babel.cfg").read_text(encoding="utf-8")
+    wanted = _texts()
+    assert {"Sign in to the dashboard", "Pairs at risk", "Round overview"} <= wanted
+
+
+#: a template's markup, expressions and statements: what is left is text a person reads as written
+MARKUP = re.compile(r"{{.*?}}|{%.*?%}|{#.*?#}|<[^>]*>", re.S)
+#: words a page shows as they are in every language
+AS_IS = {"mentorbot", "CSV"}
+
+
+def _template_literals(path: Path) -> list[str]:
+    text = MARKUP.sub("\n", path.read_text(encoding="utf-8"))
+    found = []
+    for line in text.splitlines():
+        words = [w for w in re.findall(r"[A-Za-z]{2,}", line) if w not in AS_IS]
+        if words:
+            found.append(f"{path.relative_to(ROOT)}: {line.strip()[:60]!r}")
+    return found
+
+
+def test_no_template_text_bypasses_the_translation_layer():
+    """Every word a page shows is inside ``{{ _("...") }}`` (or is data): a page written as plain
+    HTML text would stay English for everyone."""
+    assert TEMPLATES
+    found = [line for path in TEMPLATES for line in _template_literals(path)]
+    assert not found, "texts in the dashboard's templates that are not marked for translation:\n" + "\n".join(found)
+
+
+def test_the_template_check_finds_a_plain_text():
+    probe = ROOT / "chatbot" / "dashboard" / "templates" / "base.html"
+    assert not _template_literals(probe)
+    assert MARKUP.sub("", '<p class="x">{{ _("Hello") }} Pairs at risk</p>').strip() == "Pairs at risk"
+
+
+def test_the_extraction_skips_nothing(capsys):
+    """Babel skips an f-string inside ``_()`` (even as a field's value) with a warning, and the
+    text it skipped is then never translated: ``./dev i18n`` prints no warning."""
+    _texts()
+    warned = [line for line in capsys.readouterr().err.splitlines() if "warning" in line]
+    assert not warned, "\n".join(warned)

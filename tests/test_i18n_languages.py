@@ -29,12 +29,16 @@ SHIPPED = [code for code in Languages().codes if code != "en"]
 TWO_SESSIONS = {"fr": "2 séances", "es": "2 sesiones", "pt": "2 sessões"}
 
 
+#: the code's texts and the dashboard's pages
+METHODS = [("**.py", "python"), ("**/templates/**.html", "jinja2")]
+
+
 @lru_cache(maxsize=1)
 def english_stretches() -> frozenset[str]:
     """Runs of 3+ words from the code's English texts, fields and command words left out."""
     found: set[str] = set()
     for package in ("chatbot", "adapters"):
-        for _f, _l, message, _c, _x in extract_from_dir(str(ROOT / package), [("**.py", "python")]):
+        for _f, _l, message, _c, _x in extract_from_dir(str(ROOT / package), METHODS):
             for text in message if isinstance(message, tuple) else (message,):
                 for chunk in re.split(r"\{\w+\}|\n|[()\[\]:;.!?\"'«»,]", text):
                     words = [w for w in chunk.split() if re.fullmatch(r"[A-Za-z][a-z]+", w)]

@@ -159,7 +159,13 @@ async def test_a_member_picks_their_language_and_a_sign_up_offers_the_first_of_t
     try:
         await bot.say("you", '!round open "2027 Q1" 2027-01-01 2027-03-31')
         assert (await bot.say("bob", "!profile set language Swahili")) == [
-            "I can't write in Swahili yet; I write in English, Spanish, French, Portuguese."
+            "I can't write in Swahili yet; I write in English, Spanish (español), French (français), Portuguese (português)."
+        ]
+        # a French reader reads the languages' French names, with each one's own name beside it
+        await bot.say("erin", "!profile set language fr")
+        assert (await bot.say("erin", "!profile set language Deutsch")) == [
+            "Je ne sais pas encore écrire en allemand ; j'écris en anglais (English), espagnol (español), français, "
+            "portugais (português)."
         ]
         saved = (await bot.say("bob", "!profile set language français"))[0].splitlines()
         assert saved[0].startswith("Enregistré. bob : fuseau horaire ?") and saved[-1] == "Je vous écris en français."

@@ -24,15 +24,15 @@ async def test_log_tells_the_mentee_once_and_answers_with_the_pair_total(bot):
     await bot.pair("alice", "bob")
     out = await bot.say("bob", "!session log alice 45m testing | Wrote the first unit test", event_id="s1")
     assert out == [
-        "Logged session 1: alice, 45m on 2027-01-04, testing. With alice in 2027 Q1: 1 session, 45m. alice has been told.",
-        "bob logged a 45m session with you on 2027-01-04: testing. !session list shows them all.",
+        "Logged session 1: alice, 45m on Mon 4 Jan, testing. With alice in 2027 Q1: 1 session, 45m. alice has been told.",
+        "bob logged a 45m session with you on Mon 4 Jan: testing. !session list shows them all.",
     ]
     await bot.say("bob", "!session log alice 45m testing | Wrote the first unit test", event_id="s1")  # replayed
     await bot.restart()
     await bot.tick()
     assert len([t for t in bot.dm("alice") if "logged a" in t]) == 1
     out = await bot.say("bob", '!session log alice 1h30m "code review"')
-    assert out[0].startswith("Logged session 2: alice, 1h30m on 2027-01-04, code review. With alice in 2027 Q1: 2 sessions, 2h15m.")
+    assert out[0].startswith("Logged session 2: alice, 1h30m on Mon 4 Jan, code review. With alice in 2027 Q1: 2 sessions, 2h15m.")
     assert "The notes" not in bot.dm("alice")[-1] and "Wrote" not in "".join(bot.dm("alice"))
 
 
@@ -71,8 +71,8 @@ async def test_comentor_logs_too_and_every_mentor_of_the_mentee_sees_all_of_thei
     await bot.say("bob", "!session log carol 30m intro")
     expected = [
         "Sessions with alice in 2027 Q1:",
-        "1: 2027-01-04 bob with alice, 45m: testing — Ran the suite together",
-        "2: 2027-01-04 dave with alice, 1h: docs — Reviewed the manual",
+        "1: Mon 4 Jan bob with alice, 45m: testing — Ran the suite together",
+        "2: Mon 4 Jan dave with alice, 1h: docs — Reviewed the manual",
         "In all: 2 sessions, 1h45m (bob 45m, dave 1h)",
     ]
     assert (await bot.say("bob", "!session list alice"))[0].split("\n") == expected
@@ -89,22 +89,22 @@ async def test_each_person_sees_their_own_list_and_the_mentee_no_notes(bot):
     await bot.say("dave", "!session log alice 1h docs")
     assert (await bot.say("bob", "!session list"))[0].split("\n") == [
         "Your sessions in 2027 Q1:",
-        "1: 2027-01-04 bob with alice, 45m: testing — Ran the suite together",
-        "2: 2027-01-04 bob with carol, 30m: intro — Shy at first",
+        "1: Mon 4 Jan bob with alice, 45m: testing — Ran the suite together",
+        "2: Mon 4 Jan bob with carol, 30m: intro — Shy at first",
         "Your total as mentor: 2 sessions, 1h15m (alice 45m, carol 30m)",
     ]
     assert (await bot.say("alice", "!session list"))[0].split("\n") == [
         "Your sessions in 2027 Q1:",
-        "1: 2027-01-04 bob with alice, 45m: testing",
-        "3: 2027-01-04 dave with alice, 1h: docs",
+        "1: Mon 4 Jan bob with alice, 45m: testing",
+        "3: Mon 4 Jan dave with alice, 1h: docs",
         "With your mentors: 2 sessions, 1h45m",
     ]
-    assert (await bot.say("alice", "!session list alice"))[0].split("\n")[1] == "1: 2027-01-04 bob with alice, 45m: testing"
+    assert (await bot.say("alice", "!session list alice"))[0].split("\n")[1] == "1: Mon 4 Jan bob with alice, 45m: testing"
     assert (await bot.say("you", "!session list"))[0].split("\n") == [
         "All sessions in 2027 Q1:",
-        "1: 2027-01-04 bob with alice, 45m: testing — Ran the suite together",
-        "2: 2027-01-04 bob with carol, 30m: intro — Shy at first",
-        "3: 2027-01-04 dave with alice, 1h: docs",
+        "1: Mon 4 Jan bob with alice, 45m: testing — Ran the suite together",
+        "2: Mon 4 Jan bob with carol, 30m: intro — Shy at first",
+        "3: Mon 4 Jan dave with alice, 1h: docs",
         "In all: 3 sessions, 2h15m. Per mentor and pair: !session totals",
     ]
     assert (await bot.say("erin", "!session list"))[0] == "Your sessions in 2027 Q1: none yet."
@@ -123,11 +123,11 @@ async def test_long_lists_show_the_newest_ten(bot):
 async def test_edit_changes_each_field_of_your_own_session(bot):
     await bot.pair("alice", "bob")
     await bot.say("bob", "!session log alice 45m testing | First notes")
-    assert await bot.say("bob", "!session edit 1 duration 1h30m") == ["Saved. Session 1: 2027-01-04 bob with alice, 1h30m: testing — First notes"]
+    assert await bot.say("bob", "!session edit 1 duration 1h30m") == ["Saved. Session 1: Mon 4 Jan bob with alice, 1h30m: testing — First notes"]
     assert (await bot.say("bob", "!session edit 1 topic code review"))[0].endswith("1h30m: code review — First notes")
     assert (await bot.say("bob", "!session edit 1 notes Better notes"))[0].endswith(": code review — Better notes")
     assert (await bot.say("bob", "!session edit 1 notes -"))[0].endswith("1h30m: code review")
-    assert (await bot.say("bob", "!session edit 1 date 2027-01-02"))[0] == "Saved. Session 1: 2027-01-02 bob with alice, 1h30m: code review"
+    assert (await bot.say("bob", "!session edit 1 date 2027-01-02"))[0] == "Saved. Session 1: Sat 2 Jan bob with alice, 1h30m: code review"
     assert "In all: 1 session, 1h30m" in (await bot.say("bob", "!session list alice"))[0]
 
 
@@ -151,7 +151,7 @@ async def test_edit_refuses_bad_input_and_sessions_that_are_not_yours(bot):
     }
     for line, answer in refusals.items():
         assert await bot.say("bob", line) == [answer], line
-    assert (await bot.say("bob", "!session list"))[0].split("\n")[1] == "1: 2027-01-04 bob with alice, 45m: testing"
+    assert (await bot.say("bob", "!session list"))[0].split("\n")[1] == "1: Mon 4 Jan bob with alice, 45m: testing"
     assert (await bot.say("you", "!session edit 1 topic x"))[0] == "Session 1 is not yours; you can change only the sessions you logged."
 
 
@@ -162,9 +162,9 @@ async def test_delete_removes_only_your_own_session(bot):
     assert await bot.say("dave", "!session delete 1") == ["Session 1 is not yours; you can change only the sessions you logged."]
     assert await bot.say("alice", "!session delete 1") == ["!session delete is for mentor (you have: mentee)."]
     assert await bot.say("bob", "!session delete x") == ["id: 'x' is not a whole number — usage: !session delete ID"]
-    assert await bot.say("bob", "!session delete 1") == ["Deleted session 1 (alice, 45m on 2027-01-04)."]
+    assert await bot.say("bob", "!session delete 1") == ["Deleted session 1 (alice, 45m on Mon 4 Jan)."]
     assert await bot.say("bob", "!session delete 1") == ["There is no session 1. !session list shows their numbers."]
-    assert (await bot.say("bob", "!session list alice"))[0].split("\n")[1:] == ["2: 2027-01-04 dave with alice, 1h: docs", "In all: 1 session, 1h"]
+    assert (await bot.say("bob", "!session list alice"))[0].split("\n")[1:] == ["2: Mon 4 Jan dave with alice, 1h: docs", "In all: 1 session, 1h"]
 
 
 async def test_totals_per_mentor_and_pair_for_coordinators(bot):
@@ -194,7 +194,7 @@ async def test_totals_count_the_mentors_left_out_in_a_whole_phrase(bot, monkeypa
 async def test_session_date_is_the_mentors_local_date(bot):
     await bot.pair("alice", "bob")  # bob lives in New York
     bot.clock.set(datetime(2027, 1, 5, 3, 0, tzinfo=timezone.utc))  # 22:00 on the 4th in New York
-    assert "45m on 2027-01-04" in (await bot.say("bob", "!session log alice 45m evening"))[0]
+    assert "45m on Mon 4 Jan" in (await bot.say("bob", "!session log alice 45m evening"))[0]
 
 
 async def test_a_structured_invocation_is_checked_like_the_typed_line(bot):
@@ -211,7 +211,7 @@ async def test_a_structured_invocation_is_checked_like_the_typed_line(bot):
         "duration: '0m' must be longer than zero minutes" + LOG_USAGE
     ]
     out = await invoke({"mentee": "alice", "duration": "1h30m", "topic": "code review | went well"}, "i2")
-    assert out[0].startswith("Logged session 1: alice, 1h30m on 2027-01-04, code review.")
+    assert out[0].startswith("Logged session 1: alice, 1h30m on Mon 4 Jan, code review.")
 
 
 def test_the_declarations_become_discord_slash_commands():
@@ -238,7 +238,7 @@ async def test_1h30m_and_other_usual_durations_are_accepted_like_90(bot):
     await bot.pair("alice", "bob")
     for typed in ("1h30m", "90", "90m", "90 min", "1h 30m", "1h30", "1.5h", "1:30"):
         out = await bot.say("bob", f"!session log alice {typed} review")
-        assert out[0].startswith("Logged session") and ", 1h30m on 2027-01-04, review." in out[0], (typed, out)
+        assert out[0].startswith("Logged session") and ", 1h30m on Mon 4 Jan, review." in out[0], (typed, out)
     out = await bot.say("bob", "!session edit 1 duration 2 hours")
     assert "2h: review" in out[0]
     assert await bot.say("bob", "!session log alice 1h30x review") == [
@@ -250,9 +250,9 @@ async def test_a_session_topic_of_several_words_is_kept_whole(bot):
     """Issue 22: "!session log deepa 45m Composer debugging" logged the topic "Composer"."""
     await bot.pair("alice", "bob")
     out = await bot.say("bob", "!session log alice 45m Composer debugging")
-    assert out[0].startswith("Logged session 1: alice, 45m on 2027-01-04, Composer debugging.")
+    assert out[0].startswith("Logged session 1: alice, 45m on Mon 4 Jan, Composer debugging.")
     await bot.say("bob", "!session log alice 30m Composer debugging | stuck on the autoloader")
     out = await bot.say("bob", "!session list")
-    assert "1: 2027-01-04 bob with alice, 45m: Composer debugging\n" in out[0] + "\n"
-    assert "2: 2027-01-04 bob with alice, 30m: Composer debugging — stuck on the autoloader" in out[0]
+    assert "1: Mon 4 Jan bob with alice, 45m: Composer debugging\n" in out[0] + "\n"
+    assert "2: Mon 4 Jan bob with alice, 30m: Composer debugging — stuck on the autoloader" in out[0]
     assert "stuck" not in "".join(bot.dm("alice"))  # notes stay with the mentors

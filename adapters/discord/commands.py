@@ -74,7 +74,8 @@ Localize = Callable[[str, str], "str | None"]
 
 def describe(text: str, fallback: str) -> str:
     """Discord's 1-100 character description: the first line of ``text``, or ``fallback``."""
-    first = " ".join((text or "").strip().splitlines()[:1]).strip() or fallback
+    text = (text or "").replace("{prefix}", "/")  # a command in a help text, as Discord users type it
+    first = " ".join(text.strip().splitlines()[:1]).strip() or fallback
     first = " ".join(first.split())
     return first if len(first) <= MAX_DESCRIPTION else first[: MAX_DESCRIPTION - 1] + "…"
 

@@ -16,10 +16,14 @@ from dataclasses import dataclass
 from typing import Callable, Sequence
 from xml.sax.saxutils import escape, quoteattr
 
+from chatbot.i18n import N_
+
 WIDTH, HEIGHT = 720, 340
 LEFT, RIGHT, TOP, BOTTOM = 56, 16, 44, 64
 PALETTE = ("#0072B2", "#E69F00", "#009E73", "#CC79A7", "#56B4E9", "#D55E00")
 FONT = "DejaVu Sans, Noto Sans, Arial, sans-serif"
+#: what an empty chart says (translated by whoever draws it for a reader)
+NO_DATA = N_("No data yet")
 
 
 @dataclass(frozen=True)
@@ -123,19 +127,20 @@ def _mark(tag: str, shape: str, series: str, label: str, value: float, unit: str
             f'<title>{escape(f"{series}, {label}: {_num(value)}{unit}")}</title></{tag}>')
 
 
-def _empty(out: list[str], height: int = HEIGHT) -> str:
-    out.append(f'<text x="{WIDTH / 2}" y="{height / 2}" text-anchor="middle" fill="#777">No data yet</text>')
+def _empty(out: list[str], nothing: str, height: int = HEIGHT) -> str:
+    """An empty chart, saying ``nothing`` (in the reader's language) where the data would be."""
+    out.append(f'<text x="{WIDTH / 2}" y="{height / 2}" text-anchor="middle" fill="#777">{escape(nothing)}</text>')
     out.append("</svg>")
     return "\n".join(out)
 
 
 def _plot(title: str, labels: Sequence[str], series: Sequence[Series], y_max: float | None, unit: str,
-          draw: Callable[[list[str], int, Series, Scale, float, float], None]) -> str:
+          draw: Callable[[list[str], int, Series, Scale, float, float], None], nothing: str) -> str:
     """A chart with axes and a legend; ``draw(out, n, series, scale, width, height)`` draws each series."""
     out = _open(title)
     scale = _scale(series, y_max)
     if not labels or scale is None:
-        return _empty(out)
+        return _empty(out, nothing)
     pw, ph = _axes(out, labels, scale, unit)
     for n, s in enumerate(series):
         draw(out, n, s, scale, pw, ph)
@@ -145,7 +150,7 @@ def _plot(title: str, labels: Sequence[str], series: Sequence[Series], y_max: fl
 
 
 def line_chart(title: str, labels: Sequence[str], series: Sequence[Series], *, y_max: float | None = None,
-               unit: str = "") -> str:
+               unit: str = "", nothing: str = NO_DATA) -> str:
     """Lines over weeks (or any ordered labels). A gap in a series breaks its line."""
 
     def draw(out: list[str], n: int, s: Series, scale: Scale, pw: float, ph: float) -> None:
@@ -165,11 +170,11 @@ def line_chart(title: str, labels: Sequence[str], series: Sequence[Series], *, y
             out.append(_mark("circle", f'class="point" cx="{x:.1f}" cy="{y:.1f}" r="4" fill="{colour}"', s.name,
                              labels[i], s.values[i], unit))  # type: ignore[arg-type]
 
-    return _plot(title, labels, series, y_max, unit, draw)
+    return _plot(title, labels, series, y_max, unit, draw, nothing)
 
 
 def bar_chart(title: str, labels: Sequence[str], series: Sequence[Series], *, y_max: float | None = None,
-              unit: str = "") -> str:
+              unit: str = "", nothing: str = NO_DATA) -> str:
     """Bars side by side per label, one colour per series (self, mentor, final)."""
 
     def draw(out: list[str], n: int, s: Series, scale: Scale, pw: float, ph: float) -> None:
@@ -183,10 +188,11 @@ def bar_chart(title: str, labels: Sequence[str], series: Sequence[Series], *, y_
             out.append(_mark("rect", f'class="bar" x="{x:.1f}" y="{top:.1f}" width="{bar:.1f}" height="{bottom - top:.1f}" '
                                      f'fill="{PALETTE[n % len(PALETTE)]}"', s.name, labels[i], v, unit))
 
-    return _plot(title, labels, series, y_max, unit, draw)
+    return _plot(title, labels, series, y_max, unit, draw, nothing)
 
 
-def heat_map(title: str, rows: Sequence[str], columns: Sequence[str], counts: Sequence[Sequence[int]]) -> str:
+def heat_map(title: str, rows: Sequence[str], columns: Sequence[str], counts: Sequence[Sequence[int]], *,
+             nothing: str = NO_DATA) -> str:
     """A grid (weekday × hour): the darker the cell, the more people came then."""
     cell_w = (WIDTH - LEFT - RIGHT) / max(1, len(columns))
     cell_h = 26
@@ -194,7 +200,7 @@ def heat_map(title: str, rows: Sequence[str], columns: Sequence[str], counts: Se
     out = _open(title, height)
     top = max((c for row in counts for c in row), default=0)
     if top == 0:
-        return _empty(out, height)
+        return _empty(out, nothing, height)
     for r, label in enumerate(rows):
         y = TOP + cell_h * r
         out.append(f'<text x="{LEFT - 6}" y="{y + cell_h / 2 + 4:.1f}" text-anchor="end" fill="#555">{escape(label)}</text>')

@@ -12,12 +12,12 @@ import csv
 import io
 import statistics
 from collections import Counter, defaultdict
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta, timezone
 from typing import Iterable, Literal, Sequence
 from zoneinfo import ZoneInfo
 
-from chatbot.dashboard.charts import Series, bar_chart, heat_map, line_chart
+from chatbot.dashboard.charts import NO_DATA, Series, bar_chart, heat_map, line_chart
 from chatbot.features.office_hours_report import percentile, spreadsheet_safe
 from chatbot.i18n import ENGLISH, N_, Language
 from storage.checkins import ANSWERED, SKIPPED
@@ -44,13 +44,16 @@ class Figure:
     summary: str
     y_max: float | None = None
     unit: str = ""
+    #: the reader's language (what an empty chart says)
+    lang: Language = field(default=ENGLISH, compare=False, repr=False)
 
     def svg(self) -> str:
+        nothing = self.lang._(NO_DATA)
         if self.kind == "heat":
             counts = [[int(v or 0) for v in s.values] for s in self.series]
-            return heat_map(self.title, [s.name for s in self.series], self.labels, counts)
+            return heat_map(self.title, [s.name for s in self.series], self.labels, counts, nothing=nothing)
         draw = line_chart if self.kind == "line" else bar_chart
-        return draw(self.title, self.labels, self.series, y_max=self.y_max, unit=self.unit)
+        return draw(self.title, self.labels, self.series, y_max=self.y_max, unit=self.unit, nothing=nothing)
 
     def csv(self) -> str:
         out = io.StringIO()
@@ -80,8 +83,9 @@ def round_weeks(rnd: Round, today: date) -> list[date]:
     return weeks(rnd.starts_on, min(rnd.ends_on, max(today, rnd.starts_on)))
 
 
-def _label(week: date) -> str:
-    return week.strftime("%m-%d")
+def _label(day: date, lang: Language) -> str:
+    """A week (its Monday) or a day on a chart's axis and in a summary: "4 Jan", "4 janv."."""
+    return lang.date(day, "MMMd")
 
 
 def _pct(part: int, whole: int) -> float | None:
@@ -116,16 +120,16 @@ def answers(rnd: Round, statuses: Sequence[tuple[int, datetime, str]], today: da
         summary = lang._(
             "Check-in answers in {round}: {week_pct}% in the week of {week} ({answered} of {asked}), "
             "{total_pct}% over the round ({total_answered} of {checkins}).",
-            round=rnd.name, week_pct=f"{_pct(answered[last], asked[last]):g}", week=last.isoformat(),
-            answered=answered[last], asked=asked[last], total_pct=f"{_pct(total_answered, total_asked):g}",
+            round=rnd.name, week_pct=lang.number(_pct(answered[last], asked[last]) or 0), week=_label(last, lang),
+            answered=answered[last], asked=asked[last], total_pct=lang.number(_pct(total_answered, total_asked) or 0),
             total_answered=total_answered, checkins=lang.ngettext("{n} check-in", "{n} check-ins", total_asked))
     else:
         summary = lang._("Check-in answers in {round}: no check-in has been sent yet.", round=rnd.name)
     return Figure(
-        "answers", lang._("Check-ins answered per week, {round}", round=rnd.name), "line", tuple(_label(w) for w in ws),
+        "answers", lang._("Check-ins answered per week, {round}", round=rnd.name), "line", tuple(_label(w, lang) for w in ws),
         (Series(lang._("answered"), rates),), ("week", "asked", "answered", "percent"),
         tuple((w.isoformat(), asked[w], answered[w], "" if r is None else r) for w, r in zip(ws, rates)),
-        summary, y_max=100, unit="%",
+        summary, y_max=100, unit="%", lang=lang,
     )
 
 
@@ -141,18 +145,18 @@ def sessions(rnd: Round, logs: Sequence[SessionRow], today: date, lang: Language
     summary = lang._("Sessions in {round}: {logged} logged over {weeks}, {latest} in the week of {week}.",
                      round=rnd.name, logged=lang.ngettext("{n} session", "{n} sessions", total),
                      weeks=lang.ngettext("{n} week", "{n} weeks", len(ws)),
-                     latest=lang.ngettext("{n} session", "{n} sessions", held[ws[-1]]), week=ws[-1].isoformat())
+                     latest=lang.ngettext("{n} session", "{n} sessions", held[ws[-1]]), week=_label(ws[-1], lang))
     return Figure(
-        "sessions", lang._("Sessions logged per week, {round}", round=rnd.name), "bars", tuple(_label(w) for w in ws),
+        "sessions", lang._("Sessions logged per week, {round}", round=rnd.name), "bars", tuple(_label(w, lang) for w in ws),
         (Series(lang._("sessions"), counts),), ("week", "sessions", "minutes"),
-        tuple((w.isoformat(), held[w], minutes[w]) for w in ws), summary,
+        tuple((w.isoformat(), held[w], minutes[w]) for w in ws), summary, lang=lang,
     )
 
 
 def mood(checkins: Sequence[CheckinRow], handle: str, lang: Language = ENGLISH) -> Figure:
     """One mentee's mood (1-5) at each answered check-in."""
     rated = [c for c in checkins if c.status == ANSWERED and c.rating is not None]
-    labels = tuple(c.due_at.strftime("%m-%d") for c in rated)
+    labels = tuple(_label(c.due_at.date(), lang) for c in rated)
     values = tuple(float(c.rating) for c in rated)  # type: ignore[arg-type]
     summary = (lang._("Mood of {handle}: {mood} of 5 at the last check-in.", handle=handle, mood=rated[-1].rating) if rated
                else lang._("Mood of {handle}: no answer with a mood yet.", handle=handle))
@@ -160,7 +164,7 @@ def mood(checkins: Sequence[CheckinRow], handle: str, lang: Language = ENGLISH) 
         "mood", lang._("Mood at each check-in, {handle}", handle=handle), "line", labels, (Series(lang._("mood"), values),),
         ("due_at", "status", "mood", "blocker"),
         tuple((c.due_at.isoformat(), c.status, "" if c.rating is None else c.rating, c.blocker or "") for c in checkins),
-        summary, y_max=5,
+        summary, y_max=5, lang=lang,
     )
 
 
@@ -195,13 +199,13 @@ def skills(rnd: Round, scores: Sequence[ScoreRow], lang: Language = ENGLISH) -> 
         summary = lang._("Skills in {round}: no skill has both a self-assessment and a mentor's score yet.", round=rnd.name)
     else:
         summary = lang._("Skills in {round}: average change {change} points (0-3 scale) over {skills}, "
-                         "self-assessment to mentor's score.", round=rnd.name, change=f"{change:+g}",
+                         "self-assessment to mentor's score.", round=rnd.name, change=lang.signed(change),
                          skills=lang.ngettext("{n} rated skill", "{n} rated skills", len(changes)))
     rows = tuple((n, *(("" if s.values[i] is None else s.values[i]) for s in series),
                   len(by[("self", n)]), len(by[("mentor", n)]), len(by[("final", n)])) for i, n in enumerate(names))
     fig = Figure(
         "skills", lang._("Skills, self vs mentor vs final, {round}", round=rnd.name), "bars", names, series,
-        ("skill", "self_avg", "mentor_avg", "final_avg", "self_n", "mentor_n", "final_n"), rows, summary, y_max=3,
+        ("skill", "self_avg", "mentor_avg", "final_avg", "self_n", "mentor_n", "final_n"), rows, summary, y_max=3, lang=lang,
     )
     changed = tuple(sorted(per_skill))
     averages = tuple(float(round(statistics.mean(per_skill[n]), 2)) for n in changed)
@@ -211,7 +215,7 @@ def skills(rnd: Round, scores: Sequence[ScoreRow], lang: Language = ENGLISH) -> 
         (*changed, everything) if changed else (), (Series(lang._("change"), (*averages, change) if changed else ()),),
         ("skill", "average_change", "people"),
         (*((n, a, len(per_skill[n])) for n, a in zip(changed, averages)), *(((everything, change, len(changes)),) if changed else ())),
-        summary,
+        summary, lang=lang,
     )
     return fig, change_fig, change
 
@@ -236,16 +240,16 @@ def waits(log: Sequence[WaitRow], lang: Language = ENGLISH) -> Figure:
     everyone = [m for w in ws for m in per[w]]
     if everyone:
         summary = lang._("Office-hour waits: median {median} min, p90 {p90} min over {people} called in {weeks}.",
-                         median=f"{statistics.median(everyone):.0f}", p90=f"{percentile(everyone, 90):.0f}",
+                         median=lang.number(round(statistics.median(everyone))), p90=lang.number(round(percentile(everyone, 90))),
                          people=lang.ngettext("{n} person", "{n} people", len(everyone)),
                          weeks=lang.ngettext("{n} week", "{n} weeks", len(ws)))
     else:
         summary = lang._("Office-hour waits: nobody has been called from a line yet.")
     return Figure(
-        "waits", lang._("Office-hour waits per week (minutes)"), "line", tuple(_label(w) for w in ws),
+        "waits", lang._("Office-hour waits per week (minutes)"), "line", tuple(_label(w, lang) for w in ws),
         (Series(lang._("median"), med), Series(lang._("p90"), p90)), ("week", "called", "median_minutes", "p90_minutes"),
         tuple((w.isoformat(), len(per[w]), "" if m is None else m, "" if p is None else p) for w, m, p in zip(ws, med, p90)),
-        summary, unit=" min",
+        summary, unit=" min", lang=lang,
     )
 
 
@@ -265,7 +269,7 @@ def busiest(log: Iterable[WaitRow], channel: str, tz: str, name: str = "busiest"
         summary = lang._("Busiest office-hour slots in {channel}: nobody has joined a line yet.", channel=channel)
     return Figure(
         name, lang._("Busiest slots, {channel} ({tz})", channel=channel, tz=tz), "heat", hours, series, ("weekday", "hour", "joined"),
-        tuple((days[d], f"{h:02d}", slots[(d, h)]) for d in range(7) for h in range(24) if slots[(d, h)]), summary,
+        tuple((days[d], f"{h:02d}", slots[(d, h)]) for d in range(7) for h in range(24) if slots[(d, h)]), summary, lang=lang,
     )
 
 

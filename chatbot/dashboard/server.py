@@ -16,13 +16,13 @@ no script at all), and every error is a short page with the right 4xx status, ne
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import logging
 import secrets
 from datetime import timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Awaitable, Callable, TypeVar
 
-import jinja2
 from aiohttp import web
 from sqlmodel import Session
 
@@ -30,7 +30,9 @@ from chatbot.config import DashboardSettings
 from chatbot.context import Context
 from chatbot.dashboard import views
 from chatbot.dashboard.auth import COOKIE, GENERATION_NAMESPACE, Signer
-from chatbot.dashboard.views import Forbidden, NotFound, Page, Viewer
+from chatbot.dashboard.lang import Templates, chosen_code, lang_cookie, pick
+from chatbot.dashboard.views import Forbidden, NotFound, Page, Refusal, Viewer
+from chatbot.i18n import N_, Language
 from storage.db import reader
 from storage.repos import Repos
 
@@ -51,6 +53,18 @@ SECURITY_HEADERS = {
 }
 #: ids in paths: what a database integer holds (a longer number is simply not found)
 MAX_ID = 2**63 - 1
+#: what a page of each error status is titled and says (the sign-in ones: ``login``)
+STATUS_TEXTS = {
+    401: (N_("Sign in first"), N_("Sign in first: type {command} to the bot, and it sends you a link.")),
+    404: (N_("Not found"), N_("There is no such page.")),
+    405: (N_("Not allowed"), N_("That page does not take this kind of request.")),
+}
+LOGIN_REFUSED = {
+    "unknown": N_("This sign-in link is not valid. Ask the bot for a new one with {command}."),
+    "used": N_("This sign-in link has been used already: each link works once. Ask the bot for a new one with {command}."),
+    "expired": N_("This sign-in link has expired. Ask the bot for a new one with {command}."),
+    "role": N_("The dashboard is for coordinators, mentors and hosts."),
+}
 
 T = TypeVar("T")
 
@@ -58,7 +72,7 @@ T = TypeVar("T")
 def _id(request: web.Request, name: str) -> int:
     value = int(request.match_info[name])  # the route's pattern admits digits only
     if value > MAX_ID:
-        raise NotFound("There is no such page.")
+        raise NotFound(N_("There is no such page."))
     return value
 
 
@@ -73,9 +87,7 @@ class Dashboard:
     def __init__(self, engine: "Engine", settings: DashboardSettings, secret: bytes) -> None:
         self.engine, self.settings = engine, settings
         self.signer = Signer(secret)
-        self.templates = jinja2.Environment(
-            loader=jinja2.FileSystemLoader(HERE / "templates"), autoescape=True, undefined=jinja2.StrictUndefined,
-        )
+        self.templates = Templates(HERE / "templates", engine.languages, views.WORDS)
         self.runner: web.AppRunner | None = None
         self.url: str | None = None
 
@@ -130,33 +142,52 @@ class Dashboard:
     async def _headers(self, request: web.Request, response: web.StreamResponse) -> None:
         for name, value in SECURITY_HEADERS.items():
             response.headers.setdefault(name, value)
+        wanted = request.query.get("lang")
+        if wanted and self.engine.languages.has(wanted):  # the link's or the switch's choice: kept
+            response.headers.add("Set-Cookie", lang_cookie(wanted, secure=self.secure))  # set_cookie: too late here
+
+    def _chosen(self, request: web.Request) -> str | None:
+        return chosen_code(self.engine.languages, request.query, request.cookies)
+
+    def _lang(self, request: web.Request, own: Language | None = None) -> Language:
+        """The language of the answer to ``request`` (see :mod:`chatbot.dashboard.lang`)."""
+        return pick(self.engine.languages, self._chosen(request), own, request.headers.get("Accept-Language", ""))
+
+    @property
+    def _command(self) -> str:
+        """``!dashboard`` as people type it in chat."""
+        return f"{self.engine.settings.bot.prefix}dashboard"
 
     @web.middleware
     async def _errors(self, request: web.Request, handler: Callable[[web.Request], Awaitable[web.StreamResponse]]) -> web.StreamResponse:
         try:
             return await handler(request)
-        except Forbidden as exc:
-            return self._error(403, "Not for you", str(exc))
-        except NotFound as exc:
-            return self._error(404, "Not found", str(exc))
+        except Refusal as exc:
+            lang = exc.lang or self._lang(request)
+            title = lang._("Not for you") if isinstance(exc, Forbidden) else lang._("Not found")
+            return self._error(request, 403 if isinstance(exc, Forbidden) else 404, title, exc.said(lang), lang)
         except web.HTTPException as exc:
             if exc.status in (301, 302, 303, 307, 308):
                 raise
-            texts = {401: "Sign in first: type !dashboard to the bot, and it sends you a link.",
-                     404: "There is no such page.", 405: "That page does not take this kind of request."}
-            return self._error(exc.status, exc.reason, texts.get(exc.status, "That request could not be served."))
+            lang = self._lang(request)
+            title, text = STATUS_TEXTS.get(exc.status, (N_("Cannot serve this"), N_("That request could not be served.")))
+            return self._error(request, exc.status, lang._(title), lang._(text, command=self._command))
         except Exception:
             ref = secrets.token_hex(4)
             path = "/login/…" if request.path.startswith("/login/") else request.path  # a link is a secret
             log.exception("dashboard: %s %s failed (ref %s)", request.method, path, ref)
-            return self._error(500, "Something went wrong", f"Something went wrong on our side (ref {ref}).")
+            lang = self._lang(request)
+            return self._error(request, 500, lang._("Something went wrong"),
+                               lang._("Something went wrong on our side (ref {ref}).", ref=ref))
 
-    def _error(self, status: int, title: str, message: str) -> web.Response:
-        body = self.templates.get_template("error.html").render(title=title, message=message, status=status, viewer=None)
+    def _error(self, request: web.Request, status: int, title: str, message: str,
+               lang: Language | None = None) -> web.Response:
+        body = self.templates.render("error.html", lang or self._lang(request), title=title, message=message,
+                                     status=status, viewer=None)
         return web.Response(status=status, text=body, content_type="text/html", charset="utf-8")
 
-    def _render(self, template: str, **values: Any) -> web.Response:
-        body = self.templates.get_template(template).render(**values)
+    def _render(self, template: str, lang: Language, **values: Any) -> web.Response:
+        body = self.templates.render(template, lang, **values)
         return web.Response(text=body, content_type="text/html", charset="utf-8")
 
     async def _work(self, fn: Callable[[Context], T], *, write: bool = False) -> T:
@@ -189,15 +220,22 @@ class Dashboard:
 
         def run(ctx: Context) -> tuple[Viewer | None, T | None]:
             viewer = self._viewer(ctx, request)
-            return (viewer, build(ctx, viewer)) if viewer is not None else (None, None)
+            if viewer is None:
+                return None, None
+            viewer = dataclasses.replace(viewer, language=self._lang(request, viewer.language))
+            try:
+                return viewer, build(ctx, viewer)
+            except Refusal as exc:
+                exc.lang = viewer.language  # its page in the viewer's language too
+                raise
 
         viewer, result = await self._work(run)
         if viewer is None:
-            raise web.HTTPUnauthorized(reason="Sign in first")
+            raise web.HTTPUnauthorized()
         return viewer, result  # type: ignore[return-value]
 
     def _show(self, template: str, viewer: Viewer, page: Page) -> web.Response:
-        return self._render(template, viewer=viewer, page=page, title=page.title, **page.data)
+        return self._render(template, viewer.language, viewer=viewer, page=page, title=page.title, **page.data)
 
     def _csv(self, page: Page, name: str, filename: str) -> web.Response:
         figure = page.figure(name)
@@ -209,7 +247,9 @@ class Dashboard:
     async def login_page(self, request: web.Request) -> web.Response:
         """A page with a button: the link is spent by the POST it sends, so a chat platform that
         previews links (fetching them) cannot use up somebody's sign-in."""
-        return self._render("login.html", title="Sign in", viewer=None, token=request.match_info["token"])
+        lang = self._lang(request)
+        return self._render("login.html", lang, title=lang._("Sign in"), viewer=None, token=request.match_info["token"],
+                            chosen=self._chosen(request))
 
     async def login(self, request: web.Request) -> web.Response:
         token = request.match_info["token"]
@@ -226,14 +266,9 @@ class Dashboard:
 
         cookie, where = await self._work(spend, write=True)
         if cookie is None:
-            reasons = {
-                "unknown": "This sign-in link is not valid. Ask the bot for a new one with !dashboard.",
-                "used": "This sign-in link has been used already: each link works once. Ask the bot for a new one with !dashboard.",
-                "expired": "This sign-in link has expired. Ask the bot for a new one with !dashboard.",
-                "role": "The dashboard is for coordinators, mentors and hosts.",
-            }
-            return self._error(403 if where == "role" else 410 if where in ("used", "expired") else 404,
-                               "Cannot sign in", reasons[where])
+            lang = self._lang(request)
+            return self._error(request, 403 if where == "role" else 410 if where in ("used", "expired") else 404,
+                               lang._("Cannot sign in"), lang._(LOGIN_REFUSED[where], command=self._command))
         response = web.HTTPSeeOther(where)
         response.set_cookie(COOKIE, cookie, max_age=int(lasts.total_seconds()), httponly=True, samesite="Strict",
                             secure=self.secure, path="/")
@@ -247,7 +282,8 @@ class Dashboard:
                 ctx.repos.kv.set(GENERATION_NAMESPACE, str(session.member_id), str(session.generation + 1))
 
         await self._work(forget, write=True)
-        response = self._render("signed_out.html", title="Signed out", viewer=None)
+        lang = self._lang(request)
+        response = self._render("signed_out.html", lang, title=lang._("Signed out"), viewer=None, command=self._command)
         response.del_cookie(COOKIE, path="/")
         return response
 

@@ -21,21 +21,41 @@ from chatbot.context import Context
 from chatbot.dashboard import figures
 from chatbot.dashboard.figures import Figure
 from chatbot.events import Where
-from chatbot.i18n import ENGLISH, Language
-from storage.checkins import ANSWERED, SKIPPED
+from chatbot.i18n import ENGLISH, N_, Language
+from storage.checkins import ANSWERED, MISSED, PROMPTED, SKIPPED
 from storage.tables import Round
 
 #: the roles that may sign in at all
 DASHBOARD_ROLES = ("coordinator", "mentor", "host")
 #: what stands where feedback rounds will be shown (issue 18 adds them)
-FEEDBACK_PLACEHOLDER = "Feedback rounds are not part of the bot yet; their answer rate will appear here."
+FEEDBACK_PLACEHOLDER = N_("Feedback rounds are not part of the bot yet; their answer rate will appear here.")
+#: the words the records keep (statuses, kinds, reasons), as pages show them: ``word(...)`` in a template
+WORDS = {
+    "open": N_("open"), "closed": N_("closed"),
+    PROMPTED: N_("waiting"), ANSWERED: N_("answered"), MISSED: N_("missed"), SKIPPED: N_("skipped"),
+    "unassigned": N_("unassigned"), "withdrew": N_("withdrew"),
+    **{kind: kind for kind in figures.SKILL_KINDS},
+}
 
 
-class Forbidden(Exception):
+class Refusal(Exception):
+    """A page that cannot be shown; the text (with its fields) is translated for whoever asked."""
+
+    def __init__(self, text: str, /, **fields: Any) -> None:
+        super().__init__(text.format(**fields))
+        self.text, self.fields = text, fields
+        #: the language of the page that refused, once known (the viewer's)
+        self.lang: Language | None = None
+
+    def said(self, lang: Language) -> str:
+        return lang._(self.text, **self.fields)
+
+
+class Forbidden(Refusal):
     """The viewer may not see this page (403). The message says why, for the person."""
 
 
-class NotFound(Exception):
+class NotFound(Refusal):
     """No such round, pair or chart (404)."""
 
 
@@ -84,7 +104,7 @@ class Page:
 
     def figure(self, name: str) -> Figure:
         if name not in self.figures:
-            raise NotFound(f"This page has no chart called {name}.")
+            raise NotFound(N_("This page has no chart called {name}."), name=name)
         return self.figures[name]
 
 
@@ -93,7 +113,7 @@ def _round(ctx: Context, round_id: int | None) -> Round | None:
         return ctx.repos.rounds.current() or ctx.repos.rounds.latest()
     rnd = ctx.repos.reports.round(round_id)
     if rnd is None:
-        raise NotFound(f"There is no round number {round_id}.")
+        raise NotFound(N_("There is no round number {number}."), number=round_id)
     return rnd
 
 
@@ -104,10 +124,12 @@ def overview(ctx: Context, viewer: Viewer, round_id: int | None = None) -> Page:
     """A round at a glance: pairs, answer rate and sessions per week, pairs at risk. A mentor
     sees the same page over their own pairs only."""
     if not (viewer.coordinator or viewer.mentor):
-        raise Forbidden("The round overview is for coordinators and mentors.")
+        raise Forbidden(N_("The round overview is for coordinators and mentors."))
     rnd = _round(ctx, round_id)
-    page = Page("Round overview", {"round": rnd, "rounds": ctx.repos.reports.rounds(), "whole": viewer.coordinator,
-                                   "feedback": FEEDBACK_PLACEHOLDER})
+    page = Page(viewer.language._("Round overview"), {"round": rnd, "rounds": ctx.repos.reports.rounds(),
+                                                      "whole": viewer.coordinator,
+                                                      "feedback": viewer.language._(FEEDBACK_PLACEHOLDER),
+                                                      "open_command": ctx.command("round", "open")})
     if rnd is None:
         return page
     assert rnd.id is not None
@@ -140,11 +162,11 @@ def pair(ctx: Context, viewer: Viewer, pair_id: int) -> Page:
     """One pair: check-ins with mood, the goal and its steps, sessions, assessments."""
     found = ctx.repos.reports.pair(pair_id)
     if found is None:
-        raise NotFound(f"There is no pair number {pair_id}.")
+        raise NotFound(N_("There is no pair number {number}."), number=pair_id)
     the_pair, mentee, mentor = found
     assert mentee.id is not None
     if not viewer.coordinator and not ctx.repos.pairs.mentors(viewer.member_id, mentee.id):
-        raise Forbidden("You can see the pairs you mentor, and this is not one of them.")
+        raise Forbidden(N_("You can see the pairs you mentor, and this is not one of them."))
     rnd = ctx.repos.reports.round(the_pair.round_id)
     assert rnd is not None and rnd.id is not None
     start, end = figures.round_span(rnd)
@@ -154,7 +176,7 @@ def pair(ctx: Context, viewer: Viewer, pair_id: int) -> Page:
     by_skill: dict[str, dict[str, int]] = {}
     for s in scores:
         by_skill.setdefault(s.skill, {})[s.kind] = s.score
-    page = Page(f"{mentee.handle} and {mentor.handle}", {
+    page = Page(viewer.language._("{mentee} and {mentor}", mentee=mentee.handle, mentor=mentor.handle), {
         "round": rnd, "pair": the_pair, "mentee": mentee, "mentor": mentor, "checkins": checkins,
         "goal": signup.goal if signup else None, "steps": steps,
         "sessions": ctx.repos.reports.sessions(rnd.id, mentee_id=mentee.id),
@@ -167,9 +189,9 @@ def pair(ctx: Context, viewer: Viewer, pair_id: int) -> Page:
 def skills(ctx: Context, viewer: Viewer, round_id: int | None = None) -> Page:
     """Self, mentor and final scores per skill, and the round's average change."""
     if not viewer.coordinator:
-        raise Forbidden("The skills page is for coordinators.")
+        raise Forbidden(N_("The skills page is for coordinators."))
     rnd = _round(ctx, round_id)
-    page = Page("Skills", {"round": rnd, "rounds": ctx.repos.reports.rounds()})
+    page = Page(viewer.language._("Skills"), {"round": rnd, "rounds": ctx.repos.reports.rounds()})
     if rnd is None:
         return page
     assert rnd.id is not None
@@ -190,9 +212,9 @@ def channel_timezone(ctx: Context, platform: str, channel: str) -> str:
 def office_hours(ctx: Context, viewer: Viewer) -> Page:
     """Waits per week (median, p90) and the busiest slots of each channel."""
     if not (viewer.coordinator or viewer.host):
-        raise Forbidden("The office-hours page is for hosts and coordinators.")
+        raise Forbidden(N_("The office-hours page is for hosts and coordinators."))
     log = ctx.repos.reports.waits()
-    page = Page("Office hours", {"people": len(log)})
+    page = Page(viewer.language._("Office hours"), {"people": len(log)})
     page.figures = {"waits": figures.waits(log, viewer.language)}
     for n, (platform, channel) in enumerate(figures.channels(log), start=1):
         where = ctx.channel_label(Where(platform, channel)) or channel

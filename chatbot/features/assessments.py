@@ -137,8 +137,8 @@ def _answer(ctx: Context, text: str, data: dict[str, Any]) -> int:
 
 def _resume_command(ctx: Context, data: dict[str, Any]) -> str:
     if data["kind"] == "self":
-        return f"{ctx.prefix}assess"
-    return f"{ctx.prefix}assess {'review' if data['kind'] == 'mentor' else 'final'} {data['subject']}"
+        return ctx.command("assess")
+    return ctx.command("assess", "review" if data["kind"] == "mentor" else "final", data["subject"])
 
 
 async def _finish(ctx: Context, data: dict[str, Any]) -> str:
@@ -163,7 +163,7 @@ async def _finish(ctx: Context, data: dict[str, Any]) -> str:
         )
     repo.complete(assessment, ctx.now)
     _tell(ctx, assessment, data["subject"])
-    report = f"{ctx.prefix}assess report" + ("" if data["kind"] == "self" else f" {data['subject']}")
+    report = ctx.command("assess", "report") + ("" if data["kind"] == "self" else f" {data['subject']}")
     return _completed(ctx, assessment.kind, total, report)
 
 
@@ -218,7 +218,7 @@ ASSESS = Flow(
         ),
     ),
     finish=_finish,
-    cancelled=N_("Paused; every answer you gave is saved. The same !assess command carries on where you stopped."),
+    cancelled=N_("Paused; every answer you gave is saved. The same {prefix}assess command carries on where you stopped."),
 )
 
 

@@ -154,7 +154,7 @@ def _reassignment_text(ctx: Context, lang: Language, mentor: Member, period: Awa
         lang._("Their mentees may need another mentor: {mentees}.", mentees=", ".join(names)),
         lang._(
             "{unassign}, then {assign}.",
-            unassign=f"{ctx.prefix}match unassign MENTEE", assign=f"{ctx.prefix}match assign MENTEE MENTOR",
+            unassign=ctx.command("match", "unassign", "MENTEE"), assign=ctx.command("match", "assign", "MENTEE", "MENTOR"),
         ),
     ])
 
@@ -207,7 +207,7 @@ async def away_until(ctx: Context, until: date, reason: str | None) -> str:
         raise UsageError(ctx._("keep the reason under {most} characters", most=REASON_MAX))
     period = ctx.repos.away.open_period(me.id)
     if period is not None and me.away_until == until and me.away_reason == reason:
-        return ctx._("You are away until {date} already. {back} ends it early.", date=until, back=f"{ctx.prefix}back")
+        return ctx._("You are away until {date} already. {back} ends it early.", date=until, back=ctx.command("back"))
     if period is None:
         period = ctx.repos.away.start(me.id, today, until, reason, ctx.now)
     else:
@@ -229,7 +229,7 @@ async def away_until(ctx: Context, until: date, reason: str | None) -> str:
     return sentences(
         ctx._(
             "You are away until {date} (inclusive, {zone}): no prompts, matching or office-hour duty. {back} ends it early.",
-            date=until, zone=zone_name(me), back=f"{ctx.prefix}back",
+            date=until, zone=zone_name(me), back=ctx.command("back"),
         ),
         off,
         told_text(ctx.language, told),
@@ -249,8 +249,8 @@ def _leave_duties(ctx: Context, me: Member) -> str | None:
 async def away_status(ctx: Context) -> str:
     me = ctx.require_member()
     if me.away_until is None or not away_now(me, ctx.now):
-        return ctx._("You are not away. {command} sets it.", command=f"{ctx.prefix}away until DATE [reason]")
-    fields = {"date": me.away_until, "zone": zone_name(me), "reason": me.away_reason, "back": f"{ctx.prefix}back"}
+        return ctx._("You are not away. {command} sets it.", command=ctx.command("away", "until", "DATE", "[reason]"))
+    fields = {"date": me.away_until, "zone": zone_name(me), "reason": me.away_reason, "back": ctx.command("back")}
     if me.away_reason:
         return ctx._("You are away until {date} (inclusive, {zone}). Reason: {reason}. {back} ends it.", **fields)
     return ctx._("You are away until {date} (inclusive, {zone}). {back} ends it.", **fields)

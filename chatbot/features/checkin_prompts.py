@@ -18,7 +18,6 @@ from chatbot.i18n import ENGLISH, Language
 from chatbot.features.away import away_now, named, zone_of
 from chatbot.features.checkin_answers import dated_line
 from chatbot.features.checkin_time import (
-    command,
     current_questions,
     days_off,
     fresh_plan,
@@ -102,7 +101,7 @@ def numbered_questions(ctx: Context, questions: Sequence[Sequence[str]], lang: L
 
 
 def answer_button(ctx: Context, lang: Language = ENGLISH) -> tuple[Button, ...]:
-    return (Button(lang._("Answer"), command(ctx, "checkin")),)
+    return (Button(lang._("Answer"), ctx.command("checkin")),)
 
 
 def answer_form(ctx: Context, questions: Sequence[Sequence[str]], lang: Language) -> Form:
@@ -268,7 +267,7 @@ def _prompt(ctx: Context, plan: CheckinPlan, member: Member, schedule: WeeklySch
     lang = ctx.language_of(member)
     text = prompt_text(ctx, member, questions, due, next_prompt(ctx, schedule, due), lang)
     if busy:
-        busy_line = lang._("(You're answering other questions of mine first: send {command} when you're done.)", command=command(ctx, "checkin"))
+        busy_line = lang._("(You're answering other questions of mine first: send {command} when you're done.)", command=ctx.command("checkin"))
         text = f"{text}\n{busy_line}"
     ctx.queue_dm(
         member.id,
@@ -332,7 +331,7 @@ def _remind(ctx: Context) -> int:
         elif conv.flow == FLOW:
             lines.append(lang._("Reply here; I'm waiting for your answer to: {question}", question=question_in(ctx, row.questions[int(conv.step[1:])], lang)))
         else:
-            lines.append(lang._("Send {command} to answer it.", command=command(ctx, "checkin")))
+            lines.append(lang._("Send {command} to answer it.", command=ctx.command("checkin")))
         ctx.queue_dm(
             member.id,
             DirectMessage(
@@ -361,7 +360,7 @@ def digest_text(ctx: Context, mentor: Member, items: Sequence[tuple[Member, Chec
         lines.append(
             lang.ngettext(
                 "… and {n} more: {command} shows them.", "… and {n} more: {command} shows them.",
-                len(items) - DIGEST_SHOWN, command=command(ctx, "checkins MENTEE"),
+                len(items) - DIGEST_SHOWN, command=ctx.command("checkins", "MENTEE"),
             )
         )
     return "\n".join(lines)

@@ -26,12 +26,6 @@ def when_zoned(instant: datetime, viewer: Member, lang: Language = ENGLISH) -> s
     return f"{when(instant, viewer, lang)} ({tz_of(viewer)})"
 
 
-def command(ctx: Context, words: str) -> str:
-    """``!checkin edit``: a command as the person types it (never translated), to fill a
-    ``{command}`` field of a translated sentence."""
-    return f"{ctx.prefix}{words}"
-
-
 def clip(text: str, n: int = 70) -> str:
     flat = " ".join(text.split())
     return flat if len(flat) <= n else flat[: n - 1] + "…"

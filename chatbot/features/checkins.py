@@ -63,7 +63,6 @@ from chatbot.features.checkin_prompts import (
 )
 from chatbot.features.checkin_time import (
     clip,
-    command,
     current_questions,
     fresh_plan,
     next_asked,
@@ -200,10 +199,10 @@ def record_answer(ctx: Context, data: dict[str, Any], answers: list[str]) -> str
     row = ctx.repos.checkins.at(me.id, due)
     at = when(due, me, ctx.language)
     if row is not None and row.status == ANSWERED:
-        return ctx._("You have answered the check-in for {when} already; {command} corrects it.", when=at, command=command(ctx, "checkin edit"))
+        return ctx._("You have answered the check-in for {when} already; {command} corrects it.", when=at, command=ctx.command("checkin", "edit"))
     if row is not None and row.status != PROMPTED:
         return ctx._(
-            "The check-in for {when} closed when the next one began; {command} answers the open one.", when=at, command=command(ctx, "checkin")
+            "The check-in for {when} closed when the next one began; {command} answers the open one.", when=at, command=ctx.command("checkin")
         )
     if row is None:
         row = ctx.repos.checkins.add(Checkin(mentee_id=me.id, due_at=due, questions=data["questions"]))
@@ -278,7 +277,7 @@ CHECKIN = Flow(
         for i in range(MAX_QUESTIONS)
     ),
     finish=_finish,
-    cancelled=N_("Stopped. Your check-in stays open until the next one; !checkin answers it."),
+    cancelled=N_("Stopped. Your check-in stays open until the next one; {prefix}checkin answers it."),
 )
 
 CHECKIN_EDIT = Flow(
@@ -322,7 +321,7 @@ async def checkin(ctx: Context, answer: str | None) -> str:
             raise ActionError(
                 ctx._(
                     "You have answered your next check-in ({when}) already; {command} corrects it.",
-                    when=when(due, me, lang), command=command(ctx, "checkin edit"),
+                    when=when(due, me, lang), command=ctx.command("checkin", "edit"),
                 )
             )
         questions = current_questions(ctx)
@@ -340,7 +339,7 @@ async def checkin(ctx: Context, answer: str | None) -> str:
                 ctx.ngettext(
                     "Give all {n} answers (numbered, or separated by |), or send {command} alone and I'll ask one at a time",
                     "Give all {n} answers (numbered, or separated by |), or send {command} alone and I'll ask one at a time",
-                    len(questions), command=command(ctx, "checkin"),
+                    len(questions), command=ctx.command("checkin"),
                 )
             )
         return record_answer(ctx, data, many)
@@ -390,7 +389,7 @@ async def checkin_schedule(ctx: Context, days_and_time: str | None) -> str:
             now = ctx._("Your check-ins: {schedule} (the programme's); next {when}.", **fields)
         how = ctx._(
             "{change} changes it; {reset} resets it.",
-            change=command(ctx, "checkin schedule tue,fri 18:30"), reset=command(ctx, "checkin schedule default"),
+            change=ctx.command("checkin", "schedule", "tue,fri", "18:30"), reset=ctx.command("checkin", "schedule", "default"),
         )
         return sentences(now, how)
     chosen: str | None = None
@@ -401,7 +400,7 @@ async def checkin_schedule(ctx: Context, days_and_time: str | None) -> str:
             raise UsageError(str(exc)) from None
         if parsed.tz != tz_of(me):
             raise UsageError(
-                ctx._("check-ins follow your own timezone ({zone}); {command} changes it", zone=tz_of(me), command=command(ctx, "profile set timezone"))
+                ctx._("check-ins follow your own timezone ({zone}); {command} changes it", zone=tz_of(me), command=ctx.command("profile", "set", "timezone"))
             )
         if parsed.at.second:
             raise UsageError(ctx._("give the time in hours and minutes, like 18:30"))
@@ -476,7 +475,7 @@ async def checkins(ctx: Context, query: list[str]) -> str:
         if not mentees:
             return history_text(ctx, me, me, last)
         lang = ctx.language
-        lines = [ctx._("Your mentees' check-ins ({command} for one in full):", command=command(ctx, "checkins MENTEE"))]
+        lines = [ctx._("Your mentees' check-ins ({command} for one in full):", command=ctx.command("checkins", "MENTEE"))]
         for mentee in mentees:
             assert mentee.id is not None
             rows = ctx.repos.checkins.history(mentee.id)

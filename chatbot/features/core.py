@@ -6,7 +6,6 @@ from datetime import timedelta
 
 from chatbot.commands import GRANTABLE_ROLES, ActionError, Arg, CommandSpec, Example
 from chatbot.context import Context, Feature, Job
-from chatbot.features.checkin_time import command
 from chatbot.i18n import N_
 from storage.tables import Member
 
@@ -20,9 +19,9 @@ async def help_(ctx: Context, command: list[str]) -> str:
         usable = sorted(
             {s.path[0] for s in registry if not s.hidden and ctx.may_use(s)}
         )
-        more, example = f"{prefix}help COMMAND", f"{prefix}help signup"  # (``command`` is the argument here)
+        more, example = ctx.command("help", "COMMAND"), ctx.command("help", "signup")
         return "\n".join([
-            ctx._("Commands: {commands}", commands=", ".join(prefix + n for n in usable)),
+            ctx._("Commands: {commands}", commands=", ".join(ctx.command(n) for n in usable)),
             ctx._("{help} tells more, e.g. {example}", help=more, example=example),
         ])
     words = [w.lower().lstrip(prefix) for w in command]
@@ -33,14 +32,15 @@ async def help_(ctx: Context, command: list[str]) -> str:
         raise ActionError(unknown.message, **unknown.fields)  # answered as it is, without !help's usage
     lines = []
     for spec in specs:
-        usage, text = spec.usage(prefix), ctx._(spec.help)
+        usage, text = spec.usage(prefix), ctx._(spec.help, prefix=prefix)
         if ctx.may_use(spec):
             lines.append(ctx._("{usage} — {help}", usage=usage, help=text))
         else:
             lines.append(ctx._("{usage} — {help} (for {roles})", usage=usage, help=text, roles=_any_of(ctx, spec.roles)))
         if len(specs) <= 3:
             for ex in spec.examples[:1]:
-                lines.append("  " + ctx._("e.g. {example}", example=ex.line.split(": ", 1)[-1]))
+                typed = ex.line.split(": ", 1)[-1]  # written with "!", typed with the community's prefix
+                lines.append("  " + ctx._("e.g. {example}", example=prefix + typed.removeprefix("!")))
     return "\n".join(lines)
 
 
@@ -69,7 +69,7 @@ async def link(ctx: Context, code: str | None) -> str:
     if code is None:
         expires = ctx.now + timedelta(minutes=minutes)
         new = ctx.repos.links.issue(member.id, ctx.who.platform, expires, ctx.rng)  # type: ignore[arg-type]
-        redeem = command(ctx, f"link {new}")
+        redeem = ctx.command("link", new)
         return ctx.ngettext(
             "Your link code is {code}. Within {n} minute, send {command} to me from your account on another platform, "
             "and the two become one member.",
@@ -79,9 +79,9 @@ async def link(ctx: Context, code: str | None) -> str:
         )
     row = ctx.repos.links.take(code)
     if row is None:
-        raise ActionError(ctx._("That code is not valid. Ask for a new one with {command} on your other platform.", command=command(ctx, "link")))
+        raise ActionError(ctx._("That code is not valid. Ask for a new one with {command} on your other platform.", command=ctx.command("link")))
     if row.expires_at <= ctx.now:
-        raise ActionError(ctx._("That code has expired. Ask for a new one with {command} on your other platform.", command=command(ctx, "link")))
+        raise ActionError(ctx._("That code has expired. Ask for a new one with {command} on your other platform.", command=ctx.command("link")))
     if row.member_id == member.id:
         raise ActionError(ctx._("That code was issued to this same account: send it from your other platform."))
     if row.platform == ctx.who.platform:
@@ -109,7 +109,7 @@ def _check_mergeable(ctx: Context, keep: Member, gone: Member) -> None:
         raise ActionError(
             ctx._(
                 "Both accounts are signed up as {kinds} for {round}: {command} one of them first.",
-                kinds=", ".join(sorted(both)), round=current.name, command=command(ctx, "withdraw"),
+                kinds=", ".join(sorted(both)), round=current.name, command=ctx.command("withdraw"),
             )
         )
 

@@ -31,10 +31,12 @@ async def dashboard_link(ctx: Context) -> str:
     minutes = ctx.settings.dashboard.link_minutes
     token = new_link_token()
     ctx.repos.dashboard_links.add(token, member.id, ctx.now, ctx.now + timedelta(minutes=minutes))
-    text = ctx.language_of(member).ngettext(
+    lang = ctx.language_of(member)
+    link = f"{ctx.web_url}/login/{token}?lang={lang.code}"  # the page opens in the asker's language
+    text = lang.ngettext(
         "Here is your dashboard sign-in link. It works once, for {n} minute; don't share it: {link}",
         "Here is your dashboard sign-in link. It works once, for {n} minutes; don't share it: {link}",
-        minutes, link=f"{ctx.web_url}/login/{token}")
+        minutes, link=link)
     if ctx.where.is_direct:
         return text
     if not ctx.dm(member, text):
@@ -73,7 +75,8 @@ async def round_chart(ctx: Context, chart: str | None = None) -> str | None:
         return None
     if ctx.web_url is None:
         return figure.summary
-    return ctx._("{summary} Chart: {link}", summary=figure.summary, link=f"{ctx.web_url}{page}")
+    link = f"{ctx.web_url}{page}"
+    return ctx._("{summary} Chart: {link}", summary=figure.summary, link=link)
 
 
 FEATURE = Feature(

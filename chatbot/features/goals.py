@@ -15,7 +15,6 @@ from chatbot.commands import ActionError, Arg, CommandSpec, Example, UsageError,
 from chatbot.context import Context, Feature
 from chatbot.features.away import local_date, named, told_text
 from chatbot.wording import sentences
-from chatbot.features.checkin_time import command
 from chatbot.features.matchmaking import MY_MENTEE, PAIRED, active_signup
 from chatbot.features.rounds import current_round
 from chatbot.features.signup import parse_goal
@@ -39,12 +38,12 @@ def _goal_of(ctx: Context, mentee: Member, rnd: Round, me: Member) -> Signup:
             if ctx.has_role("mentor"):
                 why = ctx._(
                     "You are not signed up as a mentee in {round}, and goals are mentees': {command} shows a mentee's.",
-                    round=rnd.name, command=command(ctx, "goal MENTEE"),
+                    round=rnd.name, command=ctx.command("goal", "MENTEE"),
                 )
             else:
                 why = ctx._(
                     "You are not signed up as a mentee in {round}, and goals are mentees': {command} first.",
-                    round=rnd.name, command=command(ctx, "signup mentee"),
+                    round=rnd.name, command=ctx.command("signup", "mentee"),
                 )
             raise ActionError(why) from None
     return active_signup(ctx, mentee, rnd, "mentee")
@@ -56,8 +55,9 @@ def _own_goal(ctx: Context) -> tuple[Member, Round, Signup]:
     return me, rnd, _goal_of(ctx, me, rnd, me)
 
 
-def _when(viewer: Member, instant: datetime) -> str:
-    return local_date(viewer, instant).isoformat()
+def _when(ctx: Context, viewer: Member, instant: datetime) -> str:
+    """The day of ``instant`` in the viewer's timezone, as the answer's language writes it."""
+    return ctx.language.short_date(local_date(viewer, instant))
 
 
 def describe_goal(ctx: Context, viewer: Member, mentee: Member, rnd: Round, signup: Signup) -> str:
@@ -67,7 +67,7 @@ def describe_goal(ctx: Context, viewer: Member, mentee: Member, rnd: Round, sign
     fields = {"round": rnd.name, "mentee": mentee.handle, "goal": signup.goal}
     if not signup.goal:
         if own:
-            return ctx._("Your goal for {round} is not set yet ({command}).", command=command(ctx, "goal set TEXT"), **fields)
+            return ctx._("Your goal for {round} is not set yet ({command}).", command=ctx.command("goal", "set", "TEXT"), **fields)
         return ctx._("{mentee}'s goal for {round} is not set yet.", **fields)
     steps = ctx.repos.goals.steps(signup.id)
     done = ctx.repos.goals.completion(signup.id)
@@ -75,7 +75,7 @@ def describe_goal(ctx: Context, viewer: Member, mentee: Member, rnd: Round, sign
     lines.append(_status(ctx, viewer, steps, done.done_at if done else None))
     lines += [f"{n}. [{'x' if s.done_at else ' '}] {s.text}" for n, s in enumerate(steps, 1)]
     if not steps and own:
-        lines.append(ctx._("No steps yet: {command} adds a milestone.", command=command(ctx, "goal step add TEXT")))
+        lines.append(ctx._("No steps yet: {command} adds a milestone.", command=ctx.command("goal", "step", "add", "TEXT")))
     comments = ctx.repos.goals.comments(signup.id)
     if comments:
         earlier = len(comments) - COMMENTS_SHOWN
@@ -86,7 +86,7 @@ def describe_goal(ctx: Context, viewer: Member, mentee: Member, rnd: Round, sign
         for c in comments[-COMMENTS_SHOWN:]:
             author = ctx.repos.members.get(c.author_id) if c.author_id is not None else None
             lines.append(
-                ctx._("{author} on {date}: {comment}", author=author.handle if author else ctx._("(gone)"), date=_when(viewer, c.created_at), comment=c.text)
+                ctx._("{author} on {date}: {comment}", author=author.handle if author else ctx._("(gone)"), date=_when(ctx, viewer, c.created_at), comment=c.text)
             )
     return "\n".join(lines)
 
@@ -94,12 +94,12 @@ def describe_goal(ctx: Context, viewer: Member, mentee: Member, rnd: Round, sign
 def _status(ctx: Context, viewer: Member, steps: list[GoalStep], reached: datetime | None) -> str:
     """The goal's status line: open or reached, and how many of its steps are done."""
     if not steps:
-        return ctx._("Status: reached on {date}", date=_when(viewer, reached)) if reached else ctx._("Status: open")
+        return ctx._("Status: reached on {date}", date=_when(ctx, viewer, reached)) if reached else ctx._("Status: open")
     finished = sum(1 for s in steps if s.done_at)
     if reached:
         return ctx.ngettext(
             "Status: reached on {date}; {done} of {n} step done", "Status: reached on {date}; {done} of {n} steps done",
-            len(steps), date=_when(viewer, reached), done=finished,
+            len(steps), date=_when(ctx, viewer, reached), done=finished,
         )
     return ctx.ngettext("Status: open; {done} of {n} step done", "Status: open; {done} of {n} steps done", len(steps), done=finished)
 
@@ -139,10 +139,10 @@ async def goal_done(ctx: Context) -> str:
     me, rnd, signup = _own_goal(ctx)
     assert signup.id is not None
     if not signup.goal:
-        raise ActionError(ctx._("You have no goal for {round} yet: {command}.", round=rnd.name, command=command(ctx, "goal set TEXT")))
+        raise ActionError(ctx._("You have no goal for {round} yet: {command}.", round=rnd.name, command=ctx.command("goal", "set", "TEXT")))
     earlier = ctx.repos.goals.completion(signup.id)
     if earlier is not None:
-        return ctx._("Your goal was marked reached on {date} already.", date=_when(me, earlier.done_at))
+        return ctx._("Your goal was marked reached on {date} already.", date=_when(ctx, me, earlier.done_at))
     done = ctx.repos.goals.complete(signup.id, signup.goal, ctx.now)
     open_steps = sum(1 for s in ctx.repos.goals.steps(signup.id) if s.done_at is None)
     mentors = ctx.repos.pairs.mentors_of(me.id)  # type: ignore[arg-type]
@@ -172,7 +172,7 @@ async def step_add(ctx: Context, text: str) -> str:
         raise ActionError(ctx._("A goal has {most} steps at most.", most=STEPS_MAX))
     ctx.repos.goals.add_step(signup.id, step, ctx.now)
     number = len(steps) + 1
-    done = command(ctx, f"goal step done {number}")
+    done = ctx.command("goal", "step", "done", str(number))
     return ctx._(
         "Step {number} added: {step}. {command} when it is done.", number=number, step=step, command=done
     )
@@ -183,19 +183,19 @@ async def step_done(ctx: Context, number: int) -> str:
     assert signup.id is not None
     steps = ctx.repos.goals.steps(signup.id)
     if not steps:
-        raise ActionError(ctx._("Your goal has no steps yet: {command}.", command=command(ctx, "goal step add TEXT")))
+        raise ActionError(ctx._("Your goal has no steps yet: {command}.", command=ctx.command("goal", "step", "add", "TEXT")))
     if number > len(steps):
         raise UsageError(ctx.ngettext("number: your goal has {n} step; choose 1 to {n}", "number: your goal has {n} steps; choose 1 to {n}", len(steps)))
     step = steps[number - 1]
     if step.done_at is not None:
-        return ctx._("Step {number} was done on {date} already.", number=number, date=_when(me, step.done_at))
+        return ctx._("Step {number} was done on {date} already.", number=number, date=_when(ctx, me, step.done_at))
     ctx.repos.goals.finish_step(step, ctx.now)
     left = sum(1 for s in steps if s.done_at is None)
     if left:
         return ctx._("Step {number} is done: {step}. {left} to go.", number=number, step=step.text, left=left)
     return ctx._(
         "Step {number} is done: {step}. That was the last one: {command} when the goal is reached.",
-        number=number, step=step.text, command=command(ctx, "goal done"),
+        number=number, step=step.text, command=ctx.command("goal", "done"),
     )
 
 
@@ -265,7 +265,7 @@ FEATURE = Feature(
         ),
         CommandSpec(
             ("goal", "step", "done"),
-            N_("mark a milestone done (by its number in !goal)"),
+            N_("mark a milestone done (by its number in {prefix}goal)"),
             roles=("mentee",),
             handler=step_done,
             private=True,

@@ -99,7 +99,18 @@ def language_name(code: str, lang: Language = ENGLISH) -> str:
         return code
 
 
-def language_names(codes: list[str], lang: Language = ENGLISH) -> str:
-    return ", ".join(language_name(c, lang) for c in codes)
+def language_label(code: str, lang: Language = ENGLISH) -> str:
+    """A language named for the reader and, where that differs, in itself, so that its speakers
+    find it too: ``de`` → "German (Deutsch)", "allemand (Deutsch)"; "English" for an English reader."""
+    name = language_name(code, lang)
+    own = language_name(code, Language(code.replace("-", "_"))) if code != lang.code else name
+    return name if own.casefold() == name.casefold() else lang._("{name} ({own_name})", name=name, own_name=own)
+
+
+def language_names(codes: list[str], lang: Language = ENGLISH, *, own: bool = False) -> str:
+    """Languages for the reader ("German, English"); with ``own``, each also in itself where that
+    differs (a list of languages to choose from)."""
+    name = language_label if own else language_name
+    return ", ".join(name(c, lang) for c in codes)
 
 

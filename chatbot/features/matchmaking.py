@@ -665,7 +665,7 @@ FEATURE = Feature(
             N_("make suggestions real: all, or their numbers"),
             roles=("coordinator",),
             handler=confirm,
-            args=(Arg("which", many=True, help=N_("all, or numbers from !match suggest")),),
+            args=(Arg("which", many=True, help=N_("all, or numbers from {prefix}match suggest")),),
             examples=(Example("!match confirm all", r"Paired 1: alice ← bob", setup=(*SIGNED_UP_PAIR, "!match suggest")),),
         ),
         CommandSpec(

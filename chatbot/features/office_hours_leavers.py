@@ -118,7 +118,7 @@ def _tell_leaver(ctx: Context, entry: OhEntry) -> None:
         "{command} there gets you back in, at the end.",
         minutes,
         channel=channel_name(ctx, sess.platform, sess.channel),
-        command=f"{ctx.prefix}q join",
+        command=ctx.command("q", "join"),
     )
     ctx.dm(member, text)
 

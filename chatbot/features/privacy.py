@@ -12,7 +12,6 @@ from datetime import datetime, timedelta
 from chatbot.commands import ActionError, Arg, CommandSpec, Example
 from chatbot.context import Context, Feature, Job
 from chatbot.wording import sentences
-from chatbot.features.checkin_time import command
 from chatbot.features.matchmaking import coordinators
 from chatbot.i18n import N_
 from storage.tables import Member
@@ -51,7 +50,7 @@ async def delete(ctx: Context, code: str | None) -> str:
         fresh = "".join(ctx.rng.choice(_CODE_ALPHABET) for _ in range(6))
         ctx.repos.kv.set("erase-code", key, f"{fresh} {(ctx.now + ERASE_CODE_VALID).isoformat()}")
         minutes = int(ERASE_CODE_VALID.total_seconds()) // 60
-        confirm = command(ctx, f"mydata delete {fresh}")
+        confirm = ctx.command("mydata", "delete", fresh)
         return sentences(
             lang._(
                 "This erases everything stored about you, on every platform you linked: your profile, sign-ups, "
@@ -63,14 +62,14 @@ async def delete(ctx: Context, code: str | None) -> str:
             lang.ngettext(
                 "To go ahead, send {command} within {n} minute ({export} first for a copy).",
                 "To go ahead, send {command} within {n} minutes ({export} first for a copy).",
-                minutes, command=confirm, export=command(ctx, "mydata export"),
+                minutes, command=confirm, export=ctx.command("mydata", "export"),
             ),
         )
     stored = (ctx.repos.kv.get("erase-code", key) or "").split()
     if len(stored) != 2 or datetime.fromisoformat(stored[1]) < ctx.now:
-        raise ActionError(lang._("That code has expired or was never given: send {command} for a new one.", command=command(ctx, "mydata delete")))
+        raise ActionError(lang._("That code has expired or was never given: send {command} for a new one.", command=ctx.command("mydata", "delete")))
     if code.strip().upper() != stored[0]:
-        raise ActionError(lang._("That is not the code I gave you. Send {command} for a new one.", command=command(ctx, "mydata delete")))
+        raise ActionError(lang._("That is not the code I gave you. Send {command} for a new one.", command=ctx.command("mydata", "delete")))
     handle = member.handle
     told = _tell_those_who_should_know(ctx, member)
     ctx.repos.kv.forget("erase-code", key)

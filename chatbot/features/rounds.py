@@ -15,7 +15,7 @@ def current_round(ctx: Context) -> Round:
     rnd = ctx.repos.rounds.current()
     if rnd is None:
         raise ActionError(
-            ctx._("No round is open right now. A coordinator opens one with {command}.", command=f"{ctx.prefix}round open NAME START END")
+            ctx._("No round is open right now. A coordinator opens one with {command}.", command=ctx.command("round", "open", "NAME", "START", "END"))
         )
     return rnd
 
@@ -38,7 +38,7 @@ def chosen_round(ctx: Context, name: str | None) -> Round:
     rnd = ctx.repos.rounds.current() or ctx.repos.rounds.latest()
     if rnd is None:
         raise ActionError(
-            ctx._("There has been no round yet. A coordinator opens one with {command}.", command=f"{ctx.prefix}round open NAME START END")
+            ctx._("There has been no round yet. A coordinator opens one with {command}.", command=ctx.command("round", "open", "NAME", "START", "END"))
         )
     return rnd
 
@@ -53,13 +53,13 @@ async def round_open(ctx: Context, name: str, start: date, end: date) -> str:
         raise ActionError(ctx._("A round lasts a year at most."))
     existing = ctx.repos.rounds.current()
     if existing is not None:
-        raise ActionError(ctx._("{name} is still open; close it first with {command}.", name=existing.name, command=f"{ctx.prefix}round close"))
+        raise ActionError(ctx._("{name} is still open; close it first with {command}.", name=existing.name, command=ctx.command("round", "close")))
     if ctx.repos.rounds.by_name(name) is not None:
         raise ActionError(ctx._("There was a round called {name} already; pick another name.", name=name))
     ctx.repos.rounds.add(name, start, end, ctx.member.id if ctx.member else None, ctx.now)
     return ctx._(
         "Round {name} is open ({start} → {end}). Sign-ups: {mentee} or {mentor}.",
-        name=name, start=start, end=end, mentee=f"{ctx.prefix}signup mentee", mentor=f"{ctx.prefix}signup mentor",
+        name=name, start=start, end=end, mentee=ctx.command("signup", "mentee"), mentor=ctx.command("signup", "mentor"),
     )
 
 

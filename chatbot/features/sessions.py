@@ -15,7 +15,6 @@ from typing import Iterable
 from chatbot.commands import ActionError, Arg, CommandSpec, Example, UsageError, format_minutes, parse_date, parse_duration
 from chatbot.context import Context, Feature
 from chatbot.features.away import local_date, named
-from chatbot.features.checkin_time import command
 from chatbot.features.matchmaking import MY_MENTEE, PAIRED
 from chatbot.features.rounds import current_round
 from chatbot.i18n import ENGLISH, N_, Language
@@ -130,11 +129,11 @@ def _handles(ctx: Context, ids: Iterable[int]) -> dict[int, str]:
 
 
 def _line(ctx: Context, log: SessionLog, names: dict[int, str], notes: bool) -> str:
-    """"1: 2027-01-04 bob with alice, 45m: testing — notes"; dates stay ISO, as they are typed
-    in ``!session edit ID date``."""
+    """"1: Mon 4 Jan bob with alice, 45m: testing — notes": the date as the reader's language
+    writes it (the id is what ``!session edit ID`` takes)."""
     text = ctx._(
         "{id}: {date} {mentor} with {mentee}, {time}: {topic}",
-        id=log.id, date=log.held_on.isoformat(), mentor=names[log.mentor_id], mentee=names[log.mentee_id],
+        id=log.id, date=ctx.language.short_date(log.held_on), mentor=names[log.mentor_id], mentee=names[log.mentee_id],
         time=format_minutes(log.minutes), topic=log.topic,
     )
     if notes and log.notes:
@@ -155,7 +154,7 @@ def _lines(ctx: Context, logs: list[SessionLog], viewer: Member) -> list[str]:
 def _own(ctx: Context, me: Member, log_id: int) -> SessionLog:
     log = ctx.repos.session_logs.get(log_id)
     if log is None:
-        raise ActionError(ctx._("There is no session {id}. {command} shows their numbers.", id=log_id, command=command(ctx, "session list")))
+        raise ActionError(ctx._("There is no session {id}. {command} shows their numbers.", id=log_id, command=ctx.command("session", "list")))
     if log.mentor_id != me.id:
         raise ActionError(ctx._("Session {id} is not yours; you can change only the sessions you logged.", id=log_id))
     return log
@@ -188,15 +187,15 @@ async def session_log(ctx: Context, mentee: Member, duration: str, topic: str) -
         mentee,
         theirs._(
             "{name} logged a {time} session with you on {date}: {topic}. {command} shows them all.",
-            name=named(me), time=format_minutes(minutes), date=log.held_on.isoformat(), topic=log.topic,
-            command=command(ctx, "session list"),
+            name=named(me), time=format_minutes(minutes), date=theirs.short_date(log.held_on), topic=log.topic,
+            command=ctx.command("session", "list"),
         ),
         key=f"session-logged:{log.id}",
     )
     together = ctx.repos.session_logs.of_round(rnd.id, mentor_id=me.id, mentee_id=mentee.id)
     return ctx._(
         "Logged session {id}: {mentee}, {time} on {date}, {topic}. With {mentee} in {round}: {total}. {mentee} has been told.",
-        id=log.id, mentee=mentee.handle, time=format_minutes(minutes), date=log.held_on.isoformat(), topic=log.topic,
+        id=log.id, mentee=mentee.handle, time=format_minutes(minutes), date=ctx.language.short_date(log.held_on), topic=log.topic,
         round=rnd.name, total=_sum(together, ctx.language),
     )
 
@@ -223,7 +222,7 @@ async def session_list(ctx: Context, mentee: Member | None) -> str:
     elif ctx.has_role("coordinator"):
         logs = logs_repo.of_round(rnd.id)
         title = ctx._("All sessions in {round}", round=rnd.name)
-        footer = ctx._("In all: {total}. Per mentor and pair: {command}", total=_sum(logs, ctx.language), command=command(ctx, "session totals"))
+        footer = ctx._("In all: {total}. Per mentor and pair: {command}", total=_sum(logs, ctx.language), command=ctx.command("session", "totals"))
     else:
         logs = logs_repo.of_round(rnd.id, involving=me.id)
         title = ctx._("Your sessions in {round}", round=rnd.name)
@@ -231,7 +230,7 @@ async def session_list(ctx: Context, mentee: Member | None) -> str:
     if not logs:
         empty = ctx._("{title}: none yet.", title=title)
         if ctx.has_role("mentor"):
-            hint = ctx._("Mentors log one with {command}.", command=command(ctx, "session log MENTEE DURATION TOPIC"))
+            hint = ctx._("Mentors log one with {command}.", command=ctx.command("session", "log", "MENTEE", "DURATION", "TOPIC"))
             return f"{empty} {hint}"
         return empty
     return "\n".join([f"{title}:", *_lines(ctx, logs, me), footer])
@@ -295,7 +294,7 @@ async def session_delete(ctx: Context, id: int) -> str:
     ctx.repos.session_logs.delete(log)
     return ctx._(
         "Deleted session {id} ({mentee}, {time} on {date}).",
-        id=id, mentee=names[log.mentee_id], time=format_minutes(log.minutes), date=log.held_on.isoformat(),
+        id=id, mentee=names[log.mentee_id], time=format_minutes(log.minutes), date=ctx.language.short_date(log.held_on),
     )
 
 
@@ -329,7 +328,7 @@ async def session_totals(ctx: Context) -> str:
 
 
 LOGGED = (*PAIRED, "bob: !session log alice 45m testing | Wrote the first unit test")
-SESSION_ID = Arg("id", kind="int", minimum=1, help=N_("the session's number (from !session list)"))
+SESSION_ID = Arg("id", kind="int", minimum=1, help=N_("the session's number (from {prefix}session list)"))
 
 FEATURE = Feature(
     name="sessions",
@@ -348,7 +347,7 @@ FEATURE = Feature(
             examples=(
                 Example(
                     "bob: !session log alice 1h30m Composer debugging | Wrote the first unit test",
-                    r"Logged session 1: alice, 1h30m on 2027-01-04, Composer debugging\.",
+                    r"Logged session 1: alice, 1h30m on Mon 4 Jan, Composer debugging\.",
                     setup=PAIRED,
                 ),
                 Example("bob: !session log alice 0m testing", r"must be longer than zero minutes", setup=PAIRED),
@@ -362,8 +361,8 @@ FEATURE = Feature(
             private=True,
             args=(Arg("mentee", kind="member", required=False, help=N_("only the sessions with this mentee"), complete="my-mentees"),),
             examples=(
-                Example("bob: !session list", r"1: 2027-01-04 bob with alice, 45m: testing — Wrote the first", setup=LOGGED),
-                Example("alice: !session list", r"Your sessions in 2027 Q1:\n1: 2027-01-04 bob with alice, 45m: testing\n", setup=LOGGED),
+                Example("bob: !session list", r"1: Mon 4 Jan bob with alice, 45m: testing — Wrote the first", setup=LOGGED),
+                Example("alice: !session list", r"Your sessions in 2027 Q1:\n1: Mon 4 Jan bob with alice, 45m: testing\n", setup=LOGGED),
             ),
         ),
         CommandSpec(
@@ -377,7 +376,7 @@ FEATURE = Feature(
                 Arg("field", choices=("duration", "topic", "notes", "date"), help=N_("what to change")),
                 Arg("value", kind="text", rest=True, help=N_("the new value (notes: - clears them)")),
             ),
-            examples=(Example("bob: !session edit 1 duration 1h", r"Saved. Session 1: 2027-01-04 bob with alice, 1h: testing", setup=LOGGED),),
+            examples=(Example("bob: !session edit 1 duration 1h", r"Saved. Session 1: Mon 4 Jan bob with alice, 1h: testing", setup=LOGGED),),
         ),
         CommandSpec(
             ("session", "delete"),
@@ -386,7 +385,7 @@ FEATURE = Feature(
             handler=session_delete,
             private=True,
             args=(SESSION_ID,),
-            examples=(Example("bob: !session delete 1", r"Deleted session 1 \(alice, 45m on 2027-01-04\)", setup=LOGGED),),
+            examples=(Example("bob: !session delete 1", r"Deleted session 1 \(alice, 45m on Mon 4 Jan\)", setup=LOGGED),),
         ),
         CommandSpec(
             ("session", "totals"),

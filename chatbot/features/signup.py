@@ -12,7 +12,6 @@ from typing import Any, Callable
 from chatbot.commands import ActionError, Arg, CommandSpec, Example, in_language, parse_int
 from chatbot.context import Context, Feature
 from chatbot.features.away import sentences
-from chatbot.features.checkin_time import command
 from chatbot.features.matchmaking import end_pairs_of
 from chatbot.features.languages import language_name, language_names, parse_languages
 from chatbot.features.rounds import OPEN_EXAMPLE, current_round
@@ -177,7 +176,7 @@ SIGNUP = Flow(
     ),
     finish=lambda ctx, data: _finish_signup(ctx, data),
     title=N_("sign-up"),
-    cancelled=N_("Sign-up stopped; nothing was recorded. Start again any time with !signup."),
+    cancelled=N_("Sign-up stopped; nothing was recorded. Start again any time with {prefix}signup."),
 )
 
 #: what is said of a sign-up of each kind (the kinds are command words: !signup mentee)
@@ -238,7 +237,7 @@ def _offer_language(ctx: Context, member: Member) -> str | None:
     member.language = code
     return ctx._(
         "I'll write to you in {language} from now on; {command} changes it.",
-        language=language_name(code, ctx.language), command=command(ctx, "profile set language"),
+        language=language_name(code, ctx.language), command=ctx.command("profile", "set", "language"),
     )
 
 
@@ -252,7 +251,7 @@ def _spoken_language(ctx: Context, text: str) -> str:
             ctx._(
                 "I can't write in {wanted} yet; I write in {spoken}.",
                 wanted=language_names(codes, ctx.language),
-                spoken=language_names(languages.codes, ctx.language),
+                spoken=language_names(languages.codes, ctx.language, own=True),
             )
         )
     return code
@@ -266,13 +265,13 @@ async def signup(ctx: Context, kind: str) -> str | None:
     rnd = current_round(ctx)
     for s in ctx.repos.signups.of(member.id, rnd.id, kind):  # type: ignore[arg-type]
         if s.status == "active":
-            raise ActionError(ctx._(ALREADY_AS[kind], round=rnd.name, profile=command(ctx, "profile"), set=command(ctx, "profile set")))
+            raise ActionError(ctx._(ALREADY_AS[kind], round=rnd.name, profile=ctx.command("profile"), set=ctx.command("profile", "set")))
     going = ctx.continue_flow("signup")
     if going is not None and going.get("kind") == kind:  # asked again mid-way: go on, do not start over
-        return ctx._(GOING_ON_AS[kind], cancel=command(ctx, "cancel"))
+        return ctx._(GOING_ON_AS[kind], cancel=ctx.command("cancel"))
     known = [f for f, v in (("timezone", member.timezone), ("languages", member.languages), ("focus", member.role_focus)) if v]
     ctx.start_flow("signup", {"kind": kind, "round_id": rnd.id, "_known": known})
-    return ctx._(WELCOME_AS[kind], round=rnd.name, cancel=command(ctx, "cancel"))
+    return ctx._(WELCOME_AS[kind], round=rnd.name, cancel=ctx.command("cancel"))
 
 
 def describe(ctx: Context, member: Member, language: bool = True) -> str:
@@ -358,7 +357,7 @@ async def profile_set(ctx: Context, field: str, value: str) -> str:
             choice = value.strip().lower()
             if choice not in platforms:
                 raise ValueError(
-                    ctx._("You have accounts on {platforms}; link another with {command}", platforms=", ".join(platforms), command=command(ctx, "link"))
+                    ctx._("You have accounts on {platforms}; link another with {command}", platforms=", ".join(platforms), command=ctx.command("link"))
                 )
             member.preferred_platform = choice
         else:
@@ -386,7 +385,7 @@ async def withdraw(ctx: Context, confirm: str | None) -> str:
     if not active and member.status == "withdrawn":
         return ctx._("You have withdrawn already.")
     if confirm is None:
-        go_ahead = ctx._("Send {command} to go ahead.", command=command(ctx, "withdraw confirm"))
+        go_ahead = ctx._("Send {command} to go ahead.", command=ctx.command("withdraw", "confirm"))
         if active and rnd:
             what = ctx.language.join(ctx._(KIND_IN[s.kind, "active"], round=rnd.name) for s in active)
             return sentences(ctx._("This withdraws you as {what}. Your records are kept, marked withdrawn.", what=what), go_ahead)
@@ -399,7 +398,7 @@ async def withdraw(ctx: Context, confirm: str | None) -> str:
     member.status = "withdrawn"
     ctx.repos.session.add(member)
     ctx.repos.conversations.end(member.id)  # type: ignore[arg-type]
-    return ctx._("You have withdrawn. Thank you for taking part; {command} brings you back.", command=command(ctx, "signup"))
+    return ctx._("You have withdrawn. Thank you for taking part; {command} brings you back.", command=ctx.command("signup"))
 
 
 SIGNED_UP = (
