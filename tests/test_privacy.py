@@ -103,3 +103,22 @@ async def test_delete_said_in_a_channel_erases_nothing_and_a_wrong_or_late_code_
             assert s.exec(select(Member).where(Member.handle == "alice")).first() is not None
     finally:
         await bot.stop()
+
+
+async def test_an_erasure_keeps_the_rounds_session_counts_and_says_what_stays(bot):
+    """After deepa's erasure the round's totals shrank (6 sessions, 4h40m -> 4, 3h10m)."""
+    await bot.pair("alice", "bob")
+    await bot.pair("carol", "bob")
+    await bot.say("bob", "!session log alice 45m testing")
+    await bot.say("bob", "!session log alice 45m review")
+    await bot.say("bob", "!session log carol 1h docs")
+    before = (await bot.say("you", "!session totals"))[0].splitlines()[0]
+    assert before == "2027 Q1: 3 sessions, 2h30m in all."
+    asked = (await bot.say("alice", "!mydata delete"))[0]
+    assert "What stays is the round's anonymous counts" in asked
+    code = re.search(r"send !mydata delete ([A-Z2-9]{6})", asked)[1]  # type: ignore[index]
+    await bot.say("alice", f"!mydata delete {code}")
+    after = (await bot.say("you", "!session totals"))[0].splitlines()
+    assert after[0] == "2027 Q1: 3 sessions, 2h30m in all. Of these, 2 sessions, 1h30m were with people who have left the programme."
+    assert after[1].startswith("bob: 1 session, 1h")  # the pair that is left, by name
+    assert "In all: 3 sessions, 2h30m." in (await bot.say("you", "!session list"))[0]

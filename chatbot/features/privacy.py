@@ -14,6 +14,7 @@ from chatbot.context import Context, Feature, Job
 from chatbot.wording import sentences
 from chatbot.features.checkin_time import command
 from chatbot.features.matchmaking import coordinators
+from chatbot.features.sessions import keep_counts_of_leaver
 from chatbot.i18n import N_
 from storage.tables import Member
 
@@ -58,6 +59,7 @@ async def delete(ctx: Context, code: str | None) -> str:
                 "pairs, goals, check-in answers, assessments, session logs and office-hour records, and the "
                 "messages that named you."
             ),
+            lang._("What stays is the round's anonymous counts (how many sessions were held, and for how long), without your name."),
             lang._("It cannot be undone."),
             lang._("The people you are paired with and the coordinators are told that you left the programme, not why."),
             lang.ngettext(
@@ -74,6 +76,7 @@ async def delete(ctx: Context, code: str | None) -> str:
     handle = member.handle
     told = _tell_those_who_should_know(ctx, member)
     ctx.repos.kv.forget("erase-code", key)
+    keep_counts_of_leaver(ctx, member.id)
     ctx.repos.privacy.erase(member)
     ctx.member = None
     ctx.scrub_after_commit()
