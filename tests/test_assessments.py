@@ -164,12 +164,17 @@ async def test_assess_in_a_channel_asks_in_private(bot):
     assert bot.dm("alice")[-1].startswith(f"(1/14) {GENERALIST[0]} — ")
 
 
-async def test_assess_during_another_interview_is_refused(bot):
+async def test_assess_during_another_interview_pauses_it_and_it_carries_on_after(bot):
+    """!assess during a check-in was refused, and the scores typed next went into the check-in."""
     await bot.say("you", '!round open "2027 Q1" 2027-01-01 2027-03-31')
-    await answer(bot, "alice", "!signup mentee", "Europe/Berlin", "en", "3", "programming", "testing")
+    await bot.say("alice", "!profile set focus 3")
+    await answer(bot, "alice", "!signup mentee", "Europe/Berlin", "en", "programming", "testing")
     await bot.say("you", "!role grant alice mentee")
-    out = await bot.say("alice", "!assess")
-    assert out == ["You are in the middle of another interview (signup): answer its question, or leave it with !cancel first."]
+    out = (await bot.say("alice", "!assess"))[0].splitlines()
+    assert out[0].startswith("Self-assessment for 2027 Q1:")
+    assert out[1] == "I've paused your sign-up; it carries on when this one is done."
+    out = await bot.say("alice", "stop")
+    assert out[0].startswith("Paused: 0 of 14 answered") and "Back to your sign-up:" in out[0]
     out = await bot.say("alice", "Land my first patch in core")
     assert out[0].startswith("You're signed up as a mentee")
 

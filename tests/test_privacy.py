@@ -151,6 +151,6 @@ async def test_an_erasure_keeps_the_rounds_session_counts_and_says_what_stays(bo
     code = re.search(r"send !mydata delete ([A-Z2-9]{6})", asked)[1]  # type: ignore[index]
     await bot.say("alice", f"!mydata delete {code}")
     after = (await bot.say("you", "!session totals"))[0].splitlines()
-    assert after[0] == "2027 Q1: 3 sessions, 2h30m in all. Of these, 2 sessions, 1h30m were with people who have left the programme."
+    assert after[0] == "2027 Q1: 3 sessions, 2h30m in all. With people who have left the programme: 2 sessions, 1h30m."
     assert after[1].startswith("bob: 1 session, 1h")  # the pair that is left, by name
     assert "In all: 3 sessions, 2h30m." in (await bot.say("you", "!session list"))[0]

@@ -223,15 +223,11 @@ ASSESS = Flow(
 
 
 def _interview_of(ctx: Context, me: Member) -> Conversation | None:
-    """The assessment interview the person is in, if any; another kind of interview is not
-    interrupted (its answers are not saved until it ends)."""
+    """The assessment interview the person is in, if any. Another kind (a check-in, a sign-up)
+    is paused when this one starts and carries on after it: refusing ``!assess`` during a
+    check-in sent the scores that followed into the check-in."""
     conv = ctx.repos.conversations.get(me.id)  # type: ignore[arg-type]
-    if conv is not None and conv.flow != FLOW:
-        raise ActionError(ctx._(
-            "You are in the middle of another interview ({interview}): answer its question, or leave it with {prefix}cancel first.",
-            interview=conv.flow, prefix=ctx.prefix,
-        ))
-    return conv
+    return conv if conv is not None and conv.flow == FLOW else None
 
 
 async def _begin(ctx: Context, assessment: Assessment, subject: Member, intro: str) -> str | None:

@@ -66,7 +66,7 @@ def _with_leavers(ctx: Context, round_id: int, sessions: int, minutes: int) -> t
     total = _count(sessions + left, minutes + left_minutes, ctx.language)
     if not left:
         return total, ""
-    return total, ctx._("Of these, {left} were with people who have left the programme.", left=_count(left, left_minutes, ctx.language))
+    return total, ctx._("With people who have left the programme: {left}.", left=_count(left, left_minutes, ctx.language))
 
 
 def _clip(text: str, n: int) -> str:
