@@ -122,6 +122,7 @@ def _prompt(ctx: Context, data: dict[str, Any]) -> str:
 def _answer(ctx: Context, text: str, data: dict[str, Any]) -> int:
     """Save the answer to the current skill; return the index of the next unanswered one
     (``len(skills)`` when none is left, :data:`STOPPED` to pause)."""
+    data.pop("_saved", None)  # said once, with the question after the answer that saved them
     word = text.strip().strip(".!").lower()
     repo, skills, at = ctx.repos.assessments, data["skills"], data["at"]
     if word in STOP_WORDS or repo.get(data["assessment"]) is None:
