@@ -391,7 +391,7 @@ class _Client(discord.Client):
 
 class DiscordAdapter:
     platform = PLATFORM
-    capabilities = Capabilities(direct_messages=True, ephemeral_replies=True, attachments=True,
+    capabilities = Capabilities(direct_messages=True, ephemeral_replies=True, attachments=True, forms=True,
                                 parallel_sends=4)  # discord.py keeps each route's rate limit
 
     def __init__(self, settings: DiscordSettings, context: AdapterContext) -> None:
@@ -669,8 +669,10 @@ class DiscordAdapter:
 
     async def _on_form_submit(self, interaction: discord.Interaction) -> None:
         """A modal submission: the numbered answers, as the person would have typed them."""
+        digest = str((interaction.data or {}).get("custom_id", "")).removeprefix(FORM_ID)
+        form = load_form(self.context.kv.get(f"discord.form.{digest}"))
         event = TextReceived(who=self._identity(interaction.user), where=self._where(interaction),
-                             text=form_answers(interaction.data or {}), event_id=str(interaction.id),
+                             text=form_answers(interaction.data or {}, form.first if form else 1), event_id=str(interaction.id),
                              prefix=self.settings.prefix, platform_roles=self._roles_of(interaction.user))
         await self._converse(interaction, event, private=False, is_command=False)
 
@@ -912,7 +914,7 @@ class DiscordAdapter:
         digest = form_digest(form)
         key = f"discord.form.{digest}"
         if self.context.kv.get(key) is None:
-            self.context.kv.set(key, json.dumps({"title": form.title, "questions": list(form.questions)}))
+            self.context.kv.set(key, json.dumps({"title": form.title, "questions": list(form.questions), "first": form.first}))
         return digest
 
     def _forget_dm(self, user_id: int) -> None:

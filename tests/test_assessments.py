@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import dataclasses
 import re
 
 import pytest
 from sqlmodel import Session, select
 
+from adapters.console import MemoryAdapter
 from chatbot.config import embedded_default
+from chatbot.events import Delivery, Form, Outbound
 from chatbot.features import assessments as feature
 from chatbot.features.assessments import render_report, wrapped
 from chatbot.skills import load_catalogue, scale_help
@@ -447,3 +450,36 @@ async def test_a_coordinators_report_offers_the_round(bot):
         "dave: no assessment yet",
         "!assess report NAME shows one person's skills.",
     ]
+
+
+class FormsAdapter(MemoryAdapter):
+    """A chat platform with forms (Discord's modals), recording each form it was given."""
+
+    capabilities = dataclasses.replace(MemoryAdapter.capabilities, forms=True)
+
+    def __init__(self) -> None:
+        super().__init__("forms")
+        self.forms: list[Form] = []
+
+    async def send(self, event: Outbound) -> Delivery:
+        if getattr(event, "form", None) is not None:
+            self.forms.append(event.form)  # type: ignore[union-attr]
+        return await super().send(event)
+
+
+async def test_where_the_platform_has_forms_skills_come_five_at_a_time_in_a_form(bot):
+    """A form on Discord: a modal holds five inputs, so the skills come in groups."""
+    forms = await bot.add(FormsAdapter())
+    await bot.say("you", '!round open "2027 Q1" 2027-01-01 2027-03-31')
+    await bot.say("alice", "!profile set focus 3", platform="forms")
+    await bot.say("you", "!role grant alice mentee")
+    out = await bot.say("alice", "!assess", platform="forms")
+    assert out[1] == "Or rate skills 1-5 in a form (0, 1, 2, 3 or N/A in each box; a blank box is left for later)."
+    assert forms.forms[-1] == Form(title="Skills 1-5", questions=tuple(GENERALIST[:5]), label="Rate them in a form", first=1)
+    out = await bot.say("alice", "1. 2\n2. 3\n3. -\n4. N/A\n5. 1", platform="forms")  # as the modal sends it back
+    assert out[0].startswith(f"(3/14) {GENERALIST[2]} — ")  # the blank one waits
+    assert len(forms.forms) == 1  # one skill left before the next answered ones: no form for it
+    out = await bot.say("alice", "2", platform="forms")
+    assert forms.forms[-1].first == 6 and forms.forms[-1].questions == tuple(GENERALIST[5:10])
+    [saved] = scores(bot, "alice")
+    assert [saved.get(s, "unrated") for s in GENERALIST[:5]] == [2, 3, 2, None, 1]

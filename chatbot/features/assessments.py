@@ -26,7 +26,7 @@ from typing import Any, Sequence
 from chatbot.commands import ActionError, Arg, CommandSpec, Example
 from chatbot.context import Context, Feature
 from chatbot.features.assessment_round import round_overview
-from chatbot.features.assessment_scores import read_scores
+from chatbot.features.assessment_scores import offer_form, read_scores
 from chatbot.features.matchmaking import PAIRED
 from chatbot.flows import Flow, Step
 from chatbot.i18n import ENGLISH, N_, Language
@@ -133,9 +133,12 @@ def _answer(ctx: Context, text: str, data: dict[str, Any]) -> int:
             repo.answer(data["assessment"], skills[index], score, ctx.now)
         data["_saved"] = len(scores)
         if skills[at] not in repo.answers(data["assessment"]):  # others rated by number: this one still waits
+            offer_form(ctx, data, at)
             return at
     answered = repo.answers(data["assessment"])
-    return next((i for i in range(at + 1, len(skills)) if skills[i] not in answered), len(skills))
+    following = next((i for i in range(at + 1, len(skills)) if skills[i] not in answered), len(skills))
+    offer_form(ctx, data, following)
+    return following
 
 
 def _how_to_answer(ctx: Context) -> str:
@@ -256,6 +259,7 @@ async def _begin(ctx: Context, assessment: Assessment, subject: Member, intro: s
         ctx.repos.conversations.end(me.id)  # type: ignore[arg-type]
         return note + await _finish(ctx, {**data, "at": len(assessment.skills)})
     ctx.start_flow(FLOW, {**data, "at": pending[0]})
+    offer_form(ctx, data, pending[0])
     if answered:
         intro = _resuming(ctx, assessment.kind, len(answered), len(assessment.skills), pending[0] + 1)
     else:  # the skills by number, the scale and the ways to answer, once
