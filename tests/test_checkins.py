@@ -379,7 +379,8 @@ async def test_a_correction_is_shown_to_the_mentors_marked_as_such(bot):
 async def test_a_form_offers_the_questions_at_once_and_its_numbered_answers_are_read(bot):
     await run_until(bot, utc(2027, 1, 4, 9, 30))
     [row] = outbox(bot, "checkin:")
-    assert row.payload["form"] == {"title": "Check-in", "questions": [q[2] for q in QUESTIONS], "label": "Answer in a form"}
+    assert row.payload["form"] == {"title": "Check-in", "questions": [q[2] for q in QUESTIONS], "label": "Answer in a form",
+                                   "first": 1}
     await bot.say("alice", "fixed the parser")  # answered question 1, then used the form for everything
     out = await bot.say("alice", "1. fixed the parser and docs\n2. tests\n3. none\n4. 5")
     assert out[0].startswith("Thanks, saved!")
