@@ -43,6 +43,8 @@ class Capabilities:
     #: a message may carry a file (``chatbot.events.Attachment``), shown inline when it is an
     #: image; without it the core says the same in words (and links to it where it can)
     attachments: bool = False
+    #: a DM may offer its questions as a form (``DirectMessage.form``; Discord modals, 5 inputs)
+    forms: bool = False
     #: lines a channel reply should not exceed before the engine summarises or moves it to DM
     channel_lines: int = 10
     #: messages the sender hands to ``send`` at once (each recipient's still one at a time, in

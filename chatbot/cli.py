@@ -28,6 +28,8 @@ from chatbot.config import ConfigError, Settings, load, masked
 from chatbot.wording import plural
 
 if TYPE_CHECKING:
+    from sqlalchemy import Engine as DbEngine
+
     from chatbot.app import App
 
 LOG_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
@@ -288,16 +290,23 @@ def _backup(settings: Settings, dest: Path) -> int:
     return 0
 
 
-def _export_office_hours(settings: Settings, dest: str) -> int:
-    """The office-hour help log as CSV, for coordinators ("-" writes to stdout)."""
-    from chatbot.features.office_hours_report import export_help_log
+def _existing_database(settings: Settings) -> "DbEngine":
+    """The configured database, refused when it is a SQLite file that does not exist (an export
+    must not create an empty one)."""
     from storage.db import open_database, sqlite_path
 
     path = sqlite_path(settings.database.url)
     if path is not None and not path.exists():
         raise FileNotFoundError(f"no database at {path}")
     db = settings.database
-    engine = open_database(db.url, synchronous=db.synchronous, busy_timeout_ms=db.busy_timeout_ms)
+    return open_database(db.url, synchronous=db.synchronous, busy_timeout_ms=db.busy_timeout_ms)
+
+
+def _export_office_hours(settings: Settings, dest: str) -> int:
+    """The office-hour help log as CSV, for coordinators ("-" writes to stdout)."""
+    from chatbot.features.office_hours_report import export_help_log
+
+    engine = _existing_database(settings)
     try:
         if dest == "-":
             rows = export_help_log(engine, sys.stdout)
@@ -307,6 +316,33 @@ def _export_office_hours(settings: Settings, dest: str) -> int:
     finally:
         engine.dispose()
     print(f"wrote {rows} rows to {dest}", file=sys.stderr)
+    return 0
+
+
+def _export_mydata(settings: Settings, handle: str, dest: str) -> int:
+    """One person's records as the JSON file ``!mydata export`` sends where a platform takes
+    files; an admin runs this for people on IRC or the console ("-" writes to stdout)."""
+    from sqlmodel import Session
+
+    from chatbot.clock import SystemClock
+    from chatbot.features.privacy import data_file
+    from storage.repos import Repos
+
+    engine = _existing_database(settings)
+    try:
+        with Session(engine) as session:
+            repos = Repos(session)
+            member = repos.members.by_handle(handle.lstrip("@"))
+            if member is None or member.id is None:
+                raise ValueError(f"nobody has the handle {handle!r}")
+            file = data_file(member, repos.privacy.export(member.id), SystemClock().now())
+    finally:
+        engine.dispose()
+    if dest == "-":
+        sys.stdout.write(file.data.decode())
+    else:
+        Path(dest).write_bytes(file.data)
+    print(f"wrote {member.handle}'s records ({len(file.data)} bytes) to {dest}", file=sys.stderr)
     return 0
 
 
@@ -358,9 +394,13 @@ def build_parser() -> argparse.ArgumentParser:
     o = what.add_parser("office-hours", help="the office-hour help log: one row per person in line")
     o.add_argument("--csv", required=True, metavar="FILE", help="the CSV file to write (- for stdout)")
     o.add_argument("--db", help=DB_HELP)
+    y = what.add_parser("mydata", help="one person's records as a JSON file (what !mydata export sends where files can be sent)")
+    y.add_argument("handle", help="the person's handle")
+    y.add_argument("--json", required=True, metavar="FILE", help="the JSON file to write (- for stdout)")
+    y.add_argument("--db", help=DB_HELP)
     # `mentorbot run --config FILE` as well as `mentorbot --config FILE run`: the option after the
     # command overrides, and its absence there leaves the one before it alone (SUPPRESS)
-    for command in (*sub.choices.values(), o):
+    for command in (*sub.choices.values(), o, y):
         command.add_argument("--config", default=argparse.SUPPRESS, help=argparse.SUPPRESS)
         command.add_argument("--log-level", choices=["DEBUG", "INFO", "WARNING", "ERROR"], default=argparse.SUPPRESS,
                              help=argparse.SUPPRESS)
@@ -394,6 +434,8 @@ def main(argv: list[str] | None = None) -> int:
             return _backup(settings, args.path)
         if args.command == "health":
             return _health(settings, args.adapters)
+        if args.command == "export" and args.what == "mydata":
+            return _export_mydata(settings, args.handle, args.json)
         if args.command == "export":
             return _export_office_hours(settings, args.csv)
     except ConfigError as exc:

@@ -222,8 +222,10 @@ class CheckinQuestion(Strict):
     text: str
     #: the question in other languages, by code: { fr = "…", es = "…" } (else the catalogs')
     translations: dict[str, str] = {}
-    #: text; blocker (an answer other than "none" alerts the mentors at once); scale (1-5)
-    kind: Literal["text", "blocker", "scale"] = "text"
+    #: what an answer must look like: text (words, not a greeting or a question back); done (what
+    #: was done: text, and not a number alone); plan (what comes next: likewise); blocker (an
+    #: answer other than "none" alerts the mentors at once); scale (1-5)
+    kind: Literal["text", "done", "plan", "blocker", "scale"] = "text"
 
     @field_validator("id")
     @classmethod
@@ -252,8 +254,8 @@ class CheckinQuestion(Strict):
 
 
 DEFAULT_CHECKIN_QUESTIONS = [
-    CheckinQuestion(id="done", text=N_("What did you do since last time?")),
-    CheckinQuestion(id="next", text=N_("What will you do next?")),
+    CheckinQuestion(id="done", text=N_("What did you do since last time?"), kind="done"),
+    CheckinQuestion(id="next", text=N_("What will you do next?"), kind="plan"),
     CheckinQuestion(id="blocker", text=N_("Is anything blocking you? (or: none)"), kind="blocker"),
     CheckinQuestion(id="mood", text=N_("How is it going, from 1 (badly) to 5 (great)?"), kind="scale"),
 ]

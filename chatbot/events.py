@@ -205,6 +205,9 @@ class Form:
     questions: tuple[str, ...]
     #: the button's label
     label: str = "Answer"
+    #: the number of the first question, where the answers are numbered from (skills 6-10 of an
+    #: assessment come back as "6. ...\n7. ...")
+    first: int = 1
 
 
 @dataclass(frozen=True)

@@ -56,6 +56,12 @@ class Flow:
     #: does it end on its own after ``[bot] interview_timeout`` without an answer? (a check-in
     #: does not: the next prompt replaces it)
     expires: bool = True
+    #: why the interview is over although nobody ended it (a check-in whose next one began, or
+    #: whose mentee has no mentor any more), asked before each answer; None while it is open
+    closed: Callable[["Context", dict[str, Any]], str | None] | None = None
+    #: how a question is asked again after an answer that does not fit it, with the fields
+    #: {n}, {total}, {question}, {cancel} (default: the question as first asked)
+    reask: str | None = None
 
     def step(self, name: str) -> Step:
         for step in self.steps:
@@ -157,6 +163,14 @@ class Conversations:
         n, total = flow.position(step_name, data)
         return f"({n}/{total}) {flow.step(step_name).prompt(ctx, data)}"
 
+    def again(self, flow: Flow, step_name: str, ctx: "Context", data: dict[str, Any]) -> str:
+        """The question asked again after an answer that did not fit it."""
+        if flow.reask is None:
+            return self.question(flow, step_name, ctx, data)
+        n, total = flow.position(step_name, data)
+        question = flow.step(step_name).prompt(ctx, data)
+        return ctx._(flow.reask, n=n, total=total, question=question, cancel=f"{ctx.prefix}cancel")
+
     async def answer(self, ctx: "Context", text: str) -> None:
         """A plain DM: the answer to the interview's current question, if there is one."""
         reply = lambda text: self.engine.finish_reply(ctx, text, private=True)  # noqa: E731
@@ -184,10 +198,15 @@ class Conversations:
         step = flow.step(conv.step)
         data = dict(conv.data)
         ctx.roles = ctx.roles_of(member)
+        closed = flow.closed(ctx, data) if flow.closed is not None else None
+        if closed is not None:
+            ctx.repos.conversations.end(member.id)
+            resumed = self._resume(ctx, member, data.get(PAUSED))
+            return reply(f"{closed}\n{resumed}" if resumed else closed)
         try:
             value = step.parse(ctx, text, data)
         except ValueError as exc:
-            return reply(f"{in_language(exc, ctx.language)}\n{self.question(flow, step.name, ctx, data)}")
+            return reply(f"{in_language(exc, ctx.language)}\n{self.again(flow, step.name, ctx, data)}")
         data[step.name] = value
         following = flow.after(step.name, data)
         if following is None:

@@ -110,6 +110,10 @@ class AssessmentRepo:
         stmt = select(Assessment).where(Assessment.member_id == member_id).order_by(col(Assessment.id).desc())
         return self.s.exec(stmt).first()
 
+    def of_round(self, round_id: int) -> list[Assessment]:
+        """Every assessment of a round, oldest first (a coordinator's overview)."""
+        return list(self.s.exec(select(Assessment).where(Assessment.round_id == round_id).order_by(col(Assessment.id))))
+
     def completed_final(self, member_id: int, round_id: int) -> Assessment | None:
         stmt = self._of(member_id, "final", round_id).where(col(Assessment.completed_at).is_not(None))
         return self.s.exec(stmt).first()

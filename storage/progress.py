@@ -195,6 +195,15 @@ class SessionLogRepo:
         ).all()
         return {(mentor, mentee): _aware(when) for mentor, mentee, when in rows if when is not None}
 
+    def tally_involving(self, member_id: int) -> dict[int, tuple[int, int]]:
+        """Per round: how many sessions, and minutes, ``member_id`` took part in (either side)."""
+        rows = self.s.exec(
+            select(SessionLog.round_id, func.count(), func.sum(SessionLog.minutes))
+            .where((col(SessionLog.mentor_id) == member_id) | (col(SessionLog.mentee_id) == member_id))
+            .group_by(SessionLog.round_id)
+        ).all()
+        return {round_id: (n, int(minutes or 0)) for round_id, n, minutes in rows}
+
     def totals(self, round_id: int) -> list[PairTotal]:
         """Per (mentor, mentee) pair: how many sessions and minutes in the round."""
         rows = self.s.exec(

@@ -90,7 +90,12 @@ class Bot:
         return adapter
 
     async def simulate(self, platform: str) -> MemoryAdapter:
-        adapter = self._adapter(platform)
+        return await self.add(self._adapter(platform))
+
+    async def add(self, adapter: MemoryAdapter) -> MemoryAdapter:
+        """A platform of the test's own (one that takes files, say), in the one transcript."""
+        adapter.said = self.said
+        self.adapters[adapter.platform] = adapter
         self.app.engine.attach(adapter)
         await adapter.start(self.app.engine.handle, self.app.engine.specs)
         return adapter

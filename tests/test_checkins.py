@@ -214,7 +214,8 @@ async def test_question_by_question_with_a_wrong_rating_asked_again(bot):
     assert await bot.say("alice", "review the patch") == ["(3/4) Is anything blocking you? (or: none)"]
     assert await bot.say("alice", "nothing") == ["(4/4) How is it going, from 1 (badly) to 5 (great)?"]
     out = await bot.say("alice", "great")
-    assert out == ["Please answer with a number from 1 (badly) to 5 (great).\n(4/4) How is it going, from 1 (badly) to 5 (great)?"]
+    assert out == ["Please answer with a number from 1 (badly) to 5 (great).\nThis is check-in question 4 of 4: "
+                   "How is it going, from 1 (badly) to 5 (great)? Answer it, or send !cancel to answer later."]
     assert (await bot.say("alice", "5"))[0].startswith("Thanks, saved!")
     [checkin] = checkins_of(bot)
     assert checkin.answers == ["fixed the flaky test", "review the patch", "nothing", "5"]
@@ -378,7 +379,8 @@ async def test_a_correction_is_shown_to_the_mentors_marked_as_such(bot):
 async def test_a_form_offers_the_questions_at_once_and_its_numbered_answers_are_read(bot):
     await run_until(bot, utc(2027, 1, 4, 9, 30))
     [row] = outbox(bot, "checkin:")
-    assert row.payload["form"] == {"title": "Check-in", "questions": [q[2] for q in QUESTIONS], "label": "Answer in a form"}
+    assert row.payload["form"] == {"title": "Check-in", "questions": [q[2] for q in QUESTIONS], "label": "Answer in a form",
+                                   "first": 1}
     await bot.say("alice", "fixed the parser")  # answered question 1, then used the form for everything
     out = await bot.say("alice", "1. fixed the parser and docs\n2. tests\n3. none\n4. 5")
     assert out[0].startswith("Thanks, saved!")

@@ -603,6 +603,23 @@ async def test_form_button_opens_a_modal_whose_submission_is_numbered_text(start
     assert not plain.get("components")  # more than a modal holds: answered by message, as on IRC
 
 
+async def test_a_form_of_later_questions_numbers_its_answers_from_its_first(start: Any, world: World) -> None:
+    """Skills 6-7 of an assessment in a modal come back as "6. ...\n7. ...", not as skills 1-2."""
+    adapter, engine = await start(MemoryKV())
+    form = Form(title="Self-assessment", questions=("Log Interpretation", "Caching & CDN Layers"), first=6)
+    await adapter.send(DirectMessage(to=world.who(world.alice), text="Skills 6-7 in a form", form=form))
+    dm = await world.dm_channel(world.alice)
+    prompt = await world.fake.wait(channel=dm, match="^Skills 6-7 in a form$", author="bot")
+    [button] = [c for row in prompt["components"] for c in row["components"]]
+    click = await world.fake("POST", "/interactions", {"kind": "component", "user_id": world.alice["id"],
+                                                       "message_id": prompt["id"], "custom_id": button["custom_id"]})
+    await world.fake.wait("/interaction", id=click["id"])
+    submit = await world.fake("POST", "/interactions", {"kind": "modal", "interaction_id": click["id"],
+                                                        "values": {"q0": "2", "q1": "N/A"}})
+    assert (await engine.next(lambda e: e.event_id == submit["id"])).text == "6. 2\n7. N/A"
+    await adapter.stop()
+
+
 # --------------------------------------------------------------------------- settings and lifecycle
 
 

@@ -231,3 +231,15 @@ async def test_signing_up_again_mid_interview_goes_on_where_it_was(bot):
     assert again[0] == "You're in the middle of signing up as a mentee; here is where you were (!cancel stops)."
     assert again[1].startswith("(2/6) Which languages")
     assert (await bot.say("alice", "en"))[0].startswith("(3/6)")
+
+
+async def test_profile_mid_interview_shows_the_answers_already_given(bot):
+    """!profile mid-interview showed "timezone ?; languages ?" for answers already given."""
+    await bot.say("you", OPEN)
+    await bot.say("alice", "!signup mentee")
+    await bot.say("alice", "Europe/Berlin")
+    await bot.say("alice", "en, german")
+    shown = (await bot.say("alice", "!profile"))[0]
+    assert shown.startswith("alice: timezone Europe/Berlin; languages English, German; focus ?")
+    # the profile was a command, not an answer: the interview still waits at question 3
+    assert (await bot.say("alice", "1"))[0].startswith("(4/6)")

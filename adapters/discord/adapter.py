@@ -71,7 +71,7 @@ class DiscordAdapter(Lifecycle, CommandSync, InboundTranslation, Interactions, S
     base class is one role (its module says which), over the shared state of ``DiscordState``."""
 
     platform = PLATFORM
-    capabilities = Capabilities(direct_messages=True, ephemeral_replies=True, attachments=True,
+    capabilities = Capabilities(direct_messages=True, ephemeral_replies=True, attachments=True, forms=True,
                                 parallel_sends=4)  # discord.py keeps each route's rate limit
 
 

@@ -26,7 +26,8 @@ MODAL_INPUTS, MODAL_TITLE, INPUT_LABEL, PLACEHOLDER = 5, 45, 45, 100
 
 def form_digest(form: Form) -> str:
     """16 hex digits naming a form's title and questions (the label does not change the modal)."""
-    raw = json.dumps([form.title, list(form.questions)], ensure_ascii=False)
+    numbered = [form.first] if form.first != 1 else []  # digests of forms numbered from 1 stay as they were
+    raw = json.dumps([form.title, list(form.questions), *numbered], ensure_ascii=False)
     return hashlib.sha256(raw.encode()).hexdigest()[:16]
 
 
@@ -35,7 +36,7 @@ def load_form(raw: str | None) -> Form | None:
         return None
     try:
         data = json.loads(raw)
-        return Form(title=str(data["title"]), questions=tuple(str(q) for q in data["questions"]))
+        return Form(title=str(data["title"]), questions=tuple(str(q) for q in data["questions"]), first=int(data.get("first", 1)))
     except (ValueError, KeyError, TypeError):
         return None
 
@@ -67,9 +68,10 @@ def build_modal(form: Form, digest: str) -> discord.ui.Modal:
     return modal
 
 
-def form_answers(data: Any) -> str:
-    """``1. ...\n2. ...`` from a modal submission's inputs (``q0``, ``q1``, ...), in question order;
-    each answer on one line (a text platform sends one line per answer), a blank one as ``-``."""
+def form_answers(data: Any, first: int = 1) -> str:
+    """``1. ...\n2. ...`` from a modal submission's inputs (``q0``, ``q1``, ...), in question order
+    and numbered from ``first``; each answer on one line (a text platform sends one line per
+    answer), a blank one as ``-``."""
     values: dict[int, str] = {}
 
     def walk(components: Any) -> None:
@@ -82,4 +84,4 @@ def form_answers(data: Any) -> str:
                 values[int(component["custom_id"][1:])] = str(component.get("value") or "")
 
     walk(data.get("components"))
-    return "\n".join(f"{n}. {' '.join(values[i].split()) or '-'}" for n, i in enumerate(sorted(values), 1))
+    return "\n".join(f"{n}. {' '.join(values[i].split()) or '-'}" for n, i in enumerate(sorted(values), first))

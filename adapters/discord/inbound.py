@@ -14,7 +14,7 @@ from typing import Any
 
 import discord
 
-from adapters.discord.forms import build_modal, form_answers, load_form
+from adapters.discord.forms import FORM_ID, build_modal, form_answers, load_form
 from adapters.discord.settings import PLATFORM
 from adapters.discord.state import DiscordState
 from adapters.discord.text import USER_MENTION
@@ -130,8 +130,10 @@ class InboundTranslation(DiscordState):
 
     async def _on_form_submit(self, interaction: discord.Interaction) -> None:
         """A modal submission: the numbered answers, as the person would have typed them."""
+        digest = str((interaction.data or {}).get("custom_id", "")).removeprefix(FORM_ID)
+        form = load_form(self.context.kv.get(f"discord.form.{digest}"))
         event = TextReceived(who=self._identity(interaction.user), where=self._where(interaction),
-                             text=form_answers(interaction.data or {}), event_id=str(interaction.id),
+                             text=form_answers(interaction.data or {}, form.first if form else 1), event_id=str(interaction.id),
                              prefix=self.settings.prefix, platform_roles=self._roles_of(interaction.user))
         await self._converse(interaction, event, private=False, is_command=False)
 

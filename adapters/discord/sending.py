@@ -153,7 +153,7 @@ class Sending(DiscordState):
         digest = form_digest(form)
         key = f"discord.form.{digest}"
         if self.context.kv.get(key) is None:
-            self.context.kv.set(key, json.dumps({"title": form.title, "questions": list(form.questions)}))
+            self.context.kv.set(key, json.dumps({"title": form.title, "questions": list(form.questions), "first": form.first}))
         return digest
 
     def _forget_dm(self, user_id: int) -> None:

@@ -132,7 +132,7 @@ def decode(payload: dict[str, Any], attachment_data: bytes | None = None) -> Out
         data["buttons"] = tuple(Button(**b) for b in data["buttons"])
     if isinstance(data.get("form"), dict):
         form = data["form"]
-        data["form"] = Form(title=form["title"], questions=tuple(form["questions"]), label=form["label"])
+        data["form"] = Form(title=form["title"], questions=tuple(form["questions"]), label=form["label"], first=form.get("first", 1))
     return kind(**data)
 
 

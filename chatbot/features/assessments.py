@@ -18,17 +18,19 @@ skill reads the same everywhere and stays under ~70 characters.
 
 from __future__ import annotations
 
-import re
+import textwrap
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any, Sequence
 
 from chatbot.commands import ActionError, Arg, CommandSpec, Example
 from chatbot.context import Context, Feature
+from chatbot.features.assessment_round import round_overview
+from chatbot.features.assessment_scores import offer_form, read_scores
 from chatbot.features.matchmaking import PAIRED
 from chatbot.flows import Flow, Step
 from chatbot.i18n import ENGLISH, N_, Language
-from chatbot.skills import GENERALIST, Catalogue, CatalogueError, Skill, SkillLookupError, load_catalogue, parse_level, scale_help
+from chatbot.skills import GENERALIST, Catalogue, CatalogueError, Skill, SkillLookupError, load_catalogue, scale_help
 from storage.assessments import Assessment, Rating
 from storage.mentorship import Pair
 from storage.tables import Conversation, Member, Round
@@ -38,8 +40,6 @@ FLOW = "assess"
 STOPPED = -1
 STOP_WORDS = ("stop", "pause")
 SKIP_WORDS = ("skip", "pass")
-#: skill titles longer than this are shortened in reports, to keep a line under ~70 characters
-LABEL_WIDTH = 34
 #: the longest line a report writes
 LINE_WIDTH = 72
 #: the words a person types to leave the interview or pass a skill: the same in every language
@@ -113,26 +113,40 @@ def _prompt(ctx: Context, data: dict[str, Any]) -> str:
         title = ctx._("Final check, {subject}'s {skill}", subject=data["subject"], skill=title)
     if skill is not None and skill.description:
         title = f"{title} — {ctx._(skill.description)}"
-    return title + "\n" + ctx._("{scale}; or {skip}, {stop}", scale=scale_help(ctx.language), **KEYWORDS)
+    saved = data.get("_saved", 0)
+    if saved > 1:  # several scores in one message: say so, since the next question may be the same one
+        title += "\n" + ctx.ngettext("(Saved {n} score.)", "(Saved {n} scores.)", saved)
+    return title  # the scale is said once, when the interview begins or resumes (see _how_to_answer)
 
 
 def _answer(ctx: Context, text: str, data: dict[str, Any]) -> int:
     """Save the answer to the current skill; return the index of the next unanswered one
     (``len(skills)`` when none is left, :data:`STOPPED` to pause)."""
+    data.pop("_saved", None)  # said once, with the question after the answer that saved them
     word = text.strip().strip(".!").lower()
     repo, skills, at = ctx.repos.assessments, data["skills"], data["at"]
     if word in STOP_WORDS or repo.get(data["assessment"]) is None:
         return STOPPED
     if word not in SKIP_WORDS:
-        try:
-            score = parse_level(text)
-        except ValueError:
-            raise ValueError(ctx._(
-                "'{answer}' is not on the scale: answer 0, 1, 2, 3 or N/A (or {skip}, {stop}).", answer=text.strip()[:20], **KEYWORDS,
-            )) from None
-        repo.answer(data["assessment"], skills[at], score, ctx.now)
+        scores = read_scores(text, at, len(skills), ctx.language, KEYWORDS)
+        for index, score in scores.items():
+            repo.answer(data["assessment"], skills[index], score, ctx.now)
+        data["_saved"] = len(scores)
+        if skills[at] not in repo.answers(data["assessment"]):  # others rated by number: this one still waits
+            offer_form(ctx, data, at)
+            return at
     answered = repo.answers(data["assessment"])
-    return next((i for i in range(at + 1, len(skills)) if skills[i] not in answered), len(skills))
+    following = next((i for i in range(at + 1, len(skills)) if skills[i] not in answered), len(skills))
+    offer_form(ctx, data, following)
+    return following
+
+
+def _how_to_answer(ctx: Context) -> str:
+    """The scale and the ways to answer, said once rather than with each of 21 questions."""
+    return "\n".join((
+        ctx._("Scale: {scale}.", scale=scale_help(ctx.language)),
+        ctx._("Rate several at once if you like: in order from the skill asked (2 3 1 0 N/A) or by number (5: 2, 7-9: 1)."),
+    ))
 
 
 def _resume_command(ctx: Context, data: dict[str, Any]) -> str:
@@ -223,15 +237,11 @@ ASSESS = Flow(
 
 
 def _interview_of(ctx: Context, me: Member) -> Conversation | None:
-    """The assessment interview the person is in, if any; another kind of interview is not
-    interrupted (its answers are not saved until it ends)."""
+    """The assessment interview the person is in, if any. Another kind (a check-in, a sign-up)
+    is paused when this one starts and carries on after it: refusing ``!assess`` during a
+    check-in sent the scores that followed into the check-in."""
     conv = ctx.repos.conversations.get(me.id)  # type: ignore[arg-type]
-    if conv is not None and conv.flow != FLOW:
-        raise ActionError(ctx._(
-            "You are in the middle of another interview ({interview}): answer its question, or leave it with {prefix}cancel first.",
-            interview=conv.flow, prefix=ctx.prefix,
-        ))
-    return conv
+    return conv if conv is not None and conv.flow == FLOW else None
 
 
 async def _begin(ctx: Context, assessment: Assessment, subject: Member, intro: str) -> str | None:
@@ -249,9 +259,14 @@ async def _begin(ctx: Context, assessment: Assessment, subject: Member, intro: s
         ctx.repos.conversations.end(me.id)  # type: ignore[arg-type]
         return note + await _finish(ctx, {**data, "at": len(assessment.skills)})
     ctx.start_flow(FLOW, {**data, "at": pending[0]})
+    offer_form(ctx, data, pending[0])
     if answered:
         intro = _resuming(ctx, assessment.kind, len(answered), len(assessment.skills), pending[0] + 1)
-    return note + intro if ctx.where is not None and ctx.where.is_direct else None
+    else:  # the skills by number, the scale and the ways to answer, once
+        skills = (f"{n}. {ctx._(title)}" for n, title in enumerate(assessment.skills, 1))
+        intro = "\n".join([intro, *skills, _how_to_answer(ctx)])
+    # said in a room too: the engine puts it in the private message, before the first question
+    return note + intro
 
 
 def _resuming(ctx: Context, kind: str, answered: int, total: int, at: int) -> str:
@@ -357,6 +372,8 @@ async def assess_final(ctx: Context, mentee: Member) -> str | None:
 
 async def assess_report(ctx: Context, mentee: Member | None) -> str:
     me = ctx.require_member()
+    if mentee is None and ctx.has_role("coordinator") and ctx.repos.rounds.current() is not None:
+        return round_overview(ctx, ctx.repos.rounds.current())  # type: ignore[arg-type]
     subject = mentee or me
     if subject.id != me.id and not ctx.has_role("coordinator") and not ctx.repos.pairs.mentors(me.id, subject.id):  # type: ignore[arg-type]
         raise ActionError(ctx._("A report is private: you see your own, mentors their mentees', coordinators anyone's."))
@@ -422,14 +439,10 @@ def code(rating: Rating | None) -> str:
     return "N/A" if rating.score is None else str(rating.score)
 
 
-def short_label(title: str, width: int = LABEL_WIDTH) -> str:
-    """A title cut at a word boundary to ``width`` characters, with an ellipsis."""
-    if len(title) <= width:
-        return title
-    cut = title[: width - 1]
-    if title[width - 1] != " ":
-        cut = cut.rsplit(" ", 1)[0]
-    return re.sub(r"\s+(&|and|with|of|the)$", "", cut.rstrip()) + "…"
+def wrapped(line: str, width: int = LINE_WIDTH) -> str:
+    """A report line over ``width`` characters goes on, indented, on the next lines: a long
+    skill name is shown whole ("MediaWiki Architecture…" was cut)."""
+    return "\n".join(textwrap.wrap(line, width, subsequent_indent="  ", break_long_words=False, break_on_hyphens=False))
 
 
 def summarise(ratings: Sequence[Rating]) -> dict[str, SkillLine]:
@@ -479,10 +492,10 @@ def render_report(handle: str, round_name: str | None, order: Sequence[str], rat
         if change is not None:
             up, down, same = up + (change > 0), down + (change < 0), same + (change == 0)
         tail = f" ({change:+d})" if change else ""
-        out.append(f"{short_label(lang._(skill))}: {', '.join(parts)}{tail}")
+        out.append(wrapped(f"{lang._(skill)}: {', '.join(parts)}{tail}"))
     if unrated:
         head = lang.ngettext("Not rated yet ({n}): ", "Not rated yet ({n}): ", len(unrated))
-        out.append(head + _clip(", ".join(short_label(s) for s in unrated), LINE_WIDTH - len(head)))
+        out.append(wrapped(head + ", ".join(lang._(s) for s in unrated)))
     if up + down + same:
         out.append(lang._("Since the first self-assessment: {up} up, {down} down, {same} the same.",
                           up=lang.number(up), down=lang.number(down), same=lang.number(same)))
@@ -535,8 +548,12 @@ FEATURE = Feature(
             roles=("mentee", "mentor", "coordinator"),
             handler=assess_report,
             private=True,
-            args=(Arg("mentee", kind="member", required=False, help=N_("whose report (default: yours)"), complete="my-mentees"),),
-            examples=(Example("bob: !assess report alice", r"Open Source Ecosystem Awareness: self 1\n", setup=STARTED),),
+            args=(Arg("mentee", kind="member", required=False, help=N_("whose report (default: yours; coordinators: the round's)"),
+                      complete="my-mentees"),),
+            examples=(
+                Example("bob: !assess report alice", r"Open Source Ecosystem Awareness: self 1\n", setup=STARTED),
+                Example("you: !assess report", r"Assessments in 2027 Q1: 1 mentee\.\nalice: self-assessment under way", setup=STARTED),
+            ),
         ),
     ),
     flows=(ASSESS,),

@@ -61,6 +61,41 @@ def blocker_of(text: str, lang: Language = ENGLISH) -> str | None:
     return " ".join(text.split())
 
 
+#: TRANSLATORS: greetings in your language, comma-separated, lower case (a message that is only
+#: a greeting is not taken as an answer; English ones are always understood too)
+GREETING_WORDS = N_("hello, hi, hey, hiya, howdy, good morning, good afternoon, good evening, anyone there, is anyone there")
+#: words that may follow a greeting and leave it a greeting ("hi there", "hello again")
+_AFTER_GREETING = {"there", "again", "all", "everyone", "bot", "mentorbot", "anyone"}
+_BARE_NUMBER = re.compile(r"^[\d\s.,/:+-]+$")
+#: kinds of question answered in words, and those of them a number alone does not answer
+WORDS = ("text", "done", "plan")
+NOT_A_NUMBER = ("done", "plan")
+
+
+def is_greeting(text: str, lang: Language = ENGLISH) -> bool:
+    """Is ``text`` only a greeting ("hello?", "hi there", "bonjour", "olá")?"""
+    words = re.sub(r"[^\w\s']+", " ", text.lower()).split()
+    phrases = {p.strip() for p in f"{GREETING_WORDS},{lang._(GREETING_WORDS)}".lower().split(",") if p.strip()}
+    for phrase in phrases:
+        head = phrase.split()
+        if words[: len(head)] == head and all(w in _AFTER_GREETING for w in words[len(head) :]):
+            return True
+    return False
+
+
+def _fits(kind: str, answer: str, lang: Language) -> None:
+    """ValueError when ``answer`` cannot answer a question of ``kind``: "I answered this
+    already?" was taken as what a mentee had done, and "2.5" as their plan."""
+    if kind not in WORDS:
+        return
+    if is_greeting(answer, lang):
+        raise ValueError(lang._("Hello! That is a greeting, not an answer."))
+    if answer.rstrip().endswith("?"):
+        raise ValueError(lang._("That reads as a question, not an answer (your mentor is the one to ask)."))
+    if kind in NOT_A_NUMBER and _BARE_NUMBER.match(answer):
+        raise ValueError(lang._("A number alone does not say what you did or plan to do: a few words, please."))
+
+
 def check_answer(question: Sequence[str], text: str, lang: Language = ENGLISH) -> str:
     """One answer, as it will be stored; ValueError says why it cannot be (in ``lang``: the
     text goes straight back to the person who typed the answer)."""
@@ -71,6 +106,7 @@ def check_answer(question: Sequence[str], text: str, lang: Language = ENGLISH) -
         raise ValueError(lang._("Please keep each answer under {limit} characters.", limit=lang.number(ANSWER_MAX)))
     if question[1] == "scale":
         parse_rating(answer, lang)
+    _fits(question[1], answer, lang)
     return answer
 
 

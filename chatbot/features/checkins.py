@@ -197,13 +197,9 @@ def record_answer(ctx: Context, data: dict[str, Any], answers: list[str]) -> str
     assert me.id is not None
     due = datetime.fromisoformat(data["due"])
     row = ctx.repos.checkins.at(me.id, due)
-    at = when(due, me, ctx.language)
-    if row is not None and row.status == ANSWERED:
-        return ctx._("You have answered the check-in for {when} already; {command} corrects it.", when=at, command=ctx.command("checkin", "edit"))
-    if row is not None and row.status != PROMPTED:
-        return ctx._(
-            "The check-in for {when} closed when the next one began; {command} answers the open one.", when=at, command=ctx.command("checkin")
-        )
+    closed = _closed(ctx, data) if row is not None else None
+    if closed is not None:
+        return closed
     if row is None:
         row = ctx.repos.checkins.add(Checkin(mentee_id=me.id, due_at=due, questions=data["questions"]))
     _fill(row, answers, ctx.language)
@@ -278,7 +274,28 @@ CHECKIN = Flow(
     ),
     finish=_finish,
     cancelled=N_("Stopped. Your check-in stays open until the next one; {prefix}checkin answers it."),
+    title=N_("check-in"),
+    expires=False,  # it closes at the next prompt instead, or when the mentee has no mentor any more
+    closed=lambda ctx, data: _closed(ctx, data),
+    reask=N_("This is check-in question {n} of {total}: {question} Answer it, or send {cancel} to answer later."),
 )
+
+
+def _closed(ctx: Context, data: dict[str, Any]) -> str | None:
+    """Why a check-in interview no longer takes answers: "hello? is anyone there?", two weeks
+    after the mentor withdrew, got "(2/4) What will you do next?"."""
+    me = ctx.require_member()
+    assert me.id is not None
+    if me.id not in ctx.repos.checkins.eligible([me.id]):
+        return ctx._("You have no mentor right now, so there is no check-in to answer.")
+    due = datetime.fromisoformat(data["due"])
+    row = ctx.repos.checkins.at(me.id, due)
+    if row is None or row.status == PROMPTED:
+        return None
+    at = when(due, me, ctx.language)
+    if row.status == ANSWERED:
+        return ctx._("You have answered the check-in for {when} already; {command} corrects it.", when=at, command=ctx.command("checkin", "edit"))
+    return ctx._("The check-in for {when} closed when the next one began; {command} answers the open one.", when=at, command=ctx.command("checkin"))
 
 CHECKIN_EDIT = Flow(
     name=EDIT_FLOW,

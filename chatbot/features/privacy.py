@@ -7,31 +7,55 @@ logs) says how to purge them (``Feature.purge``); a daily job applies the config
 from __future__ import annotations
 
 import json
+import re
 from datetime import datetime, timedelta
+from typing import Any
 
 from chatbot.commands import ActionError, Arg, CommandSpec, Example
 from chatbot.context import Context, Feature, Job
+from chatbot.events import Attachment, DirectMessage
 from chatbot.wording import sentences
 from chatbot.features.matchmaking import coordinators
+from chatbot.features.sessions import keep_counts_of_leaver
 from chatbot.i18n import N_
 from storage.tables import Member
 
 
+def data_file(member: Member, data: dict[str, list[dict[str, Any]]], now: datetime) -> Attachment:
+    """A person's records as one readable JSON file (by table, indented): what ``!mydata export``
+    sends where the platform takes files, and ``mentorbot export mydata`` writes elsewhere."""
+    document = {"handle": member.handle, "exported_at": now.isoformat(), "records": data}
+    body = json.dumps(document, ensure_ascii=False, indent=2, sort_keys=True) + "\n"
+    safe = re.sub(r"[^A-Za-z0-9_-]+", "-", member.handle).strip("-") or "member"
+    return Attachment(f"mentorbot-data-{safe}-{now.date().isoformat()}.json", "application/json", body.encode())
+
+
 async def export(ctx: Context) -> str:
+    """A short summary in the DM and the records as a file (one 37 KB DM of raw JSON was
+    unreadable); where no file can be sent, how to get it."""
     member = ctx.require_member()
-    data = ctx.repos.privacy.export(member.id)  # type: ignore[arg-type]
+    assert member.id is not None and ctx.who is not None
+    data = ctx.repos.privacy.export(member.id)
     count = sum(len(rows) for rows in data.values())
-    lines = [
+    summary = ctx._(
+        "Everything stored about you: {records} in {tables} ({counts}).",
+        records=ctx.ngettext("{n} record", "{n} records", count),
+        tables=ctx.ngettext("{n} table", "{n} tables", len(data)),
+        counts=", ".join(f"{table} {len(rows)}" for table, rows in data.items()),
+    )
+    caps = ctx.capabilities(ctx.who.platform)
+    if caps is not None and caps.attachments:
+        file = data_file(member, data, ctx.now)
+        ctx.queue_dm(member.id, DirectMessage(to=ctx.who, text=ctx._("Your records, as a file: {name}", name=file.name), attachment=file))
+        return sentences(summary, ctx._("The file follows in the next message."))
+    cli = f"mentorbot export mydata {member.handle} --json FILE"
+    return sentences(
+        summary,
         ctx._(
-            "Everything stored about you: {records} in {tables} (JSON, one record a line).",
-            records=ctx.ngettext("{n} record", "{n} records", count),
-            tables=ctx.ngettext("{n} table", "{n} tables", len(data)),
-        )
-    ]
-    for table, rows in data.items():
-        for row in rows:
-            lines.append(f"{table}: {json.dumps(row, ensure_ascii=False, sort_keys=True)}")
-    return "\n".join(lines)
+            "I can't send files here: ask an admin to run {command} for you, or send {export} to me on a platform that takes files.",
+            command=cli, export=ctx.command("mydata", "export"),
+        ),
+    )
 
 
 #: how long the code that confirms an erasure stays valid
@@ -57,6 +81,7 @@ async def delete(ctx: Context, code: str | None) -> str:
                 "pairs, goals, check-in answers, assessments, session logs and office-hour records, and the "
                 "messages that named you."
             ),
+            lang._("What stays is the round's anonymous counts (how many sessions were held, and for how long), without your name."),
             lang._("It cannot be undone."),
             lang._("The people you are paired with and the coordinators are told that you left the programme, not why."),
             lang.ngettext(
@@ -73,6 +98,7 @@ async def delete(ctx: Context, code: str | None) -> str:
     handle = member.handle
     told = _tell_those_who_should_know(ctx, member)
     ctx.repos.kv.forget("erase-code", key)
+    keep_counts_of_leaver(ctx, member.id)
     ctx.repos.privacy.erase(member)
     ctx.member = None
     ctx.scrub_after_commit()
@@ -112,7 +138,7 @@ FEATURE = Feature(
             roles=("member",),
             handler=export,
             private=True,
-            examples=(Example("alice: !mydata export", r'member: \{.*"handle": "alice"', setup=("alice: !help",)),),
+            examples=(Example("alice: !mydata export", r"Everything stored about you: .* \(member 1, identity 1", setup=("alice: !help",)),),
         ),
         CommandSpec(
             ("mydata", "delete"),

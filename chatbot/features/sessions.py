@@ -18,6 +18,7 @@ from chatbot.features.away import local_date, named
 from chatbot.features.matchmaking import MY_MENTEE, PAIRED
 from chatbot.features.rounds import current_round
 from chatbot.i18n import ENGLISH, N_, Language
+from chatbot.wording import sentences
 from storage.progress import PairTotal, SessionLog
 from storage.tables import Member
 
@@ -37,6 +38,34 @@ def _count(sessions: int, minutes: int, lang: Language) -> str:
 def _sum(logs: Iterable[SessionLog], lang: Language) -> str:
     logs = list(logs)
     return _count(len(logs), sum(log.minutes for log in logs), lang)
+
+
+#: kv namespace: per round, "sessions minutes" of people whose records were erased
+LEFT = "sessions-of-leavers"
+
+
+def keep_counts_of_leaver(ctx: Context, member_id: int) -> None:
+    """Before a person's records are erased, add their sessions to their rounds' anonymous
+    counts: a mentee's erasure once shrank the round's totals from 6 sessions to 4."""
+    for round_id, (n, minutes) in ctx.repos.session_logs.tally_involving(member_id).items():
+        before, before_minutes = _left(ctx, round_id)
+        ctx.repos.kv.set(LEFT, str(round_id), f"{before + n} {before_minutes + minutes}")
+
+
+def _left(ctx: Context, round_id: int) -> tuple[int, int]:
+    """(sessions, minutes) of a round held with people who left and had their records erased."""
+    n, minutes = (ctx.repos.kv.get(LEFT, str(round_id)) or "0 0").split()
+    return int(n), int(minutes)
+
+
+def _with_leavers(ctx: Context, round_id: int, sessions: int, minutes: int) -> tuple[str, str]:
+    """The round's total with the sessions of people who left, and a sentence saying how many
+    of them those are ("" when none)."""
+    left, left_minutes = _left(ctx, round_id)
+    total = _count(sessions + left, minutes + left_minutes, ctx.language)
+    if not left:
+        return total, ""
+    return total, ctx._("With people who have left the programme: {left}.", left=_count(left, left_minutes, ctx.language))
 
 
 def _clip(text: str, n: int) -> str:
@@ -222,7 +251,8 @@ async def session_list(ctx: Context, mentee: Member | None) -> str:
     elif ctx.has_role("coordinator"):
         logs = logs_repo.of_round(rnd.id)
         title = ctx._("All sessions in {round}", round=rnd.name)
-        footer = ctx._("In all: {total}. Per mentor and pair: {command}", total=_sum(logs, ctx.language), command=ctx.command("session", "totals"))
+        total, left = _with_leavers(ctx, rnd.id, len(logs), sum(log.minutes for log in logs))
+        footer = sentences(ctx._("In all: {total}. Per mentor and pair: {command}", total=total, command=ctx.command("session", "totals")), left)
     else:
         logs = logs_repo.of_round(rnd.id, involving=me.id)
         title = ctx._("Your sessions in {round}", round=rnd.name)
@@ -311,7 +341,8 @@ async def session_totals(ctx: Context) -> str:
         return ctx._("{round}: no pairs and no sessions yet.", round=rnd.name)
     lang = ctx.language
     names = _handles(ctx, [i for m, mentees in per_mentor.items() for i in (m, *mentees)])
-    header = ctx._("{round}: {total} in all.", round=rnd.name, total=_count(sum(t.sessions for t in totals), sum(t.minutes for t in totals), lang))
+    total, left = _with_leavers(ctx, rnd.id, sum(t.sessions for t in totals), sum(t.minutes for t in totals))
+    header = sentences(ctx._("{round}: {total} in all.", round=rnd.name, total=total), left)
     lines = []
     for mentor_id in sorted(per_mentor, key=lambda m: names[m]):
         mentees = per_mentor[mentor_id]

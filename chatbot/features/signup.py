@@ -274,13 +274,21 @@ async def signup(ctx: Context, kind: str) -> str | None:
     return ctx._(WELCOME_AS[kind], round=rnd.name, cancel=ctx.command("cancel"))
 
 
+def _given_so_far(ctx: Context, member: Member) -> dict[str, Any]:
+    """The answers of a sign-up interview ``member`` is in the middle of (none when not): a
+    profile shown mid-way read "timezone ?" for a timezone given a minute before."""
+    conv = ctx.repos.conversations.get(member.id) if member.id is not None else None
+    return dict(conv.data) if conv is not None and conv.flow == SIGNUP.name else {}
+
+
 def describe(ctx: Context, member: Member, language: bool = True) -> str:
     """A compact profile: a line for the person, a line per sign-up in the open round."""
+    given = _given_so_far(ctx, member)
     fields = {
         "handle": member.handle,
-        "timezone": member.timezone or "?",
-        "languages": language_names(member.languages, ctx.language) or "?",
-        "focus": member.role_focus or "?",
+        "timezone": given.get("timezone") or member.timezone or "?",
+        "languages": language_names(given.get("languages") or member.languages, ctx.language) or "?",
+        "focus": given.get("focus") or member.role_focus or "?",
     }
     if member.status == "withdrawn":
         lines = [ctx._("{handle}: timezone {timezone}; languages {languages}; focus {focus}; withdrawn", **fields)]
@@ -375,7 +383,17 @@ async def profile_set(ctx: Context, field: str, value: str) -> str:
     except ValueError as exc:
         raise ActionError(in_language(exc, ctx.language)) from None
     ctx.repos.session.add(member)
+    _correct_interview(ctx, member, field)
     return ctx._("Saved. {profile}", profile=describe(ctx, member))
+
+
+def _correct_interview(ctx: Context, member: Member, field: str) -> None:
+    """A field set mid-interview replaces the interview's answer, which would undo it at the end."""
+    conv = ctx.repos.conversations.get(member.id) if member.id is not None else None
+    value = {"timezone": member.timezone, "languages": member.languages, "focus": member.role_focus}.get(field)
+    if conv is not None and conv.flow == SIGNUP.name and field in conv.data and value is not None:
+        conv.data = {**conv.data, field: value}
+        ctx.repos.conversations.save(conv, ctx.now)
 
 
 async def withdraw(ctx: Context, confirm: str | None) -> str:
