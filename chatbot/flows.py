@@ -169,7 +169,7 @@ class Conversations:
             return self.question(flow, step_name, ctx, data)
         n, total = flow.position(step_name, data)
         question = flow.step(step_name).prompt(ctx, data)
-        return ctx._(flow.reask, n=n, total=total, question=question, cancel=f"{ctx.prefix}cancel")
+        return ctx._(flow.reask, n=n, total=total, question=question, cancel=ctx.command("cancel"))
 
     async def answer(self, ctx: "Context", text: str) -> None:
         """A plain DM: the answer to the interview's current question, if there is one."""

@@ -33,8 +33,9 @@ NOT_SPOKEN = {"debug", "info", "warning", "error", "exception", "critical", "Run
               "compile",  # a regular expression reads what people type
               "command",  # a command as typed (ctx.command("round", "close")), never translated
               "CatalogueError"}  # the skills CSV's problems, for whoever maintains that file
-#: a line of a worked example's script ("alice: !signup mentee", "bob #oh: !oh open") or a command
-SCRIPT = re.compile(r"^(\w+( #[\w-]+)?: |!)")
+#: a line of a worked example's script ("alice: !signup mentee", "bob #oh: !oh open"), a command,
+#: or a command an admin types in a shell ("mentorbot export mydata HANDLE --json FILE")
+SCRIPT = re.compile(r"^(\w+( #[\w-]+)?: |!|mentorbot )")
 SENTENCE = re.compile(r"[A-Za-z]{2,},? [A-Za-z]{2,}")
 #: in the core a ValueError is a programmer's mistake in a declaration; in features it is an answer
 CORE = {"engine.py", "flows.py", "context.py", "commands.py", "matching.py"}

@@ -8,7 +8,7 @@ import discord
 import pytest
 from discord import app_commands
 
-from adapters.discord_commands import CatalogTranslator, described
+from adapters.discord.commands import CatalogTranslator, described
 from chatbot.features import all_features
 from chatbot.i18n import Languages
 

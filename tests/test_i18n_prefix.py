@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import re
 
-from adapters.discord_commands import describe
+from adapters.discord.commands import describe
 from chatbot.config import embedded_default
 from tests.harness import Bot
 from tests.test_i18n_coverage import _texts
