@@ -372,6 +372,14 @@ class FeedbackSettings(Strict):
     def _windows(cls, v: list[str]) -> list[str]:
         from chatbot.features.feedback.dates import windows_of
 
+        for text in v:
+            try:
+                windows_of([text])
+            except ValueError:
+                raise ValueError(
+                    f"'{text}' is not a window: give 'NAME: WHEN' (a short lower-case name), WHEN being 'week N', "
+                    "'midpoint', 'last week', 'start+Nd', 'end-Nd' or a date like 2027-02-15"
+                ) from None
         names = [w.name for w in windows_of(v)]
         if len(set(names)) != len(names):
             raise ValueError("window names must differ")

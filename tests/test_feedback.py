@@ -205,3 +205,18 @@ async def test_a_mentor_with_two_mentees_answers_one_pair_after_the_other(bot):
     assert "Next, your feedback about carol:" in out[-1] and "(1/5) When were you last in touch with carol?" in out[-1]
     out = await answer_all(bot, "bob", ["today", "weekly", "5", "none", "skip"])
     assert "Thanks, saved!" in out[-1] and "Next, your feedback" not in out[-1]
+
+
+async def test_a_french_mentee_is_asked_and_answers_in_french(bot):
+    assert "fr" in "\n".join(await bot.say("alice", "!profile set language fr"))
+    await at(bot, ALICE_ASKED)
+    [to_alice] = [t for t in bot.dm("alice") if "Point d'étape (bilan initial, 2027 Q1)" in t]
+    assert "quelques questions sur votre mentor bob" in to_alice
+    assert "aujourd'hui, hier, cette semaine ou aucun" in to_alice
+    assert "(2/5)" in (await bot.say("alice", "hier"))[-1]
+    assert "(3/5)" in (await bot.say("alice", "toutes les deux semaines"))[-1]
+    assert "(4/5)" in (await bot.say("alice", "4"))[-1]
+    assert "(5/5)" in (await bot.say("alice", "aucun"))[-1]
+    assert "Seuls les coordinateurs le liront." in (await bot.say("alice", "rien"))[-1]
+    shown = "\n".join(await bot.say("you", "!feedback show alice"))
+    assert "alice about bob: last contact Wed 13 Jan · every two weeks · progress 4/5 · no risk" in shown

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from chatbot.context import Context
 from chatbot.features.away import local_date
-from chatbot.features.checkin_time import clip
+from chatbot.features.checkin_time import clip, command
 from chatbot.features.feedback.answers import flags_of
 from chatbot.features.feedback.interview import window_label
 from chatbot.features.matchmaking import coordinators as programme_coordinators
@@ -83,6 +83,6 @@ def alert_coordinators(ctx: Context) -> None:
         if len(items) > SHOWN:
             lines.append(lang.ngettext(
                 "… and {n} more: {command} shows them.", "… and {n} more: {command} shows them.",
-                len(items) - SHOWN, command=f"{ctx.prefix}feedback status",
+                len(items) - SHOWN, command=command(ctx, "feedback status"),
             ))
         ctx.dm(coordinator, "\n".join(lines), key=f"feedback-alerts:{coordinator.id}:{ctx.now.isoformat()}")

@@ -36,11 +36,11 @@ FREQUENCIES = (
 )
 #: more ways to say each (English; the translated label is understood too)
 _FREQUENCY_WORDS = {
-    "weekly": ("every week", "once a week", "week"),
-    "biweekly": ("biweekly", "fortnightly", "every 2 weeks", "every other week", "two weeks"),
-    "monthly": ("every month", "once a month", "month"),
-    "less": ("less", "rarely", "seldom"),
-    "not-yet": ("never", "not at all", "none"),
+    "weekly": re.compile(r"^(every|once a) week|week$"),
+    "biweekly": re.compile(r"^biweekly|fortnightly|every (2|other) weeks?|two weeks$"),
+    "monthly": re.compile(r"^(every|once a) month|month$"),
+    "less": re.compile(r"^less|rarely|seldom$"),
+    "not-yet": re.compile(r"^never|not at all|none$"),
 }
 #: TRANSLATORS: answers meaning "nothing to add" to the last, free question, comma-separated,
 #: lower case (English ones, and "skip", are always understood too)
@@ -127,7 +127,7 @@ def parse_frequency(text: str, lang: Language) -> str:
     if flat.isdigit() and 1 <= int(flat) <= len(FREQUENCIES):
         return FREQUENCIES[int(flat) - 1][0]
     for code, label in FREQUENCIES:
-        if flat in {_flat(ENGLISH._(label)), _flat(lang._(label)), *_FREQUENCY_WORDS[code]}:
+        if flat in {_flat(ENGLISH._(label)), _flat(lang._(label))} or _FREQUENCY_WORDS[code].fullmatch(flat):
             return code
     raise ValueError(lang._("Please answer with one of: {choices}.", choices=frequency_choices(lang)))
 

@@ -34,7 +34,7 @@ async def feedback(ctx: Context) -> str:
         return _nothing_due(ctx, me)
     ctx.start_flow(FLOW, data)
     left = len(ready(ctx, me)) - 1
-    more = ctx.ngettext("After this one, {n} more.", "After these questions, {n} more pairs.", left) if left else ""
+    more = ctx.ngettext("Then {n} more pair.", "Then {n} more pairs.", left) if left else ""
     return sentences(intro(ctx.language, data), more)
 
 

@@ -19,7 +19,7 @@ from chatbot.config import parse_span_setting
 from chatbot.context import Context
 from chatbot.events import Button, Form
 from chatbot.features.away import away_now, zone_of
-from chatbot.features.checkin_time import when_zoned
+from chatbot.features.checkin_time import command, when_zoned
 from chatbot.features.feedback.alerts import alert_coordinators
 from chatbot.features.feedback.dates import dated_windows, local_instant, windows_of
 from chatbot.features.feedback.interview import (
@@ -132,14 +132,14 @@ def _questions(ctx: Context, member: Member, lang: Language) -> tuple[list[str],
     platform, data = _platform(ctx, member), first_ready(ctx, member)
     conv = None if _stale(ctx, member) else ctx.repos.conversations.get(member.id)
     if platform is None or data is None or (conv is not None and conv.flow == FLOW):
-        note = lang._("(You're answering other questions of mine first: send {command} when you're done.)", command=f"{ctx.prefix}feedback")
+        note = lang._("(You're answering other questions of mine first: send {command} when you're done.)", command=command(ctx, "feedback"))
         return [note], None
     theirs = replace(ctx, member=member, who=None, where=None, spec=None)  # speaks the member's language
     return [ctx.engine.conversations.start(theirs, member, FLOW, platform, data)], form_of(lang, data)
 
 
 def _button(ctx: Context, lang: Language) -> tuple[Button, ...]:
-    return (Button(lang._("Answer"), f"{ctx.prefix}feedback"),)
+    return (Button(lang._("Answer"), command(ctx, "feedback")),)
 
 
 def _ask(ctx: Context) -> int:
