@@ -21,6 +21,7 @@ from sqlalchemy import Index, UniqueConstraint, delete, func, or_
 from sqlmodel import Field, Session, SQLModel, col, select
 
 from storage.mentorship import Pair
+from storage.privacy import OWNER
 from storage.tables import Member, Round, when
 
 #: who answers: the mentor (lead or co-mentor) about their mentee, or the mentee about a mentor
@@ -32,6 +33,7 @@ class FeedbackRequest(SQLModel, table=True):
     __table_args__ = (
         UniqueConstraint("round_id", "window", "respondent_id", "pair_id"),
         Index("ix_feedback_request_open", "answered_at", "deadline_at"),
+        {"info": {OWNER: "respondent_id"}},
     )
 
     id: Optional[int] = Field(default=None, primary_key=True)
@@ -53,7 +55,7 @@ class FeedbackRequest(SQLModel, table=True):
 
 class FeedbackAnswer(SQLModel, table=True):
     __tablename__ = "feedback_answer"
-    __table_args__ = (UniqueConstraint("round_id", "window", "respondent_id", "pair_id"),)
+    __table_args__ = (UniqueConstraint("round_id", "window", "respondent_id", "pair_id"), {"info": {OWNER: "respondent_id"}})
 
     id: Optional[int] = Field(default=None, primary_key=True)
     request_id: int = Field(foreign_key="feedback_request.id", unique=True, ondelete="CASCADE")

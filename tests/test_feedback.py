@@ -100,13 +100,15 @@ async def test_answers_stay_private_from_the_other_side(bot):
     out = await bot.say("bob", BOB_FORM)  # what a Discord form sends back
     assert "Thanks, saved!" in out[-1]
     for who, secret, commands in (
-        ("bob", "rebase", ["!feedback", "!checkins", "!checkins alice", "!mentees", "!profile", "!profile alice", "!feedback show alice", "!feedback status"]),
-        ("alice", "exams", ["!feedback", "!checkins", "!profile", "!profile bob", "!feedback show bob", "!feedback status"]),
+        ("bob", "rebase", ["!feedback", "!checkins", "!checkins alice", "!mentees", "!profile", "!profile alice", "!feedback show alice",
+                           "!feedback status", "!mydata export"]),
+        ("alice", "exams", ["!feedback", "!checkins", "!profile", "!profile bob", "!feedback show bob", "!feedback status", "!mydata export"]),
     ):
         for command in commands:
             seen = "\n".join(await bot.say(who, command))
             assert secret not in seen, (who, command, seen)
     assert not any("rebase" in t for t in bot.dm("bob")) and not any("exams" in t for t in bot.dm("alice"))
+    assert "rebase" in "\n".join(await bot.say("alice", "!mydata export"))  # her own answers are hers to take
     shown = "\n".join(await bot.say("you", "!feedback show bob"))
     assert "rebase" in shown and "exams may take all her time" in shown
     status = "\n".join(await bot.say("you", "!feedback status"))

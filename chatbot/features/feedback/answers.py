@@ -142,8 +142,10 @@ def parse_progress(text: str, lang: Language) -> int:
 
 def parse_risk(text: str, lang: Language) -> str | None:
     """None for "none" (and the like), else what puts the pair at risk, in words."""
-    risk = blocker_of(_checked(text, lang), lang)
-    if risk is not None and not meaningful(risk):
+    answer = _checked(text, lang)
+    bare = not any(ch.isalnum() for ch in answer) and set(answer) - set("-–— ")  # "?!" is no answer; "-" is none
+    risk = blocker_of(answer, lang)
+    if bare or (risk is not None and not meaningful(risk)):
         raise ValueError(lang._("Please say in a few words what puts the pair at risk, or answer none."))
     return risk
 
