@@ -89,6 +89,8 @@ async def test_answers_are_checked_one_question_at_a_time(bot):
     assert "Please write a few words, or skip." in (await bot.say("alice", "hey"))[-1]
     out = await bot.say("alice", "skip")
     assert "Thanks, saved! Only the coordinators will read it." in out[-1]
+    # her check-in (Thursday 10:00 in Berlin) was paused by the feedback, and carries on now
+    assert "I've paused your interview" in asked(bot, "alice")[0] and "Back to your interview:" in out[-1]
     shown = "\n".join(await bot.say("you", "!feedback show alice"))
     assert "initial, alice about bob: last contact this week (since Mon 11 Jan) · every two weeks · progress 4/5 · no risk" in shown
 

@@ -153,7 +153,7 @@ def parse_risk(text: str, lang: Language) -> str | None:
 def parse_notes(text: str, lang: Language) -> str | None:
     """Anything else for the coordinators, or None for "skip"."""
     answer = _checked(text, lang)
-    if _flat(answer) in _words(lang, SKIP_WORDS) | {"skip"}:
+    if _flat(answer) in _words(lang, SKIP_WORDS) | {"skip"} or not answer.strip("-–— "):  # "-": an empty form field
         return None
     if not meaningful(answer):
         raise ValueError(lang._("Please write a few words, or skip."))
