@@ -224,3 +224,18 @@ async def test_a_french_mentee_is_asked_and_answers_in_french(bot):
     assert "Seuls les coordinateurs le liront." in (await bot.say("alice", "rien"))[-1]
     shown = "\n".join(await bot.say("you", "!feedback show alice"))
     assert "alice about bob: last contact Wed 13 Jan · every two weeks · progress 4/5 · no risk" in shown
+
+
+async def test_a_mentee_with_a_co_mentor_answers_about_both_then_her_paused_check_in_resumes(bot):
+    for answer in ["!signup mentor", "Europe/Berlin", "en", "3", "all", "testing", "2"]:
+        await bot.say("erin", answer)
+    assert "erin" in (await bot.say("you", "!match comentor alice erin"))[0]
+    await at(bot, ALICE_ASKED)
+    [to_alice] = asked(bot, "alice")
+    assert "about each of bob and erin" in to_alice and "I've paused your interview" in to_alice
+    out = await answer_all(bot, "alice", ["today", "weekly", "4", "none", "skip"])
+    assert "Next, your feedback about erin:" in out[-1] and "Back to your interview" not in out[-1]
+    out = await answer_all(bot, "alice", ["none", "not yet", "3", "none", "skip"])
+    assert "Thanks, saved!" in out[-1] and "Back to your interview:" in out[-1]
+    status = "\n".join(await bot.say("you", "!feedback status 2027 Q1"))
+    assert "alice and bob: mentor ✗, mentee ✓" in status and "alice and erin: mentor ✗, mentee ✓" in status
