@@ -13,7 +13,7 @@ from pathlib import Path
 from datetime import date, timedelta
 from typing import TYPE_CHECKING, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, ValidationInfo, field_validator, model_validator
 
 from chatbot.i18n import N_
 
@@ -348,6 +348,59 @@ class CheckinSettings(Strict):
         return v
 
 
+class FeedbackSettings(Strict):
+    """Feedback rounds: on set dates of each round mentors and mentees answer a few questions
+    about their pair, in private; only coordinators read the answers."""
+
+    #: ask at all
+    enabled: bool = True
+    #: "NAME: WHEN" per window; WHEN is "week N", "midpoint", "last week", "start+Nd", "end-Nd"
+    #: or a date (see chatbot/features/feedback/dates.py)
+    windows: list[str] = ["initial: week 2", "midpoint: midpoint", "final: last week"]
+    #: the hour the questions go out on a window's date, in each person's own timezone (after
+    #: the default check-ins' hour, so the two do not arrive together)
+    time: str = "14:00"
+    #: remind someone who has not answered this long after the questions ("off": never)
+    reminder_after: str = "3d"
+    #: answers are due this long after the questions; missing ones are then reported
+    answer_within: str = "7d"
+    #: a last contact this many days back (or none at all) is reported to the coordinators
+    stale_contact_days: int = Field(14, ge=1, le=365)
+    #: at most this many requests are asked (and as many reminded) per transaction
+    batch: int = Field(500, ge=1, le=100_000)
+
+    @field_validator("windows")
+    @classmethod
+    def _windows(cls, v: list[str]) -> list[str]:
+        from chatbot.features.feedback.dates import windows_of
+
+        for text in v:
+            try:
+                windows_of([text])
+            except ValueError:
+                raise ValueError(
+                    f"'{text}' is not a window: give 'NAME: WHEN' (a short lower-case name), WHEN being 'week N', "
+                    "'midpoint', 'last week', 'start+Nd', 'end-Nd' or a date like 2027-02-15"
+                ) from None
+        names = [w.name for w in windows_of(v)]
+        if len(set(names)) != len(names):
+            raise ValueError("window names must differ")
+        return v
+
+    @field_validator("reminder_after", "answer_within")
+    @classmethod
+    def _spans(cls, v: str, info: ValidationInfo) -> str:
+        if parse_span_setting(v) <= timedelta(0) and info.field_name == "answer_within":
+            raise ValueError("give people some time to answer, e.g. 7d")
+        return v
+
+    @field_validator("time")
+    @classmethod
+    def _hour(cls, v: str) -> str:
+        from chatbot.commands import parse_time
+
+        return parse_time(v).strftime("%H:%M")
+
 class LoggingSettings(Strict):
     level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
 
@@ -425,6 +478,7 @@ class Settings(Strict):
     health: HealthSettings = HealthSettings()
     privacy: PrivacySettings = PrivacySettings()
     checkins: CheckinSettings = CheckinSettings()
+    feedback: FeedbackSettings = FeedbackSettings()
     office_hours: OfficeHoursSettings = OfficeHoursSettings()
     channels: list[ChannelSettings] = []
     dashboard: DashboardSettings = DashboardSettings()

@@ -139,7 +139,12 @@ class Conversations:
         """Reopen a paused interview where it stopped; its question, or None."""
         assert member.id is not None
         ctx.repos.session.flush()  # the ended conversation's row goes before the same key comes back
-        if not paused or paused["flow"] not in self.engine.flows or ctx.repos.conversations.get(member.id) is not None:
+        following = ctx.repos.conversations.get(member.id)
+        if following is not None and paused:  # the finish began another interview: the paused one waits for it
+            following.data = {**following.data, PAUSED: paused}
+            ctx.repos.conversations.save(following, ctx.now)
+            return None
+        if not paused or paused["flow"] not in self.engine.flows or following is not None:
             return None
         flow = self.engine.flows[paused["flow"]]
         ctx.repos.conversations.start(member.id, flow.name, paused["step"], paused["platform"], paused["data"], ctx.now)

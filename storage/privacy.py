@@ -14,6 +14,10 @@ from sqlmodel import Session, SQLModel
 
 from storage.tables import Member, OutboxMessage, PlatformIdentity
 
+#: ``Table.info`` key naming the column of a row's author, for rows reached through something two
+#: people share (another person's feedback about their pair): the export keeps only the person's own
+OWNER = "owner"
+
 
 def _plain(value: Any) -> Any:
     if isinstance(value, (datetime, date)):
@@ -55,7 +59,10 @@ class PrivacyRepo:
                 if not conditions or table.name in BOOKKEEPING:
                     continue
                 pk = list(table.primary_key.columns)
-                for row in self.s.execute(select(table).where(or_(*conditions))).mappings():
+                stmt = select(table).where(or_(*conditions))
+                if OWNER in table.info:  # reached through a shared row (a pair): only the person's own
+                    stmt = stmt.where(table.c[table.info[OWNER]] == member_id)
+                for row in self.s.execute(stmt).mappings():
                     key = tuple(row[c.name] for c in pk)
                     ident = key[0] if len(key) == 1 else key
                     if ident in found.get(table.name, set()) or ident in new.get(table.name, set()):

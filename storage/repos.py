@@ -19,6 +19,7 @@ from sqlmodel import Session, SQLModel, col, select
 from storage.assessments import AssessmentRepo
 from storage.checkins import CheckinRepo
 from storage.dashboard import DashboardLinkRepo
+from storage.feedback import FeedbackRepo
 from storage.mentorship import PairRepo
 from storage.office_hours import OfficeHoursRepo
 from storage.outbox import OutboxRepo
@@ -384,3 +385,4 @@ class Repos:
         self.away = AwayRepo(session)
         self.dashboard_links = DashboardLinkRepo(session)
         self.reports = ReportRepo(session)
+        self.feedback = FeedbackRepo(session)

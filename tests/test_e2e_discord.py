@@ -129,6 +129,23 @@ class Scene:
         for name, intro in ((mentee, "^Meet your mentor"), (mentor, "^You are now mentor of")):  # sent after the answer
             await self.fake.wait(channel=await self.dm_channel(name), author="bot", match=intro)
 
+    async def open_form(self, name: str, message: dict[str, Any]) -> tuple[str, list[dict[str, Any]]]:
+        """``name`` clicks "Answer in a form" under ``message``: (the click's id, the modal's fields)."""
+        buttons = {b["label"]: b["custom_id"] for row in message["components"] for b in row["components"]}
+        click = await self.fake("POST", "/interactions", {"kind": "component", "user_id": self.id(name),
+                                                          "message_id": message["id"], "custom_id": buttons["Answer in a form"]})
+        self.interactions.append(click["id"])
+        opened = await self.fake.wait("/interaction", id=click["id"])
+        assert opened["response_type"] == 9
+        return click["id"], opened["modal"]["components"]
+
+    async def submit_form(self, click: str, values: dict[str, str], channel: str) -> dict[str, Any]:
+        """Send the form opened by ``click``; returns the bot's answer in ``channel``."""
+        submit = await self.fake("POST", "/interactions", {"kind": "modal", "interaction_id": click, "values": values})
+        self.interactions.append(submit["id"])
+        done = await self.fake.wait("/interaction", id=submit["id"])
+        return await self.message(channel, done["message_id"])
+
     def db(self) -> Session:
         return Session(self.bot.db)
 
@@ -238,23 +255,13 @@ async def test_checkin_prompt_in_a_dm_answered_through_its_form(scene: Scene) ->
     buttons = {b["label"]: b["custom_id"] for row in prompt["components"] for b in row["components"]}
     assert set(buttons) == {"Answer", "Answer in a form"} and buttons["Answer"] == "mentorbot:cmd:!checkin"
 
-    click = await scene.fake("POST", "/interactions", {"kind": "component", "user_id": scene.id("alice"),
-                                                       "message_id": prompt["id"], "custom_id": buttons["Answer in a form"]})
-    scene.interactions.append(click["id"])
-    opened = await scene.fake.wait("/interaction", id=click["id"])
-    assert opened["response_type"] == 9
-    labels = opened["modal"]["components"]
+    click, labels = await scene.open_form("alice", prompt)
     assert [c["label"] for c in labels] == ["What did you do since last time?", "What will you do next?",
                                            "Is anything blocking you? (or: none)",
                                            "How is it going, from 1 (badly) to 5 (great)?"]  # 45: Discord's limit
     assert [c["component"]["placeholder"] for c in labels] == [c["label"] for c in labels]
 
-    submit = await scene.fake("POST", "/interactions", {
-        "kind": "modal", "interaction_id": click["id"],
-        "values": {"q0": "Fixed a flaky test", "q1": "Review a patch\nand write docs", "q2": "", "q3": "4"}})
-    scene.interactions.append(submit["id"])
-    done = await scene.fake.wait("/interaction", id=submit["id"])
-    thanks = await scene.message(dm, done["message_id"])
+    thanks = await scene.submit_form(click, {"q0": "Fixed a flaky test", "q1": "Review a patch\nand write docs", "q2": "", "q3": "4"}, dm)
     assert thanks["content"].startswith("Thanks, saved! bob will see it. Next check-in: Mon 11 Jan 10:00 (Europe/Berlin).")
     with scene.db() as s:
         row = s.exec(select(Checkin)).one()

@@ -7,7 +7,7 @@ from chatbot.context import Feature
 
 def all_features() -> list[Feature]:
     from chatbot.features import assessments
-    from chatbot.features import checkins
+    from chatbot.features import checkins, feedback
     from chatbot.features import office_hours
     from chatbot.features import away, goals, sessions
     from chatbot.features import core, dashboard, matchmaking, privacy, rounds, signup, status
@@ -18,6 +18,7 @@ def all_features() -> list[Feature]:
         signup.FEATURE,
         matchmaking.FEATURE,
         checkins.FEATURE,
+        feedback.FEATURE,
         goals.FEATURE,
         sessions.FEATURE,
         away.FEATURE,
