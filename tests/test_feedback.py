@@ -12,6 +12,7 @@ from datetime import datetime, timezone
 
 import pytest
 
+from chatbot.cli import main
 from tests.harness import Bot
 
 UTC = timezone.utc
@@ -90,12 +91,19 @@ async def test_answers_are_checked_one_question_at_a_time(bot):
     out = await bot.say("alice", "skip")
     assert "Thanks, saved! Only the coordinators will read it." in out[-1]
     # her check-in (Thursday 10:00 in Berlin) was paused by the feedback, and carries on now
-    assert "I've paused your interview" in asked(bot, "alice")[0] and "Back to your interview:" in out[-1]
+    assert "I've paused your check-in" in asked(bot, "alice")[0] and "Back to your check-in:" in out[-1]
     shown = "\n".join(await bot.say("you", "!feedback show alice"))
     assert "initial, alice about bob: last contact this week (since Mon 11 Jan) · every two weeks · progress 4/5 · no risk" in shown
 
 
-async def test_answers_stay_private_from_the_other_side(bot):
+def exported(bot: Bot, handle: str, capsys: pytest.CaptureFixture[str]) -> str:
+    """Everything ``!mydata export`` would send the person as a file (the admin's CLI prints it)."""
+    capsys.readouterr()
+    assert main(["export", "mydata", handle, "--json", "-", "--db", bot.settings.database.url]) == 0
+    return capsys.readouterr().out
+
+
+async def test_answers_stay_private_from_the_other_side(bot, capsys):
     await at(bot, ALICE_ASKED)
     await answer_all(bot, "alice", ALICE_SAYS)
     await at(bot, BOB_ASKED)
@@ -110,7 +118,8 @@ async def test_answers_stay_private_from_the_other_side(bot):
             seen = "\n".join(await bot.say(who, command))
             assert secret not in seen, (who, command, seen)
     assert not any("rebase" in t for t in bot.dm("bob")) and not any("exams" in t for t in bot.dm("alice"))
-    assert "rebase" in "\n".join(await bot.say("alice", "!mydata export"))  # her own answers are hers to take
+    assert "rebase" not in exported(bot, "bob", capsys) and "exams" not in exported(bot, "alice", capsys)
+    assert "rebase" in exported(bot, "alice", capsys)  # her own answers are hers to take
     shown = "\n".join(await bot.say("you", "!feedback show bob"))
     assert "rebase" in shown and "exams may take all her time" in shown
     status = "\n".join(await bot.say("you", "!feedback status"))
@@ -232,10 +241,10 @@ async def test_a_mentee_with_a_co_mentor_answers_about_both_then_her_paused_chec
     assert "erin" in (await bot.say("you", "!match comentor alice erin"))[0]
     await at(bot, ALICE_ASKED)
     [to_alice] = asked(bot, "alice")
-    assert "about each of bob and erin" in to_alice and "I've paused your interview" in to_alice
+    assert "about each of bob and erin" in to_alice and "I've paused your check-in" in to_alice
     out = await answer_all(bot, "alice", ["today", "weekly", "4", "none", "skip"])
     assert "Next, your feedback about erin:" in out[-1] and "Back to your interview" not in out[-1]
     out = await answer_all(bot, "alice", ["none", "not yet", "3", "none", "skip"])
-    assert "Thanks, saved!" in out[-1] and "Back to your interview:" in out[-1]
+    assert "Thanks, saved!" in out[-1] and "Back to your check-in:" in out[-1]
     status = "\n".join(await bot.say("you", "!feedback status 2027 Q1"))
     assert "alice and bob: mentor ✗, mentee ✓" in status and "alice and erin: mentor ✗, mentee ✓" in status

@@ -169,7 +169,7 @@ FEEDBACK = Flow(
         for name in STEP_NAMES
     ),
     finish=_finish,
-    cancelled=N_("Stopped. Nothing was saved; !feedback starts again while the feedback is open."),
+    cancelled=N_("Stopped. Nothing was saved; {prefix}feedback starts again while the feedback is open."),
     title=N_("feedback"),
     #: open until the window's deadline, not the usual interview timeout
     expires=False,
