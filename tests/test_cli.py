@@ -41,7 +41,7 @@ def test_state_persists_between_console_runs(tmp_path):
     db = str(tmp_path / "state.db")
     mentorbot("console", "--db", db, "--script", str(first), cwd=tmp_path)
     out = mentorbot("console", "--db", db, "--script", str(second), cwd=tmp_path).stdout
-    assert out.startswith("[dm you] Round 2027 Q1 (2027-01-01 → 2027-03-31) is open")
+    assert out.startswith("[dm you] Round 2027 Q1 (Fri, 1 Jan 2027 → Wed, 31 Mar 2027), ")
 
 
 def test_a_bad_script_line_names_the_line(tmp_path):
