@@ -112,9 +112,9 @@ async def test_the_next_round_takes_sign_ups_while_one_runs(tmp_path):
         out = await bot.say("you", '!round open "2027 Q2" 2027-03-15 2027-06-30')
         assert matches(r"2027 Q1 runs until .*31 Mar 2027; a new round may start after that", out), out
         out = await bot.say("you", '!round open "2027 Q2" 2027-04-01 2027-06-30')
-        assert matches(r"Round 2027 Q2 is open: it runs .*, sign-ups .* → .*1 Apr 2027", out), out
+        assert matches(r"Round 2027 Q2 is open: it runs .*, sign-ups Tue, 5 Jan 2027 → Wed, 31 Mar 2027 with", out), out
         out = await bot.say("you", '!round open "2027 Q3" 2027-07-01 2027-09-30')
-        assert matches(r"2027 Q2 takes sign-ups until .*; let sign-ups for the new round begin after that with --signups-from 2027-04-02", out), out
+        assert matches(r"2027 Q2 takes sign-ups until .*; let sign-ups for the new round begin after that with --signups-from 2027-04-01", out), out
 
         status = await bot.say("carol", "!round status")
         assert matches(r"Round 2027 Q1 .*, running: 1 mentee, 1 mentor .*\nRound 2027 Q2 .*, taking sign-ups until ", status), status

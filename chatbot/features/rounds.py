@@ -136,7 +136,8 @@ SIGNUP_OPTIONS = ("--signups-from", "--signups-until")
 
 def _signup_dates(ctx: Context, options: list[str], start: date, end: date) -> tuple[date, date]:
     """``--signups-from DATE --signups-until DATE``; by default sign-ups run from today until the
-    round starts, or until its last day when it has started already (late-comers still join)."""
+    day before the round starts, or until its last day when it has started already (late-comers
+    still join)."""
     given: dict[str, date] = {}
     words = list(options)
     while words:
@@ -151,7 +152,7 @@ def _signup_dates(ctx: Context, options: list[str], start: date, end: date) -> t
             raise UsageError(exc.message, **exc.fields) from None
     day = today(ctx)
     first = given.get("--signups-from", day)
-    last = given.get("--signups-until", max(start, first) if start > day else end)
+    last = given.get("--signups-until", start - timedelta(days=1) if start > first else end)
     if last < first:
         raise ActionError(ctx._("Sign-ups must end on or after they begin ({start} → {end}).", start=ctx.language.date(first), end=ctx.language.date(last)))
     if last > end:
@@ -255,8 +256,8 @@ FEATURE = Feature(
     commands=(
         CommandSpec(
             ("round", "open"),
-            N_("open a round: it takes sign-ups (by default from today until it starts, or until its end "
-               "if it has started), then runs from START to END"),
+            N_("open a round: it takes sign-ups (by default from today until the day before it starts, or "
+               "until its end if it has started), then runs from START to END"),
             roles=("coordinator",),
             handler=round_open,
             args=(
