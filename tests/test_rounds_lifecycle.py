@@ -61,6 +61,9 @@ async def test_closing_stops_prompts_and_each_pair_gets_one_wrap_up(tmp_path):
         await bot.say("bob", "stop")
 
         alice, bob = len(bot.dm("alice")), len(bot.dm("bob"))
+        out = await bot.say("alice", "1. read the guide 2. a patch 3. none 4. 4")
+        assert not matches(r"Thanks, saved", out), "an open check-in ends with the round"
+        alice = len(bot.dm("alice"))
         await days(bot, 14)
         assert bot.dm("alice")[alice:] == [] and bot.dm("bob")[bob:] == [], "no prompt, reminder, digest or nudge after closing"
 

@@ -19,9 +19,11 @@ from datetime import datetime, timedelta
 from chatbot.commands import ActionError, CommandSpec, Example, format_minutes
 from chatbot.context import Context, Feature, Job
 from chatbot.features.assessments import FINAL_CHECK_DAYS, summarise
+from chatbot.features.checkin_prompts import EDIT_FLOW as CHECKIN_EDIT_FLOW, FLOW as CHECKIN_FLOW
 from chatbot.features.matchmaking import PAIRED, coordinators
 from chatbot.features.rounds import ROUND_ARG, OPEN_EXAMPLE, mentees_count, named_round, today
 from chatbot.i18n import N_, Language
+from storage.checkins import MISSED
 from storage.mentorship import ROUND_CLOSED, Pair
 from storage.tables import Member, Round
 
@@ -46,6 +48,7 @@ def close_round(ctx: Context, rnd: Round) -> str:
     asked = 0
     for pair in pairs:
         mentee, mentor = people[pair.id]
+        _end_checkin_interview(ctx, mentee)
         _wrap_up(ctx, rnd, pair, mentee, mentor)
         if pair.kind == "mentor" and ctx.repos.assessments.completed_final(mentee.id, rnd.id) is None:  # type: ignore[arg-type]
             asked += _ask_final_check(ctx, rnd, pair, mentee, mentor)
@@ -128,6 +131,18 @@ def _wrap_up(ctx: Context, rnd: Round, pair: Pair, mentee: Member, mentor: Membe
     if pair.kind == "mentor":  # one wrap-up for the mentee, from their lead pair
         ctx.dm(mentee, wrap_up_text(ctx, rnd, pair, mentee, mentor, mentee), key=f"wrapup:{pair.id}:mentee")
     ctx.dm(mentor, wrap_up_text(ctx, rnd, pair, mentee, mentor, mentor), key=f"wrapup:{pair.id}:mentor")
+
+
+def _end_checkin_interview(ctx: Context, mentee: Member) -> None:
+    """A check-in still waiting for answers is over with the round (missed): a later reply is
+    not taken for one."""
+    conv = ctx.repos.conversations.get(mentee.id)  # type: ignore[arg-type]
+    if conv is not None and conv.flow in (CHECKIN_FLOW, CHECKIN_EDIT_FLOW):
+        ctx.repos.conversations.end(mentee.id)  # type: ignore[arg-type]
+    row = ctx.repos.checkins.open_for(mentee.id)  # type: ignore[arg-type]
+    if row is not None:
+        row.status, row.closed_at = MISSED, ctx.now
+        ctx.repos.checkins.save(row)
 
 
 def _ask_final_check(ctx: Context, rnd: Round, pair: Pair, mentee: Member, mentor: Member) -> int:
