@@ -190,3 +190,23 @@ async def test_a_round_closes_itself_after_its_last_day_with_a_reminder_a_week_b
         assert len([t for t in bot.dm("you") if "ends on" in t]) == 1, "reminded once"
     finally:
         await bot.stop()
+
+
+async def test_a_pair_ending_or_a_mentor_reopening_frees_room_for_the_first_waiting(tmp_path):
+    bot = await start(tmp_path)
+    try:
+        await sign_up(bot, "alice", "mentee")
+        await sign_up(bot, "carol", "mentee")
+        await sign_up(bot, "bob", "mentor", capacity="1")
+        await bot.say("you", "!match suggest")
+        await bot.say("you", "!match confirm all")
+        await bot.say("bob", "!mentor closed")
+        told = len(bot.dm("you"))
+        await bot.say("you", "!match unassign alice")
+        assert not matches(r"A mentor has room", bot.dm("you")[told:]), "bob takes nobody new: no suggestion"
+        await bot.say("bob", "!mentor open")
+        news = bot.dm("you")[told:]
+        assert matches(r"First in line who fits: carol, number 1 of 1 on the waiting list\.\nSuggested: carol ← bob", news), news
+        assert len([t for t in news if "A mentor has room" in t]) == 1
+    finally:
+        await bot.stop()
