@@ -144,7 +144,7 @@ async def main() -> None:
                 rows.append((f"GET {path}", await timed_get(http, base + path, args.repeat)))
             with Session(app.db) as s:
                 ctx = Context(app.engine, Repos(s), NOW)
-                rnd = ctx.repos.rounds.current()
+                rnd = ctx.repos.rounds.current(NOW.date())
                 pngs = []
                 for _ in range(args.repeat):
                     t = time.perf_counter()

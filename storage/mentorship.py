@@ -18,6 +18,10 @@ from sqlmodel import Field, Session, SQLModel, col, select
 from storage.tables import Member, PlatformIdentity, when
 
 
+#: the end reason of the pairs a round's closing ends
+ROUND_CLOSED = "round closed"
+
+
 class Pair(SQLModel, table=True):
     __table_args__ = (Index("ix_pair_active", "round_id", "ended_at"),)
 
@@ -137,6 +141,35 @@ class PairRepo:
             .order_by(col(Pair.id))
         )
         return [(pair, a, b) for pair, a, b in self.s.exec(stmt)]
+
+    def of_round(self, round_id: int, ended: bool = False) -> list[Pair]:
+        """The round's active pairs; with ``ended``, those its closing ended too (for a closed
+        round's figures)."""
+        stmt = select(Pair).where(Pair.round_id == round_id)
+        if ended:
+            stmt = stmt.where(col(Pair.ended_at).is_(None) | (col(Pair.end_reason) == ROUND_CLOSED))
+        else:
+            stmt = stmt.where(col(Pair.ended_at).is_(None))
+        return list(self.s.exec(stmt.order_by(col(Pair.id))))
+
+    def mentored_in(self, mentor_id: int, mentee_id: int, round_id: int) -> bool:
+        """Did this person mentor that mentee in the round (now, or until the pair ended)?"""
+        stmt = select(Pair.id).where(Pair.mentor_id == mentor_id, Pair.mentee_id == mentee_id, Pair.round_id == round_id)
+        return self.s.exec(stmt).first() is not None
+
+    def past_of_mentor(self, mentor_id: int) -> list[Pair]:
+        """The mentor's ended pairs, newest first: whom they mentored before."""
+        stmt = select(Pair).where(Pair.mentor_id == mentor_id, col(Pair.ended_at).is_not(None))
+        return list(self.s.exec(stmt.order_by(col(Pair.ended_at).desc(), col(Pair.id).desc())))
+
+    def closed_with(self, mentor_id: int, mentee_id: int, since: datetime) -> Pair | None:
+        """Their pair that ended when its round closed, at ``since`` or later (the final check
+        of a mentee is still due then)."""
+        stmt = select(Pair).where(
+            Pair.mentor_id == mentor_id, Pair.mentee_id == mentee_id, Pair.end_reason == ROUND_CLOSED,
+            col(Pair.ended_at) >= since,
+        )
+        return self.s.exec(stmt.order_by(col(Pair.ended_at).desc())).first()
 
     def mentors(self, mentor_id: int, mentee_id: int) -> bool:
         """Does this person (lead or co-mentor) mentor that mentee now?"""

@@ -214,23 +214,67 @@ class RoleRepo:
 
 
 class RoundRepo:
+    """Rounds and their states, which follow from their dates (``today``, a UTC date) until a
+    round is closed: *taking sign-ups* (``signups_from`` ≤ today ≤ ``signups_until``) and
+    *running* (from ``starts_on`` until it is closed, by hand or the day after ``ends_on``).
+    Opening a round refuses overlaps, so at most one round does each at a time."""
+
     def __init__(self, session: Session):
         self.s = session
 
-    def current(self) -> Round | None:
-        return self.s.exec(select(Round).where(Round.status == "open")).first()
+    def _not_closed(self):  # noqa: ANN202 - a select
+        return select(Round).where(Round.status == "open")
+
+    def running(self, today: date) -> Round | None:
+        """The round in progress: started and not closed yet."""
+        stmt = self._not_closed().where(col(Round.starts_on) <= today)
+        return self.s.exec(stmt.order_by(col(Round.starts_on).desc())).first()
+
+    def taking_signups(self, today: date) -> Round | None:
+        """The round people sign up for today."""
+        stmt = self._not_closed().where(col(Round.signups_from) <= today, col(Round.signups_until) >= today)
+        return self.s.exec(stmt.order_by(col(Round.signups_from))).first()
+
+    def current(self, today: date) -> Round | None:
+        """The round pairs are made and work in: the running round, else the one taking sign-ups."""
+        return self.running(today) or self.taking_signups(today)
+
+    def not_closed(self) -> list[Round]:
+        return list(self.s.exec(self._not_closed().order_by(col(Round.starts_on))))
 
     def by_name(self, name: str) -> Round | None:
         return self.s.exec(select(Round).where(func.lower(Round.name) == name.lower())).first()
 
-    def add(self, name: str, starts: date, ends: date, by: int | None, now: datetime) -> Round:
-        rnd = Round(name=name, starts_on=starts, ends_on=ends, opened_by=by, opened_at=now)
+    def add(
+        self, name: str, starts: date, ends: date, by: int | None, now: datetime,
+        signups: tuple[date, date] | None = None,
+    ) -> Round:
+        """A new round; sign-ups from ``now``'s day until it starts when no dates are given."""
+        signups_from, signups_until = signups or (now.date(), max(now.date(), starts))
+        rnd = Round(
+            name=name, starts_on=starts, ends_on=ends, opened_by=by, opened_at=now,
+            signups_from=signups_from, signups_until=signups_until,
+        )
         self.s.add(rnd)
         self.s.flush()
         return rnd
 
     def latest(self) -> Round | None:
         return self.s.exec(select(Round).order_by(col(Round.opened_at).desc())).first()
+
+    def latest_started(self, today: date) -> Round | None:
+        """The round that started last (between rounds: the one that just ended), else the
+        latest opened (a first round still taking sign-ups)."""
+        stmt = select(Round).where(col(Round.starts_on) <= today).order_by(col(Round.starts_on).desc())
+        return self.s.exec(stmt).first() or self.latest()
+
+    def close(self, rnd: Round, now: datetime) -> None:
+        rnd.status, rnd.closed_at = "closed", now
+        self.s.add(rnd)
+
+    def ending_by(self, day: date) -> list[Round]:
+        """Rounds not closed whose last day is ``day`` or earlier."""
+        return list(self.s.exec(self._not_closed().where(col(Round.ends_on) <= day).order_by(col(Round.ends_on))))
 
 
 @dataclass(frozen=True)
@@ -272,6 +316,15 @@ class SignupRepo:
 
     def save(self, signup: Signup) -> None:
         self.s.add(signup)
+
+    def latest_round_of(self, member_id: int, kind: str) -> Round | None:
+        """The latest round the person signed up for as ``kind``."""
+        stmt = (
+            select(Round).join(Signup, col(Signup.round_id) == col(Round.id))
+            .where(Signup.member_id == member_id, Signup.kind == kind)
+            .order_by(col(Round.starts_on).desc())
+        )
+        return self.s.exec(stmt).first()
 
 
 class ConversationRepo:

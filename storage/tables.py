@@ -85,13 +85,18 @@ class MemberRole(SQLModel, table=True):
 
 
 class Round(SQLModel, table=True):
-    """A programme round (a quarter, usually). At most one is open at a time."""
+    """A programme round (a quarter, usually). It takes sign-ups from ``signups_from`` through
+    ``signups_until`` and runs from ``starts_on`` through ``ends_on`` until it is closed; one
+    round may take sign-ups while another runs, but at most one does each at a time."""
 
     id: Optional[int] = Field(default=None, primary_key=True)
     name: str = Field(unique=True)
     starts_on: date
     ends_on: date
-    #: open, closed
+    #: the days people may sign up (both included); set for every round since migration 0013
+    signups_from: Optional[date] = None
+    signups_until: Optional[date] = None
+    #: open (not closed yet: taking sign-ups, running, or waiting for either), closed
     status: str = "open"
     opened_by: Optional[int] = Field(default=None, foreign_key="member.id", ondelete="SET NULL")
     opened_at: datetime = when()

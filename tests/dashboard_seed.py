@@ -75,7 +75,7 @@ def ids(repos: Repos) -> dict[str, int]:
 
 def seed(repos: Repos) -> None:
     s, m = repos.session, ids(repos)
-    rnd = repos.rounds.current()
+    rnd = repos.rounds.not_closed()[0]
     assert rnd is not None and rnd.id is not None
     q = [["done", "text", "What did you do?"], ["mood", "scale", "How is it going?"]]
     for who, day, status, rating, answers in (

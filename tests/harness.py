@@ -148,7 +148,7 @@ class Bot:
     async def pair(self, mentee: str = "alice", mentor: str = "bob", *, mentee_tz: str = "Europe/Berlin", mentor_tz: str = "America/New_York") -> None:
         """Open a round if none is, sign both up (the real interviews) and ``!match assign`` them."""
         out = await self.say("you", "!round status")
-        if "No round is open" in out[0]:
+        if "no round yet" in out[0]:
             await self.say("you", '!round open "2027 Q1" 2027-01-01 2027-03-31')
         for who, answers in (
             (mentee, ["!signup mentee", mentee_tz, "en", "3", "programming", "testing, code review", "Land my first patch in core"]),

@@ -26,7 +26,7 @@ def mentorbot(*args: str, cwd: Path, env: dict[str, str] | None = None) -> subpr
     )
 
 
-@pytest.mark.parametrize("name", ["signup", "round", "assessment", "mentorship", "office-hours", "checkins", "francais",
+@pytest.mark.parametrize("name", ["signup", "round", "round-lifecycle", "assessment", "mentorship", "office-hours", "checkins", "francais",
                                   "checkin-fit", "assessment-quick", "signup-room"])
 def test_example_transcripts_play_as_recorded(tmp_path, name):
     result = mentorbot("console", "--db", str(tmp_path / "demo.db"), "--script", str(ROOT / "examples" / f"{name}.txt"), cwd=tmp_path)
@@ -42,7 +42,7 @@ def test_state_persists_between_console_runs(tmp_path):
     db = str(tmp_path / "state.db")
     mentorbot("console", "--db", db, "--script", str(first), cwd=tmp_path)
     out = mentorbot("console", "--db", db, "--script", str(second), cwd=tmp_path).stdout
-    assert out.startswith("[dm you] Round 2027 Q1 (2027-01-01 → 2027-03-31) is open")
+    assert out.startswith("[dm you] Round 2027 Q1 (Fri, 1 Jan 2027 → Wed, 31 Mar 2027), ")
 
 
 def test_a_bad_script_line_names_the_line(tmp_path):

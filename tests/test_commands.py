@@ -46,7 +46,7 @@ def test_quotes_group_words_and_apostrophes_are_letters():
 def test_longest_path_wins_and_case_is_ignored():
     parsed = registry().parse('!ROUND Open "2027 Q1" 2027-01-01 2027-03-31')
     assert parsed is not None and parsed.spec.name == "round open"
-    assert parsed.args == {"name": "2027 Q1", "start": date(2027, 1, 1), "end": date(2027, 3, 31)}
+    assert parsed.args == {"name": "2027 Q1", "start": date(2027, 1, 1), "end": date(2027, 3, 31), "options": []}
 
 
 def test_rest_argument_keeps_the_text_verbatim():
@@ -56,7 +56,7 @@ def test_rest_argument_keeps_the_text_verbatim():
 
 def test_too_many_and_missing_arguments_are_usage_errors():
     with pytest.raises(UsageError, match="too many arguments: 'extra'"):
-        registry().parse("!round close extra")
+        registry().parse("!mentor open extra")
     with pytest.raises(UsageError, match="start is missing"):
         registry().parse("!round open Q1")
 

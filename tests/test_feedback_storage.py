@@ -32,7 +32,7 @@ async def test_the_answer_rate_per_side_counts_who_was_asked_and_who_answered(bo
         await bot.say("alice", text)
     with Session(bot.engine.db) as session:
         repos = Repos(session)
-        rnd = repos.rounds.current()
+        rnd = repos.rounds.current(bot.clock.now().date())
         assert rnd is not None and rnd.id is not None
         rates = repos.feedback.answer_rates(rnd.id)
         assert rates.mentee == AnswerRate(answered=1, asked=1) and rates.mentor == AnswerRate(answered=0, asked=1)
@@ -45,7 +45,7 @@ async def test_planning_again_makes_no_second_request_and_the_table_refuses_one(
         await bot.tick()
     with Session(bot.engine.db) as session:
         repos = Repos(session)
-        rnd = repos.rounds.current()
+        rnd = repos.rounds.current(bot.clock.now().date())
         assert rnd is not None and rnd.id is not None
         [first, second] = repos.feedback.requests_of(rnd.id, "initial")
         assert {first.side, second.side} == {"mentor", "mentee"}
@@ -67,5 +67,5 @@ async def test_retention_removes_answers_of_windows_long_closed(bot):
         assert repos.feedback.purge_before(datetime(2027, 1, 20, tzinfo=UTC)) == 0  # the window is still open
         assert repos.feedback.purge_before(datetime(2027, 2, 1, tzinfo=UTC)) == 1
         session.commit()
-        rnd = repos.rounds.current()
+        rnd = repos.rounds.current(bot.clock.now().date())
         assert rnd is not None and rnd.id is not None and repos.feedback.requests_of(rnd.id) == []

@@ -98,4 +98,4 @@ def test_the_interactive_console_through_a_pipe(tmp_path):
     out = result.stdout
     assert "[dm you] You are you" in out and "admin" in out
     assert "[dm alice] You are alice" in out
-    assert "[#general] alice: No round is open." in out
+    assert "[#general] alice: There has been no round yet." in out

@@ -151,7 +151,7 @@ async def test_silence_is_nudged_once_then_coordinators_are_told_once(bot):
 def _risks_and_queries(bot: Bot) -> tuple[list[str], int]:
     with selects(bot.app.db) as seen, Session(bot.app.db) as session:
         repos = Repos(session)
-        risks = pairs_at_risk(Context(bot.engine, repos, bot.clock.now()), repos.rounds.current())
+        risks = pairs_at_risk(Context(bot.engine, repos, bot.clock.now()), repos.rounds.current(bot.clock.now().date()))
     return sorted(f"{r.kind} {r.mentor.handle}/{r.mentee.handle}" for r in risks), len(seen)
 
 
@@ -251,7 +251,7 @@ async def test_a_withdrawing_mentee_ends_the_pair_and_the_mentor_is_told(bot):
     await bot.say("alice", "!withdraw confirm")
     assert ("alice", "bob", "mentor", False) in pairs(bot)
     assert any("alice has left the programme" in t for t in bot.dm("bob"))
-    assert "You have no mentees yet." in (await bot.say("bob", "!mentees"))[0]
+    assert "You have no mentees now." in (await bot.say("bob", "!mentees"))[0]
 
 
 async def test_linking_keeps_pairs_with_the_person(bot):

@@ -45,6 +45,7 @@ POLICY = {
     "round chart": ("coordinator",),
     "dashboard": ("coordinator", "mentor", "host"),
     "signup": ("member",),
+    "signup status": ("member",),
     "profile": ("member",),
     "profile set": ("member",),
     "withdraw": ("member",),

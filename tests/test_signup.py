@@ -162,16 +162,16 @@ async def test_withdraw_says_what_it_withdraws_you_from_in_plain_words(bot):
 
 
 async def test_rounds_open_close_status_and_bad_input(bot):
-    assert "No round is open" in (await bot.say("alice", "!round status"))[0]
+    assert "There has been no round yet" in (await bot.say("alice", "!round status"))[0]
     assert "is for coordinator" in (await bot.say("alice", OPEN))[0]
     assert "end: '2027-02-30' is not a date" in (await bot.say("you", '!round open Q1 2027-01-01 2027-02-30'))[0]
     assert "must end after it starts" in (await bot.say("you", '!round open Q1 2027-03-01 2027-01-01'))[0]
     assert "a quote is not closed" in (await bot.say("you", '!round open "2027 Q1 2027-01-01 2027-03-31'))[0]
     await bot.say("you", OPEN)
-    assert "still open" in (await bot.say("you", '!round open Q2 2027-04-01 2027-06-30'))[0]
+    assert "2027 Q1 takes sign-ups until Wed, 31 Mar 2027" in (await bot.say("you", '!round open Q2 2027-04-01 2027-06-30'))[0]
     await sign_up_mentee(bot)
     assert "1 mentee, 0 mentors" in (await bot.say("alice", "!round status"))[0]  # not "1 mentees"
-    assert "closed: 1 mentee, 0 mentors" in (await bot.say("you", "!round close"))[0]
+    assert "closed: 1 mentee, 0 pairs ended" in (await bot.say("you", "!round close"))[0]
     assert "called 2027 Q1 already" in (await bot.say("you", OPEN))[0]
 
 

@@ -171,3 +171,27 @@ def test_timezones_stored_under_old_names_become_canonical_on_upgrade(tmp_path):
         assert dict(conn.execute(text("SELECT handle, timezone FROM member")).all()) == {
             "aroha": "Pacific/Auckland", "sam": "America/Los_Angeles", "ines": "Europe/Lisbon"}
         assert conn.execute(text("SELECT tz FROM checkin_plan")).scalar_one() == "Pacific/Auckland"
+
+
+def test_rounds_opened_before_sign_up_dates_existed_keep_taking_sign_ups_until_they_close(tmp_path, database):
+    """Migration 0013: a round's sign-ups ran from the day it was opened until it was closed;
+    after the upgrade its sign-up dates say so (on SQLite and PostgreSQL alike)."""
+    from datetime import date
+
+    from alembic import command
+    from sqlalchemy import create_engine, text
+
+    url = database.new(tmp_path / "old", migrated=False)
+    cfg = _alembic_config()
+    engine = create_engine(url)
+    with engine.begin() as conn:
+        cfg.attributes["connection"] = conn
+        command.upgrade(cfg, "0012")
+        conn.execute(text('INSERT INTO "round" (id, name, starts_on, ends_on, status, opened_at) '
+                          "VALUES (1, '2027 Q1', '2027-01-01', '2027-03-31', 'open', '2026-12-20 15:30:00')"))
+    engine.dispose()
+    upgraded = open_database(url)  # the start-up upgrade
+    with upgraded.connect() as conn:
+        row = conn.execute(text('SELECT signups_from, signups_until FROM "round"')).one()
+    upgraded.dispose()
+    assert [date.fromisoformat(str(d)) for d in row] == [date(2026, 12, 20), date(2027, 3, 31)]

@@ -110,7 +110,7 @@ class Page:
 
 def _round(ctx: Context, round_id: int | None) -> Round | None:
     if round_id is None:
-        return ctx.repos.rounds.current() or ctx.repos.rounds.latest()
+        return ctx.repos.rounds.running(ctx.now.date()) or ctx.repos.rounds.latest_started(ctx.now.date())
     rnd = ctx.repos.reports.round(round_id)
     if rnd is None:
         raise NotFound(N_("There is no round number {number}."), number=round_id)

@@ -10,13 +10,16 @@ def all_features() -> list[Feature]:
     from chatbot.features import checkins, feedback
     from chatbot.features import office_hours
     from chatbot.features import away, goals, sessions
-    from chatbot.features import core, dashboard, matchmaking, privacy, rounds, signup, status
+    from chatbot.features import core, dashboard, matchmaking, mentee_list, privacy, round_close, rounds, signup, status, waiting_list
 
     return [
         core.FEATURE,
         rounds.FEATURE,
+        round_close.FEATURE,
         signup.FEATURE,
         matchmaking.FEATURE,
+        waiting_list.FEATURE,
+        mentee_list.FEATURE,
         checkins.FEATURE,
         feedback.FEATURE,
         goals.FEATURE,

@@ -20,10 +20,12 @@ from __future__ import annotations
 
 import textwrap
 from dataclasses import dataclass
+from datetime import timedelta
 from functools import lru_cache
 from typing import Any, Sequence
 
 from chatbot.commands import ActionError, Arg, CommandSpec, Example
+from chatbot.features.rounds import PERSON_AND_ROUND, named_round, person_and_round
 from chatbot.context import Context, Feature
 from chatbot.features.assessment_round import round_overview
 from chatbot.features.assessment_scores import offer_form, read_scores
@@ -39,6 +41,8 @@ FLOW = "assess"
 #: the value of the ``at`` answer after "stop": the interview ends, paused
 STOPPED = -1
 STOP_WORDS = ("stop", "pause")
+#: how long after its round closed a lead mentor may still do a mentee's final check
+FINAL_CHECK_DAYS = 14
 SKIP_WORDS = ("skip", "pass")
 #: the longest line a report writes
 LINE_WIDTH = 72
@@ -306,7 +310,7 @@ def _intro(ctx: Context, kind: str, subject: Member, rnd: Round | None, skills: 
 async def assess(ctx: Context) -> str | None:
     me = ctx.require_member()
     _interview_of(ctx, me)
-    rnd = ctx.repos.rounds.current()
+    rnd = ctx.repos.rounds.current(ctx.now.date())
     round_id = rnd.id if rnd is not None else None
     repo = ctx.repos.assessments
     assessment = repo.unfinished(me.id, me.id, "self", round_id)  # type: ignore[arg-type]
@@ -316,13 +320,17 @@ async def assess(ctx: Context) -> str | None:
     return await _begin(ctx, assessment, me, _intro(ctx, "self", me, rnd, assessment.skills))
 
 
-def _pair_with(ctx: Context, me: Member, mentee: Member) -> Pair:
-    """The asker's active pair with ``mentee``: only their mentor or co-mentor assesses them."""
+def _pair_with(ctx: Context, me: Member, mentee: Member, final: bool = False) -> Pair:
+    """The asker's active pair with ``mentee``: only their mentor or co-mentor assesses them.
+    A final check is still due for a while after the round closed (``FINAL_CHECK_DAYS``)."""
     if mentee.id == me.id:
         raise ActionError(ctx._("To rate your own skills, use {prefix}assess.", prefix=ctx.prefix))
     for pair in ctx.repos.pairs.of_mentee(mentee.id):  # type: ignore[arg-type]
         if pair.mentor_id == me.id:
             return pair
+    closed = ctx.repos.pairs.closed_with(me.id, mentee.id, ctx.now - timedelta(days=FINAL_CHECK_DAYS)) if final else None  # type: ignore[arg-type]
+    if closed is not None:
+        return closed
     raise ActionError(ctx._("You do not mentor {mentee}: only their mentor or co-mentor can assess them.", mentee=mentee.handle))
 
 
@@ -344,7 +352,7 @@ async def assess_review(ctx: Context, mentee: Member) -> str | None:
 
 
 async def assess_final(ctx: Context, mentee: Member) -> str | None:
-    pair = _pair_with(ctx, ctx.require_member(), mentee)
+    pair = _pair_with(ctx, ctx.require_member(), mentee, final=True)
     if pair.kind != "mentor":
         lead = ctx.repos.pairs.mentors_of(mentee.id)  # type: ignore[arg-type]
         fields = {"mentee": mentee.handle, "prefix": ctx.prefix}
@@ -370,22 +378,39 @@ async def assess_final(ctx: Context, mentee: Member) -> str | None:
     return await _assess_other(ctx, mentee, "final", pair)
 
 
-async def assess_report(ctx: Context, mentee: Member | None) -> str:
+def _report_round(ctx: Context, subject: Member, name: str | None) -> tuple[Round | None, bool]:
+    """The round named; else the running round if it rates the person, else the round (or
+    none) of their latest assessment. With it: whether the person was assessed outside rounds."""
+    if name:
+        return named_round(ctx, name), False
+    repo = ctx.repos.assessments
+    rnd = ctx.repos.rounds.running(ctx.now.date())
+    if rnd is not None and repo.ratings(subject.id, rnd.id):  # type: ignore[arg-type]
+        return rnd, False
+    latest = repo.latest(subject.id)  # type: ignore[arg-type]
+    if latest is None:
+        return rnd, False
+    if latest.round_id is None:
+        return None, True
+    return ctx.repos.session.get(Round, latest.round_id), False
+
+
+async def assess_report(ctx: Context, mentee: str | None = None) -> str:
     me = ctx.require_member()
-    if mentee is None and ctx.has_role("coordinator") and ctx.repos.rounds.current() is not None:
-        return round_overview(ctx, ctx.repos.rounds.current())  # type: ignore[arg-type]
-    subject = mentee or me
-    if subject.id != me.id and not ctx.has_role("coordinator") and not ctx.repos.pairs.mentors(me.id, subject.id):  # type: ignore[arg-type]
+    person, round_name = person_and_round(ctx, mentee)
+    if person is None and ctx.has_role("coordinator"):
+        rnd = named_round(ctx, round_name) if round_name else ctx.repos.rounds.current(ctx.now.date())
+        if rnd is not None:
+            return round_overview(ctx, rnd)
+    subject = person or me
+    rnd, outside = _report_round(ctx, subject, round_name)
+    mentored = rnd is not None and ctx.repos.pairs.mentored_in(me.id, subject.id, rnd.id)  # type: ignore[arg-type]
+    if subject.id != me.id and not ctx.has_role("coordinator") and not mentored and not ctx.repos.pairs.mentors(me.id, subject.id):  # type: ignore[arg-type]
         raise ActionError(ctx._("A report is private: you see your own, mentors their mentees', coordinators anyone's."))
     repo = ctx.repos.assessments
-    # the open round; between rounds, the round (or none) of the person's latest assessment
-    rnd = ctx.repos.rounds.current()
-    latest = repo.latest(subject.id) if rnd is None else None  # type: ignore[arg-type]
-    if latest is not None and latest.round_id is not None:
-        rnd = ctx.repos.session.get(Round, latest.round_id)
     ratings = repo.ratings(subject.id, rnd.id if rnd else None)  # type: ignore[arg-type]
     if not ratings:
-        return _no_assessment(ctx, subject, rnd, outside=rnd is None and latest is not None)
+        return _no_assessment(ctx, subject, rnd, outside=outside)
     try:
         order = skills_for(ctx, subject, yours=subject.id == me.id)
     except ActionError:
@@ -544,15 +569,16 @@ FEATURE = Feature(
         ),
         CommandSpec(
             ("assess", "report"),
-            N_("per skill: self (first→latest), mentor and final ratings this round"),
+            N_("per skill: self (first→latest), mentor and final ratings in a round (default: the running one, else your latest)"),
             roles=("mentee", "mentor", "coordinator"),
             handler=assess_report,
             private=True,
-            args=(Arg("mentee", kind="member", required=False, help=N_("whose report (default: yours; coordinators: the round's)"),
-                      complete="my-mentees"),),
+            args=(PERSON_AND_ROUND,),
             examples=(
                 Example("bob: !assess report alice", r"Open Source Ecosystem Awareness: self 1\n", setup=STARTED),
                 Example("you: !assess report", r"Assessments in 2027 Q1: 1 mentee\.\nalice: self-assessment under way", setup=STARTED),
+                Example("!assess report alice 2027 Q1", r"Skills of alice in 2027 Q1 .*\nOpen Source Ecosystem Awareness: self 1\n",
+                        setup=(*STARTED, "!round close")),
             ),
         ),
     ),

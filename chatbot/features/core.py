@@ -99,7 +99,7 @@ async def link(ctx: Context, code: str | None) -> str:
 
 
 def _check_mergeable(ctx: Context, keep: Member, gone: Member) -> None:
-    current = ctx.repos.rounds.current()
+    current = ctx.repos.rounds.current(ctx.now.date())
     if current is None:
         return
     kinds_keep = {s.kind for s in ctx.repos.signups.of(keep.id, current.id)}  # type: ignore[arg-type]

@@ -62,7 +62,7 @@ def chart_figure(ctx: Context, rnd: Round, name: str) -> tuple[Figure, str]:
 
 
 async def round_chart(ctx: Context, chart: str | None = None) -> str | None:
-    rnd = ctx.repos.rounds.current() or ctx.repos.rounds.latest()
+    rnd = ctx.repos.rounds.running(ctx.now.date()) or ctx.repos.rounds.latest_started(ctx.now.date())
     if rnd is None:
         raise ActionError(N_("No round has been opened yet, so there is nothing to chart. "
                              "A coordinator opens one with {prefix}round open NAME START END."), prefix=ctx.prefix)

@@ -16,7 +16,7 @@ from chatbot.context import Context, Feature
 from chatbot.features.away import local_date, named, told_text
 from chatbot.wording import sentences
 from chatbot.features.matchmaking import MY_MENTEE, PAIRED, active_signup
-from chatbot.features.rounds import current_round
+from chatbot.features.rounds import mentee_round
 from chatbot.features.signup import parse_goal
 from chatbot.i18n import N_
 from storage.progress import GoalStep
@@ -51,7 +51,7 @@ def _goal_of(ctx: Context, mentee: Member, rnd: Round, me: Member) -> Signup:
 
 def _own_goal(ctx: Context) -> tuple[Member, Round, Signup]:
     me = ctx.require_member()
-    rnd = current_round(ctx)
+    rnd = mentee_round(ctx, me)
     return me, rnd, _goal_of(ctx, me, rnd, me)
 
 
@@ -109,10 +109,10 @@ def _status(ctx: Context, viewer: Member, steps: list[GoalStep], reached: dateti
 
 async def goal_show(ctx: Context, mentee: Member | None) -> str:
     me = ctx.require_member()
-    rnd = current_round(ctx)
     target = mentee or me
-    assert me.id is not None and target.id is not None
-    if target.id != me.id and not ctx.has_role("coordinator") and not ctx.repos.pairs.mentors(me.id, target.id):
+    rnd = mentee_round(ctx, target)
+    assert me.id is not None and target.id is not None and rnd.id is not None
+    if target.id != me.id and not ctx.has_role("coordinator") and not ctx.repos.pairs.mentored_in(me.id, target.id, rnd.id):
         raise ActionError(ctx._("{who} is not your mentee; you can see your own mentees' goals.", who=target.handle))
     return describe_goal(ctx, me, target, rnd, _goal_of(ctx, target, rnd, me))
 
@@ -201,7 +201,7 @@ async def step_done(ctx: Context, number: int) -> str:
 
 async def goal_comment(ctx: Context, mentee: Member, text: str) -> str:
     me = ctx.require_member()
-    rnd = current_round(ctx)
+    rnd = mentee_round(ctx, mentee)
     assert me.id is not None and mentee.id is not None
     if mentee.id == me.id or not ctx.repos.pairs.mentors(me.id, mentee.id):
         raise ActionError(ctx._("{who} is not your mentee; you can comment on your own mentees' goals.", who=mentee.handle))

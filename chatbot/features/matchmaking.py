@@ -13,13 +13,20 @@ import re
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta, timezone
 
-from chatbot.commands import ActionError, Arg, CommandSpec, Example, UsageError, format_minutes
+from chatbot.commands import ActionError, Arg, CommandSpec, Example, UsageError
 from chatbot.context import Context, Feature, Job
-from chatbot.features.rounds import OPEN_EXAMPLE, current_round
+from chatbot.features.rounds import OPEN_EXAMPLE, ROUND_ARG, chosen_round, current_round, matching_round, signed_up_round, today
 from chatbot.i18n import ENGLISH, N_, Language
 from chatbot.matching import MatchResult, MenteeProfile, MentorProfile, Suggestion, suggest_matches
 from storage.mentorship import Pair
 from storage.tables import Member, OutboxMessage, Round, Signup
+
+
+def capacity_freed(ctx: Context, round_id: int) -> None:
+    """A mentor gained room: see ``waiting_list.capacity_freed`` (which builds on this module)."""
+    from chatbot.features import waiting_list
+
+    waiting_list.capacity_freed(ctx, round_id)
 
 
 def _is_asker(ctx: Context, member: Member) -> bool:
@@ -155,8 +162,8 @@ def make_pair(ctx: Context, rnd: Round, mentee: Member, mentor: Member, kind: st
 
 
 def _pair_by_coordinator(ctx: Context, mentee: Member, mentor: Member, kind: str, override: str | None) -> str:
-    """Make the pair; when the coordinator overrode the capacity, say so in the reply."""
-    rnd = current_round(ctx)
+    """Make the pair (in the mentee's round); when the coordinator overrode the capacity, say so in the reply."""
+    rnd = signed_up_round(ctx, mentee, "mentee")
     make_pair(ctx, rnd, mentee, mentor, kind=kind, over=override == OVER_CAPACITY)
     load, capacity = load_of(ctx, rnd, mentor, active_signup(ctx, mentor, rnd, "mentor"))
     if load > capacity:
@@ -180,7 +187,7 @@ async def comentor(ctx: Context, mentee: Member, mentor: Member, override: str |
 
 async def claim(ctx: Context, mentee: Member) -> str:
     me = ctx.require_member()
-    rnd = current_round(ctx)
+    rnd = signed_up_round(ctx, mentee, "mentee")
     if not active_signup(ctx, me, rnd, "mentor").accepting:
         raise ActionError(ctx._("You are closed to new mentees; {prefix}mentor open first.", prefix=ctx.prefix))
     make_pair(ctx, rnd, mentee, me)
@@ -206,6 +213,7 @@ async def unassign(ctx: Context, mentee: Member) -> str:
         "{mentors} no longer mentor you; a coordinator will find you a new mentor.",
         len(names), mentors=lang.join(names),
     ), key=f"unassign:{pairs[0].id}:mentee")
+    capacity_freed(ctx, pairs[0].round_id)
     return ctx._("{mentee} has no mentor now (was: {mentors}).", mentee=mentee.handle, mentors=", ".join(names))
 
 
@@ -218,10 +226,17 @@ async def mentor_closed(ctx: Context) -> str:
 
 
 def _set_accepting(ctx: Context, accepting: bool) -> str:
-    signup = active_signup(ctx, ctx.require_member(), current_round(ctx), "mentor")
-    signup.accepting = accepting
-    ctx.repos.signups.save(signup)
+    """In every round not closed where the asker mentors (the running one and the next)."""
+    me = ctx.require_member()
+    signups = [s for r in ctx.repos.rounds.not_closed() for s in ctx.repos.signups.of(me.id, r.id, "mentor") if s.status == "active"]  # type: ignore[arg-type]
+    if not signups:
+        active_signup(ctx, me, current_round(ctx), "mentor")  # says why
+    for signup in signups:
+        signup.accepting = accepting
+        ctx.repos.signups.save(signup)
     if accepting:
+        for signup in signups:
+            capacity_freed(ctx, signup.round_id)
         return ctx._("You are open to new mentees.")
     return ctx._("You are closed to new mentees; your current mentees stay with you.")
 
@@ -241,43 +256,6 @@ async def my_mentors(ctx: Context) -> str:
                 line = N_("mentor: {name} ({handle}, timezone {timezone})")
             lines.append(ctx._(line, name=m.display_name, handle=m.handle, timezone=m.timezone or "?"))
     return "\n".join(lines)
-
-
-async def my_mentees(ctx: Context) -> str:
-    me = ctx.require_member()
-    mentees = ctx.repos.pairs.mentees_of(me.id)  # type: ignore[arg-type]
-    if not mentees:
-        return ctx._("You have no mentees yet.")
-    rnd = ctx.repos.rounds.current()
-    totals = {}
-    if rnd is not None:
-        totals = {(t.mentor_id, t.mentee_id): t for t in ctx.repos.session_logs.totals(rnd.id)}  # type: ignore[arg-type]
-    lines = []
-    for m in mentees:
-        goal = "?"
-        if rnd is not None:
-            signups = ctx.repos.signups.of(m.id, rnd.id, "mentee")  # type: ignore[arg-type]
-            goal = signups[0].goal or "?" if signups else "?"
-        total = totals.get((me.id, m.id))
-        if total:
-            sessions = ctx.ngettext("{n} session ({duration})", "{n} sessions ({duration})", total.sessions,
-                                    duration=format_minutes(total.minutes))
-        else:
-            sessions = ctx._("no sessions yet")
-        last = ctx.repos.checkins.last_answered(m.id)  # type: ignore[arg-type]
-        checkin = _last_checkin(ctx, last.answered_at) if last and last.answered_at else ctx._("no check-in yet")
-        lines.append(ctx._("{handle} ({timezone}): {sessions}; {checkin}; goal: {goal}",
-                           handle=m.handle, timezone=m.timezone or "?", sessions=sessions, checkin=checkin, goal=goal))
-    return "\n".join(lines)
-
-
-def _last_checkin(ctx: Context, then: datetime) -> str:
-    days = (ctx.now - then).days
-    if days == 0:
-        return ctx._("last check-in today")
-    if days == 1:
-        return ctx._("last check-in yesterday")
-    return ctx.ngettext("last check-in {n} day ago", "last check-in {n} days ago", days)
 
 
 # ---------------------------------------------------------------------------- suggestions
@@ -351,7 +329,7 @@ def _not_matched_line(result: MatchResult, people: dict[int, Member], lang: Lang
 
 
 async def suggest(ctx: Context) -> str:
-    rnd = current_round(ctx)
+    rnd = matching_round(ctx)
     result, people = _suggest(ctx, rnd, lang=ctx.language)
     if not result.suggestions and not result.unmatched:
         if not ctx.repos.signups.counts(rnd.id).mentees:  # type: ignore[arg-type]
@@ -359,6 +337,9 @@ async def suggest(ctx: Context) -> str:
         return ctx._("Every mentee of {round} has a mentor.", round=rnd.name)
     saved = [[s.mentee_id, s.mentor_id] for s in result.suggestions]
     ctx.repos.kv.set("matchmaking", f"suggestions:{rnd.id}", json.dumps(saved))
+    from chatbot.features.waiting_list import note_waiting  # it builds on this module
+
+    note_waiting(ctx, rnd, result)
     lines = [f"{n}. {_suggestion_line(s, people)}" for n, s in enumerate(result.suggestions, 1)]
     if result.unmatched:
         lines.append(_not_matched_line(result, people, ctx.language))
@@ -368,7 +349,7 @@ async def suggest(ctx: Context) -> str:
 
 
 async def confirm(ctx: Context, which: list[str]) -> str:
-    rnd = current_round(ctx)
+    rnd = matching_round(ctx)
     saved = json.loads(ctx.repos.kv.get("matchmaking", f"suggestions:{rnd.id}") or "[]")
     if not saved:
         raise ActionError(ctx._("There are no suggestions to confirm; {prefix}match suggest first.", prefix=ctx.prefix))
@@ -409,7 +390,7 @@ async def confirm(ctx: Context, which: list[str]) -> str:
 def reassignment_notice(ctx: Context, mentor: Member, mentees: list[Member]) -> None:
     """Nobody is left without a mentor silently: the coordinators get the list of the mentees
     of a mentor who withdrew, with suggestions, each in their own language."""
-    rnd = ctx.repos.rounds.current()
+    rnd = ctx.repos.rounds.current(today(ctx))
     if rnd is None or not mentees:
         return
     only = {m.id for m in mentees if m.id is not None}
@@ -448,6 +429,7 @@ def end_pairs_of(ctx: Context, member: Member, reason: str) -> None:
             ctx.dm(mentor, ctx.language_of(mentor)._(
                 "{mentee} has left the programme, so you no longer mentor them. Thank you!", mentee=member.handle,
             ), key=f"pair-ended:{pair.id}:mentor")
+            capacity_freed(ctx, pair.round_id)
     reassignment_notice(ctx, member, orphans)
 
 
@@ -506,8 +488,12 @@ def _describe_risk(risk: Risk, now: datetime, lang: Language) -> str:
     return lang.ngettext("{mentor} and {mentee}: no session for {n} day", "{mentor} and {mentee}: no session for {n} days", days, **names)
 
 
-async def report(ctx: Context) -> str:
-    rnd = current_round(ctx)
+async def report(ctx: Context, round: str | None = None) -> str:
+    rnd = chosen_round(ctx, round)
+    if rnd.status == "closed":
+        from chatbot.features.round_close import closed_report  # it builds on this module
+
+        return closed_report(ctx, rnd)
     risks = pairs_at_risk(ctx, rnd)
     if not risks:
         return ctx._("No pair of {round} looks stuck.", round=rnd.name)
@@ -522,7 +508,7 @@ async def notice_silence(ctx: Context) -> None:
     """Nudge once; if nothing changes within the escalation time, tell the coordinators once.
     Hourly: see ``RISK_CHECK_EVERY``. The coordinators and the messages sent already are read
     once for all pairs, so a long list of stuck pairs costs no query per pair."""
-    rnd = ctx.repos.rounds.current()
+    rnd = ctx.repos.rounds.running(today(ctx))
     if rnd is None or not ctx.due_every("pair-silence", RISK_CHECK_EVERY):
         return
     escalate = timedelta(days=ctx.settings.programme.escalate_days)
@@ -596,8 +582,8 @@ def complete_my_mentees(ctx: Context, partial: str) -> list[str]:
 
 
 def complete_unmatched(ctx: Context, partial: str) -> list[str]:
-    """Mentees of the open round without a lead mentor."""
-    rnd = ctx.repos.rounds.current()
+    """Mentees of the round being matched without a lead mentor."""
+    rnd = ctx.repos.rounds.taking_signups(today(ctx)) or ctx.repos.rounds.current(today(ctx))
     if rnd is None:
         return []
     matched = {p.mentee_id for p in ctx.repos.pairs.active(rnd.id) if p.kind == "mentor"}
@@ -670,11 +656,16 @@ FEATURE = Feature(
         ),
         CommandSpec(
             ("match", "report"),
-            N_("pairs that stopped meeting or never started"),
+            N_("pairs that stopped meeting or never started (of a closed round: how its pairs did)"),
             roles=("coordinator",),
             handler=report,
             private=True,
-            examples=(Example("!match report", r"No pair of 2027 Q1 looks stuck", setup=PAIRED),),
+            args=(ROUND_ARG,),
+            examples=(
+                Example("!match report", r"No pair of 2027 Q1 looks stuck", setup=PAIRED),
+                Example("!match report 2027 Q1", r"2027 Q1 is closed: 1 pair took part; 1 logged no session: bob and alice",
+                        setup=(*PAIRED, "!round close")),
+            ),
         ),
         CommandSpec(
             ("match", "assign"),
@@ -736,14 +727,6 @@ FEATURE = Feature(
             handler=my_mentors,
             private=True,
             examples=(Example("alice: !mentor", r"mentor: bob \(bob, timezone America/New_York\)", setup=PAIRED),),
-        ),
-        CommandSpec(
-            ("mentees",),
-            N_("your mentees with their goals"),
-            roles=("mentor",),
-            handler=my_mentees,
-            private=True,
-            examples=(Example("bob: !mentees", r"alice \(Europe/Berlin\): no sessions yet; no check-in yet; goal: Land my first patch", setup=PAIRED),),
         ),
     ),
     jobs=(Job("pair-silence", notice_silence),),

@@ -16,11 +16,11 @@ from chatbot.commands import ActionError, Arg, CommandSpec, Example, UsageError,
 from chatbot.context import Context, Feature
 from chatbot.features.away import local_date, named
 from chatbot.features.matchmaking import MY_MENTEE, PAIRED
-from chatbot.features.rounds import current_round
+from chatbot.features.rounds import PERSON_AND_ROUND, ROUND_ARG, chosen_round, person_and_round
 from chatbot.i18n import ENGLISH, N_, Language
 from chatbot.wording import sentences
 from storage.progress import PairTotal, SessionLog
-from storage.tables import Member
+from storage.tables import Member, Round
 
 TOPIC_MAX = 80
 NOTES_MAX = 500
@@ -195,10 +195,12 @@ def _own(ctx: Context, me: Member, log_id: int) -> SessionLog:
 async def session_log(ctx: Context, mentee: Member, duration: str, topic: str) -> str:
     me = ctx.require_member()
     minutes, topic, notes = split_log(duration, topic, ctx.language)
-    rnd = current_round(ctx)
-    assert me.id is not None and mentee.id is not None and rnd.id is not None
-    if mentee.id == me.id or not ctx.repos.pairs.mentors(me.id, mentee.id):
+    assert me.id is not None and mentee.id is not None
+    pair = next((p for p in ctx.repos.pairs.of_mentee(mentee.id) if p.mentor_id == me.id), None)
+    if mentee.id == me.id or pair is None:
         raise ActionError(ctx._("{name} is not your mentee; you can log sessions with your own mentees only.", name=mentee.handle))
+    rnd = ctx.repos.session.get(Round, pair.round_id)  # a session belongs to the pair's round
+    assert rnd is not None and rnd.id is not None
     log = ctx.repos.session_logs.add(
         SessionLog(
             round_id=rnd.id,
@@ -229,14 +231,19 @@ async def session_log(ctx: Context, mentee: Member, duration: str, topic: str) -
     )
 
 
-async def session_list(ctx: Context, mentee: Member | None) -> str:
+async def session_list(ctx: Context, mentee: str | None = None) -> str:
     me = ctx.require_member()
-    rnd = current_round(ctx)
+    person, round_name = person_and_round(ctx, mentee)
+    rnd = chosen_round(ctx, round_name)
+    return _session_list(ctx, me, rnd, person)
+
+
+def _session_list(ctx: Context, me: Member, rnd: Round, mentee: Member | None) -> str:
     assert me.id is not None and rnd.id is not None
     logs_repo = ctx.repos.session_logs
     if mentee is not None:
         assert mentee.id is not None
-        if mentee.id != me.id and not ctx.has_role("coordinator") and not ctx.repos.pairs.mentors(me.id, mentee.id):
+        if mentee.id != me.id and not ctx.has_role("coordinator") and not ctx.repos.pairs.mentored_in(me.id, mentee.id, rnd.id):
             raise ActionError(ctx._("{name} is not your mentee; you can see your own mentees' sessions.", name=mentee.handle))
         logs = logs_repo.of_round(rnd.id, mentee_id=mentee.id)
         title = ctx._("Sessions with {name} in {round}", name=mentee.handle, round=rnd.name)
@@ -303,8 +310,8 @@ async def session_edit(ctx: Context, id: int, field: str, value: str) -> str:
             today = local_date(me, ctx.now)
             if day > today:
                 raise UsageError(ctx._("{date} is in the future (today is {today})", date=day.isoformat(), today=today.isoformat()))
-            rnd = ctx.repos.rounds.current()
-            if rnd is not None and rnd.id == log.round_id and day < rnd.starts_on:
+            rnd = ctx.repos.session.get(Round, log.round_id)
+            if rnd is not None and day < rnd.starts_on:
                 raise UsageError(
                     ctx._("{date} is before {round} began ({start})", date=day.isoformat(), round=rnd.name, start=rnd.starts_on.isoformat())
                 )
@@ -328,12 +335,12 @@ async def session_delete(ctx: Context, id: int) -> str:
     )
 
 
-async def session_totals(ctx: Context) -> str:
-    rnd = current_round(ctx)
+async def session_totals(ctx: Context, round: str | None = None) -> str:
+    rnd = chosen_round(ctx, round)
     assert rnd.id is not None
     totals = ctx.repos.session_logs.totals(rnd.id)
     per_mentor: dict[int, dict[int, PairTotal | None]] = defaultdict(dict)
-    for pair in ctx.repos.pairs.active(rnd.id):  # pairs without a session show as 0: worth a look
+    for pair in ctx.repos.pairs.of_round(rnd.id, ended=rnd.status == "closed"):  # pairs without a session show as 0: worth a look
         per_mentor[pair.mentor_id][pair.mentee_id] = None
     for t in totals:
         per_mentor[t.mentor_id][t.mentee_id] = t
@@ -390,9 +397,10 @@ FEATURE = Feature(
             roles=("mentor", "mentee", "coordinator"),
             handler=session_list,
             private=True,
-            args=(Arg("mentee", kind="member", required=False, help=N_("only the sessions with this mentee"), complete="my-mentees"),),
+            args=(PERSON_AND_ROUND,),
             examples=(
                 Example("bob: !session list", r"1: Mon 4 Jan bob with alice, 45m: testing — Wrote the first", setup=LOGGED),
+                Example("bob: !session list alice 2027 Q1", r"Sessions with alice in 2027 Q1:\n1: Mon 4 Jan", setup=(*LOGGED, "!round close")),
                 Example("alice: !session list", r"Your sessions in 2027 Q1:\n1: Mon 4 Jan bob with alice, 45m: testing\n", setup=LOGGED),
             ),
         ),
@@ -420,11 +428,15 @@ FEATURE = Feature(
         ),
         CommandSpec(
             ("session", "totals"),
-            N_("sessions and time per mentor and per pair in the open round"),
+            N_("sessions and time per mentor and per pair in a round"),
             roles=("coordinator",),
             handler=session_totals,
             private=True,
-            examples=(Example("!session totals", r"bob: 1 session, 45m — alice 1 \(45m\)", setup=LOGGED),),
+            args=(ROUND_ARG,),
+            examples=(
+                Example("!session totals", r"bob: 1 session, 45m — alice 1 \(45m\)", setup=LOGGED),
+                Example("!session totals 2027 Q1", r"2027 Q1: 1 session, 45m in all\.\nbob: 1 session", setup=(*LOGGED, "!round close")),
+            ),
         ),
     ),
 )

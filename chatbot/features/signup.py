@@ -12,9 +12,9 @@ from typing import Any, Callable
 from chatbot.commands import ActionError, Arg, CommandSpec, Example, in_language, parse_int
 from chatbot.context import Context, Feature
 from chatbot.features.away import sentences
-from chatbot.features.matchmaking import end_pairs_of
+from chatbot.features.matchmaking import capacity_freed, end_pairs_of
 from chatbot.features.languages import language_name, language_names, parse_languages
-from chatbot.features.rounds import OPEN_EXAMPLE, current_round
+from chatbot.features.rounds import OPEN_EXAMPLE, current_round, signup_round, today
 from chatbot.features.zones import parse_zone
 from chatbot.flows import Flow, Step
 from chatbot.i18n import ENGLISH, N_, Language
@@ -206,7 +206,7 @@ KIND_IN = {
 
 async def _finish_signup(ctx: Context, data: dict[str, Any]) -> str:
     member = ctx.require_member()
-    rnd = ctx.repos.rounds.current()
+    rnd = ctx.repos.rounds.taking_signups(today(ctx))
     if rnd is None or rnd.id != data["round_id"]:
         raise ActionError(ctx._("The round you were signing up for is closed now; nothing was recorded."))
     member.timezone = data.get("timezone", member.timezone)
@@ -222,6 +222,8 @@ async def _finish_signup(ctx: Context, data: dict[str, Any]) -> str:
     signup.status, signup.withdrawn_at = "active", None
     ctx.repos.signups.add(signup)
     ctx.repos.roles.grant(member.id, kind, None, ctx.now)  # type: ignore[arg-type]
+    if kind == "mentor":
+        capacity_freed(ctx, rnd.id)  # type: ignore[arg-type]
     offer = _offer_language(ctx, member)
     profile = describe(ctx, member, language=offer is None)  # the offer says which language already
     return "\n".join(line for line in (ctx._(SIGNED_UP_AS[kind], round=rnd.name), profile, offer) if line)
@@ -262,7 +264,7 @@ def _spoken_language(ctx: Context, text: str) -> str:
 
 async def signup(ctx: Context, kind: str) -> str | None:
     member = ctx.require_member()
-    rnd = current_round(ctx)
+    rnd = signup_round(ctx)
     for s in ctx.repos.signups.of(member.id, rnd.id, kind):  # type: ignore[arg-type]
         if s.status == "active":
             raise ActionError(ctx._(ALREADY_AS[kind], round=rnd.name, profile=ctx.command("profile"), set=ctx.command("profile", "set")))
@@ -282,7 +284,7 @@ def _given_so_far(ctx: Context, member: Member) -> dict[str, Any]:
 
 
 def describe(ctx: Context, member: Member, language: bool = True) -> str:
-    """A compact profile: a line for the person, a line per sign-up in the open round."""
+    """A compact profile: a line for the person, a line per sign-up in the rounds not closed."""
     given = _given_so_far(ctx, member)
     fields = {
         "handle": member.handle,
@@ -294,8 +296,7 @@ def describe(ctx: Context, member: Member, language: bool = True) -> str:
         lines = [ctx._("{handle}: timezone {timezone}; languages {languages}; focus {focus}; withdrawn", **fields)]
     else:
         lines = [ctx._("{handle}: timezone {timezone}; languages {languages}; focus {focus}", **fields)]
-    rnd = ctx.repos.rounds.current()
-    if rnd is not None:
+    for rnd in ctx.repos.rounds.not_closed():
         for s in ctx.repos.signups.of(member.id, rnd.id):  # type: ignore[arg-type]
             tracks, skills = track_names(ctx, s.tracks), ", ".join(s.skills)
             parts = [ctx._(KIND_IN[s.kind, "withdrawn" if s.status == "withdrawn" else "active"], round=rnd.name)]
@@ -335,13 +336,12 @@ NOT_SIGNED_UP_AS = {
 
 
 def _signup_for(ctx: Context, member: Member, field: str, kind: str | None = None) -> Signup:
-    rnd = current_round(ctx)
-    signups = [s for s in ctx.repos.signups.of(member.id, rnd.id) if s.status == "active"]  # type: ignore[arg-type]
-    if kind:
-        signups = [s for s in signups if s.kind == kind]
-    if not signups:
-        raise ActionError(ctx._(NOT_SIGNED_UP_AS[kind], field=field, round=rnd.name))
-    return signups[0]
+    """The sign-up a field belongs to: in the latest round not closed where the person has one."""
+    for rnd in reversed(ctx.repos.rounds.not_closed()):
+        signups = [s for s in ctx.repos.signups.of(member.id, rnd.id) if s.status == "active" and (not kind or s.kind == kind)]  # type: ignore[arg-type]
+        if signups:
+            return signups[0]
+    raise ActionError(ctx._(NOT_SIGNED_UP_AS[kind], field=field, round=current_round(ctx).name))
 
 
 async def profile_set(ctx: Context, field: str, value: str) -> str:
@@ -377,6 +377,7 @@ async def profile_set(ctx: Context, field: str, value: str) -> str:
                 signup.skills = parse_skills(value, ctx.language)
             elif field == "capacity":
                 signup.capacity = parse_capacity(ctx, value)
+                capacity_freed(ctx, signup.round_id)
             else:
                 signup.goal = parse_goal(value, ctx.language)
             ctx.repos.signups.save(signup)
@@ -398,14 +399,14 @@ def _correct_interview(ctx: Context, member: Member, field: str) -> None:
 
 async def withdraw(ctx: Context, confirm: str | None) -> str:
     member = ctx.require_member()
-    rnd = ctx.repos.rounds.current()
-    active = [s for s in ctx.repos.signups.of(member.id, rnd.id) if s.status == "active"] if rnd else []  # type: ignore[arg-type]
+    rounds = {r.id: r for r in ctx.repos.rounds.not_closed()}
+    active = [s for r in rounds.values() for s in ctx.repos.signups.of(member.id, r.id) if s.status == "active"]  # type: ignore[arg-type]
     if not active and member.status == "withdrawn":
         return ctx._("You have withdrawn already.")
     if confirm is None:
         go_ahead = ctx._("Send {command} to go ahead.", command=ctx.command("withdraw", "confirm"))
-        if active and rnd:
-            what = ctx.language.join(ctx._(KIND_IN[s.kind, "active"], round=rnd.name) for s in active)
+        if active:
+            what = ctx.language.join(ctx._(KIND_IN[s.kind, "active"], round=rounds[s.round_id].name) for s in active)
             return sentences(ctx._("This withdraws you as {what}. Your records are kept, marked withdrawn.", what=what), go_ahead)
         return sentences(ctx._("This withdraws you from the programme. Your records are kept, marked withdrawn."), go_ahead)
     for s in active:

@@ -39,7 +39,7 @@ async def feedback(ctx: Context) -> str:
 
 
 def _nothing_due(ctx: Context, me: Member) -> str:
-    rnd = ctx.repos.rounds.current()
+    rnd = ctx.repos.rounds.current(ctx.now.date())
     today = local_date(me, ctx.now)
     if rnd is not None:
         for rule, day in dated_windows(windows_of(ctx.settings.feedback.windows), rnd.starts_on, rnd.ends_on):

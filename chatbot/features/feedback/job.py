@@ -65,7 +65,7 @@ async def run_feedback(ctx: Context) -> bool:
 def plan_requests(ctx: Context) -> int:
     """A request per side of each active pair of the running round, for the windows near now
     (a pair made after a window's hour is not asked in that window). Returns how many it made."""
-    rnd = ctx.repos.rounds.current()
+    rnd = ctx.repos.rounds.running(ctx.now.date())
     if rnd is None or rnd.id is None:
         return 0
     cfg, repo = ctx.settings.feedback, ctx.repos.feedback
