@@ -11,7 +11,6 @@ from datetime import datetime
 
 from chatbot.commands import Arg, CommandSpec, Example, format_minutes
 from chatbot.context import Context, Feature
-from chatbot.features.checkin_time import command
 from chatbot.features.matchmaking import PAIRED
 from chatbot.features.round_close import goal_state, pair_sessions
 from chatbot.i18n import N_
@@ -66,7 +65,7 @@ async def my_mentees(ctx: Context, which: str | None = None) -> str:
     if past and which != "all":
         lines.append(ctx.ngettext("You mentored {n} more person before: {command} shows them.",
                                   "You mentored {n} more people before: {command} shows them.",
-                                  len({(p.mentee_id, p.round_id) for p in past}), command=command(ctx, "mentees all")))
+                                  len({(p.mentee_id, p.round_id) for p in past}), command=ctx.command("mentees", "all")))
     elif past:
         lines.append(ctx._("Earlier:"))
         seen: set[tuple[int, int]] = set()

@@ -15,7 +15,6 @@ import json
 
 from chatbot.commands import CommandSpec, Example
 from chatbot.context import Context, Feature
-from chatbot.features.checkin_time import command
 from chatbot.features.matchmaking import (
     SIGNED_UP_PAIR, PAIRED, _suggest, _suggestion_line, capacity_of, coordinators,
 )
@@ -68,7 +67,7 @@ def note_waiting(ctx: Context, rnd: Round, result: MatchResult) -> None:
         ctx.dm(member, lang._(
             "Every mentor of your track is full in {round} for now, so you are on the waiting list: number {place}. "
             "You will be introduced as soon as a mentor has room; {command} shows your place.",
-            round=rnd.name, place=lang.number(place_of(ctx, rnd, member) or 0), command=command(ctx, "signup status"),
+            round=rnd.name, place=lang.number(place_of(ctx, rnd, member) or 0), command=ctx.command("signup", "status"),
         ), key=f"waiting:{signup.id}")
 
 
@@ -131,7 +130,7 @@ async def signup_status(ctx: Context) -> str:
     ]
     if not lines:
         rnd = current_round(ctx)
-        return ctx._("You are not signed up in {round}; {command} joins.", round=rnd.name, command=command(ctx, "signup mentee"))
+        return ctx._("You are not signed up in {round}; {command} joins.", round=rnd.name, command=ctx.command("signup", "mentee"))
     return "\n".join(lines)
 
 
