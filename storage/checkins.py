@@ -21,7 +21,7 @@ from sqlalchemy import JSON, Column, Index, UniqueConstraint, delete, func, inse
 from sqlmodel import Field, Session, SQLModel, col, select
 
 from storage.mentorship import Pair
-from storage.tables import Conversation, KeyValue, Member, PlatformIdentity, Signup, json_list, when
+from storage.tables import KeyValue, Member, PlatformIdentity, Signup, json_list, when
 
 #: statuses of a check-in: the prompt went out and waits; answered (on time, late or early);
 #: missed (no answer by the next prompt); skipped (the bot was down past the grace period)
@@ -203,37 +203,16 @@ class CheckinRepo:
         )
         return _by(self.s.exec(stmt), "member_id")
 
-    def conversations_of(self, ids: Iterable[int]) -> dict[int, Conversation]:
-        """Loads the rows into the session, so ``ConversationRepo.start`` finds them without a query."""
-        rows = self.s.exec(select(Conversation).where(col(Conversation.member_id).in_(list(ids))))
-        return {c.member_id: c for c in rows}
-
-    def open_conversation(
-        self, member_id: int, flow: str, step: str, platform: str, data: dict[str, Any], now: datetime,
-        existing: Conversation | None = None, known: bool = False,
-    ) -> None:
-        """Start (or restart) the member's interview in place: no delete and flush per mentee.
-        ``known``: the caller loaded the member's conversation (``existing``, maybe None) already."""
-        conv = existing if known else self.s.get(Conversation, member_id)
-        if conv is None:
-            conv = Conversation(member_id=member_id, flow=flow, step=step, data=data, platform=platform, started_at=now, updated_at=now)
-        else:
-            conv.flow, conv.step, conv.data, conv.platform = flow, step, dict(data), platform
-            conv.started_at = conv.updated_at = now
-        self.s.add(conv)
-
     # ------------------------------------------------------------------ check-ins
 
     def add(self, row: Checkin) -> Checkin:
         self.s.add(row)
         return row
 
-    def insert_many(self, checkins: list[dict[str, Any]], conversations: list[dict[str, Any]]) -> None:
-        """Insert many new rows in one statement each (no ORM objects to build)."""
+    def insert_many(self, checkins: list[dict[str, Any]]) -> None:
+        """Insert many new check-ins in one statement (no ORM objects to build)."""
         if checkins:
             self.s.execute(insert(Checkin), checkins)
-        if conversations:
-            self.s.execute(insert(Conversation), conversations)
 
     def flush(self) -> None:
         self.s.flush()

@@ -289,6 +289,31 @@ class ConversationRepo:
         self.s.add(conv)
         return conv
 
+    def of(self, ids: Iterable[int]) -> dict[int, Conversation]:
+        """These members' conversations, loaded into the session so that :meth:`reopen` and
+        :meth:`get` find them without a query."""
+        rows = self.s.exec(select(Conversation).where(col(Conversation.member_id).in_(list(ids))))
+        return {c.member_id: c for c in rows}
+
+    def reopen(
+        self, member_id: int, flow: str, step: str, platform: str, data: dict[str, Any], now: datetime,
+        existing: Conversation | None = None,
+    ) -> None:
+        """Start (or restart) the member's interview in place: no delete and flush per person.
+        ``existing``: their conversation, when the caller loaded it already (:meth:`of`)."""
+        conv = existing if existing is not None else self.s.get(Conversation, member_id)
+        if conv is None:
+            conv = Conversation(member_id=member_id, flow=flow, step=step, data=data, platform=platform, started_at=now, updated_at=now)
+        else:
+            conv.flow, conv.step, conv.data, conv.platform = flow, step, dict(data), platform
+            conv.started_at = conv.updated_at = now
+        self.s.add(conv)
+
+    def insert_many(self, rows: list[dict[str, Any]]) -> None:
+        """New conversations in one statement (no ORM objects to build)."""
+        if rows:
+            self.s.execute(insert(Conversation), rows)
+
     def save(self, conv: Conversation, now: datetime) -> None:
         conv.updated_at = now
         conv.data = dict(conv.data)  # a new object, so the JSON column is seen as changed
