@@ -214,7 +214,7 @@ class Conversations:
         flow = self.engine.flows[conv.flow]
         step = flow.step(conv.step)
         data = dict(conv.data)
-        ctx.roles = ctx.roles_of(member)
+        ctx.roles = ctx.roles or ctx.roles_of(member)  # the engine read them with the member
         try:
             value = step.parse(ctx, text, data)
         except ValueError as exc:

@@ -17,7 +17,7 @@ from collections import defaultdict
 from datetime import datetime
 from typing import Any, Iterable, Optional
 
-from sqlalchemy import JSON, Column, Index, UniqueConstraint, delete, func, insert, or_, update
+from sqlalchemy import JSON, Column, Index, UniqueConstraint, bindparam, delete, func, insert, or_, update
 from sqlmodel import Field, Session, SQLModel, col, select
 
 from storage.mentorship import Pair
@@ -83,6 +83,15 @@ def _by(rows: Iterable[Any], key: str) -> dict[int, list[Any]]:
     for row in rows:
         out[getattr(row, key)].append(row)
     return out
+
+
+# The statements of every check-in answer, built once (bound values at run time).
+_AT = select(Checkin).where(Checkin.mentee_id == bindparam("mentee_id"), Checkin.due_at == bindparam("due"))
+_OPEN_FOR = (
+    select(Checkin).where(Checkin.mentee_id == bindparam("mentee_id"), Checkin.status == PROMPTED)
+    .order_by(col(Checkin.due_at).desc())
+)
+_DIGEST_READERS = select(CheckinDigest.member_id).where(col(CheckinDigest.member_id).in_(bindparam("ids", expanding=True)))
 
 
 class CheckinRepo:
@@ -218,7 +227,7 @@ class CheckinRepo:
         self.s.flush()
 
     def at(self, mentee_id: int, due: datetime) -> Checkin | None:
-        return self.s.exec(select(Checkin).where(Checkin.mentee_id == mentee_id, Checkin.due_at == due)).first()
+        return self.s.execute(_AT, {"mentee_id": mentee_id, "due": due}).scalars().first()
 
     def rows_of(self, ids: Iterable[int], since: datetime) -> dict[int, list[Checkin]]:
         """Open check-ins of these mentees, and any due at or after ``since``."""
@@ -229,8 +238,7 @@ class CheckinRepo:
         return _by(self.s.exec(stmt.order_by(col(Checkin.due_at))), "mentee_id")
 
     def open_for(self, mentee_id: int) -> Checkin | None:
-        stmt = select(Checkin).where(Checkin.mentee_id == mentee_id, Checkin.status == PROMPTED)
-        return self.s.exec(stmt.order_by(col(Checkin.due_at).desc())).first()
+        return self.s.execute(_OPEN_FOR, {"mentee_id": mentee_id}).scalars().first()
 
     def last_answered(self, mentee_id: int) -> Checkin | None:
         stmt = select(Checkin).where(Checkin.mentee_id == mentee_id, Checkin.status == ANSWERED)
@@ -278,8 +286,7 @@ class CheckinRepo:
         return self.s.get(CheckinDigest, member_id)
 
     def digest_readers(self, ids: Iterable[int]) -> set[int]:
-        stmt = select(CheckinDigest.member_id).where(col(CheckinDigest.member_id).in_(list(ids)))
-        return set(self.s.exec(stmt))
+        return set(self.s.execute(_DIGEST_READERS, {"ids": list(ids)}).scalars())
 
     def digests_due(self, now: datetime, limit: int) -> list[tuple[CheckinDigest, Member]]:
         stmt = (
