@@ -187,7 +187,7 @@ def statements(db: DbEngine, kind: str = "") -> Iterator[list[str]]:
     seen: list[str] = []
 
     def record(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
-        if statement.lstrip().upper().startswith(kind):
+        if statement.lstrip().upper().startswith(kind.upper()):
             seen.append(statement.strip())
 
     event.listen(db, "before_cursor_execute", record)

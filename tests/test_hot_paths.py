@@ -13,7 +13,9 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 
 import pytest
+from sqlmodel import Session, select
 
+from storage.tables import OutboxMessage
 from tests.harness import Bot, statements
 from tests.test_checkins import paired_db, paired_templates, run_until, start, utc  # noqa: F401 (fixtures)
 
@@ -85,3 +87,17 @@ async def test_a_role_granted_counts_at_the_next_command(paired):
     assert "is for" not in (await paired.say("alice", "!oh open Other", channel="#other"))[0]
     await paired.say("you", "!role revoke alice host")
     assert "is for" in (await paired.say("alice", "!oh close", channel="#other"))[0]
+
+
+async def test_an_answer_goes_out_without_a_claim_of_its_own_and_is_marked_sent(paired):
+    """The engine records its answers as claimed by this process's sender, which sends them
+    without a claim transaction (one durable commit less per answer, each under the engine's
+    lock) and still marks them sent."""
+    with statements(paired.engine.db, "UPDATE outbox") as updates:
+        out = await paired.say("alice", "!profile")
+    assert "alice" in out[0]
+    claims = [s for s in updates if "sent_at" not in s]
+    marks = [s for s in updates if "sent_at" in s]
+    assert claims == [] and len(marks) == 1, updates
+    with Session(paired.engine.db) as session:
+        assert session.exec(select(OutboxMessage.status)).all() == ["sent"] * len(session.exec(select(OutboxMessage.id)).all())
