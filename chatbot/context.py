@@ -26,7 +26,7 @@ if TYPE_CHECKING:
     from adapters.base import Capabilities
     from chatbot.delivery.fairness import Pending
     from chatbot.engine import Engine
-    from chatbot.flows import Flow
+    from chatbot.flows import Flow, Openings
 
 log = logging.getLogger(__name__)
 
@@ -280,6 +280,13 @@ class Context:
         """End the asker's interview (``!cancel``): what to tell them (with the question of an
         interview it had paused, which carries on), or None when they were in none."""
         return self.engine.conversations.cancel(self, self.require_member())
+
+    def open_flow(
+        self, member_id: int, name: str, platform: str, data: dict[str, Any], openings: "Openings | None" = None
+    ) -> None:
+        """Put ``member_id`` at the first step of interview ``name`` without asking it (the
+        caller's message asks); flows are the only writer of conversation state."""
+        self.engine.conversations.open(self, member_id, name, platform, data, openings)
 
     def start_flow(self, name: str, data: dict[str, Any] | None = None) -> None:
         """Begin an interview in the asker's DM; the engine sends its first question."""

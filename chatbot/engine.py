@@ -161,16 +161,32 @@ class Engine:
 
     def member_for(self, repos: Repos, who: Identity, now: datetime) -> Member | None:
         """The member behind a stable account, created on first contact. None for anonymous."""
+        return self._seen(repos, who, now)[0]
+
+    def _seen(self, repos: Repos, who: Identity, now: datetime) -> tuple[Member | None, frozenset[str] | None]:
+        """The member behind a stable account (created on first contact) and their roles, read
+        in the same query (the gate needs both at every command); roles None for a new member."""
         if who.account is None:
-            return None
-        found = repos.members.identity(who.platform, who.account)
+            return None, None
+        found = repos.members.identity_with_roles(who.platform, who.account, self._admins)
         if found is None:
-            return repos.members.create(who.platform, who.account, who.display, now)
-        ident, member = found
+            return repos.members.create(who.platform, who.account, who.display, now), None
+        ident, member, roles = found
         if ident.display != who.display or now - ident.last_seen > SEEN_TOUCH_INTERVAL or ident.undeliverable_since:
             ident.undeliverable_since = None  # they write to us from here: worth trying again
             repos.members.touch(ident, who.display, now)
-        return member
+        return member, frozenset({"member"} | roles)
+
+    def _gate_roles(self, ctx: Context, platform_roles: Iterable[str] = ()) -> None:
+        """The asker as a member (``ctx.member``) and their roles (``ctx.roles``)."""
+        assert ctx.who is not None
+        ctx.member, roles = self._seen(ctx.repos, ctx.who, ctx.now)
+        if ctx.member is None:
+            ctx.roles = frozenset()
+        elif roles is None:
+            ctx.roles = self.member_roles(ctx.repos, ctx.member, platform_roles)
+        else:
+            ctx.roles = roles | set(platform_roles)
 
     def allowed(self, spec: CommandSpec, who: Identity, roles: frozenset[str]) -> bool:
         if "anyone" in spec.roles:
@@ -376,7 +392,7 @@ class Engine:
             if parsed is None:
                 if not ctx.where.is_direct:
                     return False  # channel talk is not for us
-                ctx.member = self.member_for(ctx.repos, ctx.who, ctx.now)
+                self._gate_roles(ctx)
                 await self.conversations.answer(ctx, text)
                 return True
             spec, raw_args = parsed.spec, parsed.args
@@ -386,10 +402,7 @@ class Engine:
                 raise self.registry.unknown(list(event.path), self.settings.bot.prefix)
             raw_args = spec.bind_mapping(event.args)
         ctx.spec = spec
-        ctx.member = self.member_for(ctx.repos, ctx.who, ctx.now)
-        ctx.roles = (
-            self.member_roles(ctx.repos, ctx.member, event.platform_roles) if ctx.member is not None else frozenset()
-        )
+        self._gate_roles(ctx, event.platform_roles)
         if not self.allowed(spec, ctx.who, ctx.roles):
             raise self.refusal(spec, ctx.who, ctx.roles)
         if spec.scope == "channel" and ctx.where.is_direct:

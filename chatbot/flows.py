@@ -8,7 +8,7 @@ is saved as it comes. One person is in at most one flow; ``!cancel`` leaves it.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any, Awaitable, Callable
 
@@ -94,6 +94,19 @@ class Flow:
         return (applying.index(name) + 1 if name in applying else 1, len(applying))
 
 
+@dataclass
+class Openings:
+    """Interviews a scheduled job opens for many people at once: their current conversations,
+    loaded in one query, and the new rows, inserted in one statement by :meth:`write`."""
+
+    loaded: dict[int, "Conversation"]
+    new: list[dict[str, Any]] = field(default_factory=list)
+
+    def write(self, ctx: "Context") -> None:
+        ctx.repos.conversations.insert_many(self.new)
+        self.new.clear()
+
+
 #: where a new interview keeps the one it paused (flow, step, answers, platform) until it ends
 PAUSED = "_paused"
 
@@ -121,6 +134,24 @@ class Conversations:
         ctx.repos.conversations.start(member.id, name, first.name, platform, data, ctx.now)
         question = self.question(flow, first.name, ctx, data)
         return f"{note}\n{question}" if note else question
+
+    def open(
+        self, ctx: "Context", member_id: int, name: str, platform: str, data: dict[str, Any], openings: Openings | None = None
+    ) -> None:
+        """Put ``member_id`` at the first step of ``name`` without asking it: the caller's own
+        message asks (a check-in prompt lists every question). Replaces the interview they were in.
+        With ``openings`` (a scheduled job's batch) no query is made per person."""
+        first = self.engine.flows[name].first(data)
+        if first is None:
+            raise ValueError(f"flow {name} has no steps")
+        if openings is None:
+            ctx.repos.conversations.reopen(member_id, name, first.name, platform, data, ctx.now)
+        elif member_id in openings.loaded:
+            ctx.repos.conversations.reopen(member_id, name, first.name, platform, data, ctx.now, openings.loaded[member_id])
+        else:
+            openings.new.append(dict(
+                member_id=member_id, flow=name, step=first.name, data=data, platform=platform, started_at=ctx.now, updated_at=ctx.now,
+            ))
 
     def cancel(self, ctx: "Context", member: "Member") -> str | None:
         """End the interview ``member`` is in (``!cancel``); what they are told, with the paused
@@ -202,7 +233,7 @@ class Conversations:
         flow = self.engine.flows[conv.flow]
         step = flow.step(conv.step)
         data = dict(conv.data)
-        ctx.roles = ctx.roles_of(member)
+        ctx.roles = ctx.roles or ctx.roles_of(member)  # the engine read them with the member
         closed = flow.closed(ctx, data) if flow.closed is not None else None
         if closed is not None:
             ctx.repos.conversations.end(member.id)

@@ -17,11 +17,11 @@ from collections import defaultdict
 from datetime import datetime
 from typing import Any, Iterable, Optional
 
-from sqlalchemy import JSON, Column, Index, UniqueConstraint, delete, func, insert, or_, update
+from sqlalchemy import JSON, Column, Index, UniqueConstraint, bindparam, delete, func, insert, or_, update
 from sqlmodel import Field, Session, SQLModel, col, select
 
 from storage.mentorship import Pair
-from storage.tables import Conversation, KeyValue, Member, PlatformIdentity, Signup, json_list, when
+from storage.tables import KeyValue, Member, PlatformIdentity, Signup, json_list, when
 
 #: statuses of a check-in: the prompt went out and waits; answered (on time, late or early);
 #: missed (no answer by the next prompt); skipped (the bot was down past the grace period)
@@ -83,6 +83,15 @@ def _by(rows: Iterable[Any], key: str) -> dict[int, list[Any]]:
     for row in rows:
         out[getattr(row, key)].append(row)
     return out
+
+
+# The statements of every check-in answer, built once (bound values at run time).
+_AT = select(Checkin).where(Checkin.mentee_id == bindparam("mentee_id"), Checkin.due_at == bindparam("due"))
+_OPEN_FOR = (
+    select(Checkin).where(Checkin.mentee_id == bindparam("mentee_id"), Checkin.status == PROMPTED)
+    .order_by(col(Checkin.due_at).desc())
+)
+_DIGEST_READERS = select(CheckinDigest.member_id).where(col(CheckinDigest.member_id).in_(bindparam("ids", expanding=True)))
 
 
 class CheckinRepo:
@@ -203,43 +212,22 @@ class CheckinRepo:
         )
         return _by(self.s.exec(stmt), "member_id")
 
-    def conversations_of(self, ids: Iterable[int]) -> dict[int, Conversation]:
-        """Loads the rows into the session, so ``ConversationRepo.start`` finds them without a query."""
-        rows = self.s.exec(select(Conversation).where(col(Conversation.member_id).in_(list(ids))))
-        return {c.member_id: c for c in rows}
-
-    def open_conversation(
-        self, member_id: int, flow: str, step: str, platform: str, data: dict[str, Any], now: datetime,
-        existing: Conversation | None = None, known: bool = False,
-    ) -> None:
-        """Start (or restart) the member's interview in place: no delete and flush per mentee.
-        ``known``: the caller loaded the member's conversation (``existing``, maybe None) already."""
-        conv = existing if known else self.s.get(Conversation, member_id)
-        if conv is None:
-            conv = Conversation(member_id=member_id, flow=flow, step=step, data=data, platform=platform, started_at=now, updated_at=now)
-        else:
-            conv.flow, conv.step, conv.data, conv.platform = flow, step, dict(data), platform
-            conv.started_at = conv.updated_at = now
-        self.s.add(conv)
-
     # ------------------------------------------------------------------ check-ins
 
     def add(self, row: Checkin) -> Checkin:
         self.s.add(row)
         return row
 
-    def insert_many(self, checkins: list[dict[str, Any]], conversations: list[dict[str, Any]]) -> None:
-        """Insert many new rows in one statement each (no ORM objects to build)."""
+    def insert_many(self, checkins: list[dict[str, Any]]) -> None:
+        """Insert many new check-ins in one statement (no ORM objects to build)."""
         if checkins:
             self.s.execute(insert(Checkin), checkins)
-        if conversations:
-            self.s.execute(insert(Conversation), conversations)
 
     def flush(self) -> None:
         self.s.flush()
 
     def at(self, mentee_id: int, due: datetime) -> Checkin | None:
-        return self.s.exec(select(Checkin).where(Checkin.mentee_id == mentee_id, Checkin.due_at == due)).first()
+        return self.s.execute(_AT, {"mentee_id": mentee_id, "due": due}).scalars().first()
 
     def rows_of(self, ids: Iterable[int], since: datetime) -> dict[int, list[Checkin]]:
         """Open check-ins of these mentees, and any due at or after ``since``."""
@@ -250,8 +238,7 @@ class CheckinRepo:
         return _by(self.s.exec(stmt.order_by(col(Checkin.due_at))), "mentee_id")
 
     def open_for(self, mentee_id: int) -> Checkin | None:
-        stmt = select(Checkin).where(Checkin.mentee_id == mentee_id, Checkin.status == PROMPTED)
-        return self.s.exec(stmt.order_by(col(Checkin.due_at).desc())).first()
+        return self.s.execute(_OPEN_FOR, {"mentee_id": mentee_id}).scalars().first()
 
     def last_answered(self, mentee_id: int) -> Checkin | None:
         stmt = select(Checkin).where(Checkin.mentee_id == mentee_id, Checkin.status == ANSWERED)
@@ -299,8 +286,7 @@ class CheckinRepo:
         return self.s.get(CheckinDigest, member_id)
 
     def digest_readers(self, ids: Iterable[int]) -> set[int]:
-        stmt = select(CheckinDigest.member_id).where(col(CheckinDigest.member_id).in_(list(ids)))
-        return set(self.s.exec(stmt))
+        return set(self.s.execute(_DIGEST_READERS, {"ids": list(ids)}).scalars())
 
     def digests_due(self, now: datetime, limit: int) -> list[tuple[CheckinDigest, Member]]:
         stmt = (

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Iterable, Optional
 
-from sqlalchemy import Index, func
+from sqlalchemy import Index, bindparam, func
 from sqlalchemy.orm import aliased
 from sqlmodel import Field, Session, SQLModel, col, select
 
@@ -54,6 +54,20 @@ class PairActivity:
     back_at: datetime | None = None
 
 
+#: built once: asked at every ``!session log``
+_MENTORS = select(Pair.id).where(
+    Pair.mentor_id == bindparam("mentor_id"), Pair.mentee_id == bindparam("mentee_id"), col(Pair.ended_at).is_(None)
+)
+
+#: a mentee's active mentors, lead first (as ``of_mentee`` orders pairs)
+_MENTORS_OF = (
+    select(Member)
+    .join(Pair, col(Pair.mentor_id) == col(Member.id))
+    .where(Pair.mentee_id == bindparam("mentee_id"), col(Pair.ended_at).is_(None))
+    .order_by(Pair.kind != "mentor", col(Pair.id))
+)
+
+
 class PairRepo:
     def __init__(self, session: Session):
         self.s = session
@@ -84,10 +98,8 @@ class PairRepo:
         return list(self.s.exec(stmt.order_by(col(Pair.id))))
 
     def mentors_of(self, mentee_id: int) -> list[Member]:
-        """Lead mentor first, then co-mentors."""
-        ids = [p.mentor_id for p in self.of_mentee(mentee_id)]
-        members = {m.id: m for m in self.s.exec(select(Member).where(col(Member.id).in_(ids)))}
-        return [members[i] for i in ids if i in members]
+        """Lead mentor first, then co-mentors (one query: every check-in answer asks it)."""
+        return list(self.s.execute(_MENTORS_OF, {"mentee_id": mentee_id}).scalars())
 
     def mentees_of(self, mentor_id: int) -> list[Member]:
         ids = [p.mentee_id for p in self.of_mentor(mentor_id)]
@@ -172,11 +184,8 @@ class PairRepo:
         return self.s.exec(stmt.order_by(col(Pair.ended_at).desc())).first()
 
     def mentors(self, mentor_id: int, mentee_id: int) -> bool:
-        """Does this person (lead or co-mentor) mentor that mentee now?"""
-        stmt = select(Pair.id).where(
-            Pair.mentor_id == mentor_id, Pair.mentee_id == mentee_id, col(Pair.ended_at).is_(None)
-        )
-        return self.s.exec(stmt).first() is not None
+        """Does this person (lead or co-mentor) mentor that mentee now? (every ``!session log``)"""
+        return self.s.execute(_MENTORS, {"mentor_id": mentor_id, "mentee_id": mentee_id}).first() is not None
 
     def load(self, round_id: int) -> dict[int, int]:
         """Mentees per mentor in a round, lead and co-mentored alike (both count in full)."""

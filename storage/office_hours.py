@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Optional
 
-from sqlalchemy import Index, UniqueConstraint, delete, func
+from sqlalchemy import Index, UniqueConstraint, bindparam, delete, func
 from sqlmodel import Field, Session, SQLModel, col, select
 
 from storage.tables import Member, when
@@ -140,6 +140,41 @@ def _of_person(stmt: Any, platform: str, member_id: int | None, nick: str) -> An
     )
 
 
+# The statements of every `!q join`, `!q leave` and line shown, built once (bound values at run
+# time): building them cost more than running them. ORM statements, so the session flushes
+# what a handler changed before they read.
+_OPEN_SESSION = select(OhSession).where(
+    OhSession.platform == bindparam("platform"), OhSession.channel == bindparam("channel"), col(OhSession.closed_at).is_(None)
+)
+_ON_DUTY = (
+    select(OhDuty).where(OhDuty.session_id == bindparam("session_id"), col(OhDuty.ended_at).is_(None)).order_by(col(OhDuty.id))
+)
+_WAITING = (
+    select(OhEntry).where(OhEntry.session_id == bindparam("session_id"), OhEntry.status == "waiting")
+    .order_by(col(OhEntry.seq), col(OhEntry.id))
+)
+_CALLED = (
+    select(OhEntry).where(OhEntry.session_id == bindparam("session_id"), OhEntry.status == "called").order_by(col(OhEntry.called_at))
+)
+_ACTIVE_OF_MEMBER = select(OhEntry).where(
+    OhEntry.session_id == bindparam("session_id"), col(OhEntry.status).in_(("waiting", "called")),
+    OhEntry.member_id == bindparam("member_id"),
+)
+_RECENT_HELPS = (
+    select(OhEntry.called_at, OhEntry.ended_at)
+    .join(OhSession, col(OhSession.id) == col(OhEntry.session_id))
+    .where(
+        OhSession.platform == bindparam("platform"),
+        OhSession.channel == bindparam("channel"),
+        OhEntry.outcome == "helped",
+        col(OhEntry.called_at).is_not(None),
+        col(OhEntry.ended_at).is_not(None),
+    )
+    .order_by(col(OhEntry.ended_at).desc())
+    .limit(bindparam("limit"))
+)
+
+
 class OfficeHoursRepo:
     def __init__(self, session: Session):
         self.s = session
@@ -147,10 +182,7 @@ class OfficeHoursRepo:
     # ------------------------------------------------------------------ sessions and duty
 
     def open_session(self, platform: str, channel: str) -> OhSession | None:
-        stmt = select(OhSession).where(
-            OhSession.platform == platform, OhSession.channel == channel, col(OhSession.closed_at).is_(None)
-        )
-        return self.s.exec(stmt).first()
+        return self.s.execute(_OPEN_SESSION, {"platform": platform, "channel": channel}).scalars().first()
 
     def get_session(self, session_id: int) -> OhSession | None:
         return self.s.get(OhSession, session_id)
@@ -168,8 +200,7 @@ class OfficeHoursRepo:
             self.end_duty(duty, now)
 
     def on_duty(self, session_id: int) -> list[OhDuty]:
-        stmt = select(OhDuty).where(OhDuty.session_id == session_id, col(OhDuty.ended_at).is_(None))
-        return list(self.s.exec(stmt.order_by(col(OhDuty.id))))
+        return list(self.s.execute(_ON_DUTY, {"session_id": session_id}).scalars())
 
     def duty_of(self, session_id: int, member_id: int) -> OhDuty | None:
         return next((d for d in self.on_duty(session_id) if d.member_id == member_id), None)
@@ -198,19 +229,19 @@ class OfficeHoursRepo:
 
     def waiting(self, session_id: int) -> list[OhEntry]:
         """The line, first first."""
-        stmt = select(OhEntry).where(OhEntry.session_id == session_id, OhEntry.status == "waiting")
-        return list(self.s.exec(stmt.order_by(col(OhEntry.seq), col(OhEntry.id))))
+        return list(self.s.execute(_WAITING, {"session_id": session_id}).scalars())
 
     def called(self, session_id: int) -> list[OhEntry]:
         """People a host is with now."""
-        stmt = select(OhEntry).where(OhEntry.session_id == session_id, OhEntry.status == "called")
-        return list(self.s.exec(stmt.order_by(col(OhEntry.called_at))))
+        return list(self.s.execute(_CALLED, {"session_id": session_id}).scalars())
 
     def current_of(self, session_id: int, host_id: int) -> OhEntry | None:
         return next((e for e in self.called(session_id) if e.host_id == host_id), None)
 
     def active_entry(self, session_id: int, platform: str, member_id: int | None, nick: str) -> OhEntry | None:
         """The person's waiting or called entry: by member, or by platform and nick when anonymous."""
+        if member_id is not None:
+            return self.s.execute(_ACTIVE_OF_MEMBER, {"session_id": session_id, "member_id": member_id}).scalars().first()
         stmt = select(OhEntry).where(OhEntry.session_id == session_id, col(OhEntry.status).in_(("waiting", "called")))
         return self.s.exec(_of_person(stmt, platform, member_id, nick)).first()
 
@@ -271,20 +302,8 @@ class OfficeHoursRepo:
 
     def recent_help_minutes(self, platform: str, channel: str, limit: int) -> list[float]:
         """How long the last ``limit`` helps in this channel took, newest first."""
-        stmt = (
-            select(OhEntry)
-            .join(OhSession, col(OhSession.id) == col(OhEntry.session_id))
-            .where(
-                OhSession.platform == platform,
-                OhSession.channel == channel,
-                OhEntry.outcome == "helped",
-                col(OhEntry.called_at).is_not(None),
-                col(OhEntry.ended_at).is_not(None),
-            )
-            .order_by(col(OhEntry.ended_at).desc())
-            .limit(limit)
-        )
-        return [(e.ended_at - e.called_at).total_seconds() / 60 for e in self.s.exec(stmt)]  # type: ignore[operator]
+        rows = self.s.execute(_RECENT_HELPS, {"platform": platform, "channel": channel, "limit": limit})
+        return [(ended - called).total_seconds() / 60 for called, ended in rows]
 
     # ------------------------------------------------------------------ notices
 

@@ -53,6 +53,11 @@ _CLAIM = (
     .returning(_T.c.id)
 )
 
+_EXISTING_KEYS = core_select(_T.c.key).where(_T.c.key.in_(bindparam("keys", expanding=True)))
+#: many rows in one statement (SQLAlchemy's "insertmanyvalues"); the ids come back with their
+#: keys, which are unique, so their order does not matter
+_INSERT = insert(_T).returning(_T.c.key, _T.c.id)
+
 _COLUMNS = (_T.c.id, _T.c.platform, _T.c.member_id, _T.c.recipient, _T.c.priority, _T.c.payload, _T.c.attachment_data)
 
 
@@ -81,22 +86,16 @@ class OutboxRepo:
         wanted = list(set(keys))
         if not wanted:
             return set()
-        return set(self.s.exec(select(OutboxMessage.key).where(col(OutboxMessage.key).in_(wanted))))
+        return {row[0] for row in self.s.connection().execute(_EXISTING_KEYS, {"keys": wanted})}
 
     def insert_many(self, rows: Sequence[dict[str, Any]]) -> list[int]:
-        """Insert rows in one statement and return their ids in order: building an ORM object
-        and flushing per message was most of the cost of a large check-in tick. (RETURNING in
-        order would make SQLAlchemy send one statement per row on SQLite; the keys are unique,
-        so one query finds the ids.)"""
+        """Insert rows (every one with the same columns, as ``row_for`` makes them) in one
+        statement and return their ids in order: building an ORM object and flushing per
+        message was most of the cost of a large check-in tick."""
         if not rows:
             return []
-        if len(rows) == 1:  # a command's answer: one statement
-            return [self.s.scalars(insert(OutboxMessage).returning(OutboxMessage.id), list(rows)).one()]  # type: ignore[arg-type]
-        # render_nulls: a row without a member stays in the same statement as the others
-        self.s.execute(insert(OutboxMessage), list(rows), execution_options={"render_nulls": True})
-        keys = [row["key"] for row in rows]
-        ids = dict(self.s.exec(select(OutboxMessage.key, OutboxMessage.id).where(col(OutboxMessage.key).in_(keys))).all())
-        return [ids[key] for key in keys]
+        ids = dict(self.s.connection().execute(_INSERT, list(rows)).all())
+        return [ids[row["key"]] for row in rows]
 
     def get(self, msg_id: int) -> OutboxMessage | None:
         return self.s.get(OutboxMessage, msg_id)

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, timezone
 from typing import Optional
 
-from sqlalchemy import Index, func
+from sqlalchemy import Index, bindparam, func
 from sqlmodel import Field, Session, SQLModel, col, select
 
 from storage.tables import Member, when
@@ -154,6 +154,15 @@ class PairTotal:
     minutes: int
 
 
+#: built once: a pair's sessions in a round, read at every ``!session log``
+_OF_PAIR = (
+    select(SessionLog)
+    .where(SessionLog.round_id == bindparam("round_id"), SessionLog.mentor_id == bindparam("mentor_id"),
+           SessionLog.mentee_id == bindparam("mentee_id"))
+    .order_by(col(SessionLog.held_on), col(SessionLog.id))
+)
+
+
 class SessionLogRepo:
     def __init__(self, session: Session):
         self.s = session
@@ -177,6 +186,8 @@ class SessionLogRepo:
         self, round_id: int, *, mentor_id: int | None = None, mentee_id: int | None = None, involving: int | None = None
     ) -> list[SessionLog]:
         """A round's sessions, oldest first: by a mentor, with a mentee, or either side being ``involving``."""
+        if mentor_id is not None and mentee_id is not None and involving is None:  # every `!session log`
+            return list(self.s.execute(_OF_PAIR, {"round_id": round_id, "mentor_id": mentor_id, "mentee_id": mentee_id}).scalars())
         stmt = select(SessionLog).where(SessionLog.round_id == round_id)
         if mentor_id is not None:
             stmt = stmt.where(SessionLog.mentor_id == mentor_id)

@@ -11,9 +11,11 @@ import re
 import unicodedata
 from dataclasses import dataclass
 from datetime import date, datetime
+from functools import lru_cache
 from typing import Any, Iterable, Sequence
 
-from sqlalchemy import bindparam, delete, func, insert, literal, union_all, update
+from sqlalchemy import bindparam, delete, exists, false, func, insert, literal, union_all, update
+from sqlalchemy.orm import aliased
 from sqlmodel import Session, SQLModel, col, select
 
 from storage.assessments import AssessmentRepo
@@ -38,6 +40,46 @@ from storage.tables import (
     Round,
     Signup,
 )
+
+
+# Statements asked at every inbound event, built once: building a statement and its cache key
+# cost more than running it (see bench/RESULTS.md, issue 24).
+_IDENTITY = (col(PlatformIdentity.platform) == bindparam("platform")) & (col(PlatformIdentity.account) == bindparam("account"))
+_MEMBER_BY_IDENTITY = select(Member).join(PlatformIdentity, col(PlatformIdentity.member_id) == col(Member.id)).where(_IDENTITY)
+_BY_HANDLE = select(Member).where(func.lower(Member.handle) == bindparam("handle"))
+_SIGNUPS_OF = (
+    select(Signup).where(Signup.member_id == bindparam("member_id"), Signup.round_id == bindparam("round_id")).order_by(col(Signup.id))
+)
+_IDENTITIES = (
+    select(PlatformIdentity).where(col(PlatformIdentity.member_id) == bindparam("member_id"))
+    .order_by(col(PlatformIdentity.last_seen).desc())
+)
+_PE = ProcessedEvent.__table__  # type: ignore[attr-defined]
+#: the event's row, inserted only when it is not there yet: one statement, which says if it was
+_FIRST_TIME = insert(_PE).from_select(
+    ["platform", "event_id", "handled_at"],
+    select(
+        bindparam("platform", type_=_PE.c.platform.type), bindparam("event_id", type_=_PE.c.event_id.type),
+        bindparam("now", type_=_PE.c.handled_at.type),
+    ).where(~exists().where(_PE.c.platform == bindparam("platform"), _PE.c.event_id == bindparam("event_id"))),
+).returning(_PE.c.event_id)  # a row back when it was new (psycopg gives no row count for INSERT ... SELECT)
+
+
+@lru_cache(maxsize=8)
+def _seen_statement(admins: frozenset[str]) -> Any:
+    """The identity, its member, each granted role (one row per role) and whether one of the
+    member's identities is a configured admin: everything the gate needs, in one statement."""
+    other = aliased(PlatformIdentity)
+    admin = (
+        exists().where(col(other.member_id) == col(Member.id), (col(other.platform) + ":" + col(other.account)).in_(sorted(admins)))
+        if admins else false()
+    )
+    return (
+        select(PlatformIdentity, Member, MemberRole.role, admin)  # type: ignore[call-overload]
+        .join(Member, col(Member.id) == col(PlatformIdentity.member_id))
+        .outerjoin(MemberRole, col(MemberRole.member_id) == col(Member.id))
+        .where(_IDENTITY)
+    )
 
 
 #: a display name shaped like somebody's id on a platform (Matrix "@coord:server", a Discord
@@ -70,34 +112,27 @@ class MemberRepo:
         return self.s.get(Member, member_id)
 
     def by_identity(self, platform: str, account: str) -> Member | None:
-        stmt = (
-            select(Member)
-            .join(PlatformIdentity, col(PlatformIdentity.member_id) == col(Member.id))
-            .where(PlatformIdentity.platform == platform, PlatformIdentity.account == account)
-        )
-        return self.s.exec(stmt).first()
+        return self.s.execute(_MEMBER_BY_IDENTITY, {"platform": platform, "account": account}).scalars().first()
 
     def by_handle(self, handle: str) -> Member | None:
-        return self.s.exec(select(Member).where(func.lower(Member.handle) == handle.lower())).first()
+        return self.s.execute(_BY_HANDLE, {"handle": handle.lower()}).scalars().first()
 
-    def identity(self, platform: str, account: str) -> tuple[PlatformIdentity, Member] | None:
-        """The identity with its member (one query: it is asked at every inbound event)."""
-        stmt = (
-            select(PlatformIdentity, Member)
-            .join(Member, col(Member.id) == col(PlatformIdentity.member_id))
-            .where(PlatformIdentity.platform == platform, PlatformIdentity.account == account)
-        )
-        row = self.s.exec(stmt).first()
-        return (row[0], row[1]) if row is not None else None
+    def identity_with_roles(
+        self, platform: str, account: str, admins: frozenset[str] = frozenset()
+    ) -> tuple[PlatformIdentity, Member, set[str]] | None:
+        """The identity, its member and their roles (granted, and "admin" when one of their
+        identities is among ``admins``), in one query: the gate asks it at every command. Read
+        fresh in every transaction, never cached, so a role granted a moment ago counts."""
+        rows = self.s.execute(_seen_statement(admins), {"platform": platform, "account": account}).all()
+        if not rows:
+            return None
+        roles = {role for _, _, role, _ in rows if role is not None}
+        if rows[0][3]:
+            roles.add("admin")
+        return rows[0][0], rows[0][1], roles
 
     def identities(self, member_id: int) -> list[PlatformIdentity]:
-        return list(
-            self.s.exec(
-                select(PlatformIdentity)
-                .where(PlatformIdentity.member_id == member_id)
-                .order_by(col(PlatformIdentity.last_seen).desc())
-            )
-        )
+        return list(self.s.execute(_IDENTITIES, {"member_id": member_id}).scalars())
 
     def handles_starting(self, prefix: str, limit: int = 25) -> list[str]:
         stmt = (
@@ -289,6 +324,8 @@ class SignupRepo:
         self.s = session
 
     def of(self, member_id: int, round_id: int, kind: str | None = None) -> list[Signup]:
+        if kind is None:  # every `!profile`
+            return list(self.s.execute(_SIGNUPS_OF, {"member_id": member_id, "round_id": round_id}).scalars())
         stmt = select(Signup).where(Signup.member_id == member_id, Signup.round_id == round_id)
         if kind:
             stmt = stmt.where(Signup.kind == kind)
@@ -343,6 +380,31 @@ class ConversationRepo:
         self.s.add(conv)
         return conv
 
+    def of(self, ids: Iterable[int]) -> dict[int, Conversation]:
+        """These members' conversations, loaded into the session so that :meth:`reopen` and
+        :meth:`get` find them without a query."""
+        rows = self.s.exec(select(Conversation).where(col(Conversation.member_id).in_(list(ids))))
+        return {c.member_id: c for c in rows}
+
+    def reopen(
+        self, member_id: int, flow: str, step: str, platform: str, data: dict[str, Any], now: datetime,
+        existing: Conversation | None = None,
+    ) -> None:
+        """Start (or restart) the member's interview in place: no delete and flush per person.
+        ``existing``: their conversation, when the caller loaded it already (:meth:`of`)."""
+        conv = existing if existing is not None else self.s.get(Conversation, member_id)
+        if conv is None:
+            conv = Conversation(member_id=member_id, flow=flow, step=step, data=data, platform=platform, started_at=now, updated_at=now)
+        else:
+            conv.flow, conv.step, conv.data, conv.platform = flow, step, dict(data), platform
+            conv.started_at = conv.updated_at = now
+        self.s.add(conv)
+
+    def insert_many(self, rows: list[dict[str, Any]]) -> None:
+        """New conversations in one statement (no ORM objects to build)."""
+        if rows:
+            self.s.execute(insert(Conversation), rows)
+
     def save(self, conv: Conversation, now: datetime) -> None:
         conv.updated_at = now
         conv.data = dict(conv.data)  # a new object, so the JSON column is seen as changed
@@ -381,11 +443,9 @@ class EventRepo:
         self.s = session
 
     def first_time(self, platform: str, event_id: str, now: datetime) -> bool:
-        """Record the event; False when it was handled before."""
-        if self.s.get(ProcessedEvent, (platform, event_id)) is not None:
-            return False
-        self.s.add(ProcessedEvent(platform=platform, event_id=event_id, handled_at=now))
-        return True
+        """Record the event; False when it was handled before (one statement)."""
+        result = self.s.connection().execute(_FIRST_TIME, {"platform": platform, "event_id": event_id, "now": now})
+        return result.first() is not None
 
     def forget_before(self, cutoff: datetime) -> int:
         result = self.s.exec(delete(ProcessedEvent).where(col(ProcessedEvent.handled_at) < cutoff))  # type: ignore[call-overload]

@@ -182,11 +182,18 @@ def matches(pattern: str, texts: list[str]) -> bool:
 def selects(db: DbEngine) -> Iterator[list[str]]:
     """The SELECT statements run on ``db`` inside the block: for tests that a job's number of
     queries does not grow with the number of people it serves."""
+    with statements(db, "SELECT") as seen:
+        yield seen
+
+
+@contextmanager
+def statements(db: DbEngine, kind: str = "") -> Iterator[list[str]]:
+    """The statements run on ``db`` inside the block (those starting with ``kind``, if given)."""
     seen: list[str] = []
 
     def record(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
-        if statement.lstrip().upper().startswith("SELECT"):
-            seen.append(statement)
+        if statement.lstrip().upper().startswith(kind.upper()):
+            seen.append(statement.strip())
 
     event.listen(db, "before_cursor_execute", record)
     try:

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import bisect
 from dataclasses import dataclass
+from datetime import datetime
 
 from chatbot.events import Outbound
 
@@ -38,6 +39,9 @@ class Pending:
     #: the unit of work that recorded it: one recipient's consecutive messages of one group go
     #: in one turn; None when unknown (read back from the outbox)
     group: str | None = None
+    #: until when this process's engine recorded it as claimed by this process's sender (so the
+    #: sender need not claim it again while the lease is fresh); None when read back
+    claimed_until: datetime | None = None
 
 
 class FairQueue:

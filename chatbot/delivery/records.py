@@ -61,7 +61,8 @@ def row_for(out: Outbound, key: str, member_id: int | None, now: datetime, bulk:
 
 
 def pending_of(row_id: int, row: dict[str, Any], group: str | None) -> Pending:
-    return Pending(row_id, row["platform"], row["member_id"], row["recipient"], row["priority"], decode(row["payload"], row["attachment_data"]), group)
+    return Pending(row_id, row["platform"], row["member_id"], row["recipient"], row["priority"],
+                   decode(row["payload"], row["attachment_data"]), group, row["claimed_until"])
 
 
 def pending_from(row: OutboxRow) -> Pending:

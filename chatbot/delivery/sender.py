@@ -5,13 +5,17 @@ outbox rows and takes the next event at once; the platform's pacing (IRC flood c
 and Matrix rate limits) slows only the sender. A sender
 
 - **claims** a message just before handing it to the adapter (``sending``, with a lease), so a
-  periodic flush or another process never sends a message that is in flight;
+  periodic flush or another process never sends a message that is in flight; what this
+  process's engine recorded a moment ago is claimed already (the engine records it so), and goes
+  out without a transaction of its own;
 - **marks** it sent after the platform accepted it, or sets it aside with backoff when the send
   failed, so one message that keeps failing never blocks the others;
 - sends in the order :class:`~chatbot.delivery.fairness.FairQueue` decides (each recipient in
   order, recipients taking turns, answers before bulk);
 - writes its bookkeeping (marks and the next claims) in one short transaction per round, under
-  the same lock as the engine's units of work, so SQLite never sees two writers of one process.
+  the same lock as the engine's units of work, so SQLite never sees two writers of one process;
+  while sends go on, outcomes wait up to ``MARK_EVERY`` to be written together (each of these
+  transactions is a durable commit that holds the engine up).
 
 After a crash, what was claimed and not marked is released (the claimant's process is gone, or
 its lease ran out) and sent again: Matrix transaction ids and Discord nonces drop the repeat.
@@ -46,6 +50,9 @@ log = logging.getLogger(__name__)
 #: messages claimed in one transaction while sends are quick (see ``Sender._window``)
 CLAIM_AHEAD = 64
 QUICK_SEND = 0.005
+#: outcomes wait at most this long (seconds) to be written with others while sends go on: each
+#: bookkeeping transaction is a durable commit under the engine's lock (issue 24)
+MARK_EVERY = 0.05
 
 #: (member id, platform) pairs a platform refused for good
 Refused = Callable[[Sequence[tuple[int, str]]], Awaitable[None]]
@@ -100,6 +107,7 @@ class Sender:
         self._send_seconds = 1.0  # a running average of one send: claim ahead only when quick
         self.queue = FairQueue()
         self._results: list[tuple[Pending, Delivery]] = []
+        self._results_since = 0.0  # when the oldest outcome not yet written came in (monotonic)
         self._sends: set[asyncio.Task[None]] = set()
         self._wake = asyncio.Event()
         self._idle = asyncio.Event()
@@ -182,16 +190,35 @@ class Sender:
             if not turn:
                 break
             take.append(turn)
-        if take or self._results:
+        if self._must_write(take):
             await self._bookkeep(take)
+            return
+        if take:  # recorded as claimed by this process a moment ago: nothing to write first
+            self._start(take, {item.outbox_id for turn in take for item in turn})
             return
         if not self.queue.in_flight and not len(self.queue) and not self._refill:
             self._idle.set()
         self._wake.clear()
+        wait = self.settings.poll_seconds
+        if self._results:
+            wait = min(wait, max(0.0, self._results_since + MARK_EVERY - time.monotonic()))
         try:
-            await asyncio.wait_for(self._wake.wait(), self.settings.poll_seconds)
+            await asyncio.wait_for(self._wake.wait(), wait)
         except asyncio.TimeoutError:
-            self._refill = True
+            self._refill = not self._results
+
+    def _must_write(self, take: list[list[Pending]]) -> bool:
+        """Whether this round needs its transaction: a message to send that this process's
+        engine did not claim for it a moment ago, or outcomes that waited ``MARK_EVERY`` (or
+        with nothing else going on). Fresh claims go out at once and their outcomes are written
+        together, so a burst of answers costs a few commits, not two per answer."""
+        fresh_until = self.clock.now() + self.settings.lease / 2
+        if any(item.claimed_until is None or item.claimed_until < fresh_until for turn in take for item in turn):
+            return True
+        if not self._results:
+            return False
+        quiet = not take and not self.queue.in_flight
+        return quiet or time.monotonic() - self._results_since >= MARK_EVERY
 
     async def _bookkeep(self, take: list[list[Pending]], *, release: bool = False) -> None:
         """One transaction: record the outcomes so far and claim the turns in ``take``; then
@@ -216,6 +243,12 @@ class Sender:
                 self.queue.done(turn)
             self._refill = True
             raise
+        self._start(take, claimed)
+        if refused:
+            await self.on_refused(refused)
+
+    def _start(self, take: list[list[Pending]], claimed: set[int]) -> None:
+        """Send the turns in ``take``: the messages of each that this sender holds."""
         for turn in take:
             mine = [item for item in turn if item.outbox_id in claimed]  # the others went meanwhile
             if not mine:
@@ -224,8 +257,6 @@ class Sender:
             task = asyncio.create_task(self._send(turn, mine), name=f"send-{self.platform}-{turn[0].outbox_id}")
             self._sends.add(task)
             task.add_done_callback(self._sends.discard)
-        if refused:
-            await self.on_refused(refused)
 
     def _window(self) -> int:
         """Messages claimed at once. Where a send takes milliseconds (a local platform, a fast
@@ -250,6 +281,8 @@ class Sender:
                     log.exception("adapter %s failed to send outbox %s", self.platform, item.outbox_id)
                     delivery = Delivery("failed", f"{type(exc).__name__}: {exc}"[:200])
                 self._send_seconds = 0.8 * self._send_seconds + 0.2 * (time.monotonic() - began)
+                if not self._results:
+                    self._results_since = time.monotonic()
                 self._results.append((item, delivery))
         self.queue.done(turn)
         self._kick()

@@ -14,6 +14,7 @@ from typing import Any, Sequence
 from chatbot.config import parse_span_setting
 from chatbot.context import Context
 from chatbot.events import Button, DirectMessage, Form, Identity
+from chatbot.flows import Openings
 from chatbot.i18n import ENGLISH, Language
 from chatbot.features.away import away_now, named, zone_of
 from chatbot.features.checkin_answers import dated_line
@@ -61,15 +62,8 @@ def pick_identity(ctx: Context, member: Member, idents: Sequence[PlatformIdentit
 def open_interview(
     ctx: Context, member_id: int, flow: str, platform: str, data: dict[str, Any], batch: "_Batch | None" = None
 ) -> None:
-    step = "q0" if flow == FLOW else "answers"
-    if batch is None:
-        ctx.repos.checkins.open_conversation(member_id, flow, step, platform, data, ctx.now)
-    elif member_id in batch.conversations:
-        ctx.repos.checkins.open_conversation(member_id, flow, step, platform, data, ctx.now, batch.conversations[member_id], known=True)
-    else:
-        batch.new_conversations.append(
-            dict(member_id=member_id, flow=flow, step=step, data=data, platform=platform, started_at=ctx.now, updated_at=ctx.now)
-        )
+    """The interview that takes the answers to a prompt the caller sends itself."""
+    ctx.open_flow(member_id, flow, platform, data, batch.openings if batch is not None else None)
 
 
 def prompt_text(
@@ -119,22 +113,27 @@ class _Batch:
 
     eligible: set[int]
     idents: dict[int, list[PlatformIdentity]]
-    conversations: dict[int, Conversation]
+    openings: Openings
     rows: dict[int, list[Checkin]]
     mentors: dict[int, list[Member]] | None = None
     #: rows to insert in bulk at the end (building ORM objects costs ~1 ms each)
     new_checkins: list[dict[str, Any]] = field(default_factory=list)
-    new_conversations: list[dict[str, Any]] = field(default_factory=list)
+
+    @property
+    def conversations(self) -> dict[int, Conversation]:
+        return self.openings.loaded
 
     def write(self, ctx: Context) -> None:
-        ctx.repos.checkins.insert_many(self.new_checkins, self.new_conversations)
+        ctx.repos.checkins.insert_many(self.new_checkins)
+        self.new_checkins.clear()
+        self.openings.write(ctx)
 
 
 def _load(ctx: Context, ids: list[int], since: datetime | None) -> _Batch:
     """Who takes part, how to reach them, their interviews and (from ``since``) their check-ins."""
     repo = ctx.repos.checkins
     rows = repo.rows_of(ids, since) if since is not None else {}
-    return _Batch(repo.eligible(ids), repo.identities_of(ids), repo.conversations_of(ids), rows)
+    return _Batch(repo.eligible(ids), repo.identities_of(ids), Openings(ctx.repos.conversations.of(ids)), rows)
 
 
 async def run_checkins(ctx: Context) -> bool:
