@@ -197,7 +197,7 @@ def record_answer(ctx: Context, data: dict[str, Any], answers: list[str]) -> str
     assert me.id is not None
     due = datetime.fromisoformat(data["due"])
     row = ctx.repos.checkins.at(me.id, due)
-    closed = _closed(ctx, data) if row is not None else None
+    closed = _closed(ctx, data, row) if row is not None else None
     if closed is not None:
         return closed
     if row is None:
@@ -281,15 +281,16 @@ CHECKIN = Flow(
 )
 
 
-def _closed(ctx: Context, data: dict[str, Any]) -> str | None:
+def _closed(ctx: Context, data: dict[str, Any], row: Checkin | None = None) -> str | None:
     """Why a check-in interview no longer takes answers: "hello? is anyone there?", two weeks
-    after the mentor withdrew, got "(2/4) What will you do next?"."""
+    after the mentor withdrew, got "(2/4) What will you do next?". ``row``: the check-in, when
+    the caller has read it already (the answer's hot path reads it once)."""
     me = ctx.require_member()
     assert me.id is not None
     if me.id not in ctx.repos.checkins.eligible([me.id]):
         return ctx._("You have no mentor right now, so there is no check-in to answer.")
     due = datetime.fromisoformat(data["due"])
-    row = ctx.repos.checkins.at(me.id, due)
+    row = row or ctx.repos.checkins.at(me.id, due)
     if row is None or row.status == PROMPTED:
         return None
     at = when(due, me, ctx.language)
