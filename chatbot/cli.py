@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING
 from sqlalchemy.exc import DBAPIError
 
 from chatbot import __version__
+from chatbot.cli_certificates import add_parsers as add_certificate_parsers
 from chatbot.config import ConfigError, Settings, load, masked
 from chatbot.wording import plural
 
@@ -288,16 +289,32 @@ def _backup(settings: Settings, dest: Path) -> int:
     return 0
 
 
-def _export_office_hours(settings: Settings, dest: str) -> int:
-    """The office-hour help log as CSV, for coordinators ("-" writes to stdout)."""
-    from chatbot.features.office_hours_report import export_help_log
+def _existing_database(settings: Settings) -> Any:
+    """The configured database, which must exist already (a command that reads records)."""
     from storage.db import open_database, sqlite_path
 
     path = sqlite_path(settings.database.url)
     if path is not None and not path.exists():
         raise FileNotFoundError(f"no database at {path}")
     db = settings.database
-    engine = open_database(db.url, synchronous=db.synchronous, busy_timeout_ms=db.busy_timeout_ms)
+    return open_database(db.url, synchronous=db.synchronous, busy_timeout_ms=db.busy_timeout_ms)
+
+
+def _certificates(args: argparse.Namespace, settings: Settings) -> int:
+    from chatbot import cli_certificates
+
+    engine = _existing_database(settings)
+    try:
+        return cli_certificates.run(args, settings, engine)
+    finally:
+        engine.dispose()
+
+
+def _export_office_hours(settings: Settings, dest: str) -> int:
+    """The office-hour help log as CSV, for coordinators ("-" writes to stdout)."""
+    from chatbot.features.office_hours_report import export_help_log
+
+    engine = _existing_database(settings)
     try:
         if dest == "-":
             rows = export_help_log(engine, sys.stdout)
@@ -358,9 +375,10 @@ def build_parser() -> argparse.ArgumentParser:
     o = what.add_parser("office-hours", help="the office-hour help log: one row per person in line")
     o.add_argument("--csv", required=True, metavar="FILE", help="the CSV file to write (- for stdout)")
     o.add_argument("--db", help=DB_HELP)
+    certificates = add_certificate_parsers(sub, DB_HELP)
     # `mentorbot run --config FILE` as well as `mentorbot --config FILE run`: the option after the
     # command overrides, and its absence there leaves the one before it alone (SUPPRESS)
-    for command in (*sub.choices.values(), o):
+    for command in {*sub.choices.values(), o, *certificates}:
         command.add_argument("--config", default=argparse.SUPPRESS, help=argparse.SUPPRESS)
         command.add_argument("--log-level", choices=["DEBUG", "INFO", "WARNING", "ERROR"], default=argparse.SUPPRESS,
                              help=argparse.SUPPRESS)
@@ -394,6 +412,8 @@ def main(argv: list[str] | None = None) -> int:
             return _backup(settings, args.path)
         if args.command == "health":
             return _health(settings, args.adapters)
+        if args.command in ("verify", "certificate"):
+            return _certificates(args, settings)
         if args.command == "export":
             return _export_office_hours(settings, args.csv)
     except ConfigError as exc:

@@ -17,10 +17,12 @@ from sqlalchemy import bindparam, delete, func, insert, literal, union_all, upda
 from sqlmodel import Session, SQLModel, col, select
 
 from storage.assessments import AssessmentRepo
+from storage.certificates import CertificateRepo
 from storage.checkins import CheckinRepo
 from storage.dashboard import DashboardLinkRepo
 from storage.mentorship import PairRepo
 from storage.office_hours import OfficeHoursRepo
+from storage.outcomes import OutcomeRepo
 from storage.outbox import OutboxRepo
 from storage.privacy import PrivacyRepo
 from storage.progress import AwayRepo, GoalRepo, SessionLogRepo
@@ -384,3 +386,5 @@ class Repos:
         self.away = AwayRepo(session)
         self.dashboard_links = DashboardLinkRepo(session)
         self.reports = ReportRepo(session)
+        self.certificates = CertificateRepo(session)
+        self.outcomes = OutcomeRepo(session)
