@@ -17,14 +17,15 @@ from pathlib import Path
 import pytest
 from sqlmodel import Session, select
 
-from chatbot import cli
 from chatbot.certificate_codes import LENGTH, make_code, normalise, shown
 from chatbot.certificate_pdf import render
 from chatbot.certificates import CertificateData, SkillLevel
 from chatbot.i18n import Languages
 from storage.certificates import Certificate
+from tests import harness
 from tests.harness import Bot
 from tests.test_charts_in_chat import FilesAdapter
+from tests.test_cli import mentorbot
 
 SECRET = "certificate-test-secret-0123456789abcdef"
 CODE = re.compile(r"[A-Z2-7]{4}(?:-[A-Z2-7]{4}){4}")
@@ -184,18 +185,23 @@ async def test_without_the_secret_no_certificate_is_issued(tmp_path, monkeypatch
     await bot.stop()
 
 
-async def test_the_cli_verifies_and_writes_the_pdf(tmp_path, secret, capsys):
+async def test_the_cli_verifies_and_writes_the_pdf(tmp_path, secret):
     bot = await Bot.start(tmp_path)
     await bot.pair("alice", "bob")
     out = await bot.say("you", "!certificate issue alice")
     code = CODE.search(out[0]).group(0)
     assert "mentorbot certificate show" in out[0] and "--out FILE" in out[0]  # the console takes no files
     await bot.stop()
-    db = str(tmp_path / "bot.db")
-    assert cli.main(["verify", code, "--db", db]) == 0
-    assert capsys.readouterr().out.startswith(f"valid: {code}: alice (alice) completed 2027 Q1")
-    assert cli.main(["verify", "A" + code[1:] if code[0] != "A" else "B" + code[1:], "--db", db]) == 1
-    assert "not valid" in capsys.readouterr().out
+    db = harness.database_in(tmp_path)
+    env = {"MENTORBOT_CERTIFICATE_SECRET": SECRET}
+    result = mentorbot("verify", code, "--db", db, cwd=tmp_path, env=env)
+    assert result.returncode == 0 and result.stdout.startswith(f"valid: {code}: alice (alice) completed 2027 Q1"), result
+    tampered = ("B" if code[0] == "A" else "A") + code[1:]
+    result = mentorbot("verify", tampered, "--db", db, cwd=tmp_path, env=env)
+    assert result.returncode == 1 and result.stdout.startswith("not valid"), result
     target = tmp_path / "alice.pdf"
-    assert cli.main(["certificate", "show", code, "--out", str(target), "--db", db]) == 0
+    result = mentorbot("certificate", "show", code, "--out", str(target), "--db", db, cwd=tmp_path, env=env)
+    assert result.returncode == 0, result.stderr
     assert "alice" in pdf_text(target.read_bytes(), tmp_path)
+    result = mentorbot("verify", code, "--db", db, cwd=tmp_path, env={"MENTORBOT_CERTIFICATE_SECRET": ""})
+    assert result.returncode == 2 and "MENTORBOT_CERTIFICATE_SECRET is not set" in result.stderr
