@@ -12,6 +12,7 @@ from chatbot.commands import ActionError, Arg, CommandSpec, Example, UsageError
 from chatbot.context import Context, Feature
 from chatbot.events import Attachment
 from chatbot.features.away import named
+from chatbot.features.checkin_time import command
 from chatbot.features.matchmaking import PAIRED
 from chatbot.features.rounds import ROUND_ARG, chosen_round
 from chatbot.i18n import N_
@@ -34,7 +35,7 @@ def _secret(ctx: Context) -> bytes:
 
 
 def _verify_command(ctx: Context, code: str) -> str:
-    return f"{ctx.prefix}certificate verify {shown(code)}"
+    return command(ctx, f"certificate verify {shown(code)}")
 
 
 def send(ctx: Context, mentee: Member, rnd: Round, certificate: Certificate) -> bool | None:
