@@ -143,7 +143,7 @@ def sample(name: str, language: str | None = None) -> CertificateData:
     return CertificateData(
         name=name, handle="priya", programme="Wikimedia Mentorship", round="2027 Q1", starts_on=date(2027, 1, 1),
         ends_on=date(2027, 3, 31), goal="Land my first patch in core", mentors=("Иван Петров", "Bob Smith"),
-        skills=(SkillLevel("Git", 1, 3), SkillLevel("Documentation", None, 2)), language=language,
+        skills=(SkillLevel("Log Interpretation", 1, 3), SkillLevel("Open Source Ecosystem Awareness", None, 2)), language=language,
         issued_on=date(2027, 4, 2),
     )
 
@@ -155,7 +155,9 @@ def test_the_pdf_sets_every_script_and_reads_back(tmp_path, name):
     pdf = render(sample(name, "fr"), code, lang, f"!certificate verify {shown(code)}")
     assert pdf.startswith(b"%PDF")
     text = pdf_text(pdf, tmp_path)
-    for words in (name, "Иван Петров", "Wikimedia Mentorship", shown(code), "Certificat", "Git"):
+    # the skills in the mentee's language, with the scale's words for their levels
+    for words in (name, "Иван Петров", "Wikimedia Mentorship", shown(code), "Certificat de réussite",
+                  "Interprétation des journaux : bases ou sous supervision, désormais capable de l'enseigner"):
         assert squeeze(words) in text, (words, text)
     pages = subprocess.run(["pdfinfo", str(tmp_path / "certificate.pdf")], capture_output=True, text=True, check=True).stdout
     assert re.search(r"^Pages:\s+1$", pages, re.M)

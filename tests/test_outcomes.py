@@ -153,7 +153,7 @@ async def test_the_report_in_chat(tmp_path):
     out = await bot.say("you", "!round outcomes 2027 Q1")
     assert out[0].split("\n") == [
         "Outcomes of 2027 Q1: 2 mentees, 2 mentors (1 mentored in an earlier round).",
-        "Completed: 50% (1 of 2) (goal reached: 1; final check done: 2).",
+        "Completed: 50% (1 of 2); goal reached: 1, final check done: 2.",
         "Skills (0-3, first to final score, on average): +1 by self-assessment over 1 skill, +2 by mentors over 1 skill.",
         "Check-ins answered: 60% (3 of 5).",
         "Sessions: 2 per pair (4 sessions in 2 pairs).",

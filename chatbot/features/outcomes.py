@@ -79,7 +79,7 @@ def render(lang: Language, round_name: str, out: RoundOutcomes, handles: dict[in
             round=round_name, mentees=lang.ngettext("{n} mentee", "{n} mentees", len(out.mentees)),
             mentors=lang.ngettext("{n} mentor", "{n} mentors", len(out.mentors)), repeat=len(out.repeat_mentors),
         ),
-        lang._("Completed: {completed} (goal reached: {goals}; final check done: {finals}).",
+        lang._("Completed: {completed}; goal reached: {goals}, final check done: {finals}.",
                completed=share_text(lang, completed), goals=goals.part, finals=finals.part),
         _skills_line(lang, out),
         lang._("Check-ins answered: {checkins}.", checkins=share_text(lang, out.checkins)),
