@@ -8,6 +8,7 @@ read back with poppler-utils (pdftotext, pdftoppm), as a person would see it.
 
 from __future__ import annotations
 
+import logging
 import re
 import subprocess
 import unicodedata
@@ -20,6 +21,7 @@ from sqlmodel import Session, select
 from chatbot.certificate_codes import LENGTH, make_code, normalise, shown
 from chatbot.certificate_pdf import render
 from chatbot.certificates import CertificateData, SkillLevel
+from chatbot.cli import MaskSecrets
 from chatbot.i18n import Languages
 from storage.certificates import Certificate
 from tests import harness
@@ -207,3 +209,9 @@ async def test_the_cli_verifies_and_writes_the_pdf(tmp_path, secret):
     assert "alice" in pdf_text(target.read_bytes(), tmp_path)
     result = mentorbot("verify", code, "--db", db, cwd=tmp_path, env={"MENTORBOT_CERTIFICATE_SECRET": ""})
     assert result.returncode == 2 and "MENTORBOT_CERTIFICATE_SECRET is not set" in result.stderr
+
+
+def test_logs_never_show_the_certificate_secret(secret):
+    record = logging.LogRecord("chatbot", logging.ERROR, __file__, 1, "signing with %s failed", (SECRET,), None)
+    MaskSecrets().filter(record)
+    assert record.getMessage() == "signing with *** failed"
