@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING
 from sqlalchemy.exc import DBAPIError
 
 from chatbot import __version__
+from chatbot.cli_certificates import add_parsers as add_certificate_parsers
 from chatbot.config import ConfigError, Settings, load, masked
 from chatbot.wording import plural
 
@@ -302,6 +303,16 @@ def _existing_database(settings: Settings) -> "DbEngine":
     return open_database(db.url, synchronous=db.synchronous, busy_timeout_ms=db.busy_timeout_ms)
 
 
+def _certificates(args: argparse.Namespace, settings: Settings) -> int:
+    from chatbot import cli_certificates
+
+    engine = _existing_database(settings)
+    try:
+        return cli_certificates.run(args, settings, engine)
+    finally:
+        engine.dispose()
+
+
 def _export_office_hours(settings: Settings, dest: str) -> int:
     """The office-hour help log as CSV, for coordinators ("-" writes to stdout)."""
     from chatbot.features.office_hours_report import export_help_log
@@ -398,9 +409,10 @@ def build_parser() -> argparse.ArgumentParser:
     y.add_argument("handle", help="the person's handle")
     y.add_argument("--json", required=True, metavar="FILE", help="the JSON file to write (- for stdout)")
     y.add_argument("--db", help=DB_HELP)
+    certificates = add_certificate_parsers(sub, DB_HELP)
     # `mentorbot run --config FILE` as well as `mentorbot --config FILE run`: the option after the
     # command overrides, and its absence there leaves the one before it alone (SUPPRESS)
-    for command in (*sub.choices.values(), o, y):
+    for command in {*sub.choices.values(), o, y, *certificates}:
         command.add_argument("--config", default=argparse.SUPPRESS, help=argparse.SUPPRESS)
         command.add_argument("--log-level", choices=["DEBUG", "INFO", "WARNING", "ERROR"], default=argparse.SUPPRESS,
                              help=argparse.SUPPRESS)
@@ -436,6 +448,8 @@ def main(argv: list[str] | None = None) -> int:
             return _health(settings, args.adapters)
         if args.command == "export" and args.what == "mydata":
             return _export_mydata(settings, args.handle, args.json)
+        if args.command in ("verify", "certificate"):
+            return _certificates(args, settings)
         if args.command == "export":
             return _export_office_hours(settings, args.csv)
     except ConfigError as exc:

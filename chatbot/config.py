@@ -466,6 +466,15 @@ class DashboardSettings(Strict):
         return host.strip("[]"), int(port)
 
 
+class CertificateSettings(Strict):
+    """Certificates for mentees who complete a round (see the README, "Certificates")."""
+
+    #: the programme's name as a certificate prints it
+    programme: str = Field("Mentorship Programme", min_length=1, max_length=80)
+    #: the environment variable holding the secret that signs verification codes (32+ characters)
+    secret_env: str = "MENTORBOT_CERTIFICATE_SECRET"
+
+
 _ADMIN_RE = re.compile(r"^(?P<platform>[a-z][a-z0-9_]*):(?P<account>.+)$")
 
 
@@ -482,6 +491,7 @@ class Settings(Strict):
     office_hours: OfficeHoursSettings = OfficeHoursSettings()
     channels: list[ChannelSettings] = []
     dashboard: DashboardSettings = DashboardSettings()
+    certificates: CertificateSettings = CertificateSettings()
     #: one table per adapter; each adapter validates its own settings. ``enabled`` picks them.
     adapters: dict[str, dict[str, Any]] = {"console": {"enabled": True}}
     #: the directory adapters keep state in (relative to the working directory)

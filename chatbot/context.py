@@ -249,6 +249,23 @@ class Context:
             self.recipients[id(message)] = member.id
         return True
 
+    def dm_file(
+        self, member: Member, text: str, attachment: Callable[[], Attachment], otherwise: str, *, key: str | None = None
+    ) -> bool | None:
+        """Queue a private message with a file (made by ``attachment`` only when needed) where
+        the member's platform takes files, else ``otherwise``, the same said in words. True: the
+        file goes; False: the words; None: no running platform reaches them."""
+        assert member.id is not None
+        ident = self.engine.reachable_identity(self.repos, member)
+        if ident is None:
+            return None
+        caps = self.capabilities(ident.platform)
+        takes_files = caps is not None and caps.attachments
+        message = DirectMessage(to=ident, text=text if takes_files else otherwise, key=key,
+                                attachment=attachment() if takes_files else None)
+        self.queue_dm(member.id, message)
+        return takes_files
+
     def queue_dm(self, member_id: int, message: DirectMessage) -> None:
         """Queue a DM built for an identity chosen already (bulk jobs pick identities themselves)."""
         self.outbound.append(message)

@@ -19,11 +19,13 @@ from sqlalchemy.orm import aliased
 from sqlmodel import Session, SQLModel, col, select
 
 from storage.assessments import AssessmentRepo
+from storage.certificates import CertificateRepo
 from storage.checkins import CheckinRepo
 from storage.dashboard import DashboardLinkRepo
 from storage.feedback import FeedbackRepo
 from storage.mentorship import PairRepo
 from storage.office_hours import OfficeHoursRepo
+from storage.outcomes import OutcomeRepo
 from storage.outbox import OutboxRepo
 from storage.privacy import PrivacyRepo
 from storage.progress import AwayRepo, GoalRepo, SessionLogRepo
@@ -499,3 +501,5 @@ class Repos:
         self.dashboard_links = DashboardLinkRepo(session)
         self.reports = ReportRepo(session)
         self.feedback = FeedbackRepo(session)
+        self.certificates = CertificateRepo(session)
+        self.outcomes = OutcomeRepo(session)

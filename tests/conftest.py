@@ -29,6 +29,7 @@ BOTH_DATABASES = frozenset({
     "test_checkins", "test_checkins_schedule", "test_checkins_reliability", "test_checkins_early",
     "test_office_hours", "test_goals", "test_sessions", "test_away", "test_assessments", "test_privacy", "test_rounds_lifecycle",
     "test_feedback_storage",
+    "test_outcomes", "test_certificates",
 })
 
 

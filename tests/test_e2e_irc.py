@@ -353,7 +353,7 @@ async def test_mentorbot_run_serves_irc_and_quits_on_sigterm(people, clients, ch
         mark = watcher.mark()
         watcher.say(channel, "!help")
         answer = await watcher.wait_for(lambda l: l.nick == nick and l.command == "PRIVMSG", since=mark)
-        assert answer.params[0] == channel and answer.text.startswith(f"{watcher.nick}: Commands: !help")
+        assert answer.params[0] == channel and answer.text.startswith(f"{watcher.nick}: Commands: !certificate, !help")
         assert_safe(answer)
         mark = watcher.mark()
         proc.send_signal(signal.SIGTERM)

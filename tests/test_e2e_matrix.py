@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import Any, Iterator
 
 import pytest
-from nio import InviteMemberEvent, RoomMessageImage, RoomMessageNotice, RoomMessageText
+from nio import InviteMemberEvent, RoomMessageFile, RoomMessageImage, RoomMessageNotice, RoomMessageText
 
 from chatbot.app import App
 from chatbot.clock import Clock, FakeClock, SystemClock
@@ -342,6 +342,35 @@ async def test_a_chart_arrives_as_an_image_in_the_room(bot, people):
     assert resp.status == 200
     data = await resp.read()
     assert data.startswith(b"\x89PNG\r\n\x1a\n") and len(data) == content(image)["info"]["size"]
+
+
+async def test_a_certificate_arrives_as_a_pdf_file_in_the_mentees_direct_room(bot, people, monkeypatch):
+    monkeypatch.setenv("MENTORBOT_CERTIFICATE_SECRET", "c" * 40)
+    carol, alice = await people("carol", "Carol"), await people("alice", "Alice")
+    room = await carol.room(name="mentoring")
+    await alice.join(room)
+    await bot([room])
+    await carol.bot_joined(room)
+    await converse(carol, room, [(ROUND, "Round 2027 Q1 is open")])
+    await converse(alice, room, [("!signup mentee", "sent you a private message")])
+    dm = await accept_dm(alice)
+    await alice.bot_said(dm, has("Which timezone are you in?"))
+    await converse(alice, dm, [
+        ("Europe/Berlin", "Which languages"), ("en", "Which kind of work"), ("3", "Which track"),
+        ("programming", "Which areas or skills"), ("testing", "what is your goal"),
+        ("Land my first patch in core", "You're signed up as a mentee for 2027 Q1"),
+    ])
+    since = len(alice.timeline)
+    await converse(carol, room, [("!certificate issue alice", "I've sent them the PDF")])
+    text = await alice.bot_said(dm, has("Here is your certificate"), since=since)
+    pdf = await alice.wait(lambda r, e: r == dm and isinstance(e, RoomMessageFile) and e.sender == BOT,
+                           what="the certificate", since=since)
+    assert alice.timeline.index((dm, text)) < alice.timeline.index((dm, pdf))  # the words, then the file
+    assert pdf.body == "certificate-alice-2027-Q1.pdf" and content(pdf)["info"]["mimetype"] == "application/pdf"
+    server, media = pdf.url.removeprefix("mxc://").split("/", 1)
+    resp = await alice.c.send("GET", f"/_matrix/client/v1/media/download/{server}/{media}",
+                              headers={"Authorization": f"Bearer {alice.c.access_token}"})
+    assert resp.status == 200 and (await resp.read()).startswith(b"%PDF")
 
 
 async def test_the_bot_carries_on_after_the_homeserver_restarts(bot, people):

@@ -45,7 +45,7 @@ TEST_FEATURE = Feature(
 async def test_unknown_command_gets_a_one_line_hint(bot):
     assert await bot.say("alice", "!sigup mentee") == ["Unknown command !sigup. Did you mean !signup? Try !help."]
     assert await bot.say("alice", "!xyzzy") == ["Unknown command !xyzzy. Try !help."]
-    assert await bot.say("alice", "!round opne") == ["!round has: chart, close, open, status. Try !help round."]
+    assert await bot.say("alice", "!round opne") == ["!round has: chart, close, open, outcomes, status. Try !help round."]
 
 
 async def test_channel_chatter_is_ignored_and_punctuation_is_not_a_command(bot):
@@ -87,7 +87,8 @@ async def test_anonymous_visitors_get_only_public_commands(bot):
     await bot.handle(TextReceived(anon, where, "!round status"))
     assert "logged in to your account" in bot.channel("#general")[-1]
     await bot.handle(TextReceived(anon, where, "!help"))
-    assert bot.channel("#general")[-1].startswith("visitor: Commands: !help")
+    # verifying a certificate is for anybody (an employer reading a CV), an account or not
+    assert bot.channel("#general")[-1].startswith("visitor: Commands: !certificate, !help, !oh, !q\n")
 
 
 async def test_nobody_but_admins_and_coordinators_grants_roles(bot):

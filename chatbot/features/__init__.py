@@ -9,6 +9,7 @@ def all_features() -> list[Feature]:
     from chatbot.features import assessments
     from chatbot.features import checkins, feedback
     from chatbot.features import office_hours
+    from chatbot.features import certificates, outcomes
     from chatbot.features import away, goals, sessions
     from chatbot.features import core, dashboard, matchmaking, mentee_list, privacy, round_close, rounds, signup, status, waiting_list
 
@@ -30,4 +31,6 @@ def all_features() -> list[Feature]:
         privacy.FEATURE,
         status.FEATURE,
         dashboard.FEATURE,
+        outcomes.FEATURE,
+        certificates.FEATURE,
     ]

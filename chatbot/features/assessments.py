@@ -29,6 +29,7 @@ from chatbot.features.rounds import PERSON_AND_ROUND, named_round, person_and_ro
 from chatbot.context import Context, Feature
 from chatbot.features.assessment_round import round_overview
 from chatbot.features.assessment_scores import offer_form, read_scores
+from chatbot.features.certificates import on_progress
 from chatbot.features.matchmaking import PAIRED
 from chatbot.flows import Flow, Step
 from chatbot.i18n import ENGLISH, N_, Language
@@ -181,6 +182,7 @@ async def _finish(ctx: Context, data: dict[str, Any]) -> str:
         )
     repo.complete(assessment, ctx.now)
     _tell(ctx, assessment, data["subject"])
+    _completes(ctx, assessment)
     report = ctx.command("assess", "report") + ("" if data["kind"] == "self" else f" {data['subject']}")
     return _completed(ctx, assessment.kind, total, report)
 
@@ -200,6 +202,14 @@ def _completed(ctx: Context, kind: str, total: int, report: str) -> str:
         "Thank you: the final check is complete ({n} skill). {command} shows it.",
         "Thank you: the final check is complete ({n} skills). {command} shows it.", total, command=report,
     )
+
+
+def _completes(ctx: Context, assessment: Assessment) -> None:
+    """A final check done may complete the mentee's round (the certificate's hook)."""
+    rnd = ctx.repos.reports.round(assessment.round_id) if assessment.kind == "final" and assessment.round_id else None
+    mentee = ctx.repos.members.get(assessment.member_id)
+    if rnd is not None and mentee is not None:
+        on_progress(ctx, mentee, rnd)
 
 
 def _tell(ctx: Context, assessment: Assessment, subject: str) -> None:

@@ -14,6 +14,7 @@ from datetime import datetime
 from chatbot.commands import ActionError, Arg, CommandSpec, Example, UsageError, in_language
 from chatbot.context import Context, Feature
 from chatbot.features.away import local_date, named, told_text
+from chatbot.features.certificates import on_progress
 from chatbot.wording import sentences
 from chatbot.features.matchmaking import MY_MENTEE, PAIRED, active_signup
 from chatbot.features.rounds import mentee_round
@@ -152,6 +153,7 @@ async def goal_done(ctx: Context) -> str:
             ctx.language_of(mentor)._("{mentee} has reached their goal for {round}: {goal}", mentee=named(me), round=rnd.name, goal=signup.goal),
             key=f"goal-done:{done.id}:{mentor.id}",
         )
+    on_progress(ctx, me, rnd)
     return sentences(
         ctx._("Well done! Your goal for {round} is marked reached.", round=rnd.name),
         ctx.ngettext("({n} step left open.)", "({n} steps left open.)", open_steps) if open_steps else None,
