@@ -85,9 +85,10 @@ async def certificate_issue(ctx: Context, mentee: Member, round: str | None = No
     if sent:
         return ctx._("Certificate for {mentee} ({round}) issued, code {code}; I've sent them the PDF.",
                      mentee=mentee.handle, round=rnd.name, code=code)
+    cli = f"mentorbot certificate show {code} --out FILE"
     return ctx._("Certificate for {mentee} ({round}) issued, code {code}. Their platform takes no files: "
                  "{command} makes the PDF for you to pass on.", mentee=mentee.handle, round=rnd.name, code=code,
-                 command=f"mentorbot certificate show {code} --out FILE")
+                 command=cli)
 
 
 def _code(ctx: Context, typed: str) -> str:
