@@ -22,6 +22,7 @@ from storage.dashboard import DashboardLinkRepo
 from storage.mentorship import PairRepo
 from storage.office_hours import OfficeHoursRepo
 from storage.outbox import OutboxRepo
+from storage.pending_roles import PendingRoleRepo
 from storage.privacy import PrivacyRepo
 from storage.progress import AwayRepo, GoalRepo, SessionLogRepo
 from storage.reports import ReportRepo
@@ -139,6 +140,7 @@ class MemberRepo:
         assert member.id is not None
         self.s.add(PlatformIdentity(platform=platform, account=account, member_id=member.id, display=display, last_seen=now))
         self.s.flush()
+        PendingRoleRepo(self.s).claim(platform, account, member.id)  # roles a coordinator gave ahead of time
         return member
 
     def touch(self, ident: PlatformIdentity, display: str, now: datetime) -> None:
@@ -384,3 +386,4 @@ class Repos:
         self.away = AwayRepo(session)
         self.dashboard_links = DashboardLinkRepo(session)
         self.reports = ReportRepo(session)
+        self.pending_roles = PendingRoleRepo(session)
