@@ -28,6 +28,8 @@ from chatbot.config import ConfigError, Settings, load, masked
 from chatbot.wording import plural
 
 if TYPE_CHECKING:
+    from sqlalchemy import Engine as DbEngine
+
     from chatbot.app import App
 
 LOG_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
@@ -86,6 +88,8 @@ def _settings(args: argparse.Namespace) -> Settings:
 
 
 async def _run(settings: Settings, only: list[str] | None = None) -> int:
+    from sqlalchemy import Engine as DbEngine
+
     from chatbot.app import App
 
     app = App(settings, only=only)
@@ -137,6 +141,8 @@ async def _console_dashboard(app: "App", listen: str) -> str:
 
 async def _console(settings: Settings, script: Path | None, user: str, dashboard: str | None = None) -> int:
     from adapters.console import ConsoleAdapter, ScriptError, ScriptPlayer, read_script, repl
+    from sqlalchemy import Engine as DbEngine
+
     from chatbot.app import App
     from chatbot.clock import FakeClock
 
@@ -288,16 +294,22 @@ def _backup(settings: Settings, dest: Path) -> int:
     return 0
 
 
-def _export_office_hours(settings: Settings, dest: str) -> int:
-    """The office-hour help log as CSV, for coordinators ("-" writes to stdout)."""
-    from chatbot.features.office_hours_report import export_help_log
+def _existing_database(settings: Settings) -> "DbEngine":
+    """The configured database, for reading; a SQLite file must exist (none is made here)."""
     from storage.db import open_database, sqlite_path
 
     path = sqlite_path(settings.database.url)
     if path is not None and not path.exists():
         raise FileNotFoundError(f"no database at {path}")
     db = settings.database
-    engine = open_database(db.url, synchronous=db.synchronous, busy_timeout_ms=db.busy_timeout_ms)
+    return open_database(db.url, synchronous=db.synchronous, busy_timeout_ms=db.busy_timeout_ms)
+
+
+def _export_office_hours(settings: Settings, dest: str) -> int:
+    """The office-hour help log as CSV, for coordinators ("-" writes to stdout)."""
+    from chatbot.features.office_hours_report import export_help_log
+
+    engine = _existing_database(settings)
     try:
         if dest == "-":
             rows = export_help_log(engine, sys.stdout)
@@ -307,6 +319,28 @@ def _export_office_hours(settings: Settings, dest: str) -> int:
     finally:
         engine.dispose()
     print(f"wrote {rows} rows to {dest}", file=sys.stderr)
+    return 0
+
+
+def _export_round(settings: Settings, name: list[str], fmt: str, out: Path) -> int:
+    """A round's records, one file per table (see the README's "Round exports")."""
+    from sqlmodel import Session
+
+    from chatbot.features.round_export import round_tables, write_tables
+    from storage.repos import Repos
+
+    engine = _existing_database(settings)
+    try:
+        with Session(engine) as session:
+            repos = Repos(session)
+            wanted = " ".join(" ".join(name).split())
+            rnd = repos.rounds.by_name(wanted) if wanted else repos.rounds.current() or repos.rounds.latest()
+            if rnd is None:
+                raise ValueError(f"there is no round called {wanted!r}" if wanted else "there has been no round yet")
+            written = write_tables(round_tables(repos, rnd), fmt, out)
+    finally:
+        engine.dispose()
+    print(f"wrote {len(written)} files for round {rnd.name} to {out}", file=sys.stderr)
     return 0
 
 
@@ -358,9 +392,15 @@ def build_parser() -> argparse.ArgumentParser:
     o = what.add_parser("office-hours", help="the office-hour help log: one row per person in line")
     o.add_argument("--csv", required=True, metavar="FILE", help="the CSV file to write (- for stdout)")
     o.add_argument("--db", help=DB_HELP)
+    x = what.add_parser("round", help="a round's records, one file per table (pairs, sessions, check-ins, goals, "
+                                      "assessments, office hours)")
+    x.add_argument("round", nargs="*", metavar="ROUND", help="the round's name (default: the running round, else the latest)")
+    x.add_argument("--format", choices=("csv", "json"), default="csv", help="csv (default) or json")
+    x.add_argument("--out", required=True, type=Path, metavar="DIR", help="the directory to write the files in")
+    x.add_argument("--db", help=DB_HELP)
     # `mentorbot run --config FILE` as well as `mentorbot --config FILE run`: the option after the
     # command overrides, and its absence there leaves the one before it alone (SUPPRESS)
-    for command in (*sub.choices.values(), o):
+    for command in (*sub.choices.values(), o, x):
         command.add_argument("--config", default=argparse.SUPPRESS, help=argparse.SUPPRESS)
         command.add_argument("--log-level", choices=["DEBUG", "INFO", "WARNING", "ERROR"], default=argparse.SUPPRESS,
                              help=argparse.SUPPRESS)
@@ -394,6 +434,8 @@ def main(argv: list[str] | None = None) -> int:
             return _backup(settings, args.path)
         if args.command == "health":
             return _health(settings, args.adapters)
+        if args.command == "export" and args.what == "round":
+            return _export_round(settings, args.round, args.format, args.out)
         if args.command == "export":
             return _export_office_hours(settings, args.csv)
     except ConfigError as exc:

@@ -26,6 +26,7 @@ from storage.pending_roles import PendingRoleRepo
 from storage.privacy import PrivacyRepo
 from storage.progress import AwayRepo, GoalRepo, SessionLogRepo
 from storage.reports import ReportRepo
+from storage.round_reports import RoundReportRepo
 from storage.tables import (
     Conversation,
     KeyValue,
@@ -387,3 +388,4 @@ class Repos:
         self.dashboard_links = DashboardLinkRepo(session)
         self.reports = ReportRepo(session)
         self.pending_roles = PendingRoleRepo(session)
+        self.round_reports = RoundReportRepo(session)

@@ -11,6 +11,7 @@ def all_features() -> list[Feature]:
     from chatbot.features import office_hours
     from chatbot.features import away, goals, sessions
     from chatbot.features import core, dashboard, matchmaking, privacy, rounds, signup, status
+    from chatbot.features import round_export, round_overview
 
     return [
         core.FEATURE,
@@ -26,4 +27,6 @@ def all_features() -> list[Feature]:
         privacy.FEATURE,
         status.FEATURE,
         dashboard.FEATURE,
+        round_overview.FEATURE,
+        round_export.FEATURE,
     ]
