@@ -67,7 +67,8 @@ def check_records(tables: dict[str, list[dict]], m: dict[str, int], empty: objec
     assert scores == {("git", 3), ("docs", 3)}
     visit = tables["office_hours"][0]
     assert (visit["person"], visit["person_id"], visit["host"], visit["joined_at"], visit["wait_minutes"]) == (
-        "alice", m["alice"], "erin", "2027-01-05T17:10:00Z", "10.0")
+        "alice", m["alice"], "erin", "2027-01-05T17:10:00Z", 10.0)
+    assert (visit["skips"], visit["help_minutes"], tables["office_hours"][-1]["called_at"]) == (0, 160.0, empty)
 
 
 def typed(rows: list[dict[str, str]]) -> list[dict]:
@@ -78,8 +79,10 @@ def typed(rows: list[dict[str, str]]) -> list[dict]:
         for k, v in row.items():
             if k in ("questions", "answers"):
                 new[k] = json.loads(v)
-            elif v.isdigit() and k not in ("wait_minutes", "help_minutes", "skips"):
+            elif v.isdigit():
                 new[k] = int(v)
+            elif k.endswith("_minutes") and v:
+                new[k] = float(v)
             else:
                 new[k] = v
         out.append(new)

@@ -117,8 +117,17 @@ def _assessments(repos: Repos, rnd: Round, who: dict[int, str]) -> tuple[Table, 
 def _office_hours(repos: Repos, rnd: Round) -> Table:
     """The help log of the round's weeks, in the columns of ``mentorbot export office-hours``."""
     log = repos.round_reports.help_log(*round_span(rnd))
-    rows = tuple((*csv_row(r), r.entry.member_id, r.entry.host_id) for r in log)
+    rows = tuple((*map(_typed, CSV_FIELDS, csv_row(r)), r.entry.member_id, r.entry.host_id) for r in log)
     return Table("office_hours", (*CSV_FIELDS, "person_id", "host_id"), rows)
+
+
+def _typed(column: str, cell: str) -> Any:
+    """A cell of the office-hour CSV as the other tables keep values: numbers, None for nothing."""
+    if cell == "":
+        return None
+    if column == "skips":
+        return int(cell)
+    return float(cell) if column.endswith("_minutes") else cell
 
 
 def round_tables(repos: Repos, rnd: Round) -> list[Table]:

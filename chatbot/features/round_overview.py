@@ -150,6 +150,13 @@ async def round_pairs(ctx: Context, round: str | None = None) -> str:
 # ---------------------------------------------------------------------------- !checkins overview
 
 
+def weekly(rnd: Round, rows: list[CheckinRow], today: date) -> list[tuple[str, int, int]]:
+    """(week, asked, answered) for the weeks that had check-ins, counted as the dashboard's
+    answers chart counts them (a check-in skipped while the bot was down is not asked)."""
+    figure = answers(rnd, [(r.mentee_id, r.due_at, r.status) for r in rows], today)
+    return [(str(week), int(n), int(done)) for week, n, done, _pct in figure.rows if n]  # type: ignore[call-overload]
+
+
 def open_blockers(rows: list[CheckinRow]) -> list[CheckinRow]:
     """Each mentee's latest answered check-in, where it names a blocker (a later answer without
     one means it was solved)."""
@@ -174,15 +181,15 @@ async def checkins_overview(ctx: Context, round: str | None = None) -> str:
     assert rnd.id is not None
     mentees = {p.mentee_id for p in ctx.repos.round_reports.pairs(rnd.id)}
     rows = ctx.repos.reports.checkins(mentees, *round_span(rnd))
-    weeks = answers(rnd, [(r.mentee_id, r.due_at, r.status) for r in rows], ctx.now.date()).rows
-    asked, answered = sum(int(w[1]) for w in weeks), sum(int(w[2]) for w in weeks)  # type: ignore[call-overload]
+    weeks = weekly(rnd, rows, ctx.now.date())
+    asked, answered = sum(w[1] for w in weeks), sum(w[2] for w in weeks)
     if not asked:
         return ctx._("Check-ins in {round}: none has been asked yet.", round=rnd.name)
     out = [ctx._("Check-ins in {round}: {pct} answered ({answered} of {asked}).", round=rnd.name,
                  pct=_percent(ctx, answered, asked), answered=ctx.language.number(answered), asked=ctx.language.number(asked))]
-    out += [ctx._("week of {week}: {pct} ({answered} of {asked})", week=w[0], pct=_percent(ctx, int(w[2]), int(w[1])),  # type: ignore[call-overload]
-                  answered=ctx.language.number(w[2]), asked=ctx.language.number(w[1]))  # type: ignore[arg-type]
-            for w in weeks if w[1]]
+    out += [ctx._("week of {week}: {pct} ({answered} of {asked})", week=week, pct=_percent(ctx, done, n),
+                  answered=ctx.language.number(done), asked=ctx.language.number(n))
+            for week, n, done in weeks]
     handles = ctx.repos.reports.handles(mentees)
     blockers = open_blockers(rows)
     if blockers:
