@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date
 
 from chatbot.commands import CommandSpec, Example, format_minutes
 from chatbot.context import Context, Feature
