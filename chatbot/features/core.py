@@ -209,7 +209,7 @@ FEATURE = Feature(
         ),
         CommandSpec(
             ("role", "grant"),
-            N_("give someone a role"),
+            N_("give someone a role; someone not seen yet by account, e.g. irc:ACCOUNT or discord:ID"),
             roles=("coordinator",),
             handler=role_grant,
             args=(WHO_ARG, ROLE_ARG),

@@ -207,7 +207,7 @@ FEATURE = Feature(
     commands=(
         CommandSpec(
             ("round", "export"),
-            N_("a round's records as files (a zip of CSV and JSON), in private; elsewhere the command that writes them"),
+            N_("a round's records as a zip of CSV and JSON files, in private (elsewhere: the command to run)"),
             roles=("coordinator",),
             handler=round_export,
             args=(ROUND_ARG,),

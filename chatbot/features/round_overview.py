@@ -270,7 +270,7 @@ FEATURE = Feature(
         ),
         CommandSpec(
             ("round", "report"),
-            N_("a round's figures in one message: sign-ups, pairs, sessions, check-ins, goals, assessments, office hours"),
+            N_("a round's figures: sign-ups, pairs, sessions, check-ins, goals, assessments, office hours"),
             roles=("coordinator",),
             handler=round_report,
             args=(ROUND_ARG,),
