@@ -15,7 +15,7 @@ from typing import Optional
 from sqlalchemy import func
 from sqlmodel import Field, Session, SQLModel, col, select
 
-from storage.tables import MemberRole, when
+from storage.tables import Member, MemberRole, PlatformIdentity, when
 
 
 class PendingRole(SQLModel, table=True):
@@ -37,6 +37,16 @@ class PendingRoleRepo:
         return select(PendingRole).where(
             PendingRole.platform == platform, func.lower(PendingRole.account) == account.lower()
         )
+
+    def known(self, platform: str, account: str) -> Member | None:
+        """The member behind the account, its case aside (``irc:Carol`` is carol's IRC account):
+        a grant for someone known is an ordinary grant, never one waiting forever."""
+        stmt = (
+            select(Member)
+            .join(PlatformIdentity, col(PlatformIdentity.member_id) == col(Member.id))
+            .where(PlatformIdentity.platform == platform, func.lower(PlatformIdentity.account) == account.lower())
+        )
+        return self.s.exec(stmt).first()
 
     def grant(self, platform: str, account: str, role: str, by: int | None, now: datetime) -> bool:
         """False when the account has this role waiting already."""

@@ -39,6 +39,8 @@ async def test_accounts_that_cannot_be_are_refused_and_rights_are_unchanged(bot)
     assert "'dana' is not an account on matrix" in out[0]
     assert "I don't know anyone called 'nobody'" in (await bot.say("you", "!role grant nobody host"))[0]
     await bot.say("alice", "!help")
+    await bot.say("alice", "!help", platform="irc")
+    assert (await bot.say("you", "!role grant irc:Alice host")) == ["alice2 is now host."]  # her account, its case aside
     await bot.say("you", "!role grant alice coordinator")
     assert "Only admins" in (await bot.say("alice", "!role grant irc:erin coordinator"))[0]
     assert (await bot.say("alice", "!role grant irc:erin host")) == [

@@ -48,7 +48,7 @@ def person_or_account(ctx: Context, ref: str) -> Member | Account:
     if found is None:
         return ctx.find_member(ref, "who")
     platform, account = found
-    member = ctx.repos.members.by_identity(platform, account)
+    member = ctx.repos.pending_roles.known(platform, account)
     if member is not None:
         return member
     if not (_SHAPES.get(platform) or _PLAIN).fullmatch(account):
