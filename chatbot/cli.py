@@ -89,6 +89,8 @@ def _settings(args: argparse.Namespace) -> Settings:
 
 
 async def _run(settings: Settings, only: list[str] | None = None) -> int:
+    from sqlalchemy import Engine as DbEngine
+
     from chatbot.app import App
 
     app = App(settings, only=only)
@@ -140,6 +142,8 @@ async def _console_dashboard(app: "App", listen: str) -> str:
 
 async def _console(settings: Settings, script: Path | None, user: str, dashboard: str | None = None) -> int:
     from adapters.console import ConsoleAdapter, ScriptError, ScriptPlayer, read_script, repl
+    from sqlalchemy import Engine as DbEngine
+
     from chatbot.app import App
     from chatbot.clock import FakeClock
 
@@ -357,6 +361,30 @@ def _export_mydata(settings: Settings, handle: str, dest: str) -> int:
     return 0
 
 
+def _export_round(settings: Settings, name: list[str], fmt: str, out: Path) -> int:
+    """A round's records, one file per table (see the README's "Round exports")."""
+    from sqlmodel import Session
+
+    from chatbot.clock import SystemClock
+    from chatbot.features.round_export import round_tables, write_tables
+    from storage.repos import Repos
+
+    engine = _existing_database(settings)
+    try:
+        with Session(engine) as session:
+            repos = Repos(session)
+            wanted = " ".join(" ".join(name).split())
+            today = SystemClock().now().date()
+            rnd = repos.rounds.by_name(wanted) if wanted else repos.rounds.running(today) or repos.rounds.latest_started(today)
+            if rnd is None:
+                raise ValueError(f"there is no round called {wanted!r}" if wanted else "there has been no round yet")
+            written = write_tables(round_tables(repos, rnd, today), fmt, out)
+    finally:
+        engine.dispose()
+    print(f"wrote {len(written)} files for round {rnd.name} to {out}", file=sys.stderr)
+    return 0
+
+
 DB_HELP = "a SQLite file or a database URL (default: the config's [database] url)"
 
 
@@ -409,10 +437,16 @@ def build_parser() -> argparse.ArgumentParser:
     y.add_argument("handle", help="the person's handle")
     y.add_argument("--json", required=True, metavar="FILE", help="the JSON file to write (- for stdout)")
     y.add_argument("--db", help=DB_HELP)
+    x = what.add_parser("round", help="a round's records, one file per table (pairs, sessions, check-ins, goals, "
+                                      "assessments, office hours)")
+    x.add_argument("round", nargs="*", metavar="ROUND", help="the round's name (default: the running round, else the latest)")
+    x.add_argument("--format", choices=("csv", "json"), default="csv", help="csv (default) or json")
+    x.add_argument("--out", required=True, type=Path, metavar="DIR", help="the directory to write the files in")
+    x.add_argument("--db", help=DB_HELP)
     certificates = add_certificate_parsers(sub, DB_HELP)
     # `mentorbot run --config FILE` as well as `mentorbot --config FILE run`: the option after the
     # command overrides, and its absence there leaves the one before it alone (SUPPRESS)
-    for command in {*sub.choices.values(), o, y, *certificates}:
+    for command in {*sub.choices.values(), o, y, x, *certificates}:
         command.add_argument("--config", default=argparse.SUPPRESS, help=argparse.SUPPRESS)
         command.add_argument("--log-level", choices=["DEBUG", "INFO", "WARNING", "ERROR"], default=argparse.SUPPRESS,
                              help=argparse.SUPPRESS)
@@ -450,6 +484,8 @@ def main(argv: list[str] | None = None) -> int:
             return _export_mydata(settings, args.handle, args.json)
         if args.command in ("verify", "certificate"):
             return _certificates(args, settings)
+        if args.command == "export" and args.what == "round":
+            return _export_round(settings, args.round, args.format, args.out)
         if args.command == "export":
             return _export_office_hours(settings, args.csv)
     except ConfigError as exc:

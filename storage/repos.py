@@ -27,9 +27,11 @@ from storage.mentorship import PairRepo
 from storage.office_hours import OfficeHoursRepo
 from storage.outcomes import OutcomeRepo
 from storage.outbox import OutboxRepo
+from storage.pending_roles import PendingRoleRepo
 from storage.privacy import PrivacyRepo
 from storage.progress import AwayRepo, GoalRepo, SessionLogRepo
 from storage.reports import ReportRepo
+from storage.round_reports import RoundReportRepo
 from storage.tables import (
     Conversation,
     KeyValue,
@@ -177,6 +179,7 @@ class MemberRepo:
         assert member.id is not None
         self.s.add(PlatformIdentity(platform=platform, account=account, member_id=member.id, display=display, last_seen=now))
         self.s.flush()
+        PendingRoleRepo(self.s).claim(platform, account, member.id)  # roles a coordinator gave ahead of time
         return member
 
     def touch(self, ident: PlatformIdentity, display: str, now: datetime) -> None:
@@ -503,3 +506,5 @@ class Repos:
         self.feedback = FeedbackRepo(session)
         self.certificates = CertificateRepo(session)
         self.outcomes = OutcomeRepo(session)
+        self.pending_roles = PendingRoleRepo(session)
+        self.round_reports = RoundReportRepo(session)

@@ -30,6 +30,7 @@ BOTH_DATABASES = frozenset({
     "test_office_hours", "test_goals", "test_sessions", "test_away", "test_assessments", "test_privacy", "test_rounds_lifecycle",
     "test_feedback_storage",
     "test_outcomes", "test_certificates",
+    "test_roles_ahead", "test_round_overview", "test_round_export",
 })
 
 

@@ -19,6 +19,7 @@ from chatbot.delivery.records import decode, encode
 from chatbot.events import Attachment, Delivery, Outbound, Reply, Where
 from storage.tables import OutboxMessage
 from tests.dashboard_seed import SECRET, seeded_bot
+from tests.harness import Bot
 
 PNG = b"\x89PNG\r\n\x1a\n"
 
@@ -38,15 +39,20 @@ class FilesAdapter(MemoryAdapter):
         return await super().send(event)
 
 
-@pytest.fixture
-async def bot(tmp_path, monkeypatch):
-    monkeypatch.setenv("MENTORBOT_DASHBOARD_SECRET", SECRET)
-    bot = await seeded_bot(tmp_path)
+async def with_files(bot: Bot) -> Bot:
+    """The bot, also on the "files" platform (one transcript across platforms)."""
     files = FilesAdapter()
     files.said = bot.said
     bot.adapters["files"] = files
     bot.engine.attach(files)
     await files.start(bot.engine.handle, bot.engine.specs)
+    return bot
+
+
+@pytest.fixture
+async def bot(tmp_path, monkeypatch):
+    monkeypatch.setenv("MENTORBOT_DASHBOARD_SECRET", SECRET)
+    bot = await with_files(await seeded_bot(tmp_path))
     yield bot
     await bot.stop()
 

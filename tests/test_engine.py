@@ -45,7 +45,7 @@ TEST_FEATURE = Feature(
 async def test_unknown_command_gets_a_one_line_hint(bot):
     assert await bot.say("alice", "!sigup mentee") == ["Unknown command !sigup. Did you mean !signup? Try !help."]
     assert await bot.say("alice", "!xyzzy") == ["Unknown command !xyzzy. Try !help."]
-    assert await bot.say("alice", "!round opne") == ["!round has: chart, close, open, outcomes, status. Try !help round."]
+    assert await bot.say("alice", "!round opne") == ["!round has: chart, close, export, open, outcomes, pairs, report, status. Try !help round."]
 
 
 async def test_channel_chatter_is_ignored_and_punctuation_is_not_a_command(bot):

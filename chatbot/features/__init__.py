@@ -12,6 +12,7 @@ def all_features() -> list[Feature]:
     from chatbot.features import certificates, outcomes
     from chatbot.features import away, goals, sessions
     from chatbot.features import core, dashboard, matchmaking, mentee_list, privacy, round_close, rounds, signup, status, waiting_list
+    from chatbot.features import round_export, round_overview
 
     return [
         core.FEATURE,
@@ -33,4 +34,6 @@ def all_features() -> list[Feature]:
         dashboard.FEATURE,
         outcomes.FEATURE,
         certificates.FEATURE,
+        round_overview.FEATURE,
+        round_export.FEATURE,
     ]

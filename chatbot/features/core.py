@@ -6,6 +6,7 @@ from datetime import timedelta
 
 from chatbot.commands import GRANTABLE_ROLES, ActionError, Arg, CommandSpec, Example
 from chatbot.context import Context, Feature, Job
+from chatbot.features.roles_ahead import Account, grant_ahead, person_or_account, revoke_ahead, waiting_line
 from chatbot.i18n import N_
 from storage.tables import Member
 
@@ -122,29 +123,37 @@ def _may_grant(ctx: Context, role: str) -> None:
         raise ActionError(ctx._("Only admins grant or revoke the {role} role.", role=role))
 
 
-async def role_grant(ctx: Context, who: Member, role: str) -> str:
+async def role_grant(ctx: Context, who: str, role: str) -> str:
     _may_grant(ctx, role)
+    person = person_or_account(ctx, who)
+    if isinstance(person, Account):
+        return grant_ahead(ctx, person, role)
     by = ctx.member.id if ctx.member else None
-    if not ctx.repos.roles.grant(who.id, role, by, ctx.now):  # type: ignore[arg-type]
-        return ctx._("{who} already has the {role} role.", who=who.handle, role=role)
-    return ctx._("{who} is now {role}.", who=who.handle, role=role)
+    if not ctx.repos.roles.grant(person.id, role, by, ctx.now):  # type: ignore[arg-type]
+        return ctx._("{who} already has the {role} role.", who=person.handle, role=role)
+    return ctx._("{who} is now {role}.", who=person.handle, role=role)
 
 
-async def role_revoke(ctx: Context, who: Member, role: str) -> str:
+async def role_revoke(ctx: Context, who: str, role: str) -> str:
     _may_grant(ctx, role)
-    if not ctx.repos.roles.revoke(who.id, role):  # type: ignore[arg-type]
+    person = person_or_account(ctx, who)
+    if isinstance(person, Account):
+        return revoke_ahead(ctx, person, role)
+    if not ctx.repos.roles.revoke(person.id, role):  # type: ignore[arg-type]
         if role == "admin":
-            return ctx._("{who} is not an admin by role (admins listed in the config file stay admins).", who=who.handle)
-        return ctx._("{who} does not have the {role} role.", who=who.handle, role=role)
-    return ctx._("{who} is no longer {role}.", who=who.handle, role=role)
+            return ctx._("{who} is not an admin by role (admins listed in the config file stay admins).", who=person.handle)
+        return ctx._("{who} does not have the {role} role.", who=person.handle, role=role)
+    return ctx._("{who} is no longer {role}.", who=person.handle, role=role)
 
 
 async def role_list(ctx: Context, role: str) -> str:
     holders = sorted(m.handle for m in ctx.repos.roles.holders(role))
+    waiting = waiting_line(ctx, role)
     if not holders:
-        return ctx._("Nobody has the {role} role.", role=role)
+        return "\n".join(filter(None, (ctx._("Nobody has the {role} role.", role=role), waiting)))
     shown = ", ".join(holders[:40]) + (" …" if len(holders) > 40 else "")
-    return ctx._("{role} ({count}): {holders}", role=role, count=ctx.language.number(len(holders)), holders=shown)
+    listed = ctx._("{role} ({count}): {holders}", role=role, count=ctx.language.number(len(holders)), holders=shown)
+    return "\n".join(filter(None, (listed, waiting)))
 
 
 async def whoami(ctx: Context) -> str:
@@ -167,7 +176,8 @@ async def forget_old_events(ctx: Context) -> None:
 
 
 ROLE_ARG = Arg("role", choices=GRANTABLE_ROLES, help=N_("the role"))
-WHO_ARG = Arg("who", kind="member", help=N_("the person: handle, platform:account or mention"))
+#: a person, or the account of somebody who has not written yet (their role waits for them)
+WHO_ARG = Arg("who", complete="members", help=N_("the person: handle, platform:account or mention"))
 
 FEATURE = Feature(
     name="core",
@@ -199,11 +209,14 @@ FEATURE = Feature(
         ),
         CommandSpec(
             ("role", "grant"),
-            N_("give someone a role"),
+            N_("give someone a role; someone not seen yet by account, e.g. irc:ACCOUNT or discord:ID"),
             roles=("coordinator",),
             handler=role_grant,
             args=(WHO_ARG, ROLE_ARG),
-            examples=(Example("!role grant bob host", r"bob is now host", setup=("bob: !help",)),),
+            examples=(
+                Example("!role grant bob host", r"bob is now host", setup=("bob: !help",)),
+                Example("!role grant irc:carol coordinator", r"irc:carol has not written to me yet: they will be coordinator"),
+            ),
         ),
         CommandSpec(
             ("role", "revoke"),
