@@ -100,14 +100,17 @@ async def test_a_french_speaker_reads_matchmaking_and_assessments_in_french(bot)
     assert (await bot.say("bob", "!mentees"))[0].startswith("alice (Europe/Berlin) : 2 séances (2h) ; ")
 
     out = (await bot.say("bob", "!assess"))[0]
-    first, question, scale = out.split("\n")
+    lines = out.split("\n")
+    first, question = lines[0], lines[-1]
+    assert lines[1] == "1. Connaissance de l'écosystème open source"  # the skills listed once, numbered, in French
+    (scale,) = [line.removeprefix("Échelle : ") for line in lines if line.startswith("Échelle : ")]
     assert first == (
         "Auto-évaluation pour 2027 Q1 : 14 compétences (Generalist). "
         "Chaque réponse est enregistrée au fur et à mesure ; skip passe à la suite, stop met en pause."
     )
     assert question.startswith("(1/14) Connaissance de l'écosystème open source — Explique comment")  # the skills, as shipped in French
     assert scale.startswith("0 aucune compréhension · 1 bases ou sous supervision")  # this test's label, the rest as shipped
-    assert scale.endswith("3 peut l'enseigner · N/A sans objet ; ou skip, stop")
+    assert scale.endswith("3 peut l'enseigner · N/A sans objet.")
     assert await bot.say("bob", "stop") == [
         "En pause : 0 sur 14 répondues, tout est enregistré. !assess reprend où vous vous êtes arrêté."
     ]

@@ -18,8 +18,8 @@ from tests.harness import Bot
 #: a handful of this feature set's texts, translated as a community's catalog would have them
 #: (French has three plural forms in Babel's CLDR data: one, many (millions) and other)
 FRENCH: dict[str | tuple[str, str], str | tuple[str, ...]] = {
-    "Round {name} ({start} → {end}) is open: {mentees}, {mentors} signed up, {withdrawn} withdrawn.": (
-        "Le cycle {name} ({start} → {end}) est ouvert : {mentees} et {mentors} inscrits, {withdrawn} retrait(s)."
+    "Round {name} ({start} → {end}), {state}: {mentees}, {mentors} signed up, {withdrawn} withdrawn.": (
+        "Le cycle {name} ({start} → {end}), {state} : {mentees} et {mentors} inscrits, {withdrawn} retrait(s)."
     ),
     ("{n} mentee", "{n} mentees"): ("{n} mentoré", "{n} de mentorés", "{n} mentorés"),
     ("{n} mentor", "{n} mentors"): ("{n} mentor", "{n} de mentors", "{n} mentors"),
@@ -92,14 +92,16 @@ async def test_a_french_reader_gets_french_answers_and_an_english_channel_englis
         speaks(bot, "alice", "fr")
 
         assert (await bot.say("alice", "!round status")) == [
-            "Le cycle 2027 Q1 (2027-01-01 → 2027-03-31) est ouvert : 1 mentoré et 1 mentor inscrits, 0 retrait(s)."
+            "Le cycle 2027 Q1 (ven. 1 janv. 2027 → mer. 31 mars 2027), en cours, inscriptions jusqu'au mer. 31 mars 2027 : "
+            "1 mentoré et 1 mentor inscrits, 0 retrait(s)."
         ]
         assert (await bot.say("alice", "!round status", channel="#general")) == [
-            "alice: Round 2027 Q1 (2027-01-01 → 2027-03-31) is open: 1 mentee, 1 mentor signed up, 0 withdrawn."
+            "alice: Round 2027 Q1 (Fri, 1 Jan 2027 → Wed, 31 Mar 2027), running, taking sign-ups until Wed, 31 Mar 2027: "
+            "1 mentee, 1 mentor signed up, 0 withdrawn."
         ]
         # help texts are declared in English (N_) and translated where !help shows them
         assert (await bot.say("alice", "!help round status")) == [
-            "!round status — le cycle ouvert et le nombre d'inscrits\n  p. ex. !round status"
+            "!round status [ROUND…] — l'état d'un cycle et le nombre d'inscrits (ceux du prochain cycle aussi)\n  p. ex. !round status"
         ]
         assert (await bot.say("alice", "!help frobnicate")) == ["Commande inconnue : !frobnicate. Essayez !help."]
         # language names come from Babel in the reader's language: "en" is "anglais"
