@@ -29,6 +29,7 @@ from sqlmodel import Session
 from chatbot.outcomes import OutcomeRow, Share, active_at, compute, gather, outcome_rows, retention
 from storage.assessments import Assessment, AssessmentAnswer
 from storage.checkins import ANSWERED, MISSED, SKIPPED, Checkin
+from storage.feedback import FeedbackRequest
 from storage.mentorship import Pair
 from storage.office_hours import OhEntry, OhSession
 from storage.progress import GoalCompletion, SessionLog
@@ -145,6 +146,18 @@ async def test_the_figures_of_a_seeded_round(tmp_path, database):
     assert OutcomeRow("retention", "mentees", "active_12w_percent", 50.0) in rows
     assert OutcomeRow("retention", "office_hours_unmentored", "active_26w_percent", "") in rows
     assert OutcomeRow("round", "2027 Q1", "feedback_answer_percent", "") in rows
+    # feedback: a mentor answered, the mentee was asked and did not; nobody else was asked
+    with Session(bot.engine.db) as s:
+        repos = Repos(s)
+        rnd = repos.rounds.by_name("2027 Q1")
+        pair = repos.pairs.of_round(rnd.id, ended=True)[0]
+        at = datetime(2027, 1, 14, 13, 0, tzinfo=timezone.utc)
+        for who, side, answered in ((pair.mentor_id, "mentor", at), (pair.mentee_id, "mentee", None)):
+            s.add(FeedbackRequest(round_id=rnd.id, window="initial", respondent_id=who, pair_id=pair.id, side=side,
+                                  due_at=at, deadline_at=at + timedelta(days=7), asked_at=at, answered_at=answered))
+        s.commit()
+        assert compute(gather(repos, rnd), TODAY.date()).feedback == Share(1, 2)
+        assert OutcomeRow("round", "2027 Q1", "feedback_answer_percent", 50.0) in outcome_rows(repos, rnd, TODAY.date())
     await bot.stop()
 
 
