@@ -1,7 +1,7 @@
 """feedback rounds: requests to mentors and mentees, and their answers
 
 Revision ID: 0014
-Revises: 0012
+Revises: 0013
 Create Date: 2026-12-03 22:30:00
 """
 
@@ -11,7 +11,7 @@ import storage.tables
 
 
 revision = '0014'
-down_revision = '0012'
+down_revision = '0013'
 branch_labels = None
 depends_on = None
 

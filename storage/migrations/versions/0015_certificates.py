@@ -1,7 +1,7 @@
 """certificates for mentees who completed a round
 
 Revision ID: 0015
-Revises: 0012
+Revises: 0014
 Create Date: 2026-12-03 22:30:00
 """
 
@@ -11,7 +11,7 @@ import storage.tables
 
 
 revision = '0015'
-down_revision = '0012'
+down_revision = '0014'
 branch_labels = None
 depends_on = None
 

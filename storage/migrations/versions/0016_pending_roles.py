@@ -1,7 +1,7 @@
 """roles granted ahead of time to platform accounts the bot has not met yet
 
-Revision ID: 0017
-Revises: 0012
+Revision ID: 0016
+Revises: 0015
 Create Date: 2026-12-03 23:00:00
 """
 
@@ -11,8 +11,8 @@ import sqlmodel
 import storage.tables
 
 
-revision = '0017'
-down_revision = '0012'
+revision = '0016'
+down_revision = '0015'
 branch_labels = None
 depends_on = None
 
