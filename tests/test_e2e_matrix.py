@@ -383,7 +383,7 @@ async def test_the_bot_carries_on_after_the_homeserver_restarts(bot, people):
     server()  # the same data directory: accounts, rooms and tokens survive
     await carol.say(room, ROUND)
     await carol.bot_said(room, has("Round 2027 Q1 is open"), timeout=40)
-    await converse(carol, room, [("!round status", "is open: 0 mentees")])
+    await converse(carol, room, [("!round status", ": 0 mentees, 0 mentors signed up")])
     said = [e.body for e in carol.bot_says(room)]
     assert len(said) == 3 and said[0].startswith("There has been no round yet.")
     assert said[1].startswith("Round 2027 Q1 is open: it runs Fri, 1 Jan 2027 → Wed, 31 Mar 2027, sign-ups ")

@@ -116,6 +116,7 @@ async def test_two_processes_share_a_month_of_checkins_and_the_tick_moves_when_i
         "admins": ["console:you"],
         "database": {"url": url},
         "state_dir": str(tmp_path / "state"),
+        "feedback": {"enabled": False},  # a month of check-ins only: the mid-January feedback would pause one
         "adapters": {
             "irc": {"enabled": True, "host": "127.0.0.1", "port": IRC_PORT, "nick": bot_nick,
                     "sasl_account": bot_acct.name, "password_env": IRC_PASSWORD_ENV, "channels": [channel],

@@ -197,8 +197,8 @@ async def round_export(ctx: Context, round: str | None = None) -> str | None:
     assert ctx.who is not None and ctx.where is not None and me.id is not None
     caps = ctx.capabilities(ctx.where.platform)
     if caps is None or not caps.attachments or not caps.direct_messages:
-        return ctx._("I can't send files here. On the bot's server, run: {command}",
-                     command=f'mentorbot export round "{rnd.name}" --format csv --out DIR')
+        cli = f'mentorbot export round "{rnd.name}" --format csv --out DIR'
+        return ctx._("I can't send files here. On the bot's server, run: {command}", command=cli)
     files = Attachment(f"round-{slug(rnd)}.zip", "application/zip", as_zip(round_tables(ctx.repos, rnd, ctx.now.date())))
     text = ctx.language_of(me)._(
         "The records of {round}: one file per table, as CSV and as JSON (columns in the README). "
