@@ -107,7 +107,16 @@ class Registration(LinkOwner):
 
     def _fail(self, link: Link, reason: str) -> None:
         """A login problem the same settings will not fix: give up on this connection. The reason
-        reaches the log once, through the supervisor (start() raises it, or a ``failed`` report)."""
+        reaches the log once, through the supervisor (start() raises it, or a ``failed`` report).
+
+        Once these settings have logged in on this network, the same problem is the network's
+        state, not the settings: after a restart the IRC server takes connections a moment before
+        its services link, and offers no SASL until then. So it is retried, with the backoff."""
+        if self.registrations:
+            log.warning("IRC: %s; these settings logged in before, so I will try again", reason)
+            self._raw(link, "QUIT :login failed")
+            self._drop(link, reason)
+            return
         log.debug("IRC: giving up: %s", reason)
         link.fatal = reason
         self._raw(link, "QUIT :login failed")
