@@ -1,4 +1,4 @@
-"""Benchmark of chatbot.matching on generated cohorts; prints figures, asserts nothing.
+"""Benchmark of chatbot.domain.matching on generated cohorts; prints figures, asserts nothing.
 
 Why generated and seeded: real cohorts are small and private; a seeded generator with realistic
 shapes (six tracks, sixteen zones, mostly English plus a few other languages, a skill catalogue
@@ -26,7 +26,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from chatbot.matching import (  # noqa: E402
+from chatbot.domain.matching import (  # noqa: E402
     DEFAULT_WEIGHTS,
     REFERENCE_DATE,
     MenteeProfile,

@@ -18,7 +18,7 @@ from fpdf.enums import Align, XPos, YPos
 
 from chatbot.certificate_codes import shown
 from chatbot.i18n import Language
-from chatbot.skills import SCALE
+from chatbot.domain.skills import SCALE
 
 if TYPE_CHECKING:
     from chatbot.certificates import CertificateData

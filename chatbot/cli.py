@@ -319,7 +319,7 @@ def _certificates(args: argparse.Namespace, settings: Settings) -> int:
 
 def _export_office_hours(settings: Settings, dest: str) -> int:
     """The office-hour help log as CSV, for coordinators ("-" writes to stdout)."""
-    from chatbot.features.office_hours_report import export_help_log
+    from chatbot.features.office_hours.report import export_help_log
 
     engine = _existing_database(settings)
     try:

@@ -19,7 +19,7 @@ from chatbot.i18n import N_
 
 if TYPE_CHECKING:
     from chatbot.i18n import Language
-    from chatbot.recurrence import WeeklySchedule
+    from chatbot.domain.recurrence import WeeklySchedule
 
 
 
@@ -167,7 +167,7 @@ class OfficeHourSchedule(Strict):
         return self
 
     def weekly(self) -> "WeeklySchedule":
-        from chatbot.recurrence import parse_schedule
+        from chatbot.domain.recurrence import parse_schedule
 
         return parse_schedule(f"{self.days} {self.time}", self.timezone)
 
@@ -306,7 +306,7 @@ class CheckinSettings(Strict):
     @field_validator("schedule")
     @classmethod
     def _schedule(cls, v: str) -> str:
-        from chatbot.recurrence import parse_schedule
+        from chatbot.domain.recurrence import parse_schedule
 
         if "(" in v:
             raise ValueError("the default schedule has no timezone: each mentee's own is used")

@@ -85,7 +85,7 @@ class OhEntry(SQLModel, table=True):
     host_id: Optional[int] = Field(default=None, foreign_key="member.id", ondelete="SET NULL")
     ended_at: Optional[datetime] = when(nullable=True)
     #: when the person left the channel (or the network) while in line, None while they are
-    #: there; their place is kept for ``leave_grace_minutes`` (see ``office_hours_leavers``)
+    #: there; their place is kept for ``leave_grace_minutes`` (see ``leavers``)
     left_at: Optional[datetime] = when(nullable=True)
     #: how they left: part, quit, kick, leave (a Matrix room), guild (a Discord server)
     left_how: Optional[str] = None

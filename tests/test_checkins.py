@@ -20,7 +20,7 @@ import pytest
 from sqlmodel import Session, select
 
 from chatbot.config import embedded_default
-from chatbot.features.checkins import blocker_of, numbered, parse_rating, several
+from chatbot.features.checkins.commands import blocker_of, numbered, parse_rating, several
 from storage.checkins import Checkin
 from storage.tables import Member, OutboxMessage
 from tests.harness import Bot

@@ -11,7 +11,7 @@ from __future__ import annotations
 import pytest
 
 from chatbot.config import embedded_default
-from chatbot.features.checkin_answers import check_answer, is_greeting
+from chatbot.features.checkins.answers import check_answer, is_greeting
 from chatbot.i18n import ENGLISH, Languages
 from tests.harness import Bot
 from tests.test_checkins import SUNDAY, bot, checkins_of, paired_db, paired_templates, run_until, utc  # noqa: F401 - fixtures

@@ -15,7 +15,7 @@ from sqlmodel import Session, select
 from adapters.console import MemoryAdapter
 from chatbot.context import Context, Feature, Job
 from chatbot.events import Delivery, DirectMessage, Identity, Outbound, Seen
-from chatbot.features import checkin_prompts as job
+from chatbot.features.checkins import prompts as job
 from storage.checkins import Checkin
 from storage.mentorship import Pair
 from storage.repos import Repos

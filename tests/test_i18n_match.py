@@ -18,7 +18,7 @@ from sqlmodel import Session
 
 from chatbot.config import embedded_default
 from chatbot.i18n import Languages
-from chatbot.matching import explain
+from chatbot.domain.matching import explain
 from storage.repos import Repos
 from tests.harness import Bot
 from tests.test_matching import mentee, mentor

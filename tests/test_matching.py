@@ -15,7 +15,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from chatbot.matching import (
+from chatbot.domain.matching import (
     ALREADY_PAIRED,
     DEFAULT_WEIGHTS,
     NO_CAPACITY,

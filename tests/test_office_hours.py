@@ -14,7 +14,7 @@ from adapters.base import Capabilities
 from chatbot.cli import main
 from chatbot.config import ConfigError, embedded_default, from_dict, load
 from chatbot.events import Identity, TextReceived, Where
-from chatbot.features.office_hours import about, compact, expected_waits, percentile
+from chatbot.features.office_hours.commands import about, compact, expected_waits, percentile
 from storage.office_hours import OfficeHoursRepo, OhDuty, OhEntry, OhNotice, OhScheduleRun, OhSession
 from storage.tables import Member
 from tests.harness import START, Bot

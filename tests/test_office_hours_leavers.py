@@ -164,7 +164,7 @@ async def test_leavers_past_the_grace_at_closing_count_as_left_not_closed(bot):
 def test_every_text_of_the_rule_goes_through_the_translation_layer():
     from tests.test_i18n_coverage import ROOT, _spoken_literals
 
-    assert _spoken_literals(ROOT / "chatbot" / "features" / "office_hours_leavers.py") == []
+    assert _spoken_literals(ROOT / "chatbot" / "features" / "office_hours" / "leavers.py") == []
 
 
 async def test_someone_away_who_speaks_to_the_queue_is_back(bot):

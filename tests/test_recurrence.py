@@ -10,7 +10,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from chatbot.recurrence import (
+from chatbot.domain.recurrence import (
     DAY_NAMES,
     DEFAULT_CHECKIN,
     WeeklySchedule,

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from chatbot.skills import (
+from chatbot.domain.skills import (
     GENERALIST,
     SCALE,
     Catalogue,

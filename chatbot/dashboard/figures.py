@@ -18,7 +18,7 @@ from typing import Iterable, Literal, Sequence
 from zoneinfo import ZoneInfo
 
 from chatbot.dashboard.charts import NO_DATA, Series, bar_chart, heat_map, line_chart
-from chatbot.features.office_hours_report import percentile, spreadsheet_safe
+from chatbot.features.office_hours.report import percentile, spreadsheet_safe
 from chatbot.i18n import ENGLISH, N_, Language
 from storage.checkins import ANSWERED, SKIPPED
 from storage.reports import CheckinRow, ScoreRow, SessionRow, WaitRow

@@ -7,8 +7,9 @@ from chatbot.context import Feature
 
 def all_features() -> list[Feature]:
     from chatbot.features import assessments
-    from chatbot.features import checkins, feedback
-    from chatbot.features import office_hours
+    from chatbot.features import feedback
+    from chatbot.features.checkins import commands as checkins
+    from chatbot.features.office_hours import commands as office_hours
     from chatbot.features import certificates, outcomes
     from chatbot.features import away, goals, sessions
     from chatbot.features import core, dashboard, matchmaking, mentee_list, privacy, round_close, rounds, signup, status, waiting_list

@@ -16,7 +16,7 @@ from typing import Any
 from chatbot.context import Context
 from chatbot.events import DirectMessage, Form
 from chatbot.i18n import Language
-from chatbot.skills import parse_level
+from chatbot.domain.skills import parse_level
 
 #: "5: 2", "5=2", "5) 2", "5. 2", "7-9: 1", "7–9: N/A"
 _NUMBERED = re.compile(r"(\d{1,3})(?:\s*[-–]\s*(\d{1,3}))?\s*(?:[:=)]|\.(?=\s))\s*(n\s*/\s*a|na|[0-9]+|-)(?![\w/])", re.I)

@@ -33,7 +33,7 @@ from chatbot.features.certificates import on_progress
 from chatbot.features.matchmaking import PAIRED
 from chatbot.flows import Flow, Step
 from chatbot.i18n import ENGLISH, N_, Language
-from chatbot.skills import GENERALIST, Catalogue, CatalogueError, Skill, SkillLookupError, load_catalogue, scale_help
+from chatbot.domain.skills import GENERALIST, Catalogue, CatalogueError, Skill, SkillLookupError, load_catalogue, scale_help
 from storage.assessments import Assessment, Rating
 from storage.mentorship import Pair
 from storage.tables import Conversation, Member, Round

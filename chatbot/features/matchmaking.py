@@ -17,7 +17,7 @@ from chatbot.commands import ActionError, Arg, CommandSpec, Example, UsageError
 from chatbot.context import Context, Feature, Job
 from chatbot.features.rounds import OPEN_EXAMPLE, ROUND_ARG, chosen_round, current_round, matching_round, signed_up_round, today
 from chatbot.i18n import ENGLISH, N_, Language
-from chatbot.matching import MatchResult, MenteeProfile, MentorProfile, Suggestion, suggest_matches
+from chatbot.domain.matching import MatchResult, MenteeProfile, MentorProfile, Suggestion, suggest_matches
 from storage.mentorship import Pair
 from storage.tables import Member, OutboxMessage, Round, Signup
 

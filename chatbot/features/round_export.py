@@ -24,7 +24,7 @@ from chatbot.commands import CommandSpec, Example
 from chatbot.context import Context, Feature
 from chatbot.dashboard.figures import round_span
 from chatbot.events import Attachment, DirectMessage
-from chatbot.features.office_hours_report import CSV_FIELDS, csv_row, spreadsheet_safe
+from chatbot.features.office_hours.report import CSV_FIELDS, csv_row, spreadsheet_safe
 from chatbot.features.rounds import OPEN_EXAMPLE, ROUND_ARG, chosen_round
 from chatbot.i18n import N_
 from chatbot.outcomes import outcome_rows

@@ -20,7 +20,7 @@ from chatbot.features.matchmaking import (
 )
 from chatbot.features.rounds import current_round
 from chatbot.i18n import N_
-from chatbot.matching import NO_CAPACITY, MatchResult
+from chatbot.domain.matching import NO_CAPACITY, MatchResult
 from storage.tables import Member, Round, Signup
 
 NAMESPACE = "waiting-list"

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from chatbot.context import Context
 from chatbot.features.away import local_date
-from chatbot.features.checkin_time import clip
+from chatbot.features.checkins.schedule import clip
 from chatbot.features.feedback.answers import flags_of
 from chatbot.features.feedback.interview import window_label
 from chatbot.features.matchmaking import coordinators as programme_coordinators

@@ -11,7 +11,7 @@ from collections import defaultdict
 from chatbot.commands import ActionError
 from chatbot.context import Context
 from chatbot.features.away import local_date
-from chatbot.features.checkin_time import when_zoned
+from chatbot.features.checkins.schedule import when_zoned
 from chatbot.features.feedback.answers import answer_line
 from chatbot.features.feedback.dates import dated_windows, windows_of
 from chatbot.features.feedback.job import plan_requests

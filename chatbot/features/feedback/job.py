@@ -19,7 +19,7 @@ from chatbot.config import parse_span_setting
 from chatbot.context import Context
 from chatbot.events import Button, Form
 from chatbot.features.away import away_now, zone_of
-from chatbot.features.checkin_time import when_zoned
+from chatbot.features.checkins.schedule import when_zoned
 from chatbot.features.feedback.alerts import alert_coordinators
 from chatbot.features.feedback.dates import dated_windows, local_instant, windows_of
 from chatbot.features.feedback.interview import (

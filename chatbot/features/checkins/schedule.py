@@ -1,5 +1,5 @@
 """When check-ins are due and how their times read: schedules in the mentee's own timezone
-(:mod:`chatbot.recurrence`), programme days off, and dates as each reader sees them."""
+(:mod:`chatbot.domain.recurrence`), programme days off, and dates as each reader sees them."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ from chatbot.context import Context
 from chatbot.i18n import ENGLISH, Language
 from chatbot.features.away import clock_time, zone_of
 from chatbot.features.away import zone_name as tz_of
-from chatbot.recurrence import WeeklySchedule, next_occurrence, parse_schedule
+from chatbot.domain.recurrence import WeeklySchedule, next_occurrence, parse_schedule
 from storage.checkins import PROMPTED, CheckinPlan
 from storage.tables import Member
 

@@ -17,8 +17,8 @@ from chatbot.events import Button, DirectMessage, Form, Identity
 from chatbot.flows import Openings
 from chatbot.i18n import ENGLISH, Language
 from chatbot.features.away import away_now, named, zone_of
-from chatbot.features.checkin_answers import dated_line
-from chatbot.features.checkin_time import (
+from chatbot.features.checkins.answers import dated_line
+from chatbot.features.checkins.schedule import (
     current_questions,
     days_off,
     fresh_plan,
@@ -32,7 +32,7 @@ from chatbot.features.checkin_time import (
     when,
     when_zoned,
 )
-from chatbot.recurrence import (
+from chatbot.domain.recurrence import (
     WeeklySchedule,
     next_occurrence,
     occurrences,

@@ -25,7 +25,7 @@ from typing import Callable
 
 from chatbot.context import Context
 from chatbot.events import Identity, Left, Presence, Renamed, Returned
-from chatbot.features.office_hours_names import channel_name
+from chatbot.features.office_hours.names import channel_name
 from storage.office_hours import OhEntry, OhSession
 
 #: ends an entry with an outcome (``office_hours._end``)

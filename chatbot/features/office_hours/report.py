@@ -18,7 +18,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy.engine import Engine as DbEngine
 from sqlmodel import Session
 
-from chatbot.features.office_hours_line import minutes, took
+from chatbot.features.office_hours.line import minutes, took
 from chatbot.i18n import ENGLISH, Language
 from storage.office_hours import LogRow, OfficeHoursRepo, OhEntry, OhSession
 

@@ -18,10 +18,10 @@ from chatbot.config import OfficeHourSchedule
 from chatbot.context import Context
 from chatbot.events import Where
 from chatbot.features.away import away_now, clock_time, zone_name
-from chatbot.features.office_hours_line import took
-from chatbot.features.office_hours_names import channel_language, channel_name, name_on
+from chatbot.features.office_hours.line import took
+from chatbot.features.office_hours.names import channel_language, channel_name, name_on
 from chatbot.i18n import ENGLISH, Language
-from chatbot.recurrence import occurrences
+from chatbot.domain.recurrence import occurrences
 from storage.office_hours import OhSession
 from storage.tables import Member
 

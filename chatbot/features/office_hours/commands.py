@@ -10,10 +10,10 @@ Why it is shaped like this:
   same transaction as its messages, so a restart finds the line exactly as it was.
 - **Short, one-line replies** that read well on IRC; long lines are summarised, never flooded.
   Calls ping exactly the person called (``mention``) and reach them by DM too. A DM names the
-  channel as its platform's people do (``office_hours_names``), never by a raw id.
-- **Small modules for the pure parts**: the line and its estimates (``office_hours_line``),
-  scheduled sessions and their job (``office_hours_schedule``), summaries, figures and the CSV
-  export (``office_hours_report``). This module keeps the commands and what they share.
+  channel as its platform's people do (``names``), never by a raw id.
+- **Small modules for the pure parts**: the line and its estimates (``line``),
+  scheduled sessions and their job (``schedule``), summaries, figures and the CSV
+  export (``report``). This module keeps the commands and what they share.
 
 Anonymous visitors (an IRC nick without a services account) are refused every non-"anyone"
 command by the engine, so the queue commands are declared for "anyone" and the config rule
@@ -30,14 +30,14 @@ from functools import partial
 from chatbot.commands import ActionError, Arg, CommandSpec, Example
 from chatbot.context import Context, Feature, Job
 from chatbot.events import Identity, Where
-from chatbot.features import office_hours_leavers as leavers
+from chatbot.features.office_hours import leavers
 from chatbot.i18n import Language, N_
 from chatbot.wording import sentences
 from chatbot.features.away import away_now
-from chatbot.features.office_hours_line import Line, about, compact, expected_waits, took
-from chatbot.features.office_hours_names import channel_language, channel_name, name_on
-from chatbot.features.office_hours_report import compute_stats, export_help_log, percentile, stats_text, summary
-from chatbot.features.office_hours_schedule import current_occurrence, next_hint, run_schedules, tz_of
+from chatbot.features.office_hours.line import Line, about, compact, expected_waits, took
+from chatbot.features.office_hours.names import channel_language, channel_name, name_on
+from chatbot.features.office_hours.report import compute_stats, export_help_log, percentile, stats_text, summary
+from chatbot.features.office_hours.schedule import current_occurrence, next_hint, run_schedules, tz_of
 from storage.office_hours import OfficeHoursRepo, OhDuty, OhEntry, OhSession
 from storage.tables import Member
 

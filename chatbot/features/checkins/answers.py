@@ -12,7 +12,7 @@ from typing import Iterable, Sequence
 from chatbot.context import Context
 from chatbot.i18n import ENGLISH, N_, Language
 from chatbot.features.away import named
-from chatbot.features.checkin_time import clip, reminder_after, tz_of, when
+from chatbot.features.checkins.schedule import clip, reminder_after, tz_of, when
 from storage.checkins import ANSWERED, MISSED, PROMPTED, SKIPPED, Checkin
 from storage.tables import Member
 

@@ -3,7 +3,7 @@
 How it holds together:
 
 - **Local time.** A schedule is days and a time in the mentee's own timezone
-  (:mod:`chatbot.recurrence`), so daylight-saving changes never skip or double a prompt. The next
+  (:mod:`chatbot.domain.recurrence`), so daylight-saving changes never skip or double a prompt. The next
   due instant is cached per mentee (``CheckinPlan.next_due_at``, indexed): a tick asks one
   question of the store whatever the number of mentees, and loads what it needs for the due ones
   in a handful of bulk queries.
@@ -21,7 +21,7 @@ How it holds together:
   comes or in a daily digest.
 
 The parts: :mod:`checkin_time` (schedules, days off, dates), :mod:`checkin_answers` (reading and
-showing answers), :mod:`checkin_prompts` (the scheduled job and digests); this module records
+showing answers), :mod:`prompts` (the scheduled job and digests); this module records
 answers and declares the interviews and commands.
 """
 
@@ -36,7 +36,7 @@ from chatbot.context import Context, Feature, Job
 from chatbot.features.away import named
 from chatbot.i18n import N_, Language
 from chatbot.wording import sentences
-from chatbot.features.checkin_answers import (
+from chatbot.features.checkins.answers import (
     answer_lines,
     blocker_of,
     check_answer,
@@ -50,7 +50,7 @@ from chatbot.features.checkin_answers import (
     remarked,
     timing,
 )
-from chatbot.features.checkin_prompts import (
+from chatbot.features.checkins.prompts import (
     EDIT_FLOW,
     FLOW,
     digest_items,
@@ -61,7 +61,7 @@ from chatbot.features.checkin_prompts import (
     run_checkins,
     run_digests,
 )
-from chatbot.features.checkin_time import (
+from chatbot.features.checkins.schedule import (
     clip,
     current_questions,
     fresh_plan,
@@ -78,7 +78,7 @@ from chatbot.features.checkin_time import (
 )
 from chatbot.features.matchmaking import PAIRED
 from chatbot.flows import Flow, Step
-from chatbot.recurrence import (
+from chatbot.domain.recurrence import (
     DAY_NAMES,
     WeeklySchedule,
     format_schedule,
