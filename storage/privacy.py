@@ -75,12 +75,16 @@ class PrivacyRepo:
                 found.setdefault(name, set()).update(ids)
         return out
 
-    def erase(self, member: Member) -> int:
+    def erase(self, member: Member, now: datetime) -> int:
         """Delete the person and what hangs off them; scrub messages that named them.
 
-        Rows that only *mention* them by id in a nullable column (who granted a role) keep the row
-        with the id set to NULL by the foreign key; rows that are theirs are deleted by cascade."""
+        The round's records (sign-ups, pairs, check-ins, sessions, ...) are first handed to an
+        anonymous leaver with their text cleared (:mod:`storage.leavers`), so the round's figures
+        stay; the rows that are theirs alone are deleted by cascade."""
+        from storage.leavers import LeaverRepo  # it knows the feature tables, which import this module
+
         assert member.id is not None
+        LeaverRepo(self.s).detach(member.id, now)
         names = {member.handle, member.display_name}
         accounts = self.s.execute(
             select(PlatformIdentity.__table__.c.account).where(PlatformIdentity.__table__.c.member_id == member.id)

@@ -28,6 +28,7 @@ from storage.office_hours import OfficeHoursRepo
 from storage.outcomes import OutcomeRepo
 from storage.outbox import OutboxRepo
 from storage.pending_roles import PendingRoleRepo
+from storage.leavers import LeaverRepo
 from storage.privacy import PrivacyRepo
 from storage.progress import AwayRepo, GoalRepo, SessionLogRepo
 from storage.reports import ReportRepo
@@ -498,6 +499,7 @@ class Repos:
         self.checkins = CheckinRepo(session)
         self.assessments = AssessmentRepo(session)
         self.privacy = PrivacyRepo(session)
+        self.leavers = LeaverRepo(session)
         self.goals = GoalRepo(session)
         self.session_logs = SessionLogRepo(session)
         self.away = AwayRepo(session)

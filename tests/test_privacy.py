@@ -147,7 +147,7 @@ async def test_an_erasure_keeps_the_rounds_session_counts_and_says_what_stays(bo
     before = (await bot.say("you", "!session totals"))[0].splitlines()[0]
     assert before == "2027 Q1: 3 sessions, 2h30m in all."
     asked = (await bot.say("alice", "!mydata delete"))[0]
-    assert "What stays is the round's anonymous counts" in asked
+    assert "What stays is the round's anonymous counts (sessions, check-ins, assessments" in asked
     code = re.search(r"send !mydata delete ([A-Z2-9]{6})", asked)[1]  # type: ignore[index]
     await bot.say("alice", f"!mydata delete {code}")
     after = (await bot.say("you", "!session totals"))[0].splitlines()

@@ -58,6 +58,8 @@ async def my_mentees(ctx: Context, which: str | None = None) -> str:
     assert me.id is not None
     current = ctx.repos.pairs.of_mentor(me.id)
     past = ctx.repos.pairs.past_of_mentor(me.id)
+    gone = ctx.repos.leavers.left({p.mentee_id for p in past})  # erased at their request: not listed by name
+    past = [p for p in past if p.mentee_id not in gone]
     people = {m.id: m for m in ctx.repos.pairs.mentees_of(me.id)}
     lines = [_current_line(ctx, me, p, people[p.mentee_id]) for p in current if p.mentee_id in people]
     if not lines:

@@ -16,7 +16,6 @@ from chatbot.context import Context, Feature, Job
 from chatbot.events import Attachment, DirectMessage
 from chatbot.wording import sentences
 from chatbot.features.matchmaking import coordinators
-from chatbot.features.sessions import keep_counts_of_leaver
 from chatbot.i18n import N_
 from storage.tables import Member
 
@@ -81,7 +80,7 @@ async def delete(ctx: Context, code: str | None) -> str:
                 "pairs, goals, check-in answers, assessments, session logs and office-hour records, and the "
                 "messages that named you."
             ),
-            lang._("What stays is the round's anonymous counts (how many sessions were held, and for how long), without your name."),
+            lang._("What stays is the round's anonymous counts (sessions, check-ins, assessments, goals, office-hour visits), without your name or anything you wrote."),
             lang._("It cannot be undone."),
             lang._("The people you are paired with and the coordinators are told that you left the programme, not why."),
             lang.ngettext(
@@ -98,14 +97,28 @@ async def delete(ctx: Context, code: str | None) -> str:
     handle = member.handle
     told = _tell_those_who_should_know(ctx, member)
     ctx.repos.kv.forget("erase-code", key)
-    keep_counts_of_leaver(ctx, member.id)
-    ctx.repos.privacy.erase(member)
+    _leave(ctx, member.id)
+    ctx.repos.privacy.erase(member, ctx.now)
     ctx.member = None
     ctx.scrub_after_commit()
     for person in told:  # queued after the erase, so the scrub of messages naming them keeps these
         their = ctx.language_of(person)
         ctx.dm(person, their._("{handle} has left the programme and their records were erased at their request.", handle=handle))
     return lang._("Done: everything stored about {handle} is erased. If you write again you start as a new member.", handle=handle)
+
+
+def _leave(ctx: Context, member_id: int) -> None:
+    """The person leaves first, as ``!withdraw`` would have them (without its messages, which
+    name them): their pairs end and their sign-ups to rounds not closed are withdrawn. The round
+    records then stay as a leaver's, and nobody is paired with, matched to or asked about one."""
+    for pair in [*ctx.repos.pairs.of_mentor(member_id), *ctx.repos.pairs.of_mentee(member_id)]:
+        ctx.repos.pairs.end(pair, "withdrew", ctx.now)
+    for rnd in ctx.repos.rounds.not_closed():
+        assert rnd.id is not None
+        for signup in ctx.repos.signups.of(member_id, rnd.id):
+            if signup.status == "active":
+                signup.status, signup.withdrawn_at = "withdrawn", ctx.now
+                ctx.repos.signups.save(signup)
 
 
 def _tell_those_who_should_know(ctx: Context, member: Member) -> list[Member]:

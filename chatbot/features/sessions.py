@@ -40,32 +40,21 @@ def _sum(logs: Iterable[SessionLog], lang: Language) -> str:
     return _count(len(logs), sum(log.minutes for log in logs), lang)
 
 
-#: kv namespace: per round, "sessions minutes" of people whose records were erased
-LEFT = "sessions-of-leavers"
-
-
-def keep_counts_of_leaver(ctx: Context, member_id: int) -> None:
-    """Before a person's records are erased, add their sessions to their rounds' anonymous
-    counts: a mentee's erasure once shrank the round's totals from 6 sessions to 4."""
-    for round_id, (n, minutes) in ctx.repos.session_logs.tally_involving(member_id).items():
-        before, before_minutes = _left(ctx, round_id)
-        ctx.repos.kv.set(LEFT, str(round_id), f"{before + n} {before_minutes + minutes}")
-
-
-def _left(ctx: Context, round_id: int) -> tuple[int, int]:
-    """(sessions, minutes) of a round held with people who left and had their records erased."""
-    n, minutes = (ctx.repos.kv.get(LEFT, str(round_id)) or "0 0").split()
-    return int(n), int(minutes)
-
-
-def _with_leavers(ctx: Context, round_id: int, sessions: int, minutes: int) -> tuple[str, str]:
-    """The round's total with the sessions of people who left, and a sentence saying how many
-    of them those are ("" when none)."""
-    left, left_minutes = _left(ctx, round_id)
-    total = _count(sessions + left, minutes + left_minutes, ctx.language)
+def _with_leavers(ctx: Context, totals: list[PairTotal]) -> tuple[str, str]:
+    """The round's total, and a sentence saying how much of it was held with people who left
+    and had their records erased (their sessions stay, a leaver's: see ``storage.leavers``;
+    "" when none)."""
+    left_ids = _leavers(ctx, totals)
+    left = [t for t in totals if {t.mentor_id, t.mentee_id} & left_ids]
+    total = _count(sum(t.sessions for t in totals), sum(t.minutes for t in totals), ctx.language)
     if not left:
         return total, ""
-    return total, ctx._("With people who have left the programme: {left}.", left=_count(left, left_minutes, ctx.language))
+    gone = _count(sum(t.sessions for t in left), sum(t.minutes for t in left), ctx.language)
+    return total, ctx._("With people who have left the programme: {left}.", left=gone)
+
+
+def _leavers(ctx: Context, totals: list[PairTotal]) -> set[int]:
+    return ctx.repos.leavers.left({i for t in totals for i in (t.mentor_id, t.mentee_id)})
 
 
 def _clip(text: str, n: int) -> str:
@@ -258,7 +247,7 @@ def _session_list(ctx: Context, me: Member, rnd: Round, mentee: Member | None) -
     elif ctx.has_role("coordinator"):
         logs = logs_repo.of_round(rnd.id)
         title = ctx._("All sessions in {round}", round=rnd.name)
-        total, left = _with_leavers(ctx, rnd.id, len(logs), sum(log.minutes for log in logs))
+        total, left = _with_leavers(ctx, ctx.repos.session_logs.totals(rnd.id))
         footer = sentences(ctx._("In all: {total}. Per mentor and pair: {command}", total=total, command=ctx.command("session", "totals")), left)
     else:
         logs = logs_repo.of_round(rnd.id, involving=me.id)
@@ -339,16 +328,20 @@ async def session_totals(ctx: Context, round: str | None = None) -> str:
     rnd = chosen_round(ctx, round)
     assert rnd.id is not None
     totals = ctx.repos.session_logs.totals(rnd.id)
+    pairs = ctx.repos.pairs.of_round(rnd.id, ended=rnd.status == "closed")
+    left_ids = _leavers(ctx, totals) | ctx.repos.leavers.left({i for p in pairs for i in (p.mentor_id, p.mentee_id)})
     per_mentor: dict[int, dict[int, PairTotal | None]] = defaultdict(dict)
-    for pair in ctx.repos.pairs.of_round(rnd.id, ended=rnd.status == "closed"):  # pairs without a session show as 0: worth a look
-        per_mentor[pair.mentor_id][pair.mentee_id] = None
-    for t in totals:
-        per_mentor[t.mentor_id][t.mentee_id] = t
-    if not per_mentor:
+    for pair in pairs:  # pairs without a session show as 0: worth a look
+        if not {pair.mentor_id, pair.mentee_id} & left_ids:
+            per_mentor[pair.mentor_id][pair.mentee_id] = None
+    for t in totals:  # a leaver's sessions are in the round's total, not on a mentor's line
+        if not {t.mentor_id, t.mentee_id} & left_ids:
+            per_mentor[t.mentor_id][t.mentee_id] = t
+    if not per_mentor and not totals:
         return ctx._("{round}: no pairs and no sessions yet.", round=rnd.name)
     lang = ctx.language
     names = _handles(ctx, [i for m, mentees in per_mentor.items() for i in (m, *mentees)])
-    total, left = _with_leavers(ctx, rnd.id, sum(t.sessions for t in totals), sum(t.minutes for t in totals))
+    total, left = _with_leavers(ctx, totals)
     header = sentences(ctx._("{round}: {total} in all.", round=rnd.name, total=total), left)
     lines = []
     for mentor_id in sorted(per_mentor, key=lambda m: names[m]):
