@@ -12,10 +12,13 @@ import difflib
 import re
 from dataclasses import dataclass, field
 from datetime import date, time
-from typing import Any, Awaitable, Callable, Iterable, Mapping, Sequence
+from typing import TYPE_CHECKING, Any, Awaitable, Callable, Iterable, Mapping, Sequence
 from zoneinfo import ZoneInfo
 
 from chatbot.i18n import ENGLISH, N_, Language
+
+if TYPE_CHECKING:
+    from chatbot.access import Access, Visitors
 
 #: Every role a command may require. ``anyone`` includes visitors the platform cannot vouch for
 #: (an IRC nick without a services account); ``member`` is anybody with a stable account.
@@ -191,10 +194,15 @@ class Arg:
     #: where to find values to offer while the person types (a completion source a feature
     #: declares, e.g. "my-mentees"); member arguments default to "members"
     complete: str | None = None
+    #: whom a person argument may name (``chatbot.access``: yourself, your mentees, ...),
+    #: checked by the engine before the handler runs
+    access: "Access | None" = None
 
     def __post_init__(self) -> None:
         if self.kind not in CONVERTERS:
             raise ValueError(f"unknown argument kind {self.kind!r}")
+        if self.access is not None and self.kind != "member" and self.access.person is None:
+            raise ValueError(f"argument {self.name}: access on a {self.kind} needs the way to read its person")
 
     @property
     def placeholder(self) -> str:
@@ -255,10 +263,14 @@ class CommandSpec:
     #: its name one level down, where a platform cannot invoke a command that has sub-commands
     #: (Discord: ``!checkin`` next to ``!checkin edit`` becomes ``/checkin answer``)
     as_subcommand: str = "show"
+    #: for an "anyone" command: visitors without an account come in only where this says so
+    visitors: "Visitors | None" = None
 
     def __post_init__(self) -> None:
         if not self.roles or any(r not in ROLES for r in self.roles):
             raise ValueError(f"command {self.name}: roles must be chosen from {ROLES}")
+        if self.visitors is not None and "anyone" not in self.roles:
+            raise ValueError(f"command {self.name}: only an 'anyone' command lets visitors in")
         if self.scope not in ("any", "channel", "direct"):
             raise ValueError(f"command {self.name}: bad scope {self.scope!r}")
         seen_optional = False

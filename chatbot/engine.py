@@ -10,7 +10,8 @@ Why it is shaped like this:
   each inside its own savepoint: one failing handler rolls back alone and is answered with the
   usual polite error, while the others commit. A group is bounded in count and in time.
 - **Permissions in one place.** :meth:`Engine.allowed` compares a command's declared roles with
-  the roles of the *member* behind the stable account id. Default deny.
+  the roles of the *member* behind the stable account id. Default deny. Whom a person argument
+  may name (yourself, your mentees, ...) is declared too and checked there (``chatbot.access``).
 - **One writer.** Units of work (event groups, job batches, the senders' bookkeeping) take one
   asyncio lock, so SQLite never sees two writers from the same process. Handlers do no I/O.
 """
@@ -29,6 +30,7 @@ from typing import TYPE_CHECKING, Any, Callable, Iterable, Sequence
 from sqlalchemy.engine import Engine as DbEngine
 from sqlmodel import Session
 
+from chatbot import access
 from chatbot.clock import Clock
 from chatbot.commands import ActionError, CommandRegistry, CommandSpec, Either, UsageError, in_language
 from chatbot.config import Settings
@@ -190,7 +192,7 @@ class Engine:
 
     def allowed(self, spec: CommandSpec, who: Identity, roles: frozenset[str]) -> bool:
         if "anyone" in spec.roles:
-            return True
+            return not who.anonymous or access.visitors_welcome(spec, self.settings)
         if who.anonymous:
             return False
         if "member" in spec.roles or "admin" in roles:
@@ -202,7 +204,8 @@ class Engine:
         command = self.settings.bot.prefix + spec.name
         if who.anonymous:
             return ActionError(
-                N_("{command} needs you to be logged in to your account (on IRC: identify to services first)."),
+                spec.visitors and spec.visitors.refusal
+                or N_("{command} needs you to be logged in to your account (on IRC: identify to services first)."),
                 command=command,
             )
         needed = Either(spec.roles)
@@ -410,6 +413,7 @@ class Engine:
         if spec.scope == "direct" and not ctx.where.is_direct:
             raise ActionError(N_("Send {command} to me in a private message."), command=ctx.command(spec.name))
         args = self._resolve_members(ctx, spec, raw_args)
+        access.check(ctx, spec, args)
         text = await spec.handler(ctx, **args)
         self.finish_reply(ctx, text, private=spec.private)
         return True

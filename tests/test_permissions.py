@@ -17,7 +17,9 @@ from dataclasses import dataclass, field
 import pytest
 from sqlmodel import Session
 
+from chatbot.access import Access, Rel, refusal
 from chatbot.commands import Arg, CommandRegistry, CommandSpec
+from chatbot.config import embedded_default
 from chatbot.events import CommandInvoked, Identity, TextReceived, Where
 from chatbot.features import all_features
 from storage.repos import Repos
@@ -112,10 +114,11 @@ POLICY = {
 }
 
 
-def declared_allows(roles: tuple[str, ...], kind: str | None) -> bool:
-    """The documented meaning of a declaration, written out independently of the engine."""
+def declared_allows(roles: tuple[str, ...], kind: str | None, visitors_welcome: bool = True) -> bool:
+    """The documented meaning of a declaration, written out independently of the engine
+    (``visitors_welcome``: what the setting a command's ``visitors`` names says)."""
     if "anyone" in roles:
-        return True
+        return kind is not None or visitors_welcome
     if kind is None:
         return False
     return "member" in roles or kind == "admin" or kind in roles
@@ -167,6 +170,8 @@ class People:
 
 
 def refusal_pattern(spec: CommandSpec, kind: str | None) -> str:
+    if kind is None and spec.visitors is not None and spec.visitors.refusal:
+        return rf"^{re.escape(spec.visitors.refusal)}$"
     if kind is None:
         return rf"^!{re.escape(spec.name)} needs you to be logged in to your account"
     return rf"^!{re.escape(spec.name)} is for .+ \(you have: {kind or 'no role yet'}\)\.$"
@@ -221,7 +226,7 @@ async def test_every_command_admits_exactly_whom_it_declares(matrix_bot):
         out = await send(bot, TextReceived(who, where_for(spec), line_of(spec), event_id=f"t{next(people.counter)}"))
         label = f"{line_of(spec)!r} by {kind if kind is not None else 'a visitor'}"
         refused = [o for o in out if re.search(refusal_pattern(spec, kind), o)]
-        if declared_allows(spec.roles, kind):
+        if declared_allows(spec.roles, kind, spec.visitors is None):  # visitors: not by default
             if refused or not out or any("something went wrong" in o for o in out):
                 wrong.append(f"{label} should be let in: {out}")
         elif len(out) != 1 or not refused:
@@ -235,8 +240,8 @@ async def test_slash_commands_are_held_to_the_same_declarations(matrix_bot):
     bot, people = matrix_bot, People(matrix_bot)
     wrong: list[str] = []
     for spec in SPECS:
-        allowed = next(k for k in reversed(KINDS) if declared_allows(spec.roles, k))
-        denied = [k for k in reversed(KINDS) if not declared_allows(spec.roles, k)][:1]
+        allowed = next(k for k in reversed(KINDS) if declared_allows(spec.roles, k, spec.visitors is None))
+        denied = [k for k in reversed(KINDS) if not declared_allows(spec.roles, k, spec.visitors is None)][:1]
         cases = [(allowed, True)] + [(k, False) for k in denied]
         for kind, admit in cases:
             who = people.make(kind)
@@ -246,3 +251,132 @@ async def test_slash_commands_are_held_to_the_same_declarations(matrix_bot):
             if refused == admit:
                 wrong.append(f"/{spec.name} by {kind if kind is not None else 'a visitor'}: {out}")
     assert wrong == [], "\n".join(wrong)
+
+
+# ---------------------------------------------------------------------------- who may name whom
+
+#: how the asker stands to the person a command names
+RELATIONSHIPS = ("self", "own mentee", "co-mentee", "someone else's mentee", "stranger")
+ASKERS = ("mentee", "mentor", "coordinator", "admin")
+NAMING = [(s, a) for s in SPECS for a in s.args if a.access is not None]
+
+
+def may_name(who: frozenset[Rel], kind: str, relationship: str) -> bool:
+    """The documented relationships, written out independently of ``chatbot.access``: coordinators
+    (and admins, who hold every role) name anyone where the declaration says so; a mentor (lead
+    or co-mentor) names their mentee, now or in the round the command is about (here the pairs
+    are in the running round, which every command is about when no round is named)."""
+    if Rel.COORDINATOR in who and kind in ("coordinator", "admin"):
+        return True
+    if relationship == "self":
+        return Rel.SELF in who
+    if relationship in ("own mentee", "co-mentee"):
+        return bool({Rel.MENTOR, Rel.ROUND_MENTOR} & who)
+    return False
+
+
+def access_refusal(spec: CommandSpec, rule: Access, name: str) -> str:
+    if rule.refusal is not None:
+        return "^" + re.escape(rule.refusal.format(name=name, command="!" + spec.name)) + "$"
+    return rf"^!{re.escape(spec.name)} {re.escape(name)}: you can name only .+\.$"
+
+
+def naming_line(spec: CommandSpec, named: Arg, handle: str) -> dict[str, str]:
+    """The command's arguments up to the one that names a person, that one naming ``handle``."""
+    values: dict[str, str] = {}
+    for arg in spec.args:
+        if arg is named:
+            values[arg.name] = handle
+            return values
+        values[arg.name] = sample(arg)
+    return values
+
+
+def related(people: People, kind: str, relationship: str) -> tuple[Identity, str]:
+    """A fresh asker of ``kind`` and the handle of a fresh person standing to them as
+    ``relationship`` (pairs in the running round)."""
+    asker = people.make(kind)
+    if relationship == "self":
+        return asker, asker.account or ""
+    target, lead = people.make("mentee"), people.make("mentor")
+    with Session(people.bot.app.db) as s:
+        repos, now = Repos(s), people.bot.clock.now()
+        rnd = repos.rounds.by_name("2027 Q1")
+        ids = {i.account: repos.members.by_identity("console", i.account).id for i in (asker, target, lead)}  # type: ignore[union-attr,arg-type]
+        pairs = {
+            "own mentee": [(asker, "mentor")], "co-mentee": [(lead, "mentor"), (asker, "comentor")],
+            "someone else's mentee": [(lead, "mentor")], "stranger": [],
+        }[relationship]
+        for mentor, pair_kind in pairs:
+            repos.pairs.add(rnd.id, ids[target.account], ids[mentor.account], pair_kind, None, now)  # type: ignore[union-attr,arg-type]
+        s.commit()
+    return asker, target.account or ""
+
+
+async def test_person_arguments_name_exactly_whom_they_declare(matrix_bot):
+    """Every command with a person argument × every relationship × every kind of asker, by text
+    and as a slash command: the role refusal first, then the access refusal, else the handler."""
+    bot, people = matrix_bot, People(matrix_bot)
+    wrong: list[str] = []
+    assert {s.name for s, _ in NAMING} >= {"goal", "session list", "checkins", "assess report", "profile"}
+    for (spec, named), kind, relationship, slash in itertools.product(NAMING, ASKERS, RELATIONSHIPS, (False, True)):
+        asker, handle = related(people, kind, relationship)
+        values = naming_line(spec, named, handle)
+        n = next(people.counter)
+        event = CommandInvoked(asker, where_for(spec), spec.path, values, event_id=f"n{n}") if slash else \
+            TextReceived(asker, where_for(spec), " ".join(["!" + spec.name, *values.values()]), event_id=f"n{n}")
+        out = await send(bot, event)
+        label = f"{'/' if slash else '!'}{spec.name} {handle} by a {kind} ({relationship})"
+        assert named.access is not None
+        if not declared_allows(spec.roles, kind):
+            expected = refusal_pattern(spec, kind)
+        elif not may_name(named.access.who, kind, relationship):
+            expected = access_refusal(spec, named.access, handle)
+        else:
+            expected = None
+        if expected is not None and (len(out) != 1 or not re.search(expected, out[0])):
+            wrong.append(f"{label} should get only {expected!r}: {out}")
+        if expected is None and (not out or any(re.search(access_refusal(spec, named.access, handle), o)
+                                                or re.search(refusal_pattern(spec, kind), o)
+                                                or "something went wrong" in o for o in out)):
+            wrong.append(f"{label} should be let in: {out}")
+    assert wrong == [], "\n".join(wrong)
+
+
+def test_a_refusal_is_written_from_the_declaration_when_it_gives_none():
+    from chatbot.i18n import ENGLISH
+
+    class Asker:  # what the refusal reads of a context
+        _ = staticmethod(ENGLISH._)
+
+        @staticmethod
+        def command(*words: str) -> str:
+            return "!" + " ".join(words)
+
+    spec = next(s for s in SPECS if s.name == "profile")
+    member = type("M", (), {"handle": "carol"})()
+    both = refusal(Asker(), spec, Access.of(Rel.SELF, Rel.MENTOR, Rel.COORDINATOR), member)  # type: ignore[arg-type]
+    assert both.in_language(ENGLISH) == "!profile carol: you can name only yourself or your mentees (coordinators: anyone)."
+    mine = refusal(Asker(), spec, Access.of(Rel.SELF), member)  # type: ignore[arg-type]
+    assert mine.in_language(ENGLISH) == "!profile carol: you can name only yourself."
+    assert Access.of(Rel.SELF, Rel.MENTOR, Rel.COORDINATOR).describe() == "self|mentor|coordinator"
+
+
+@pytest.mark.parametrize("welcome", [False, True])
+async def test_visitors_without_an_account_come_in_where_the_setting_lets_them(tmp_path, welcome):
+    """The declared ``visitors`` rule (office hours' ``allow_anonymous``), by the same gate."""
+    raw = embedded_default().model_dump()
+    raw["office_hours"] = {**raw.get("office_hours", {}), "allow_anonymous": welcome}
+    bot = await Bot.start(tmp_path, config=raw)
+    try:
+        declared = [s for s in SPECS if s.visitors is not None]
+        assert {s.name for s in declared} == {"q join", "q leave"}
+        for n, spec in enumerate(declared):
+            visitor = Identity("console", None, f"guest{n}")
+            out = await send(bot, TextReceived(visitor, where_for(spec), line_of(spec), event_id=f"v{n}"))
+            refused = [o for o in out if re.search(refusal_pattern(spec, None), o)]
+            assert (len(out) == 1 and refused) if not welcome else (out and not refused), (spec.name, out)
+            if not welcome:
+                assert refused == [spec.visitors.refusal]  # type: ignore[union-attr]
+    finally:
+        await bot.stop()

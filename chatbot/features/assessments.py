@@ -19,11 +19,12 @@ skill reads the same everywhere and stays under ~70 characters.
 from __future__ import annotations
 
 import textwrap
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import timedelta
 from functools import lru_cache
 from typing import Any, Sequence
 
+from chatbot.access import COORDINATOR, MENTOR, ROUND_MENTOR, SELF, Access
 from chatbot.commands import ActionError, Arg, CommandSpec, Example
 from chatbot.features.rounds import PERSON_AND_ROUND, named_round, person_and_round
 from chatbot.context import Context, Feature
@@ -412,11 +413,8 @@ async def assess_report(ctx: Context, mentee: str | None = None) -> str:
         rnd = named_round(ctx, round_name) if round_name else ctx.repos.rounds.current(ctx.now.date())
         if rnd is not None:
             return round_overview(ctx, rnd)
-    subject = person or me
+    subject = person or me  # one the asker may name: REPORT_OF
     rnd, outside = _report_round(ctx, subject, round_name)
-    mentored = rnd is not None and ctx.repos.pairs.mentored_in(me.id, subject.id, rnd.id)  # type: ignore[arg-type]
-    if subject.id != me.id and not ctx.has_role("coordinator") and not mentored and not ctx.repos.pairs.mentors(me.id, subject.id):  # type: ignore[arg-type]
-        raise ActionError(ctx._("A report is private: you see your own, mentors their mentees', coordinators anyone's."))
     repo = ctx.repos.assessments
     ratings = repo.ratings(subject.id, rnd.id if rnd else None)  # type: ignore[arg-type]
     if not ratings:
@@ -545,6 +543,12 @@ def _clip(text: str, n: int) -> str:
 # ---------------------------------------------------------------------------- declarations
 
 MENTEE = Arg("mentee", kind="member", help=N_("the mentee"), complete="my-mentees")
+#: whose report: your own, your mentee's (now, or in the report's round), anyone's (coordinators)
+REPORT_OF = Access.of(
+    SELF, MENTOR, ROUND_MENTOR, COORDINATOR, person=person_and_round,
+    round=lambda ctx, person, round_name: _report_round(ctx, person, round_name)[0],
+    refusal=N_("A report is private: you see your own, mentors their mentees', coordinators anyone's."),
+)
 STARTED = (*PAIRED, "alice: !assess", "alice: 1", "alice: stop")
 
 FEATURE = Feature(
@@ -583,7 +587,7 @@ FEATURE = Feature(
             roles=("mentee", "mentor", "coordinator"),
             handler=assess_report,
             private=True,
-            args=(PERSON_AND_ROUND,),
+            args=(replace(PERSON_AND_ROUND, access=REPORT_OF),),
             examples=(
                 Example("bob: !assess report alice", r"Open Source Ecosystem Awareness: self 1\n", setup=STARTED),
                 Example("you: !assess report", r"Assessments in 2027 Q1: 1 mentee\.\nalice: self-assessment under way", setup=STARTED),

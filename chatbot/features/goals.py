@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from chatbot.access import COORDINATOR, ROUND_MENTOR, SELF, Access
 from chatbot.commands import ActionError, Arg, CommandSpec, Example, UsageError, in_language
 from chatbot.context import Context, Feature
 from chatbot.features.away import local_date, named, told_text
@@ -110,11 +111,9 @@ def _status(ctx: Context, viewer: Member, steps: list[GoalStep], reached: dateti
 
 async def goal_show(ctx: Context, mentee: Member | None) -> str:
     me = ctx.require_member()
-    target = mentee or me
+    target = mentee or me  # whom the asker may name: GOAL_OF
     rnd = mentee_round(ctx, target)
     assert me.id is not None and target.id is not None and rnd.id is not None
-    if target.id != me.id and not ctx.has_role("coordinator") and not ctx.repos.pairs.mentored_in(me.id, target.id, rnd.id):
-        raise ActionError(ctx._("{who} is not your mentee; you can see your own mentees' goals.", who=target.handle))
     return describe_goal(ctx, me, target, rnd, _goal_of(ctx, target, rnd, me))
 
 
@@ -221,6 +220,12 @@ async def goal_comment(ctx: Context, mentee: Member, text: str) -> str:
     return ctx._("Comment saved; {mentee} has been told.", mentee=mentee.handle)
 
 
+#: whose goal: your own, your mentee's (in their round: mentored then counts), anyone's (coordinators)
+GOAL_OF = Access.of(
+    SELF, ROUND_MENTOR, COORDINATOR,
+    round=lambda ctx, mentee, _: mentee_round(ctx, mentee),
+    refusal=N_("{name} is not your mentee; you can see your own mentees' goals."),
+)
 STEPPED = (*PAIRED, "alice: !goal step add Set up a local wiki")
 TEXT = Arg("text", kind="text", rest=True, help=N_("a sentence"))
 
@@ -233,7 +238,7 @@ FEATURE = Feature(
             roles=("mentee", "mentor", "coordinator"),
             handler=goal_show,
             private=True,
-            args=(Arg("mentee", kind="member", required=False, help=N_("whose goal (your mentee)"), complete="my-mentees"),),
+            args=(Arg("mentee", kind="member", required=False, help=N_("whose goal (your mentee)"), complete="my-mentees", access=GOAL_OF),),
             examples=(
                 Example("alice: !goal", r"Your goal for 2027 Q1: Land my first patch in core\nStatus: open", setup=PAIRED),
                 Example("bob: !goal alice", r"alice's goal for 2027 Q1: Land my first patch in core", setup=PAIRED),

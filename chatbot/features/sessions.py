@@ -10,8 +10,10 @@ from __future__ import annotations
 
 import re
 from collections import defaultdict
+from dataclasses import replace
 from typing import Iterable
 
+from chatbot.access import COORDINATOR, ROUND_MENTOR, SELF, Access
 from chatbot.commands import ActionError, Arg, CommandSpec, Example, UsageError, format_minutes, parse_date, parse_duration
 from chatbot.context import Context, Feature
 from chatbot.features.away import local_date, named
@@ -231,9 +233,7 @@ def _session_list(ctx: Context, me: Member, rnd: Round, mentee: Member | None) -
     assert me.id is not None and rnd.id is not None
     logs_repo = ctx.repos.session_logs
     if mentee is not None:
-        assert mentee.id is not None
-        if mentee.id != me.id and not ctx.has_role("coordinator") and not ctx.repos.pairs.mentored_in(me.id, mentee.id, rnd.id):
-            raise ActionError(ctx._("{name} is not your mentee; you can see your own mentees' sessions.", name=mentee.handle))
+        assert mentee.id is not None  # one the asker may name: SESSIONS_OF
         logs = logs_repo.of_round(rnd.id, mentee_id=mentee.id)
         title = ctx._("Sessions with {name} in {round}", name=mentee.handle, round=rnd.name)
         by_mentor: dict[int, list[SessionLog]] = defaultdict(list)
@@ -359,6 +359,12 @@ async def session_totals(ctx: Context, round: str | None = None) -> str:
 
 
 LOGGED = (*PAIRED, "bob: !session log alice 45m testing | Wrote the first unit test")
+#: whose sessions: your own, those of whom you mentored in the round, anyone's (coordinators)
+SESSIONS_OF = Access.of(
+    SELF, ROUND_MENTOR, COORDINATOR, person=person_and_round,
+    round=lambda ctx, _, round_name: chosen_round(ctx, round_name),
+    refusal=N_("{name} is not your mentee; you can see your own mentees' sessions."),
+)
 SESSION_ID = Arg("id", kind="int", minimum=1, help=N_("the session's number (from {prefix}session list)"))
 
 FEATURE = Feature(
@@ -390,7 +396,7 @@ FEATURE = Feature(
             roles=("mentor", "mentee", "coordinator"),
             handler=session_list,
             private=True,
-            args=(PERSON_AND_ROUND,),
+            args=(replace(PERSON_AND_ROUND, access=SESSIONS_OF),),
             examples=(
                 Example("bob: !session list", r"1: Mon 4 Jan bob with alice, 45m: testing — Wrote the first", setup=LOGGED),
                 Example("bob: !session list alice 2027 Q1", r"Sessions with alice in 2027 Q1:\n1: Mon 4 Jan", setup=(*LOGGED, "!round close")),

@@ -9,6 +9,7 @@ from __future__ import annotations
 import re
 from typing import Any, Callable
 
+from chatbot.access import COORDINATOR, SELF, Access
 from chatbot.commands import ActionError, Arg, CommandSpec, Example, in_language, parse_int
 from chatbot.context import Context, Feature
 from chatbot.features.away import sentences
@@ -320,12 +321,11 @@ def describe(ctx: Context, member: Member, language: bool = True) -> str:
 
 async def profile(ctx: Context, who: Member | None) -> str:
     me = ctx.require_member()
-    target = who or me
-    if target.id != me.id and not ctx.has_role("coordinator"):
-        raise ActionError(ctx._("You can see your own profile; coordinators can see others'."))
-    return describe(ctx, target)
+    return describe(ctx, who or me)  # one the asker may name: PROFILE_OF
 
 
+#: whose profile: your own, anyone's (coordinators)
+PROFILE_OF = Access.of(SELF, COORDINATOR, refusal=N_("You can see your own profile; coordinators can see others'."))
 PROFILE_FIELDS = ("timezone", "languages", "focus", "platform", "name", "tracks", "skills", "capacity", "goal", "language")
 #: why a field of a sign-up cannot be changed, by the kind of sign-up it needs
 NOT_SIGNED_UP_AS = {
@@ -451,7 +451,7 @@ FEATURE = Feature(
             roles=("member",),
             handler=profile,
             private=True,
-            args=(Arg("who", kind="member", required=False, help=N_("whose profile")),),
+            args=(Arg("who", kind="member", required=False, help=N_("whose profile"), access=PROFILE_OF),),
             examples=(Example("alice: !profile", r"alice: timezone Europe/Berlin; languages English, German", setup=SIGNED_UP),),
         ),
         CommandSpec(

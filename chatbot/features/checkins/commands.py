@@ -31,6 +31,7 @@ import re
 from datetime import datetime, time, timedelta
 from typing import Any, Sequence
 
+from chatbot.access import COORDINATOR, MENTOR, SELF, Access
 from chatbot.commands import ActionError, Arg, CommandSpec, Example, UsageError
 from chatbot.context import Context, Feature, Job
 from chatbot.features.away import named
@@ -507,10 +508,7 @@ async def checkins(ctx: Context, query: list[str]) -> str:
                 line = f"{mentee.handle}: {fields['stats']}"
             lines.append(clip(line, 300))
         return "\n".join(lines)
-    assert who.id is not None
-    if who.id != me.id and not ctx.repos.pairs.mentors(me.id, who.id) and not ctx.has_role("coordinator"):
-        raise ActionError(ctx._("You can read your own check-ins and your mentees'; {name} is not your mentee.", name=who.handle))
-    return history_text(ctx, me, who, last)
+    return history_text(ctx, me, who, last)  # one the asker may name: CHECKINS_OF
 
 
 # ---------------------------------------------------------------------------- declarations
@@ -520,6 +518,11 @@ async def checkins(ctx: Context, query: list[str]) -> str:
 #: alice's next check-in (Thursday's) answered early
 ANSWERED_ONCE = (*PAIRED, "alice: !checkin 1. fixed a test 2. review a patch 3. none 4. 4")
 
+#: whose check-ins: your own, your mentees' (now), anyone's (coordinators)
+CHECKINS_OF = Access.of(
+    SELF, MENTOR, COORDINATOR, person=lambda ctx, words: (_query(ctx, words)[0], None),
+    refusal=N_("You can read your own check-ins and your mentees'; {name} is not your mentee."),
+)
 ANSWER = Arg("answer", kind="text", required=False, rest=True, help=N_("all answers at once: numbered, or separated by |"))
 
 FEATURE = Feature(
@@ -577,7 +580,7 @@ FEATURE = Feature(
             N_("check-in history with answer rate and streak: yours, or a mentee's"),
             roles=("mentee", "mentor", "coordinator"),
             handler=checkins,
-            args=(Arg("query", many=True, required=False, help=N_("a mentee, and/or 'last N'")),),
+            args=(Arg("query", many=True, required=False, help=N_("a mentee, and/or 'last N'"), access=CHECKINS_OF),),
             private=True,
             examples=(
                 Example("bob: !checkins alice last 3", r"alice's check-ins: 1 of 1 answered \(100%\), streak 1; times in America/New_York\nThu 7 Jan 04:00: mood 4/5 · done: fixed a test", setup=ANSWERED_ONCE),

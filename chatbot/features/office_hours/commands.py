@@ -16,8 +16,8 @@ Why it is shaped like this:
   export (``report``). This module keeps the commands and what they share.
 
 Anonymous visitors (an IRC nick without a services account) are refused every non-"anyone"
-command by the engine, so the queue commands are declared for "anyone" and the config rule
-``[office_hours] allow_anonymous`` is applied here, as a data rule.
+command by the engine, so the queue commands are declared for "anyone" with the config rule
+``[office_hours] allow_anonymous`` declared beside them (``VISITORS``), which the engine applies.
 """
 
 from __future__ import annotations
@@ -27,6 +27,7 @@ from dataclasses import replace
 from datetime import datetime, timedelta
 from functools import partial
 
+from chatbot.access import Visitors
 from chatbot.commands import ActionError, Arg, CommandSpec, Example
 from chatbot.context import Context, Feature, Job
 from chatbot.events import Identity, Where
@@ -46,8 +47,10 @@ __all__ = ["FEATURE", "about", "compact", "expected_waits", "export_help_log", "
 
 TOPIC_MAX = 120
 
-ANONYMOUS_REFUSAL = N_(
-    "Joining the queue needs you to be logged in to your account here (on IRC: identify to services first)."
+#: who may get in line without an account: the config says (``[office_hours] allow_anonymous``)
+VISITORS = Visitors(
+    lambda settings: settings.office_hours.allow_anonymous,
+    N_("Joining the queue needs you to be logged in to your account here (on IRC: identify to services first)."),
 )
 
 
@@ -479,10 +482,8 @@ async def skip(ctx: Context) -> str:
 
 
 def _visitor(ctx: Context) -> tuple[Member | None, Identity]:
-    """The asker; anonymous visitors only where the config allows them in."""
+    """The asker (a visitor without an account only where ``VISITORS`` let them in)."""
     assert ctx.who is not None
-    if ctx.member is None and not ctx.settings.office_hours.allow_anonymous:
-        raise ActionError(ctx._(ANONYMOUS_REFUSAL))
     return ctx.member, ctx.who
 
 
@@ -590,7 +591,7 @@ async def q_show(ctx: Context) -> str:
         shown.append(ctx._("+{more} more (last {wait})", more=len(line.waiting) - most, wait=compact(waits[-1], lang)))
     text = ctx.ngettext("{waiting} waiting, {n} host: {people}.", "{waiting} waiting, {n} hosts: {people}.",
                         len(line.hosts), waiting=lang.number(len(line.waiting)), people=", ".join(shown))
-    mine = _entry_of_asker(ctx, sess) if ctx.member is not None or ctx.settings.office_hours.allow_anonymous else None
+    mine = _entry_of_asker(ctx, sess)
     if mine is not None and mine.status == "waiting" and line.position(mine) > most:
         n = line.position(mine)
         text = sentences(text, ctx._("You: #{position} {wait}.", position=n, wait=compact(waits[n - 1], lang)))
@@ -757,6 +758,7 @@ FEATURE = Feature(
             handler=q_join,
             args=(Arg("topic", kind="text", rest=True, required=False, help=N_("what you need help with")),),
             scope=CHANNEL,
+            visitors=VISITORS,
             examples=(Example("alice #oh: !q join How do I rebase?", r"You're #1 in line", setup=OPEN),),
         ),
         CommandSpec(
@@ -765,6 +767,7 @@ FEATURE = Feature(
             roles=("anyone",),
             handler=q_leave,
             scope=CHANNEL,
+            visitors=VISITORS,
             examples=(Example("alice #oh: !q leave", r"left the line", setup=(*OPEN, "alice #oh: !q join")),),
         ),
         CommandSpec(
