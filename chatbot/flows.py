@@ -167,15 +167,18 @@ class Conversations:
         return f"{told}\n{resumed}" if resumed else told
 
     def _resume(self, ctx: "Context", member: "Member", paused: dict[str, Any] | None) -> str | None:
-        """Reopen a paused interview where it stopped; its question, or None."""
+        """Reopen a paused interview where it stopped; its question, or None. Nothing paused:
+        nothing to read (the hot path of every finished interview, issue 24)."""
         assert member.id is not None
+        if not paused:
+            return None
         ctx.repos.session.flush()  # the ended conversation's row goes before the same key comes back
         following = ctx.repos.conversations.get(member.id)
         if following is not None and paused:  # the finish began another interview: the paused one waits for it
             following.data = {**following.data, PAUSED: paused}
             ctx.repos.conversations.save(following, ctx.now)
             return None
-        if not paused or paused["flow"] not in self.engine.flows or following is not None:
+        if paused["flow"] not in self.engine.flows or following is not None:
             return None
         flow = self.engine.flows[paused["flow"]]
         ctx.repos.conversations.start(member.id, flow.name, paused["step"], paused["platform"], paused["data"], ctx.now)

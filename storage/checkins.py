@@ -20,6 +20,7 @@ from typing import Any, Iterable, Optional
 from sqlalchemy import JSON, Column, Index, UniqueConstraint, bindparam, delete, func, insert, or_, update
 from sqlmodel import Field, Session, SQLModel, col, select
 
+from storage.keyed import by_key
 from storage.mentorship import Pair
 from storage.tables import KeyValue, Member, PlatformIdentity, Signup, json_list, when
 
@@ -91,6 +92,18 @@ _OPEN_FOR = (
     select(Checkin).where(Checkin.mentee_id == bindparam("mentee_id"), Checkin.status == PROMPTED)
     .order_by(col(Checkin.due_at).desc())
 )
+_ELIGIBLE = (
+    select(Pair.mentee_id)
+    .join(Member, col(Member.id) == col(Pair.mentee_id))
+    .join(Signup, (col(Signup.member_id) == col(Pair.mentee_id)) & (col(Signup.round_id) == col(Pair.round_id)))
+    .where(
+        col(Pair.mentee_id).in_(bindparam("ids", expanding=True)),
+        col(Pair.ended_at).is_(None),
+        Member.status == "active",
+        Signup.kind == "mentee",
+        Signup.status == "active",
+    )
+)
 _DIGEST_READERS = select(CheckinDigest.member_id).where(col(CheckinDigest.member_id).in_(bindparam("ids", expanding=True)))
 
 
@@ -103,7 +116,7 @@ class CheckinRepo:
     # ------------------------------------------------------------------ plans
 
     def plan(self, member_id: int) -> CheckinPlan | None:
-        return self.s.get(CheckinPlan, member_id)
+        return by_key(self.s, CheckinPlan, member_id)
 
     def save(self, row: SQLModel) -> None:
         self.s.add(row)
@@ -160,22 +173,7 @@ class CheckinRepo:
 
     def eligible(self, ids: Iterable[int]) -> set[int]:
         """Of these members, the active ones in an active pair whose mentee sign-up is active."""
-        stmt = (
-            select(Pair.mentee_id)
-            .join(Member, col(Member.id) == col(Pair.mentee_id))
-            .join(
-                Signup,
-                (col(Signup.member_id) == col(Pair.mentee_id)) & (col(Signup.round_id) == col(Pair.round_id)),
-            )
-            .where(
-                col(Pair.mentee_id).in_(list(ids)),
-                col(Pair.ended_at).is_(None),
-                Member.status == "active",
-                Signup.kind == "mentee",
-                Signup.status == "active",
-            )
-        )
-        return set(self.s.exec(stmt))
+        return set(self.s.execute(_ELIGIBLE, {"ids": list(ids)}).scalars())
 
     def mentors_of(self, ids: Iterable[int]) -> dict[int, list[Member]]:
         """Each mentee's current mentors, lead first, then co-mentors."""
@@ -283,7 +281,7 @@ class CheckinRepo:
     # ------------------------------------------------------------------ digests
 
     def digest(self, member_id: int) -> CheckinDigest | None:
-        return self.s.get(CheckinDigest, member_id)
+        return by_key(self.s, CheckinDigest, member_id)
 
     def digest_readers(self, ids: Iterable[int]) -> set[int]:
         return set(self.s.execute(_DIGEST_READERS, {"ids": list(ids)}).scalars())

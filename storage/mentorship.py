@@ -67,6 +67,9 @@ _MENTORS_OF = (
     .order_by(Pair.kind != "mentor", col(Pair.id))
 )
 
+#: a mentee's active pairs (``!session log`` asks it)
+_PAIRS_OF_MENTEE = select(Pair).where(Pair.mentee_id == bindparam("mentee_id"), col(Pair.ended_at).is_(None))
+
 
 class PairRepo:
     def __init__(self, session: Session):
@@ -90,8 +93,7 @@ class PairRepo:
 
     def of_mentee(self, mentee_id: int) -> list[Pair]:
         """The mentee's active pairs, lead mentor first."""
-        stmt = select(Pair).where(Pair.mentee_id == mentee_id, col(Pair.ended_at).is_(None))
-        return sorted(self.s.exec(stmt), key=lambda p: (p.kind != "mentor", p.id))
+        return sorted(self.s.execute(_PAIRS_OF_MENTEE, {"mentee_id": mentee_id}).scalars(), key=lambda p: (p.kind != "mentor", p.id))
 
     def of_mentor(self, mentor_id: int) -> list[Pair]:
         stmt = select(Pair).where(Pair.mentor_id == mentor_id, col(Pair.ended_at).is_(None))

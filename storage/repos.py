@@ -22,6 +22,7 @@ from storage.assessments import AssessmentRepo
 from storage.certificates import CertificateRepo
 from storage.checkins import CheckinRepo
 from storage.dashboard import DashboardLinkRepo
+from storage.keyed import by_key
 from storage.feedback import FeedbackRepo
 from storage.mentorship import PairRepo
 from storage.office_hours import OfficeHoursRepo
@@ -59,6 +60,8 @@ _IDENTITIES = (
     select(PlatformIdentity).where(col(PlatformIdentity.member_id) == bindparam("member_id"))
     .order_by(col(PlatformIdentity.last_seen).desc())
 )
+_NOT_CLOSED = select(Round).where(Round.status == "open")
+_NOT_CLOSED_IN_ORDER = _NOT_CLOSED.order_by(col(Round.starts_on))
 _PE = ProcessedEvent.__table__  # type: ignore[attr-defined]
 #: the event's row, inserted only when it is not there yet: one statement, which says if it was
 _FIRST_TIME = insert(_PE).from_select(
@@ -114,7 +117,7 @@ class MemberRepo:
         self.s = session
 
     def get(self, member_id: int) -> Member | None:
-        return self.s.get(Member, member_id)
+        return by_key(self.s, Member, member_id)
 
     def by_identity(self, platform: str, account: str) -> Member | None:
         return self.s.execute(_MEMBER_BY_IDENTITY, {"platform": platform, "account": account}).scalars().first()
@@ -263,8 +266,11 @@ class RoundRepo:
     def __init__(self, session: Session):
         self.s = session
 
+    def get(self, round_id: int) -> Round | None:
+        return by_key(self.s, Round, round_id)
+
     def _not_closed(self):  # noqa: ANN202 - a select
-        return select(Round).where(Round.status == "open")
+        return _NOT_CLOSED
 
     def running(self, today: date) -> Round | None:
         """The round in progress: started and not closed yet."""
@@ -281,7 +287,7 @@ class RoundRepo:
         return self.running(today) or self.taking_signups(today)
 
     def not_closed(self) -> list[Round]:
-        return list(self.s.exec(self._not_closed().order_by(col(Round.starts_on))))
+        return list(self.s.execute(_NOT_CLOSED_IN_ORDER).scalars())  # `!profile` asks it
 
     def by_name(self, name: str) -> Round | None:
         return self.s.exec(select(Round).where(func.lower(Round.name) == name.lower())).first()
@@ -375,7 +381,7 @@ class ConversationRepo:
         self.s = session
 
     def get(self, member_id: int) -> Conversation | None:
-        return self.s.get(Conversation, member_id)
+        return by_key(self.s, Conversation, member_id)
 
     def start(self, member_id: int, flow: str, step: str, platform: str, data: dict[str, Any], now: datetime) -> Conversation:
         existing = self.get(member_id)
@@ -398,7 +404,7 @@ class ConversationRepo:
     ) -> None:
         """Start (or restart) the member's interview in place: no delete and flush per person.
         ``existing``: their conversation, when the caller loaded it already (:meth:`of`)."""
-        conv = existing if existing is not None else self.s.get(Conversation, member_id)
+        conv = existing if existing is not None else by_key(self.s, Conversation, member_id)
         if conv is None:
             conv = Conversation(member_id=member_id, flow=flow, step=step, data=data, platform=platform, started_at=now, updated_at=now)
         else:
@@ -463,11 +469,11 @@ class KeyValueRepo:
         self.s = session
 
     def get(self, namespace: str, key: str) -> str | None:
-        row = self.s.get(KeyValue, (namespace, key))
+        row = by_key(self.s, KeyValue, namespace, key)
         return row.value if row else None
 
     def set(self, namespace: str, key: str, value: str) -> None:
-        row = self.s.get(KeyValue, (namespace, key))
+        row = by_key(self.s, KeyValue, namespace, key)
         if row is None:
             self.s.add(KeyValue(namespace=namespace, key=key, value=value))
         else:
@@ -475,7 +481,7 @@ class KeyValueRepo:
             self.s.add(row)
 
     def forget(self, namespace: str, key: str) -> None:
-        row = self.s.get(KeyValue, (namespace, key))
+        row = by_key(self.s, KeyValue, namespace, key)
         if row is not None:
             self.s.delete(row)
 

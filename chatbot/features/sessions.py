@@ -190,7 +190,7 @@ async def session_log(ctx: Context, mentee: Member, duration: str, topic: str) -
     pair = next((p for p in ctx.repos.pairs.of_mentee(mentee.id) if p.mentor_id == me.id), None)
     if mentee.id == me.id or pair is None:
         raise ActionError(ctx._("{name} is not your mentee; you can log sessions with your own mentees only.", name=mentee.handle))
-    rnd = ctx.repos.session.get(Round, pair.round_id)  # a session belongs to the pair's round
+    rnd = ctx.repos.rounds.get(pair.round_id)  # a session belongs to the pair's round
     assert rnd is not None and rnd.id is not None
     log = ctx.repos.session_logs.add(
         SessionLog(

@@ -192,13 +192,14 @@ def _will_see(ctx: Context, mentors: Sequence[Member], what: str) -> str:
     return ctx.ngettext("{names} will see it.", "{names} will see it.", len(mentors), names=names)
 
 
-def record_answer(ctx: Context, data: dict[str, Any], answers: list[str]) -> str:
-    """Store a complete answer (with the mentors' copies, in this transaction) and say so."""
+def record_answer(ctx: Context, data: dict[str, Any], answers: list[str], *, checked: bool = False) -> str:
+    """Store a complete answer (with the mentors' copies, in this transaction) and say so.
+    ``checked``: the interview asked :func:`_closed` already in this transaction."""
     me = ctx.require_member()
     assert me.id is not None
     due = datetime.fromisoformat(data["due"])
     row = ctx.repos.checkins.at(me.id, due)
-    closed = _closed(ctx, data, row) if row is not None else None
+    closed = _closed(ctx, data, row) if row is not None and not checked else None
     if closed is not None:
         return closed
     if row is None:
@@ -218,7 +219,7 @@ def record_answer(ctx: Context, data: dict[str, Any], answers: list[str]) -> str
 
 async def _finish(ctx: Context, data: dict[str, Any]) -> str:
     n = len(data["questions"])
-    return record_answer(ctx, data, [data[f"q{i}"] for i in range(n)])
+    return record_answer(ctx, data, [data[f"q{i}"] for i in range(n)], checked=True)  # the flow's ``closed`` did
 
 
 def parse_edit(ctx: Context, text: str, data: dict[str, Any]) -> dict[str, str]:
