@@ -240,7 +240,7 @@ async def away_until(ctx: Context, until: date, reason: str | None) -> str:
 def _leave_duties(ctx: Context, me: Member) -> str | None:
     """Away promises no office-hour duty, so a host on duty goes off it now. Returns the reply part."""
     # imported here: office hours reads away_now from this module, so this one cannot import it at the top
-    from chatbot.features.office_hours.commands import leave_every_duty
+    from chatbot.features.office_hours.queue import leave_every_duty
 
     left = leave_every_duty(ctx, me)
     return ctx._("You are off duty in {channels}.", channels=", ".join(left)) if left else None
