@@ -24,8 +24,9 @@ from chatbot.commands import Arg, CommandSpec, Example, UsageError
 from chatbot.context import Context, Feature, Job
 from chatbot.i18n import ENGLISH, N_, Language
 from chatbot.wording import sentences
-from chatbot.features.matchmaking import PAIRED, is_away
-from chatbot.features.matchmaking import coordinators as programme_coordinators
+from chatbot.features.matchmaking import PAIRED
+from chatbot.features.matchmaking.pairs import is_away
+from chatbot.features.matchmaking.pairs import coordinators as programme_coordinators
 from storage.mentorship import Pair
 from storage.progress import AwayPeriod
 from storage.tables import Member

@@ -15,7 +15,7 @@ from chatbot.commands import ActionError, Arg, CommandSpec, Example
 from chatbot.context import Context, Feature, Job
 from chatbot.events import Attachment, DirectMessage
 from chatbot.wording import sentences
-from chatbot.features.matchmaking import coordinators
+from chatbot.features.matchmaking.pairs import coordinators
 from chatbot.features.sessions import keep_counts_of_leaver
 from chatbot.i18n import N_
 from storage.tables import Member

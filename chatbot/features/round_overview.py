@@ -18,7 +18,7 @@ from datetime import date
 from chatbot.commands import CommandSpec, Example, format_minutes
 from chatbot.context import Context, Feature
 from chatbot.dashboard.figures import answers, round_span
-from chatbot.features.matchmaking import Risk, pairs_at_risk
+from chatbot.features.matchmaking.risk import Risk, pairs_at_risk
 from chatbot.features.rounds import OPEN_EXAMPLE, ROUND_ARG, chosen_round
 from chatbot.i18n import N_
 from storage.checkins import ANSWERED, MISSED, SKIPPED

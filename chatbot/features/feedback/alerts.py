@@ -9,7 +9,7 @@ from chatbot.features.away import local_date
 from chatbot.features.checkins.schedule import clip
 from chatbot.features.feedback.answers import flags_of
 from chatbot.features.feedback.interview import window_label
-from chatbot.features.matchmaking import coordinators as programme_coordinators
+from chatbot.features.matchmaking.pairs import coordinators as programme_coordinators
 from chatbot.i18n import Language
 from storage.feedback import MENTOR_SIDE, FeedbackAnswer, FeedbackRequest
 from storage.mentorship import Pair
