@@ -19,7 +19,7 @@ SPEAKING = sorted(
     [*ROOT.glob("chatbot/features/**/*.py"),
      # the dashboard's pages and figures (charts.py draws SVG markup; auth.py speaks to operators)
      *(ROOT / "chatbot" / "dashboard" / name for name in ("server.py", "views.py", "figures.py", "lang.py")),
-     *(ROOT / "chatbot" / name for name in ("engine.py", "flows.py", "context.py", "commands.py")),
+     *(ROOT / "chatbot" / name for name in ("engine.py", "flows.py", "context.py", "commands.py", "replies.py", "people.py")),
      ROOT / "chatbot" / "domain" / "skills.py", *ROOT.glob("chatbot/domain/matching/*.py")]
 )
 #: the dashboard's pages
