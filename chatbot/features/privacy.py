@@ -15,9 +15,9 @@ from chatbot.commands import ActionError, Arg, CommandSpec, Example
 from chatbot.context import Context, Feature, Job
 from chatbot.events import Attachment, DirectMessage
 from chatbot.wording import sentences
-from chatbot.features.matchmaking.pairs import coordinators
 from chatbot.features.sessions import keep_counts_of_leaver
 from chatbot.i18n import N_
+from chatbot.people import coordinators
 from storage.tables import Member
 
 

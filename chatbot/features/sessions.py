@@ -14,11 +14,11 @@ from typing import Iterable
 
 from chatbot.commands import ActionError, Arg, CommandSpec, Example, UsageError, format_minutes, parse_date, parse_duration
 from chatbot.context import Context, Feature
-from chatbot.features.away import local_date, named
 from chatbot.features.matchmaking import MY_MENTEE, PAIRED
 from chatbot.features.rounds import PERSON_AND_ROUND, ROUND_ARG, chosen_round, person_and_round
 from chatbot.i18n import ENGLISH, N_, Language
 from chatbot.wording import sentences
+from chatbot.people import local_date, named
 from storage.progress import PairTotal, SessionLog
 from storage.tables import Member, Round
 

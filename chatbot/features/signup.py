@@ -11,7 +11,7 @@ from typing import Any, Callable
 
 from chatbot.commands import ActionError, Arg, CommandSpec, Example, in_language, parse_int
 from chatbot.context import Context, Feature
-from chatbot.features.away import sentences
+from chatbot.wording import sentences
 from chatbot.features.matchmaking.leaving import end_pairs_of
 from chatbot.features.matchmaking.pairs import capacity_freed
 from chatbot.features.languages import language_name, language_names, parse_languages

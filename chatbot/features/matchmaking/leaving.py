@@ -7,8 +7,9 @@ from __future__ import annotations
 from chatbot.context import Context
 from chatbot.features.rounds import today
 from storage.tables import Member
-from chatbot.features.matchmaking.pairs import capacity_freed, coordinators
+from chatbot.features.matchmaking.pairs import capacity_freed
 from chatbot.features.matchmaking.suggestions import _suggest, _suggestion_line
+from chatbot.people import coordinators
 
 
 def reassignment_notice(ctx: Context, mentor: Member, mentees: list[Member]) -> None:

@@ -6,12 +6,12 @@ The rules (tracks, co-mentoring, capacity) are in the package's docstring.
 
 from __future__ import annotations
 
-from datetime import date
 
 from chatbot.commands import ActionError
 from chatbot.context import Context
 from chatbot.features.rounds import current_round, signed_up_round
 from chatbot.i18n import N_
+from chatbot.people import is_away
 from storage.mentorship import Pair
 from storage.tables import Member, Round, Signup
 
@@ -39,14 +39,6 @@ def active_signup(ctx: Context, member: Member, rnd: Round, kind: str) -> Signup
     if kind == "mentor":
         raise ActionError(ctx._("{handle} is not signed up as a mentor in {round}.", handle=member.handle, round=rnd.name))
     raise ActionError(ctx._("{handle} is not signed up as a mentee in {round}.", handle=member.handle, round=rnd.name))
-
-
-def is_away(member: Member, today: date) -> bool:
-    return away_on(member.away_until, today)
-
-
-def away_on(until: date | None, today: date) -> bool:
-    return until is not None and until >= today
 
 
 def capacity_of(ctx: Context, signup: Signup) -> int:
@@ -247,16 +239,4 @@ async def my_mentors(ctx: Context) -> str:
             lines.append(ctx._(line, name=m.display_name, handle=m.handle, timezone=m.timezone or "?"))
     return "\n".join(lines)
 
-
-def coordinators(ctx: Context, exclude: Member | None = None) -> list[Member]:
-    """Who runs the programme: holders of the coordinator role, else the configured admins."""
-    people = ctx.repos.roles.holders("coordinator")
-    if not people:
-        for entry in ctx.settings.admins:
-            platform, _, account = entry.partition(":")
-            admin = ctx.repos.members.by_identity(platform, account)
-            if admin is not None:
-                people.append(admin)
-    unique = {p.id: p for p in people if p.id is not None and (exclude is None or p.id != exclude.id)}
-    return list(unique.values())
 

@@ -10,9 +10,9 @@ from datetime import datetime, time, timedelta, timezone
 from chatbot.context import Context
 from chatbot.features.rounds import chosen_round, today
 from chatbot.i18n import Language
+from chatbot.people import away_on, coordinators
 from storage.mentorship import Pair
 from storage.tables import Member, OutboxMessage, Round
-from chatbot.features.matchmaking.pairs import away_on, coordinators
 
 #: risk is counted in days: the scan of every pair need not run at every tick
 RISK_CHECK_EVERY = timedelta(hours=1)

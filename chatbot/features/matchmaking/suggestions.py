@@ -12,7 +12,8 @@ from chatbot.features.rounds import matching_round
 from chatbot.i18n import ENGLISH, Language
 from chatbot.domain.matching import MatchResult, MenteeProfile, MentorProfile, Suggestion, suggest_matches
 from storage.tables import Member, Round
-from chatbot.features.matchmaking.pairs import capacity_of, is_away, make_pair
+from chatbot.features.matchmaking.pairs import capacity_of, make_pair
+from chatbot.people import is_away
 
 
 

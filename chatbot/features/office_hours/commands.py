@@ -42,7 +42,8 @@ from chatbot.features.office_hours.queue import (
     _clean_topic, _closed_text, _end, _here, _join_hint, _nearly_up, _open, _repo, _require_open,
 )
 from chatbot.features.office_hours.report import compute_stats, export_help_log, percentile, stats_text
-from chatbot.features.office_hours.schedule import next_hint, run_schedules, tz_of
+from chatbot.features.office_hours.schedule import next_hint, run_schedules
+from chatbot.people import zone_name
 from storage.office_hours import OhEntry, OhSession
 from storage.tables import Member
 
@@ -219,7 +220,7 @@ async def oh_stats(ctx: Context, channel: str | None, days: int | None) -> str:
     since = ctx.now - timedelta(days=days)
     repo = _repo(ctx)
     where = channel_name(ctx, platform or ctx.where.platform, channel) if channel else None
-    tz = tz_of(ctx.member)
+    tz = zone_name(ctx.member)
     st = compute_stats(repo.sessions_since(since, platform, channel), repo.help_log(since, platform, channel), tz)
     return stats_text(st, where, days, tz, ctx.language)
 

@@ -12,7 +12,6 @@ from datetime import timedelta
 from chatbot.commands import ActionError
 from chatbot.context import Context
 from chatbot.events import Identity, Where
-from chatbot.features.away import away_now
 from chatbot.features.office_hours import leavers
 from chatbot.features.office_hours.line import Line, about, took
 from chatbot.features.office_hours.names import channel_language, channel_name, name_on
@@ -20,6 +19,7 @@ from chatbot.features.office_hours.report import summary
 from chatbot.features.office_hours.schedule import current_occurrence, next_hint
 from chatbot.i18n import Language
 from chatbot.wording import sentences
+from chatbot.people import away_now
 from storage.office_hours import OfficeHoursRepo, OhDuty, OhEntry, OhSession
 from storage.tables import Member
 
