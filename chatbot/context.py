@@ -22,6 +22,7 @@ from chatbot.people import find_member
 from chatbot.events import Announce, Attachment, Button, DirectMessage, Form, Identity, Outbound, Presence, Reply, Where
 from storage.repos import Repos
 from storage.tables import Member, PlatformIdentity
+from chatbot.wording import clip
 
 if TYPE_CHECKING:
     from adapters.base import Capabilities
@@ -159,10 +160,7 @@ class Context:
         except Exception:  # a cache miss must never cost the message it was for
             log.exception("%s adapter failed to label channel %s", where.platform, raw)
             return raw
-        label = " ".join(str(label or "").split())
-        if not label:
-            return raw
-        return label if len(label) <= 80 else label[:79] + "…"
+        return clip(str(label or ""), 80) or raw
 
     # -- language --------------------------------------------------------------------------------
 

@@ -17,7 +17,7 @@ from chatbot.context import Context, Feature
 from chatbot.features.matchmaking import MY_MENTEE, PAIRED
 from chatbot.features.rounds import PERSON_AND_ROUND, ROUND_ARG, chosen_round, person_and_round
 from chatbot.i18n import ENGLISH, N_, Language
-from chatbot.wording import sentences
+from chatbot.wording import clip, sentences
 from chatbot.people import local_date, named
 from storage.progress import PairTotal, SessionLog
 from storage.tables import Member, Round
@@ -66,10 +66,6 @@ def _with_leavers(ctx: Context, round_id: int, sessions: int, minutes: int) -> t
     if not left:
         return total, ""
     return total, ctx._("With people who have left the programme: {left}.", left=_count(left, left_minutes, ctx.language))
-
-
-def _clip(text: str, n: int) -> str:
-    return text if len(text) <= n else text[: n - 1] + "…"
 
 
 def _topic(text: str, lang: Language) -> str:
@@ -166,7 +162,7 @@ def _line(ctx: Context, log: SessionLog, names: dict[int, str], notes: bool) -> 
         time=format_minutes(log.minutes), topic=log.topic,
     )
     if notes and log.notes:
-        text += f" — {_clip(log.notes, 60)}"
+        text += f" — {clip(log.notes, 60)}"
     return text
 
 

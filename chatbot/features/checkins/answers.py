@@ -11,7 +11,8 @@ from typing import Iterable, Sequence
 
 from chatbot.context import Context
 from chatbot.i18n import ENGLISH, N_, Language
-from chatbot.features.checkins.schedule import clip, reminder_after, when
+from chatbot.features.checkins.schedule import reminder_after, when
+from chatbot.wording import clip
 from chatbot.people import named, zone_name
 from storage.checkins import ANSWERED, MISSED, PROMPTED, SKIPPED, Checkin
 from storage.tables import Member

@@ -61,7 +61,6 @@ from chatbot.features.checkins.prompts import (
     run_digests,
 )
 from chatbot.features.checkins.schedule import (
-    clip,
     current_questions,
     fresh_plan,
     next_asked,
@@ -77,6 +76,7 @@ from chatbot.features.checkins.schedule import (
 from chatbot.features.matchmaking import PAIRED
 from chatbot.flows import Flow, Step
 from chatbot.people import named, zone_name
+from chatbot.wording import clip
 from chatbot.domain.recurrence import (
     DAY_NAMES,
     WeeklySchedule,

@@ -25,11 +25,6 @@ def when_zoned(instant: datetime, viewer: Member, lang: Language = ENGLISH) -> s
     return f"{when(instant, viewer, lang)} ({zone_name(viewer)})"
 
 
-def clip(text: str, n: int = 70) -> str:
-    flat = " ".join(text.split())
-    return flat if len(flat) <= n else flat[: n - 1] + "…"
-
-
 @lru_cache(maxsize=8)
 def _days_off(items: tuple[str, ...]) -> dict[date, str]:
     out: dict[date, str] = {}

@@ -5,7 +5,7 @@ and each item is stamped when it is listed, so advancing the clock never lists i
 from __future__ import annotations
 
 from chatbot.context import Context
-from chatbot.features.checkins.schedule import clip
+from chatbot.wording import clip
 from chatbot.features.feedback.answers import flags_of
 from chatbot.features.feedback.interview import window_label
 from chatbot.i18n import Language

@@ -18,7 +18,7 @@ from chatbot.features.office_hours.names import channel_language, channel_name, 
 from chatbot.features.office_hours.report import summary
 from chatbot.features.office_hours.schedule import current_occurrence, next_hint
 from chatbot.i18n import Language
-from chatbot.wording import sentences
+from chatbot.wording import clip, sentences
 from chatbot.people import away_now
 from storage.office_hours import OfficeHoursRepo, OhDuty, OhEntry, OhSession
 from storage.tables import Member
@@ -39,10 +39,7 @@ def _here(ctx: Context) -> tuple[str, str]:
 
 
 def _clean_topic(topic: str | None) -> str | None:
-    text = " ".join((topic or "").split())
-    if not text:
-        return None
-    return text if len(text) <= TOPIC_MAX else text[: TOPIC_MAX - 1] + "…"
+    return clip(topic or "", TOPIC_MAX) or None
 
 
 def _names(names: list[str], most: int = 5) -> str:
