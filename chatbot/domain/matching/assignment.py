@@ -175,6 +175,8 @@ class _Assignment:
         self.assigned_to = [-1] * len(mentees)
         self.mentees_of: list[list[int]] = [[] for _ in mentors]
         self._fitting_cache: dict[tuple[str, frozenset[str]], tuple[int, int, frozenset[int]]] = {}
+        self._extra: list[int] = []  # greedy's: the load penalty each mentor gained in this run
+        self._start: list[int] = []  # greedy's: per twin, the mentors before this are full
 
     def _intern(self, on: date) -> None:
         """Skills, zones and roles to small ints; the daytime overlap of every pair of zones."""
@@ -248,51 +250,15 @@ class _Assignment:
         Penalties only grow, so a stale entry over-estimates: on pop, an entry whose mentor's
         load changed since it was computed is re-evaluated instead of taken.
         """
-        nm, top, pts, slots = self.n_mentors, self.top, self.pts, self.slots
+        nm, pts, slots = self.n_mentors, self.pts, self.slots
         load = [m.load for m in self.mentors]
         capacity = [m.capacity for m in self.mentors]
         initial = [pts.penalty(load[i], capacity[i]) for i in range(nm)]  # already in the keys
-        extra = [0] * nm  # penalty added since, by this run's assignments
+        self._extra = extra = [0] * nm  # penalty added since, by this run's assignments
+        self._start = [0] * len(self.ranked)  # mentors before this are full: skipped for good
         version = [0] * nm
-        start = [0] * len(self.ranked)  # mentors before this are full: skipped for good
         next_member = [0] * len(self.ranked)
-        ranked, pending = self.ranked, self.pending
-
-        def more(t: int) -> bool:
-            """Move twin ``t``'s next best key(s) onto its sorted prefix; False if none left."""
-            rest, keys = pending[t], ranked[t]
-            if not rest:
-                return False
-            if len(keys) < _POPS_BEFORE_SORT:
-                keys.append(heapq.heappop(rest))
-            else:  # a deep scan (its mentors are filling up): sorting the rest is cheaper
-                keys.extend(sorted(rest))
-                rest.clear()
-            return True
-
-        def best(t: int) -> tuple[int, int] | None:
-            """(effective score, mentor) of twin ``t``'s best open pair, ties to the lower id."""
-            if not self.group_open[self.twin_group[t]]:
-                return None  # every mentor of the group is full: no need to scan
-            keys, i = ranked[t], start[t]
-            while True:
-                while i < len(keys) and not slots[keys[i] % nm]:
-                    i += 1
-                if i < len(keys) or not more(t):
-                    break
-            start[t] = i
-            best_eff, best_m = 0, -1
-            while i < len(keys) or more(t):
-                k = keys[i]
-                m, score = k % nm, top - k // nm  # fit minus the initial load penalty
-                if best_m >= 0 and (score < best_eff or (score == best_eff and m > best_m)):
-                    break  # the rest score no better, and added penalties only lower them
-                if slots[m]:
-                    eff = score - extra[m]
-                    if best_m < 0 or eff > best_eff or (eff == best_eff and m < best_m):
-                        best_eff, best_m = eff, m
-                i += 1
-            return (best_eff, best_m) if best_m >= 0 else None
+        best = self._best
 
         heap: list[tuple[int, int, int, int, int]] = []
         for t, members in enumerate(self.twin_members):
@@ -319,6 +285,44 @@ class _Assignment:
             if b is not None:
                 heapq.heappush(heap, (-b[0], e, b[1], version[b[1]], t))
 
+    def _more(self, t: int) -> bool:
+        """Move twin ``t``'s next best key(s) onto its sorted prefix; False if none left."""
+        rest, keys = self.pending[t], self.ranked[t]
+        if not rest:
+            return False
+        if len(keys) < _POPS_BEFORE_SORT:
+            keys.append(heapq.heappop(rest))
+        else:  # a deep scan (its mentors are filling up): sorting the rest is cheaper
+            keys.extend(sorted(rest))
+            rest.clear()
+        return True
+
+    def _best(self, t: int) -> tuple[int, int] | None:
+        """(effective score, mentor) of twin ``t``'s best open pair, ties to the lower id
+        (during :meth:`greedy`, which keeps ``_start`` and ``_extra``)."""
+        if not self.group_open[self.twin_group[t]]:
+            return None  # every mentor of the group is full: no need to scan
+        nm, top, slots, extra, more = self.n_mentors, self.top, self.slots, self._extra, self._more
+        keys, i = self.ranked[t], self._start[t]
+        while True:
+            while i < len(keys) and not slots[keys[i] % nm]:
+                i += 1
+            if i < len(keys) or not more(t):
+                break
+        self._start[t] = i
+        best_eff, best_m = 0, -1
+        while i < len(keys) or more(t):
+            k = keys[i]
+            m, score = k % nm, top - k // nm  # fit minus the initial load penalty
+            if best_m >= 0 and (score < best_eff or (score == best_eff and m > best_m)):
+                break  # the rest score no better, and added penalties only lower them
+            if slots[m]:
+                eff = score - extra[m]
+                if best_m < 0 or eff > best_eff or (eff == best_eff and m < best_m):
+                    best_eff, best_m = eff, m
+            i += 1
+        return (best_eff, best_m) if best_m >= 0 else None
+
     def _assign(self, e: int, m: int) -> None:
         self.assigned_to[e] = m
         self.mentees_of[m].append(e)
@@ -336,50 +340,56 @@ class _Assignment:
         mentees of a group already explored by a mentee with no previous pairs bring no new
         mentors, so they are not explored again.
         """
-        nm, slots = self.n_mentors, self.slots
-        dead = bytearray(nm)
+        dead = bytearray(self.n_mentors)
         failed_groups: set[int] = set()  # every mentor of these is dead: their mentees fail
         for root in range(len(self.mentees)):
             t = self.twin_of[root]
             if self.assigned_to[root] >= 0 or self.twin_group[t] in failed_groups:
                 continue
-            reached_from: dict[int, int] = {}
-            explored_groups: set[int] = set()
-            queue = [root]
-            free = -1
-            for e in queue:  # the queue grows while we walk it: BFS
-                t = self.twin_of[e]
-                g = self.twin_group[t]
-                if g in explored_groups:
-                    continue
-                if not self.twin_has_previous[t]:
-                    explored_groups.add(g)
-                for k in chain(self.ranked[t], self.pending[t]):  # roughly best-fitting first
-                    m = k % nm
-                    if m in reached_from or dead[m]:
-                        continue
-                    reached_from[m] = e
-                    if slots[m]:
-                        free = m
-                        break
-                    queue.extend(self.mentees_of[m])
-                if free >= 0:
-                    break
+            free, reached_from, explored_groups = self._search(root, dead)
             if free < 0:
                 for m in reached_from:
                     dead[m] = 1
                 failed_groups |= explored_groups  # all their mentors were reached: all dead
                 continue
-            slots[free] -= 1
-            m = free
-            while True:
-                e = reached_from[m]
-                old = self.assigned_to[e]
-                self._assign(e, m)
-                if old < 0:
-                    break
-                self.mentees_of[old].remove(e)
-                m = old
+            self._shift(free, reached_from)
+
+    def _search(self, root: int, dead: bytearray) -> tuple[int, dict[int, int], set[int]]:
+        """One BFS from ``root``: a mentor with a free slot (-1 if none), how each mentor was
+        reached (from which mentee), and the groups explored in full."""
+        nm, slots = self.n_mentors, self.slots
+        reached_from: dict[int, int] = {}
+        explored_groups: set[int] = set()
+        queue = [root]
+        for e in queue:  # the queue grows while we walk it: BFS
+            t = self.twin_of[e]
+            g = self.twin_group[t]
+            if g in explored_groups:
+                continue
+            if not self.twin_has_previous[t]:
+                explored_groups.add(g)
+            for k in chain(self.ranked[t], self.pending[t]):  # roughly best-fitting first
+                m = k % nm
+                if m in reached_from or dead[m]:
+                    continue
+                reached_from[m] = e
+                if slots[m]:
+                    return m, reached_from, explored_groups
+                queue.extend(self.mentees_of[m])
+        return -1, reached_from, explored_groups
+
+    def _shift(self, free: int, reached_from: dict[int, int]) -> None:
+        """Take ``free``'s slot and move each mentee on the path found one step along it."""
+        self.slots[free] -= 1
+        m = free
+        while True:
+            e = reached_from[m]
+            old = self.assigned_to[e]
+            self._assign(e, m)
+            if old < 0:
+                break
+            self.mentees_of[old].remove(e)
+            m = old
 
     # -- output -------------------------------------------------------------------------------
 
