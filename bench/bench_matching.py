@@ -31,10 +31,10 @@ from chatbot.domain.matching import (  # noqa: E402
     REFERENCE_DATE,
     MenteeProfile,
     MentorProfile,
-    _Assignment,
-    _Points,
     suggest_matches,
 )
+from chatbot.domain.matching.assignment import _Assignment  # noqa: E402
+from chatbot.domain.matching.scoring import _Points  # noqa: E402
 
 Cohort = tuple[list[MenteeProfile], list[MentorProfile], frozenset[tuple[int, int]]]
 

@@ -396,6 +396,26 @@ def adapter_list(text: str) -> list[str]:
     return names
 
 
+def _add_export_parsers(sub: "argparse._SubParsersAction[argparse.ArgumentParser]") -> tuple[argparse.ArgumentParser, ...]:
+    """``mentorbot export office-hours | mydata | round``; returns the three parsers."""
+    e = sub.add_parser("export", help="write records out for coordinators")
+    what = e.add_subparsers(dest="what", required=True)
+    o = what.add_parser("office-hours", help="the office-hour help log: one row per person in line")
+    o.add_argument("--csv", required=True, metavar="FILE", help="the CSV file to write (- for stdout)")
+    o.add_argument("--db", help=DB_HELP)
+    y = what.add_parser("mydata", help="one person's records as a JSON file (what !mydata export sends where files can be sent)")
+    y.add_argument("handle", help="the person's handle")
+    y.add_argument("--json", required=True, metavar="FILE", help="the JSON file to write (- for stdout)")
+    y.add_argument("--db", help=DB_HELP)
+    x = what.add_parser("round", help="a round's records, one file per table (pairs, sessions, check-ins, goals, "
+                                      "assessments, office hours)")
+    x.add_argument("round", nargs="*", metavar="ROUND", help="the round's name (default: the running round, else the latest)")
+    x.add_argument("--format", choices=("csv", "json"), default="csv", help="csv (default) or json")
+    x.add_argument("--out", required=True, type=Path, metavar="DIR", help="the directory to write the files in")
+    x.add_argument("--db", help=DB_HELP)
+    return o, y, x
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="mentorbot", description="A mentorship chat bot for Discord, IRC and Matrix.")
     p.add_argument("--version", action="version", version=f"mentorbot {__version__}")
@@ -428,21 +448,7 @@ def build_parser() -> argparse.ArgumentParser:
     b = sub.add_parser("backup", help="write a consistent copy of the database")
     b.add_argument("path", type=Path)
     b.add_argument("--db", help=DB_HELP)
-    e = sub.add_parser("export", help="write records out for coordinators")
-    what = e.add_subparsers(dest="what", required=True)
-    o = what.add_parser("office-hours", help="the office-hour help log: one row per person in line")
-    o.add_argument("--csv", required=True, metavar="FILE", help="the CSV file to write (- for stdout)")
-    o.add_argument("--db", help=DB_HELP)
-    y = what.add_parser("mydata", help="one person's records as a JSON file (what !mydata export sends where files can be sent)")
-    y.add_argument("handle", help="the person's handle")
-    y.add_argument("--json", required=True, metavar="FILE", help="the JSON file to write (- for stdout)")
-    y.add_argument("--db", help=DB_HELP)
-    x = what.add_parser("round", help="a round's records, one file per table (pairs, sessions, check-ins, goals, "
-                                      "assessments, office hours)")
-    x.add_argument("round", nargs="*", metavar="ROUND", help="the round's name (default: the running round, else the latest)")
-    x.add_argument("--format", choices=("csv", "json"), default="csv", help="csv (default) or json")
-    x.add_argument("--out", required=True, type=Path, metavar="DIR", help="the directory to write the files in")
-    x.add_argument("--db", help=DB_HELP)
+    o, y, x = _add_export_parsers(sub)
     certificates = add_certificate_parsers(sub, DB_HELP)
     # `mentorbot run --config FILE` as well as `mentorbot --config FILE run`: the option after the
     # command overrides, and its absence there leaves the one before it alone (SUPPRESS)

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any, Awaitable, Callable, Iterable, Mapping, S
 from zoneinfo import ZoneInfo
 
 from chatbot.i18n import ENGLISH, N_, Language
+from chatbot.wording import clip
 
 if TYPE_CHECKING:
     from chatbot.access import Access, Visitors
@@ -316,7 +317,7 @@ class CommandSpec:
                 raise _bad_value(exc, self) from None
         if i < len(tokens):
             extra = " ".join(t.text for t in tokens[i:])
-            raise UsageError(N_("too many arguments: '{extra}'"), self, extra=_clip(extra))
+            raise UsageError(N_("too many arguments: '{extra}'"), self, extra=clip(extra, 40))
         return values
 
     def bind_mapping(self, raw: Mapping[str, str]) -> dict[str, Any]:
@@ -347,10 +348,6 @@ def _bad_value(exc: ValueError, spec: CommandSpec) -> UsageError:
     if isinstance(exc, Invalid):
         return UsageError(exc.message, spec, **exc.fields)
     return UsageError("{why}", spec, why=str(exc))
-
-
-def _clip(text: str, n: int = 40) -> str:
-    return text if len(text) <= n else text[: n - 1] + "…"
 
 
 # --------------------------------------------------------------------------- tokenizer
@@ -457,9 +454,9 @@ class CommandRegistry:
         if close:
             return UsageError(
                 N_("Unknown command {prefix}{name}. Did you mean {prefix}{close}? Try {prefix}help."),
-                prefix=prefix, name=_clip(first, 20), close=close[0],
+                prefix=prefix, name=clip(first, 20), close=close[0],
             )
-        return UsageError(N_("Unknown command {prefix}{name}. Try {prefix}help."), prefix=prefix, name=_clip(first, 20))
+        return UsageError(N_("Unknown command {prefix}{name}. Try {prefix}help."), prefix=prefix, name=clip(first, 20))
 
     def unknown_hint(self, words: Sequence[str], prefix: str = "!") -> str:
         """:meth:`unknown` in English (for modules not yet on the translation layer)."""

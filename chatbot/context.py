@@ -18,9 +18,11 @@ from chatbot.commands import ActionError, CommandRegistry, CommandSpec
 from chatbot.config import Settings
 from chatbot.delivery.records import choose_identity
 from chatbot.i18n import N_, Language, Languages
+from chatbot.people import find_member
 from chatbot.events import Announce, Attachment, Button, DirectMessage, Form, Identity, Outbound, Presence, Reply, Where
 from storage.repos import Repos
 from storage.tables import Member, PlatformIdentity
+from chatbot.wording import clip
 
 if TYPE_CHECKING:
     from adapters.base import Capabilities
@@ -158,10 +160,7 @@ class Context:
         except Exception:  # a cache miss must never cost the message it was for
             log.exception("%s adapter failed to label channel %s", where.platform, raw)
             return raw
-        label = " ".join(str(label or "").split())
-        if not label:
-            return raw
-        return label if len(label) <= 80 else label[:79] + "…"
+        return clip(str(label or ""), 80) or raw
 
     # -- language --------------------------------------------------------------------------------
 
@@ -209,7 +208,7 @@ class Context:
 
     def find_member(self, ref: str, what: str = "person") -> Member:
         """A person named by handle, ``platform:account`` or a display name (see the engine)."""
-        return self.engine.find_member(self, ref, what, self.spec)
+        return find_member(self, ref, what, self.spec)
 
     def pick_identity(self, member: Member, idents: Iterable[PlatformIdentity]) -> Identity | None:
         """The identity a DM to ``member`` goes to, from rows loaded already (bulk jobs)."""

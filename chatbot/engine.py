@@ -46,7 +46,6 @@ from chatbot.events import (
     Identity,
     Inbound,
     Left,
-    Outbound,
     Presence,
     Renamed,
     Reply,
@@ -57,6 +56,8 @@ from chatbot.events import (
 )
 from chatbot.flows import Conversations, Flow
 from chatbot.i18n import N_, Language, Languages
+from chatbot.people import find_member
+from chatbot.replies import finish_reply, reply_for
 from storage.repos import Repos
 from storage.tables import Member
 
@@ -214,28 +215,6 @@ class Engine:
             return ActionError(N_("{command} is for {needed} (you have: no role yet)."), command=command, needed=needed)
         return ActionError(N_("{command} is for {needed} (you have: {have})."), command=command, needed=needed, have=have)
 
-    def find_member(self, ctx: Context, ref: str, what: str = "person", spec: CommandSpec | None = None) -> Member:
-        """A person named by handle, ``platform:account``, a Discord/Matrix mention, or a display name
-        seen on the asker's platform. Ambiguity is an error, never a guess."""
-        assert ctx.who is not None
-        repos, text = ctx.repos, ref.strip()
-        candidates: list[Member] = []
-        platform, _, account = text.partition(":")
-        if account and platform in {"irc", "matrix", "discord", "console", *self.adapters}:
-            found = repos.members.by_identity(platform, account)
-            candidates = [found] if found else []
-        else:
-            found = repos.members.by_handle(text.lstrip("@"))
-            candidates = [found] if found else repos.members.by_display(ctx.who.platform, text.lstrip("@"))
-        if len(candidates) == 1:
-            return candidates[0]
-        if not candidates:
-            raise UsageError(N_("I don't know anyone called '{name}'"), spec, name=ref[:40])
-        raise UsageError(
-            N_("'{name}' could be several people: use their handle ({handles})"), spec,
-            name=ref[:40], handles=", ".join(m.handle for m in candidates[:5]),
-        )
-
     # ------------------------------------------------------------------ inbound
 
     async def handle(self, event: Inbound) -> Any:
@@ -348,7 +327,7 @@ class Engine:
                 text = self._error_text(failure, answer)
             else:
                 text = answer._("Sorry, something went wrong on my side (ref {ref}). Nothing was changed; it has been logged.", ref=ref)
-            answer.outbound.append(self._reply(answer, text, private=ctx.spec.private if ctx.spec else False))
+            answer.outbound.append(reply_for(answer, text, private=ctx.spec.private if ctx.spec else False))
             answer.recorded = self._record_in(answer)
         return answer
 
@@ -415,48 +394,15 @@ class Engine:
         args = self._resolve_members(ctx, spec, raw_args)
         access.check(ctx, spec, args)
         text = await spec.handler(ctx, **args)
-        self.finish_reply(ctx, text, private=spec.private)
+        finish_reply(ctx, text, private=spec.private)
         return True
 
     def _resolve_members(self, ctx: Context, spec: CommandSpec, args: dict[str, Any]) -> dict[str, Any]:
         out = dict(args)
         for arg in spec.args:
             if arg.kind == "member" and out.get(arg.name) is not None:
-                out[arg.name] = self.find_member(ctx, out[arg.name], arg.name, spec)
+                out[arg.name] = find_member(ctx, out[arg.name], arg.name, spec)
         return out
-
-    def finish_reply(self, ctx: Context, text: str | None, *, private: bool) -> None:
-        """Put the answer first among the context's messages (with an interview's first
-        question: in the DM, or a DM of its own when the command came from a channel)."""
-        assert ctx.who is not None and ctx.where is not None
-        if ctx.prompt is not None:
-            if ctx.where.is_direct:
-                text = f"{text}\n{ctx.prompt}" if text else ctx.prompt
-            else:  # the interview is private: what the command said goes with its first question
-                ctx.outbound.insert(0, DirectMessage(to=ctx.who, text=f"{text}\n{ctx.prompt}" if text else ctx.prompt))
-                text = ctx._("I've sent you a private message with a few questions.")
-        if text:
-            answer = self._reply(ctx, text, private=private)
-            ctx.outbound.insert(0, answer)
-            if isinstance(answer, DirectMessage) and not ctx.where.is_direct:
-                # said in a room, answered in private: a word in the room (in the room's language),
-                # or it looks ignored
-                room = self.language_for(ctx.where, None)
-                note = room._("I've sent you the answer in a private message.") if private else \
-                    room._("That answer is long: I've sent it to you in a private message.")
-                ctx.outbound.insert(0, Reply(where=ctx.where, text=note, in_reply_to=ctx.event_id, to=ctx.who))
-
-    def _reply(self, ctx: Context, text: str, *, private: bool) -> Outbound:
-        """A reply in the place of the question; private ones become DMs where nothing else hides them."""
-        assert ctx.who is not None and ctx.where is not None
-        caps = ctx.capabilities(ctx.where.platform)
-        if not ctx.where.is_direct:
-            lines = text.count("\n") + 1
-            too_long = caps is not None and lines > caps.channel_lines
-            if (private or too_long) and not (caps is not None and caps.ephemeral_replies and ctx.event_id):
-                if caps is None or caps.direct_messages:
-                    return DirectMessage(to=ctx.who, text=text)
-        return Reply(where=ctx.where, text=text, in_reply_to=ctx.event_id, private=private, to=ctx.who)
 
     def _on_presence(self, session: Session, repos: Repos, event: Presence, now: datetime) -> Context:
         """Someone left, came back or changed name: every feature that cares is told, each in

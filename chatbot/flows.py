@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any, Awaitable, Callable
 
 from chatbot.commands import in_language
 from chatbot.i18n import N_
+from chatbot.replies import finish_reply
 
 if TYPE_CHECKING:
     from chatbot.context import Context
@@ -212,7 +213,7 @@ class Conversations:
 
     async def answer(self, ctx: "Context", text: str) -> None:
         """A plain DM: the answer to the interview's current question, if there is one."""
-        reply = lambda text: self.engine.finish_reply(ctx, text, private=True)  # noqa: E731
+        reply = lambda text: finish_reply(ctx, text, private=True)  # noqa: E731
         member = ctx.member
         if member is None or member.id is None:
             return reply(ctx._("I only talk privately with people logged in to an account."))

@@ -8,7 +8,7 @@ from datetime import timedelta
 from sqlmodel import Session, select
 
 from chatbot.context import Context
-from chatbot.features.matchmaking import notice_silence, pairs_at_risk
+from chatbot.features.matchmaking.risk import notice_silence, pairs_at_risk
 from storage.mentorship import Pair
 from storage.repos import Repos
 from tests.harness import Bot, selects

@@ -43,6 +43,7 @@ from discord import app_commands
 
 from chatbot.commands import Arg, CommandSpec
 from chatbot.i18n import N_
+from chatbot.wording import clip
 
 MAX_DESCRIPTION = 100
 MAX_NAME = 32
@@ -76,8 +77,7 @@ def describe(text: str, fallback: str) -> str:
     """Discord's 1-100 character description: the first line of ``text``, or ``fallback``."""
     text = (text or "").replace("{prefix}", "/")  # a command in a help text, as Discord users type it
     first = " ".join(text.strip().splitlines()[:1]).strip() or fallback
-    first = " ".join(first.split())
-    return first if len(first) <= MAX_DESCRIPTION else first[: MAX_DESCRIPTION - 1] + "…"
+    return clip(first, MAX_DESCRIPTION)
 
 
 def described(text: str, fallback: str) -> app_commands.locale_str:

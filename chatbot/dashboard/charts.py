@@ -17,6 +17,7 @@ from typing import Callable, Sequence
 from xml.sax.saxutils import escape, quoteattr
 
 from chatbot.i18n import N_
+from chatbot.wording import clip
 
 WIDTH, HEIGHT = 720, 340
 LEFT, RIGHT, TOP, BOTTOM = 56, 16, 44, 64
@@ -92,7 +93,7 @@ def _axes(out: list[str], labels: Sequence[str], scale: Scale, unit: str) -> tup
     for i, label in enumerate(labels):
         if i % every:
             continue
-        label = label if len(label) <= room else label[: room - 1] + "…"
+        label = clip(label, room)
         x = LEFT + pw * (i + 0.5) / max(1, len(labels))
         out.append(f'<text x="{x:.1f}" y="{TOP + ph + 16}" text-anchor="middle" fill="#555">{escape(label)}</text>')
     return pw, ph

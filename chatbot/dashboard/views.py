@@ -142,7 +142,7 @@ def overview(ctx: Context, viewer: Viewer, round_id: int | None = None) -> Page:
     answered = Counter(mentee for mentee, _, status in statuses if status == ANSWERED)
     held = Counter(s.mentee_id for s in logs)
     last = {s.mentee_id: s.held_on for s in logs}
-    from chatbot.features.matchmaking import pairs_at_risk  # the rule the !match report uses
+    from chatbot.features.matchmaking.risk import pairs_at_risk  # the rule the !match report uses
 
     visible = {p.pair_id for p in pairs}
     risks = [r for r in pairs_at_risk(ctx, rnd) if r.pair.id in visible]

@@ -189,9 +189,8 @@ def _parse(text: str, source: str) -> Catalogue:
         raise CatalogueError(f"{source}: not a readable CSV file: {exc}") from None
 
 
-def _parse_rows(text: str, source: str) -> Catalogue:
-    reader = csv.reader(io.StringIO(text, newline=""))
-    header = next(reader, None)
+def _columns(header: list[str] | None, source: str) -> list[str]:
+    """The header line's column names, each known, the required ones there, none twice."""
     if header is None:
         raise CatalogueError(f"{source}: the file is empty; it needs a header line: {','.join(COLUMNS)}")
     columns = [name.strip().lower() for name in header]
@@ -205,7 +204,12 @@ def _parse_rows(text: str, source: str) -> Catalogue:
             raise CatalogueError(f"{source}, line 1: the column '{name}' is missing")
     if len(set(columns)) != len(columns):
         raise CatalogueError(f"{source}, line 1: a column is named twice")
+    return columns
 
+
+def _parse_rows(text: str, source: str) -> Catalogue:
+    reader = csv.reader(io.StringIO(text, newline=""))
+    columns = _columns(next(reader, None), source)
     skills: list[Skill] = []
     first_line: dict[str, int] = {}
     next_line = reader.line_num + 1

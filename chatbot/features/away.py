@@ -17,15 +17,15 @@ reassignment notice, but the notices to mentors and mentees carry only the date.
 
 from __future__ import annotations
 
-from datetime import date, datetime, timezone
-from zoneinfo import ZoneInfo
+from datetime import date
 
 from chatbot.commands import Arg, CommandSpec, Example, UsageError
 from chatbot.context import Context, Feature, Job
-from chatbot.i18n import ENGLISH, N_, Language
+from chatbot.i18n import N_, Language
 from chatbot.wording import sentences
-from chatbot.features.matchmaking import PAIRED, is_away
-from chatbot.features.matchmaking import coordinators as programme_coordinators
+from chatbot.features.matchmaking import PAIRED
+from chatbot.people import away_now, local_date, named, told_text, zone_name
+from chatbot.people import coordinators as programme_coordinators
 from storage.mentorship import Pair
 from storage.progress import AwayPeriod
 from storage.tables import Member
@@ -35,44 +35,6 @@ REASON_MAX = 200
 
 # ---------------------------------------------------------------------------- people and local time
 # (goals and sessions use these too)
-
-
-def named(member: Member) -> str:
-    """"Alice Liddell (alice)", or just "alice" when the display name is the handle."""
-    if member.display_name.casefold() == member.handle.casefold():
-        return member.handle
-    return f"{member.display_name} ({member.handle})"
-
-
-def zone_of(member: Member) -> ZoneInfo | timezone:
-    """The member's own timezone (UTC until they have told us one)."""
-    try:
-        return ZoneInfo(member.timezone) if member.timezone else timezone.utc
-    except (ValueError, OSError):  # a name the tz database no longer knows
-        return timezone.utc
-
-
-def clock_time(instant: datetime, zone: ZoneInfo | timezone, lang: Language = ENGLISH) -> str:
-    """``Mon 4 Jan 10:00`` in ``zone`` and the reader's language: how every feature writes a
-    time for a person."""
-    local = instant.astimezone(zone)
-    return f"{lang.short_date(local.date())} {lang.time(local)}"
-
-
-def zone_name(member: Member, fallback: str = "UTC") -> str:
-    """The name of the zone ``zone_of`` uses for the member: ``fallback`` until they have given
-    one the tz database knows."""
-    return getattr(zone_of(member), "key", fallback)
-
-
-def local_date(member: Member, instant: datetime) -> date:
-    """The calendar date ``instant`` falls on where the member lives."""
-    return instant.astimezone(zone_of(member)).date()
-
-
-def away_now(member: Member, now: datetime) -> bool:
-    """Is the member away at this instant? What other features ask before prompting or matching."""
-    return is_away(member, local_date(member, now))
 
 
 def _a_year_after(day: date) -> date:
@@ -185,11 +147,6 @@ def _end_absence(ctx: Context, member: Member, how: str) -> list[Member]:
     return told
 
 
-def told_text(lang: Language, people: list[Member]) -> str | None:
-    """"Told: bob, carol." after an answer whose news went to others; None when nobody was."""
-    return lang._("Told: {people}.", people=", ".join(p.handle for p in people)) if people else None
-
-
 # ---------------------------------------------------------------------------- commands
 
 
@@ -240,7 +197,7 @@ async def away_until(ctx: Context, until: date, reason: str | None) -> str:
 def _leave_duties(ctx: Context, me: Member) -> str | None:
     """Away promises no office-hour duty, so a host on duty goes off it now. Returns the reply part."""
     # imported here: office hours reads away_now from this module, so this one cannot import it at the top
-    from chatbot.features.office_hours.commands import leave_every_duty
+    from chatbot.features.office_hours.queue import leave_every_duty
 
     left = leave_every_duty(ctx, me)
     return ctx._("You are off duty in {channels}.", channels=", ".join(left)) if left else None

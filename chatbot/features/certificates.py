@@ -11,10 +11,10 @@ from chatbot.certificates import Verification, completed, file_name, issue, pdf_
 from chatbot.commands import ActionError, Arg, CommandSpec, Example, UsageError
 from chatbot.context import Context, Feature
 from chatbot.events import Attachment
-from chatbot.features.away import named
 from chatbot.features.matchmaking import PAIRED
 from chatbot.features.rounds import ROUND_ARG, chosen_round
 from chatbot.i18n import N_
+from chatbot.people import named
 from storage.certificates import Certificate
 from storage.tables import Member, Round
 

@@ -14,13 +14,14 @@ from datetime import datetime
 from chatbot.access import COORDINATOR, ROUND_MENTOR, SELF, Access
 from chatbot.commands import ActionError, Arg, CommandSpec, Example, UsageError, in_language
 from chatbot.context import Context, Feature
-from chatbot.features.away import local_date, named, told_text
 from chatbot.features.certificates import on_progress
 from chatbot.wording import sentences
-from chatbot.features.matchmaking import MY_MENTEE, PAIRED, active_signup
+from chatbot.features.matchmaking import MY_MENTEE, PAIRED
+from chatbot.features.matchmaking.pairs import active_signup
 from chatbot.features.rounds import mentee_round
 from chatbot.features.signup import parse_goal
 from chatbot.i18n import N_
+from chatbot.people import local_date, named, told_text
 from storage.progress import GoalStep
 from storage.tables import Member, Round, Signup
 

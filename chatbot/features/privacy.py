@@ -15,8 +15,8 @@ from chatbot.commands import ActionError, Arg, CommandSpec, Example
 from chatbot.context import Context, Feature, Job
 from chatbot.events import Attachment, DirectMessage
 from chatbot.wording import sentences
-from chatbot.features.matchmaking import coordinators
 from chatbot.i18n import N_
+from chatbot.people import coordinators
 from storage.tables import Member
 
 

@@ -20,9 +20,10 @@ from chatbot.commands import ActionError, CommandSpec, Example, format_minutes
 from chatbot.context import Context, Feature, Job
 from chatbot.features.assessments import FINAL_CHECK_DAYS, summarise
 from chatbot.features.checkins.prompts import EDIT_FLOW as CHECKIN_EDIT_FLOW, FLOW as CHECKIN_FLOW
-from chatbot.features.matchmaking import PAIRED, coordinators
+from chatbot.features.matchmaking import PAIRED
 from chatbot.features.rounds import ROUND_ARG, OPEN_EXAMPLE, mentees_count, named_round, today
 from chatbot.i18n import N_, Language
+from chatbot.people import coordinators
 from storage.checkins import MISSED
 from storage.mentorship import ROUND_CLOSED, Pair
 from storage.tables import Member, Round

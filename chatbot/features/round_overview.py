@@ -18,13 +18,14 @@ from datetime import date
 from chatbot.commands import CommandSpec, Example, format_minutes
 from chatbot.context import Context, Feature
 from chatbot.dashboard.figures import answers, round_span
-from chatbot.features.matchmaking import Risk, pairs_at_risk
+from chatbot.features.matchmaking.risk import Risk, pairs_at_risk
 from chatbot.features.rounds import OPEN_EXAMPLE, ROUND_ARG, chosen_round
 from chatbot.i18n import N_
 from storage.checkins import ANSWERED, MISSED, SKIPPED
 from storage.reports import CheckinRow
 from storage.round_reports import MenteeGoal, RoundPair
 from storage.tables import Round
+from chatbot.wording import clip
 
 #: pairs listed before the rest is summarised (``--all`` lists every one)
 PAGE = 20
@@ -194,7 +195,7 @@ async def checkins_overview(ctx: Context, round: str | None = None) -> str:
     blockers = open_blockers(rows)
     if blockers:
         items = [ctx._("{who} ({date}): {blocker}", who=handles.get(r.mentee_id, "?"), date=r.due_at.date().isoformat(),
-                       blocker=_cut(r.blocker or "")) for r in blockers]
+                       blocker=clip(r.blocker or "", BLOCKER_CHARS)) for r in blockers]
         out.append(ctx.ngettext("{n} open blocker: {blockers}", "{n} open blockers: {blockers}", len(items), blockers="; ".join(items)))
     else:
         out.append(ctx._("No open blocker."))
@@ -205,11 +206,6 @@ async def checkins_overview(ctx: Context, round: str | None = None) -> str:
     else:
         out.append(ctx._("Nobody missed their last two check-ins."))
     return "\n".join(out)
-
-
-def _cut(text: str) -> str:
-    text = " ".join(text.split())
-    return text if len(text) <= BLOCKER_CHARS else text[: BLOCKER_CHARS - 1] + "…"
 
 
 # ---------------------------------------------------------------------------- !round report

@@ -16,11 +16,11 @@ from typing import Iterable
 from chatbot.access import COORDINATOR, ROUND_MENTOR, SELF, Access
 from chatbot.commands import ActionError, Arg, CommandSpec, Example, UsageError, format_minutes, parse_date, parse_duration
 from chatbot.context import Context, Feature
-from chatbot.features.away import local_date, named
 from chatbot.features.matchmaking import MY_MENTEE, PAIRED
 from chatbot.features.rounds import PERSON_AND_ROUND, ROUND_ARG, chosen_round, person_and_round
 from chatbot.i18n import ENGLISH, N_, Language
-from chatbot.wording import sentences
+from chatbot.wording import clip, sentences
+from chatbot.people import local_date, named
 from storage.progress import PairTotal, SessionLog
 from storage.tables import Member, Round
 
@@ -57,10 +57,6 @@ def _with_leavers(ctx: Context, totals: list[PairTotal]) -> tuple[str, str]:
 
 def _leavers(ctx: Context, totals: list[PairTotal]) -> set[int]:
     return ctx.repos.leavers.left({i for t in totals for i in (t.mentor_id, t.mentee_id)})
-
-
-def _clip(text: str, n: int) -> str:
-    return text if len(text) <= n else text[: n - 1] + "…"
 
 
 def _topic(text: str, lang: Language) -> str:
@@ -157,7 +153,7 @@ def _line(ctx: Context, log: SessionLog, names: dict[int, str], notes: bool) -> 
         time=format_minutes(log.minutes), topic=log.topic,
     )
     if notes and log.notes:
-        text += f" — {_clip(log.notes, 60)}"
+        text += f" — {clip(log.notes, 60)}"
     return text
 
 

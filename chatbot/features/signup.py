@@ -12,8 +12,9 @@ from typing import Any, Callable
 from chatbot.access import COORDINATOR, SELF, Access
 from chatbot.commands import ActionError, Arg, CommandSpec, Example, in_language, parse_int
 from chatbot.context import Context, Feature
-from chatbot.features.away import sentences
-from chatbot.features.matchmaking import capacity_freed, end_pairs_of
+from chatbot.wording import sentences
+from chatbot.features.matchmaking.leaving import end_pairs_of
+from chatbot.features.matchmaking.pairs import capacity_freed
 from chatbot.features.languages import language_name, language_names, parse_languages
 from chatbot.features.rounds import OPEN_EXAMPLE, current_round, signup_round, today
 from chatbot.features.zones import parse_zone

@@ -15,12 +15,13 @@ import json
 
 from chatbot.commands import CommandSpec, Example
 from chatbot.context import Context, Feature
-from chatbot.features.matchmaking import (
-    SIGNED_UP_PAIR, PAIRED, _suggest, _suggestion_line, capacity_of, coordinators,
-)
+from chatbot.features.matchmaking import SIGNED_UP_PAIR, PAIRED
+from chatbot.features.matchmaking.pairs import capacity_of
+from chatbot.features.matchmaking.suggestions import _suggest, _suggestion_line
 from chatbot.features.rounds import current_round
 from chatbot.i18n import N_
 from chatbot.domain.matching import NO_CAPACITY, MatchResult
+from chatbot.people import coordinators
 from storage.tables import Member, Round, Signup
 
 NAMESPACE = "waiting-list"

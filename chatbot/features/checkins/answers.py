@@ -11,8 +11,9 @@ from typing import Iterable, Sequence
 
 from chatbot.context import Context
 from chatbot.i18n import ENGLISH, N_, Language
-from chatbot.features.away import named
-from chatbot.features.checkins.schedule import clip, reminder_after, tz_of, when
+from chatbot.features.checkins.schedule import reminder_after, when
+from chatbot.wording import clip
+from chatbot.people import named, zone_name
 from storage.checkins import ANSWERED, MISSED, PROMPTED, SKIPPED, Checkin
 from storage.tables import Member
 
@@ -273,7 +274,7 @@ def history_text(ctx: Context, viewer: Member, mentee: Member, last: int) -> str
     own, who = viewer.id == mentee.id, named(mentee)
     if not rows:
         return ctx._("Your check-ins: none yet.") if own else ctx._("{name}'s check-ins: none yet.", name=who)
-    fields = {"stats": stats(rows).text(ctx.language), "zone": tz_of(viewer), "name": who}
+    fields = {"stats": stats(rows).text(ctx.language), "zone": zone_name(viewer), "name": who}
     if own:
         lines = [ctx._("Your check-ins: {stats}; times in {zone}", **fields)]
     else:

@@ -34,7 +34,6 @@ from typing import Any, Sequence
 from chatbot.access import COORDINATOR, MENTOR, SELF, Access
 from chatbot.commands import ActionError, Arg, CommandSpec, Example, UsageError
 from chatbot.context import Context, Feature, Job
-from chatbot.features.away import named
 from chatbot.i18n import N_, Language
 from chatbot.wording import sentences
 from chatbot.features.checkins.answers import (
@@ -63,7 +62,6 @@ from chatbot.features.checkins.prompts import (
     run_digests,
 )
 from chatbot.features.checkins.schedule import (
-    clip,
     current_questions,
     fresh_plan,
     next_asked,
@@ -72,13 +70,14 @@ from chatbot.features.checkins.schedule import (
     question_in,
     schedule_of,
     schedule_text,
-    tz_of,
     weekly,
     when,
     when_zoned,
 )
 from chatbot.features.matchmaking import PAIRED
 from chatbot.flows import Flow, Step
+from chatbot.people import named, zone_name
+from chatbot.wording import clip
 from chatbot.domain.recurrence import (
     DAY_NAMES,
     WeeklySchedule,
@@ -415,12 +414,12 @@ async def checkin_schedule(ctx: Context, days_and_time: str | None) -> str:
     chosen: str | None = None
     if days_and_time.strip().lower() != "default":
         try:
-            parsed = parse_schedule(days_and_time, tz_of(me))
+            parsed = parse_schedule(days_and_time, zone_name(me))
         except ValueError as exc:
             raise UsageError(str(exc)) from None
-        if parsed.tz != tz_of(me):
+        if parsed.tz != zone_name(me):
             raise UsageError(
-                ctx._("check-ins follow your own timezone ({zone}); {command} changes it", zone=tz_of(me), command=ctx.command("profile", "set", "timezone"))
+                ctx._("check-ins follow your own timezone ({zone}); {command} changes it", zone=zone_name(me), command=ctx.command("profile", "set", "timezone"))
             )
         if parsed.at.second:
             raise UsageError(ctx._("give the time in hours and minutes, like 18:30"))
@@ -429,7 +428,7 @@ async def checkin_schedule(ctx: Context, days_and_time: str | None) -> str:
         plan = fresh_plan(ctx, me, chosen)
     else:
         plan.schedule = chosen
-        plan.basis, plan.tz = schedule_text(ctx, plan), tz_of(me)
+        plan.basis, plan.tz = schedule_text(ctx, plan), zone_name(me)
         plan.next_due_at = next_occurrence(weekly(plan.basis, plan.tz), ctx.now)
     ctx.repos.checkins.save(plan)
     schedule = schedule_of(ctx, plan, me)
@@ -444,7 +443,7 @@ async def checkin_digest(ctx: Context, choice: str) -> str:
     assert me.id is not None
     repo = ctx.repos.checkins
     current = repo.digest(me.id)
-    at = f"{ctx.language.time(time.fromisoformat(ctx.settings.checkins.digest_time))} ({tz_of(me)})"
+    at = f"{ctx.language.time(time.fromisoformat(ctx.settings.checkins.digest_time))} ({zone_name(me)})"
     if choice == "on":
         if current is not None:
             return ctx._("You get a daily digest at {time} already.", time=at)

@@ -16,7 +16,6 @@ from chatbot.context import Context
 from chatbot.events import Button, DirectMessage, Form, Identity
 from chatbot.flows import Openings
 from chatbot.i18n import ENGLISH, Language
-from chatbot.features.away import away_now, named, zone_of
 from chatbot.features.checkins.answers import dated_line
 from chatbot.features.checkins.schedule import (
     current_questions,
@@ -27,11 +26,11 @@ from chatbot.features.checkins.schedule import (
     reminder_after,
     schedule_of,
     schedule_text,
-    tz_of,
     weekly,
     when,
     when_zoned,
 )
+from chatbot.people import away_now, named, zone_name, zone_of
 from chatbot.domain.recurrence import (
     WeeklySchedule,
     next_occurrence,
@@ -186,7 +185,7 @@ def _plan_new_pairs(ctx: Context, mark: int) -> int:
 def _advance(ctx: Context, plan: CheckinPlan, member: Member, batch: _Batch) -> None:
     """Deal with every occurrence of this mentee's schedule up to now, then cache the next one."""
     assert member.id is not None
-    text, tz = schedule_text(ctx, plan), tz_of(member)
+    text, tz = schedule_text(ctx, plan), zone_name(member)
     schedule = weekly(text, tz)
     grace = parse_span_setting(ctx.settings.checkins.grace)
     off = days_off(ctx)
@@ -347,13 +346,13 @@ def _remind(ctx: Context) -> int:
 
 def next_digest(ctx: Context, mentor: Member, after: datetime) -> datetime:
     at = time.fromisoformat(ctx.settings.checkins.digest_time)
-    return next_occurrence(WeeklySchedule(tuple(range(7)), at, tz_of(mentor)), after)
+    return next_occurrence(WeeklySchedule(tuple(range(7)), at, zone_name(mentor)), after)
 
 
 def digest_text(ctx: Context, mentor: Member, items: Sequence[tuple[Member, Checkin]]) -> str:
     """A mentor's digest, in their language (it is a DM to them, from a job or a command)."""
     lang = ctx.language_of(mentor)
-    lines = [lang._("Check-in digest (times in {zone}):", zone=tz_of(mentor))]
+    lines = [lang._("Check-in digest (times in {zone}):", zone=zone_name(mentor))]
     lines += [dated_line(ctx, row, mentor, lang, who=mentee.handle) for mentee, row in items[:DIGEST_SHOWN]]
     if len(items) > DIGEST_SHOWN:
         lines.append(

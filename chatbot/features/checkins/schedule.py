@@ -10,9 +10,8 @@ from functools import lru_cache
 from chatbot.config import parse_day_off, parse_span_setting
 from chatbot.context import Context
 from chatbot.i18n import ENGLISH, Language
-from chatbot.features.away import clock_time, zone_of
-from chatbot.features.away import zone_name as tz_of
 from chatbot.domain.recurrence import WeeklySchedule, next_occurrence, parse_schedule
+from chatbot.people import clock_time, zone_name, zone_of
 from storage.checkins import PROMPTED, CheckinPlan
 from storage.tables import Member
 
@@ -23,12 +22,7 @@ def when(instant: datetime, viewer: Member, lang: Language = ENGLISH) -> str:
 
 
 def when_zoned(instant: datetime, viewer: Member, lang: Language = ENGLISH) -> str:
-    return f"{when(instant, viewer, lang)} ({tz_of(viewer)})"
-
-
-def clip(text: str, n: int = 70) -> str:
-    flat = " ".join(text.split())
-    return flat if len(flat) <= n else flat[: n - 1] + "…"
+    return f"{when(instant, viewer, lang)} ({zone_name(viewer)})"
 
 
 @lru_cache(maxsize=8)
@@ -57,7 +51,7 @@ def weekly(text: str, tz: str) -> WeeklySchedule:
 
 
 def schedule_of(ctx: Context, plan: CheckinPlan | None, member: Member) -> WeeklySchedule:
-    return weekly(schedule_text(ctx, plan), tz_of(member))
+    return weekly(schedule_text(ctx, plan), zone_name(member))
 
 
 def next_prompt(ctx: Context, schedule: WeeklySchedule, after: datetime) -> datetime:
@@ -83,7 +77,7 @@ def fresh_plan(ctx: Context, member: Member, schedule: str | None = None, since:
     """A plan whose first prompt is the first occurrence after ``since`` (the pairing)."""
     assert member.id is not None
     text = schedule or ctx.settings.checkins.schedule
-    tz = tz_of(member)
+    tz = zone_name(member)
     return CheckinPlan(
         member_id=member.id, schedule=schedule, basis=text, tz=tz,
         next_due_at=next_occurrence(weekly(text, tz), min(since or ctx.now, ctx.now)), created_at=ctx.now,

@@ -5,12 +5,11 @@ and each item is stamped when it is listed, so advancing the clock never lists i
 from __future__ import annotations
 
 from chatbot.context import Context
-from chatbot.features.away import local_date
-from chatbot.features.checkins.schedule import clip
+from chatbot.wording import clip
 from chatbot.features.feedback.answers import flags_of
 from chatbot.features.feedback.interview import window_label
-from chatbot.features.matchmaking import coordinators as programme_coordinators
 from chatbot.i18n import Language
+from chatbot.people import coordinators as programme_coordinators, local_date
 from storage.feedback import MENTOR_SIDE, FeedbackAnswer, FeedbackRequest
 from storage.mentorship import Pair
 from storage.tables import Member

@@ -12,7 +12,7 @@ from datetime import date, timedelta
 from typing import Any
 
 from chatbot.features.checkins.answers import ANSWER_MAX, blocker_of, numbered, parse_rating
-from chatbot.features.checkins.schedule import clip
+from chatbot.wording import clip
 from chatbot.i18n import ENGLISH, N_, Language
 
 #: TRANSLATORS: what people type for "today" as a last contact (comma-separated, lower case);

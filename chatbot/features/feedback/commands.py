@@ -10,7 +10,6 @@ from collections import defaultdict
 
 from chatbot.commands import ActionError
 from chatbot.context import Context
-from chatbot.features.away import local_date
 from chatbot.features.checkins.schedule import when_zoned
 from chatbot.features.feedback.answers import answer_line
 from chatbot.features.feedback.dates import dated_windows, windows_of
@@ -18,6 +17,7 @@ from chatbot.features.feedback.job import plan_requests
 from chatbot.features.feedback.interview import FLOW, first_ready, intro, ready, window_label
 from chatbot.features.rounds import chosen_round
 from chatbot.wording import sentences
+from chatbot.people import local_date
 from storage.feedback import MENTEE_SIDE, MENTOR_SIDE, FeedbackRequest
 from storage.tables import Member, Round
 

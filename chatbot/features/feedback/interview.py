@@ -11,7 +11,6 @@ from typing import Any
 
 from chatbot.context import Context
 from chatbot.events import Form
-from chatbot.features.away import local_date
 from chatbot.features.feedback.answers import (
     STEP_NAMES,
     contact_help,
@@ -23,6 +22,7 @@ from chatbot.features.feedback.answers import (
 from chatbot.flows import Flow, Step
 from chatbot.i18n import N_, Language
 from chatbot.wording import sentences
+from chatbot.people import local_date
 from storage.feedback import MENTOR_SIDE, FeedbackAnswer, FeedbackRequest
 from storage.mentorship import Pair
 from storage.tables import Member

@@ -18,7 +18,6 @@ from chatbot.commands import parse_time
 from chatbot.config import parse_span_setting
 from chatbot.context import Context
 from chatbot.events import Button, Form
-from chatbot.features.away import away_now, zone_of
 from chatbot.features.checkins.schedule import when_zoned
 from chatbot.features.feedback.alerts import alert_coordinators
 from chatbot.features.feedback.dates import dated_windows, local_instant, windows_of
@@ -36,6 +35,7 @@ from chatbot.features.feedback.interview import (
 )
 from chatbot.i18n import Language
 from chatbot.wording import sentences
+from chatbot.people import away_now, zone_of
 from storage.feedback import MENTEE_SIDE, MENTOR_SIDE, FeedbackRequest
 from storage.mentorship import Pair
 from storage.tables import Member

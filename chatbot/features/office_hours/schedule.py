@@ -17,11 +17,11 @@ from zoneinfo import ZoneInfo
 from chatbot.config import OfficeHourSchedule
 from chatbot.context import Context
 from chatbot.events import Where
-from chatbot.features.away import away_now, clock_time, zone_name
 from chatbot.features.office_hours.line import took
 from chatbot.features.office_hours.names import channel_language, channel_name, name_on
 from chatbot.i18n import ENGLISH, Language
 from chatbot.domain.recurrence import occurrences
+from chatbot.people import away_now, clock_time, zone_name
 from storage.office_hours import OhSession
 from storage.tables import Member
 
@@ -35,10 +35,6 @@ Opener = Callable[[Context, str, str, list[Member], str | None, int | None], OhS
 def local(instant: datetime, tz: str, lang: Language = ENGLISH) -> str:
     """``Tue 5 Jan 16:00 (Europe/Berlin)``: a time for a person, with the zone named."""
     return lang._("{time} ({zone})", time=clock_time(instant, ZoneInfo(tz), lang), zone=tz)
-
-
-def tz_of(member: Member | None, fallback: str = "UTC") -> str:
-    return zone_name(member, fallback) if member is not None else fallback
 
 
 def schedules_of(ctx: Context, platform: str, channel: str) -> list[OfficeHourSchedule]:
@@ -70,7 +66,7 @@ def next_hint(ctx: Context, platform: str, channel: str) -> str:
     if not starts:
         return ""
     start, tz = min(starts)
-    return ctx._("Next: {when}.", when=local(start, tz_of(ctx.member, tz), ctx.language))
+    return ctx._("Next: {when}.", when=local(start, zone_name(ctx.member, tz), ctx.language))
 
 
 # ---------------------------------------------------------------------------- the job
@@ -111,7 +107,7 @@ def _tick(ctx: Context, sched: OfficeHourSchedule, start: datetime, open_queue: 
             for host in _members(ctx, sched.hosts):
                 if not away_now(host, now):
                     lang = ctx.language_of(host)
-                    fields = {"where": where, "when": local(start, tz_of(host, sched.timezone), lang), "prefix": ctx.prefix}
+                    fields = {"where": where, "when": local(start, zone_name(host, sched.timezone), lang), "prefix": ctx.prefix}
                     text = (
                         lang._("Reminder: you host office hours in {where} at {when}; they open by themselves then "
                                "with you on duty ({prefix}oh duty off there if you can't make it).", **fields)
@@ -137,7 +133,7 @@ def _tick(ctx: Context, sched: OfficeHourSchedule, start: datetime, open_queue: 
                         "Say {prefix}oh close there when you're done.",
                         "Office hours in {where} were to end at {when}; {n} still waiting. "
                         "Say {prefix}oh close there when you're done.",
-                        waiting, where=where, when=local(end, tz_of(host, sched.timezone), lang), prefix=ctx.prefix,
+                        waiting, where=where, when=local(end, zone_name(host, sched.timezone), lang), prefix=ctx.prefix,
                     ), key=f"{key}:close:{host.id}")
         run.close_reminded_at = now
     repo.save_run(run)

@@ -1,380 +1,25 @@
-"""Mentor–mentee matchmaking: a pure function from plain profiles to suggested pairs.
-
-Why a pure function: the rules (hard constraints, scoring, tie-breaking) are the part of the
-programme people argue about, so they live here with no database, clock or engine around them,
-and can be tested exhaustively and benchmarked on their own. The feature module loads the
-profiles, calls :func:`suggest_matches` and stores or announces what comes back.
-
-Hard constraints (a pair that breaks one is never suggested):
-  * the mentee's track is one of the mentor's tracks;
-  * they share a language;
-  * the mentor is accepting, not away, and has a free slot (``capacity - load``), never exceeded;
-  * the pair is not in ``previous_pairs`` (no repeat from an earlier round).
-
-Among the pairs allowed, the result matches as many mentees as possible (a maximum-cardinality
-assignment), and prefers well-scoring pairs:
-  1. global greedy by score: repeatedly take the best remaining (mentee, mentor) pair, where the
-     score is the pair's fit minus a small penalty growing with the mentor's load, re-evaluated
-     lazily as loads change (so load spreads across mentors "a little");
-  2. augmenting paths (capacitated Kuhn with BFS) from each mentee greedy left unmatched. An
-     augmentation only moves already-matched mentees to other mentors, never unmatches one, and
-     when no augmenting path exists from any unmatched mentee the assignment is maximum (Berge).
-The weighted optimum is not sought; that would be a min-cost flow, far slower in Python.
-
-Fit score, in points (see :class:`Weights`): each skill the mentee wants (an interest, or their
-role focus) that the mentor teaches; each skill the mentee self-assessed low (0-1) that the
-mentor teaches, weighted higher; the same role focus; and the overlap of daytime (09:00-21:00
-local for both) on a fixed reference date, so the result does not depend on when it runs.
-
-Speed (bench/bench_matching.py): names are normalised and interned once; a mentee is scored
-against all open mentors of its track at once with packed big-int vectors (see _Track), so
-the Python work per mentee does not grow with mentors times skills; mentees with identical
-profiles ("twins") share one ranking; rankings are heaps, sorted only as far as the greedy
-phase reads them. Scores are integers (thousandths of a point), so ties are exact and go to
-the lower id. Inputs are sorted by id first, so the output does not depend on input order.
-"""
+"""Matching's assignment: who gets which mentor, as many mentees as possible (greedy by score,
+then augmenting paths), and :func:`suggest_matches`, the package's entry point. The why is in the
+package's docstring."""
 
 from __future__ import annotations
 
 import heapq
 import sys
 from array import array
-from dataclasses import dataclass
-from datetime import date, datetime, time
-from functools import lru_cache
+from datetime import date
 from itertools import chain, compress
 from operator import attrgetter
 from typing import Collection, Iterable, Sequence
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from chatbot.i18n import ENGLISH, Language
-
-__all__ = [
-    "ALREADY_PAIRED", "DAY_END", "DAY_START", "DEFAULT_WEIGHTS", "NO_CAPACITY", "NO_LANGUAGE", "NO_OPEN_MENTOR",
-    "NO_TRACK", "REFERENCE_DATE", "MatchResult", "MenteeProfile", "MentorProfile", "Suggestion", "Unmatched",
-    "Weights", "daytime_overlap_minutes", "explain", "suggest_matches", "utc_offset_minutes",
-]
-
-#: The day on which UTC offsets are read, so daylight saving time never makes a run differ.
-REFERENCE_DATE = date(2025, 1, 15)
-#: Daytime, local, in minutes after midnight: when both sides can reasonably meet.
-DAY_START = 9 * 60
-DAY_END = 21 * 60
-_DAY = 24 * 60
-#: Scores are computed in integer thousandths of a point, so equal scores are exactly equal.
-_SCALE = 1000
-#: A twin's candidates come off a heap one by one this many times, then the rest are sorted.
-_POPS_BEFORE_SORT = 32
-#: How many shared skills the reason line names before "and N more".
-_REASON_SKILLS = 4
-
-UnmatchedCode = str  # one of the five constants below
-NO_TRACK = "no_track"
-NO_LANGUAGE = "no_shared_language"
-NO_OPEN_MENTOR = "no_open_mentor"
-ALREADY_PAIRED = "already_paired"
-NO_CAPACITY = "no_capacity"
-
-
-# --------------------------------------------------------------------------- data in / out
-
-
-@dataclass(frozen=True)
-class MenteeProfile:
-    """What matching needs to know about one mentee in this round.
-
-    ``interests`` are skill titles or areas they want to work on; ``weak_skills`` are skills
-    they self-assessed 0-1 (may be empty). ``timezone`` is an IANA name, or ``None`` when
-    unknown (then the pair simply earns no daytime-overlap points).
-    """
-
-    id: int
-    track: str
-    languages: frozenset[str]
-    timezone: str | None
-    role_focus: str = ""
-    interests: frozenset[str] = frozenset()
-    weak_skills: frozenset[str] = frozenset()
-
-
-@dataclass(frozen=True)
-class MentorProfile:
-    """What matching needs to know about one mentor in this round.
-
-    ``load`` counts the mentees already assigned this round; ``teaches`` the skills they can
-    teach (self-assessed 2-3). ``accepting`` is "open for new mentees"; ``away`` a pause.
-    """
-
-    id: int
-    tracks: frozenset[str]
-    languages: frozenset[str]
-    timezone: str | None
-    capacity: int
-    load: int = 0
-    teaches: frozenset[str] = frozenset()
-    role_focus: str = ""
-    accepting: bool = True
-    away: bool = False
-
-    @property
-    def free_slots(self) -> int:
-        """Mentees this mentor may still take in this run (0 when closed or away)."""
-        if not self.accepting or self.away:
-            return 0
-        return max(0, self.capacity - self.load)
-
-
-@dataclass(frozen=True)
-class Weights:
-    """Points of the fit score, counted in thousandths (finer values are rounded).
-
-    All must be >= 0: the lazy greedy relies on penalties only ever lowering a score.
-
-    ``daytime_overlap`` is earned in full at 12 h of shared daytime, pro rata below;
-    ``spread`` is the penalty at a fully loaded mentor, pro rata to load / capacity.
-    """
-
-    interest: float = 1.0
-    weak_skill: float = 2.0
-    role_focus: float = 1.5
-    daytime_overlap: float = 1.0
-    spread: float = 0.5
-
-    def __post_init__(self) -> None:
-        for name in ("interest", "weak_skill", "role_focus", "daytime_overlap", "spread"):
-            if getattr(self, name) < 0:
-                raise ValueError(f"weight {name} must be >= 0")
-
-
-DEFAULT_WEIGHTS = Weights()
-
-
-@dataclass(frozen=True)
-class Suggestion:
-    """One suggested pair with the reasons a person can read.
-
-    ``score`` is the pair's fit (without the load-spreading penalty, which is about the
-    allocation, not the pair). ``shared_skills`` lists the mentee's low-assessed skills the
-    mentor teaches first, then the other wanted ones, each alphabetically.
-    """
-
-    mentee_id: int
-    mentor_id: int
-    score: float
-    shared_skills: tuple[str, ...]
-    shared_languages: tuple[str, ...]
-    overlap_hours: float
-    reason: str
-    weak_skills_covered: tuple[str, ...] = ()
-
-
-@dataclass(frozen=True)
-class Unmatched:
-    """A mentee left without a mentor, with why: ``code`` for programs, ``reason`` for people."""
-
-    mentee_id: int
-    code: UnmatchedCode
-    reason: str
-
-
-@dataclass(frozen=True)
-class MatchResult:
-    """Suggestions and unmatched mentees, each sorted by mentee id."""
-
-    suggestions: tuple[Suggestion, ...]
-    unmatched: tuple[Unmatched, ...]
-
-    def by_mentee(self) -> dict[int, Suggestion]:
-        return {s.mentee_id: s for s in self.suggestions}
-
-
-# --------------------------------------------------------------------------- time zones
-
-
-@lru_cache(maxsize=8192)
-def _norm(text: str) -> str:
-    """Names compare case- and space-insensitively ("EN " is "en"); cached, as the same
-    skill titles and language codes recur across a whole cohort."""
-    return text.strip().casefold()
-
-
-@lru_cache(maxsize=None)
-def utc_offset_minutes(tz: str, on: date = REFERENCE_DATE) -> int:
-    """The zone's UTC offset at local noon on ``on``; ValueError for an unknown zone."""
-    try:
-        zone = ZoneInfo(tz)
-    except (ZoneInfoNotFoundError, ValueError, OSError) as exc:
-        raise ValueError(f"unknown timezone {tz!r}") from exc
-    offset = datetime.combine(on, time(12), tzinfo=zone).utcoffset()
-    assert offset is not None
-    return int(offset.total_seconds()) // 60
-
-
-def _overlap_of_offsets(offset_a: int, offset_b: int) -> int:
-    """Minutes a day in which both local daytimes coincide.
-
-    Daytimes recur daily, so the windows are arcs on a 24 h circle: Tokyo's morning meets Los
-    Angeles' previous afternoon. Summing over shifts of one day handles the wrap-around.
-    """
-    a0, a1 = DAY_START - offset_a, DAY_END - offset_a
-    b0, b1 = DAY_START - offset_b, DAY_END - offset_b
-    return sum(max(0, min(a1, b1 + k) - max(a0, b0 + k)) for k in (-_DAY, 0, _DAY))
-
-
-@lru_cache(maxsize=4096)
-def daytime_overlap_minutes(tz_a: str | None, tz_b: str | None, on: date = REFERENCE_DATE) -> int:
-    """Shared daytime of two IANA zones on ``on``, in minutes (0 if either is unknown).
-
-    Cached per pair: cohorts share few zones, and each pair is asked for many times.
-    """
-    if tz_a is None or tz_b is None:
-        return 0
-    return _overlap_of_offsets(utc_offset_minutes(tz_a, on), utc_offset_minutes(tz_b, on))
-
-
-# --------------------------------------------------------------------------- scoring
-
-
-@dataclass(frozen=True)
-class _Points:
-    """The weights in integer thousandths of a point."""
-
-    interest: int
-    weak: int
-    role: int
-    daytime: int
-    spread: int
-
-    @classmethod
-    def of(cls, w: Weights) -> _Points:
-        return cls(*(round(x * _SCALE) for x in (w.interest, w.weak_skill, w.role_focus, w.daytime_overlap, w.spread)))
-
-    def for_overlap(self, minutes: int) -> int:
-        return round(self.daytime * minutes / (DAY_END - DAY_START))
-
-    def penalty(self, load: int, capacity: int) -> int:
-        return round(self.spread * load / capacity) if capacity > 0 else self.spread
-
-
-@dataclass(frozen=True)
-class _MenteeView:
-    """A mentee with names normalised. ``wanted`` excludes ``weak`` (weak ones score higher)."""
-
-    track: str
-    languages: frozenset[str]
-    role: str
-    wanted: frozenset[str]
-    weak: frozenset[str]
-
-    @classmethod
-    def of(cls, m: MenteeProfile) -> _MenteeView:
-        weak = frozenset(map(_norm, m.weak_skills)) - {""}
-        wanted = frozenset(map(_norm, (*m.interests, m.role_focus))) - weak - {""}
-        return cls(_norm(m.track), frozenset(map(_norm, m.languages)) - {""}, _norm(m.role_focus), wanted, weak)
-
-
-def _spellings(m: MenteeProfile) -> dict[str, str]:
-    """Normalised name -> the mentee's own spelling, for the reason line."""
-    spelt: dict[str, str] = {}
-    for name in sorted(m.weak_skills) + sorted(m.interests) + [m.role_focus]:
-        spelt.setdefault(_norm(name), name.strip())
-    return spelt
-
-
-@dataclass(frozen=True)
-class _MentorView:
-    tracks: frozenset[str]
-    languages: frozenset[str]
-    role: str
-    teaches: frozenset[str]
-
-    @classmethod
-    def of(cls, m: MentorProfile) -> _MentorView:
-        return cls(
-            frozenset(map(_norm, m.tracks)),
-            frozenset(map(_norm, m.languages)) - {""},
-            _norm(m.role_focus),
-            frozenset(map(_norm, m.teaches)) - {""},
-        )
-
-
-def _fit_points(e: _MenteeView, r: _MentorView, pts: _Points, overlap: int) -> int:
-    """The fit of one pair, by sets: the reference that ``_Assignment._rank`` must agree with."""
-    same_role = bool(e.role) and e.role == r.role
-    return (
-        pts.interest * len(e.wanted & r.teaches)
-        + pts.weak * len(e.weak & r.teaches)
-        + (pts.role if same_role else 0)
-        + pts.for_overlap(overlap)
-    )
-
-
-@lru_cache(maxsize=256)
-def _hours(lang: Language, minutes: int) -> str:
-    """Hours as the language writes numbers ("6.5", "6,5"); cached, as formatting a number
-    with Babel costs far more than a run's few distinct overlaps."""
-    return lang.number(minutes / 60)
-
-
-def _shared_skills(named: list[str], lang: Language) -> str:
-    """The reason line's skills: the first few, then how many more."""
-    shown = ", ".join(named[:_REASON_SKILLS])
-    more = len(named) - _REASON_SKILLS
-    if more > 0:
-        return lang.ngettext("shares {skills} and {n} more", "shares {skills} and {n} more", more, skills=shown)
-    return lang._("shares {skills}", skills=shown)
-
-
-def _suggestion(
-    mentee: MenteeProfile, e: _MenteeView, mentor: MentorProfile, r: _MentorView, pts: _Points, overlap: int,
-    lang: Language = ENGLISH,
-) -> Suggestion:
-    """The suggestion with its reason line in ``lang``: clauses a reader can take one by one,
-    each a whole phrase for the translator, joined by semicolons."""
-    spelt = _spellings(mentee)
-    weak = sorted((spelt[n] for n in e.weak & r.teaches), key=str.casefold)
-    other = sorted((spelt[n] for n in e.wanted & r.teaches), key=str.casefold)
-    languages = tuple(sorted(e.languages & r.languages))
-    parts = []
-    named = [lang._("{skill} (weak spot)", skill=s) for s in weak] + other
-    if named:
-        parts.append(_shared_skills(named, lang))
-    if e.role and e.role == r.role:
-        parts.append(lang._("same role focus: {focus}", focus=spelt[e.role]))
-    if languages:
-        parts.append(lang._("both speak {languages}", languages=", ".join(languages)))
-    if mentee.timezone is None or mentor.timezone is None:
-        parts.append(lang._("daytime overlap unknown"))
-    elif overlap:
-        parts.append(lang._("{hours} h of overlapping daytime", hours=_hours(lang, overlap)))
-    else:
-        parts.append(lang._("no overlapping daytime"))
-    return Suggestion(
-        mentee_id=mentee.id,
-        mentor_id=mentor.id,
-        score=_fit_points(e, r, pts, overlap) / _SCALE,
-        shared_skills=tuple(weak + other),
-        shared_languages=languages,
-        overlap_hours=overlap / 60,
-        reason="; ".join(parts),
-        weak_skills_covered=tuple(weak),
-    )
-
-
-def explain(
-    mentee: MenteeProfile,
-    mentor: MentorProfile,
-    *,
-    weights: Weights = DEFAULT_WEIGHTS,
-    reference_date: date = REFERENCE_DATE,
-    lang: Language = ENGLISH,
-) -> Suggestion:
-    """The score and reason line (in ``lang``) of any pair, allowed or not (for "why this mentor?").
-
-    :func:`suggest_matches` builds its suggestions with this same code, so the two agree.
-    """
-    overlap = daytime_overlap_minutes(mentee.timezone, mentor.timezone, reference_date)
-    return _suggestion(mentee, _MenteeView.of(mentee), mentor, _MentorView.of(mentor), _Points.of(weights), overlap, lang)
+from chatbot.domain.matching.model import (
+    ALREADY_PAIRED, DEFAULT_WEIGHTS, NO_CAPACITY, NO_LANGUAGE, NO_OPEN_MENTOR, NO_TRACK, REFERENCE_DATE,
+    _POPS_BEFORE_SORT, MatchResult, MenteeProfile, MentorProfile, Unmatched, Weights,
+)
+from chatbot.domain.matching.scoring import (
+    _MenteeView, _MentorView, _overlap_of_offsets, _Points, _suggestion, utc_offset_minutes,
+)
 
 
 # --------------------------------------------------------------------------- the assignment
@@ -530,6 +175,8 @@ class _Assignment:
         self.assigned_to = [-1] * len(mentees)
         self.mentees_of: list[list[int]] = [[] for _ in mentors]
         self._fitting_cache: dict[tuple[str, frozenset[str]], tuple[int, int, frozenset[int]]] = {}
+        self._extra: list[int] = []  # greedy's: the load penalty each mentor gained in this run
+        self._start: list[int] = []  # greedy's: per twin, the mentors before this are full
 
     def _intern(self, on: date) -> None:
         """Skills, zones and roles to small ints; the daytime overlap of every pair of zones."""
@@ -603,51 +250,15 @@ class _Assignment:
         Penalties only grow, so a stale entry over-estimates: on pop, an entry whose mentor's
         load changed since it was computed is re-evaluated instead of taken.
         """
-        nm, top, pts, slots = self.n_mentors, self.top, self.pts, self.slots
+        nm, pts, slots = self.n_mentors, self.pts, self.slots
         load = [m.load for m in self.mentors]
         capacity = [m.capacity for m in self.mentors]
         initial = [pts.penalty(load[i], capacity[i]) for i in range(nm)]  # already in the keys
-        extra = [0] * nm  # penalty added since, by this run's assignments
+        self._extra = extra = [0] * nm  # penalty added since, by this run's assignments
+        self._start = [0] * len(self.ranked)  # mentors before this are full: skipped for good
         version = [0] * nm
-        start = [0] * len(self.ranked)  # mentors before this are full: skipped for good
         next_member = [0] * len(self.ranked)
-        ranked, pending = self.ranked, self.pending
-
-        def more(t: int) -> bool:
-            """Move twin ``t``'s next best key(s) onto its sorted prefix; False if none left."""
-            rest, keys = pending[t], ranked[t]
-            if not rest:
-                return False
-            if len(keys) < _POPS_BEFORE_SORT:
-                keys.append(heapq.heappop(rest))
-            else:  # a deep scan (its mentors are filling up): sorting the rest is cheaper
-                keys.extend(sorted(rest))
-                rest.clear()
-            return True
-
-        def best(t: int) -> tuple[int, int] | None:
-            """(effective score, mentor) of twin ``t``'s best open pair, ties to the lower id."""
-            if not self.group_open[self.twin_group[t]]:
-                return None  # every mentor of the group is full: no need to scan
-            keys, i = ranked[t], start[t]
-            while True:
-                while i < len(keys) and not slots[keys[i] % nm]:
-                    i += 1
-                if i < len(keys) or not more(t):
-                    break
-            start[t] = i
-            best_eff, best_m = 0, -1
-            while i < len(keys) or more(t):
-                k = keys[i]
-                m, score = k % nm, top - k // nm  # fit minus the initial load penalty
-                if best_m >= 0 and (score < best_eff or (score == best_eff and m > best_m)):
-                    break  # the rest score no better, and added penalties only lower them
-                if slots[m]:
-                    eff = score - extra[m]
-                    if best_m < 0 or eff > best_eff or (eff == best_eff and m < best_m):
-                        best_eff, best_m = eff, m
-                i += 1
-            return (best_eff, best_m) if best_m >= 0 else None
+        best = self._best
 
         heap: list[tuple[int, int, int, int, int]] = []
         for t, members in enumerate(self.twin_members):
@@ -674,6 +285,44 @@ class _Assignment:
             if b is not None:
                 heapq.heappush(heap, (-b[0], e, b[1], version[b[1]], t))
 
+    def _more(self, t: int) -> bool:
+        """Move twin ``t``'s next best key(s) onto its sorted prefix; False if none left."""
+        rest, keys = self.pending[t], self.ranked[t]
+        if not rest:
+            return False
+        if len(keys) < _POPS_BEFORE_SORT:
+            keys.append(heapq.heappop(rest))
+        else:  # a deep scan (its mentors are filling up): sorting the rest is cheaper
+            keys.extend(sorted(rest))
+            rest.clear()
+        return True
+
+    def _best(self, t: int) -> tuple[int, int] | None:
+        """(effective score, mentor) of twin ``t``'s best open pair, ties to the lower id
+        (during :meth:`greedy`, which keeps ``_start`` and ``_extra``)."""
+        if not self.group_open[self.twin_group[t]]:
+            return None  # every mentor of the group is full: no need to scan
+        nm, top, slots, extra, more = self.n_mentors, self.top, self.slots, self._extra, self._more
+        keys, i = self.ranked[t], self._start[t]
+        while True:
+            while i < len(keys) and not slots[keys[i] % nm]:
+                i += 1
+            if i < len(keys) or not more(t):
+                break
+        self._start[t] = i
+        best_eff, best_m = 0, -1
+        while i < len(keys) or more(t):
+            k = keys[i]
+            m, score = k % nm, top - k // nm  # fit minus the initial load penalty
+            if best_m >= 0 and (score < best_eff or (score == best_eff and m > best_m)):
+                break  # the rest score no better, and added penalties only lower them
+            if slots[m]:
+                eff = score - extra[m]
+                if best_m < 0 or eff > best_eff or (eff == best_eff and m < best_m):
+                    best_eff, best_m = eff, m
+            i += 1
+        return (best_eff, best_m) if best_m >= 0 else None
+
     def _assign(self, e: int, m: int) -> None:
         self.assigned_to[e] = m
         self.mentees_of[m].append(e)
@@ -691,50 +340,56 @@ class _Assignment:
         mentees of a group already explored by a mentee with no previous pairs bring no new
         mentors, so they are not explored again.
         """
-        nm, slots = self.n_mentors, self.slots
-        dead = bytearray(nm)
+        dead = bytearray(self.n_mentors)
         failed_groups: set[int] = set()  # every mentor of these is dead: their mentees fail
         for root in range(len(self.mentees)):
             t = self.twin_of[root]
             if self.assigned_to[root] >= 0 or self.twin_group[t] in failed_groups:
                 continue
-            reached_from: dict[int, int] = {}
-            explored_groups: set[int] = set()
-            queue = [root]
-            free = -1
-            for e in queue:  # the queue grows while we walk it: BFS
-                t = self.twin_of[e]
-                g = self.twin_group[t]
-                if g in explored_groups:
-                    continue
-                if not self.twin_has_previous[t]:
-                    explored_groups.add(g)
-                for k in chain(self.ranked[t], self.pending[t]):  # roughly best-fitting first
-                    m = k % nm
-                    if m in reached_from or dead[m]:
-                        continue
-                    reached_from[m] = e
-                    if slots[m]:
-                        free = m
-                        break
-                    queue.extend(self.mentees_of[m])
-                if free >= 0:
-                    break
+            free, reached_from, explored_groups = self._search(root, dead)
             if free < 0:
                 for m in reached_from:
                     dead[m] = 1
                 failed_groups |= explored_groups  # all their mentors were reached: all dead
                 continue
-            slots[free] -= 1
-            m = free
-            while True:
-                e = reached_from[m]
-                old = self.assigned_to[e]
-                self._assign(e, m)
-                if old < 0:
-                    break
-                self.mentees_of[old].remove(e)
-                m = old
+            self._shift(free, reached_from)
+
+    def _search(self, root: int, dead: bytearray) -> tuple[int, dict[int, int], set[int]]:
+        """One BFS from ``root``: a mentor with a free slot (-1 if none), how each mentor was
+        reached (from which mentee), and the groups explored in full."""
+        nm, slots = self.n_mentors, self.slots
+        reached_from: dict[int, int] = {}
+        explored_groups: set[int] = set()
+        queue = [root]
+        for e in queue:  # the queue grows while we walk it: BFS
+            t = self.twin_of[e]
+            g = self.twin_group[t]
+            if g in explored_groups:
+                continue
+            if not self.twin_has_previous[t]:
+                explored_groups.add(g)
+            for k in chain(self.ranked[t], self.pending[t]):  # roughly best-fitting first
+                m = k % nm
+                if m in reached_from or dead[m]:
+                    continue
+                reached_from[m] = e
+                if slots[m]:
+                    return m, reached_from, explored_groups
+                queue.extend(self.mentees_of[m])
+        return -1, reached_from, explored_groups
+
+    def _shift(self, free: int, reached_from: dict[int, int]) -> None:
+        """Take ``free``'s slot and move each mentee on the path found one step along it."""
+        self.slots[free] -= 1
+        m = free
+        while True:
+            e = reached_from[m]
+            old = self.assigned_to[e]
+            self._assign(e, m)
+            if old < 0:
+                break
+            self.mentees_of[old].remove(e)
+            m = old
 
     # -- output -------------------------------------------------------------------------------
 

@@ -1,0 +1,245 @@
+"""Office hours, the open queue: what the hosts' and the visitors' commands share.
+
+The guards (open here? on duty? away?), opening and closing a channel's queue (announcements,
+``!q notify`` DMs, the summary), ending a person's turn, and telling a person in line something
+by DM where their platform has DMs, else in the channel.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from chatbot.commands import ActionError
+from chatbot.context import Context
+from chatbot.events import Identity, Where
+from chatbot.features.office_hours import leavers
+from chatbot.features.office_hours.line import Line, about, took
+from chatbot.features.office_hours.names import channel_language, channel_name, name_on
+from chatbot.features.office_hours.report import summary
+from chatbot.features.office_hours.schedule import current_occurrence, next_hint
+from chatbot.i18n import Language
+from chatbot.wording import clip, sentences
+from chatbot.people import away_now
+from storage.office_hours import OfficeHoursRepo, OhDuty, OhEntry, OhSession
+from storage.tables import Member
+
+TOPIC_MAX = 120
+
+
+# ---------------------------------------------------------------------------- small helpers
+
+
+def _repo(ctx: Context) -> OfficeHoursRepo:
+    return ctx.repos.office_hours
+
+
+def _here(ctx: Context) -> tuple[str, str]:
+    assert ctx.where is not None and ctx.where.channel is not None  # the specs are channel-scoped
+    return ctx.where.platform, ctx.where.channel
+
+
+def _clean_topic(topic: str | None) -> str | None:
+    return clip(topic or "", TOPIC_MAX) or None
+
+
+def _names(names: list[str], most: int = 5) -> str:
+    shown = ", ".join(names[:most])
+    return shown + (f" +{len(names) - most}" if len(names) > most else "")
+
+
+def _identity(entry: OhEntry) -> Identity:
+    return Identity(entry.platform, entry.account, entry.nick)
+
+
+def _has_dms(ctx: Context, platform: str) -> bool:
+    caps = ctx.capabilities(platform)
+    return caps is None or caps.direct_messages
+
+
+def _tell(ctx: Context, entry: OhEntry, sess: OhSession, private: str, public: str) -> None:
+    """Tell a person in line: by DM where their platform has DMs, else in the channel."""
+    member = ctx.repos.members.get(entry.member_id) if entry.member_id is not None else None
+    if member is not None and _has_dms(ctx, entry.platform) and ctx.dm(member, private):
+        return
+    ctx.announce(Where(sess.platform, sess.channel), public, mention=_identity(entry))
+
+
+def _reader(ctx: Context, entry: OhEntry) -> Language:
+    """The language a person in line reads their DMs in (the answer's for a visitor without an
+    account, who gets no DM)."""
+    member = ctx.repos.members.get(entry.member_id) if entry.member_id is not None else None
+    return ctx.language_of(member) if member is not None else ctx.language
+
+
+def _dm_entry(ctx: Context, entry: OhEntry, text: str) -> None:
+    """A DM to a person in line if they have an account (anonymous visitors have no DM)."""
+    member = ctx.repos.members.get(entry.member_id) if entry.member_id is not None else None
+    if member is not None:
+        ctx.dm(member, text)
+
+
+# ---------------------------------------------------------------------------- guards
+
+
+def _closed_text(ctx: Context, platform: str, channel: str) -> str:
+    """What the asker hears of closed office hours; ``!q notify`` only if they may use it (an
+    anonymous visitor cannot: nobody could DM them)."""
+    notify, _ = ctx.commands.find(["q", "notify"])
+    return sentences(
+        ctx._("Office hours are closed here."),
+        next_hint(ctx, platform, channel),
+        ctx._("{prefix}q notify gets you a DM when they open.", prefix=ctx.prefix) if notify and ctx.may_use(notify) else "",
+    )
+
+
+def _require_open(ctx: Context) -> OhSession:
+    platform, channel = _here(ctx)
+    sess = _repo(ctx).open_session(platform, channel)
+    if sess is None:
+        raise ActionError(_closed_text(ctx, platform, channel))
+    return sess
+
+
+def _require_duty(ctx: Context, sess: OhSession) -> Member:
+    host = ctx.require_member()
+    if _repo(ctx).duty_of(sess.id, host.id) is None:  # type: ignore[arg-type]
+        raise ActionError(ctx._("You are not on duty here: {prefix}oh duty on first.", prefix=ctx.prefix))
+    if away_now(host, ctx.now):  # a duty left over from before the away time: away means no duty
+        raise ActionError(ctx._("You are away until {until}: {prefix}back first, or {prefix}oh duty off.",
+                                until=host.away_until, prefix=ctx.prefix))
+    return host
+
+
+def _check_not_away(member: Member, ctx: Context) -> None:
+    if away_now(member, ctx.now):
+        raise ActionError(ctx._("You are away until {until}, so you cannot go on duty.", until=member.away_until))
+
+
+def _off_duty(ctx: Context, sess: OhSession, duty: OhDuty, host: Member) -> tuple[str, list[OhDuty]]:
+    """End a host's duty (and their current help); the last host off closes the queue.
+    Returns a note on the help that ended ("" if none) and the hosts still on duty."""
+    repo = _repo(ctx)
+    note = ""
+    current = repo.current_of(sess.id, host.id)  # type: ignore[arg-type]
+    if current is not None:
+        note = ctx._("Your help with {nick} ended ({took}).", nick=current.nick, took=took(_end(ctx, current, "helped"), ctx.language))
+    repo.end_duty(duty, ctx.now)
+    remaining = repo.on_duty(sess.id)  # type: ignore[arg-type]
+    if not remaining:
+        _close(ctx, sess, "no host")
+    return note, remaining
+
+
+def leave_every_duty(ctx: Context, host: Member) -> list[str]:
+    """Take a host off duty everywhere (they are going away); returns the channels' names.
+    Called by ``!away until``: away promises no office-hour duty."""
+    assert host.id is not None
+    left = []
+    for duty, sess in _repo(ctx).duties_of_member(host.id):
+        _off_duty(ctx, sess, duty, host)
+        left.append(channel_name(ctx, sess.platform, sess.channel))
+    return left
+
+
+# ---------------------------------------------------------------------------- opening and closing
+
+
+def _open(ctx: Context, platform: str, channel: str, hosts: list[Member], topic: str | None, by: int | None) -> OhSession:
+    """Open a channel's queue with ``hosts`` on duty; announce it and send the ``!q notify`` DMs."""
+    repo = _repo(ctx)
+    occurrence = current_occurrence(ctx, platform, channel)
+    if topic is None and occurrence is not None:  # the schedule's, as the channel's language words it
+        topic = occurrence[0].topic_in(channel_language(ctx, platform, channel))
+    sess = repo.start_session(platform, channel, topic, by, ctx.now)
+    for host in hosts:
+        repo.start_duty(sess.id, host.id, ctx.now)  # type: ignore[arg-type]
+    if occurrence is not None:
+        run = repo.run_for(occurrence[0].key, occurrence[1])
+        run.opened_at, run.session_id = run.opened_at or ctx.now, sess.id
+        repo.save_run(run)
+    names = [name_on(ctx, h.id, platform) for h in hosts]
+    lang = channel_language(ctx, platform, channel)
+    ctx.announce(
+        Where(platform, channel),
+        sentences(
+            lang._("Office hours are open with {hosts} (topic: {topic}).", hosts=lang.join(names), topic=topic)
+            if topic else lang._("Office hours are open with {hosts}.", hosts=lang.join(names)),
+            _join_hint(ctx, lang),
+        ),
+    )
+    for notice in repo.notices_for(platform, channel):
+        member = ctx.repos.members.get(notice.member_id)
+        if member is not None:
+            reader = ctx.language_of(member)
+            ctx.dm(member, reader._("Office hours are open in {where} now, with {hosts}: {prefix}q join there gets you in line.",
+                                    where=channel_name(ctx, platform, channel), hosts=reader.join(names), prefix=ctx.prefix))
+        repo.remove_notice(notice)
+    return sess
+
+
+def _join_hint(ctx: Context, lang: Language) -> str:
+    return lang._("{prefix}q join [TOPIC] gets you in line.", prefix=ctx.prefix)
+
+
+def _end(ctx: Context, entry: OhEntry, outcome: str) -> timedelta:
+    """End an entry with an outcome; returns how long the help took (zero if never called)."""
+    entry.status, entry.outcome, entry.ended_at = "ended", leavers.outcome_of(entry, outcome), ctx.now
+    _repo(ctx).save(entry)
+    return ctx.now - entry.called_at if entry.called_at else timedelta(0)
+
+
+def _close(ctx: Context, sess: OhSession, reason: str) -> None:
+    """Close the queue: helps in progress end, people waiting are told, the channel gets a summary."""
+    repo = _repo(ctx)
+    assert sess.id is not None
+    leavers.at_close(ctx, sess, _end)
+    for entry in repo.called(sess.id):
+        _end(ctx, entry, "helped")
+    waiting = repo.waiting(sess.id)
+    for entry in waiting:
+        _end(ctx, entry, "closed")
+    repo.close_session(sess, reason, ctx.now)
+    lang = channel_language(ctx, sess.platform, sess.channel)
+    done = summary(repo.entries(sess.id), lang)
+    text = sentences(
+        lang._("Office hours are closed: no host is on duty any more. {summary}.", summary=done)
+        if reason == "no host" else lang._("Office hours are closed. {summary}.", summary=done),
+        lang._("Still waiting: {names}; sorry! {prefix}q notify gets you a DM when they open again.",
+               names=_names([e.nick for e in waiting]), prefix=ctx.prefix)
+        if waiting else lang._("Thanks, everyone!"),
+    )
+    ctx.announce(Where(sess.platform, sess.channel), text)
+    for entry in waiting:
+        _dm_entry(
+            ctx, entry,
+            _reader(ctx, entry)._(
+                "Office hours in {where} closed before your turn, sorry. {prefix}q notify there gets you a DM when they open again.",
+                where=channel_name(ctx, sess.platform, sess.channel), prefix=ctx.prefix,
+            ),
+        )
+
+
+def _nearly_up(ctx: Context, sess: OhSession) -> None:
+    """Whoever has become first or second in line without being told so is told now."""
+    line = Line.of(ctx, sess)
+    waits = line.waits()
+    for n, (entry, wait) in enumerate(zip(line.waiting[:2], waits), 1):
+        if entry.nearly_told:
+            continue
+        entry.nearly_told = True
+        _repo(ctx).save(entry)
+        where = channel_name(ctx, sess.platform, sess.channel)
+        reader, public = _reader(ctx, entry), channel_language(ctx, sess.platform, sess.channel)
+        if n == 1:
+            private_text = reader._("You're next in line in {where} ({wait}): please be ready when a host calls you.",
+                                    where=where, wait=about(wait, reader))
+            public_text = public._("you're next in line ({wait}): please be ready when a host calls you.",
+                                   wait=about(wait, public))
+        else:
+            private_text = reader._("You're second in line in {where} ({wait}): please be ready when a host calls you.",
+                                    where=where, wait=about(wait, reader))
+            public_text = public._("you're second in line ({wait}): please be ready when a host calls you.",
+                                   wait=about(wait, public))
+        _tell(ctx, entry, sess, private_text, public_text)
+
+

@@ -1,0 +1,40 @@
+"""The code stays readable in pieces: no module over 600 lines and no function over 50, outside
+the migrations (generated history) and the tests. A failure names every offender."""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+PACKAGES = ("chatbot", "adapters", "storage")
+MAX_MODULE_LINES = 600
+MAX_FUNCTION_LINES = 50
+
+
+def _modules() -> list[Path]:
+    found = [p for package in PACKAGES for p in (ROOT / package).rglob("*.py") if "migrations" not in p.parts]
+    assert len(found) > 50  # the walk found the code
+    return sorted(found)
+
+
+def test_no_module_over_600_lines():
+    long = []
+    for path in _modules():
+        n = len(path.read_text(encoding="utf-8").splitlines())
+        if n > MAX_MODULE_LINES:
+            long.append(f"{path.relative_to(ROOT)}: {n} lines")
+    print("\n".join(long))
+    assert not long, f"modules over {MAX_MODULE_LINES} lines: {long}"
+
+
+def test_no_function_over_50_lines():
+    long = []
+    for path in _modules():
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+                n = (node.end_lineno or node.lineno) - node.lineno + 1
+                if n > MAX_FUNCTION_LINES:
+                    long.append(f"{path.relative_to(ROOT)}:{node.lineno} {node.name}: {n} lines")
+    print("\n".join(long))
+    assert not long, f"functions over {MAX_FUNCTION_LINES} lines: {long}"
