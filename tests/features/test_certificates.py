@@ -188,6 +188,7 @@ async def test_without_the_secret_no_certificate_is_issued(tmp_path, monkeypatch
     await bot.stop()
 
 
+@pytest.mark.e2e  # starts processes (the CLI): see tests/conftest.py
 async def test_the_cli_verifies_and_writes_the_pdf(tmp_path, secret):
     bot = await Bot.start(tmp_path)
     await bot.pair("alice", "bob")

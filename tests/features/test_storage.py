@@ -116,6 +116,7 @@ def _open_when_released(url: str, barrier, errors) -> None:  # noqa: ANN001 - mu
         raise
 
 
+@pytest.mark.e2e  # starts processes (forked bots): see tests/conftest.py
 def test_processes_opening_one_new_database_at_once_migrate_it_once(tmp_path, database):
     """Bots started together on a new database all migrate it: one does, the others wait for its
     lock (SQLite's write lock, PostgreSQL's advisory lock), find it at head and do nothing
