@@ -21,8 +21,6 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import sqlite3
-
 import pytest
 
 from storage.db import sqlite_path
@@ -110,8 +108,7 @@ class Database:
         if self.pg is None:
             source = sqlite_path(template)
             assert source is not None
-            with sqlite3.connect(source) as src, sqlite3.connect(directory / "bot.db") as dst:
-                src.backup(dst)
+            harness.copy_sqlite(source, directory / "bot.db")
             return harness.sqlite_in(directory)
         self._by_dir[directory] = self.pg.copy(template)
         return self._by_dir[directory]
