@@ -65,7 +65,7 @@ from tests.matrix_fixtures import (  # noqa: E402
     server,
     uid,
 )
-from tests.test_e2e_matrix import relation, settings  # noqa: E402
+from tests.e2e.test_e2e_matrix import relation, settings  # noqa: E402
 
 URL = f"http://127.0.0.1:{PORT}"
 ECHO_NAME = "mbbenchecho"

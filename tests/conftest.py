@@ -7,6 +7,12 @@ Which modules run on both: the storage, delivery and engine tests and the featur
 conversation tests, where queries and transactions are what is under test. The adapter,
 end-to-end and fault tests stay on SQLite: their subject is a platform or a process, and
 doubling them would double the suite's slowest half for no new query.
+
+Layers: each test is marked by its directory (``unit``, ``features``, ``adapters``, ``e2e``), and
+also ``e2e`` when it starts a real server or another process: every adapter test, every test on
+PostgreSQL (the ``postgresql`` variants and the tests that take ``pg_server``), and a feature test
+that runs the bot's processes is marked ``@pytest.mark.e2e`` in its module. So
+``./dev test -m "not e2e"`` is the quick run: unit and feature tests on SQLite, in this process.
 """
 
 from __future__ import annotations
@@ -14,8 +20,6 @@ from __future__ import annotations
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-
-import sqlite3
 
 import pytest
 
@@ -36,6 +40,30 @@ BOTH_DATABASES = frozenset({
 
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", "sqlite_only: reads the SQLite file itself; not run on PostgreSQL")
+
+
+LAYERS = ("unit", "features", "adapters", "e2e")
+
+
+def layer_of(item: pytest.Item) -> str | None:
+    """The layer a test belongs to: the directory under tests/ its module is in."""
+    parts = item.path.relative_to(Path(__file__).parent).parts
+    return parts[0] if len(parts) > 1 and parts[0] in LAYERS else None
+
+
+def starts_servers(item: pytest.Item) -> bool:
+    """Whether a test needs a real server or another process (PostgreSQL included)."""
+    on_postgresql = getattr(item, "callspec", None) is not None and item.callspec.params.get("database") == "postgresql"
+    return on_postgresql or "pg_server" in getattr(item, "fixturenames", ())
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        layer = layer_of(item)
+        if layer is not None:
+            item.add_marker(layer)
+        if layer == "adapters" or (layer != "e2e" and starts_servers(item)):
+            item.add_marker("e2e")
 
 
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
@@ -80,8 +108,7 @@ class Database:
         if self.pg is None:
             source = sqlite_path(template)
             assert source is not None
-            with sqlite3.connect(source) as src, sqlite3.connect(directory / "bot.db") as dst:
-                src.backup(dst)
+            harness.copy_sqlite(source, directory / "bot.db")
             return harness.sqlite_in(directory)
         self._by_dir[directory] = self.pg.copy(template)
         return self._by_dir[directory]

@@ -1,0 +1,105 @@
+"""The hot commands run a bounded number of statements (issue 24): counted with an SQLAlchemy
+event listener, not timed. Each count is of the statements the engine runs for the event
+inside its savepoint (the per-command path and the handler, not the group's BEGIN/COMMIT or
+the background sender's bookkeeping), so it does not depend on timing.
+
+The bounds are the counts after the prebuilt statements of issue 24 (before: a check-in answer
+18, `!session log` 13, `!q join` 15, `!profile` 7, `!q leave` 12, a replayed event 2; then the
+check-in answer 16: its interview's ``closed`` check is not asked twice, and nothing is read to
+resume when no interview was paused): a change that adds a query to one of these paths (a lookup
+per command, an ORM load where a prebuilt statement did) fails here and should be a choice."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+import pytest
+from sqlmodel import Session, select
+
+from storage.tables import OutboxMessage
+from tests.harness import Bot, statements
+from tests.features.test_checkins import paired_db, paired_templates, run_until, start, utc  # noqa: F401 (fixtures)
+
+
+@contextmanager
+def in_savepoint(bot: Bot) -> Iterator[list[str]]:
+    """The statements of the next event, between its SAVEPOINT and that savepoint's RELEASE."""
+    seen: list[str] = []
+    with statements(bot.engine.db) as every:
+        yield seen
+    first = next(i for i, s in enumerate(every) if s.startswith("SAVEPOINT"))
+    name = every[first].split()[1]
+    last = every.index(f"RELEASE SAVEPOINT {name}", first)
+    seen += every[first + 1:last]
+
+
+async def test_a_check_in_answer_runs_at_most_16_statements(tmp_path, paired_db):  # noqa: F811
+    bot = await start(tmp_path, paired_db)
+    try:
+        await run_until(bot, utc(2027, 1, 4, 9, 30))
+        with in_savepoint(bot) as seen:
+            out = await bot.say("alice", "1. fixed the flaky test 2. review the patch 3. none 4. 4", event_id="e1")
+        assert out[0].startswith("Thanks, saved! bob will see it.")
+        assert len(seen) <= 16, "\n".join(seen)
+        # the replay of the same event is recognised in the statement that records it
+        with in_savepoint(bot) as again:
+            assert await bot.say("alice", "1. fixed the flaky test 2. review the patch 3. none 4. 4", event_id="e1") == []
+        assert len(again) == 1, again
+    finally:
+        await bot.stop()
+
+
+@pytest.fixture
+async def paired(tmp_path):
+    bot = await Bot.start(tmp_path)
+    await bot.pair("alice", "bob")
+    await bot.say("you", "!oh open Patches", channel="#oh")
+    yield bot
+    await bot.stop()
+
+
+@pytest.mark.parametrize(
+    ("who", "text", "channel", "expected", "at_most"),
+    [
+        ("bob", '!session log alice 45m "review"', None, "Logged session 1", 10),
+        ("alice", "!q join rebasing", "#oh", "alice", 12),
+        ("alice", "!profile", None, "alice", 6),
+    ],
+)
+async def test_hot_commands_run_a_bounded_number_of_statements(paired, who, text, channel, expected, at_most):
+    with in_savepoint(paired) as seen:
+        out = await paired.say(who, text, channel=channel, event_id="e1")
+    assert expected in out[0]
+    assert len(seen) <= at_most, "\n".join(seen)
+
+
+async def test_leaving_the_line_runs_a_bounded_number_of_statements(paired):
+    await paired.say("alice", "!q join rebasing", channel="#oh")
+    with in_savepoint(paired) as seen:
+        out = await paired.say("alice", "!q leave", channel="#oh", event_id="e2")
+    assert "alice" in out[0] or "line" in out[0]
+    assert len(seen) <= 10, "\n".join(seen)
+
+
+async def test_a_role_granted_counts_at_the_next_command(paired):
+    """Roles are read with the member in every transaction, never cached: no stale gate."""
+    assert "is for" in (await paired.say("alice", "!oh open Other", channel="#other"))[0]
+    await paired.say("you", "!role grant alice host")
+    assert "is for" not in (await paired.say("alice", "!oh open Other", channel="#other"))[0]
+    await paired.say("you", "!role revoke alice host")
+    assert "is for" in (await paired.say("alice", "!oh close", channel="#other"))[0]
+
+
+async def test_an_answer_goes_out_without_a_claim_of_its_own_and_is_marked_sent(paired):
+    """The engine records its answers as claimed by this process's sender, which sends them
+    without a claim transaction (one durable commit less per answer, each under the engine's
+    lock) and still marks them sent."""
+    with statements(paired.engine.db, "UPDATE outbox") as updates:
+        out = await paired.say("alice", "!profile")
+    assert "alice" in out[0]
+    claims = [s for s in updates if "sent_at" not in s]
+    marks = [s for s in updates if "sent_at" in s]
+    assert claims == [] and len(marks) == 1, updates
+    with Session(paired.engine.db) as session:
+        assert session.exec(select(OutboxMessage.status)).all() == ["sent"] * len(session.exec(select(OutboxMessage.id)).all())
