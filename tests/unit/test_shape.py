@@ -6,7 +6,7 @@ from __future__ import annotations
 import ast
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 PACKAGES = ("chatbot", "adapters", "storage")
 MAX_MODULE_LINES = 600
 MAX_FUNCTION_LINES = 50
