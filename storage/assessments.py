@@ -19,13 +19,14 @@ from typing import Optional
 from sqlalchemy import Index
 from sqlmodel import Field, Session, SQLModel, col, select
 
+from storage.stored import Stored
 from storage.tables import json_list, when
 
 #: the kinds of assessment, in the order a report shows them
 KINDS = ("self", "mentor", "final")
 
 
-class Assessment(SQLModel, table=True):
+class Assessment(Stored, SQLModel, table=True):
     __table_args__ = (Index("ix_assessment_subject", "member_id", "kind", "round_id"),)
 
     id: Optional[int] = Field(default=None, primary_key=True)

@@ -14,10 +14,11 @@ from typing import Any, Optional
 
 from sqlmodel import Field, Session, SQLModel, col, select
 
+from storage.stored import Stored
 from storage.tables import json_dict, when
 
 
-class Certificate(SQLModel, table=True):
+class Certificate(Stored, SQLModel, table=True):
     id: Optional[int] = Field(default=None, primary_key=True)
     #: the verification code as printed, without its dashes (base32 letters and digits)
     code: str = Field(unique=True)

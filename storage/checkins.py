@@ -21,6 +21,7 @@ from sqlalchemy import JSON, Column, Index, UniqueConstraint, bindparam, delete,
 from sqlmodel import Field, Session, SQLModel, col, select
 
 from storage.mentorship import Pair
+from storage.stored import Stored
 from storage.tables import KeyValue, Member, PlatformIdentity, Signup, json_list, when
 
 #: statuses of a check-in: the prompt went out and waits; answered (on time, late or early);
@@ -43,7 +44,7 @@ class CheckinPlan(SQLModel, table=True):
     created_at: datetime = when()
 
 
-class Checkin(SQLModel, table=True):
+class Checkin(Stored, SQLModel, table=True):
     __table_args__ = (
         UniqueConstraint("mentee_id", "due_at"),
         Index("ix_checkin_reminder", "status", "reminded_at", "prompted_at"),

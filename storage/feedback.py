@@ -22,13 +22,14 @@ from sqlmodel import Field, Session, SQLModel, col, select
 
 from storage.mentorship import Pair
 from storage.privacy import OWNER
+from storage.stored import Stored
 from storage.tables import Member, Round, when
 
 #: who answers: the mentor (lead or co-mentor) about their mentee, or the mentee about a mentor
 MENTOR_SIDE, MENTEE_SIDE = "mentor", "mentee"
 
 
-class FeedbackRequest(SQLModel, table=True):
+class FeedbackRequest(Stored, SQLModel, table=True):
     __tablename__ = "feedback_request"
     __table_args__ = (
         UniqueConstraint("round_id", "window", "respondent_id", "pair_id"),
@@ -53,7 +54,7 @@ class FeedbackRequest(SQLModel, table=True):
     missing_alerted_at: Optional[datetime] = when(nullable=True)
 
 
-class FeedbackAnswer(SQLModel, table=True):
+class FeedbackAnswer(Stored, SQLModel, table=True):
     __tablename__ = "feedback_answer"
     __table_args__ = (UniqueConstraint("round_id", "window", "respondent_id", "pair_id"), {"info": {OWNER: "respondent_id"}})
 
@@ -162,7 +163,7 @@ class FeedbackRepo:
 
     def round_names(self, round_ids: Iterable[int]) -> dict[int, str]:
         ids = list(set(round_ids))
-        return {r.id: r.name for r in self.s.exec(select(Round).where(col(Round.id).in_(ids)))} if ids else {}  # type: ignore[misc]
+        return {r.pk: r.name for r in self.s.exec(select(Round).where(col(Round.id).in_(ids)))} if ids else {}
 
     # -- answers ---------------------------------------------------------------------------
 

@@ -15,6 +15,7 @@ from sqlalchemy import Index, bindparam, func
 from sqlalchemy.orm import aliased
 from sqlmodel import Field, Session, SQLModel, col, select
 
+from storage.stored import Stored
 from storage.tables import Member, PlatformIdentity, when
 
 
@@ -22,7 +23,7 @@ from storage.tables import Member, PlatformIdentity, when
 ROUND_CLOSED = "round closed"
 
 
-class Pair(SQLModel, table=True):
+class Pair(Stored, SQLModel, table=True):
     __table_args__ = (Index("ix_pair_active", "round_id", "ended_at"),)
 
     id: Optional[int] = Field(default=None, primary_key=True)

@@ -16,6 +16,7 @@ from typing import Any, Optional
 from sqlalchemy import Index, UniqueConstraint, bindparam, delete, func
 from sqlmodel import Field, Session, SQLModel, col, select
 
+from storage.stored import Stored
 from storage.tables import Member, when
 
 #: entry outcomes: helped (a host ended the help), no-show (skipped twice), left (``!q leave``),
@@ -23,7 +24,7 @@ from storage.tables import Member, when
 OUTCOMES = ("helped", "no-show", "left", "closed")
 
 
-class OhSession(SQLModel, table=True):
+class OhSession(Stored, SQLModel, table=True):
     """One opening of a channel's queue, from ``!oh open`` (or the scheduler) to its close."""
 
     __tablename__ = "oh_session"
@@ -40,7 +41,7 @@ class OhSession(SQLModel, table=True):
     close_reason: Optional[str] = None
 
 
-class OhDuty(SQLModel, table=True):
+class OhDuty(Stored, SQLModel, table=True):
     """A host's stint on duty in a session (``ended_at`` None: on duty now)."""
 
     __tablename__ = "oh_duty"
@@ -52,7 +53,7 @@ class OhDuty(SQLModel, table=True):
     ended_at: Optional[datetime] = when(nullable=True)
 
 
-class OhEntry(SQLModel, table=True):
+class OhEntry(Stored, SQLModel, table=True):
     """A person in line, then being helped, then ended with an outcome.
 
     ``member_id`` is None for an anonymous visitor (an IRC nick without an account), who is then
@@ -91,7 +92,7 @@ class OhEntry(SQLModel, table=True):
     left_how: Optional[str] = None
 
 
-class OhNotice(SQLModel, table=True):
+class OhNotice(Stored, SQLModel, table=True):
     """``!q notify``: one DM when office hours next open in a channel, then the row goes."""
 
     __tablename__ = "oh_notice"
@@ -103,7 +104,7 @@ class OhNotice(SQLModel, table=True):
     created_at: datetime = when()
 
 
-class OhScheduleRun(SQLModel, table=True):
+class OhScheduleRun(Stored, SQLModel, table=True):
     """What the scheduler did for one occurrence of a configured schedule (idempotent ticks)."""
 
     __tablename__ = "oh_schedule_run"
@@ -196,7 +197,7 @@ class OfficeHoursRepo:
     def close_session(self, sess: OhSession, reason: str, now: datetime) -> None:
         sess.closed_at, sess.close_reason = now, reason
         self.s.add(sess)
-        for duty in self.on_duty(sess.id):  # type: ignore[arg-type]
+        for duty in self.on_duty(sess.pk):
             self.end_duty(duty, now)
 
     def on_duty(self, session_id: int) -> list[OhDuty]:

@@ -80,10 +80,9 @@ class PrivacyRepo:
 
         Rows that only *mention* them by id in a nullable column (who granted a role) keep the row
         with the id set to NULL by the foreign key; rows that are theirs are deleted by cascade."""
-        assert member.id is not None
         names = {member.handle, member.display_name}
         accounts = self.s.execute(
-            select(PlatformIdentity.__table__.c.account).where(PlatformIdentity.__table__.c.member_id == member.id)
+            select(PlatformIdentity.__table__.c.account).where(PlatformIdentity.__table__.c.member_id == member.pk)
         ).scalars()
         names |= set(accounts)
         names = {n for n in names if n and len(n) >= 3}
@@ -92,6 +91,6 @@ class PrivacyRepo:
         if names:
             result = self.s.execute(delete(OutboxMessage).where(or_(*(payload.contains(n) for n in names))))
             scrubbed = int(result.rowcount or 0)
-        self.s.execute(delete(Member.__table__).where(Member.__table__.c.id == member.id))
+        self.s.execute(delete(Member.__table__).where(Member.__table__.c.id == member.pk))
         self.s.expunge_all()
         return scrubbed

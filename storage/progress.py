@@ -17,10 +17,11 @@ from typing import Optional
 from sqlalchemy import Index, bindparam, func
 from sqlmodel import Field, Session, SQLModel, col, select
 
+from storage.stored import Stored
 from storage.tables import Member, when
 
 
-class GoalStep(SQLModel, table=True):
+class GoalStep(Stored, SQLModel, table=True):
     """A milestone of a mentee's goal; numbered for people by its order within the goal."""
 
     __tablename__ = "goal_step"
@@ -32,7 +33,7 @@ class GoalStep(SQLModel, table=True):
     done_at: Optional[datetime] = when(nullable=True)
 
 
-class GoalComment(SQLModel, table=True):
+class GoalComment(Stored, SQLModel, table=True):
     __tablename__ = "goal_comment"
 
     id: Optional[int] = Field(default=None, primary_key=True)
@@ -42,7 +43,7 @@ class GoalComment(SQLModel, table=True):
     created_at: datetime = when()
 
 
-class GoalCompletion(SQLModel, table=True):
+class GoalCompletion(Stored, SQLModel, table=True):
     """The goal was reached. Setting a new goal text reopens it; the record stays as history."""
 
     __tablename__ = "goal_completion"
@@ -55,7 +56,7 @@ class GoalCompletion(SQLModel, table=True):
     reopened_at: Optional[datetime] = when(nullable=True)
 
 
-class SessionLog(SQLModel, table=True):
+class SessionLog(Stored, SQLModel, table=True):
     """A mentoring session a mentor held with a mentee, logged by that mentor."""
 
     __tablename__ = "session_log"
@@ -75,7 +76,7 @@ class SessionLog(SQLModel, table=True):
     edited_at: Optional[datetime] = when(nullable=True)
 
 
-class AwayPeriod(SQLModel, table=True):
+class AwayPeriod(Stored, SQLModel, table=True):
     """One absence: open while ``ended_at`` is empty. ``Member.away_until`` is the live state."""
 
     __tablename__ = "away_period"

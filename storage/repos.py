@@ -176,10 +176,9 @@ class MemberRepo:
         )
         self.s.add(member)
         self.s.flush()
-        assert member.id is not None
-        self.s.add(PlatformIdentity(platform=platform, account=account, member_id=member.id, display=display, last_seen=now))
+        self.s.add(PlatformIdentity(platform=platform, account=account, member_id=member.pk, display=display, last_seen=now))
         self.s.flush()
-        PendingRoleRepo(self.s).claim(platform, account, member.id)  # roles a coordinator gave ahead of time
+        PendingRoleRepo(self.s).claim(platform, account, member.pk)  # roles a coordinator gave ahead of time
         return member
 
     def touch(self, ident: PlatformIdentity, display: str, now: datetime) -> None:
@@ -193,19 +192,18 @@ class MemberRepo:
 
         Records are found through the foreign keys to ``member.id`` in the metadata, so a table a
         feature adds later moves too without this code knowing it."""
-        assert keep.id is not None and gone.id is not None
-        kept_roles = {r.role for r in self.s.exec(select(MemberRole).where(MemberRole.member_id == keep.id))}
-        for role in list(self.s.exec(select(MemberRole).where(MemberRole.member_id == gone.id))):
+        kept_roles = {r.role for r in self.s.exec(select(MemberRole).where(MemberRole.member_id == keep.pk))}
+        for role in list(self.s.exec(select(MemberRole).where(MemberRole.member_id == gone.pk))):
             if role.role not in kept_roles:
-                self.s.add(MemberRole(member_id=keep.id, role=role.role, granted_by=role.granted_by, granted_at=role.granted_at))
+                self.s.add(MemberRole(member_id=keep.pk, role=role.role, granted_by=role.granted_by, granted_at=role.granted_at))
             self.s.delete(role)
-        self.s.exec(delete(Conversation).where(col(Conversation.member_id) == gone.id))
+        self.s.exec(delete(Conversation).where(col(Conversation.member_id) == gone.pk))
         self.s.flush()
         for table in SQLModel.metadata.sorted_tables:
             for fk in table.foreign_keys:
                 if fk.column.table.name == Member.__tablename__ and table.name != Member.__tablename__:
                     column = fk.parent
-                    self.s.execute(update(table).where(column == gone.id).values({column.name: keep.id}))
+                    self.s.execute(update(table).where(column == gone.pk).values({column.name: keep.pk}))
         for field in ("timezone", "role_focus"):
             if getattr(keep, field) is None and getattr(gone, field) is not None:
                 setattr(keep, field, getattr(gone, field))
@@ -214,7 +212,7 @@ class MemberRepo:
         self.s.add(keep)
         self.s.flush()
         self.s.expire_all()
-        self.s.delete(self.s.get(Member, gone.id))
+        self.s.delete(self.s.get(Member, gone.pk))
         self.s.flush()
 
 

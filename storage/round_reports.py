@@ -75,9 +75,9 @@ class RoundReportRepo:
             .order_by(col(Member.handle))
         )
         rows = list(self.s.exec(stmt).all())
-        counts = self._step_counts([s.id for s, _, _ in rows if s.id is not None])
+        counts = self._step_counts([s.pk for s, _, _ in rows])
         return [
-            MenteeGoal(s.id, s.member_id, handle, s.goal, s.status, reached, *counts.get(s.id, (0, 0)))  # type: ignore[arg-type]
+            MenteeGoal(s.pk, s.member_id, handle, s.goal, s.status, reached, *counts.get(s.pk, (0, 0)))
             for s, handle, reached in rows
         ]
 
