@@ -152,12 +152,10 @@ class Engine:
     # ------------------------------------------------------------------ people and roles
 
     def member_roles(self, repos: Repos, member: Member, platform_roles: Iterable[str] = ()) -> frozenset[str]:
-        assert member.id is not None
-        return frozenset({"member"} | repos.roles.of(member.id, self._admins) | set(platform_roles))
+        return frozenset({"member"} | repos.roles.of(member.pk, self._admins) | set(platform_roles))
 
     def reachable_identity(self, repos: Repos, member: Member) -> Identity | None:
-        assert member.id is not None
-        return choose_identity(member, repos.members.identities(member.id), self.platforms)
+        return choose_identity(member, repos.members.identities(member.pk), self.platforms)
 
     def member_for(self, repos: Repos, who: Identity, now: datetime) -> Member | None:
         """The member behind a stable account, created on first contact. None for anonymous."""
@@ -481,7 +479,7 @@ class Engine:
         member = repos.members.by_identity(event.who.platform, event.who.account)
         if member is None:
             return
-        for row in repos.outbox.waiting_for(member.id, event.who.platform):  # type: ignore[arg-type]
+        for row in repos.outbox.waiting_for(member.pk, event.who.platform):
             row.status, row.next_attempt_at = "pending", now
             repos.session.add(row)
         self.senders.poke()

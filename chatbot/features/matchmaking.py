@@ -35,7 +35,7 @@ def _is_asker(ctx: Context, member: Member) -> bool:
 
 
 def active_signup(ctx: Context, member: Member, rnd: Round, kind: str) -> Signup:
-    for s in ctx.repos.signups.of(member.id, rnd.id, kind):  # type: ignore[arg-type]
+    for s in ctx.repos.signups.of(member.pk, rnd.pk, kind):
         if s.status == "active":
             return s
     if _is_asker(ctx, member):
@@ -96,7 +96,7 @@ OVER_CAPACITY = "over-capacity"
 
 def load_of(ctx: Context, rnd: Round, mentor: Member, signup: Signup) -> tuple[int, int]:
     """(mentees the mentor has now, lead and co-mentored alike; their capacity)."""
-    return ctx.repos.pairs.load(rnd.id).get(mentor.id, 0), capacity_of(ctx, signup)  # type: ignore[arg-type]
+    return ctx.repos.pairs.load(rnd.pk).get(mentor.pk, 0), capacity_of(ctx, signup)
 
 
 def _at_capacity(ctx: Context, mentor: Member, load: int, capacity: int) -> str:
@@ -128,12 +128,12 @@ def make_pair(ctx: Context, rnd: Round, mentee: Member, mentor: Member, kind: st
             "{mentor} mentors in {mentor_tracks}; {mentee} is in {mentee_tracks}. Matching never crosses tracks.",
             mentor=mentor.handle, **tracks,
         ))
-    if is_away(mentor, today):
-        until = mentor.away_until.isoformat()  # type: ignore[union-attr]
+    if is_away(mentor, today) and mentor.away_until is not None:
+        until = mentor.away_until.isoformat()
         if you:
             raise ActionError(ctx._("You are away until {until}.", until=until))
         raise ActionError(ctx._("{handle} is away until {until}.", handle=mentor.handle, until=until))
-    current = ctx.repos.pairs.of_mentee(mentee.id)  # type: ignore[arg-type]
+    current = ctx.repos.pairs.of_mentee(mentee.pk)
     if any(p.mentor_id == mentor.id for p in current):
         if you:
             raise ActionError(ctx._("You mentor {mentee} already.", mentee=mentee.handle))
@@ -156,7 +156,7 @@ def make_pair(ctx: Context, rnd: Round, mentee: Member, mentor: Member, kind: st
             text += " " + ctx._("Add '{word}' to the command to pair them anyway.", word=OVER_CAPACITY)
         raise ActionError(text)
     by = ctx.member.id if ctx.member else None
-    pair = ctx.repos.pairs.add(rnd.id, mentee.id, mentor.id, kind, by, ctx.now)  # type: ignore[arg-type]
+    pair = ctx.repos.pairs.add(rnd.pk, mentee.pk, mentor.pk, kind, by, ctx.now)
     _introduce(ctx, pair, mentee, mentor, mentee_signup)
     return pair
 
@@ -195,7 +195,7 @@ async def claim(ctx: Context, mentee: Member) -> str:
 
 
 async def unassign(ctx: Context, mentee: Member) -> str:
-    pairs = ctx.repos.pairs.of_mentee(mentee.id)  # type: ignore[arg-type]
+    pairs = ctx.repos.pairs.of_mentee(mentee.pk)
     if not pairs:
         raise ActionError(ctx._("{mentee} has no mentor.", mentee=mentee.handle))
     names = []
@@ -228,7 +228,7 @@ async def mentor_closed(ctx: Context) -> str:
 def _set_accepting(ctx: Context, accepting: bool) -> str:
     """In every round not closed where the asker mentors (the running one and the next)."""
     me = ctx.require_member()
-    signups = [s for r in ctx.repos.rounds.not_closed() for s in ctx.repos.signups.of(me.id, r.id, "mentor") if s.status == "active"]  # type: ignore[arg-type]
+    signups = [s for r in ctx.repos.rounds.not_closed() for s in ctx.repos.signups.of(me.pk, r.pk, "mentor") if s.status == "active"]
     if not signups:
         active_signup(ctx, me, current_round(ctx), "mentor")  # says why
     for signup in signups:
@@ -243,7 +243,7 @@ def _set_accepting(ctx: Context, accepting: bool) -> str:
 
 async def my_mentors(ctx: Context) -> str:
     me = ctx.require_member()
-    pairs = ctx.repos.pairs.of_mentee(me.id)  # type: ignore[arg-type]
+    pairs = ctx.repos.pairs.of_mentee(me.pk)
     if not pairs:
         return ctx._("You have no mentor yet; a coordinator will match you, or a mentor may pick you.")
     lines = []
@@ -277,12 +277,11 @@ def coordinators(ctx: Context, exclude: Member | None = None) -> list[Member]:
 def _profiles(ctx: Context, rnd: Round, only: set[int] | None = None) -> tuple[list[MenteeProfile], list[MentorProfile], dict[int, Member]]:
     """The round as plain data for the matcher: unmatched mentees, and every mentor with their load."""
     today = ctx.now.date()
-    assert rnd.id is not None
-    matched = {p.mentee_id for p in ctx.repos.pairs.active(rnd.id) if p.kind == "mentor"}
-    load = ctx.repos.pairs.load(rnd.id)
+    matched = {p.mentee_id for p in ctx.repos.pairs.active(rnd.pk) if p.kind == "mentor"}
+    load = ctx.repos.pairs.load(rnd.pk)
     people: dict[int, Member] = {}
     mentees, mentors = [], []
-    for signup in ctx.repos.signups.active(rnd.id, "mentee"):
+    for signup in ctx.repos.signups.active(rnd.pk, "mentee"):
         if signup.member_id in matched or (only is not None and signup.member_id not in only):
             continue
         m = ctx.repos.members.get(signup.member_id)
@@ -294,7 +293,7 @@ def _profiles(ctx: Context, rnd: Round, only: set[int] | None = None) -> tuple[l
             timezone=m.timezone, role_focus=m.role_focus or "", interests=frozenset(signup.skills),
             weak_skills=frozenset(ctx.repos.assessments.weak_skills(m.id)),
         ))
-    for signup in ctx.repos.signups.active(rnd.id, "mentor"):
+    for signup in ctx.repos.signups.active(rnd.pk, "mentor"):
         m = ctx.repos.members.get(signup.member_id)
         if m is None or m.id is None or m.status != "active":
             continue
@@ -332,7 +331,7 @@ async def suggest(ctx: Context) -> str:
     rnd = matching_round(ctx)
     result, people = _suggest(ctx, rnd, lang=ctx.language)
     if not result.suggestions and not result.unmatched:
-        if not ctx.repos.signups.counts(rnd.id).mentees:  # type: ignore[arg-type]
+        if not ctx.repos.signups.counts(rnd.pk).mentees:
             return ctx._("No mentee has signed up for {round} yet.", round=rnd.name)
         return ctx._("Every mentee of {round} has a mentor.", round=rnd.name)
     saved = [[s.mentee_id, s.mentor_id] for s in result.suggestions]
@@ -410,9 +409,8 @@ def reassignment_notice(ctx: Context, mentor: Member, mentees: list[Member]) -> 
 
 def end_pairs_of(ctx: Context, member: Member, reason: str) -> None:
     """A person leaves: their pairs end; the other side hears of it, and orphaned mentees are listed."""
-    assert member.id is not None
     orphans = []
-    for pair in ctx.repos.pairs.of_mentor(member.id):
+    for pair in ctx.repos.pairs.of_mentor(member.pk):
         ctx.repos.pairs.end(pair, reason, ctx.now)
         mentee = ctx.repos.members.get(pair.mentee_id)
         if mentee is None:
@@ -422,7 +420,7 @@ def end_pairs_of(ctx: Context, member: Member, reason: str) -> None:
         ), key=f"pair-ended:{pair.id}:mentee")
         if pair.kind == "mentor":
             orphans.append(mentee)
-    for pair in ctx.repos.pairs.of_mentee(member.id):
+    for pair in ctx.repos.pairs.of_mentee(member.pk):
         ctx.repos.pairs.end(pair, reason, ctx.now)
         mentor = ctx.repos.members.get(pair.mentor_id)
         if mentor is not None:
@@ -451,12 +449,11 @@ def pairs_at_risk(ctx: Context, rnd: Round) -> list[Risk]:
 
     Decided on plain rows for every pair (two queries in all); only the pairs at risk are
     loaded with their people, since a large programme has many pairs and few stuck ones."""
-    assert rnd.id is not None
     prog = ctx.settings.programme
-    last_session = ctx.repos.session_logs.last_logged(rnd.id)
+    last_session = ctx.repos.session_logs.last_logged(rnd.pk)
     today = ctx.now.date()
     found: dict[int, tuple[str, datetime]] = {}
-    for a in ctx.repos.pairs.activity(rnd.id):
+    for a in ctx.repos.pairs.activity(rnd.pk):
         if away_on(a.mentor_away_until, today) or away_on(a.mentee_away_until, today):
             continue  # nobody expects sessions while either side is away
         logged = last_session.get((a.mentor_id, a.mentee_id))
@@ -472,7 +469,7 @@ def pairs_at_risk(ctx: Context, rnd: Round) -> list[Risk]:
             found[a.pair_id] = ("silent", activity)
     if not found:
         return []
-    return [Risk(pair, mentee, mentor, *found[pair.id]) for pair, mentee, mentor in ctx.repos.pairs.with_people(found)]  # type: ignore[index]
+    return [Risk(pair, mentee, mentor, *found[pair.pk]) for pair, mentee, mentor in ctx.repos.pairs.with_people(found)]
 
 
 def _describe_risk(risk: Risk, now: datetime, lang: Language) -> str:
@@ -578,7 +575,7 @@ def complete_my_mentees(ctx: Context, partial: str) -> list[str]:
     """The asker's mentees, for choosing one from a list while typing."""
     if ctx.member is None:
         return []
-    return [m.handle for m in ctx.repos.pairs.mentees_of(ctx.member.id) if m.handle.lower().startswith(partial)]  # type: ignore[arg-type]
+    return [m.handle for m in ctx.repos.pairs.mentees_of(ctx.member.pk) if m.handle.lower().startswith(partial)]
 
 
 def complete_unmatched(ctx: Context, partial: str) -> list[str]:
@@ -586,9 +583,9 @@ def complete_unmatched(ctx: Context, partial: str) -> list[str]:
     rnd = ctx.repos.rounds.taking_signups(today(ctx)) or ctx.repos.rounds.current(today(ctx))
     if rnd is None:
         return []
-    matched = {p.mentee_id for p in ctx.repos.pairs.active(rnd.id) if p.kind == "mentor"}
+    matched = {p.mentee_id for p in ctx.repos.pairs.active(rnd.pk) if p.kind == "mentor"}
     handles = []
-    for signup in ctx.repos.signups.active(rnd.id, "mentee"):
+    for signup in ctx.repos.signups.active(rnd.pk, "mentee"):
         member = ctx.repos.members.get(signup.member_id)
         if member is not None and member.id not in matched and member.handle.lower().startswith(partial):
             handles.append(member.handle)
@@ -597,7 +594,7 @@ def complete_unmatched(ctx: Context, partial: str) -> list[str]:
 
 def tell_mentors_unreachable(ctx: Context, member: Member, platform: str) -> None:
     """A mentee's platform refuses the bot's DMs: their mentors hear it once, from us."""
-    for mentor in ctx.repos.pairs.mentors_of(member.id):  # type: ignore[arg-type]
+    for mentor in ctx.repos.pairs.mentors_of(member.pk):
         ctx.dm(
             mentor,
             ctx.language_of(mentor)._(

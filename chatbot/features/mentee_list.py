@@ -31,7 +31,7 @@ def _last_checkin(ctx: Context, then: datetime) -> str:
 
 
 def _goal_of(ctx: Context, mentee: Member, round_id: int) -> str:
-    signups = ctx.repos.signups.of(mentee.id, round_id, "mentee")  # type: ignore[arg-type]
+    signups = ctx.repos.signups.of(mentee.pk, round_id, "mentee")
     return (signups[0].goal if signups else None) or ctx._("not set yet")
 
 
@@ -41,7 +41,7 @@ def _current_line(ctx: Context, me: Member, pair: Pair, mentee: Member) -> str:
         sessions = ctx.ngettext("{n} session ({duration})", "{n} sessions ({duration})", total.sessions, duration=format_minutes(total.minutes))
     else:
         sessions = ctx._("no sessions yet")
-    last = ctx.repos.checkins.last_answered(mentee.id)  # type: ignore[arg-type]
+    last = ctx.repos.checkins.last_answered(mentee.pk)
     checkin = _last_checkin(ctx, last.answered_at) if last and last.answered_at else ctx._("no check-in yet")
     return ctx._("{handle} ({timezone}): {sessions}; {checkin}; goal: {goal}",
                  handle=mentee.handle, timezone=mentee.timezone or "?", sessions=sessions, checkin=checkin, goal=_goal_of(ctx, mentee, pair.round_id))
@@ -55,10 +55,9 @@ def _past_line(ctx: Context, pair: Pair, mentee: Member, rnd: Round) -> str:
 
 async def my_mentees(ctx: Context, which: str | None = None) -> str:
     me = ctx.require_member()
-    assert me.id is not None
-    current = ctx.repos.pairs.of_mentor(me.id)
-    past = ctx.repos.pairs.past_of_mentor(me.id)
-    people = {m.id: m for m in ctx.repos.pairs.mentees_of(me.id)}
+    current = ctx.repos.pairs.of_mentor(me.pk)
+    past = ctx.repos.pairs.past_of_mentor(me.pk)
+    people = {m.id: m for m in ctx.repos.pairs.mentees_of(me.pk)}
     lines = [_current_line(ctx, me, p, people[p.mentee_id]) for p in current if p.mentee_id in people]
     if not lines:
         lines.append(ctx._("You have no mentees yet.") if not past else ctx._("You have no mentees now."))

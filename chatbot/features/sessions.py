@@ -195,17 +195,16 @@ def _own(ctx: Context, me: Member, log_id: int) -> SessionLog:
 async def session_log(ctx: Context, mentee: Member, duration: str, topic: str) -> str:
     me = ctx.require_member()
     minutes, topic, notes = split_log(duration, topic, ctx.language)
-    assert me.id is not None and mentee.id is not None
-    pair = next((p for p in ctx.repos.pairs.of_mentee(mentee.id) if p.mentor_id == me.id), None)
-    if mentee.id == me.id or pair is None:
+    pair = next((p for p in ctx.repos.pairs.of_mentee(mentee.pk) if p.mentor_id == me.pk), None)
+    if mentee.pk == me.pk or pair is None:
         raise ActionError(ctx._("{name} is not your mentee; you can log sessions with your own mentees only.", name=mentee.handle))
     rnd = ctx.repos.session.get(Round, pair.round_id)  # a session belongs to the pair's round
-    assert rnd is not None and rnd.id is not None
+    assert rnd is not None
     log = ctx.repos.session_logs.add(
         SessionLog(
-            round_id=rnd.id,
-            mentor_id=me.id,
-            mentee_id=mentee.id,
+            round_id=rnd.pk,
+            mentor_id=me.pk,
+            mentee_id=mentee.pk,
             held_on=local_date(me, ctx.now),
             minutes=minutes,
             topic=topic,
@@ -223,7 +222,7 @@ async def session_log(ctx: Context, mentee: Member, duration: str, topic: str) -
         ),
         key=f"session-logged:{log.id}",
     )
-    together = ctx.repos.session_logs.of_round(rnd.id, mentor_id=me.id, mentee_id=mentee.id)
+    together = ctx.repos.session_logs.of_round(rnd.pk, mentor_id=me.pk, mentee_id=mentee.pk)
     return ctx._(
         "Logged session {id}: {mentee}, {time} on {date}, {topic}. With {mentee} in {round}: {total}. {mentee} has been told.",
         id=log.id, mentee=mentee.handle, time=format_minutes(minutes), date=ctx.language.short_date(log.held_on), topic=log.topic,
@@ -239,13 +238,11 @@ async def session_list(ctx: Context, mentee: str | None = None) -> str:
 
 
 def _session_list(ctx: Context, me: Member, rnd: Round, mentee: Member | None) -> str:
-    assert me.id is not None and rnd.id is not None
     logs_repo = ctx.repos.session_logs
     if mentee is not None:
-        assert mentee.id is not None
-        if mentee.id != me.id and not ctx.has_role("coordinator") and not ctx.repos.pairs.mentored_in(me.id, mentee.id, rnd.id):
+        if mentee.pk != me.pk and not ctx.has_role("coordinator") and not ctx.repos.pairs.mentored_in(me.pk, mentee.pk, rnd.pk):
             raise ActionError(ctx._("{name} is not your mentee; you can see your own mentees' sessions.", name=mentee.handle))
-        logs = logs_repo.of_round(rnd.id, mentee_id=mentee.id)
+        logs = logs_repo.of_round(rnd.pk, mentee_id=mentee.pk)
         title = ctx._("Sessions with {name} in {round}", name=mentee.handle, round=rnd.name)
         by_mentor: dict[int, list[SessionLog]] = defaultdict(list)
         for log in logs:
@@ -256,12 +253,12 @@ def _session_list(ctx: Context, me: Member, rnd: Round, mentee: Member | None) -
         else:
             footer = ctx._("In all: {total}", total=total)
     elif ctx.has_role("coordinator"):
-        logs = logs_repo.of_round(rnd.id)
+        logs = logs_repo.of_round(rnd.pk)
         title = ctx._("All sessions in {round}", round=rnd.name)
-        total, left = _with_leavers(ctx, rnd.id, len(logs), sum(log.minutes for log in logs))
+        total, left = _with_leavers(ctx, rnd.pk, len(logs), sum(log.minutes for log in logs))
         footer = sentences(ctx._("In all: {total}. Per mentor and pair: {command}", total=total, command=ctx.command("session", "totals")), left)
     else:
-        logs = logs_repo.of_round(rnd.id, involving=me.id)
+        logs = logs_repo.of_round(rnd.pk, involving=me.pk)
         title = ctx._("Your sessions in {round}", round=rnd.name)
         footer = _my_totals(ctx, me, logs)
     if not logs:
@@ -337,10 +334,9 @@ async def session_delete(ctx: Context, id: int) -> str:
 
 async def session_totals(ctx: Context, round: str | None = None) -> str:
     rnd = chosen_round(ctx, round)
-    assert rnd.id is not None
-    totals = ctx.repos.session_logs.totals(rnd.id)
+    totals = ctx.repos.session_logs.totals(rnd.pk)
     per_mentor: dict[int, dict[int, PairTotal | None]] = defaultdict(dict)
-    for pair in ctx.repos.pairs.of_round(rnd.id, ended=rnd.status == "closed"):  # pairs without a session show as 0: worth a look
+    for pair in ctx.repos.pairs.of_round(rnd.pk, ended=rnd.status == "closed"):  # pairs without a session show as 0: worth a look
         per_mentor[pair.mentor_id][pair.mentee_id] = None
     for t in totals:
         per_mentor[t.mentor_id][t.mentee_id] = t
@@ -348,7 +344,7 @@ async def session_totals(ctx: Context, round: str | None = None) -> str:
         return ctx._("{round}: no pairs and no sessions yet.", round=rnd.name)
     lang = ctx.language
     names = _handles(ctx, [i for m, mentees in per_mentor.items() for i in (m, *mentees)])
-    total, left = _with_leavers(ctx, rnd.id, sum(t.sessions for t in totals), sum(t.minutes for t in totals))
+    total, left = _with_leavers(ctx, rnd.pk, sum(t.sessions for t in totals), sum(t.minutes for t in totals))
     header = sentences(ctx._("{round}: {total} in all.", round=rnd.name, total=total), left)
     lines = []
     for mentor_id in sorted(per_mentor, key=lambda m: names[m]):

@@ -130,7 +130,7 @@ def _require_open(ctx: Context) -> OhSession:
 
 def _require_duty(ctx: Context, sess: OhSession) -> Member:
     host = ctx.require_member()
-    if _repo(ctx).duty_of(sess.id, host.id) is None:  # type: ignore[arg-type]
+    if _repo(ctx).duty_of(sess.pk, host.pk) is None:
         raise ActionError(ctx._("You are not on duty here: {prefix}oh duty on first.", prefix=ctx.prefix))
     if away_now(host, ctx.now):  # a duty left over from before the away time: away means no duty
         raise ActionError(ctx._("You are away until {until}: {prefix}back first, or {prefix}oh duty off.",
@@ -148,11 +148,11 @@ def _off_duty(ctx: Context, sess: OhSession, duty: OhDuty, host: Member) -> tupl
     Returns a note on the help that ended ("" if none) and the hosts still on duty."""
     repo = _repo(ctx)
     note = ""
-    current = repo.current_of(sess.id, host.id)  # type: ignore[arg-type]
+    current = repo.current_of(sess.pk, host.pk)
     if current is not None:
         note = ctx._("Your help with {nick} ended ({took}).", nick=current.nick, took=took(_end(ctx, current, "helped"), ctx.language))
     repo.end_duty(duty, ctx.now)
-    remaining = repo.on_duty(sess.id)  # type: ignore[arg-type]
+    remaining = repo.on_duty(sess.pk)
     if not remaining:
         _close(ctx, sess, "no host")
     return note, remaining
@@ -161,9 +161,8 @@ def _off_duty(ctx: Context, sess: OhSession, duty: OhDuty, host: Member) -> tupl
 def leave_every_duty(ctx: Context, host: Member) -> list[str]:
     """Take a host off duty everywhere (they are going away); returns the channels' names.
     Called by ``!away until``: away promises no office-hour duty."""
-    assert host.id is not None
     left = []
-    for duty, sess in _repo(ctx).duties_of_member(host.id):
+    for duty, sess in _repo(ctx).duties_of_member(host.pk):
         _off_duty(ctx, sess, duty, host)
         left.append(channel_name(ctx, sess.platform, sess.channel))
     return left
@@ -180,7 +179,7 @@ def _open(ctx: Context, platform: str, channel: str, hosts: list[Member], topic:
         topic = occurrence[0].topic_in(channel_language(ctx, platform, channel))
     sess = repo.start_session(platform, channel, topic, by, ctx.now)
     for host in hosts:
-        repo.start_duty(sess.id, host.id, ctx.now)  # type: ignore[arg-type]
+        repo.start_duty(sess.pk, host.pk, ctx.now)
     if occurrence is not None:
         run = repo.run_for(occurrence[0].key, occurrence[1])
         run.opened_at, run.session_id = run.opened_at or ctx.now, sess.id
@@ -219,16 +218,15 @@ def _end(ctx: Context, entry: OhEntry, outcome: str) -> timedelta:
 def _close(ctx: Context, sess: OhSession, reason: str) -> None:
     """Close the queue: helps in progress end, people waiting are told, the channel gets a summary."""
     repo = _repo(ctx)
-    assert sess.id is not None
     leavers.at_close(ctx, sess, _end)
-    for entry in repo.called(sess.id):
+    for entry in repo.called(sess.pk):
         _end(ctx, entry, "helped")
-    waiting = repo.waiting(sess.id)
+    waiting = repo.waiting(sess.pk)
     for entry in waiting:
         _end(ctx, entry, "closed")
     repo.close_session(sess, reason, ctx.now)
     lang = channel_language(ctx, sess.platform, sess.channel)
-    done = summary(repo.entries(sess.id), lang)
+    done = summary(repo.entries(sess.pk), lang)
     text = sentences(
         lang._("Office hours are closed: no host is on duty any more. {summary}.", summary=done)
         if reason == "no host" else lang._("Office hours are closed. {summary}.", summary=done),
@@ -279,7 +277,7 @@ async def oh_open(ctx: Context, topic: str | None) -> None:
     platform, channel = _here(ctx)
     existing = _repo(ctx).open_session(platform, channel)
     if existing is not None:
-        if _repo(ctx).duty_of(existing.id, host.id) is not None:  # type: ignore[arg-type]
+        if _repo(ctx).duty_of(existing.pk, host.pk) is not None:
             raise ActionError(ctx._("Office hours are open here already, and you are on duty."))
         raise ActionError(ctx._("Office hours are open here already: {prefix}oh duty on joins the hosts.", prefix=ctx.prefix))
     _check_not_away(host, ctx)
@@ -296,15 +294,14 @@ async def oh_duty(ctx: Context, state: str) -> str | None:
     host = ctx.require_member()
     sess = _require_open(ctx)
     repo = _repo(ctx)
-    assert sess.id is not None and host.id is not None
-    duty = repo.duty_of(sess.id, host.id)
+    duty = repo.duty_of(sess.pk, host.pk)
     if state == "on":
         _check_not_away(host, ctx)
         if duty is not None:
             return ctx._("You are on duty already.")
-        repo.start_duty(sess.id, host.id, ctx.now)
-        others = [name_on(ctx, d.member_id, sess.platform) for d in repo.on_duty(sess.id) if d.member_id != host.id]
-        waiting = len(repo.waiting(sess.id))
+        repo.start_duty(sess.pk, host.pk, ctx.now)
+        others = [name_on(ctx, d.member_id, sess.platform) for d in repo.on_duty(sess.pk) if d.member_id != host.pk]
+        waiting = len(repo.waiting(sess.pk))
         return sentences(
             ctx.ngettext("You're on duty with {others} ({n} host).", "You're on duty with {others} ({n} hosts).",
                          len(others) + 1, others=", ".join(others)),
@@ -317,7 +314,7 @@ async def oh_duty(ctx: Context, state: str) -> str | None:
     if not remaining:
         return note or None
     names = ", ".join(name_on(ctx, d.member_id, sess.platform) for d in remaining)
-    waiting = len(repo.waiting(sess.id))
+    waiting = len(repo.waiting(sess.pk))
     if waiting:
         off = ctx.ngettext("You're off duty; {names} carries on ({waiting} waiting).",
                            "You're off duty; {names} carry on ({waiting} waiting).",
@@ -349,10 +346,10 @@ async def next_(ctx: Context) -> str:
     host = _require_duty(ctx, sess)
     repo = _repo(ctx)
     note = ""
-    current = repo.current_of(sess.id, host.id)  # type: ignore[arg-type]
+    current = repo.current_of(sess.pk, host.pk)
     if current is not None:
         note = ctx._("Done with {nick} ({took}).", nick=current.nick, took=took(_end(ctx, current, "helped"), ctx.language))
-    left, waiting = leavers.pass_over(ctx, sess, repo.waiting(sess.id), _end)  # type: ignore[arg-type]
+    left, waiting = leavers.pass_over(ctx, sess, repo.waiting(sess.pk), _end)
     if not waiting:
         later = ctx._("I'll DM you when someone joins.") if ctx.settings.office_hours.notify_hosts != "none" else ""
         return sentences(note, left, ctx._("Nobody is waiting."), later)
@@ -389,8 +386,8 @@ async def oh_say(ctx: Context, text: str) -> str:
     if not message:
         raise ActionError(ctx._("Say what to tell them: {prefix}oh say running 10 minutes late.", prefix=ctx.prefix))
     repo = _repo(ctx)
-    assert sess.id is not None and ctx.who is not None
-    people = [*repo.called(sess.id), *repo.waiting(sess.id)]
+    assert ctx.who is not None
+    people = [*repo.called(sess.pk), *repo.waiting(sess.pk)]
     if not people:
         return ctx._("Nobody is in line to tell.")
     where = channel_name(ctx, sess.platform, sess.channel)
@@ -419,7 +416,7 @@ async def oh_say(ctx: Context, text: str) -> str:
 
 
 def _current(ctx: Context, sess: OhSession, host: Member) -> OhEntry:
-    entry = _repo(ctx).current_of(sess.id, host.id)  # type: ignore[arg-type]
+    entry = _repo(ctx).current_of(sess.pk, host.pk)
     if entry is None:
         raise ActionError(ctx._("You are not with anyone now: {prefix}next calls the next person.", prefix=ctx.prefix))
     return entry
@@ -429,7 +426,7 @@ async def done(ctx: Context) -> str:
     sess = _require_open(ctx)
     entry = _current(ctx, sess, ctx.require_member())
     length = took(_end(ctx, entry, "helped"), ctx.language)
-    waiting = len(_repo(ctx).waiting(sess.id))  # type: ignore[arg-type]
+    waiting = len(_repo(ctx).waiting(sess.pk))
     after = (
         ctx.ngettext("{n} waiting: {prefix}next when you're ready.", "{n} waiting: {prefix}next when you're ready.",
                      waiting, prefix=ctx.prefix)
@@ -442,7 +439,6 @@ async def skip(ctx: Context) -> str:
     sess = _require_open(ctx)
     entry = _current(ctx, sess, ctx.require_member())
     repo = _repo(ctx)
-    assert sess.id is not None
     if entry.skips >= 1:
         _end(ctx, entry, "no-show")
         _dm_entry(
@@ -455,11 +451,11 @@ async def skip(ctx: Context) -> str:
         )
         return ctx.ngettext("{nick} did not answer again and is out of the line; {n} waiting.",
                             "{nick} did not answer again and is out of the line; {n} waiting.",
-                            len(repo.waiting(sess.id)), nick=entry.nick)
+                            len(repo.waiting(sess.pk)), nick=entry.nick)
     entry.skips += 1
     entry.status, entry.called_at, entry.host_id, entry.nearly_told = "waiting", None, None, True
     repo.save(entry)
-    others = [e for e in repo.waiting(sess.id) if e.id != entry.id]
+    others = [e for e in repo.waiting(sess.pk) if e.id != entry.id]
     repo.reorder(others[:1] + [entry] + others[1:])  # behind the next person: a moment to come back
     position = 2 if others else 1
     _dm_entry(
@@ -488,7 +484,7 @@ def _visitor(ctx: Context) -> tuple[Member | None, Identity]:
 
 def _entry_of_asker(ctx: Context, sess: OhSession) -> OhEntry | None:
     member, who = _visitor(ctx)
-    entry = _repo(ctx).active_entry(sess.id, who.platform, member.id if member else None, who.display)  # type: ignore[arg-type]
+    entry = _repo(ctx).active_entry(sess.pk, who.platform, member.pk if member else None, who.display)
     return leavers.here(ctx, entry)
 
 
@@ -496,7 +492,6 @@ async def q_join(ctx: Context, topic: str | None) -> str:
     sess = _require_open(ctx)
     member, who = _visitor(ctx)
     repo = _repo(ctx)
-    assert sess.id is not None
     line = Line.of(ctx, sess)  # read once: the checks, the new place and the estimate all use it
     if member is not None and member.id in line.hosts:
         raise ActionError(ctx._("You are on duty here: hosts take people with {prefix}next.", prefix=ctx.prefix))
@@ -515,7 +510,7 @@ async def q_join(ctx: Context, topic: str | None) -> str:
     was_empty, n = not line.waiting, len(line.waiting) + 1  # a newcomer goes to the end of the line
     entry = repo.add_entry(
         OhEntry(
-            session_id=sess.id,
+            session_id=sess.pk,
             member_id=member.id if member else None,
             platform=who.platform,
             account=who.account,
@@ -601,7 +596,7 @@ async def q_notify(ctx: Context, off: str | None) -> str:
     member = ctx.require_member()
     platform, channel = _here(ctx)
     repo = _repo(ctx)
-    existing = repo.notice_of(member.id, platform, channel)  # type: ignore[arg-type]
+    existing = repo.notice_of(member.pk, platform, channel)
     if off is not None:
         if existing is None:
             return ctx._("You had not asked for a DM here.")
@@ -611,7 +606,7 @@ async def q_notify(ctx: Context, off: str | None) -> str:
         return ctx._("Office hours are open now: {prefix}q join gets you in line.", prefix=ctx.prefix)
     if existing is not None:
         return ctx._("You're on the list already: one DM when office hours next open here.")
-    repo.add_notice(member.id, platform, channel, ctx.now)  # type: ignore[arg-type]
+    repo.add_notice(member.pk, platform, channel, ctx.now)
     return sentences(ctx._("I'll DM you once, when office hours next open here."), next_hint(ctx, platform, channel))
 
 

@@ -99,7 +99,8 @@ def remove_expired(ctx: Context, end: End, session_id: int | None = None) -> lis
     for entry in gone:
         end(ctx, entry, "left")
         untold = _untold(ctx, entry.session_id)
-        untold.append({"nick": entry.nick, "left_at": entry.left_at.isoformat()})  # type: ignore[union-attr]
+        assert entry.left_at is not None  # leavers_gone_by finds only people who left
+        untold.append({"nick": entry.nick, "left_at": entry.left_at.isoformat()})
         ctx.repos.kv.set(UNTOLD, str(entry.session_id), json.dumps(untold))
         _tell_leaver(ctx, entry)
     return gone
@@ -144,10 +145,9 @@ def pass_over(ctx: Context, sess: OhSession, waiting: list[OhEntry], end: End) -
     """For ``!next``: the people in ``waiting`` who can be called (in order), and one line
     about those passed over: out of the line since the last call, or away within the grace
     (who keep their place). The line ends with whom the host is calling."""
-    assert sess.id is not None
-    remove_expired(ctx, end, sess.id)
-    clauses = [_gone_clause(ctx, item["nick"], ctx.now - datetime.fromisoformat(item["left_at"])) for item in _untold(ctx, sess.id)]
-    ctx.repos.kv.forget(UNTOLD, str(sess.id))
+    remove_expired(ctx, end, sess.pk)
+    clauses = [_gone_clause(ctx, item["nick"], ctx.now - datetime.fromisoformat(item["left_at"])) for item in _untold(ctx, sess.pk)]
+    ctx.repos.kv.forget(UNTOLD, str(sess.pk))
     present = []
     for entry in waiting:
         if entry.status != "waiting":
@@ -181,9 +181,8 @@ def _minutes(delta: timedelta) -> int:
 def at_close(ctx: Context, sess: OhSession, end: End) -> None:
     """Before a queue closes: leavers past the grace count as left (not as closed before their
     turn), and nothing is kept for a next call that will not come."""
-    assert sess.id is not None
-    remove_expired(ctx, end, sess.id)
-    ctx.repos.kv.forget(UNTOLD, str(sess.id))
+    remove_expired(ctx, end, sess.pk)
+    ctx.repos.kv.forget(UNTOLD, str(sess.pk))
 
 
 def here(ctx: Context, entry: OhEntry | None) -> OhEntry | None:

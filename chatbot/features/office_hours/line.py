@@ -98,12 +98,11 @@ class Line:
     @classmethod
     def of(cls, ctx: Context, sess: OhSession) -> "Line":
         repo = ctx.repos.office_hours
-        assert sess.id is not None
         return cls(
             sess,
-            repo.waiting(sess.id),
-            repo.called(sess.id),
-            [d.member_id for d in repo.on_duty(sess.id)],
+            repo.waiting(sess.pk),
+            repo.called(sess.pk),
+            [d.member_id for d in repo.on_duty(sess.pk)],
             help_minutes(ctx, sess.platform, sess.channel),
             ctx.now,
         )

@@ -145,8 +145,7 @@ def csv_row(row: LogRow) -> list[str]:
     e, s = row.entry, row.session
     waited_until = e.called_at or e.ended_at
     wait = f"{minutes(waited_until - e.joined_at):.1f}" if waited_until else ""
-    helped = e.outcome == "helped" and e.called_at and e.ended_at
-    length = f"{minutes(e.ended_at - e.called_at):.1f}" if helped else ""  # type: ignore[operator]
+    length = f"{minutes(e.ended_at - e.called_at):.1f}" if e.outcome == "helped" and e.called_at and e.ended_at else ""
     return [
         spreadsheet_safe(f"{s.platform}:{s.channel}"), _iso(s.opened_at), _iso(e.joined_at), _iso(e.called_at),
         _iso(e.ended_at), wait, length, e.outcome or "", str(e.skips), spreadsheet_safe(row.host), spreadsheet_safe(row.person),

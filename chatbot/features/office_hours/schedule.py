@@ -127,8 +127,8 @@ def _tick(ctx: Context, sched: OfficeHourSchedule, start: datetime, open_queue: 
         run.opened_at, run.session_id = now, sess.id if sess else None
     if run.close_reminded_at is None and now >= end + timedelta(minutes=cfg.close_reminder_minutes):
         if sess is not None and sess.opened_at < end:
-            waiting = len(repo.waiting(sess.id))  # type: ignore[arg-type]
-            for duty in repo.on_duty(sess.id):  # type: ignore[arg-type]
+            waiting = len(repo.waiting(sess.pk))
+            for duty in repo.on_duty(sess.pk):
                 host = ctx.repos.members.get(duty.member_id)
                 if host is not None:
                     lang = ctx.language_of(host)
