@@ -36,7 +36,7 @@ def final_check_until(rnd: Round) -> datetime:
     """Until when the lead mentors of a closed round may still do its final checks (asked only
     once the round is closed: an open round has no such date, and that is a bug)."""
     if rnd.closed_at is None:
-        raise ValueError(f"round {rnd.name} is not closed")
+        raise RuntimeError(f"round {rnd.name} is not closed")
     return rnd.closed_at + timedelta(days=FINAL_CHECK_DAYS)
 
 
