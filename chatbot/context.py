@@ -230,8 +230,8 @@ class Context:
         """Fold deleted text out of the database files once this unit of work commits."""
         from storage.db import checkpoint
 
-        db = self.engine.db
-        self.after_commit.append(lambda: checkpoint(db))
+        database = self.engine.database
+        self.after_commit.append(lambda: checkpoint(database))
 
     # -- sending -------------------------------------------------------------------------------
 

@@ -166,7 +166,7 @@ class Conversations:
 
     def _resume(self, ctx: "Context", member: "Member", paused: dict[str, Any] | None) -> str | None:
         """Reopen a paused interview where it stopped; its question, or None."""
-        ctx.repos.session.flush()  # the ended conversation's row goes before the same key comes back
+        ctx.repos.db.flush()  # the ended conversation's row goes before the same key comes back
         following = ctx.repos.conversations.get(member.pk)
         if following is not None and paused:  # the finish began another interview: the paused one waits for it
             following.data = {**following.data, PAUSED: paused}
@@ -214,7 +214,7 @@ class Conversations:
         if conv is None:
             for feature in ctx.features:
                 if feature.resume is not None and feature.resume(ctx, text):
-                    ctx.repos.session.flush()
+                    ctx.repos.db.flush()
                     conv = ctx.repos.conversations.get(member.id)
                     break
         if conv is not None and self._expired(conv, ctx.now):

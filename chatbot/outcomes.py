@@ -206,7 +206,7 @@ def gather(repos: "Repos", rnd: "Round") -> OutcomeInputs:
     return OutcomeInputs(
         ends_on=rnd.ends_on, pairs=pairs, goals_reached=frozenset(q.goals_reached(rnd.pk)),
         finals_done=frozenset(q.finals_done(rnd.pk)), ratings=q.ratings(rnd.pk), checkins=checkins,
-        sessions={(t.mentor_id, t.mentee_id): t.sessions for t in repos.session_logs.totals(rnd.pk)},
+        sessions={(t.mentor_id, t.mentee_id): t.sessions for t in repos.mentoring_sessions.totals(rnd.pk)},
         earlier_mentors=frozenset(q.earlier_mentors(rnd)), activity=q.activity_days(mentees | set(visitors), earliest),
         visitors=visitors, feedback=_feedback_share(repos, rnd.pk),
     )

@@ -157,7 +157,7 @@ class People:
         if kind is None:
             return Identity("console", None, f"visitor{n}")
         name = f"p{n}"
-        with Session(self.bot.app.db) as s:
+        with Session(self.bot.app.database) as s:
             repos = Repos(s)
             member = repos.members.create("console", name, name, self.bot.clock.now())
             if kind:

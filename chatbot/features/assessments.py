@@ -347,7 +347,7 @@ async def _assess_other(ctx: Context, mentee: Member, kind: str, pair: Pair) -> 
     me = ctx.require_member()
     _interview_of(ctx, me)
     repo = ctx.repos.assessments
-    rnd = ctx.repos.session.get(Round, pair.round_id)
+    rnd = ctx.repos.db.get(Round, pair.round_id)
     assessment = repo.unfinished(mentee.pk, me.pk, kind, pair.round_id)
     if assessment is None:
         skills = skills_for(ctx, mentee, yours=False)
@@ -374,7 +374,7 @@ async def assess_final(ctx: Context, mentee: Member) -> str | None:
             "The final check is for {mentee}'s lead mentor; as co-mentor, add a review with {prefix}assess review {mentee}.", **fields,
         ))
     if ctx.repos.assessments.completed_final(mentee.pk, pair.round_id) is not None:
-        rnd = ctx.repos.session.get(Round, pair.round_id)
+        rnd = ctx.repos.db.get(Round, pair.round_id)
         fields = {"mentee": mentee.handle, "prefix": ctx.prefix}
         if rnd is not None:
             raise ActionError(ctx._(
@@ -401,7 +401,7 @@ def _report_round(ctx: Context, subject: Member, name: str | None) -> tuple[Roun
         return rnd, False
     if latest.round_id is None:
         return None, True
-    return ctx.repos.session.get(Round, latest.round_id), False
+    return ctx.repos.db.get(Round, latest.round_id), False
 
 
 async def assess_report(ctx: Context, mentee: str | None = None) -> str:

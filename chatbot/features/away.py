@@ -166,7 +166,7 @@ def _end_absence(ctx: Context, member: Member, how: str) -> list[Member]:
     )
     ctx.repos.away.end(period, how, ctx.now)
     member.away_until, member.away_reason = None, None
-    ctx.repos.session.add(member)
+    ctx.repos.db.add(member)
     told = []
     for person, relation in _concerned(ctx, member):
         text = ctx.language_of(person)._(BACK_NOTICE[relation], name=named(member))
@@ -211,7 +211,7 @@ async def away_until(ctx: Context, until: date, reason: str | None) -> str:
         period.until, period.reason = until, reason
         ctx.repos.away.save(period)
     me.away_until, me.away_reason = until, reason
-    ctx.repos.session.add(me)
+    ctx.repos.db.add(me)
     told = []
     for person, relation in _concerned(ctx, me):
         ctx.dm(

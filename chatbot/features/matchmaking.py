@@ -450,7 +450,7 @@ def pairs_at_risk(ctx: Context, rnd: Round) -> list[Risk]:
     Decided on plain rows for every pair (two queries in all); only the pairs at risk are
     loaded with their people, since a large programme has many pairs and few stuck ones."""
     prog = ctx.settings.programme
-    last_session = ctx.repos.session_logs.last_logged(rnd.pk)
+    last_session = ctx.repos.mentoring_sessions.last_logged(rnd.pk)
     today = ctx.now.date()
     found: dict[int, tuple[str, datetime]] = {}
     for a in ctx.repos.pairs.activity(rnd.pk):

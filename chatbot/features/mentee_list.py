@@ -36,7 +36,7 @@ def _goal_of(ctx: Context, mentee: Member, round_id: int) -> str:
 
 
 def _current_line(ctx: Context, me: Member, pair: Pair, mentee: Member) -> str:
-    total = next((t for t in ctx.repos.session_logs.totals(pair.round_id) if (t.mentor_id, t.mentee_id) == (me.id, mentee.id)), None)
+    total = next((t for t in ctx.repos.mentoring_sessions.totals(pair.round_id) if (t.mentor_id, t.mentee_id) == (me.id, mentee.id)), None)
     if total:
         sessions = ctx.ngettext("{n} session ({duration})", "{n} sessions ({duration})", total.sessions, duration=format_minutes(total.minutes))
     else:
@@ -69,7 +69,7 @@ async def my_mentees(ctx: Context, which: str | None = None) -> str:
         lines.append(ctx._("Earlier:"))
         seen: set[tuple[int, int]] = set()
         for pair in past:
-            mentee, rnd = ctx.repos.members.get(pair.mentee_id), ctx.repos.session.get(Round, pair.round_id)
+            mentee, rnd = ctx.repos.members.get(pair.mentee_id), ctx.repos.db.get(Round, pair.round_id)
             if mentee is None or rnd is None or (pair.mentee_id, pair.round_id) in seen or len(seen) >= PAST_SHOWN:
                 continue
             seen.add((pair.mentee_id, pair.round_id))

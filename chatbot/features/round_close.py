@@ -69,7 +69,7 @@ def close_round(ctx: Context, rnd: Round) -> str:
 
 
 def pair_sessions(ctx: Context, rnd: Round, pair: Pair, lang: Language) -> str:
-    logs = ctx.repos.session_logs.of_round(rnd.pk, mentor_id=pair.mentor_id, mentee_id=pair.mentee_id)
+    logs = ctx.repos.mentoring_sessions.of_round(rnd.pk, mentor_id=pair.mentor_id, mentee_id=pair.mentee_id)
     if not logs:
         return lang._("no session logged")
     return lang.ngettext("{n} session ({duration})", "{n} sessions ({duration})", len(logs),
@@ -171,7 +171,7 @@ def _tell_unpaired(ctx: Context, rnd: Round, paired: set[int | None]) -> None:
 def closed_report(ctx: Context, rnd: Round) -> str:
     """``!match report`` on a closed round: how many lead pairs took part and which never met."""
     pairs = [p for p in ctx.repos.pairs.of_round(rnd.pk, ended=True) if p.kind == "mentor"]
-    met = {(t.mentor_id, t.mentee_id) for t in ctx.repos.session_logs.totals(rnd.pk)}
+    met = {(t.mentor_id, t.mentee_id) for t in ctx.repos.mentoring_sessions.totals(rnd.pk)}
     silent = [p.pk for p in pairs if (p.mentor_id, p.mentee_id) not in met]
     took_part = ctx.ngettext("{round} is closed: {n} pair took part", "{round} is closed: {n} pairs took part", len(pairs), round=rnd.name)
     if not silent:

@@ -55,7 +55,7 @@ def _people(repos: Repos, rnd: Round) -> dict[int, str]:
     ids: set[int] = set()
     for pair in repos.round_reports.pairs(rnd.pk):
         ids |= {pair.mentee_id, pair.mentor_id}
-    for log in repos.round_reports.session_logs(rnd.pk):
+    for log in repos.round_reports.mentoring_sessions(rnd.pk):
         ids |= {log.mentee_id, log.mentor_id}
     for a in repos.round_reports.assessments(rnd.pk):
         ids |= {i for i in (a.member_id, a.assessor_id) if i is not None}
@@ -71,7 +71,7 @@ def _pairs(repos: Repos, rnd: Round) -> Table:
 
 def _sessions(repos: Repos, rnd: Round, who: dict[int, str]) -> Table:
     rows = tuple((s.id, s.mentor_id, who.get(s.mentor_id), s.mentee_id, who.get(s.mentee_id), utc_iso(s.held_on), s.minutes,
-                  s.topic, utc_iso(s.logged_at)) for s in repos.round_reports.session_logs(rnd.pk))
+                  s.topic, utc_iso(s.logged_at)) for s in repos.round_reports.mentoring_sessions(rnd.pk))
     return Table("sessions", ("session_id", "mentor_id", "mentor", "mentee_id", "mentee", "held_on", "minutes", "topic",
                               "logged_at"), rows)
 

@@ -73,7 +73,7 @@ def mentee_round(ctx: Context, mentee: Member) -> Round:
     else (between rounds) the latest round they signed up for."""
     pairs = ctx.repos.pairs.of_mentee(mentee.pk)
     if pairs:
-        rnd = ctx.repos.session.get(Round, pairs[0].round_id)
+        rnd = ctx.repos.db.get(Round, pairs[0].round_id)
         if rnd is not None:
             return rnd
     for rnd in reversed(ctx.repos.rounds.not_closed()):

@@ -213,7 +213,7 @@ async def _finish_signup(ctx: Context, data: dict[str, Any]) -> str:
     member.languages = data.get("languages", member.languages)
     member.role_focus = data.get("focus", member.role_focus)
     member.status = "active"
-    ctx.repos.session.add(member)
+    ctx.repos.db.add(member)
     kind = data["kind"]
     existing = ctx.repos.signups.of(member.pk, rnd.pk, kind)
     signup = existing[0] if existing else Signup(member_id=member.pk, round_id=rnd.pk, kind=kind, created_at=ctx.now)
@@ -383,7 +383,7 @@ async def profile_set(ctx: Context, field: str, value: str) -> str:
             ctx.repos.signups.save(signup)
     except ValueError as exc:
         raise ActionError(in_language(exc, ctx.language)) from None
-    ctx.repos.session.add(member)
+    ctx.repos.db.add(member)
     _correct_interview(ctx, member, field)
     return ctx._("Saved. {profile}", profile=describe(ctx, member))
 
@@ -415,7 +415,7 @@ async def withdraw(ctx: Context, confirm: str | None) -> str:
         ctx.repos.roles.revoke(member.pk, s.kind)
     end_pairs_of(ctx, member, "withdrew")
     member.status = "withdrawn"
-    ctx.repos.session.add(member)
+    ctx.repos.db.add(member)
     ctx.repos.conversations.end(member.pk)
     return ctx._("You have withdrawn. Thank you for taking part; {command} brings you back.", command=ctx.command("signup"))
 

@@ -72,7 +72,7 @@ def note_waiting(ctx: Context, rnd: Round, result: MatchResult) -> None:
 def capacity_freed(ctx: Context, round_id: int) -> None:
     """A mentor gained room in the round: the coordinators hear who waits first, with the
     matcher's suggestion for them (once per suggested pair)."""
-    rnd = ctx.repos.session.get(Round, round_id)
+    rnd = ctx.repos.db.get(Round, round_id)
     if rnd is None or rnd.status == "closed":
         return
     queue = waiting(ctx, rnd)

@@ -106,7 +106,7 @@ def open_next(ctx: Context, member: Member, platform: str) -> dict[str, Any] | N
     data, or None."""
     data = first_ready(ctx, member)
     if data is not None:
-        ctx.repos.session.flush()  # an ended interview's row goes before the same key comes back
+        ctx.repos.db.flush()  # an ended interview's row goes before the same key comes back
         ctx.repos.conversations.start(member.pk, FLOW, STEP_NAMES[0], platform, data, ctx.now)
     return data
 

@@ -118,7 +118,7 @@ def _stale(ctx: Context, member: Member) -> bool:
     if conv is None or conv.flow != FLOW or conv.data.get("request") in {r.id for r, _ in ready(ctx, member)}:
         return False
     ctx.repos.conversations.end(member.pk)
-    ctx.repos.session.flush()
+    ctx.repos.db.flush()
     return True
 
 

@@ -38,7 +38,7 @@ from chatbot.features.office_hours.line import Line, about, compact, expected_wa
 from chatbot.features.office_hours.names import channel_language, channel_name, name_on
 from chatbot.features.office_hours.report import compute_stats, export_help_log, percentile, stats_text, summary
 from chatbot.features.office_hours.schedule import current_occurrence, next_hint, run_schedules, tz_of
-from storage.office_hours import OfficeHoursRepo, OhDuty, OhEntry, OhSession
+from storage.office_hours import OfficeHoursRepo, OhDuty, OhEntry, OfficeHour
 from storage.tables import Member
 
 #: what this module offers; the pure helpers are re-exported for callers that import them from here
@@ -84,12 +84,12 @@ def _has_dms(ctx: Context, platform: str) -> bool:
     return caps is None or caps.direct_messages
 
 
-def _tell(ctx: Context, entry: OhEntry, sess: OhSession, private: str, public: str) -> None:
+def _tell(ctx: Context, entry: OhEntry, hour: OfficeHour, private: str, public: str) -> None:
     """Tell a person in line: by DM where their platform has DMs, else in the channel."""
     member = ctx.repos.members.get(entry.member_id) if entry.member_id is not None else None
     if member is not None and _has_dms(ctx, entry.platform) and ctx.dm(member, private):
         return
-    ctx.announce(Where(sess.platform, sess.channel), public, mention=_identity(entry))
+    ctx.announce(Where(hour.platform, hour.channel), public, mention=_identity(entry))
 
 
 def _reader(ctx: Context, entry: OhEntry) -> Language:
@@ -120,17 +120,17 @@ def _closed_text(ctx: Context, platform: str, channel: str) -> str:
     )
 
 
-def _require_open(ctx: Context) -> OhSession:
+def _require_open(ctx: Context) -> OfficeHour:
     platform, channel = _here(ctx)
-    sess = _repo(ctx).open_session(platform, channel)
-    if sess is None:
+    hour = _repo(ctx).open_hour(platform, channel)
+    if hour is None:
         raise ActionError(_closed_text(ctx, platform, channel))
-    return sess
+    return hour
 
 
-def _require_duty(ctx: Context, sess: OhSession) -> Member:
+def _require_duty(ctx: Context, hour: OfficeHour) -> Member:
     host = ctx.require_member()
-    if _repo(ctx).duty_of(sess.pk, host.pk) is None:
+    if _repo(ctx).duty_of(hour.pk, host.pk) is None:
         raise ActionError(ctx._("You are not on duty here: {prefix}oh duty on first.", prefix=ctx.prefix))
     if away_now(host, ctx.now):  # a duty left over from before the away time: away means no duty
         raise ActionError(ctx._("You are away until {until}: {prefix}back first, or {prefix}oh duty off.",
@@ -143,18 +143,18 @@ def _check_not_away(member: Member, ctx: Context) -> None:
         raise ActionError(ctx._("You are away until {until}, so you cannot go on duty.", until=member.away_until))
 
 
-def _off_duty(ctx: Context, sess: OhSession, duty: OhDuty, host: Member) -> tuple[str, list[OhDuty]]:
+def _off_duty(ctx: Context, hour: OfficeHour, duty: OhDuty, host: Member) -> tuple[str, list[OhDuty]]:
     """End a host's duty (and their current help); the last host off closes the queue.
     Returns a note on the help that ended ("" if none) and the hosts still on duty."""
     repo = _repo(ctx)
     note = ""
-    current = repo.current_of(sess.pk, host.pk)
+    current = repo.current_of(hour.pk, host.pk)
     if current is not None:
         note = ctx._("Your help with {nick} ended ({took}).", nick=current.nick, took=took(_end(ctx, current, "helped"), ctx.language))
     repo.end_duty(duty, ctx.now)
-    remaining = repo.on_duty(sess.pk)
+    remaining = repo.on_duty(hour.pk)
     if not remaining:
-        _close(ctx, sess, "no host")
+        _close(ctx, hour, "no host")
     return note, remaining
 
 
@@ -162,27 +162,27 @@ def leave_every_duty(ctx: Context, host: Member) -> list[str]:
     """Take a host off duty everywhere (they are going away); returns the channels' names.
     Called by ``!away until``: away promises no office-hour duty."""
     left = []
-    for duty, sess in _repo(ctx).duties_of_member(host.pk):
-        _off_duty(ctx, sess, duty, host)
-        left.append(channel_name(ctx, sess.platform, sess.channel))
+    for duty, hour in _repo(ctx).duties_of_member(host.pk):
+        _off_duty(ctx, hour, duty, host)
+        left.append(channel_name(ctx, hour.platform, hour.channel))
     return left
 
 
 # ---------------------------------------------------------------------------- opening and closing
 
 
-def _open(ctx: Context, platform: str, channel: str, hosts: list[Member], topic: str | None, by: int | None) -> OhSession:
+def _open(ctx: Context, platform: str, channel: str, hosts: list[Member], topic: str | None, by: int | None) -> OfficeHour:
     """Open a channel's queue with ``hosts`` on duty; announce it and send the ``!q notify`` DMs."""
     repo = _repo(ctx)
     occurrence = current_occurrence(ctx, platform, channel)
     if topic is None and occurrence is not None:  # the schedule's, as the channel's language words it
         topic = occurrence[0].topic_in(channel_language(ctx, platform, channel))
-    sess = repo.start_session(platform, channel, topic, by, ctx.now)
+    hour = repo.start_hour(platform, channel, topic, by, ctx.now)
     for host in hosts:
-        repo.start_duty(sess.pk, host.pk, ctx.now)
+        repo.start_duty(hour.pk, host.pk, ctx.now)
     if occurrence is not None:
         run = repo.run_for(occurrence[0].key, occurrence[1])
-        run.opened_at, run.session_id = run.opened_at or ctx.now, sess.id
+        run.opened_at, run.session_id = run.opened_at or ctx.now, hour.id
         repo.save_run(run)
     names = [name_on(ctx, h.id, platform) for h in hosts]
     lang = channel_language(ctx, platform, channel)
@@ -201,7 +201,7 @@ def _open(ctx: Context, platform: str, channel: str, hosts: list[Member], topic:
             ctx.dm(member, reader._("Office hours are open in {where} now, with {hosts}: {prefix}q join there gets you in line.",
                                     where=channel_name(ctx, platform, channel), hosts=reader.join(names), prefix=ctx.prefix))
         repo.remove_notice(notice)
-    return sess
+    return hour
 
 
 def _join_hint(ctx: Context, lang: Language) -> str:
@@ -215,18 +215,18 @@ def _end(ctx: Context, entry: OhEntry, outcome: str) -> timedelta:
     return ctx.now - entry.called_at if entry.called_at else timedelta(0)
 
 
-def _close(ctx: Context, sess: OhSession, reason: str) -> None:
+def _close(ctx: Context, hour: OfficeHour, reason: str) -> None:
     """Close the queue: helps in progress end, people waiting are told, the channel gets a summary."""
     repo = _repo(ctx)
-    leavers.at_close(ctx, sess, _end)
-    for entry in repo.called(sess.pk):
+    leavers.at_close(ctx, hour, _end)
+    for entry in repo.called(hour.pk):
         _end(ctx, entry, "helped")
-    waiting = repo.waiting(sess.pk)
+    waiting = repo.waiting(hour.pk)
     for entry in waiting:
         _end(ctx, entry, "closed")
-    repo.close_session(sess, reason, ctx.now)
-    lang = channel_language(ctx, sess.platform, sess.channel)
-    done = summary(repo.entries(sess.pk), lang)
+    repo.close_hour(hour, reason, ctx.now)
+    lang = channel_language(ctx, hour.platform, hour.channel)
+    done = summary(repo.entries(hour.pk), lang)
     text = sentences(
         lang._("Office hours are closed: no host is on duty any more. {summary}.", summary=done)
         if reason == "no host" else lang._("Office hours are closed. {summary}.", summary=done),
@@ -234,28 +234,28 @@ def _close(ctx: Context, sess: OhSession, reason: str) -> None:
                names=_names([e.nick for e in waiting]), prefix=ctx.prefix)
         if waiting else lang._("Thanks, everyone!"),
     )
-    ctx.announce(Where(sess.platform, sess.channel), text)
+    ctx.announce(Where(hour.platform, hour.channel), text)
     for entry in waiting:
         _dm_entry(
             ctx, entry,
             _reader(ctx, entry)._(
                 "Office hours in {where} closed before your turn, sorry. {prefix}q notify there gets you a DM when they open again.",
-                where=channel_name(ctx, sess.platform, sess.channel), prefix=ctx.prefix,
+                where=channel_name(ctx, hour.platform, hour.channel), prefix=ctx.prefix,
             ),
         )
 
 
-def _nearly_up(ctx: Context, sess: OhSession) -> None:
+def _nearly_up(ctx: Context, hour: OfficeHour) -> None:
     """Whoever has become first or second in line without being told so is told now."""
-    line = Line.of(ctx, sess)
+    line = Line.of(ctx, hour)
     waits = line.waits()
     for n, (entry, wait) in enumerate(zip(line.waiting[:2], waits), 1):
         if entry.nearly_told:
             continue
         entry.nearly_told = True
         _repo(ctx).save(entry)
-        where = channel_name(ctx, sess.platform, sess.channel)
-        reader, public = _reader(ctx, entry), channel_language(ctx, sess.platform, sess.channel)
+        where = channel_name(ctx, hour.platform, hour.channel)
+        reader, public = _reader(ctx, entry), channel_language(ctx, hour.platform, hour.channel)
         if n == 1:
             private_text = reader._("You're next in line in {where} ({wait}): please be ready when a host calls you.",
                                     where=where, wait=about(wait, reader))
@@ -266,7 +266,7 @@ def _nearly_up(ctx: Context, sess: OhSession) -> None:
                                     where=where, wait=about(wait, reader))
             public_text = public._("you're second in line ({wait}): please be ready when a host calls you.",
                                    wait=about(wait, public))
-        _tell(ctx, entry, sess, private_text, public_text)
+        _tell(ctx, entry, hour, private_text, public_text)
 
 
 # ---------------------------------------------------------------------------- host commands
@@ -275,7 +275,7 @@ def _nearly_up(ctx: Context, sess: OhSession) -> None:
 async def oh_open(ctx: Context, topic: str | None) -> None:
     host = ctx.require_member()
     platform, channel = _here(ctx)
-    existing = _repo(ctx).open_session(platform, channel)
+    existing = _repo(ctx).open_hour(platform, channel)
     if existing is not None:
         if _repo(ctx).duty_of(existing.pk, host.pk) is not None:
             raise ActionError(ctx._("Office hours are open here already, and you are on duty."))
@@ -292,16 +292,16 @@ async def oh_close(ctx: Context) -> None:
 
 async def oh_duty(ctx: Context, state: str) -> str | None:
     host = ctx.require_member()
-    sess = _require_open(ctx)
+    hour = _require_open(ctx)
     repo = _repo(ctx)
-    duty = repo.duty_of(sess.pk, host.pk)
+    duty = repo.duty_of(hour.pk, host.pk)
     if state == "on":
         _check_not_away(host, ctx)
         if duty is not None:
             return ctx._("You are on duty already.")
-        repo.start_duty(sess.pk, host.pk, ctx.now)
-        others = [name_on(ctx, d.member_id, sess.platform) for d in repo.on_duty(sess.pk) if d.member_id != host.pk]
-        waiting = len(repo.waiting(sess.pk))
+        repo.start_duty(hour.pk, host.pk, ctx.now)
+        others = [name_on(ctx, d.member_id, hour.platform) for d in repo.on_duty(hour.pk) if d.member_id != host.pk]
+        waiting = len(repo.waiting(hour.pk))
         return sentences(
             ctx.ngettext("You're on duty with {others} ({n} host).", "You're on duty with {others} ({n} hosts).",
                          len(others) + 1, others=", ".join(others)),
@@ -310,11 +310,11 @@ async def oh_duty(ctx: Context, state: str) -> str | None:
         )
     if duty is None:
         raise ActionError(ctx._("You are not on duty here."))
-    note, remaining = _off_duty(ctx, sess, duty, host)
+    note, remaining = _off_duty(ctx, hour, duty, host)
     if not remaining:
         return note or None
-    names = ", ".join(name_on(ctx, d.member_id, sess.platform) for d in remaining)
-    waiting = len(repo.waiting(sess.pk))
+    names = ", ".join(name_on(ctx, d.member_id, hour.platform) for d in remaining)
+    waiting = len(repo.waiting(hour.pk))
     if waiting:
         off = ctx.ngettext("You're off duty; {names} carries on ({waiting} waiting).",
                            "You're off duty; {names} carry on ({waiting} waiting).",
@@ -327,10 +327,10 @@ async def oh_duty(ctx: Context, state: str) -> str | None:
 
 async def oh_hosts(ctx: Context) -> str:
     platform, channel = _here(ctx)
-    sess = _repo(ctx).open_session(platform, channel)
-    if sess is None:
+    hour = _repo(ctx).open_hour(platform, channel)
+    if hour is None:
         return _closed_text(ctx, platform, channel)
-    line = Line.of(ctx, sess)
+    line = Line.of(ctx, hour)
     with_whom = {e.host_id: e.nick for e in line.called}
     parts = [
         ctx._("{host} (with {nick})", host=name_on(ctx, h, platform), nick=with_whom[h]) if h in with_whom
@@ -342,14 +342,14 @@ async def oh_hosts(ctx: Context) -> str:
 
 
 async def next_(ctx: Context) -> str:
-    sess = _require_open(ctx)
-    host = _require_duty(ctx, sess)
+    hour = _require_open(ctx)
+    host = _require_duty(ctx, hour)
     repo = _repo(ctx)
     note = ""
-    current = repo.current_of(sess.pk, host.pk)
+    current = repo.current_of(hour.pk, host.pk)
     if current is not None:
         note = ctx._("Done with {nick} ({took}).", nick=current.nick, took=took(_end(ctx, current, "helped"), ctx.language))
-    left, waiting = leavers.pass_over(ctx, sess, repo.waiting(sess.pk), _end)
+    left, waiting = leavers.pass_over(ctx, hour, repo.waiting(hour.pk), _end)
     if not waiting:
         later = ctx._("I'll DM you when someone joins.") if ctx.settings.office_hours.notify_hosts != "none" else ""
         return sentences(note, left, ctx._("Nobody is waiting."), later)
@@ -358,13 +358,13 @@ async def next_(ctx: Context) -> str:
     repo.save(entry)
     assert ctx.who is not None
     ctx.announce(
-        Where(sess.platform, sess.channel),
-        channel_language(ctx, sess.platform, sess.channel)._("{host} is ready for you now.", host=ctx.who.display),
+        Where(hour.platform, hour.channel),
+        channel_language(ctx, hour.platform, hour.channel)._("{host} is ready for you now.", host=ctx.who.display),
         mention=_identity(entry),
     )
     _dm_entry(ctx, entry, _reader(ctx, entry)._("{host} is ready for you in {where} now.", host=ctx.who.display,
-                                                where=channel_name(ctx, sess.platform, sess.channel)))
-    _nearly_up(ctx, sess)
+                                                where=channel_name(ctx, hour.platform, hour.channel)))
+    _nearly_up(ctx, hour)
     waited = took(ctx.now - entry.joined_at, ctx.language)
     with_ = (
         ctx._("You're with {nick} (waited {waited}; topic: {topic}).", nick=entry.nick, waited=waited, topic=entry.topic)
@@ -380,17 +380,17 @@ async def next_(ctx: Context) -> str:
 async def oh_say(ctx: Context, text: str) -> str:
     """A host tells everyone in line something ("running 10 minutes late"): by DM where their
     platform and account allow one, else in one channel line that names them."""
-    sess = _require_open(ctx)
-    host = _require_duty(ctx, sess)
+    hour = _require_open(ctx)
+    host = _require_duty(ctx, hour)
     message = " ".join(text.split())
     if not message:
         raise ActionError(ctx._("Say what to tell them: {prefix}oh say running 10 minutes late.", prefix=ctx.prefix))
     repo = _repo(ctx)
     assert ctx.who is not None
-    people = [*repo.called(sess.pk), *repo.waiting(sess.pk)]
+    people = [*repo.called(hour.pk), *repo.waiting(hour.pk)]
     if not people:
         return ctx._("Nobody is in line to tell.")
-    where = channel_name(ctx, sess.platform, sess.channel)
+    where = channel_name(ctx, hour.platform, hour.channel)
     by_dm, here = 0, []
     for entry in people:
         member = ctx.repos.members.get(entry.member_id) if entry.member_id is not None else None
@@ -402,7 +402,7 @@ async def oh_say(ctx: Context, text: str) -> str:
         else:
             here.append(entry.nick)
     if here:
-        ctx.announce(Where(sess.platform, sess.channel), channel_language(ctx, sess.platform, sess.channel)._(
+        ctx.announce(Where(hour.platform, hour.channel), channel_language(ctx, hour.platform, hour.channel)._(
             "{names}: from {host}: {message}", names=_names(here, most=20), host=ctx.who.display, message=message))
     counts = {"by_dm": ctx.language.number(by_dm), "here": ctx.language.number(len(here))}
     if by_dm and here:
@@ -415,18 +415,18 @@ async def oh_say(ctx: Context, text: str) -> str:
                         "Told {n} people in line ({here} here in the channel).", len(people), **counts)
 
 
-def _current(ctx: Context, sess: OhSession, host: Member) -> OhEntry:
-    entry = _repo(ctx).current_of(sess.pk, host.pk)
+def _current(ctx: Context, hour: OfficeHour, host: Member) -> OhEntry:
+    entry = _repo(ctx).current_of(hour.pk, host.pk)
     if entry is None:
         raise ActionError(ctx._("You are not with anyone now: {prefix}next calls the next person.", prefix=ctx.prefix))
     return entry
 
 
 async def done(ctx: Context) -> str:
-    sess = _require_open(ctx)
-    entry = _current(ctx, sess, ctx.require_member())
+    hour = _require_open(ctx)
+    entry = _current(ctx, hour, ctx.require_member())
     length = took(_end(ctx, entry, "helped"), ctx.language)
-    waiting = len(_repo(ctx).waiting(sess.pk))
+    waiting = len(_repo(ctx).waiting(hour.pk))
     after = (
         ctx.ngettext("{n} waiting: {prefix}next when you're ready.", "{n} waiting: {prefix}next when you're ready.",
                      waiting, prefix=ctx.prefix)
@@ -436,8 +436,8 @@ async def done(ctx: Context) -> str:
 
 
 async def skip(ctx: Context) -> str:
-    sess = _require_open(ctx)
-    entry = _current(ctx, sess, ctx.require_member())
+    hour = _require_open(ctx)
+    entry = _current(ctx, hour, ctx.require_member())
     repo = _repo(ctx)
     if entry.skips >= 1:
         _end(ctx, entry, "no-show")
@@ -446,16 +446,16 @@ async def skip(ctx: Context) -> str:
             _reader(ctx, entry)._(
                 "You missed your turn in {where} again, so you are out of the line. "
                 "{prefix}q join there gets you back in, at the end.",
-                where=channel_name(ctx, sess.platform, sess.channel), prefix=ctx.prefix,
+                where=channel_name(ctx, hour.platform, hour.channel), prefix=ctx.prefix,
             ),
         )
         return ctx.ngettext("{nick} did not answer again and is out of the line; {n} waiting.",
                             "{nick} did not answer again and is out of the line; {n} waiting.",
-                            len(repo.waiting(sess.pk)), nick=entry.nick)
+                            len(repo.waiting(hour.pk)), nick=entry.nick)
     entry.skips += 1
     entry.status, entry.called_at, entry.host_id, entry.nearly_told = "waiting", None, None, True
     repo.save(entry)
-    others = [e for e in repo.waiting(sess.pk) if e.id != entry.id]
+    others = [e for e in repo.waiting(hour.pk) if e.id != entry.id]
     repo.reorder(others[:1] + [entry] + others[1:])  # behind the next person: a moment to come back
     position = 2 if others else 1
     _dm_entry(
@@ -463,10 +463,10 @@ async def skip(ctx: Context) -> str:
         _reader(ctx, entry)._(
             "You missed your turn in {where}: you're back in line at #{position}. "
             "If you miss the next call too, you lose your place.",
-            where=channel_name(ctx, sess.platform, sess.channel), position=position,
+            where=channel_name(ctx, hour.platform, hour.channel), position=position,
         ),
     )
-    _nearly_up(ctx, sess)
+    _nearly_up(ctx, hour)
     return ctx._("{nick} did not answer: back in line at #{position} (last chance). {prefix}next calls the next person.",
                  nick=entry.nick, position=position, prefix=ctx.prefix)
 
@@ -482,24 +482,24 @@ def _visitor(ctx: Context) -> tuple[Member | None, Identity]:
     return ctx.member, ctx.who
 
 
-def _entry_of_asker(ctx: Context, sess: OhSession) -> OhEntry | None:
+def _entry_of_asker(ctx: Context, hour: OfficeHour) -> OhEntry | None:
     member, who = _visitor(ctx)
-    entry = _repo(ctx).active_entry(sess.pk, who.platform, member.pk if member else None, who.display)
+    entry = _repo(ctx).active_entry(hour.pk, who.platform, member.pk if member else None, who.display)
     return leavers.here(ctx, entry)
 
 
 async def q_join(ctx: Context, topic: str | None) -> str:
-    sess = _require_open(ctx)
+    hour = _require_open(ctx)
     member, who = _visitor(ctx)
     repo = _repo(ctx)
-    line = Line.of(ctx, sess)  # read once: the checks, the new place and the estimate all use it
+    line = Line.of(ctx, hour)  # read once: the checks, the new place and the estimate all use it
     if member is not None and member.id in line.hosts:
         raise ActionError(ctx._("You are on duty here: hosts take people with {prefix}next.", prefix=ctx.prefix))
     topic = _clean_topic(topic)
-    entry = _entry_of_asker(ctx, sess)
+    entry = _entry_of_asker(ctx, hour)
     if entry is not None:
         if entry.status == "called":
-            raise ActionError(ctx._("{host} is with you now.", host=name_on(ctx, entry.host_id, sess.platform)))
+            raise ActionError(ctx._("{host} is with you now.", host=name_on(ctx, entry.host_id, hour.platform)))
         n = line.position(entry)
         wait = about(line.waits()[n - 1], ctx.language)
         if topic and topic != entry.topic:
@@ -510,7 +510,7 @@ async def q_join(ctx: Context, topic: str | None) -> str:
     was_empty, n = not line.waiting, len(line.waiting) + 1  # a newcomer goes to the end of the line
     entry = repo.add_entry(
         OhEntry(
-            session_id=sess.pk,
+            session_id=hour.pk,
             member_id=member.id if member else None,
             platform=who.platform,
             account=who.account,
@@ -523,7 +523,7 @@ async def q_join(ctx: Context, topic: str | None) -> str:
     )
     line = replace(line, waiting=[*line.waiting, entry])
     wait = line.waits()[n - 1]
-    _tell_hosts(ctx, sess, entry, n, was_empty, line.hosts)
+    _tell_hosts(ctx, hour, entry, n, was_empty, line.hosts)
     if wait < 1:
         return ctx._("You're #{position} in line: a host will call you any moment now.", position=n)
     return ctx.ngettext("You're #{position} in line, {wait} ({n} host on duty).",
@@ -531,11 +531,11 @@ async def q_join(ctx: Context, topic: str | None) -> str:
                         len(line.hosts), position=n, wait=about(wait, ctx.language))
 
 
-def _tell_hosts(ctx: Context, sess: OhSession, entry: OhEntry, position: int, was_empty: bool, hosts: list[int]) -> None:
+def _tell_hosts(ctx: Context, hour: OfficeHour, entry: OhEntry, position: int, was_empty: bool, hosts: list[int]) -> None:
     mode = ctx.settings.office_hours.notify_hosts
     if mode == "none" or (mode == "first" and not was_empty):
         return
-    where = channel_name(ctx, sess.platform, sess.channel)
+    where = channel_name(ctx, hour.platform, hour.channel)
     for host_id in hosts:
         host = ctx.repos.members.get(host_id)
         if host is not None:
@@ -549,13 +549,13 @@ def _tell_hosts(ctx: Context, sess: OhSession, entry: OhEntry, position: int, wa
 
 async def q_leave(ctx: Context) -> str:
     platform, channel = _here(ctx)
-    sess = _repo(ctx).open_session(platform, channel)
-    entry = _entry_of_asker(ctx, sess) if sess is not None else None
-    if sess is None or entry is None:
+    hour = _repo(ctx).open_hour(platform, channel)
+    entry = _entry_of_asker(ctx, hour) if hour is not None else None
+    if hour is None or entry is None:
         raise ActionError(ctx._("You are not in line here."))
     host = name_on(ctx, entry.host_id, platform) if entry.status == "called" else None
     _end(ctx, entry, "left")
-    _nearly_up(ctx, sess)
+    _nearly_up(ctx, hour)
     if host is not None:
         return ctx._("You've left; {host} is free for the next person.", host=host)
     return ctx._("You've left the line. Come back any time.")
@@ -563,10 +563,10 @@ async def q_leave(ctx: Context) -> str:
 
 async def q_show(ctx: Context) -> str:
     platform, channel = _here(ctx)
-    sess = _repo(ctx).open_session(platform, channel)
-    if sess is None:
+    hour = _repo(ctx).open_hour(platform, channel)
+    if hour is None:
         return _closed_text(ctx, platform, channel)
-    line = Line.of(ctx, sess)
+    line = Line.of(ctx, hour)
     lang = ctx.language
     if not line.waiting:
         free = len(line.hosts) - len({e.host_id for e in line.called})
@@ -585,7 +585,7 @@ async def q_show(ctx: Context) -> str:
         shown.append(ctx._("+{more} more (last {wait})", more=len(line.waiting) - most, wait=compact(waits[-1], lang)))
     text = ctx.ngettext("{waiting} waiting, {n} host: {people}.", "{waiting} waiting, {n} hosts: {people}.",
                         len(line.hosts), waiting=lang.number(len(line.waiting)), people=", ".join(shown))
-    mine = _entry_of_asker(ctx, sess) if ctx.member is not None or ctx.settings.office_hours.allow_anonymous else None
+    mine = _entry_of_asker(ctx, hour) if ctx.member is not None or ctx.settings.office_hours.allow_anonymous else None
     if mine is not None and mine.status == "waiting" and line.position(mine) > most:
         n = line.position(mine)
         text = sentences(text, ctx._("You: #{position} {wait}.", position=n, wait=compact(waits[n - 1], lang)))
@@ -602,7 +602,7 @@ async def q_notify(ctx: Context, off: str | None) -> str:
             return ctx._("You had not asked for a DM here.")
         repo.remove_notice(existing)
         return ctx._("OK: no DM when office hours open here.")
-    if repo.open_session(platform, channel) is not None:
+    if repo.open_hour(platform, channel) is not None:
         return ctx._("Office hours are open now: {prefix}q join gets you in line.", prefix=ctx.prefix)
     if existing is not None:
         return ctx._("You're on the list already: one DM when office hours next open here.")
@@ -636,7 +636,7 @@ async def oh_stats(ctx: Context, channel: str | None, days: int | None) -> str:
     repo = _repo(ctx)
     where = channel_name(ctx, platform or ctx.where.platform, channel) if channel else None
     tz = tz_of(ctx.member)
-    st = compute_stats(repo.sessions_since(since, platform, channel), repo.help_log(since, platform, channel), tz)
+    st = compute_stats(repo.hours_since(since, platform, channel), repo.help_log(since, platform, channel), tz)
     return stats_text(st, where, days, tz, ctx.language)
 
 
