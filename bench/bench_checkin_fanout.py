@@ -74,7 +74,7 @@ def populate(app: App, n: int) -> None:
         dict(round_id=1, mentee_id=i, mentor_id=n + 1 + (i - 1) // MENTEES_PER_MENTOR, kind="mentor", created_at=PAIRED_AT)
         for i in range(1, n + 1)
     ]
-    with app.db.begin() as con:
+    with app.database.begin() as con:
         con.execute(insert(Member), people)
         con.execute(insert(PlatformIdentity), idents)
         con.execute(insert(Round), [dict(id=1, name="2027 Q1", starts_on=date(2027, 1, 1), ends_on=date(2027, 3, 31),
@@ -95,7 +95,7 @@ async def one(n: int, batch: int, url: str) -> dict[str, float]:
     await app.start(schedule=False)
     t0 = time.perf_counter()
     populate(app, n)
-    analyze(app.db)  # as migrate-data does after a bulk load (SQLite: statistics for the planner too)
+    analyze(app.database)  # as migrate-data does after a bulk load (SQLite: statistics for the planner too)
     populate_s = time.perf_counter() - t0
     clock.set(MONDAY_JUST_PAST_TEN)
     rss_before = maxrss_mb()

@@ -44,8 +44,8 @@ from chatbot.features.dashboard import chart_figure  # noqa: E402
 from chatbot.context import Context  # noqa: E402
 from storage.checkins import ANSWERED, MISSED, Checkin  # noqa: E402
 from storage.mentorship import Pair  # noqa: E402
-from storage.office_hours import OhEntry, OhSession  # noqa: E402
-from storage.progress import SessionLog  # noqa: E402
+from storage.office_hours import OhEntry, OfficeHour  # noqa: E402
+from storage.progress import MentoringSession  # noqa: E402
 from storage.repos import Repos  # noqa: E402
 from storage.tables import Member, MemberRole, Round, Signup  # noqa: E402
 
@@ -55,7 +55,7 @@ NOW = START + timedelta(weeks=12)
 
 def seed(app: App, pairs: int) -> None:
     """The round, written with bulk inserts (the point is reading it)."""
-    with Session(app.db) as s:
+    with Session(app.database) as s:
         rnd = Round(name="2027 Q1", starts_on=date(2027, 1, 4), ends_on=date(2027, 3, 28), opened_at=START)
         s.add(rnd)
         s.flush()
@@ -80,8 +80,8 @@ def seed(app: App, pairs: int) -> None:
                 logs.append(dict(round_id=rnd.id, mentor_id=b, mentee_id=a, held_on=(START + timedelta(weeks=week)).date(),
                                  minutes=45, topic="review", logged_at=START + timedelta(weeks=week)))
         s.execute(insert(Checkin), checkins)
-        s.execute(insert(SessionLog), logs)
-        oh = OhSession(platform="console", channel="#oh", opened_at=START, closed_at=NOW)
+        s.execute(insert(MentoringSession), logs)
+        oh = OfficeHour(platform="console", channel="#oh", opened_at=START, closed_at=NOW)
         s.add(oh)
         s.flush()
         s.execute(insert(OhEntry), [dict(session_id=oh.id, member_id=mentee[i % pairs], platform="console", nick="x",
@@ -142,7 +142,7 @@ async def main() -> None:
             rows = [("baseline: GET /static/dashboard.css", await timed_get(http, base + "/static/dashboard.css", args.repeat))]
             for path in ("/round", "/skills", "/office-hours", "/round/1/answers.csv"):
                 rows.append((f"GET {path}", await timed_get(http, base + path, args.repeat)))
-            with Session(app.db) as s:
+            with Session(app.database) as s:
                 ctx = Context(app.engine, Repos(s), NOW)
                 rnd = ctx.repos.rounds.current(NOW.date())
                 pngs = []

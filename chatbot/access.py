@@ -110,16 +110,15 @@ def check(ctx: "Context", spec: "CommandSpec", args: Mapping[str, Any]) -> None:
 
 def may_name(ctx: "Context", rule: Access, me: "Member", person: "Member", round_name: str | None) -> bool:
     """Does one of the declared relationships hold between the asker and ``person``?"""
-    assert me.id is not None and person.id is not None
-    if SELF in rule.who and person.id == me.id:
+    if SELF in rule.who and person.pk == me.pk:
         return True
     if COORDINATOR in rule.who and ctx.has_role("coordinator"):
         return True
-    if MENTOR in rule.who and ctx.repos.pairs.mentors(me.id, person.id):
+    if MENTOR in rule.who and ctx.repos.pairs.mentors(me.pk, person.pk):
         return True
     if ROUND_MENTOR in rule.who and rule.round is not None:
         rnd = rule.round(ctx, person, round_name)
-        return rnd is not None and rnd.id is not None and ctx.repos.pairs.mentored_in(me.id, person.id, rnd.id)
+        return rnd is not None and ctx.repos.pairs.mentored_in(me.pk, person.pk, rnd.pk)
     return False
 
 

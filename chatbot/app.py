@@ -53,15 +53,15 @@ class DbKeyValue:
     loop, for a write transaction that the engine may hold open across an ``await``, and fail
     with "database is locked" when the busy timeout ran out. ``get`` sees pending values."""
 
-    def __init__(self, db: DbEngine, namespace: str, lock: asyncio.Lock | None = None):
-        self.db, self.namespace, self.lock = db, namespace, lock
+    def __init__(self, database: DbEngine, namespace: str, lock: asyncio.Lock | None = None):
+        self.database, self.namespace, self.lock = database, namespace, lock
         self._pending: dict[str, str] = {}
         self._writer: asyncio.Task[None] | None = None
 
     def get(self, key: str) -> str | None:
         if key in self._pending:
             return self._pending[key]
-        with Session(self.db) as s:
+        with Session(self.database) as s:
             return KeyValueRepo(s).get(self.namespace, key)
 
     def set(self, key: str, value: str) -> None:
@@ -92,7 +92,7 @@ class DbKeyValue:
                 self._pending = {**values, **self._pending}
 
     def _write(self, values: dict[str, str]) -> None:
-        with Session(self.db) as s:
+        with Session(self.database) as s:
             repo = KeyValueRepo(s)
             for key, value in values.items():
                 repo.set(self.namespace, key, value)
@@ -137,10 +137,10 @@ class App:
     dashboard: "Dashboard | None" = field(default=None, init=False, repr=False)
 
     def __post_init__(self) -> None:
-        db = self.settings.database
-        self.db = open_database(db.url, synchronous=db.synchronous, busy_timeout_ms=db.busy_timeout_ms,
-                                migrate=db.migrate_on_start)
-        self.engine = Engine(self.db, self.settings, self.clock, self.features or all_features(), rng=self.rng)
+        conf = self.settings.database
+        self.database = open_database(conf.url, synchronous=conf.synchronous, busy_timeout_ms=conf.busy_timeout_ms,
+                                migrate=conf.migrate_on_start)
+        self.engine = Engine(self.database, self.settings, self.clock, self.features or all_features(), rng=self.rng)
         self.scheduler: Scheduler | None = None
         self._supervisors: list[asyncio.Task[None]] = []
         self._stores: list[DbKeyValue] = []
@@ -175,7 +175,7 @@ class App:
         if secret is not None:
             await self.start_dashboard(secret)
         if schedule:
-            lock = tick_lock(self.db, self.engine.senders.owner, self.tick_seconds)
+            lock = tick_lock(self.database, self.engine.senders.owner, self.tick_seconds)
             self.scheduler = Scheduler(self.engine, self.tick_seconds, lock)
             self.scheduler.start()
 
@@ -206,7 +206,7 @@ class App:
         await self.supervisor.supervise(adapter)
 
     def _store(self, namespace: str) -> DbKeyValue:
-        store = DbKeyValue(self.db, namespace, self.engine.lock)
+        store = DbKeyValue(self.database, namespace, self.engine.lock)
         self._stores.append(store)
         return store
 
@@ -232,5 +232,5 @@ class App:
                 log.exception("adapter %s did not stop cleanly", adapter.platform)
         for store in self._stores:  # the adapters' last state (a Matrix sync token) is kept
             await store.flush()
-        self.db.dispose()
+        self.database.dispose()
 

@@ -86,14 +86,13 @@ def _skills(repos: Repos, member_id: int, round_id: int) -> tuple[SkillLevel, ..
 
 def facts(repos: Repos, settings: Settings, member: Member, rnd: Round, today: date) -> CertificateData:
     """What a certificate for ``member`` in ``rnd`` says, from the records as they are now."""
-    assert member.id is not None and rnd.id is not None
-    signup = next(iter(repos.signups.of(member.id, rnd.id, "mentee")), None)
-    mentor_ids = [m for m, mentee, kind in sorted(repos.outcomes.pairs(rnd.id), key=lambda p: p[2] != "mentor") if mentee == member.id]
+    signup = next(iter(repos.signups.of(member.pk, rnd.pk, "mentee")), None)
+    mentor_ids = [m for m, mentee, kind in sorted(repos.outcomes.pairs(rnd.pk), key=lambda p: p[2] != "mentor") if mentee == member.pk]
     mentors = [repos.members.get(m) for m in dict.fromkeys(mentor_ids)]
     return CertificateData(
         name=member.display_name, handle=member.handle, programme=settings.certificates.programme, round=rnd.name,
         starts_on=rnd.starts_on, ends_on=rnd.ends_on, goal=signup.goal if signup is not None else None,
-        mentors=tuple(m.display_name for m in mentors if m is not None), skills=_skills(repos, member.id, rnd.id),
+        mentors=tuple(m.display_name for m in mentors if m is not None), skills=_skills(repos, member.pk, rnd.pk),
         language=member.language, issued_on=today,
     )
 
@@ -101,10 +100,9 @@ def facts(repos: Repos, settings: Settings, member: Member, rnd: Round, today: d
 def issue(repos: Repos, settings: Settings, secret: bytes, member: Member, rnd: Round, now: datetime,
           by: int | None) -> Certificate:
     """Record a certificate for ``member`` in ``rnd`` (the caller checked none stands)."""
-    assert member.id is not None and rnd.id is not None
     data = facts(repos, settings, member, rnd, now.date())
-    code = make_code(secret, member.id, rnd.id, now)
-    row = Certificate(code=code, member_id=member.id, round_id=rnd.id, issued_at=now, issued_by=by, details=data.to_json())
+    code = make_code(secret, member.pk, rnd.pk, now)
+    row = Certificate(code=code, member_id=member.pk, round_id=rnd.pk, issued_at=now, issued_by=by, details=data.to_json())
     return repos.certificates.add(row)
 
 

@@ -345,8 +345,8 @@ def _export_mydata(settings: Settings, handle: str, dest: str) -> int:
 
     engine = _existing_database(settings)
     try:
-        with Session(engine) as session:
-            repos = Repos(session)
+        with Session(engine) as db:
+            repos = Repos(db)
             member = repos.members.by_handle(handle.lstrip("@"))
             if member is None or member.id is None:
                 raise ValueError(f"nobody has the handle {handle!r}")
@@ -371,8 +371,8 @@ def _export_round(settings: Settings, name: list[str], fmt: str, out: Path) -> i
 
     engine = _existing_database(settings)
     try:
-        with Session(engine) as session:
-            repos = Repos(session)
+        with Session(engine) as db:
+            repos = Repos(db)
             wanted = " ".join(" ".join(name).split())
             today = SystemClock().now().date()
             rnd = repos.rounds.by_name(wanted) if wanted else repos.rounds.running(today) or repos.rounds.latest_started(today)

@@ -35,7 +35,7 @@ def add_parsers(sub: "argparse._SubParsersAction[argparse.ArgumentParser]", db_h
     return [v, c, s]
 
 
-def _found(settings: Settings, db: "DbEngine", typed: str) -> "Verification":
+def _found(settings: Settings, database: "DbEngine", typed: str) -> "Verification":
     from sqlmodel import Session
 
     from chatbot.certificates import verify
@@ -48,7 +48,7 @@ def _found(settings: Settings, db: "DbEngine", typed: str) -> "Verification":
     code = normalise(typed)
     if code is None:
         raise ValueError(f"{typed!r} is not a code: five groups of four letters and digits, like ABCD-EFGH-IJKL-MNOP-QRST")
-    with Session(db) as s:
+    with Session(database) as s:
         found = verify(Repos(s), secret, code)
         if found.certificate is not None:
             s.expunge(found.certificate)
@@ -66,13 +66,13 @@ def describe(found: "Verification", typed: str) -> str:
     return f"valid: {what}"
 
 
-def run(args: argparse.Namespace, settings: Settings, db: "DbEngine") -> int:
+def run(args: argparse.Namespace, settings: Settings, database: "DbEngine") -> int:
     """``verify`` prints what the code is (exit 0 only for a valid certificate); ``certificate
     show`` writes its PDF (exit 1 when no certificate has the code)."""
     from chatbot.certificates import pdf_of
     from chatbot.i18n import Languages
 
-    found = _found(settings, db, args.code)
+    found = _found(settings, database, args.code)
     if args.command == "verify":
         print(describe(found, args.code))
         return 0 if found.valid else 1

@@ -229,8 +229,8 @@ class Context:
         """Fold deleted text out of the database files once this unit of work commits."""
         from storage.db import checkpoint
 
-        db = self.engine.db
-        self.after_commit.append(lambda: checkpoint(db))
+        database = self.engine.database
+        self.after_commit.append(lambda: checkpoint(database))
 
     # -- sending -------------------------------------------------------------------------------
 
@@ -254,7 +254,6 @@ class Context:
         """Queue a private message with a file (made by ``attachment`` only when needed) where
         the member's platform takes files, else ``otherwise``, the same said in words. True: the
         file goes; False: the words; None: no running platform reaches them."""
-        assert member.id is not None
         ident = self.engine.reachable_identity(self.repos, member)
         if ident is None:
             return None
@@ -262,7 +261,7 @@ class Context:
         takes_files = caps is not None and caps.attachments
         message = DirectMessage(to=ident, text=text if takes_files else otherwise, key=key,
                                 attachment=attachment() if takes_files else None)
-        self.queue_dm(member.id, message)
+        self.queue_dm(member.pk, message)
         return takes_files
 
     def queue_dm(self, member_id: int, message: DirectMessage) -> None:
@@ -284,8 +283,7 @@ class Context:
         """If the asker is in interview ``name``, ask its current question again (the engine sends
         it as it sends a first question) and return the answers so far; else None."""
         member = self.require_member()
-        assert member.id is not None
-        conv = self.repos.conversations.get(member.id)
+        conv = self.repos.conversations.get(member.pk)
         flow = self.flow(name)
         if conv is None or conv.flow != name or flow is None:
             return None

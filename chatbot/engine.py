@@ -83,13 +83,13 @@ _Waiting = tuple[Inbound, "asyncio.Future[Handled]"]
 class Engine:
     def __init__(
         self,
-        db: DbEngine,
+        database: DbEngine,
         settings: Settings,
         clock: Clock,
         features: Sequence[Feature],
         rng: random.Random | None = None,
     ):
-        self.db = db
+        self.database = database
         #: the source of link codes; seeded only where output must be reproducible (scripts)
         self.rng = rng or secrets.SystemRandom()
         self.settings = settings
@@ -105,7 +105,7 @@ class Engine:
         self.elsewhere: frozenset[str] = frozenset()
         #: the one writer lock: event groups, job batches and the senders' bookkeeping
         self.lock = asyncio.Lock()
-        self.senders = Senders(db, clock, self.lock, self._refused)
+        self.senders = Senders(database, clock, self.lock, self._refused)
         self.conversations = Conversations(self)
         self.languages = Languages(settings.bot.language, settings.bot.locale_dir)
         self._admins = frozenset(settings.admins)
@@ -155,12 +155,10 @@ class Engine:
     # ------------------------------------------------------------------ people and roles
 
     def member_roles(self, repos: Repos, member: Member, platform_roles: Iterable[str] = ()) -> frozenset[str]:
-        assert member.id is not None
-        return frozenset({"member"} | repos.roles.of(member.id, self._admins) | set(platform_roles))
+        return frozenset({"member"} | repos.roles.of(member.pk, self._admins) | set(platform_roles))
 
     def reachable_identity(self, repos: Repos, member: Member) -> Identity | None:
-        assert member.id is not None
-        return choose_identity(member, repos.members.identities(member.id), self.platforms)
+        return choose_identity(member, repos.members.identities(member.pk), self.platforms)
 
     def member_for(self, repos: Repos, who: Identity, now: datetime) -> Member | None:
         """The member behind a stable account, created on first contact. None for anonymous."""
@@ -267,19 +265,19 @@ class Engine:
         after_commit: list[Callable[[], None]] = []
         rest: list[_Waiting] = []
         async with self.lock:
-            with Session(self.db, expire_on_commit=False) as session:
+            with Session(self.database, expire_on_commit=False) as db:
                 for n, (event, done) in enumerate(group):
                     if n and time.monotonic() - began > GROUP_SECONDS:
                         rest = group[n:]
                         break
-                    ctx = await self._one(session, event)
+                    ctx = await self._one(db, event)
                     answers = 0
                     if ctx is not None:
                         recorded += ctx.recorded
                         after_commit += ctx.after_commit
                         answers = sum(1 for p in ctx.recorded if _answers(p, ctx.event_id))
                     answered.append((done, Handled(answers)))
-                session.commit()
+                db.commit()
         for fn in after_commit:
             fn()
         self.senders.push(recorded)
@@ -288,17 +286,17 @@ class Engine:
                 done.set_result(handled)
         return rest
 
-    async def _one(self, session: Session, event: Inbound) -> Context | None:
+    async def _one(self, db: Session, event: Inbound) -> Context | None:
         """One event in its own savepoint, its messages recorded; the context it ran in."""
-        repos, now = Repos(session), self.clock.now()
+        repos, now = Repos(db), self.clock.now()
         if isinstance(event, Seen):
             self._on_seen(repos, event, now)
             return None
         if isinstance(event, (Left, Returned, Renamed)):
-            return self._on_presence(session, repos, event, now)
+            return self._on_presence(db, repos, event, now)
         assert isinstance(event, (TextReceived, CommandInvoked))
         ctx = Context(self, repos, now, who=event.who, where=event.where, event_id=event.event_id)
-        savepoint = session.begin_nested()
+        savepoint = db.begin_nested()
         try:
             if event.event_id is not None and not repos.events.first_time(event.who.platform, event.event_id, now):
                 log.info("ignoring replayed event %s:%s", event.who.platform, event.event_id)
@@ -317,7 +315,7 @@ class Engine:
             ref = secrets.token_hex(3)
             log.exception("handler failed (ref %s) for %r", ref, event)
         # The failed handler rolled back alone: answer (and remember the event) in a new savepoint.
-        with session.begin_nested():
+        with db.begin_nested():
             if event.event_id is not None:
                 repos.events.first_time(event.who.platform, event.event_id, now)
             # a first contact that failed still makes the person known (and their language)
@@ -346,8 +344,8 @@ class Engine:
         if source is None:
             return []
         async with self.lock:
-            with Session(self.db) as session:
-                repos = Repos(session)
+            with Session(self.database) as db:
+                repos = Repos(db)
                 member = None
                 if event.who.account is not None:
                     member = repos.members.by_identity(event.who.platform, event.who.account)
@@ -404,7 +402,7 @@ class Engine:
                 out[arg.name] = find_member(ctx, out[arg.name], arg.name, spec)
         return out
 
-    def _on_presence(self, session: Session, repos: Repos, event: Presence, now: datetime) -> Context:
+    def _on_presence(self, db: Session, repos: Repos, event: Presence, now: datetime) -> Context:
         """Someone left, came back or changed name: every feature that cares is told, each in
         its own savepoint (a failing feature rolls back alone and is logged; nobody is answered)."""
         who = event.new if isinstance(event, Renamed) else event.who
@@ -413,7 +411,7 @@ class Engine:
         for feature in self.features:
             if feature.on_presence is None:
                 continue
-            savepoint, queued = session.begin_nested(), len(ctx.outbound)
+            savepoint, queued = db.begin_nested(), len(ctx.outbound)
             try:
                 feature.on_presence(ctx, event)
                 savepoint.commit()
@@ -431,9 +429,9 @@ class Engine:
         member = repos.members.by_identity(event.who.platform, event.who.account)
         if member is None:
             return
-        for row in repos.outbox.waiting_for(member.id, event.who.platform):  # type: ignore[arg-type]
+        for row in repos.outbox.waiting_for(member.pk, event.who.platform):
             row.status, row.next_attempt_at = "pending", now
-            repos.session.add(row)
+            repos.db.add(row)
         self.senders.poke()
 
     # ------------------------------------------------------------------ outbox
@@ -470,20 +468,20 @@ class Engine:
         platform) and, the first time, let the features tell whoever should know."""
         async with self.lock:
             now = self.clock.now()
-            with Session(self.db, expire_on_commit=False) as session:
-                ctx = Context(self, Repos(session), now)
+            with Session(self.database, expire_on_commit=False) as db:
+                ctx = Context(self, Repos(db), now)
                 for member_id, platform in dict.fromkeys(refused):
                     member = ctx.repos.members.get(member_id)
                     idents = [i for i in ctx.repos.members.identities(member_id) if i.platform == platform]
                     if member is None or not idents or idents[0].undeliverable_since is not None:
                         continue
                     idents[0].undeliverable_since = now
-                    session.add(idents[0])
+                    db.add(idents[0])
                     for feature in self.features:
                         if feature.on_undeliverable is not None:
                             feature.on_undeliverable(ctx, member, platform)
                 recorded = self._record_in(ctx)
-                session.commit()
+                db.commit()
         self.senders.push(recorded)
 
     async def flush_outbox(self, timeout: float = 10.0) -> bool:
@@ -522,16 +520,16 @@ class Engine:
         True when the job said more is due now."""
         async with self.lock:
             now = self.clock.now()
-            with Session(self.db, expire_on_commit=False) as session:
-                ctx = Context(self, Repos(session), now, bulk=True)
+            with Session(self.database, expire_on_commit=False) as db:
+                ctx = Context(self, Repos(db), now, bulk=True)
                 try:
                     more = await job.run(ctx)
                     recorded = self._record_in(ctx)
-                    session.commit()
+                    db.commit()
                     for fn in ctx.after_commit:
                         fn()
                 except Exception:
-                    session.rollback()
+                    db.rollback()
                     log.exception("job %s failed; it will run again at the next tick", job.name)
                     return False
         self.senders.push(recorded)

@@ -126,13 +126,12 @@ class Conversations:
         first = flow.first(data)
         if first is None:
             raise ValueError(f"flow {name} has no steps")
-        assert member.id is not None
         note = None
-        open_ = ctx.repos.conversations.get(member.id)
+        open_ = ctx.repos.conversations.get(member.pk)
         if open_ is not None and open_.flow != name and open_.flow in self.engine.flows and not self._expired(open_, ctx.now):
             data[PAUSED] = {"flow": open_.flow, "step": open_.step, "data": dict(open_.data), "platform": open_.platform}
             note = ctx._("I've paused your {title}; it carries on when this one is done.", title=ctx._(self.engine.flows[open_.flow].title))
-        ctx.repos.conversations.start(member.id, name, first.name, platform, data, ctx.now)
+        ctx.repos.conversations.start(member.pk, name, first.name, platform, data, ctx.now)
         question = self.question(flow, first.name, ctx, data)
         return f"{note}\n{question}" if note else question
 
@@ -157,12 +156,11 @@ class Conversations:
     def cancel(self, ctx: "Context", member: "Member") -> str | None:
         """End the interview ``member`` is in (``!cancel``); what they are told, with the paused
         interview's question if one carries on. None when there was nothing to cancel."""
-        assert member.id is not None
-        conv = ctx.repos.conversations.get(member.id)
+        conv = ctx.repos.conversations.get(member.pk)
         if conv is None:
             return None
         flow = self.engine.flows.get(conv.flow)
-        ctx.repos.conversations.end(member.id)
+        ctx.repos.conversations.end(member.pk)
         told = ctx._(flow.cancelled, prefix=ctx.prefix) if flow else ctx._("Stopped.")
         resumed = self._resume(ctx, member, conv.data.get(PAUSED))
         return f"{told}\n{resumed}" if resumed else told
@@ -170,11 +168,10 @@ class Conversations:
     def _resume(self, ctx: "Context", member: "Member", paused: dict[str, Any] | None) -> str | None:
         """Reopen a paused interview where it stopped; its question, or None. Nothing paused:
         nothing to read (the hot path of every finished interview, issue 24)."""
-        assert member.id is not None
         if not paused:
             return None
-        ctx.repos.session.flush()  # the ended conversation's row goes before the same key comes back
-        following = ctx.repos.conversations.get(member.id)
+        ctx.repos.db.flush()  # the ended conversation's row goes before the same key comes back
+        following = ctx.repos.conversations.get(member.pk)
         if following is not None and paused:  # the finish began another interview: the paused one waits for it
             following.data = {**following.data, PAUSED: paused}
             ctx.repos.conversations.save(following, ctx.now)
@@ -182,7 +179,7 @@ class Conversations:
         if paused["flow"] not in self.engine.flows or following is not None:
             return None
         flow = self.engine.flows[paused["flow"]]
-        ctx.repos.conversations.start(member.id, flow.name, paused["step"], paused["platform"], paused["data"], ctx.now)
+        ctx.repos.conversations.start(member.pk, flow.name, paused["step"], paused["platform"], paused["data"], ctx.now)
         question = self.question(flow, paused["step"], ctx, paused["data"])
         return ctx._("Back to your {title}:", title=ctx._(flow.title)) + "\n" + question
 
@@ -221,7 +218,7 @@ class Conversations:
         if conv is None:
             for feature in ctx.features:
                 if feature.resume is not None and feature.resume(ctx, text):
-                    ctx.repos.session.flush()
+                    ctx.repos.db.flush()
                     conv = ctx.repos.conversations.get(member.id)
                     break
         if conv is not None and self._expired(conv, ctx.now):

@@ -194,9 +194,8 @@ def gather(repos: "Repos", rnd: "Round") -> OutcomeInputs:
     """Ask the repositories about ``rnd``."""
     from chatbot.dashboard.figures import round_span
 
-    assert rnd.id is not None
     q = repos.outcomes
-    pairs = tuple(q.pairs(rnd.id))
+    pairs = tuple(q.pairs(rnd.pk))
     mentees = {mentee for _mentor, mentee, _kind in pairs}
     start, end = round_span(rnd)
     checkins: dict[int, list[str]] = {}
@@ -205,11 +204,11 @@ def gather(repos: "Repos", rnd: "Round") -> OutcomeInputs:
     visitors = q.first_visits_unmentored(rnd.ends_on)
     earliest = min([rnd.ends_on, *visitors.values()])
     return OutcomeInputs(
-        ends_on=rnd.ends_on, pairs=pairs, goals_reached=frozenset(q.goals_reached(rnd.id)),
-        finals_done=frozenset(q.finals_done(rnd.id)), ratings=q.ratings(rnd.id), checkins=checkins,
-        sessions={(t.mentor_id, t.mentee_id): t.sessions for t in repos.session_logs.totals(rnd.id)},
+        ends_on=rnd.ends_on, pairs=pairs, goals_reached=frozenset(q.goals_reached(rnd.pk)),
+        finals_done=frozenset(q.finals_done(rnd.pk)), ratings=q.ratings(rnd.pk), checkins=checkins,
+        sessions={(t.mentor_id, t.mentee_id): t.sessions for t in repos.mentoring_sessions.totals(rnd.pk)},
         earlier_mentors=frozenset(q.earlier_mentors(rnd)), activity=q.activity_days(mentees | set(visitors), earliest),
-        visitors=visitors, feedback=_feedback_share(repos, rnd.id),
+        visitors=visitors, feedback=_feedback_share(repos, rnd.pk),
     )
 
 

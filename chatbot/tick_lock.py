@@ -40,14 +40,14 @@ class TickLock(Protocol):
 class AdvisoryTickLock:
     """PostgreSQL's session-level advisory lock (see the module docstring)."""
 
-    def __init__(self, db: DbEngine):
-        self.db = db
+    def __init__(self, database: DbEngine):
+        self.database = database
         self._conn: Connection | None = None
 
     def hold(self) -> bool:
         if self._conn is not None and still_connected(self._conn):
             return True
-        self._conn = try_session_lock(self.db, TICK_LOCK_KEY)
+        self._conn = try_session_lock(self.database, TICK_LOCK_KEY)
         if self._conn is not None:
             log.info("this process runs the schedule now")
         return self._conn is not None
@@ -63,13 +63,13 @@ class LeaseTickLock:
 
     NAMESPACE, KEY = "scheduler", "tick"
 
-    def __init__(self, db: DbEngine, owner: str, lease_seconds: float):
-        self.db, self.owner, self.lease_seconds = db, owner, lease_seconds
+    def __init__(self, database: DbEngine, owner: str, lease_seconds: float):
+        self.database, self.owner, self.lease_seconds = database, owner, lease_seconds
         self._held = False
 
     def hold(self) -> bool:
         now = time.time()
-        with Session(self.db) as s:  # SQLite: BEGIN IMMEDIATE, so the read and the write are one
+        with Session(self.database) as s:  # SQLite: BEGIN IMMEDIATE, so the read and the write are one
             kv = KeyValueRepo(s)
             lease = json.loads(kv.get(self.NAMESPACE, self.KEY) or "{}")
             holder, until = lease.get("owner"), float(lease.get("until", 0))
@@ -86,7 +86,7 @@ class LeaseTickLock:
     def release(self) -> None:
         if not self._held:
             return
-        with Session(self.db) as s:
+        with Session(self.database) as s:
             kv = KeyValueRepo(s)
             if json.loads(kv.get(self.NAMESPACE, self.KEY) or "{}").get("owner") == self.owner:
                 kv.forget(self.NAMESPACE, self.KEY)
@@ -94,9 +94,9 @@ class LeaseTickLock:
         self._held = False
 
 
-def tick_lock(db: DbEngine, owner: str, tick_seconds: float) -> TickLock:
+def tick_lock(database: DbEngine, owner: str, tick_seconds: float) -> TickLock:
     """The tick lock for this database: advisory on PostgreSQL, a lease elsewhere (three ticks
     long, so one slow tick never loses it)."""
-    if db.dialect.name == "postgresql":
-        return AdvisoryTickLock(db)
-    return LeaseTickLock(db, owner, 3 * tick_seconds)
+    if database.dialect.name == "postgresql":
+        return AdvisoryTickLock(database)
+    return LeaseTickLock(database, owner, 3 * tick_seconds)

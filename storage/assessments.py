@@ -19,13 +19,14 @@ from typing import Optional
 from sqlalchemy import Index
 from sqlmodel import Field, Session, SQLModel, col, select
 
+from storage.stored import Stored
 from storage.tables import json_list, when
 
 #: the kinds of assessment, in the order a report shows them
 KINDS = ("self", "mentor", "final")
 
 
-class Assessment(SQLModel, table=True):
+class Assessment(Stored, SQLModel, table=True):
     __table_args__ = (Index("ix_assessment_subject", "member_id", "kind", "round_id"),)
 
     id: Optional[int] = Field(default=None, primary_key=True)
@@ -66,11 +67,11 @@ class Rating:
 
 
 class AssessmentRepo:
-    def __init__(self, session: Session):
-        self.s = session
+    def __init__(self, db: Session):
+        self.db = db
 
     def get(self, assessment_id: int) -> Assessment | None:
-        return self.s.get(Assessment, assessment_id)
+        return self.db.get(Assessment, assessment_id)
 
     def start(
         self,
@@ -88,8 +89,8 @@ class AssessmentRepo:
             member_id=member_id, assessor_id=assessor_id, kind=kind, round_id=round_id,
             role_focus=role_focus, skills=list(skills), started_at=now,
         )
-        self.s.add(row)
-        self.s.flush()
+        self.db.add(row)
+        self.db.flush()
         return row
 
     def _of(self, member_id: int, kind: str, round_id: int | None):  # noqa: ANN202 - a select
@@ -103,37 +104,37 @@ class AssessmentRepo:
         stmt = self._of(member_id, kind, round_id).where(
             Assessment.assessor_id == assessor_id, col(Assessment.completed_at).is_(None)
         )
-        return self.s.exec(stmt.order_by(col(Assessment.id).desc())).first()
+        return self.db.exec(stmt.order_by(col(Assessment.id).desc())).first()
 
     def latest(self, member_id: int) -> Assessment | None:
         """The person's most recently started assessment of any kind."""
         stmt = select(Assessment).where(Assessment.member_id == member_id).order_by(col(Assessment.id).desc())
-        return self.s.exec(stmt).first()
+        return self.db.exec(stmt).first()
 
     def of_round(self, round_id: int) -> list[Assessment]:
         """Every assessment of a round, oldest first (a coordinator's overview)."""
-        return list(self.s.exec(select(Assessment).where(Assessment.round_id == round_id).order_by(col(Assessment.id))))
+        return list(self.db.exec(select(Assessment).where(Assessment.round_id == round_id).order_by(col(Assessment.id))))
 
     def completed_final(self, member_id: int, round_id: int) -> Assessment | None:
         stmt = self._of(member_id, "final", round_id).where(col(Assessment.completed_at).is_not(None))
-        return self.s.exec(stmt).first()
+        return self.db.exec(stmt).first()
 
     def answers(self, assessment_id: int) -> dict[str, int | None]:
-        rows = self.s.exec(select(AssessmentAnswer).where(AssessmentAnswer.assessment_id == assessment_id))
+        rows = self.db.exec(select(AssessmentAnswer).where(AssessmentAnswer.assessment_id == assessment_id))
         return {r.skill: r.score for r in rows}
 
     def answer(self, assessment_id: int, skill: str, score: int | None, now: datetime) -> None:
-        row = self.s.get(AssessmentAnswer, (assessment_id, skill))
+        row = self.db.get(AssessmentAnswer, (assessment_id, skill))
         if row is None:
             row = AssessmentAnswer(assessment_id=assessment_id, skill=skill, score=score, answered_at=now)
         else:
             row.score, row.answered_at = score, now
-        self.s.add(row)
-        self.s.flush()
+        self.db.add(row)
+        self.db.flush()
 
     def complete(self, assessment: Assessment, now: datetime) -> None:
         assessment.completed_at = now
-        self.s.add(assessment)
+        self.db.add(assessment)
 
     def ratings(self, member_id: int, round_id: int | None, kinds: tuple[str, ...] = KINDS) -> list[Rating]:
         """Every answer about this person in a round (None: outside rounds), oldest first."""
@@ -147,7 +148,7 @@ class AssessmentRepo:
         else:
             stmt = stmt.where(Assessment.round_id == round_id)
         stmt = stmt.order_by(col(AssessmentAnswer.answered_at), col(Assessment.id))
-        return [Rating(*row) for row in self.s.exec(stmt).all()]
+        return [Rating(*row) for row in self.db.exec(stmt).all()]
 
     def latest_self_scores(self, member_id: int) -> dict[str, int | None]:
         """Per skill, the person's most recent self-assessed score, whichever round it was in.
@@ -160,7 +161,7 @@ class AssessmentRepo:
             .where(Assessment.member_id == member_id, Assessment.kind == "self")
             .order_by(col(AssessmentAnswer.answered_at), col(Assessment.id))
         )
-        return {skill: score for skill, score in self.s.exec(stmt).all()}
+        return {skill: score for skill, score in self.db.exec(stmt).all()}
 
     def teachable_skills(self, member_id: int) -> set[str]:
         """Skills the person rated 2-3 in their latest self-assessment (what a mentor can teach)."""

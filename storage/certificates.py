@@ -14,10 +14,11 @@ from typing import Any, Optional
 
 from sqlmodel import Field, Session, SQLModel, col, select
 
+from storage.stored import Stored
 from storage.tables import json_dict, when
 
 
-class Certificate(SQLModel, table=True):
+class Certificate(Stored, SQLModel, table=True):
     id: Optional[int] = Field(default=None, primary_key=True)
     #: the verification code as printed, without its dashes (base32 letters and digits)
     code: str = Field(unique=True)
@@ -34,34 +35,34 @@ class Certificate(SQLModel, table=True):
 
 
 class CertificateRepo:
-    def __init__(self, session: Session):
-        self.s = session
+    def __init__(self, db: Session):
+        self.db = db
 
     def add(self, certificate: Certificate) -> Certificate:
-        self.s.add(certificate)
-        self.s.flush()
+        self.db.add(certificate)
+        self.db.flush()
         return certificate
 
     def by_code(self, code: str) -> Certificate | None:
-        return self.s.exec(select(Certificate).where(Certificate.code == code)).first()
+        return self.db.exec(select(Certificate).where(Certificate.code == code)).first()
 
     def standing(self, member_id: int, round_id: int) -> Certificate | None:
         """The person's certificate for the round that is not revoked, if any."""
         stmt = select(Certificate).where(
             Certificate.member_id == member_id, Certificate.round_id == round_id, col(Certificate.revoked_at).is_(None)
         )
-        return self.s.exec(stmt).first()
+        return self.db.exec(stmt).first()
 
     def latest(self, member_id: int, round_id: int) -> Certificate | None:
         """The person's latest certificate for the round, revoked or not."""
         stmt = select(Certificate).where(Certificate.member_id == member_id, Certificate.round_id == round_id)
-        return self.s.exec(stmt.order_by(col(Certificate.id).desc())).first()
+        return self.db.exec(stmt.order_by(col(Certificate.id).desc())).first()
 
     def of_round(self, round_id: int) -> list[Certificate]:
         """Every certificate of the round, revoked ones too, oldest first."""
         stmt = select(Certificate).where(Certificate.round_id == round_id).order_by(col(Certificate.id))
-        return list(self.s.exec(stmt))
+        return list(self.db.exec(stmt))
 
     def revoke(self, certificate: Certificate, by: int | None, reason: str, now: datetime) -> None:
         certificate.revoked_at, certificate.revoked_by, certificate.revoke_reason = now, by, reason
-        self.s.add(certificate)
+        self.db.add(certificate)

@@ -22,6 +22,7 @@ from sqlmodel import Field, Session, SQLModel, col, select
 
 from storage.keyed import by_key
 from storage.mentorship import Pair
+from storage.stored import Stored
 from storage.tables import KeyValue, Member, PlatformIdentity, Signup, json_list, when
 
 #: statuses of a check-in: the prompt went out and waits; answered (on time, late or early);
@@ -44,7 +45,7 @@ class CheckinPlan(SQLModel, table=True):
     created_at: datetime = when()
 
 
-class Checkin(SQLModel, table=True):
+class Checkin(Stored, SQLModel, table=True):
     __table_args__ = (
         UniqueConstraint("mentee_id", "due_at"),
         Index("ix_checkin_reminder", "status", "reminded_at", "prompted_at"),
@@ -110,16 +111,16 @@ _DIGEST_READERS = select(CheckinDigest.member_id).where(col(CheckinDigest.member
 class CheckinRepo:
     """Every check-in query. Bulk methods take id lists so a tick costs a few queries in all."""
 
-    def __init__(self, session: Session):
-        self.s = session
+    def __init__(self, db: Session):
+        self.db = db
 
     # ------------------------------------------------------------------ plans
 
     def plan(self, member_id: int) -> CheckinPlan | None:
-        return by_key(self.s, CheckinPlan, member_id)
+        return by_key(self.db, CheckinPlan, member_id)
 
     def save(self, row: SQLModel) -> None:
-        self.s.add(row)
+        self.db.add(row)
 
     def new_pairs(self, after_id: int, limit: int) -> list[tuple[Pair, Member]]:
         """Pairs made since the last one a tick saw (by id: an indexed range, however many pairs)."""
@@ -130,7 +131,7 @@ class CheckinRepo:
             .order_by(col(Pair.id))
             .limit(limit)
         )
-        return list(self.s.exec(stmt).all())  # type: ignore[arg-type]
+        return list(self.db.exec(stmt).all())  # type: ignore[arg-type]
 
     def due_plans(self, now: datetime, limit: int) -> list[tuple[CheckinPlan, Member]]:
         stmt = (
@@ -140,12 +141,12 @@ class CheckinRepo:
             .order_by(col(CheckinPlan.next_due_at))
             .limit(limit)
         )
-        return list(self.s.exec(stmt).all())  # type: ignore[arg-type]
+        return list(self.db.exec(stmt).all())  # type: ignore[arg-type]
 
     def follow_new_timezones(self, now: datetime) -> None:
         """Plans computed in a timezone their mentee no longer has fall due now."""
         zone = select(func.coalesce(Member.timezone, "UTC")).where(col(Member.id) == col(CheckinPlan.member_id))
-        self.s.exec(
+        self.db.exec(
             update(CheckinPlan)  # type: ignore[call-overload]
             .where(col(CheckinPlan.next_due_at) > now, col(CheckinPlan.tz) != zone.scalar_subquery())
             .values(next_due_at=now)
@@ -153,27 +154,27 @@ class CheckinRepo:
 
     def marks(self) -> dict[str, str]:
         """The job's own small state (the last pair seen, the default schedule followed), in one read."""
-        rows = self.s.exec(select(KeyValue).where(KeyValue.namespace == "checkins"))
+        rows = self.db.exec(select(KeyValue).where(KeyValue.namespace == "checkins"))
         return {r.key: r.value for r in rows}
 
     def follow_new_default(self, now: datetime) -> None:
         """The programme's default schedule changed: plans that follow it fall due now (or keep
         an earlier due time not yet dealt with) and are recomputed by the next ticks."""
-        self.s.exec(
+        self.db.exec(
             update(CheckinPlan)  # type: ignore[call-overload]
             .where(col(CheckinPlan.schedule).is_(None), col(CheckinPlan.next_due_at) > now)
             .values(next_due_at=now)
         )
 
     def plans_of(self, ids: Iterable[int]) -> dict[int, CheckinPlan]:
-        rows = self.s.exec(select(CheckinPlan).where(col(CheckinPlan.member_id).in_(list(ids))))
+        rows = self.db.exec(select(CheckinPlan).where(col(CheckinPlan.member_id).in_(list(ids))))
         return {p.member_id: p for p in rows}
 
     # ------------------------------------------------------------------ who takes part
 
     def eligible(self, ids: Iterable[int]) -> set[int]:
         """Of these members, the active ones in an active pair whose mentee sign-up is active."""
-        return set(self.s.execute(_ELIGIBLE, {"ids": list(ids)}).scalars())
+        return set(self.db.execute(_ELIGIBLE, {"ids": list(ids)}).scalars())
 
     def mentors_of(self, ids: Iterable[int]) -> dict[int, list[Member]]:
         """Each mentee's current mentors, lead first, then co-mentors."""
@@ -184,7 +185,7 @@ class CheckinRepo:
             .order_by(col(Pair.mentee_id), col(Pair.kind) != "mentor", col(Pair.id))
         )
         out: dict[int, list[Member]] = defaultdict(list)
-        for pair, mentor in self.s.exec(stmt):
+        for pair, mentor in self.db.exec(stmt):
             if all(m.id != mentor.id for m in out[pair.mentee_id]):
                 out[pair.mentee_id].append(mentor)
         return out
@@ -197,7 +198,7 @@ class CheckinRepo:
             .order_by(col(Pair.id))
         )
         out: dict[int, list[Member]] = defaultdict(list)
-        for pair, mentee in self.s.exec(stmt):
+        for pair, mentee in self.db.exec(stmt):
             out[pair.mentor_id].append(mentee)
         return out
 
@@ -208,24 +209,24 @@ class CheckinRepo:
             .where(col(PlatformIdentity.member_id).in_(list(ids)))
             .order_by(col(PlatformIdentity.last_seen).desc(), col(PlatformIdentity.id))
         )
-        return _by(self.s.exec(stmt), "member_id")
+        return _by(self.db.exec(stmt), "member_id")
 
     # ------------------------------------------------------------------ check-ins
 
     def add(self, row: Checkin) -> Checkin:
-        self.s.add(row)
+        self.db.add(row)
         return row
 
     def insert_many(self, checkins: list[dict[str, Any]]) -> None:
         """Insert many new check-ins in one statement (no ORM objects to build)."""
         if checkins:
-            self.s.execute(insert(Checkin), checkins)
+            self.db.execute(insert(Checkin), checkins)
 
     def flush(self) -> None:
-        self.s.flush()
+        self.db.flush()
 
     def at(self, mentee_id: int, due: datetime) -> Checkin | None:
-        return self.s.execute(_AT, {"mentee_id": mentee_id, "due": due}).scalars().first()
+        return self.db.execute(_AT, {"mentee_id": mentee_id, "due": due}).scalars().first()
 
     def rows_of(self, ids: Iterable[int], since: datetime) -> dict[int, list[Checkin]]:
         """Open check-ins of these mentees, and any due at or after ``since``."""
@@ -233,19 +234,19 @@ class CheckinRepo:
             col(Checkin.mentee_id).in_(list(ids)),
             or_(Checkin.status == PROMPTED, col(Checkin.due_at) >= since),
         )
-        return _by(self.s.exec(stmt.order_by(col(Checkin.due_at))), "mentee_id")
+        return _by(self.db.exec(stmt.order_by(col(Checkin.due_at))), "mentee_id")
 
     def open_for(self, mentee_id: int) -> Checkin | None:
-        return self.s.execute(_OPEN_FOR, {"mentee_id": mentee_id}).scalars().first()
+        return self.db.execute(_OPEN_FOR, {"mentee_id": mentee_id}).scalars().first()
 
     def last_answered(self, mentee_id: int) -> Checkin | None:
         stmt = select(Checkin).where(Checkin.mentee_id == mentee_id, Checkin.status == ANSWERED)
-        return self.s.exec(stmt.order_by(col(Checkin.answered_at).desc(), col(Checkin.id).desc())).first()
+        return self.db.exec(stmt.order_by(col(Checkin.answered_at).desc(), col(Checkin.id).desc())).first()
 
     def history(self, mentee_id: int) -> list[Checkin]:
         """Every check-in of a mentee, oldest first (a round holds a few dozen)."""
         stmt = select(Checkin).where(Checkin.mentee_id == mentee_id).order_by(col(Checkin.due_at))
-        return list(self.s.exec(stmt))
+        return list(self.db.exec(stmt))
 
     def reminders_due(self, cutoff: datetime, limit: int) -> list[tuple[Checkin, Member]]:
         stmt = (
@@ -259,7 +260,7 @@ class CheckinRepo:
             .order_by(col(Checkin.prompted_at))
             .limit(limit)
         )
-        return list(self.s.exec(stmt).all())  # type: ignore[arg-type]
+        return list(self.db.exec(stmt).all())  # type: ignore[arg-type]
 
     def activity(self, mentee_ids: Iterable[int], since: datetime) -> list[Checkin]:
         """Check-ins answered, corrected or missed after ``since``."""
@@ -271,20 +272,20 @@ class CheckinRepo:
                 (Checkin.status == MISSED) & (col(Checkin.closed_at) > since),
             ),
         )
-        return list(self.s.exec(stmt.order_by(col(Checkin.due_at))))
+        return list(self.db.exec(stmt.order_by(col(Checkin.due_at))))
 
     def purge_before(self, cutoff: datetime) -> int:
         """Delete check-ins (with their answers) due before the cutoff: the retention setting."""
-        result = self.s.exec(delete(Checkin).where(col(Checkin.due_at) < cutoff))  # type: ignore[call-overload]
+        result = self.db.exec(delete(Checkin).where(col(Checkin.due_at) < cutoff))  # type: ignore[call-overload]
         return int(result.rowcount or 0)
 
     # ------------------------------------------------------------------ digests
 
     def digest(self, member_id: int) -> CheckinDigest | None:
-        return by_key(self.s, CheckinDigest, member_id)
+        return by_key(self.db, CheckinDigest, member_id)
 
     def digest_readers(self, ids: Iterable[int]) -> set[int]:
-        return set(self.s.execute(_DIGEST_READERS, {"ids": list(ids)}).scalars())
+        return set(self.db.execute(_DIGEST_READERS, {"ids": list(ids)}).scalars())
 
     def digests_due(self, now: datetime, limit: int) -> list[tuple[CheckinDigest, Member]]:
         stmt = (
@@ -294,10 +295,10 @@ class CheckinRepo:
             .order_by(col(CheckinDigest.next_at))
             .limit(limit)
         )
-        return list(self.s.exec(stmt).all())  # type: ignore[arg-type]
+        return list(self.db.exec(stmt).all())  # type: ignore[arg-type]
 
     def stop_digest(self, member_id: int) -> CheckinDigest | None:
         row = self.digest(member_id)
         if row is not None:
-            self.s.delete(row)
+            self.db.delete(row)
         return row

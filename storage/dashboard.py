@@ -34,27 +34,27 @@ def token_hash(token: str) -> str:
 
 
 class DashboardLinkRepo:
-    def __init__(self, session: Session):
-        self.s = session
+    def __init__(self, db: Session):
+        self.db = db
 
     def add(self, token: str, member_id: int, now: datetime, expires_at: datetime) -> None:
         """Record a new link; links that ran out are dropped on the way (they are worthless)."""
-        self.s.exec(delete(DashboardLink).where(col(DashboardLink.expires_at) < now))  # type: ignore[call-overload]
-        self.s.add(DashboardLink(token_hash=token_hash(token), member_id=member_id, created_at=now, expires_at=expires_at))
+        self.db.exec(delete(DashboardLink).where(col(DashboardLink.expires_at) < now))  # type: ignore[call-overload]
+        self.db.add(DashboardLink(token_hash=token_hash(token), member_id=member_id, created_at=now, expires_at=expires_at))
 
     def use(self, token: str, now: datetime) -> tuple[int | None, str]:
         """Spend a link: (member id, "ok"), or (None, why not: "unknown", "used", "expired").
 
         One conditional UPDATE spends it, so two requests racing with the same link cannot
         both win."""
-        row = self.s.get(DashboardLink, token_hash(token))
+        row = self.db.get(DashboardLink, token_hash(token))
         if row is None:
             return None, "unknown"
         if row.used_at is not None:
             return None, "used"
         if row.expires_at <= now:
             return None, "expired"
-        spent = self.s.exec(  # type: ignore[call-overload]
+        spent = self.db.exec(  # type: ignore[call-overload]
             update(DashboardLink)
             .where(col(DashboardLink.token_hash) == row.token_hash, col(DashboardLink.used_at).is_(None))
             .values(used_at=now)

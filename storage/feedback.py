@@ -22,13 +22,14 @@ from sqlmodel import Field, Session, SQLModel, col, select
 
 from storage.mentorship import Pair
 from storage.privacy import OWNER
+from storage.stored import Stored
 from storage.tables import Member, Round, when
 
 #: who answers: the mentor (lead or co-mentor) about their mentee, or the mentee about a mentor
 MENTOR_SIDE, MENTEE_SIDE = "mentor", "mentee"
 
 
-class FeedbackRequest(SQLModel, table=True):
+class FeedbackRequest(Stored, SQLModel, table=True):
     __tablename__ = "feedback_request"
     __table_args__ = (
         UniqueConstraint("round_id", "window", "respondent_id", "pair_id"),
@@ -53,7 +54,7 @@ class FeedbackRequest(SQLModel, table=True):
     missing_alerted_at: Optional[datetime] = when(nullable=True)
 
 
-class FeedbackAnswer(SQLModel, table=True):
+class FeedbackAnswer(Stored, SQLModel, table=True):
     __tablename__ = "feedback_answer"
     __table_args__ = (UniqueConstraint("round_id", "window", "respondent_id", "pair_id"), {"info": {OWNER: "respondent_id"}})
 
@@ -94,14 +95,14 @@ class FeedbackRates:
 
 
 class FeedbackRepo:
-    def __init__(self, session: Session):
-        self.s = session
+    def __init__(self, db: Session):
+        self.db = db
 
     def save(self, row: SQLModel) -> None:
-        self.s.add(row)
+        self.db.add(row)
 
     def flush(self) -> None:
-        self.s.flush()
+        self.db.flush()
 
     # -- planning and asking ---------------------------------------------------------------
 
@@ -110,7 +111,7 @@ class FeedbackRepo:
         stmt = select(FeedbackRequest.respondent_id, FeedbackRequest.pair_id).where(
             FeedbackRequest.round_id == round_id, FeedbackRequest.window == window
         )
-        return {(r, p) for r, p in self.s.exec(stmt)}
+        return {(r, p) for r, p in self.db.exec(stmt)}
 
     def pending(self, now: datetime, limit: int) -> list[tuple[FeedbackRequest, Member, Pair]]:
         """Requests whose hour has come and that are neither asked nor answered, while open, of
@@ -126,7 +127,7 @@ class FeedbackRepo:
             .order_by(col(FeedbackRequest.due_at), col(FeedbackRequest.id))
             .limit(limit)
         )
-        return [(r, m, p) for r, m, p in self.s.exec(stmt)]
+        return [(r, m, p) for r, m, p in self.db.exec(stmt)]
 
     def reminders_due(self, cutoff: datetime, now: datetime, limit: int) -> list[tuple[FeedbackRequest, Member, Pair]]:
         """Asked at or before ``cutoff``, not reminded nor answered, still open, pair active."""
@@ -142,7 +143,7 @@ class FeedbackRepo:
             .order_by(col(FeedbackRequest.id))
             .limit(limit)
         )
-        return [(r, m, p) for r, m, p in self.s.exec(stmt)]
+        return [(r, m, p) for r, m, p in self.db.exec(stmt)]
 
     def open_for(self, member_id: int, now: datetime) -> list[tuple[FeedbackRequest, Pair]]:
         """A person's unanswered requests before their deadline, of active pairs, oldest first."""
@@ -155,20 +156,20 @@ class FeedbackRepo:
             )
             .order_by(col(FeedbackRequest.due_at), col(FeedbackRequest.id))
         )
-        return [(r, p) for r, p in self.s.exec(stmt)]
+        return [(r, p) for r, p in self.db.exec(stmt)]
 
     def request(self, request_id: int) -> FeedbackRequest | None:
-        return self.s.get(FeedbackRequest, request_id)
+        return self.db.get(FeedbackRequest, request_id)
 
     def round_names(self, round_ids: Iterable[int]) -> dict[int, str]:
         ids = list(set(round_ids))
-        return {r.id: r.name for r in self.s.exec(select(Round).where(col(Round.id).in_(ids)))} if ids else {}  # type: ignore[misc]
+        return {r.pk: r.name for r in self.db.exec(select(Round).where(col(Round.id).in_(ids)))} if ids else {}
 
     # -- answers ---------------------------------------------------------------------------
 
     def add_answer(self, answer: FeedbackAnswer) -> FeedbackAnswer:
-        self.s.add(answer)
-        self.s.flush()
+        self.db.add(answer)
+        self.db.flush()
         return answer
 
     def requests_of(self, round_id: int, window: str | None = None) -> list[FeedbackRequest]:
@@ -176,14 +177,14 @@ class FeedbackRepo:
         stmt = select(FeedbackRequest).where(FeedbackRequest.round_id == round_id)
         if window is not None:
             stmt = stmt.where(FeedbackRequest.window == window)
-        return list(self.s.exec(stmt.order_by(col(FeedbackRequest.pair_id), col(FeedbackRequest.side).desc(), col(FeedbackRequest.id))))
+        return list(self.db.exec(stmt.order_by(col(FeedbackRequest.pair_id), col(FeedbackRequest.side).desc(), col(FeedbackRequest.id))))
 
     def answers_for(self, request_ids: Iterable[int]) -> dict[int, FeedbackAnswer]:
         """Coordinators only: the answers to these requests, by request."""
         ids = list(request_ids)
         if not ids:
             return {}
-        return {a.request_id: a for a in self.s.exec(select(FeedbackAnswer).where(col(FeedbackAnswer.request_id).in_(ids)))}
+        return {a.request_id: a for a in self.db.exec(select(FeedbackAnswer).where(col(FeedbackAnswer.request_id).in_(ids)))}
 
     # -- alerts ----------------------------------------------------------------------------
 
@@ -193,12 +194,12 @@ class FeedbackRepo:
             col(FeedbackRequest.answered_at).is_(None), FeedbackRequest.deadline_at <= now,
             col(FeedbackRequest.missing_alerted_at).is_(None),
         )
-        return list(self.s.exec(stmt.order_by(col(FeedbackRequest.id))))
+        return list(self.db.exec(stmt.order_by(col(FeedbackRequest.id))))
 
     def flagged_unreported(self) -> list[FeedbackAnswer]:
         """Coordinators only: answers that flag something, not yet reported."""
         stmt = select(FeedbackAnswer).where(col(FeedbackAnswer.flagged).is_(True), col(FeedbackAnswer.flag_alerted_at).is_(None))
-        return list(self.s.exec(stmt.order_by(col(FeedbackAnswer.id))))
+        return list(self.db.exec(stmt.order_by(col(FeedbackAnswer.id))))
 
     # -- reports ---------------------------------------------------------------------------
 
@@ -213,13 +214,13 @@ class FeedbackRepo:
             .where(FeedbackRequest.round_id == round_id, asked)
             .group_by(col(FeedbackRequest.side))
         )
-        counts = {side: AnswerRate(answered=answered, asked=total) for side, total, answered in self.s.exec(stmt)}
+        counts = {side: AnswerRate(answered=answered, asked=total) for side, total, answered in self.db.exec(stmt)}
         empty = AnswerRate(0, 0)
         return FeedbackRates(mentor=counts.get(MENTOR_SIDE, empty), mentee=counts.get(MENTEE_SIDE, empty))
 
     def purge_before(self, cutoff: datetime) -> int:
         """Retention: answers (and their requests) of windows that closed before ``cutoff``."""
         old = select(FeedbackRequest.id).where(FeedbackRequest.deadline_at < cutoff)
-        gone = self.s.exec(delete(FeedbackAnswer).where(col(FeedbackAnswer.request_id).in_(old)))  # type: ignore[call-overload]
-        self.s.exec(delete(FeedbackRequest).where(FeedbackRequest.deadline_at < cutoff))  # type: ignore[call-overload]
+        gone = self.db.exec(delete(FeedbackAnswer).where(col(FeedbackAnswer.request_id).in_(old)))  # type: ignore[call-overload]
+        self.db.exec(delete(FeedbackRequest).where(FeedbackRequest.deadline_at < cutoff))  # type: ignore[call-overload]
         return gone.rowcount or 0

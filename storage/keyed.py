@@ -28,9 +28,9 @@ def _by_key(table: type[SQLModel]) -> Any:
     return select(table).where(*(column == bindparam(f"k{n}") for n, column in enumerate(columns)))
 
 
-def by_key(session: Session, table: type[Row], *key: Any) -> Row | None:
+def by_key(db: Session, table: type[Row], *key: Any) -> Row | None:
     """``session.get(table, key)``: from the identity map when the row is loaded, otherwise by
     the table's prebuilt statement."""
-    if session.identity_map.get(identity_key(table, key)) is not None:
-        return session.get(table, key)  # loaded already: no statement (expired: refreshed as get does)
-    return session.execute(_by_key(table), {f"k{n}": value for n, value in enumerate(key)}).scalars().first()
+    if db.identity_map.get(identity_key(table, key)) is not None:
+        return db.get(table, key)  # loaded already: no statement (expired: refreshed as get does)
+    return db.execute(_by_key(table), {f"k{n}": value for n, value in enumerate(key)}).scalars().first()

@@ -24,7 +24,7 @@ from sqlmodel import Session, SQLModel, col, select
 from storage.checkins import Checkin
 from storage.feedback import FeedbackAnswer
 from storage.office_hours import OhEntry
-from storage.progress import GoalComment, GoalCompletion, GoalStep, SessionLog
+from storage.progress import GoalComment, GoalCompletion, GoalStep, MentoringSession
 from storage.tables import Member, Signup
 
 #: the status of a leaver's anonymous member row
@@ -63,29 +63,28 @@ def member_columns() -> set[tuple[str, str]]:
 
 
 class LeaverRepo:
-    def __init__(self, session: Session):
-        self.s = session
+    def __init__(self, db: Session):
+        self.db = db
 
     def detach(self, member_id: int, now: datetime) -> Member:
         """Hand the person's round records to a new anonymous leaver and clear their text; what
         is left pointing at ``member_id`` is theirs alone and goes when their row is deleted."""
         leaver = self._new_leaver(now)
-        assert leaver.id is not None
         for table in SQLModel.metadata.sorted_tables:
             for fk in table.foreign_keys:
                 if (table.name, fk.parent.name) in KEPT and fk.column.table.name == Member.__tablename__:
-                    self.s.execute(update(table).where(fk.parent == member_id).values({fk.parent.name: leaver.id}))
-        self._clear_text(leaver.id)
-        self.s.flush()
+                    self.db.execute(update(table).where(fk.parent == member_id).values({fk.parent.name: leaver.pk}))
+        self._clear_text(leaver.pk)
+        self.db.flush()
         return leaver
 
     def _new_leaver(self, now: datetime) -> Member:
-        n = int(self.s.exec(select(func.count()).select_from(Member).where(Member.status == LEFT)).one()) + 1
-        while self.s.exec(select(Member.id).where(Member.handle == f"({LEFT} {n})")).first() is not None:
+        n = int(self.db.exec(select(func.count()).select_from(Member).where(Member.status == LEFT)).one()) + 1
+        while self.db.exec(select(Member.id).where(Member.handle == f"({LEFT} {n})")).first() is not None:
             n += 1
         leaver = Member(handle=f"({LEFT} {n})", display_name=f"({LEFT} {n})", status=LEFT, created_at=now)
-        self.s.add(leaver)
-        self.s.flush()
+        self.db.add(leaver)
+        self.db.flush()
         return leaver
 
     def _clear_text(self, leaver_id: int) -> None:
@@ -97,22 +96,22 @@ class LeaverRepo:
             (GoalCompletion, col(GoalCompletion.signup_id).in_(signups), {"goal": ERASED}),
             (GoalComment, col(GoalComment.signup_id).in_(signups) | (GoalComment.author_id == leaver_id), {"text": ERASED}),
             (Checkin, Checkin.mentee_id == leaver_id, {"blocker": None, "original": None}),
-            (SessionLog, (SessionLog.mentee_id == leaver_id) | (SessionLog.mentor_id == leaver_id), {"topic": ERASED, "notes": None}),
+            (MentoringSession, (MentoringSession.mentee_id == leaver_id) | (MentoringSession.mentor_id == leaver_id), {"topic": ERASED, "notes": None}),
             (FeedbackAnswer, FeedbackAnswer.respondent_id == leaver_id, {"notes": None}),
             (OhEntry, OhEntry.member_id == leaver_id, {"account": None, "nick": f"({LEFT})", "topic": None}),
         ]
         for table, where, values in blank:
-            self.s.execute(update(table).where(where).values(values))
-        for row in self.s.exec(select(Checkin).where(Checkin.mentee_id == leaver_id)):
+            self.db.execute(update(table).where(where).values(values))
+        for row in self.db.exec(select(Checkin).where(Checkin.mentee_id == leaver_id)):
             row.answers = ["" for _ in row.answers]  # as many answers as before: the rate counts them
-            self.s.add(row)
+            self.db.add(row)
 
     def left(self, member_ids: set[int]) -> set[int]:
         """Which of these members are leavers."""
         if not member_ids:
             return set()
         stmt = select(Member.id).where(col(Member.id).in_(list(member_ids)), Member.status == LEFT)
-        return {i for i in self.s.exec(stmt) if i is not None}
+        return {i for i in self.db.exec(stmt) if i is not None}
 
 
 def _erased(column: Any) -> Any:

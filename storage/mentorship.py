@@ -15,6 +15,7 @@ from sqlalchemy import Index, bindparam, func
 from sqlalchemy.orm import aliased
 from sqlmodel import Field, Session, SQLModel, col, select
 
+from storage.stored import Stored
 from storage.tables import Member, PlatformIdentity, when
 
 
@@ -22,7 +23,7 @@ from storage.tables import Member, PlatformIdentity, when
 ROUND_CLOSED = "round closed"
 
 
-class Pair(SQLModel, table=True):
+class Pair(Stored, SQLModel, table=True):
     __table_args__ = (Index("ix_pair_active", "round_id", "ended_at"),)
 
     id: Optional[int] = Field(default=None, primary_key=True)
@@ -72,40 +73,40 @@ _PAIRS_OF_MENTEE = select(Pair).where(Pair.mentee_id == bindparam("mentee_id"), 
 
 
 class PairRepo:
-    def __init__(self, session: Session):
-        self.s = session
+    def __init__(self, db: Session):
+        self.db = db
 
     def add(self, round_id: int, mentee_id: int, mentor_id: int, kind: str, by: int | None, now: datetime) -> Pair:
         pair = Pair(round_id=round_id, mentee_id=mentee_id, mentor_id=mentor_id, kind=kind, created_by=by, created_at=now)
-        self.s.add(pair)
-        self.s.flush()
+        self.db.add(pair)
+        self.db.flush()
         return pair
 
     def end(self, pair: Pair, reason: str, now: datetime) -> None:
         pair.ended_at, pair.end_reason = now, reason
-        self.s.add(pair)
+        self.db.add(pair)
 
     def active(self, round_id: int | None = None) -> list[Pair]:
         stmt = select(Pair).where(col(Pair.ended_at).is_(None))
         if round_id is not None:
             stmt = stmt.where(Pair.round_id == round_id)
-        return list(self.s.exec(stmt.order_by(col(Pair.id))))
+        return list(self.db.exec(stmt.order_by(col(Pair.id))))
 
     def of_mentee(self, mentee_id: int) -> list[Pair]:
         """The mentee's active pairs, lead mentor first."""
-        return sorted(self.s.execute(_PAIRS_OF_MENTEE, {"mentee_id": mentee_id}).scalars(), key=lambda p: (p.kind != "mentor", p.id))
+        return sorted(self.db.execute(_PAIRS_OF_MENTEE, {"mentee_id": mentee_id}).scalars(), key=lambda p: (p.kind != "mentor", p.id))
 
     def of_mentor(self, mentor_id: int) -> list[Pair]:
         stmt = select(Pair).where(Pair.mentor_id == mentor_id, col(Pair.ended_at).is_(None))
-        return list(self.s.exec(stmt.order_by(col(Pair.id))))
+        return list(self.db.exec(stmt.order_by(col(Pair.id))))
 
     def mentors_of(self, mentee_id: int) -> list[Member]:
         """Lead mentor first, then co-mentors (one query: every check-in answer asks it)."""
-        return list(self.s.execute(_MENTORS_OF, {"mentee_id": mentee_id}).scalars())
+        return list(self.db.execute(_MENTORS_OF, {"mentee_id": mentee_id}).scalars())
 
     def mentees_of(self, mentor_id: int) -> list[Member]:
         ids = [p.mentee_id for p in self.of_mentor(mentor_id)]
-        members = {m.id: m for m in self.s.exec(select(Member).where(col(Member.id).in_(ids)))}
+        members = {m.id: m for m in self.db.exec(select(Member).where(col(Member.id).in_(ids)))}
         return [members[i] for i in ids if i in members]
 
     def activity(self, round_id: int) -> list[PairActivity]:
@@ -139,7 +140,7 @@ class PairRepo:
             .order_by(col(Pair.id))
         )
         out = []
-        for *row, mentee_back_at, mentor_back_at in self.s.exec(stmt):  # type: ignore[call-overload]
+        for *row, mentee_back_at, mentor_back_at in self.db.exec(stmt):  # type: ignore[call-overload]
             ends = [t for t in (mentee_back_at, mentor_back_at) if t is not None]
             out.append(PairActivity(*row, back_at=max(ends, default=None)))
         return out
@@ -154,7 +155,7 @@ class PairRepo:
             .where(col(Pair.id).in_(list(pair_ids)))
             .order_by(col(Pair.id))
         )
-        return [(pair, a, b) for pair, a, b in self.s.exec(stmt)]
+        return [(pair, a, b) for pair, a, b in self.db.exec(stmt)]
 
     def of_round(self, round_id: int, ended: bool = False) -> list[Pair]:
         """The round's active pairs; with ``ended``, those its closing ended too (for a closed
@@ -164,17 +165,17 @@ class PairRepo:
             stmt = stmt.where(col(Pair.ended_at).is_(None) | (col(Pair.end_reason) == ROUND_CLOSED))
         else:
             stmt = stmt.where(col(Pair.ended_at).is_(None))
-        return list(self.s.exec(stmt.order_by(col(Pair.id))))
+        return list(self.db.exec(stmt.order_by(col(Pair.id))))
 
     def mentored_in(self, mentor_id: int, mentee_id: int, round_id: int) -> bool:
         """Did this person mentor that mentee in the round (now, or until the pair ended)?"""
         stmt = select(Pair.id).where(Pair.mentor_id == mentor_id, Pair.mentee_id == mentee_id, Pair.round_id == round_id)
-        return self.s.exec(stmt).first() is not None
+        return self.db.exec(stmt).first() is not None
 
     def past_of_mentor(self, mentor_id: int) -> list[Pair]:
         """The mentor's ended pairs, newest first: whom they mentored before."""
         stmt = select(Pair).where(Pair.mentor_id == mentor_id, col(Pair.ended_at).is_not(None))
-        return list(self.s.exec(stmt.order_by(col(Pair.ended_at).desc(), col(Pair.id).desc())))
+        return list(self.db.exec(stmt.order_by(col(Pair.ended_at).desc(), col(Pair.id).desc())))
 
     def closed_with(self, mentor_id: int, mentee_id: int, since: datetime) -> Pair | None:
         """Their pair that ended when its round closed, at ``since`` or later (the final check
@@ -183,15 +184,15 @@ class PairRepo:
             Pair.mentor_id == mentor_id, Pair.mentee_id == mentee_id, Pair.end_reason == ROUND_CLOSED,
             col(Pair.ended_at) >= since,
         )
-        return self.s.exec(stmt.order_by(col(Pair.ended_at).desc())).first()
+        return self.db.exec(stmt.order_by(col(Pair.ended_at).desc())).first()
 
     def mentors(self, mentor_id: int, mentee_id: int) -> bool:
         """Does this person (lead or co-mentor) mentor that mentee now? (every ``!session log``)"""
-        return self.s.execute(_MENTORS, {"mentor_id": mentor_id, "mentee_id": mentee_id}).first() is not None
+        return self.db.execute(_MENTORS, {"mentor_id": mentor_id, "mentee_id": mentee_id}).first() is not None
 
     def load(self, round_id: int) -> dict[int, int]:
         """Mentees per mentor in a round, lead and co-mentored alike (both count in full)."""
-        rows = self.s.exec(
+        rows = self.db.exec(
             select(Pair.mentor_id, func.count())
             .where(Pair.round_id == round_id, col(Pair.ended_at).is_(None))
             .group_by(Pair.mentor_id)
@@ -200,4 +201,4 @@ class PairRepo:
 
     def history(self) -> set[tuple[int, int]]:
         """Every (mentee, mentor) pair there has ever been."""
-        return set(self.s.exec(select(Pair.mentee_id, Pair.mentor_id)).all())
+        return set(self.db.exec(select(Pair.mentee_id, Pair.mentor_id)).all())

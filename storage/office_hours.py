@@ -16,6 +16,7 @@ from typing import Any, Optional
 from sqlalchemy import Index, UniqueConstraint, bindparam, delete, func
 from sqlmodel import Field, Session, SQLModel, col, select
 
+from storage.stored import Stored
 from storage.tables import Member, when
 
 #: entry outcomes: helped (a host ended the help), no-show (skipped twice), left (``!q leave``),
@@ -23,7 +24,7 @@ from storage.tables import Member, when
 OUTCOMES = ("helped", "no-show", "left", "closed")
 
 
-class OhSession(SQLModel, table=True):
+class OfficeHour(Stored, SQLModel, table=True):
     """One opening of a channel's queue, from ``!oh open`` (or the scheduler) to its close."""
 
     __tablename__ = "oh_session"
@@ -40,7 +41,7 @@ class OhSession(SQLModel, table=True):
     close_reason: Optional[str] = None
 
 
-class OhDuty(SQLModel, table=True):
+class OhDuty(Stored, SQLModel, table=True):
     """A host's stint on duty in a session (``ended_at`` None: on duty now)."""
 
     __tablename__ = "oh_duty"
@@ -52,7 +53,7 @@ class OhDuty(SQLModel, table=True):
     ended_at: Optional[datetime] = when(nullable=True)
 
 
-class OhEntry(SQLModel, table=True):
+class OhEntry(Stored, SQLModel, table=True):
     """A person in line, then being helped, then ended with an outcome.
 
     ``member_id`` is None for an anonymous visitor (an IRC nick without an account), who is then
@@ -91,7 +92,7 @@ class OhEntry(SQLModel, table=True):
     left_how: Optional[str] = None
 
 
-class OhNotice(SQLModel, table=True):
+class OhNotice(Stored, SQLModel, table=True):
     """``!q notify``: one DM when office hours next open in a channel, then the row goes."""
 
     __tablename__ = "oh_notice"
@@ -103,7 +104,7 @@ class OhNotice(SQLModel, table=True):
     created_at: datetime = when()
 
 
-class OhScheduleRun(SQLModel, table=True):
+class OhScheduleRun(Stored, SQLModel, table=True):
     """What the scheduler did for one occurrence of a configured schedule (idempotent ticks)."""
 
     __tablename__ = "oh_schedule_run"
@@ -125,7 +126,7 @@ class LogRow:
     """One ended entry with its session and the handles involved: the help log."""
 
     entry: OhEntry
-    session: OhSession
+    hour: OfficeHour
     host: str | None
     person: str
 
@@ -143,8 +144,8 @@ def _of_person(stmt: Any, platform: str, member_id: int | None, nick: str) -> An
 # The statements of every `!q join`, `!q leave` and line shown, built once (bound values at run
 # time): building them cost more than running them. ORM statements, so the session flushes
 # what a handler changed before they read.
-_OPEN_SESSION = select(OhSession).where(
-    OhSession.platform == bindparam("platform"), OhSession.channel == bindparam("channel"), col(OhSession.closed_at).is_(None)
+_OPEN_SESSION = select(OfficeHour).where(
+    OfficeHour.platform == bindparam("platform"), OfficeHour.channel == bindparam("channel"), col(OfficeHour.closed_at).is_(None)
 )
 _ON_DUTY = (
     select(OhDuty).where(OhDuty.session_id == bindparam("session_id"), col(OhDuty.ended_at).is_(None)).order_by(col(OhDuty.id))
@@ -162,10 +163,10 @@ _ACTIVE_OF_MEMBER = select(OhEntry).where(
 )
 _RECENT_HELPS = (
     select(OhEntry.called_at, OhEntry.ended_at)
-    .join(OhSession, col(OhSession.id) == col(OhEntry.session_id))
+    .join(OfficeHour, col(OfficeHour.id) == col(OhEntry.session_id))
     .where(
-        OhSession.platform == bindparam("platform"),
-        OhSession.channel == bindparam("channel"),
+        OfficeHour.platform == bindparam("platform"),
+        OfficeHour.channel == bindparam("channel"),
         OhEntry.outcome == "helped",
         col(OhEntry.called_at).is_not(None),
         col(OhEntry.ended_at).is_not(None),
@@ -176,64 +177,64 @@ _RECENT_HELPS = (
 
 
 class OfficeHoursRepo:
-    def __init__(self, session: Session):
-        self.s = session
+    def __init__(self, db: Session):
+        self.db = db
 
     # ------------------------------------------------------------------ sessions and duty
 
-    def open_session(self, platform: str, channel: str) -> OhSession | None:
-        return self.s.execute(_OPEN_SESSION, {"platform": platform, "channel": channel}).scalars().first()
+    def open_hour(self, platform: str, channel: str) -> OfficeHour | None:
+        return self.db.execute(_OPEN_SESSION, {"platform": platform, "channel": channel}).scalars().first()
 
-    def get_session(self, session_id: int) -> OhSession | None:
-        return self.s.get(OhSession, session_id)
+    def get_hour(self, session_id: int) -> OfficeHour | None:
+        return self.db.get(OfficeHour, session_id)
 
-    def start_session(self, platform: str, channel: str, topic: str | None, by: int | None, now: datetime) -> OhSession:
-        sess = OhSession(platform=platform, channel=channel, topic=topic, opened_by=by, opened_at=now)
-        self.s.add(sess)
-        self.s.flush()
-        return sess
+    def start_hour(self, platform: str, channel: str, topic: str | None, by: int | None, now: datetime) -> OfficeHour:
+        hour = OfficeHour(platform=platform, channel=channel, topic=topic, opened_by=by, opened_at=now)
+        self.db.add(hour)
+        self.db.flush()
+        return hour
 
-    def close_session(self, sess: OhSession, reason: str, now: datetime) -> None:
-        sess.closed_at, sess.close_reason = now, reason
-        self.s.add(sess)
-        for duty in self.on_duty(sess.id):  # type: ignore[arg-type]
+    def close_hour(self, hour: OfficeHour, reason: str, now: datetime) -> None:
+        hour.closed_at, hour.close_reason = now, reason
+        self.db.add(hour)
+        for duty in self.on_duty(hour.pk):
             self.end_duty(duty, now)
 
     def on_duty(self, session_id: int) -> list[OhDuty]:
-        return list(self.s.execute(_ON_DUTY, {"session_id": session_id}).scalars())
+        return list(self.db.execute(_ON_DUTY, {"session_id": session_id}).scalars())
 
     def duty_of(self, session_id: int, member_id: int) -> OhDuty | None:
         return next((d for d in self.on_duty(session_id) if d.member_id == member_id), None)
 
-    def duties_of_member(self, member_id: int) -> list[tuple[OhDuty, OhSession]]:
+    def duties_of_member(self, member_id: int) -> list[tuple[OhDuty, OfficeHour]]:
         """Every duty the member is on now, with its open session (a host may serve several channels)."""
         stmt = (
-            select(OhDuty, OhSession)
-            .join(OhSession, col(OhSession.id) == col(OhDuty.session_id))
-            .where(OhDuty.member_id == member_id, col(OhDuty.ended_at).is_(None), col(OhSession.closed_at).is_(None))
+            select(OhDuty, OfficeHour)
+            .join(OfficeHour, col(OfficeHour.id) == col(OhDuty.session_id))
+            .where(OhDuty.member_id == member_id, col(OhDuty.ended_at).is_(None), col(OfficeHour.closed_at).is_(None))
             .order_by(col(OhDuty.id))
         )
-        return list(self.s.exec(stmt).all())  # type: ignore[arg-type]
+        return list(self.db.exec(stmt).all())  # type: ignore[arg-type]
 
     def start_duty(self, session_id: int, member_id: int, now: datetime) -> OhDuty:
         duty = OhDuty(session_id=session_id, member_id=member_id, started_at=now)
-        self.s.add(duty)
-        self.s.flush()
+        self.db.add(duty)
+        self.db.flush()
         return duty
 
     def end_duty(self, duty: OhDuty, now: datetime) -> None:
         duty.ended_at = now
-        self.s.add(duty)
+        self.db.add(duty)
 
     # ------------------------------------------------------------------ entries
 
     def waiting(self, session_id: int) -> list[OhEntry]:
         """The line, first first."""
-        return list(self.s.execute(_WAITING, {"session_id": session_id}).scalars())
+        return list(self.db.execute(_WAITING, {"session_id": session_id}).scalars())
 
     def called(self, session_id: int) -> list[OhEntry]:
         """People a host is with now."""
-        return list(self.s.execute(_CALLED, {"session_id": session_id}).scalars())
+        return list(self.db.execute(_CALLED, {"session_id": session_id}).scalars())
 
     def current_of(self, session_id: int, host_id: int) -> OhEntry | None:
         return next((e for e in self.called(session_id) if e.host_id == host_id), None)
@@ -241,34 +242,34 @@ class OfficeHoursRepo:
     def active_entry(self, session_id: int, platform: str, member_id: int | None, nick: str) -> OhEntry | None:
         """The person's waiting or called entry: by member, or by platform and nick when anonymous."""
         if member_id is not None:
-            return self.s.execute(_ACTIVE_OF_MEMBER, {"session_id": session_id, "member_id": member_id}).scalars().first()
+            return self.db.execute(_ACTIVE_OF_MEMBER, {"session_id": session_id, "member_id": member_id}).scalars().first()
         stmt = select(OhEntry).where(OhEntry.session_id == session_id, col(OhEntry.status).in_(("waiting", "called")))
-        return self.s.exec(_of_person(stmt, platform, member_id, nick)).first()
+        return self.db.exec(_of_person(stmt, platform, member_id, nick)).first()
 
     def active_entries_of(self, platform: str, member_id: int | None, nick: str, channel: str | None) -> list[OhEntry]:
         """The person's waiting or called entries in open queues on ``platform`` (in
         ``channel`` only, when given): by member, or by nick when anonymous."""
         stmt = (
             select(OhEntry)
-            .join(OhSession, col(OhSession.id) == col(OhEntry.session_id))
+            .join(OfficeHour, col(OfficeHour.id) == col(OhEntry.session_id))
             .where(
-                OhSession.platform == platform,
-                col(OhSession.closed_at).is_(None),
+                OfficeHour.platform == platform,
+                col(OfficeHour.closed_at).is_(None),
                 col(OhEntry.status).in_(("waiting", "called")),
             )
         )
         if channel is not None:
-            stmt = stmt.where(OhSession.channel == channel)
-        return list(self.s.exec(_of_person(stmt, platform, member_id, nick).order_by(col(OhEntry.id))))
+            stmt = stmt.where(OfficeHour.channel == channel)
+        return list(self.db.exec(_of_person(stmt, platform, member_id, nick).order_by(col(OhEntry.id))))
 
     def leavers_gone_by(self, cutoff: datetime, session_id: int | None = None) -> list[OhEntry]:
         """People still waiting in an open queue (``session_id``'s, when given) who left at or
         before ``cutoff``."""
         stmt = (
             select(OhEntry)
-            .join(OhSession, col(OhSession.id) == col(OhEntry.session_id))
+            .join(OfficeHour, col(OfficeHour.id) == col(OhEntry.session_id))
             .where(
-                col(OhSession.closed_at).is_(None),
+                col(OfficeHour.closed_at).is_(None),
                 OhEntry.status == "waiting",
                 col(OhEntry.left_at).is_not(None),
                 col(OhEntry.left_at) <= cutoff,
@@ -276,33 +277,33 @@ class OfficeHoursRepo:
         )
         if session_id is not None:
             stmt = stmt.where(OhEntry.session_id == session_id)
-        return list(self.s.exec(stmt.order_by(col(OhEntry.session_id), col(OhEntry.seq))))
+        return list(self.db.exec(stmt.order_by(col(OhEntry.session_id), col(OhEntry.seq))))
 
     def add_entry(self, entry: OhEntry, waiting: list[OhEntry] | None = None) -> OhEntry:
         """Put ``entry`` at the end of the line (``waiting``: the line, when the caller has it)."""
         if waiting is None:
             waiting = self.waiting(entry.session_id)
         entry.seq = (waiting[-1].seq + 1) if waiting else 1
-        self.s.add(entry)
-        self.s.flush()
+        self.db.add(entry)
+        self.db.flush()
         return entry
 
     def save(self, entry: OhEntry) -> None:
-        self.s.add(entry)
+        self.db.add(entry)
 
     def reorder(self, line: list[OhEntry]) -> None:
         """Make ``line`` the order of the waiting entries (they are renumbered 1..n)."""
         for n, entry in enumerate(line, 1):
             entry.seq = n
-            self.s.add(entry)
+            self.db.add(entry)
 
     def entries(self, session_id: int) -> list[OhEntry]:
         stmt = select(OhEntry).where(OhEntry.session_id == session_id)
-        return list(self.s.exec(stmt.order_by(col(OhEntry.id))))
+        return list(self.db.exec(stmt.order_by(col(OhEntry.id))))
 
     def recent_help_minutes(self, platform: str, channel: str, limit: int) -> list[float]:
         """How long the last ``limit`` helps in this channel took, newest first."""
-        rows = self.s.execute(_RECENT_HELPS, {"platform": platform, "channel": channel, "limit": limit})
+        rows = self.db.execute(_RECENT_HELPS, {"platform": platform, "channel": channel, "limit": limit})
         return [(ended - called).total_seconds() / 60 for called, ended in rows]
 
     # ------------------------------------------------------------------ notices
@@ -311,69 +312,69 @@ class OfficeHoursRepo:
         stmt = select(OhNotice).where(
             OhNotice.member_id == member_id, OhNotice.platform == platform, OhNotice.channel == channel
         )
-        return self.s.exec(stmt).first()
+        return self.db.exec(stmt).first()
 
     def add_notice(self, member_id: int, platform: str, channel: str, now: datetime) -> OhNotice:
         notice = OhNotice(member_id=member_id, platform=platform, channel=channel, created_at=now)
-        self.s.add(notice)
-        self.s.flush()
+        self.db.add(notice)
+        self.db.flush()
         return notice
 
     def notices_for(self, platform: str, channel: str) -> list[OhNotice]:
         stmt = select(OhNotice).where(OhNotice.platform == platform, OhNotice.channel == channel)
-        return list(self.s.exec(stmt.order_by(col(OhNotice.id))))
+        return list(self.db.exec(stmt.order_by(col(OhNotice.id))))
 
     def remove_notice(self, notice: OhNotice) -> None:
-        self.s.delete(notice)
+        self.db.delete(notice)
 
     # ------------------------------------------------------------------ schedule
 
     def run_for(self, schedule: str, starts_at: datetime) -> OhScheduleRun:
         stmt = select(OhScheduleRun).where(OhScheduleRun.schedule == schedule, OhScheduleRun.starts_at == starts_at)
-        run = self.s.exec(stmt).first()
+        run = self.db.exec(stmt).first()
         if run is None:
             run = OhScheduleRun(schedule=schedule, starts_at=starts_at)
-            self.s.add(run)
-            self.s.flush()
+            self.db.add(run)
+            self.db.flush()
         return run
 
     def save_run(self, run: OhScheduleRun) -> None:
-        self.s.add(run)
+        self.db.add(run)
 
     # ------------------------------------------------------------------ history and retention
 
     def purge_before(self, cutoff: datetime) -> int:
         """Delete sessions closed before ``cutoff`` (their entries and duty go by cascade), older
         ``!q notify`` requests and schedule records. Returns how many sessions and requests went."""
-        sessions = self.s.exec(delete(OhSession).where(col(OhSession.closed_at) < cutoff))  # type: ignore[call-overload]
-        notices = self.s.exec(delete(OhNotice).where(col(OhNotice.created_at) < cutoff))  # type: ignore[call-overload]
-        self.s.exec(delete(OhScheduleRun).where(col(OhScheduleRun.starts_at) < cutoff))  # type: ignore[call-overload]
+        sessions = self.db.exec(delete(OfficeHour).where(col(OfficeHour.closed_at) < cutoff))  # type: ignore[call-overload]
+        notices = self.db.exec(delete(OhNotice).where(col(OhNotice.created_at) < cutoff))  # type: ignore[call-overload]
+        self.db.exec(delete(OhScheduleRun).where(col(OhScheduleRun.starts_at) < cutoff))  # type: ignore[call-overload]
         return int(sessions.rowcount or 0) + int(notices.rowcount or 0)
 
-    def sessions_since(self, since: datetime, platform: str | None = None, channel: str | None = None) -> list[OhSession]:
-        stmt = select(OhSession).where(col(OhSession.opened_at) >= since)
+    def hours_since(self, since: datetime, platform: str | None = None, channel: str | None = None) -> list[OfficeHour]:
+        stmt = select(OfficeHour).where(col(OfficeHour.opened_at) >= since)
         if platform is not None and channel is not None:
-            stmt = stmt.where(OhSession.platform == platform, OhSession.channel == channel)
-        return list(self.s.exec(stmt.order_by(col(OhSession.opened_at))))
+            stmt = stmt.where(OfficeHour.platform == platform, OfficeHour.channel == channel)
+        return list(self.db.exec(stmt.order_by(col(OfficeHour.opened_at))))
 
     def help_log(self, since: datetime | None = None, platform: str | None = None, channel: str | None = None) -> list[LogRow]:
         """Every ended entry (joined since ``since``), oldest first, with host and person handles."""
         stmt = (
-            select(OhEntry, OhSession)
-            .join(OhSession, col(OhSession.id) == col(OhEntry.session_id))
+            select(OhEntry, OfficeHour)
+            .join(OfficeHour, col(OfficeHour.id) == col(OhEntry.session_id))
             .where(OhEntry.status == "ended")
         )
         if since is not None:
             stmt = stmt.where(col(OhEntry.joined_at) >= since)
         if platform is not None and channel is not None:
-            stmt = stmt.where(OhSession.platform == platform, OhSession.channel == channel)
-        pairs = list(self.s.exec(stmt.order_by(col(OhEntry.joined_at), col(OhEntry.id))))
+            stmt = stmt.where(OfficeHour.platform == platform, OfficeHour.channel == channel)
+        pairs = list(self.db.exec(stmt.order_by(col(OhEntry.joined_at), col(OhEntry.id))))
         ids = {e.member_id for e, _ in pairs} | {e.host_id for e, _ in pairs}
-        handles = dict(self.s.exec(select(Member.id, Member.handle).where(col(Member.id).in_([i for i in ids if i is not None]))).all())
+        handles = dict(self.db.exec(select(Member.id, Member.handle).where(col(Member.id).in_([i for i in ids if i is not None]))).all())
         return [
             LogRow(
                 entry=e,
-                session=s,
+                hour=s,
                 host=handles.get(e.host_id) if e.host_id is not None else None,
                 person=handles.get(e.member_id, e.nick) if e.member_id is not None else f"{e.nick} (no account)",
             )

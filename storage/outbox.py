@@ -76,8 +76,8 @@ class OutboxRow:
 
 
 class OutboxRepo:
-    def __init__(self, session: Session):
-        self.s = session
+    def __init__(self, db: Session):
+        self.db = db
 
     # -- recording ------------------------------------------------------------------------------
 
@@ -86,7 +86,7 @@ class OutboxRepo:
         wanted = list(set(keys))
         if not wanted:
             return set()
-        return {row[0] for row in self.s.connection().execute(_EXISTING_KEYS, {"keys": wanted})}
+        return {row[0] for row in self.db.connection().execute(_EXISTING_KEYS, {"keys": wanted})}
 
     def insert_many(self, rows: Sequence[dict[str, Any]]) -> list[int]:
         """Insert rows (every one with the same columns, as ``row_for`` makes them) in one
@@ -94,17 +94,17 @@ class OutboxRepo:
         message was most of the cost of a large check-in tick."""
         if not rows:
             return []
-        ids = dict(self.s.connection().execute(_INSERT, list(rows)).all())
+        ids = dict(self.db.connection().execute(_INSERT, list(rows)).all())
         return [ids[row["key"]] for row in rows]
 
     def get(self, msg_id: int) -> OutboxMessage | None:
-        return self.s.get(OutboxMessage, msg_id)
+        return self.db.get(OutboxMessage, msg_id)
 
     def by_keys(self, keys: Iterable[str]) -> dict[str, OutboxMessage]:
         wanted = list(set(keys))
         if not wanted:
             return {}
-        return {m.key: m for m in self.s.exec(select(OutboxMessage).where(col(OutboxMessage.key).in_(wanted)))}
+        return {m.key: m for m in self.db.exec(select(OutboxMessage).where(col(OutboxMessage.key).in_(wanted)))}
 
     # -- sending --------------------------------------------------------------------------------
 
@@ -117,7 +117,7 @@ class OutboxRepo:
             stmt = stmt.where(_T.c.priority == 0)
         if recipients:
             stmt = stmt.where(_T.c.recipient.in_(list(recipients)))
-        rows = self.s.connection().execute(stmt.order_by(_T.c.id).limit(limit), {"now": now, "owner": owner})
+        rows = self.db.connection().execute(stmt.order_by(_T.c.id).limit(limit), {"now": now, "owner": owner})
         return [OutboxRow(*row) for row in rows]
 
     def claim(self, platform: str, ids: Sequence[int], owner: str, until: datetime, now: datetime) -> set[int]:
@@ -127,25 +127,25 @@ class OutboxRepo:
         if not ids:
             return set()
         params = {"ids": list(ids), "for_platform": platform, "owner": owner, "until": until, "now": now}
-        got = self.s.connection().execute(_CLAIM, params)
+        got = self.db.connection().execute(_CLAIM, params)
         return {row[0] for row in got}
 
     def mark_sent(self, ids: Sequence[int], now: datetime) -> None:
         """One statement for the common case: all of these went out."""
         if ids:
-            self.s.connection().execute(_MARK_SENT, {"ids": list(ids), "now": now})
+            self.db.connection().execute(_MARK_SENT, {"ids": list(ids), "now": now})
 
     def claimants(self, platform: str) -> set[str]:
         """The senders holding messages of ``platform`` right now."""
         stmt = core_select(_T.c.claimed_by).where(_T.c.platform == platform, _T.c.status == "sending").distinct()
-        return {row[0] for row in self.s.connection().execute(stmt) if row[0]}
+        return {row[0] for row in self.db.connection().execute(stmt) if row[0]}
 
     def release(self, owners: Iterable[str], now: datetime) -> int:
         """Give back what these senders held (they stopped, or their process is gone): due now."""
         owners = list(owners)
         if not owners:
             return 0
-        result = self.s.connection().execute(
+        result = self.db.connection().execute(
             update(_T).where(_T.c.status == "sending", _T.c.claimed_by.in_(owners))
             .values(status="pending", claimed_by=None, claimed_until=None, next_attempt_at=now)
         )
@@ -159,11 +159,11 @@ class OutboxRepo:
             OutboxMessage.platform == platform,
             OutboxMessage.status == "offline",
         )
-        return list(self.s.exec(stmt.order_by(col(OutboxMessage.id))))
+        return list(self.db.exec(stmt.order_by(col(OutboxMessage.id))))
 
     def purge_sent_before(self, cutoff: datetime) -> int:
         """Delivered messages are transport records: keep them only as long as retention allows."""
-        result = self.s.exec(  # type: ignore[call-overload]
+        result = self.db.exec(  # type: ignore[call-overload]
             delete(OutboxMessage).where(OutboxMessage.status == "sent", col(OutboxMessage.created_at) < cutoff)
         )
         return int(result.rowcount or 0)

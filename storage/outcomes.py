@@ -19,7 +19,7 @@ from storage.assessments import Assessment, AssessmentAnswer, Rating
 from storage.checkins import ANSWERED, Checkin
 from storage.mentorship import Pair
 from storage.office_hours import OhEntry
-from storage.progress import GoalCompletion, SessionLog
+from storage.progress import GoalCompletion, MentoringSession
 from storage.tables import Round, Signup
 
 
@@ -28,14 +28,14 @@ def _utc_day(instant: datetime) -> date:
 
 
 class OutcomeRepo:
-    def __init__(self, session: Session):
-        self.s = session
+    def __init__(self, db: Session):
+        self.db = db
 
     def pairs(self, round_id: int) -> list[tuple[int, int, str]]:
         """(mentor, mentee, kind) of every pair the round had, ended ones too: a mentee who
         withdrew half-way is one of the round's mentees all the same."""
         stmt = select(Pair.mentor_id, Pair.mentee_id, Pair.kind).where(Pair.round_id == round_id).order_by(col(Pair.id))
-        return [(mentor, mentee, kind) for mentor, mentee, kind in self.s.exec(stmt).all()]
+        return [(mentor, mentee, kind) for mentor, mentee, kind in self.db.exec(stmt).all()]
 
     def goals_reached(self, round_id: int) -> set[int]:
         """Mentees whose goal for the round is marked reached (and not reopened since)."""
@@ -44,14 +44,14 @@ class OutcomeRepo:
             .join(GoalCompletion, col(GoalCompletion.signup_id) == col(Signup.id))
             .where(Signup.round_id == round_id, Signup.kind == "mentee", col(GoalCompletion.reopened_at).is_(None))
         )
-        return set(self.s.exec(stmt).all())
+        return set(self.db.exec(stmt).all())
 
     def finals_done(self, round_id: int) -> set[int]:
         """People whose final check for the round is complete."""
         stmt = select(Assessment.member_id).where(
             Assessment.round_id == round_id, Assessment.kind == "final", col(Assessment.completed_at).is_not(None)
         )
-        return set(self.s.exec(stmt).all())
+        return set(self.db.exec(stmt).all())
 
     def ratings(self, round_id: int) -> dict[int, list[Rating]]:
         """Every skills answer given in the round, per person rated, oldest first."""
@@ -63,7 +63,7 @@ class OutcomeRepo:
             .order_by(col(AssessmentAnswer.answered_at), col(Assessment.id))
         )
         out: dict[int, list[Rating]] = defaultdict(list)
-        for member_id, *rating in self.s.exec(stmt).all():
+        for member_id, *rating in self.db.exec(stmt).all():
             out[member_id].append(Rating(*rating))
         return dict(out)
 
@@ -75,7 +75,7 @@ class OutcomeRepo:
             .join(earlier, col(earlier.id) == col(Pair.round_id))
             .where(col(earlier.starts_on) < rnd.starts_on, Pair.round_id != rnd.id)
         )
-        return set(self.s.exec(stmt).all())
+        return set(self.db.exec(stmt).all())
 
     def activity_days(self, member_ids: Iterable[int], after: date) -> dict[int, set[date]]:
         """Per person, the UTC days after ``after`` the bot saw them do something: answer a
@@ -92,13 +92,13 @@ class OutcomeRepo:
             select(Signup.member_id, Signup.created_at).where(col(Signup.member_id).in_(ids), col(Signup.created_at) >= since),
         )
         for stmt in instants:
-            for member_id, instant in self.s.exec(stmt).all():
+            for member_id, instant in self.db.exec(stmt).all():
                 days[member_id].add(_utc_day(instant))
-        sessions = select(SessionLog.mentor_id, SessionLog.mentee_id, SessionLog.held_on).where(
-            (col(SessionLog.mentor_id).in_(ids)) | (col(SessionLog.mentee_id).in_(ids)), col(SessionLog.held_on) > after
+        sessions = select(MentoringSession.mentor_id, MentoringSession.mentee_id, MentoringSession.held_on).where(
+            (col(MentoringSession.mentor_id).in_(ids)) | (col(MentoringSession.mentee_id).in_(ids)), col(MentoringSession.held_on) > after
         )
         wanted = set(ids)
-        for mentor_id, mentee_id, held_on in self.s.exec(sessions).all():
+        for mentor_id, mentee_id, held_on in self.db.exec(sessions).all():
             for member_id in {mentor_id, mentee_id} & wanted:
                 days[member_id].add(held_on)
         return {m: {d for d in ds if d > after} for m, ds in days.items()}
@@ -113,7 +113,7 @@ class OutcomeRepo:
             .where(col(OhEntry.member_id).is_not(None), col(OhEntry.joined_at) <= end, col(OhEntry.member_id).not_in(mentees))
         )
         first: dict[int, date] = {}
-        for member_id, joined_at in self.s.exec(stmt).all():
+        for member_id, joined_at in self.db.exec(stmt).all():
             day = _utc_day(joined_at)
             if member_id not in first or day < first[member_id]:
                 first[member_id] = day

@@ -30,8 +30,8 @@ class PendingRole(SQLModel, table=True):
 
 
 class PendingRoleRepo:
-    def __init__(self, session: Session):
-        self.s = session
+    def __init__(self, db: Session):
+        self.db = db
 
     def _matching(self, platform: str, account: str):  # noqa: ANN202 - a select statement
         return select(PendingRole).where(
@@ -46,33 +46,33 @@ class PendingRoleRepo:
             .join(PlatformIdentity, col(PlatformIdentity.member_id) == col(Member.id))
             .where(PlatformIdentity.platform == platform, func.lower(PlatformIdentity.account) == account.lower())
         )
-        return self.s.exec(stmt).first()
+        return self.db.exec(stmt).first()
 
     def grant(self, platform: str, account: str, role: str, by: int | None, now: datetime) -> bool:
         """False when the account has this role waiting already."""
-        if self.s.exec(self._matching(platform, account).where(PendingRole.role == role)).first() is not None:
+        if self.db.exec(self._matching(platform, account).where(PendingRole.role == role)).first() is not None:
             return False
-        self.s.add(PendingRole(platform=platform, account=account, role=role, granted_by=by, granted_at=now))
+        self.db.add(PendingRole(platform=platform, account=account, role=role, granted_by=by, granted_at=now))
         return True
 
     def revoke(self, platform: str, account: str, role: str) -> bool:
-        row = self.s.exec(self._matching(platform, account).where(PendingRole.role == role)).first()
+        row = self.db.exec(self._matching(platform, account).where(PendingRole.role == role)).first()
         if row is None:
             return False
-        self.s.delete(row)
+        self.db.delete(row)
         return True
 
     def of_role(self, role: str) -> list[PendingRole]:
         stmt = select(PendingRole).where(PendingRole.role == role)
-        return list(self.s.exec(stmt.order_by(col(PendingRole.platform), col(PendingRole.account))))
+        return list(self.db.exec(stmt.order_by(col(PendingRole.platform), col(PendingRole.account))))
 
     def claim(self, platform: str, account: str, member_id: int) -> list[str]:
         """Give a new member the roles waiting for their account; returns those roles."""
-        rows = list(self.s.exec(self._matching(platform, account)))
+        rows = list(self.db.exec(self._matching(platform, account)))
         for row in rows:
-            if self.s.get(MemberRole, (member_id, row.role)) is None:
-                self.s.add(MemberRole(member_id=member_id, role=row.role, granted_by=row.granted_by, granted_at=row.granted_at))
-            self.s.delete(row)
+            if self.db.get(MemberRole, (member_id, row.role)) is None:
+                self.db.add(MemberRole(member_id=member_id, role=row.role, granted_by=row.granted_by, granted_at=row.granted_at))
+            self.db.delete(row)
         if rows:
-            self.s.flush()
+            self.db.flush()
         return [row.role for row in rows]

@@ -33,8 +33,8 @@ BOOKKEEPING = frozenset({OutboxMessage.__tablename__, "dashboard_link", "link_co
 
 
 class PrivacyRepo:
-    def __init__(self, session: Session):
-        self.s = session
+    def __init__(self, db: Session):
+        self.db = db
 
     def export(self, member_id: int) -> dict[str, list[dict[str, Any]]]:
         """Every row about the person, by table (their member row first), without the bot's own
@@ -45,7 +45,7 @@ class PrivacyRepo:
         rows that point at those (a goal's steps hang off the sign-up), and so on."""
         out: dict[str, list[dict[str, Any]]] = {}
         found: dict[str, set[Any]] = {Member.__tablename__: {member_id}}
-        member = self.s.execute(select(Member.__table__).where(Member.__table__.c.id == member_id)).mappings().first()
+        member = self.db.execute(select(Member.__table__).where(Member.__table__.c.id == member_id)).mappings().first()
         if member is not None:
             out["member"] = [{k: _plain(v) for k, v in member.items()}]
         for _round in range(4):  # depth of the chain of foreign keys followed
@@ -62,7 +62,7 @@ class PrivacyRepo:
                 stmt = select(table).where(or_(*conditions))
                 if OWNER in table.info:  # reached through a shared row (a pair): only the person's own
                     stmt = stmt.where(table.c[table.info[OWNER]] == member_id)
-                for row in self.s.execute(stmt).mappings():
+                for row in self.db.execute(stmt).mappings():
                     key = tuple(row[c.name] for c in pk)
                     ident = key[0] if len(key) == 1 else key
                     if ident in found.get(table.name, set()) or ident in new.get(table.name, set()):
@@ -83,19 +83,18 @@ class PrivacyRepo:
         stay; the rows that are theirs alone are deleted by cascade."""
         from storage.leavers import LeaverRepo  # it knows the feature tables, which import this module
 
-        assert member.id is not None
-        LeaverRepo(self.s).detach(member.id, now)
+        LeaverRepo(self.db).detach(member.pk, now)
         names = {member.handle, member.display_name}
-        accounts = self.s.execute(
-            select(PlatformIdentity.__table__.c.account).where(PlatformIdentity.__table__.c.member_id == member.id)
+        accounts = self.db.execute(
+            select(PlatformIdentity.__table__.c.account).where(PlatformIdentity.__table__.c.member_id == member.pk)
         ).scalars()
         names |= set(accounts)
         names = {n for n in names if n and len(n) >= 3}
         payload = cast(OutboxMessage.__table__.c.payload, String)
         scrubbed = 0
         if names:
-            result = self.s.execute(delete(OutboxMessage).where(or_(*(payload.contains(n) for n in names))))
+            result = self.db.execute(delete(OutboxMessage).where(or_(*(payload.contains(n) for n in names))))
             scrubbed = int(result.rowcount or 0)
-        self.s.execute(delete(Member.__table__).where(Member.__table__.c.id == member.id))
-        self.s.expunge_all()
+        self.db.execute(delete(Member.__table__).where(Member.__table__.c.id == member.pk))
+        self.db.expunge_all()
         return scrubbed

@@ -17,10 +17,11 @@ from typing import Optional
 from sqlalchemy import Index, bindparam, func
 from sqlmodel import Field, Session, SQLModel, col, select
 
+from storage.stored import Stored
 from storage.tables import Member, when
 
 
-class GoalStep(SQLModel, table=True):
+class GoalStep(Stored, SQLModel, table=True):
     """A milestone of a mentee's goal; numbered for people by its order within the goal."""
 
     __tablename__ = "goal_step"
@@ -32,7 +33,7 @@ class GoalStep(SQLModel, table=True):
     done_at: Optional[datetime] = when(nullable=True)
 
 
-class GoalComment(SQLModel, table=True):
+class GoalComment(Stored, SQLModel, table=True):
     __tablename__ = "goal_comment"
 
     id: Optional[int] = Field(default=None, primary_key=True)
@@ -42,7 +43,7 @@ class GoalComment(SQLModel, table=True):
     created_at: datetime = when()
 
 
-class GoalCompletion(SQLModel, table=True):
+class GoalCompletion(Stored, SQLModel, table=True):
     """The goal was reached. Setting a new goal text reopens it; the record stays as history."""
 
     __tablename__ = "goal_completion"
@@ -55,7 +56,7 @@ class GoalCompletion(SQLModel, table=True):
     reopened_at: Optional[datetime] = when(nullable=True)
 
 
-class SessionLog(SQLModel, table=True):
+class MentoringSession(Stored, SQLModel, table=True):
     """A mentoring session a mentor held with a mentee, logged by that mentor."""
 
     __tablename__ = "session_log"
@@ -75,7 +76,7 @@ class SessionLog(SQLModel, table=True):
     edited_at: Optional[datetime] = when(nullable=True)
 
 
-class AwayPeriod(SQLModel, table=True):
+class AwayPeriod(Stored, SQLModel, table=True):
     """One absence: open while ``ended_at`` is empty. ``Member.away_until`` is the live state."""
 
     __tablename__ = "away_period"
@@ -96,30 +97,30 @@ class AwayPeriod(SQLModel, table=True):
 
 
 class GoalRepo:
-    def __init__(self, session: Session):
-        self.s = session
+    def __init__(self, db: Session):
+        self.db = db
 
     def steps(self, signup_id: int) -> list[GoalStep]:
-        return list(self.s.exec(select(GoalStep).where(GoalStep.signup_id == signup_id).order_by(col(GoalStep.id))))
+        return list(self.db.exec(select(GoalStep).where(GoalStep.signup_id == signup_id).order_by(col(GoalStep.id))))
 
     def add_step(self, signup_id: int, text: str, now: datetime) -> GoalStep:
         step = GoalStep(signup_id=signup_id, text=text, created_at=now)
-        self.s.add(step)
-        self.s.flush()
+        self.db.add(step)
+        self.db.flush()
         return step
 
     def finish_step(self, step: GoalStep, now: datetime) -> None:
         step.done_at = now
-        self.s.add(step)
+        self.db.add(step)
 
     def comments(self, signup_id: int) -> list[GoalComment]:
         stmt = select(GoalComment).where(GoalComment.signup_id == signup_id).order_by(col(GoalComment.id))
-        return list(self.s.exec(stmt))
+        return list(self.db.exec(stmt))
 
     def add_comment(self, signup_id: int, author_id: int, text: str, now: datetime) -> GoalComment:
         comment = GoalComment(signup_id=signup_id, author_id=author_id, text=text, created_at=now)
-        self.s.add(comment)
-        self.s.flush()
+        self.db.add(comment)
+        self.db.flush()
         return comment
 
     def completion(self, signup_id: int) -> GoalCompletion | None:
@@ -127,12 +128,12 @@ class GoalRepo:
         stmt = select(GoalCompletion).where(
             GoalCompletion.signup_id == signup_id, col(GoalCompletion.reopened_at).is_(None)
         )
-        return self.s.exec(stmt).first()
+        return self.db.exec(stmt).first()
 
     def complete(self, signup_id: int, goal: str, now: datetime) -> GoalCompletion:
         done = GoalCompletion(signup_id=signup_id, goal=goal, done_at=now)
-        self.s.add(done)
-        self.s.flush()
+        self.db.add(done)
+        self.db.flush()
         return done
 
     def reopen(self, signup_id: int, now: datetime) -> bool:
@@ -140,7 +141,7 @@ class GoalRepo:
         if done is None:
             return False
         done.reopened_at = now
-        self.s.add(done)
+        self.db.add(done)
         return True
 
 
@@ -156,100 +157,100 @@ class PairTotal:
 
 #: built once: a pair's sessions in a round, read at every ``!session log``
 _OF_PAIR = (
-    select(SessionLog)
-    .where(SessionLog.round_id == bindparam("round_id"), SessionLog.mentor_id == bindparam("mentor_id"),
-           SessionLog.mentee_id == bindparam("mentee_id"))
-    .order_by(col(SessionLog.held_on), col(SessionLog.id))
+    select(MentoringSession)
+    .where(MentoringSession.round_id == bindparam("round_id"), MentoringSession.mentor_id == bindparam("mentor_id"),
+           MentoringSession.mentee_id == bindparam("mentee_id"))
+    .order_by(col(MentoringSession.held_on), col(MentoringSession.id))
 )
 
 
-class SessionLogRepo:
-    def __init__(self, session: Session):
-        self.s = session
+class MentoringSessionRepo:
+    def __init__(self, db: Session):
+        self.db = db
 
-    def add(self, log: SessionLog) -> SessionLog:
-        self.s.add(log)
-        self.s.flush()
+    def add(self, log: MentoringSession) -> MentoringSession:
+        self.db.add(log)
+        self.db.flush()
         return log
 
-    def get(self, log_id: int) -> SessionLog | None:
-        return self.s.get(SessionLog, log_id)
+    def get(self, log_id: int) -> MentoringSession | None:
+        return self.db.get(MentoringSession, log_id)
 
-    def save(self, log: SessionLog) -> None:
-        self.s.add(log)
+    def save(self, log: MentoringSession) -> None:
+        self.db.add(log)
 
-    def delete(self, log: SessionLog) -> None:
-        self.s.delete(log)
-        self.s.flush()
+    def delete(self, log: MentoringSession) -> None:
+        self.db.delete(log)
+        self.db.flush()
 
     def of_round(
         self, round_id: int, *, mentor_id: int | None = None, mentee_id: int | None = None, involving: int | None = None
-    ) -> list[SessionLog]:
+    ) -> list[MentoringSession]:
         """A round's sessions, oldest first: by a mentor, with a mentee, or either side being ``involving``."""
         if mentor_id is not None and mentee_id is not None and involving is None:  # every `!session log`
-            return list(self.s.execute(_OF_PAIR, {"round_id": round_id, "mentor_id": mentor_id, "mentee_id": mentee_id}).scalars())
-        stmt = select(SessionLog).where(SessionLog.round_id == round_id)
+            return list(self.db.execute(_OF_PAIR, {"round_id": round_id, "mentor_id": mentor_id, "mentee_id": mentee_id}).scalars())
+        stmt = select(MentoringSession).where(MentoringSession.round_id == round_id)
         if mentor_id is not None:
-            stmt = stmt.where(SessionLog.mentor_id == mentor_id)
+            stmt = stmt.where(MentoringSession.mentor_id == mentor_id)
         if mentee_id is not None:
-            stmt = stmt.where(SessionLog.mentee_id == mentee_id)
+            stmt = stmt.where(MentoringSession.mentee_id == mentee_id)
         if involving is not None:
-            stmt = stmt.where((col(SessionLog.mentor_id) == involving) | (col(SessionLog.mentee_id) == involving))
-        return list(self.s.exec(stmt.order_by(col(SessionLog.held_on), col(SessionLog.id))))
+            stmt = stmt.where((col(MentoringSession.mentor_id) == involving) | (col(MentoringSession.mentee_id) == involving))
+        return list(self.db.exec(stmt.order_by(col(MentoringSession.held_on), col(MentoringSession.id))))
 
     def last_logged(self, round_id: int) -> dict[tuple[int, int], datetime]:
         """When each (mentor, mentee) pair last logged a session in the round (one query for all)."""
-        rows = self.s.exec(
-            select(SessionLog.mentor_id, SessionLog.mentee_id, func.max(SessionLog.logged_at))
-            .where(SessionLog.round_id == round_id)
-            .group_by(SessionLog.mentor_id, SessionLog.mentee_id)
+        rows = self.db.exec(
+            select(MentoringSession.mentor_id, MentoringSession.mentee_id, func.max(MentoringSession.logged_at))
+            .where(MentoringSession.round_id == round_id)
+            .group_by(MentoringSession.mentor_id, MentoringSession.mentee_id)
         ).all()
         return {(mentor, mentee): _aware(when) for mentor, mentee, when in rows if when is not None}
 
     def tally_involving(self, member_id: int) -> dict[int, tuple[int, int]]:
         """Per round: how many sessions, and minutes, ``member_id`` took part in (either side)."""
-        rows = self.s.exec(
-            select(SessionLog.round_id, func.count(), func.sum(SessionLog.minutes))
-            .where((col(SessionLog.mentor_id) == member_id) | (col(SessionLog.mentee_id) == member_id))
-            .group_by(SessionLog.round_id)
+        rows = self.db.exec(
+            select(MentoringSession.round_id, func.count(), func.sum(MentoringSession.minutes))
+            .where((col(MentoringSession.mentor_id) == member_id) | (col(MentoringSession.mentee_id) == member_id))
+            .group_by(MentoringSession.round_id)
         ).all()
         return {round_id: (n, int(minutes or 0)) for round_id, n, minutes in rows}
 
     def totals(self, round_id: int) -> list[PairTotal]:
         """Per (mentor, mentee) pair: how many sessions and minutes in the round."""
-        rows = self.s.exec(
-            select(SessionLog.mentor_id, SessionLog.mentee_id, func.count(), func.sum(SessionLog.minutes))
-            .where(SessionLog.round_id == round_id)
-            .group_by(SessionLog.mentor_id, SessionLog.mentee_id)
-            .order_by(SessionLog.mentor_id, SessionLog.mentee_id)
+        rows = self.db.exec(
+            select(MentoringSession.mentor_id, MentoringSession.mentee_id, func.count(), func.sum(MentoringSession.minutes))
+            .where(MentoringSession.round_id == round_id)
+            .group_by(MentoringSession.mentor_id, MentoringSession.mentee_id)
+            .order_by(MentoringSession.mentor_id, MentoringSession.mentee_id)
         ).all()
         return [PairTotal(mentor, mentee, n, int(minutes or 0)) for mentor, mentee, n, minutes in rows]
 
 
 class AwayRepo:
-    def __init__(self, session: Session):
-        self.s = session
+    def __init__(self, db: Session):
+        self.db = db
 
     def open_period(self, member_id: int) -> AwayPeriod | None:
         stmt = select(AwayPeriod).where(AwayPeriod.member_id == member_id, col(AwayPeriod.ended_at).is_(None))
-        return self.s.exec(stmt.order_by(col(AwayPeriod.id).desc())).first()
+        return self.db.exec(stmt.order_by(col(AwayPeriod.id).desc())).first()
 
     def start(self, member_id: int, starts_on: date, until: date, reason: str | None, now: datetime) -> AwayPeriod:
         period = AwayPeriod(member_id=member_id, starts_on=starts_on, until=until, reason=reason, created_at=now)
-        self.s.add(period)
-        self.s.flush()
+        self.db.add(period)
+        self.db.flush()
         return period
 
     def save(self, period: AwayPeriod) -> None:
-        self.s.add(period)
+        self.db.add(period)
 
     def end(self, period: AwayPeriod, how: str, now: datetime) -> None:
         period.ended_at, period.ended_how = now, how
-        self.s.add(period)
+        self.db.add(period)
 
     def members_away(self) -> list[Member]:
         """Everyone with an away date set (whether or not it has passed where they live)."""
-        return list(self.s.exec(select(Member).where(col(Member.away_until).is_not(None)).order_by(col(Member.id))))
+        return list(self.db.exec(select(Member).where(col(Member.away_until).is_not(None)).order_by(col(Member.id))))
 
 
 def _aware(value: datetime) -> datetime:

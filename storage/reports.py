@@ -18,8 +18,8 @@ from sqlmodel import Session, col, select
 from storage.assessments import Assessment, AssessmentAnswer
 from storage.checkins import Checkin
 from storage.mentorship import Pair
-from storage.office_hours import OhEntry, OhSession
-from storage.progress import GoalStep, SessionLog
+from storage.office_hours import OhEntry, OfficeHour
+from storage.progress import GoalStep, MentoringSession
 from storage.tables import Member, Round, Signup
 
 
@@ -78,15 +78,15 @@ class WaitRow:
 
 
 class ReportRepo:
-    def __init__(self, session: Session):
-        self.s = session
+    def __init__(self, db: Session):
+        self.db = db
 
     def rounds(self) -> list[Round]:
         """Every round, the latest first."""
-        return list(self.s.exec(select(Round).order_by(col(Round.starts_on).desc(), col(Round.id).desc())))
+        return list(self.db.exec(select(Round).order_by(col(Round.starts_on).desc(), col(Round.id).desc())))
 
     def round(self, round_id: int) -> Round | None:
-        return self.s.get(Round, round_id)
+        return self.db.get(Round, round_id)
 
     def pairs(self, round_id: int, mentor_id: int | None = None) -> list[PairRow]:
         """The round's active pairs (lead and co-mentors), or only those ``mentor_id`` mentors."""
@@ -99,7 +99,7 @@ class ReportRepo:
         )
         if mentor_id is not None:
             stmt = stmt.where(Pair.mentor_id == mentor_id)
-        return [PairRow(*row) for row in self.s.exec(stmt.order_by(col(mentee.handle), col(Pair.id))).all()]
+        return [PairRow(*row) for row in self.db.exec(stmt.order_by(col(mentee.handle), col(Pair.id))).all()]
 
     def pair(self, pair_id: int) -> tuple[Pair, Member, Member] | None:
         """A pair (active or ended) with its mentee and mentor."""
@@ -110,7 +110,7 @@ class ReportRepo:
             .join(mentor, col(mentor.id) == col(Pair.mentor_id))
             .where(Pair.id == pair_id)
         )
-        row = self.s.exec(stmt).first()
+        row = self.db.exec(stmt).first()
         return (row[0], row[1], row[2]) if row is not None else None
 
     def checkin_statuses(self, mentee_ids: Iterable[int], start: datetime, end: datetime) -> list[tuple[int, datetime, str]]:
@@ -124,7 +124,7 @@ class ReportRepo:
             .where(col(Checkin.mentee_id).in_(ids), col(Checkin.due_at) >= start, col(Checkin.due_at) < end)
             .order_by(col(Checkin.due_at), col(Checkin.id))
         )
-        return [(m, due, status) for m, due, status in self.s.exec(stmt).all()]
+        return [(m, due, status) for m, due, status in self.db.exec(stmt).all()]
 
     def checkins(self, mentee_ids: Iterable[int], start: datetime, end: datetime) -> list[CheckinRow]:
         """The check-ins of these mentees due in [start, end), oldest first."""
@@ -136,18 +136,18 @@ class ReportRepo:
             .where(col(Checkin.mentee_id).in_(ids), col(Checkin.due_at) >= start, col(Checkin.due_at) < end)
             .order_by(col(Checkin.due_at), col(Checkin.id))
         )
-        return [CheckinRow(m, due, status, rating, blocker, list(answers or [])) for m, due, status, rating, blocker, answers in self.s.exec(stmt).all()]
+        return [CheckinRow(m, due, status, rating, blocker, list(answers or [])) for m, due, status, rating, blocker, answers in self.db.exec(stmt).all()]
 
     def sessions(self, round_id: int, pairs: Iterable[tuple[int, int]] | None = None,
                  mentee_id: int | None = None) -> list[SessionRow]:
         """Sessions logged in the round, oldest first: only these (mentor, mentee) pairs, or only
         with this mentee (by any of their mentors), if given."""
-        stmt = select(SessionLog.mentor_id, SessionLog.mentee_id, SessionLog.held_on, SessionLog.minutes, SessionLog.topic).where(
-            SessionLog.round_id == round_id
+        stmt = select(MentoringSession.mentor_id, MentoringSession.mentee_id, MentoringSession.held_on, MentoringSession.minutes, MentoringSession.topic).where(
+            MentoringSession.round_id == round_id
         )
         if mentee_id is not None:
-            stmt = stmt.where(SessionLog.mentee_id == mentee_id)
-        rows = [SessionRow(*row) for row in self.s.exec(stmt.order_by(col(SessionLog.held_on), col(SessionLog.id))).all()]
+            stmt = stmt.where(MentoringSession.mentee_id == mentee_id)
+        rows = [SessionRow(*row) for row in self.db.exec(stmt.order_by(col(MentoringSession.held_on), col(MentoringSession.id))).all()]
         if pairs is None:
             return rows
         wanted = set(pairs)
@@ -155,12 +155,12 @@ class ReportRepo:
 
     def goal(self, mentee_id: int, round_id: int) -> tuple[Signup | None, list[GoalStep]]:
         """The mentee's sign-up in the round (its ``goal``) and the goal's steps."""
-        signup = self.s.exec(
+        signup = self.db.exec(
             select(Signup).where(Signup.member_id == mentee_id, Signup.round_id == round_id, Signup.kind == "mentee")
         ).first()
         if signup is None:
             return None, []
-        steps = self.s.exec(select(GoalStep).where(GoalStep.signup_id == signup.id).order_by(col(GoalStep.id)))
+        steps = self.db.exec(select(GoalStep).where(GoalStep.signup_id == signup.id).order_by(col(GoalStep.id)))
         return signup, list(steps)
 
     def scores(self, round_id: int, member_ids: Iterable[int] | None = None) -> list[ScoreRow]:
@@ -175,21 +175,21 @@ class ReportRepo:
         if member_ids is not None:
             stmt = stmt.where(col(Assessment.member_id).in_(list(member_ids)))
         latest: dict[tuple[int, str, str], int] = {}
-        for member_id, kind, skill, score in self.s.exec(stmt).all():
+        for member_id, kind, skill, score in self.db.exec(stmt).all():
             latest[(member_id, kind, skill)] = score  # later answers replace earlier ones
         return [ScoreRow(m, k, s, v) for (m, k, s), v in latest.items()]
 
     def waits(self, since: datetime | None = None) -> list[WaitRow]:
         """Everybody who joined an office-hour line (since ``since``), oldest first."""
-        stmt = select(OhSession.platform, OhSession.channel, OhEntry.joined_at, OhEntry.called_at, OhEntry.outcome).join(
-            OhSession, col(OhSession.id) == col(OhEntry.session_id)
+        stmt = select(OfficeHour.platform, OfficeHour.channel, OhEntry.joined_at, OhEntry.called_at, OhEntry.outcome).join(
+            OfficeHour, col(OfficeHour.id) == col(OhEntry.session_id)
         )
         if since is not None:
             stmt = stmt.where(col(OhEntry.joined_at) >= since)
-        return [WaitRow(*row) for row in self.s.exec(stmt.order_by(col(OhEntry.joined_at), col(OhEntry.id))).all()]
+        return [WaitRow(*row) for row in self.db.exec(stmt.order_by(col(OhEntry.joined_at), col(OhEntry.id))).all()]
 
     def handles(self, member_ids: Iterable[int]) -> dict[int, str]:
         ids = list(set(member_ids))
         if not ids:
             return {}
-        return dict(self.s.exec(select(Member.id, Member.handle).where(col(Member.id).in_(ids))).all())  # type: ignore[arg-type]
+        return dict(self.db.exec(select(Member.id, Member.handle).where(col(Member.id).in_(ids))).all())  # type: ignore[arg-type]

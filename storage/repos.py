@@ -31,7 +31,7 @@ from storage.outbox import OutboxRepo
 from storage.pending_roles import PendingRoleRepo
 from storage.leavers import LeaverRepo
 from storage.privacy import PrivacyRepo
-from storage.progress import AwayRepo, GoalRepo, SessionLogRepo
+from storage.progress import AwayRepo, GoalRepo, MentoringSessionRepo
 from storage.reports import ReportRepo
 from storage.round_reports import RoundReportRepo
 from storage.tables import (
@@ -113,17 +113,17 @@ def handle_source(account: str, display: str) -> str:
 
 
 class MemberRepo:
-    def __init__(self, session: Session):
-        self.s = session
+    def __init__(self, db: Session):
+        self.db = db
 
     def get(self, member_id: int) -> Member | None:
-        return by_key(self.s, Member, member_id)
+        return by_key(self.db, Member, member_id)
 
     def by_identity(self, platform: str, account: str) -> Member | None:
-        return self.s.execute(_MEMBER_BY_IDENTITY, {"platform": platform, "account": account}).scalars().first()
+        return self.db.execute(_MEMBER_BY_IDENTITY, {"platform": platform, "account": account}).scalars().first()
 
     def by_handle(self, handle: str) -> Member | None:
-        return self.s.execute(_BY_HANDLE, {"handle": handle.lower()}).scalars().first()
+        return self.db.execute(_BY_HANDLE, {"handle": handle.lower()}).scalars().first()
 
     def identity_with_roles(
         self, platform: str, account: str, admins: frozenset[str] = frozenset()
@@ -131,7 +131,7 @@ class MemberRepo:
         """The identity, its member and their roles (granted, and "admin" when one of their
         identities is among ``admins``), in one query: the gate asks it at every command. Read
         fresh in every transaction, never cached, so a role granted a moment ago counts."""
-        rows = self.s.execute(_seen_statement(admins), {"platform": platform, "account": account}).all()
+        rows = self.db.execute(_seen_statement(admins), {"platform": platform, "account": account}).all()
         if not rows:
             return None
         roles = {role for _, _, role, _ in rows if role is not None}
@@ -140,7 +140,7 @@ class MemberRepo:
         return rows[0][0], rows[0][1], roles
 
     def identities(self, member_id: int) -> list[PlatformIdentity]:
-        return list(self.s.execute(_IDENTITIES, {"member_id": member_id}).scalars())
+        return list(self.db.execute(_IDENTITIES, {"member_id": member_id}).scalars())
 
     def handles_starting(self, prefix: str, limit: int = 25) -> list[str]:
         stmt = (
@@ -149,7 +149,7 @@ class MemberRepo:
             .order_by(Member.handle)
             .limit(limit)
         )
-        return list(self.s.exec(stmt))
+        return list(self.db.exec(stmt))
 
     def by_display(self, platform: str, display: str) -> list[Member]:
         """People last seen on ``platform`` under this display name (for naming, never for rights)."""
@@ -158,7 +158,7 @@ class MemberRepo:
             .join(PlatformIdentity, col(PlatformIdentity.member_id) == col(Member.id))
             .where(PlatformIdentity.platform == platform, func.lower(PlatformIdentity.display) == display.lower())
         )
-        return list(self.s.exec(stmt))
+        return list(self.db.exec(stmt))
 
     def unique_handle(self, wanted: str) -> str:
         base = re.sub(r"[^a-z0-9_\-]", "", _unaccented(wanted).lower())[:24] or "member"
@@ -178,53 +178,51 @@ class MemberRepo:
             preferred_platform=platform,
             created_at=now,
         )
-        self.s.add(member)
-        self.s.flush()
-        assert member.id is not None
-        self.s.add(PlatformIdentity(platform=platform, account=account, member_id=member.id, display=display, last_seen=now))
-        self.s.flush()
-        PendingRoleRepo(self.s).claim(platform, account, member.id)  # roles a coordinator gave ahead of time
+        self.db.add(member)
+        self.db.flush()
+        self.db.add(PlatformIdentity(platform=platform, account=account, member_id=member.pk, display=display, last_seen=now))
+        self.db.flush()
+        PendingRoleRepo(self.db).claim(platform, account, member.pk)  # roles a coordinator gave ahead of time
         return member
 
     def touch(self, ident: PlatformIdentity, display: str, now: datetime) -> None:
         if ident.display != display:
             ident.display = display
         ident.last_seen = now
-        self.s.add(ident)
+        self.db.add(ident)
 
     def merge(self, keep: Member, gone: Member) -> None:
         """Join ``gone`` into ``keep``: identities, roles and every record move; ``gone`` is deleted.
 
         Records are found through the foreign keys to ``member.id`` in the metadata, so a table a
         feature adds later moves too without this code knowing it."""
-        assert keep.id is not None and gone.id is not None
-        kept_roles = {r.role for r in self.s.exec(select(MemberRole).where(MemberRole.member_id == keep.id))}
-        for role in list(self.s.exec(select(MemberRole).where(MemberRole.member_id == gone.id))):
+        kept_roles = {r.role for r in self.db.exec(select(MemberRole).where(MemberRole.member_id == keep.pk))}
+        for role in list(self.db.exec(select(MemberRole).where(MemberRole.member_id == gone.pk))):
             if role.role not in kept_roles:
-                self.s.add(MemberRole(member_id=keep.id, role=role.role, granted_by=role.granted_by, granted_at=role.granted_at))
-            self.s.delete(role)
-        self.s.exec(delete(Conversation).where(col(Conversation.member_id) == gone.id))
-        self.s.flush()
+                self.db.add(MemberRole(member_id=keep.pk, role=role.role, granted_by=role.granted_by, granted_at=role.granted_at))
+            self.db.delete(role)
+        self.db.exec(delete(Conversation).where(col(Conversation.member_id) == gone.pk))
+        self.db.flush()
         for table in SQLModel.metadata.sorted_tables:
             for fk in table.foreign_keys:
                 if fk.column.table.name == Member.__tablename__ and table.name != Member.__tablename__:
                     column = fk.parent
-                    self.s.execute(update(table).where(column == gone.id).values({column.name: keep.id}))
+                    self.db.execute(update(table).where(column == gone.pk).values({column.name: keep.pk}))
         for field in ("timezone", "role_focus"):
             if getattr(keep, field) is None and getattr(gone, field) is not None:
                 setattr(keep, field, getattr(gone, field))
         if not keep.languages and gone.languages:
             keep.languages = list(gone.languages)
-        self.s.add(keep)
-        self.s.flush()
-        self.s.expire_all()
-        self.s.delete(self.s.get(Member, gone.id))
-        self.s.flush()
+        self.db.add(keep)
+        self.db.flush()
+        self.db.expire_all()
+        self.db.delete(self.db.get(Member, gone.pk))
+        self.db.flush()
 
 
 class RoleRepo:
-    def __init__(self, session: Session):
-        self.s = session
+    def __init__(self, db: Session):
+        self.db = db
 
     def of(self, member_id: int, admins: Iterable[str] = ()) -> set[str]:
         """The member's granted roles, plus "admin" when one of their identities is among
@@ -232,29 +230,29 @@ class RoleRepo:
         granted = select(MemberRole.role).where(MemberRole.member_id == member_id)
         admins = list(admins)
         if not admins:
-            return set(self.s.exec(granted))
+            return set(self.db.exec(granted))
         configured = select(literal("admin")).where(
             PlatformIdentity.member_id == member_id,
             (col(PlatformIdentity.platform) + ":" + col(PlatformIdentity.account)).in_(admins),
         )
-        return set(self.s.exec(union_all(granted, configured)).scalars())  # type: ignore[call-overload]
+        return set(self.db.exec(union_all(granted, configured)).scalars())  # type: ignore[call-overload]
 
     def grant(self, member_id: int, role: str, by: int | None, now: datetime) -> bool:
-        if self.s.get(MemberRole, (member_id, role)) is not None:
+        if self.db.get(MemberRole, (member_id, role)) is not None:
             return False
-        self.s.add(MemberRole(member_id=member_id, role=role, granted_by=by, granted_at=now))
+        self.db.add(MemberRole(member_id=member_id, role=role, granted_by=by, granted_at=now))
         return True
 
     def revoke(self, member_id: int, role: str) -> bool:
-        row = self.s.get(MemberRole, (member_id, role))
+        row = self.db.get(MemberRole, (member_id, role))
         if row is None:
             return False
-        self.s.delete(row)
+        self.db.delete(row)
         return True
 
     def holders(self, role: str) -> list[Member]:
         stmt = select(Member).join(MemberRole, col(MemberRole.member_id) == col(Member.id)).where(MemberRole.role == role)
-        return list(self.s.exec(stmt))
+        return list(self.db.exec(stmt))
 
 
 class RoundRepo:
@@ -263,11 +261,11 @@ class RoundRepo:
     *running* (from ``starts_on`` until it is closed, by hand or the day after ``ends_on``).
     Opening a round refuses overlaps, so at most one round does each at a time."""
 
-    def __init__(self, session: Session):
-        self.s = session
+    def __init__(self, db: Session):
+        self.db = db
 
     def get(self, round_id: int) -> Round | None:
-        return by_key(self.s, Round, round_id)
+        return by_key(self.db, Round, round_id)
 
     def _not_closed(self):  # noqa: ANN202 - a select
         return _NOT_CLOSED
@@ -275,22 +273,22 @@ class RoundRepo:
     def running(self, today: date) -> Round | None:
         """The round in progress: started and not closed yet."""
         stmt = self._not_closed().where(col(Round.starts_on) <= today)
-        return self.s.exec(stmt.order_by(col(Round.starts_on).desc())).first()
+        return self.db.exec(stmt.order_by(col(Round.starts_on).desc())).first()
 
     def taking_signups(self, today: date) -> Round | None:
         """The round people sign up for today."""
         stmt = self._not_closed().where(col(Round.signups_from) <= today, col(Round.signups_until) >= today)
-        return self.s.exec(stmt.order_by(col(Round.signups_from))).first()
+        return self.db.exec(stmt.order_by(col(Round.signups_from))).first()
 
     def current(self, today: date) -> Round | None:
         """The round pairs are made and work in: the running round, else the one taking sign-ups."""
         return self.running(today) or self.taking_signups(today)
 
     def not_closed(self) -> list[Round]:
-        return list(self.s.execute(_NOT_CLOSED_IN_ORDER).scalars())  # `!profile` asks it
+        return list(self.db.execute(_NOT_CLOSED_IN_ORDER).scalars())  # `!profile` asks it
 
     def by_name(self, name: str) -> Round | None:
-        return self.s.exec(select(Round).where(func.lower(Round.name) == name.lower())).first()
+        return self.db.exec(select(Round).where(func.lower(Round.name) == name.lower())).first()
 
     def add(
         self, name: str, starts: date, ends: date, by: int | None, now: datetime,
@@ -302,26 +300,26 @@ class RoundRepo:
             name=name, starts_on=starts, ends_on=ends, opened_by=by, opened_at=now,
             signups_from=signups_from, signups_until=signups_until,
         )
-        self.s.add(rnd)
-        self.s.flush()
+        self.db.add(rnd)
+        self.db.flush()
         return rnd
 
     def latest(self) -> Round | None:
-        return self.s.exec(select(Round).order_by(col(Round.opened_at).desc())).first()
+        return self.db.exec(select(Round).order_by(col(Round.opened_at).desc())).first()
 
     def latest_started(self, today: date) -> Round | None:
         """The round that started last (between rounds: the one that just ended), else the
         latest opened (a first round still taking sign-ups)."""
         stmt = select(Round).where(col(Round.starts_on) <= today).order_by(col(Round.starts_on).desc())
-        return self.s.exec(stmt).first() or self.latest()
+        return self.db.exec(stmt).first() or self.latest()
 
     def close(self, rnd: Round, now: datetime) -> None:
         rnd.status, rnd.closed_at = "closed", now
-        self.s.add(rnd)
+        self.db.add(rnd)
 
     def ending_by(self, day: date) -> list[Round]:
         """Rounds not closed whose last day is ``day`` or earlier."""
-        return list(self.s.exec(self._not_closed().where(col(Round.ends_on) <= day).order_by(col(Round.ends_on))))
+        return list(self.db.exec(self._not_closed().where(col(Round.ends_on) <= day).order_by(col(Round.ends_on))))
 
 
 @dataclass(frozen=True)
@@ -332,28 +330,28 @@ class SignupCounts:
 
 
 class SignupRepo:
-    def __init__(self, session: Session):
-        self.s = session
+    def __init__(self, db: Session):
+        self.db = db
 
     def of(self, member_id: int, round_id: int, kind: str | None = None) -> list[Signup]:
         if kind is None:  # every `!profile`
-            return list(self.s.execute(_SIGNUPS_OF, {"member_id": member_id, "round_id": round_id}).scalars())
+            return list(self.db.execute(_SIGNUPS_OF, {"member_id": member_id, "round_id": round_id}).scalars())
         stmt = select(Signup).where(Signup.member_id == member_id, Signup.round_id == round_id)
         if kind:
             stmt = stmt.where(Signup.kind == kind)
-        return list(self.s.exec(stmt.order_by(col(Signup.id))))
+        return list(self.db.exec(stmt.order_by(col(Signup.id))))
 
     def add(self, signup: Signup) -> Signup:
-        self.s.add(signup)
-        self.s.flush()
+        self.db.add(signup)
+        self.db.flush()
         return signup
 
     def active(self, round_id: int, kind: str) -> list[Signup]:
         stmt = select(Signup).where(Signup.round_id == round_id, Signup.kind == kind, Signup.status == "active")
-        return list(self.s.exec(stmt.order_by(col(Signup.id))))
+        return list(self.db.exec(stmt.order_by(col(Signup.id))))
 
     def counts(self, round_id: int) -> SignupCounts:
-        rows = self.s.exec(
+        rows = self.db.exec(
             select(Signup.kind, Signup.status, func.count()).where(Signup.round_id == round_id).group_by(Signup.kind, Signup.status)
         ).all()
         active = {(k, st): n for k, st, n in rows}
@@ -364,7 +362,7 @@ class SignupRepo:
         )
 
     def save(self, signup: Signup) -> None:
-        self.s.add(signup)
+        self.db.add(signup)
 
     def latest_round_of(self, member_id: int, kind: str) -> Round | None:
         """The latest round the person signed up for as ``kind``."""
@@ -373,29 +371,29 @@ class SignupRepo:
             .where(Signup.member_id == member_id, Signup.kind == kind)
             .order_by(col(Round.starts_on).desc())
         )
-        return self.s.exec(stmt).first()
+        return self.db.exec(stmt).first()
 
 
 class ConversationRepo:
-    def __init__(self, session: Session):
-        self.s = session
+    def __init__(self, db: Session):
+        self.db = db
 
     def get(self, member_id: int) -> Conversation | None:
-        return by_key(self.s, Conversation, member_id)
+        return by_key(self.db, Conversation, member_id)
 
     def start(self, member_id: int, flow: str, step: str, platform: str, data: dict[str, Any], now: datetime) -> Conversation:
         existing = self.get(member_id)
         if existing is not None:
-            self.s.delete(existing)
-            self.s.flush()
+            self.db.delete(existing)
+            self.db.flush()
         conv = Conversation(member_id=member_id, flow=flow, step=step, data=data, platform=platform, started_at=now, updated_at=now)
-        self.s.add(conv)
+        self.db.add(conv)
         return conv
 
     def of(self, ids: Iterable[int]) -> dict[int, Conversation]:
         """These members' conversations, loaded into the session so that :meth:`reopen` and
         :meth:`get` find them without a query."""
-        rows = self.s.exec(select(Conversation).where(col(Conversation.member_id).in_(list(ids))))
+        rows = self.db.exec(select(Conversation).where(col(Conversation.member_id).in_(list(ids))))
         return {c.member_id: c for c in rows}
 
     def reopen(
@@ -404,115 +402,115 @@ class ConversationRepo:
     ) -> None:
         """Start (or restart) the member's interview in place: no delete and flush per person.
         ``existing``: their conversation, when the caller loaded it already (:meth:`of`)."""
-        conv = existing if existing is not None else by_key(self.s, Conversation, member_id)
+        conv = existing if existing is not None else by_key(self.db, Conversation, member_id)
         if conv is None:
             conv = Conversation(member_id=member_id, flow=flow, step=step, data=data, platform=platform, started_at=now, updated_at=now)
         else:
             conv.flow, conv.step, conv.data, conv.platform = flow, step, dict(data), platform
             conv.started_at = conv.updated_at = now
-        self.s.add(conv)
+        self.db.add(conv)
 
     def insert_many(self, rows: list[dict[str, Any]]) -> None:
         """New conversations in one statement (no ORM objects to build)."""
         if rows:
-            self.s.execute(insert(Conversation), rows)
+            self.db.execute(insert(Conversation), rows)
 
     def save(self, conv: Conversation, now: datetime) -> None:
         conv.updated_at = now
         conv.data = dict(conv.data)  # a new object, so the JSON column is seen as changed
-        self.s.add(conv)
+        self.db.add(conv)
 
     def end(self, member_id: int) -> bool:
         conv = self.get(member_id)
         if conv is None:
             return False
-        self.s.delete(conv)
+        self.db.delete(conv)
         return True
 
 
 class LinkRepo:
     ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"  # no 0/O or 1/I to misread
 
-    def __init__(self, session: Session):
-        self.s = session
+    def __init__(self, db: Session):
+        self.db = db
 
     def issue(self, member_id: int, platform: str, expires: datetime, rng: random.Random) -> str:
-        self.s.exec(delete(LinkCode).where(col(LinkCode.member_id) == member_id))
+        self.db.exec(delete(LinkCode).where(col(LinkCode.member_id) == member_id))
         code = "".join(rng.choice(self.ALPHABET) for _ in range(8))
-        self.s.add(LinkCode(code=code, member_id=member_id, platform=platform, expires_at=expires))
+        self.db.add(LinkCode(code=code, member_id=member_id, platform=platform, expires_at=expires))
         return code
 
     def take(self, code: str) -> LinkCode | None:
         """The code's row, removed so it cannot be used twice (expired ones too)."""
-        row = self.s.get(LinkCode, code.upper().replace("-", ""))
+        row = self.db.get(LinkCode, code.upper().replace("-", ""))
         if row is not None:
-            self.s.delete(row)
+            self.db.delete(row)
         return row
 
 
 class EventRepo:
-    def __init__(self, session: Session):
-        self.s = session
+    def __init__(self, db: Session):
+        self.db = db
 
     def first_time(self, platform: str, event_id: str, now: datetime) -> bool:
         """Record the event; False when it was handled before (one statement)."""
-        result = self.s.connection().execute(_FIRST_TIME, {"platform": platform, "event_id": event_id, "now": now})
+        result = self.db.connection().execute(_FIRST_TIME, {"platform": platform, "event_id": event_id, "now": now})
         return result.first() is not None
 
     def forget_before(self, cutoff: datetime) -> int:
-        result = self.s.exec(delete(ProcessedEvent).where(col(ProcessedEvent.handled_at) < cutoff))  # type: ignore[call-overload]
+        result = self.db.exec(delete(ProcessedEvent).where(col(ProcessedEvent.handled_at) < cutoff))  # type: ignore[call-overload]
         return int(result.rowcount or 0)
 
 
 class KeyValueRepo:
-    def __init__(self, session: Session):
-        self.s = session
+    def __init__(self, db: Session):
+        self.db = db
 
     def get(self, namespace: str, key: str) -> str | None:
-        row = by_key(self.s, KeyValue, namespace, key)
+        row = by_key(self.db, KeyValue, namespace, key)
         return row.value if row else None
 
     def set(self, namespace: str, key: str, value: str) -> None:
-        row = by_key(self.s, KeyValue, namespace, key)
+        row = by_key(self.db, KeyValue, namespace, key)
         if row is None:
-            self.s.add(KeyValue(namespace=namespace, key=key, value=value))
+            self.db.add(KeyValue(namespace=namespace, key=key, value=value))
         else:
             row.value = value
-            self.s.add(row)
+            self.db.add(row)
 
     def forget(self, namespace: str, key: str) -> None:
-        row = by_key(self.s, KeyValue, namespace, key)
+        row = by_key(self.db, KeyValue, namespace, key)
         if row is not None:
-            self.s.delete(row)
+            self.db.delete(row)
 
 
 class Repos:
-    """Every repository over one session: what a handler's ``ctx.repos`` is."""
+    """Every repository over one database session (``db``): what a handler's ``ctx.repos`` is."""
 
-    def __init__(self, session: Session):
-        self.session = session
-        self.members = MemberRepo(session)
-        self.roles = RoleRepo(session)
-        self.rounds = RoundRepo(session)
-        self.signups = SignupRepo(session)
-        self.conversations = ConversationRepo(session)
-        self.links = LinkRepo(session)
-        self.outbox = OutboxRepo(session)
-        self.events = EventRepo(session)
-        self.kv = KeyValueRepo(session)
-        self.pairs = PairRepo(session)
-        self.office_hours = OfficeHoursRepo(session)
-        self.checkins = CheckinRepo(session)
-        self.assessments = AssessmentRepo(session)
-        self.privacy = PrivacyRepo(session)
-        self.leavers = LeaverRepo(session)
-        self.goals = GoalRepo(session)
-        self.session_logs = SessionLogRepo(session)
-        self.away = AwayRepo(session)
-        self.dashboard_links = DashboardLinkRepo(session)
-        self.reports = ReportRepo(session)
-        self.feedback = FeedbackRepo(session)
-        self.certificates = CertificateRepo(session)
-        self.outcomes = OutcomeRepo(session)
-        self.pending_roles = PendingRoleRepo(session)
-        self.round_reports = RoundReportRepo(session)
+    def __init__(self, db: Session):
+        self.db = db
+        self.members = MemberRepo(db)
+        self.roles = RoleRepo(db)
+        self.rounds = RoundRepo(db)
+        self.signups = SignupRepo(db)
+        self.conversations = ConversationRepo(db)
+        self.links = LinkRepo(db)
+        self.outbox = OutboxRepo(db)
+        self.events = EventRepo(db)
+        self.kv = KeyValueRepo(db)
+        self.pairs = PairRepo(db)
+        self.office_hours = OfficeHoursRepo(db)
+        self.checkins = CheckinRepo(db)
+        self.assessments = AssessmentRepo(db)
+        self.privacy = PrivacyRepo(db)
+        self.leavers = LeaverRepo(db)
+        self.goals = GoalRepo(db)
+        self.mentoring_sessions = MentoringSessionRepo(db)
+        self.away = AwayRepo(db)
+        self.dashboard_links = DashboardLinkRepo(db)
+        self.reports = ReportRepo(db)
+        self.feedback = FeedbackRepo(db)
+        self.certificates = CertificateRepo(db)
+        self.outcomes = OutcomeRepo(db)
+        self.pending_roles = PendingRoleRepo(db)
+        self.round_reports = RoundReportRepo(db)

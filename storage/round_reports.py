@@ -20,7 +20,7 @@ from storage.assessments import Assessment, AssessmentAnswer
 from storage.checkins import Checkin
 from storage.mentorship import Pair
 from storage.office_hours import LogRow, OfficeHoursRepo
-from storage.progress import GoalCompletion, GoalStep, SessionLog
+from storage.progress import GoalCompletion, GoalStep, MentoringSession
 from storage.reports import PairRow
 from storage.tables import Member, Signup
 
@@ -49,8 +49,8 @@ class MenteeGoal:
 
 
 class RoundReportRepo:
-    def __init__(self, session: Session):
-        self.s = session
+    def __init__(self, db: Session):
+        self.db = db
 
     def pairs(self, round_id: int) -> list[RoundPair]:
         """Every pair of the round, ended or not, by mentee, lead mentor first."""
@@ -63,7 +63,7 @@ class RoundReportRepo:
             .where(Pair.round_id == round_id)
             .order_by(col(mentee.handle), col(Pair.kind).desc(), col(Pair.id))  # "mentor" sorts after "comentor"
         )
-        return [RoundPair(*row) for row in self.s.exec(stmt).all()]
+        return [RoundPair(*row) for row in self.db.exec(stmt).all()]
 
     def goals(self, round_id: int) -> list[MenteeGoal]:
         """Every mentee sign-up of the round with its goal's state (two queries)."""
@@ -74,10 +74,10 @@ class RoundReportRepo:
             .where(Signup.round_id == round_id, Signup.kind == "mentee")
             .order_by(col(Member.handle))
         )
-        rows = list(self.s.exec(stmt).all())
-        counts = self._step_counts([s.id for s, _, _ in rows if s.id is not None])
+        rows = list(self.db.exec(stmt).all())
+        counts = self._step_counts([s.pk for s, _, _ in rows])
         return [
-            MenteeGoal(s.id, s.member_id, handle, s.goal, s.status, reached, *counts.get(s.id, (0, 0)))  # type: ignore[arg-type]
+            MenteeGoal(s.pk, s.member_id, handle, s.goal, s.status, reached, *counts.get(s.pk, (0, 0)))
             for s, handle, reached in rows
         ]
 
@@ -89,7 +89,7 @@ class RoundReportRepo:
             .where(col(GoalStep.signup_id).in_(signup_ids))
             .group_by(col(GoalStep.signup_id))
         )
-        return {signup: (n, done) for signup, n, done in self.s.exec(stmt).all()}
+        return {signup: (n, done) for signup, n, done in self.db.exec(stmt).all()}
 
     # ------------------------------------------------------------------ whole records, for exports
 
@@ -101,22 +101,22 @@ class RoundReportRepo:
             .where(Signup.round_id == round_id, Signup.kind == "mentee")
             .order_by(col(Signup.member_id), col(GoalStep.id))
         )
-        return [(step, member_id) for step, member_id in self.s.exec(stmt).all()]
+        return [(step, member_id) for step, member_id in self.db.exec(stmt).all()]
 
-    def session_logs(self, round_id: int) -> list[SessionLog]:
-        stmt = select(SessionLog).where(SessionLog.round_id == round_id)
-        return list(self.s.exec(stmt.order_by(col(SessionLog.held_on), col(SessionLog.id))))
+    def mentoring_sessions(self, round_id: int) -> list[MentoringSession]:
+        stmt = select(MentoringSession).where(MentoringSession.round_id == round_id)
+        return list(self.db.exec(stmt.order_by(col(MentoringSession.held_on), col(MentoringSession.id))))
 
     def checkins(self, mentee_ids: list[int], start: datetime, end: datetime) -> list[Checkin]:
         """These mentees' check-ins due in [start, end), oldest first."""
         if not mentee_ids:
             return []
         stmt = select(Checkin).where(col(Checkin.mentee_id).in_(mentee_ids), col(Checkin.due_at) >= start, col(Checkin.due_at) < end)
-        return list(self.s.exec(stmt.order_by(col(Checkin.due_at), col(Checkin.id))))
+        return list(self.db.exec(stmt.order_by(col(Checkin.due_at), col(Checkin.id))))
 
     def assessments(self, round_id: int) -> list[Assessment]:
         stmt = select(Assessment).where(Assessment.round_id == round_id)
-        return list(self.s.exec(stmt.order_by(col(Assessment.started_at), col(Assessment.id))))
+        return list(self.db.exec(stmt.order_by(col(Assessment.started_at), col(Assessment.id))))
 
     def assessment_answers(self, round_id: int) -> list[AssessmentAnswer]:
         stmt = (
@@ -125,14 +125,14 @@ class RoundReportRepo:
             .where(Assessment.round_id == round_id)
             .order_by(col(AssessmentAnswer.assessment_id), col(AssessmentAnswer.skill))
         )
-        return list(self.s.exec(stmt))
+        return list(self.db.exec(stmt))
 
     def assessments_done(self, round_id: int) -> int:
         stmt = select(func.count()).select_from(Assessment).where(
             Assessment.round_id == round_id, col(Assessment.completed_at).is_not(None)
         )
-        return int(self.s.exec(stmt).one())
+        return int(self.db.exec(stmt).one())
 
     def help_log(self, start: datetime, end: datetime) -> list[LogRow]:
         """The office-hour help log of the people who joined a line in [start, end)."""
-        return [row for row in OfficeHoursRepo(self.s).help_log(since=start) if row.entry.joined_at < end]
+        return [row for row in OfficeHoursRepo(self.db).help_log(since=start) if row.entry.joined_at < end]

@@ -9,6 +9,8 @@ from sqlalchemy import JSON, Column, DateTime, Index, LargeBinary, UniqueConstra
 from sqlalchemy.types import TypeDecorator
 from sqlmodel import Field, SQLModel
 
+from storage.stored import Stored
+
 
 class UTCDateTime(TypeDecorator):
     """Aware UTC datetimes in, aware UTC datetimes out, whatever the database keeps."""
@@ -39,7 +41,7 @@ def json_dict() -> Any:
     return Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
 
 
-class Member(SQLModel, table=True):
+class Member(Stored, SQLModel, table=True):
     """One person, whichever platforms they use."""
 
     id: Optional[int] = Field(default=None, primary_key=True)
@@ -60,7 +62,7 @@ class Member(SQLModel, table=True):
     away_reason: Optional[str] = None
 
 
-class PlatformIdentity(SQLModel, table=True):
+class PlatformIdentity(Stored, SQLModel, table=True):
     __tablename__ = "identity"
     __table_args__ = (UniqueConstraint("platform", "account"),)
 
@@ -84,7 +86,7 @@ class MemberRole(SQLModel, table=True):
     granted_at: datetime = when()
 
 
-class Round(SQLModel, table=True):
+class Round(Stored, SQLModel, table=True):
     """A programme round (a quarter, usually). It takes sign-ups from ``signups_from`` through
     ``signups_until`` and runs from ``starts_on`` through ``ends_on`` until it is closed; one
     round may take sign-ups while another runs, but at most one does each at a time."""
@@ -103,7 +105,7 @@ class Round(SQLModel, table=True):
     closed_at: Optional[datetime] = when(nullable=True)
 
 
-class Signup(SQLModel, table=True):
+class Signup(Stored, SQLModel, table=True):
     """A person taking part in a round as a mentee or as a mentor."""
 
     __table_args__ = (UniqueConstraint("member_id", "round_id", "kind"),)
@@ -149,7 +151,7 @@ class LinkCode(SQLModel, table=True):
     expires_at: datetime = when()
 
 
-class OutboxMessage(SQLModel, table=True):
+class OutboxMessage(Stored, SQLModel, table=True):
     """Every outbound message, recorded in the same transaction as the change that caused it.
 
     A platform's sender claims it (``sending``, with a lease in ``claimed_until``) just before

@@ -200,7 +200,7 @@ class LoggingAdapter(MemoryAdapter):
 
 def replies_of(app: App, step_no: int) -> list[str]:
     """The bot's replies to step ``step_no`` as committed (also after a replay the engine ignored)."""
-    with Session(app.db) as s:
+    with Session(app.database) as s:
         rows = s.exec(
             select(OutboxMessage).where(col(OutboxMessage.key).startswith(f"console:s{step_no}:")).order_by(col(OutboxMessage.id))
         ).all()

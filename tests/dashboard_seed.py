@@ -27,8 +27,8 @@ from sqlmodel import Session
 from chatbot.config import embedded_default
 from storage.assessments import Assessment, AssessmentAnswer
 from storage.checkins import ANSWERED, MISSED, SKIPPED, Checkin
-from storage.office_hours import OhEntry, OhSession
-from storage.progress import GoalStep, SessionLog
+from storage.office_hours import OhEntry, OfficeHour
+from storage.progress import GoalStep, MentoringSession
 from storage.repos import Repos
 from tests.harness import Bot
 
@@ -62,7 +62,7 @@ async def seeded_bot(tmp_path: Path, listen: str | None = "127.0.0.1:0") -> Bot:
     await bot.pair("carol", "dave")
     await bot.say("erin", "!help")
     await bot.say("you", "!role grant erin host")
-    with Session(bot.engine.db) as s:
+    with Session(bot.engine.database) as s:
         seed(Repos(s))
         s.commit()
     bot.clock.set(NOW)
@@ -74,7 +74,7 @@ def ids(repos: Repos) -> dict[str, int]:
 
 
 def seed(repos: Repos) -> None:
-    s, m = repos.session, ids(repos)
+    s, m = repos.db, ids(repos)
     rnd = repos.rounds.not_closed()[0]
     assert rnd is not None and rnd.id is not None
     q = [["done", "text", "What did you do?"], ["mood", "scale", "How is it going?"]]
@@ -91,7 +91,7 @@ def seed(repos: Repos) -> None:
                       prompted_at=due, answered_at=due + timedelta(hours=2) if status == ANSWERED else None))
     for mentor, mentee, day, minutes in (("bob", "alice", "2027-01-05", 60), ("bob", "alice", "2027-01-12", 30),
                                          ("dave", "carol", "2027-01-06", 45)):
-        s.add(SessionLog(round_id=rnd.id, mentor_id=m[mentor], mentee_id=m[mentee], held_on=date.fromisoformat(day),
+        s.add(MentoringSession(round_id=rnd.id, mentor_id=m[mentor], mentee_id=m[mentee], held_on=date.fromisoformat(day),
                          minutes=minutes, topic=f"{mentee}'s first patch", logged_at=utc(day, "20:00")))
     signup = repos.signups.of(m["alice"], rnd.id, "mentee")[0]
     s.add(GoalStep(signup_id=signup.id, text="Build MediaWiki locally", created_at=utc("2027-01-05"), done_at=utc("2027-01-08")))
@@ -110,7 +110,7 @@ def seed(repos: Repos) -> None:
         for skill, score in scores.items():
             s.add(AssessmentAnswer(assessment_id=a.id, skill=skill, score=score, answered_at=utc("2027-01-10")))
     for day in ("2027-01-05", "2027-01-12"):
-        oh = OhSession(platform="console", channel="#oh", opened_by=m["erin"], opened_at=utc(day, "17:00"),
+        oh = OfficeHour(platform="console", channel="#oh", opened_by=m["erin"], opened_at=utc(day, "17:00"),
                        closed_at=utc(day, "21:00"), close_reason="closed")
         s.add(oh)
         s.flush()

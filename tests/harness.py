@@ -212,15 +212,15 @@ def matches(pattern: str, texts: list[str]) -> bool:
 
 
 @contextmanager
-def selects(db: DbEngine) -> Iterator[list[str]]:
+def selects(database: DbEngine) -> Iterator[list[str]]:
     """The SELECT statements run on ``db`` inside the block: for tests that a job's number of
     queries does not grow with the number of people it serves."""
-    with statements(db, "SELECT") as seen:
+    with statements(database, "SELECT") as seen:
         yield seen
 
 
 @contextmanager
-def statements(db: DbEngine, kind: str = "") -> Iterator[list[str]]:
+def statements(database: DbEngine, kind: str = "") -> Iterator[list[str]]:
     """The statements run on ``db`` inside the block (those starting with ``kind``, if given)."""
     seen: list[str] = []
 
@@ -228,8 +228,8 @@ def statements(db: DbEngine, kind: str = "") -> Iterator[list[str]]:
         if statement.lstrip().upper().startswith(kind.upper()):
             seen.append(statement.strip())
 
-    event.listen(db, "before_cursor_execute", record)
+    event.listen(database, "before_cursor_execute", record)
     try:
         yield seen
     finally:
-        event.remove(db, "before_cursor_execute", record)
+        event.remove(database, "before_cursor_execute", record)

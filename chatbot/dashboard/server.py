@@ -194,11 +194,11 @@ class Dashboard:
         """Run ``fn`` with a read-only context (committed only with ``write``) in a worker thread."""
 
         def run() -> T:
-            with Session(self.engine.db if write else reader(self.engine.db), expire_on_commit=False) as session:
-                ctx = Context(self.engine, Repos(session), self.engine.clock.now())
+            with Session(self.engine.database if write else reader(self.engine.database), expire_on_commit=False) as db:
+                ctx = Context(self.engine, Repos(db), self.engine.clock.now())
                 result = fn(ctx)
                 if write:
-                    session.commit()
+                    db.commit()
                 return result
 
         return await asyncio.to_thread(run)

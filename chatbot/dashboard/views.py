@@ -132,12 +132,11 @@ def overview(ctx: Context, viewer: Viewer, round_id: int | None = None) -> Page:
                                                       "open_command": ctx.command("round", "open")})
     if rnd is None:
         return page
-    assert rnd.id is not None
     reports = ctx.repos.reports
-    pairs = reports.pairs(rnd.id, None if viewer.coordinator else viewer.member_id)
+    pairs = reports.pairs(rnd.pk, None if viewer.coordinator else viewer.member_id)
     start, end = figures.round_span(rnd)
     statuses = reports.checkin_statuses({p.mentee_id for p in pairs}, start, end)
-    logs = reports.sessions(rnd.id, None if viewer.coordinator else [(p.mentor_id, p.mentee_id) for p in pairs])
+    logs = reports.sessions(rnd.pk, None if viewer.coordinator else [(p.mentor_id, p.mentee_id) for p in pairs])
     asked = Counter(mentee for mentee, _, status in statuses if status != SKIPPED)
     answered = Counter(mentee for mentee, _, status in statuses if status == ANSWERED)
     held = Counter(s.mentee_id for s in logs)
@@ -164,22 +163,21 @@ def pair(ctx: Context, viewer: Viewer, pair_id: int) -> Page:
     if found is None:
         raise NotFound(N_("There is no pair number {number}."), number=pair_id)
     the_pair, mentee, mentor = found
-    assert mentee.id is not None
-    if not viewer.coordinator and not ctx.repos.pairs.mentors(viewer.member_id, mentee.id):
+    if not viewer.coordinator and not ctx.repos.pairs.mentors(viewer.member_id, mentee.pk):
         raise Forbidden(N_("You can see the pairs you mentor, and this is not one of them."))
     rnd = ctx.repos.reports.round(the_pair.round_id)
-    assert rnd is not None and rnd.id is not None
+    assert rnd is not None
     start, end = figures.round_span(rnd)
-    checkins = ctx.repos.reports.checkins([mentee.id], start, end)
-    signup, steps = ctx.repos.reports.goal(mentee.id, rnd.id)
-    scores = ctx.repos.reports.scores(rnd.id, [mentee.id])
+    checkins = ctx.repos.reports.checkins([mentee.pk], start, end)
+    signup, steps = ctx.repos.reports.goal(mentee.pk, rnd.pk)
+    scores = ctx.repos.reports.scores(rnd.pk, [mentee.pk])
     by_skill: dict[str, dict[str, int]] = {}
     for s in scores:
         by_skill.setdefault(s.skill, {})[s.kind] = s.score
     page = Page(viewer.language._("{mentee} and {mentor}", mentee=mentee.handle, mentor=mentor.handle), {
         "round": rnd, "pair": the_pair, "mentee": mentee, "mentor": mentor, "checkins": checkins,
         "goal": signup.goal if signup else None, "steps": steps,
-        "sessions": ctx.repos.reports.sessions(rnd.id, mentee_id=mentee.id),
+        "sessions": ctx.repos.reports.sessions(rnd.pk, mentee_id=mentee.pk),
         "skills": sorted(by_skill.items()), "kinds": figures.SKILL_KINDS,
     })
     page.figures = {"mood": figures.mood(checkins, mentee.handle, viewer.language)}
@@ -194,8 +192,7 @@ def skills(ctx: Context, viewer: Viewer, round_id: int | None = None) -> Page:
     page = Page(viewer.language._("Skills"), {"round": rnd, "rounds": ctx.repos.reports.rounds()})
     if rnd is None:
         return page
-    assert rnd.id is not None
-    fig, change_fig, change = figures.skills(rnd, ctx.repos.reports.scores(rnd.id), viewer.language)
+    fig, change_fig, change = figures.skills(rnd, ctx.repos.reports.scores(rnd.pk), viewer.language)
     page.data["change"] = change
     page.figures = {"skills": fig, "change": change_fig}
     return page

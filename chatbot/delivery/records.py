@@ -94,10 +94,10 @@ def apply_results(outbox: OutboxRepo, results: Sequence[tuple[Pending, Delivery]
             row.next_attempt_at = now + RETRY_DELAYS[row.attempts - 1]
             log.info("outbox %s to %s set aside until %s: %s", row.key, row.platform,
                      row.next_attempt_at.isoformat(timespec="seconds"), row.last_error)
-        outbox.s.add(row)
+        outbox.db.add(row)
     # written now: the claims that follow in the same transaction are Core statements, which do
     # not flush the session, and must not see these rows as still being sent
-    outbox.s.flush()
+    outbox.db.flush()
     return refused
 
 

@@ -96,10 +96,10 @@ def claimant_gone(owner: str, me: str) -> bool:
 class Sender:
     """Sends one platform's messages in the background. See the module docstring."""
 
-    def __init__(self, adapter: "Adapter", db: DbEngine, clock: Clock, lock: asyncio.Lock, owner: str,
+    def __init__(self, adapter: "Adapter", database: DbEngine, clock: Clock, lock: asyncio.Lock, owner: str,
                  on_refused: Refused, settings: SenderSettings = SenderSettings()):
         self.adapter, self.platform = adapter, adapter.platform
-        self.db, self.clock, self.lock, self.owner = db, clock, lock, owner
+        self.database, self.clock, self.lock, self.owner = database, clock, lock, owner
         self.on_refused, self.settings = on_refused, settings
         caps = getattr(adapter, "capabilities", None)
         self.concurrency = max(1, int(getattr(caps, "parallel_sends", 1)))
@@ -227,14 +227,14 @@ class Sender:
         try:
             now = self.clock.now()
             async with self.lock:
-                with Session(self.db, expire_on_commit=False) as session:
-                    outbox = OutboxRepo(session)
+                with Session(self.database, expire_on_commit=False) as db:
+                    outbox = OutboxRepo(db)
                     refused = apply_results(outbox, results, now) if results else []
                     ids = [item.outbox_id for turn in take for item in turn]
                     claimed = outbox.claim(self.platform, ids, self.owner, now + self.settings.lease, now)
                     if release:
                         outbox.release([self.owner], now)
-                    session.commit()
+                    db.commit()
         except BaseException:
             # Nothing was written: the outcomes wait for the next round (forgotten, a message
             # sent would still be ours to send, and go out again), the turns go back to be read
@@ -295,14 +295,14 @@ class Sender:
         now = self.clock.now()
         room = self.settings.capacity - len(self.queue)
         async with self.lock:
-            with Session(self.db) as session:
-                outbox = OutboxRepo(session)
+            with Session(self.database) as db:
+                outbox = OutboxRepo(db)
                 if not self._released:
                     self._released = True
                     gone = [o for o in outbox.claimants(self.platform) if claimant_gone(o, self.owner)]
                     if outbox.release(gone, now):
                         log.info("%s: sending again what a stopped run had claimed", self.platform)
-                    session.commit()
+                    db.commit()
                 if room <= 0:
                     return
                 me = self.owner
@@ -319,9 +319,9 @@ class Sender:
 class Senders:
     """The senders of every running platform."""
 
-    def __init__(self, db: DbEngine, clock: Clock, lock: asyncio.Lock, on_refused: Refused,
+    def __init__(self, database: DbEngine, clock: Clock, lock: asyncio.Lock, on_refused: Refused,
                  settings: SenderSettings = SenderSettings()):
-        self.db, self.clock, self.lock, self.on_refused, self.settings = db, clock, lock, on_refused, settings
+        self.database, self.clock, self.lock, self.on_refused, self.settings = database, clock, lock, on_refused, settings
         self.owner = process_owner()
         self._by_platform: dict[str, Sender] = {}
 
@@ -332,7 +332,7 @@ class Senders:
         if old is not None:
             old.adapter = adapter
             return old
-        sender = Sender(adapter, self.db, self.clock, self.lock, self.owner, self.on_refused, self.settings)
+        sender = Sender(adapter, self.database, self.clock, self.lock, self.owner, self.on_refused, self.settings)
         self._by_platform[adapter.platform] = sender
         return sender
 

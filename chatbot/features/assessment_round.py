@@ -17,11 +17,10 @@ SHOWN = 40
 
 def round_overview(ctx: Context, rnd: Round) -> str:
     """A line per mentee of the round: the passes over their skills done or under way."""
-    assert rnd.id is not None
     passes: dict[int, list[Assessment]] = {}
-    for assessment in ctx.repos.assessments.of_round(rnd.id):
+    for assessment in ctx.repos.assessments.of_round(rnd.pk):
         passes.setdefault(assessment.member_id, []).append(assessment)
-    people = [ctx.repos.members.get(s.member_id) for s in ctx.repos.signups.active(rnd.id, "mentee")]
+    people = [ctx.repos.members.get(s.member_id) for s in ctx.repos.signups.active(rnd.pk, "mentee")]
     mentees = sorted((m for m in people if m is not None), key=lambda m: m.handle.casefold())
     lines = [ctx.ngettext("Assessments in {round}: {n} mentee.", "Assessments in {round}: {n} mentees.", len(mentees), round=rnd.name)]
     for mentee in mentees[:SHOWN]:

@@ -255,23 +255,22 @@ def _interview_of(ctx: Context, me: Member) -> Conversation | None:
     """The assessment interview the person is in, if any. Another kind (a check-in, a sign-up)
     is paused when this one starts and carries on after it: refusing ``!assess`` during a
     check-in sent the scores that followed into the check-in."""
-    conv = ctx.repos.conversations.get(me.id)  # type: ignore[arg-type]
+    conv = ctx.repos.conversations.get(me.pk)
     return conv if conv is not None and conv.flow == FLOW else None
 
 
 async def _begin(ctx: Context, assessment: Assessment, subject: Member, intro: str) -> str | None:
     """Start (or resume) the interview at the first unanswered skill."""
     me = ctx.require_member()
-    assert assessment.id is not None
     conv = _interview_of(ctx, me)
     note = ""
-    if conv is not None and conv.data.get("assessment") != assessment.id:
+    if conv is not None and conv.data.get("assessment") != assessment.pk:
         note = ctx._(PAUSED[conv.data["kind"]]) + " "
-    data = {"assessment": assessment.id, "kind": assessment.kind, "subject": subject.handle, "skills": list(assessment.skills)}
-    answered = ctx.repos.assessments.answers(assessment.id)
+    data = {"assessment": assessment.pk, "kind": assessment.kind, "subject": subject.handle, "skills": list(assessment.skills)}
+    answered = ctx.repos.assessments.answers(assessment.pk)
     pending = [i for i, s in enumerate(assessment.skills) if s not in answered]
     if not pending:  # every skill has an answer (a catalogue change can do that): just close it
-        ctx.repos.conversations.end(me.id)  # type: ignore[arg-type]
+        ctx.repos.conversations.end(me.pk)
         return note + await _finish(ctx, {**data, "at": len(assessment.skills)})
     ctx.start_flow(FLOW, {**data, "at": pending[0]})
     offer_form(ctx, data, pending[0])
@@ -324,10 +323,10 @@ async def assess(ctx: Context) -> str | None:
     rnd = ctx.repos.rounds.current(ctx.now.date())
     round_id = rnd.id if rnd is not None else None
     repo = ctx.repos.assessments
-    assessment = repo.unfinished(me.id, me.id, "self", round_id)  # type: ignore[arg-type]
+    assessment = repo.unfinished(me.pk, me.pk, "self", round_id)
     if assessment is None:
         skills = skills_for(ctx, me, yours=True)
-        assessment = repo.start(me.id, me.id, "self", round_id, me.role_focus or "", skills, ctx.now)  # type: ignore[arg-type]
+        assessment = repo.start(me.pk, me.pk, "self", round_id, me.role_focus or "", skills, ctx.now)
     return await _begin(ctx, assessment, me, _intro(ctx, "self", me, rnd, assessment.skills))
 
 
@@ -336,10 +335,10 @@ def _pair_with(ctx: Context, me: Member, mentee: Member, final: bool = False) ->
     A final check is still due for a while after the round closed (``FINAL_CHECK_DAYS``)."""
     if mentee.id == me.id:
         raise ActionError(ctx._("To rate your own skills, use {prefix}assess.", prefix=ctx.prefix))
-    for pair in ctx.repos.pairs.of_mentee(mentee.id):  # type: ignore[arg-type]
+    for pair in ctx.repos.pairs.of_mentee(mentee.pk):
         if pair.mentor_id == me.id:
             return pair
-    closed = ctx.repos.pairs.closed_with(me.id, mentee.id, ctx.now - timedelta(days=FINAL_CHECK_DAYS)) if final else None  # type: ignore[arg-type]
+    closed = ctx.repos.pairs.closed_with(me.pk, mentee.pk, ctx.now - timedelta(days=FINAL_CHECK_DAYS)) if final else None
     if closed is not None:
         return closed
     raise ActionError(ctx._("You do not mentor {mentee}: only their mentor or co-mentor can assess them.", mentee=mentee.handle))
@@ -349,11 +348,11 @@ async def _assess_other(ctx: Context, mentee: Member, kind: str, pair: Pair) -> 
     me = ctx.require_member()
     _interview_of(ctx, me)
     repo = ctx.repos.assessments
-    rnd = ctx.repos.session.get(Round, pair.round_id)
-    assessment = repo.unfinished(mentee.id, me.id, kind, pair.round_id)  # type: ignore[arg-type]
+    rnd = ctx.repos.db.get(Round, pair.round_id)
+    assessment = repo.unfinished(mentee.pk, me.pk, kind, pair.round_id)
     if assessment is None:
         skills = skills_for(ctx, mentee, yours=False)
-        assessment = repo.start(mentee.id, me.id, kind, pair.round_id, mentee.role_focus or "", skills, ctx.now)  # type: ignore[arg-type]
+        assessment = repo.start(mentee.pk, me.pk, kind, pair.round_id, mentee.role_focus or "", skills, ctx.now)
     return await _begin(ctx, assessment, mentee, _intro(ctx, kind, mentee, rnd, assessment.skills))
 
 
@@ -365,7 +364,7 @@ async def assess_review(ctx: Context, mentee: Member) -> str | None:
 async def assess_final(ctx: Context, mentee: Member) -> str | None:
     pair = _pair_with(ctx, ctx.require_member(), mentee, final=True)
     if pair.kind != "mentor":
-        lead = ctx.repos.pairs.mentors_of(mentee.id)  # type: ignore[arg-type]
+        lead = ctx.repos.pairs.mentors_of(mentee.pk)
         fields = {"mentee": mentee.handle, "prefix": ctx.prefix}
         if lead:
             raise ActionError(ctx._(
@@ -375,8 +374,8 @@ async def assess_final(ctx: Context, mentee: Member) -> str | None:
         raise ActionError(ctx._(
             "The final check is for {mentee}'s lead mentor; as co-mentor, add a review with {prefix}assess review {mentee}.", **fields,
         ))
-    if ctx.repos.assessments.completed_final(mentee.id, pair.round_id) is not None:  # type: ignore[arg-type]
-        rnd = ctx.repos.session.get(Round, pair.round_id)
+    if ctx.repos.assessments.completed_final(mentee.pk, pair.round_id) is not None:
+        rnd = ctx.repos.db.get(Round, pair.round_id)
         fields = {"mentee": mentee.handle, "prefix": ctx.prefix}
         if rnd is not None:
             raise ActionError(ctx._(
@@ -396,14 +395,14 @@ def _report_round(ctx: Context, subject: Member, name: str | None) -> tuple[Roun
         return named_round(ctx, name), False
     repo = ctx.repos.assessments
     rnd = ctx.repos.rounds.running(ctx.now.date())
-    if rnd is not None and repo.ratings(subject.id, rnd.id):  # type: ignore[arg-type]
+    if rnd is not None and repo.ratings(subject.pk, rnd.pk):
         return rnd, False
-    latest = repo.latest(subject.id)  # type: ignore[arg-type]
+    latest = repo.latest(subject.pk)
     if latest is None:
         return rnd, False
     if latest.round_id is None:
         return None, True
-    return ctx.repos.session.get(Round, latest.round_id), False
+    return ctx.repos.db.get(Round, latest.round_id), False
 
 
 async def assess_report(ctx: Context, mentee: str | None = None) -> str:
@@ -416,7 +415,7 @@ async def assess_report(ctx: Context, mentee: str | None = None) -> str:
     subject = person or me  # one the asker may name: REPORT_OF
     rnd, outside = _report_round(ctx, subject, round_name)
     repo = ctx.repos.assessments
-    ratings = repo.ratings(subject.id, rnd.id if rnd else None)  # type: ignore[arg-type]
+    ratings = repo.ratings(subject.pk, rnd.pk if rnd else None)
     if not ratings:
         return _no_assessment(ctx, subject, rnd, outside=outside)
     try:

@@ -61,13 +61,12 @@ BACK_NOTICE = {
 
 def _concerned(ctx: Context, member: Member) -> list[tuple[Member, str]]:
     """The away person's mentors and mentees, each with what the away person is to them."""
-    assert member.id is not None
     out: dict[int, tuple[Member, str]] = {}
-    for pair in ctx.repos.pairs.of_mentee(member.id):
+    for pair in ctx.repos.pairs.of_mentee(member.pk):
         mentor = ctx.repos.members.get(pair.mentor_id)
         if mentor is not None and mentor.id is not None:
             out.setdefault(mentor.id, (mentor, "mentee"))
-    for pair in ctx.repos.pairs.of_mentor(member.id):
+    for pair in ctx.repos.pairs.of_mentor(member.pk):
         mentee = ctx.repos.members.get(pair.mentee_id)
         if mentee is not None and mentee.id is not None:
             out.setdefault(mentee.id, (mentee, "co-mentor" if pair.kind == "comentor" else "mentor"))
@@ -78,8 +77,7 @@ def _ask_for_reassignment(ctx: Context, mentor: Member, period: AwayPeriod, days
     """List a long-away mentor's mentees to the coordinators, once per absence. Returns the
     sentence for the away mentor's answer, or None."""
     limit = ctx.settings.programme.max_mentor_away_days
-    assert mentor.id is not None and period.id is not None
-    pairs = ctx.repos.pairs.of_mentor(mentor.id)
+    pairs = ctx.repos.pairs.of_mentor(mentor.pk)
     if days <= limit or not pairs or period.reassign_notified_at is not None:
         return None
     coordinators = programme_coordinators(ctx, exclude=mentor)
@@ -87,7 +85,7 @@ def _ask_for_reassignment(ctx: Context, mentor: Member, period: AwayPeriod, days
         return ctx._("That is over the {limit}-day limit, and no coordinator is set up to reassign your mentees: please tell one.", limit=limit)
     for coordinator in coordinators:
         text = _reassignment_text(ctx, ctx.language_of(coordinator), mentor, period, days, pairs)
-        ctx.dm(coordinator, text, key=f"away-reassign:{period.id}:{coordinator.id}")
+        ctx.dm(coordinator, text, key=f"away-reassign:{period.pk}:{coordinator.id}")
     period.reassign_notified_at = ctx.now
     ctx.repos.away.save(period)
     return ctx._("That is over the {limit}-day limit, so the coordinators have been asked to look after your mentees.", limit=limit)
@@ -123,14 +121,14 @@ def _reassignment_text(ctx: Context, lang: Language, mentor: Member, period: Awa
 
 def _end_absence(ctx: Context, member: Member, how: str) -> list[Member]:
     """Clear the away date, close its record and tell the people concerned. Returns who was told."""
-    assert member.id is not None and member.away_until is not None
+    assert member.away_until is not None
     ended = member.away_until
-    period = ctx.repos.away.open_period(member.id) or ctx.repos.away.start(
-        member.id, ended, ended, member.away_reason, ctx.now
+    period = ctx.repos.away.open_period(member.pk) or ctx.repos.away.start(
+        member.pk, ended, ended, member.away_reason, ctx.now
     )
     ctx.repos.away.end(period, how, ctx.now)
     member.away_until, member.away_reason = None, None
-    ctx.repos.session.add(member)
+    ctx.repos.db.add(member)
     told = []
     for person, relation in _concerned(ctx, member):
         text = ctx.language_of(person)._(BACK_NOTICE[relation], name=named(member))
@@ -152,7 +150,6 @@ def _end_absence(ctx: Context, member: Member, how: str) -> list[Member]:
 
 async def away_until(ctx: Context, until: date, reason: str | None) -> str:
     me = ctx.require_member()
-    assert me.id is not None
     today = local_date(me, ctx.now)
     if until < today:
         raise UsageError(ctx._("{date} is in the past (today is {today} in {zone})", date=until, today=today, zone=zone_name(me)))
@@ -162,16 +159,16 @@ async def away_until(ctx: Context, until: date, reason: str | None) -> str:
     reason = " ".join(reason.split()) if reason else None
     if reason and len(reason) > REASON_MAX:
         raise UsageError(ctx._("keep the reason under {most} characters", most=REASON_MAX))
-    period = ctx.repos.away.open_period(me.id)
+    period = ctx.repos.away.open_period(me.pk)
     if period is not None and me.away_until == until and me.away_reason == reason:
         return ctx._("You are away until {date} already. {back} ends it early.", date=until, back=ctx.command("back"))
     if period is None:
-        period = ctx.repos.away.start(me.id, today, until, reason, ctx.now)
+        period = ctx.repos.away.start(me.pk, today, until, reason, ctx.now)
     else:
         period.until, period.reason = until, reason
         ctx.repos.away.save(period)
     me.away_until, me.away_reason = until, reason
-    ctx.repos.session.add(me)
+    ctx.repos.db.add(me)
     told = []
     for person, relation in _concerned(ctx, me):
         ctx.dm(

@@ -57,8 +57,7 @@ def on_progress(ctx: Context, mentee: Member, rnd: Round) -> None:
     """The hook goals and assessments call when a goal is reached or a final check is done:
     once both are, the mentee gets their certificate (once; never again after a revocation,
     which only a coordinator's ``!certificate issue`` overrides)."""
-    assert mentee.id is not None and rnd.id is not None
-    if not completed(ctx.repos, mentee.id, rnd.id) or ctx.repos.certificates.latest(mentee.id, rnd.id) is not None:
+    if not completed(ctx.repos, mentee.pk, rnd.pk) or ctx.repos.certificates.latest(mentee.pk, rnd.pk) is not None:
         return
     secret = load_secret(ctx.settings.certificates.secret_env)
     if secret is None:
@@ -71,10 +70,9 @@ def on_progress(ctx: Context, mentee: Member, rnd: Round) -> None:
 async def certificate_issue(ctx: Context, mentee: Member, round: str | None = None) -> str:
     secret = _secret(ctx)
     rnd = chosen_round(ctx, round)
-    assert mentee.id is not None and rnd.id is not None
-    if not ctx.repos.signups.of(mentee.id, rnd.id, "mentee"):
+    if not ctx.repos.signups.of(mentee.pk, rnd.pk, "mentee"):
         raise ActionError(ctx._("{mentee} was not a mentee in {round}.", mentee=mentee.handle, round=rnd.name))
-    standing = ctx.repos.certificates.standing(mentee.id, rnd.id)
+    standing = ctx.repos.certificates.standing(mentee.pk, rnd.pk)
     if standing is not None:
         return ctx._("{mentee} has a certificate for {round} already; its code is {code}.",
                      mentee=mentee.handle, round=rnd.name, code=shown(standing.code))

@@ -69,7 +69,7 @@ async def link(ctx: Context, code: str | None) -> str:
     minutes = ctx.settings.programme.link_code_minutes
     if code is None:
         expires = ctx.now + timedelta(minutes=minutes)
-        new = ctx.repos.links.issue(member.id, ctx.who.platform, expires, ctx.rng)  # type: ignore[arg-type]
+        new = ctx.repos.links.issue(member.pk, ctx.who.platform, expires, ctx.rng)
         redeem = ctx.command("link", new)
         return ctx.ngettext(
             "Your link code is {code}. Within {n} minute, send {command} to me from your account on another platform, "
@@ -95,7 +95,7 @@ async def link(ctx: Context, code: str | None) -> str:
         gone = member
     _check_mergeable(ctx, keep, gone)
     ctx.repos.members.merge(keep, gone)
-    platforms = sorted({i.platform for i in ctx.repos.members.identities(keep.id)})  # type: ignore[arg-type]
+    platforms = sorted({i.platform for i in ctx.repos.members.identities(keep.pk)})
     return ctx._("Linked. You are {handle} on {platforms}.", handle=keep.handle, platforms=", ".join(platforms))
 
 
@@ -103,8 +103,8 @@ def _check_mergeable(ctx: Context, keep: Member, gone: Member) -> None:
     current = ctx.repos.rounds.current(ctx.now.date())
     if current is None:
         return
-    kinds_keep = {s.kind for s in ctx.repos.signups.of(keep.id, current.id)}  # type: ignore[arg-type]
-    kinds_gone = {s.kind for s in ctx.repos.signups.of(gone.id, current.id)}  # type: ignore[arg-type]
+    kinds_keep = {s.kind for s in ctx.repos.signups.of(keep.pk, current.pk)}
+    kinds_gone = {s.kind for s in ctx.repos.signups.of(gone.pk, current.pk)}
     both = kinds_keep & kinds_gone
     if both:
         raise ActionError(
@@ -129,7 +129,7 @@ async def role_grant(ctx: Context, who: str, role: str) -> str:
     if isinstance(person, Account):
         return grant_ahead(ctx, person, role)
     by = ctx.member.id if ctx.member else None
-    if not ctx.repos.roles.grant(person.id, role, by, ctx.now):  # type: ignore[arg-type]
+    if not ctx.repos.roles.grant(person.pk, role, by, ctx.now):
         return ctx._("{who} already has the {role} role.", who=person.handle, role=role)
     return ctx._("{who} is now {role}.", who=person.handle, role=role)
 
@@ -139,7 +139,7 @@ async def role_revoke(ctx: Context, who: str, role: str) -> str:
     person = person_or_account(ctx, who)
     if isinstance(person, Account):
         return revoke_ahead(ctx, person, role)
-    if not ctx.repos.roles.revoke(person.id, role):  # type: ignore[arg-type]
+    if not ctx.repos.roles.revoke(person.pk, role):
         if role == "admin":
             return ctx._("{who} is not an admin by role (admins listed in the config file stay admins).", who=person.handle)
         return ctx._("{who} does not have the {role} role.", who=person.handle, role=role)
@@ -158,7 +158,7 @@ async def role_list(ctx: Context, role: str) -> str:
 
 async def whoami(ctx: Context) -> str:
     member = ctx.require_member()
-    idents = ctx.repos.members.identities(member.id)  # type: ignore[arg-type]
+    idents = ctx.repos.members.identities(member.pk)
     roles = sorted(r for r in ctx.roles if r != "member") or ["member"]
     where = ", ".join(f"{i.platform}:{i.account}" for i in idents)
     return ctx._(

@@ -25,12 +25,12 @@ NOT_SERVED = N_("The web dashboard is not turned on here: an operator sets [dash
 async def dashboard_link(ctx: Context) -> str:
     """A one-time sign-in link, always in private: whoever holds it is signed in as you."""
     member = ctx.require_member()
-    assert member.id is not None and ctx.where is not None
+    assert ctx.where is not None
     if ctx.web_url is None:
         raise ActionError(NOT_SERVED)
     minutes = ctx.settings.dashboard.link_minutes
     token = new_link_token()
-    ctx.repos.dashboard_links.add(token, member.id, ctx.now, ctx.now + timedelta(minutes=minutes))
+    ctx.repos.dashboard_links.add(token, member.pk, ctx.now, ctx.now + timedelta(minutes=minutes))
     lang = ctx.language_of(member)
     link = f"{ctx.web_url}/login/{token}?lang={lang.code}"  # the page opens in the asker's language
     text = lang.ngettext(
@@ -47,18 +47,17 @@ async def dashboard_link(ctx: Context) -> str:
 def chart_figure(ctx: Context, rnd: Round, name: str) -> tuple[Figure, str]:
     """The whole round's figure called ``name`` (in the asker's language) and the dashboard
     page that shows it."""
-    assert rnd.id is not None
     reports, today, lang = ctx.repos.reports, ctx.now.date(), ctx.language
     if name == "skills":
-        return figures.skills(rnd, reports.scores(rnd.id), lang)[0], f"/skills/{rnd.id}"
+        return figures.skills(rnd, reports.scores(rnd.pk), lang)[0], f"/skills/{rnd.pk}"
     start, end = figures.round_span(rnd)
     if name == "waits":
         return figures.waits(reports.waits(start), lang), "/office-hours"
     if name == "sessions":
-        return figures.sessions(rnd, reports.sessions(rnd.id), today, lang), f"/round/{rnd.id}"
-    pairs = reports.pairs(rnd.id)
+        return figures.sessions(rnd, reports.sessions(rnd.pk), today, lang), f"/round/{rnd.pk}"
+    pairs = reports.pairs(rnd.pk)
     statuses = reports.checkin_statuses({p.mentee_id for p in pairs}, start, end)
-    return figures.answers(rnd, statuses, today, lang), f"/round/{rnd.id}"
+    return figures.answers(rnd, statuses, today, lang), f"/round/{rnd.pk}"
 
 
 async def round_chart(ctx: Context, chart: str | None = None) -> str | None:

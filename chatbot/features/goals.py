@@ -65,21 +65,20 @@ def _when(ctx: Context, viewer: Member, instant: datetime) -> str:
 
 def describe_goal(ctx: Context, viewer: Member, mentee: Member, rnd: Round, signup: Signup) -> str:
     """The goal, its status, the steps one a line and the newest comments (dates in the viewer's zone)."""
-    assert signup.id is not None
     own = viewer.id == mentee.id
     fields = {"round": rnd.name, "mentee": mentee.handle, "goal": signup.goal}
     if not signup.goal:
         if own:
             return ctx._("Your goal for {round} is not set yet ({command}).", command=ctx.command("goal", "set", "TEXT"), **fields)
         return ctx._("{mentee}'s goal for {round} is not set yet.", **fields)
-    steps = ctx.repos.goals.steps(signup.id)
-    done = ctx.repos.goals.completion(signup.id)
+    steps = ctx.repos.goals.steps(signup.pk)
+    done = ctx.repos.goals.completion(signup.pk)
     lines = [ctx._("Your goal for {round}: {goal}", **fields) if own else ctx._("{mentee}'s goal for {round}: {goal}", **fields)]
     lines.append(_status(ctx, viewer, steps, done.done_at if done else None))
     lines += [f"{n}. [{'x' if s.done_at else ' '}] {s.text}" for n, s in enumerate(steps, 1)]
     if not steps and own:
         lines.append(ctx._("No steps yet: {command} adds a milestone.", command=ctx.command("goal", "step", "add", "TEXT")))
-    comments = ctx.repos.goals.comments(signup.id)
+    comments = ctx.repos.goals.comments(signup.pk)
     if comments:
         earlier = len(comments) - COMMENTS_SHOWN
         if earlier > 0:
@@ -114,13 +113,11 @@ async def goal_show(ctx: Context, mentee: Member | None) -> str:
     me = ctx.require_member()
     target = mentee or me  # whom the asker may name: GOAL_OF
     rnd = mentee_round(ctx, target)
-    assert me.id is not None and target.id is not None and rnd.id is not None
     return describe_goal(ctx, me, target, rnd, _goal_of(ctx, target, rnd, me))
 
 
 async def goal_set(ctx: Context, text: str) -> str:
     me, rnd, signup = _own_goal(ctx)
-    assert signup.id is not None
     try:
         goal = parse_goal(text, ctx.language)
     except ValueError as exc:
@@ -129,7 +126,7 @@ async def goal_set(ctx: Context, text: str) -> str:
         return ctx._("Your goal for {round} is that already: {goal}", round=rnd.name, goal=goal)
     signup.goal = goal
     ctx.repos.signups.save(signup)
-    reopened = ctx.repos.goals.reopen(signup.id, ctx.now)
+    reopened = ctx.repos.goals.reopen(signup.pk, ctx.now)
     return sentences(
         ctx._("Your goal for {round} is now: {goal}.", round=rnd.name, goal=goal),
         ctx._("It was marked reached; it is open again.") if reopened else None,
@@ -138,15 +135,14 @@ async def goal_set(ctx: Context, text: str) -> str:
 
 async def goal_done(ctx: Context) -> str:
     me, rnd, signup = _own_goal(ctx)
-    assert signup.id is not None
     if not signup.goal:
         raise ActionError(ctx._("You have no goal for {round} yet: {command}.", round=rnd.name, command=ctx.command("goal", "set", "TEXT")))
-    earlier = ctx.repos.goals.completion(signup.id)
+    earlier = ctx.repos.goals.completion(signup.pk)
     if earlier is not None:
         return ctx._("Your goal was marked reached on {date} already.", date=_when(ctx, me, earlier.done_at))
-    done = ctx.repos.goals.complete(signup.id, signup.goal, ctx.now)
-    open_steps = sum(1 for s in ctx.repos.goals.steps(signup.id) if s.done_at is None)
-    mentors = ctx.repos.pairs.mentors_of(me.id)  # type: ignore[arg-type]
+    done = ctx.repos.goals.complete(signup.pk, signup.goal, ctx.now)
+    open_steps = sum(1 for s in ctx.repos.goals.steps(signup.pk) if s.done_at is None)
+    mentors = ctx.repos.pairs.mentors_of(me.pk)
     for mentor in mentors:
         ctx.dm(
             mentor,
@@ -163,16 +159,15 @@ async def goal_done(ctx: Context) -> str:
 
 async def step_add(ctx: Context, text: str) -> str:
     me, rnd, signup = _own_goal(ctx)
-    assert signup.id is not None
     step = " ".join(text.split())
     if len(step) < 3:
         raise UsageError(ctx._("say a little more about the step"))
     if len(step) > STEP_MAX:
         raise UsageError(ctx._("keep a step under {most} characters", most=STEP_MAX))
-    steps = ctx.repos.goals.steps(signup.id)
+    steps = ctx.repos.goals.steps(signup.pk)
     if len(steps) >= STEPS_MAX:
         raise ActionError(ctx._("A goal has {most} steps at most.", most=STEPS_MAX))
-    ctx.repos.goals.add_step(signup.id, step, ctx.now)
+    ctx.repos.goals.add_step(signup.pk, step, ctx.now)
     number = len(steps) + 1
     done = ctx.command("goal", "step", "done", str(number))
     return ctx._(
@@ -182,8 +177,7 @@ async def step_add(ctx: Context, text: str) -> str:
 
 async def step_done(ctx: Context, number: int) -> str:
     me, rnd, signup = _own_goal(ctx)
-    assert signup.id is not None
-    steps = ctx.repos.goals.steps(signup.id)
+    steps = ctx.repos.goals.steps(signup.pk)
     if not steps:
         raise ActionError(ctx._("Your goal has no steps yet: {command}.", command=ctx.command("goal", "step", "add", "TEXT")))
     if number > len(steps):
@@ -204,15 +198,13 @@ async def step_done(ctx: Context, number: int) -> str:
 async def goal_comment(ctx: Context, mentee: Member, text: str) -> str:
     me = ctx.require_member()
     rnd = mentee_round(ctx, mentee)
-    assert me.id is not None and mentee.id is not None
-    if mentee.id == me.id or not ctx.repos.pairs.mentors(me.id, mentee.id):
+    if mentee.pk == me.pk or not ctx.repos.pairs.mentors(me.pk, mentee.pk):
         raise ActionError(ctx._("{who} is not your mentee; you can comment on your own mentees' goals.", who=mentee.handle))
     signup = _goal_of(ctx, mentee, rnd, me)
-    assert signup.id is not None
     comment = " ".join(text.split())
     if len(comment) > COMMENT_MAX:
         raise UsageError(ctx._("keep a comment under {most} characters", most=COMMENT_MAX))
-    saved = ctx.repos.goals.add_comment(signup.id, me.id, comment, ctx.now)
+    saved = ctx.repos.goals.add_comment(signup.pk, me.pk, comment, ctx.now)
     ctx.dm(
         mentee,
         ctx.language_of(mentee)._("{mentor} commented on your goal: {comment}", mentor=named(me), comment=comment),

@@ -31,17 +31,17 @@ def _last_checkin(ctx: Context, then: datetime) -> str:
 
 
 def _goal_of(ctx: Context, mentee: Member, round_id: int) -> str:
-    signups = ctx.repos.signups.of(mentee.id, round_id, "mentee")  # type: ignore[arg-type]
+    signups = ctx.repos.signups.of(mentee.pk, round_id, "mentee")
     return (signups[0].goal if signups else None) or ctx._("not set yet")
 
 
 def _current_line(ctx: Context, me: Member, pair: Pair, mentee: Member) -> str:
-    total = next((t for t in ctx.repos.session_logs.totals(pair.round_id) if (t.mentor_id, t.mentee_id) == (me.id, mentee.id)), None)
+    total = next((t for t in ctx.repos.mentoring_sessions.totals(pair.round_id) if (t.mentor_id, t.mentee_id) == (me.id, mentee.id)), None)
     if total:
         sessions = ctx.ngettext("{n} session ({duration})", "{n} sessions ({duration})", total.sessions, duration=format_minutes(total.minutes))
     else:
         sessions = ctx._("no sessions yet")
-    last = ctx.repos.checkins.last_answered(mentee.id)  # type: ignore[arg-type]
+    last = ctx.repos.checkins.last_answered(mentee.pk)
     checkin = _last_checkin(ctx, last.answered_at) if last and last.answered_at else ctx._("no check-in yet")
     return ctx._("{handle} ({timezone}): {sessions}; {checkin}; goal: {goal}",
                  handle=mentee.handle, timezone=mentee.timezone or "?", sessions=sessions, checkin=checkin, goal=_goal_of(ctx, mentee, pair.round_id))
@@ -55,12 +55,11 @@ def _past_line(ctx: Context, pair: Pair, mentee: Member, rnd: Round) -> str:
 
 async def my_mentees(ctx: Context, which: str | None = None) -> str:
     me = ctx.require_member()
-    assert me.id is not None
-    current = ctx.repos.pairs.of_mentor(me.id)
-    past = ctx.repos.pairs.past_of_mentor(me.id)
+    current = ctx.repos.pairs.of_mentor(me.pk)
+    past = ctx.repos.pairs.past_of_mentor(me.pk)
     gone = ctx.repos.leavers.left({p.mentee_id for p in past})  # erased at their request: not listed by name
     past = [p for p in past if p.mentee_id not in gone]
-    people = {m.id: m for m in ctx.repos.pairs.mentees_of(me.id)}
+    people = {m.id: m for m in ctx.repos.pairs.mentees_of(me.pk)}
     lines = [_current_line(ctx, me, p, people[p.mentee_id]) for p in current if p.mentee_id in people]
     if not lines:
         lines.append(ctx._("You have no mentees yet.") if not past else ctx._("You have no mentees now."))
@@ -72,7 +71,7 @@ async def my_mentees(ctx: Context, which: str | None = None) -> str:
         lines.append(ctx._("Earlier:"))
         seen: set[tuple[int, int]] = set()
         for pair in past:
-            mentee, rnd = ctx.repos.members.get(pair.mentee_id), ctx.repos.session.get(Round, pair.round_id)
+            mentee, rnd = ctx.repos.members.get(pair.mentee_id), ctx.repos.db.get(Round, pair.round_id)
             if mentee is None or rnd is None or (pair.mentee_id, pair.round_id) in seen or len(seen) >= PAST_SHOWN:
                 continue
             seen.add((pair.mentee_id, pair.round_id))

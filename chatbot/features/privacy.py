@@ -33,8 +33,8 @@ async def export(ctx: Context) -> str:
     """A short summary in the DM and the records as a file (one 37 KB DM of raw JSON was
     unreadable); where no file can be sent, how to get it."""
     member = ctx.require_member()
-    assert member.id is not None and ctx.who is not None
-    data = ctx.repos.privacy.export(member.id)
+    assert ctx.who is not None
+    data = ctx.repos.privacy.export(member.pk)
     count = sum(len(rows) for rows in data.values())
     summary = ctx._(
         "Everything stored about you: {records} in {tables} ({counts}).",
@@ -45,7 +45,7 @@ async def export(ctx: Context) -> str:
     caps = ctx.capabilities(ctx.who.platform)
     if caps is not None and caps.attachments:
         file = data_file(member, data, ctx.now)
-        ctx.queue_dm(member.id, DirectMessage(to=ctx.who, text=ctx._("Your records, as a file: {name}", name=file.name), attachment=file))
+        ctx.queue_dm(member.pk, DirectMessage(to=ctx.who, text=ctx._("Your records, as a file: {name}", name=file.name), attachment=file))
         return sentences(summary, ctx._("The file follows in the next message."))
     cli = f"mentorbot export mydata {member.handle} --json FILE"
     return sentences(
@@ -66,8 +66,7 @@ async def delete(ctx: Context, code: str | None) -> str:
     """Two steps, in private: the first says what goes and gives a code, the second (with the
     code, within ten minutes) erases. One mistyped command in a channel must not erase a person."""
     member = ctx.require_member()
-    assert member.id is not None
-    key = str(member.id)
+    key = str(member.pk)
     lang = ctx.language  # the asker's, kept: after the erase there is no member to ask it of
     if code is None:
         fresh = "".join(ctx.rng.choice(_CODE_ALPHABET) for _ in range(6))
@@ -97,7 +96,7 @@ async def delete(ctx: Context, code: str | None) -> str:
     handle = member.handle
     told = _tell_those_who_should_know(ctx, member)
     ctx.repos.kv.forget("erase-code", key)
-    _leave(ctx, member.id)
+    _leave(ctx, member.pk)
     ctx.repos.privacy.erase(member, ctx.now)
     ctx.member = None
     ctx.scrub_after_commit()
@@ -114,8 +113,7 @@ def _leave(ctx: Context, member_id: int) -> None:
     for pair in [*ctx.repos.pairs.of_mentor(member_id), *ctx.repos.pairs.of_mentee(member_id)]:
         ctx.repos.pairs.end(pair, "withdrew", ctx.now)
     for rnd in ctx.repos.rounds.not_closed():
-        assert rnd.id is not None
-        for signup in ctx.repos.signups.of(member_id, rnd.id):
+        for signup in ctx.repos.signups.of(member_id, rnd.pk):
             if signup.status == "active":
                 signup.status, signup.withdrawn_at = "withdrawn", ctx.now
                 ctx.repos.signups.save(signup)
@@ -123,9 +121,8 @@ def _leave(ctx: Context, member_id: int) -> None:
 
 def _tell_those_who_should_know(ctx: Context, member: Member) -> list[Member]:
     """The person's mentors, mentees and the coordinators (never the person themself)."""
-    assert member.id is not None
-    people = [*ctx.repos.pairs.mentors_of(member.id), *ctx.repos.pairs.mentees_of(member.id), *coordinators(ctx, exclude=member)]
-    return list({p.id: p for p in people if p.id is not None and p.id != member.id}.values())
+    people = [*ctx.repos.pairs.mentors_of(member.pk), *ctx.repos.pairs.mentees_of(member.pk), *coordinators(ctx, exclude=member)]
+    return list({p.id: p for p in people if p.id is not None and p.id != member.pk}.values())
 
 
 async def purge_expired(ctx: Context) -> None:

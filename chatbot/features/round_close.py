@@ -21,7 +21,7 @@ from chatbot.context import Context, Feature, Job
 from chatbot.features.assessments import FINAL_CHECK_DAYS, summarise
 from chatbot.features.checkins.prompts import EDIT_FLOW as CHECKIN_EDIT_FLOW, FLOW as CHECKIN_FLOW
 from chatbot.features.matchmaking import PAIRED
-from chatbot.features.rounds import ROUND_ARG, OPEN_EXAMPLE, mentees_count, named_round, today
+from chatbot.features.rounds import ROUND_ARG, OPEN_EXAMPLE, closed_on, mentees_count, named_round, today
 from chatbot.i18n import N_, Language
 from chatbot.people import coordinators
 from storage.checkins import MISSED
@@ -33,34 +33,36 @@ REMINDER_BEFORE = timedelta(days=7)
 CHECK_EVERY = timedelta(hours=1)
 
 
-def final_check_until(rnd: Round) -> datetime | None:
-    """Until when the lead mentors of a closed round may still do its final checks."""
-    return rnd.closed_at + timedelta(days=FINAL_CHECK_DAYS) if rnd.closed_at else None
+def final_check_until(rnd: Round) -> datetime:
+    """Until when the lead mentors of a closed round may still do its final checks (asked only
+    once the round is closed: an open round has no such date, and that is a bug)."""
+    if rnd.closed_at is None:
+        raise RuntimeError(f"round {rnd.name} is not closed")
+    return rnd.closed_at + timedelta(days=FINAL_CHECK_DAYS)
 
 
 def close_round(ctx: Context, rnd: Round) -> str:
     """Close ``rnd`` and do everything closing means; returns the coordinator's summary."""
-    assert rnd.id is not None
-    pairs = ctx.repos.pairs.active(rnd.id)
+    pairs = ctx.repos.pairs.active(rnd.pk)
     ctx.repos.rounds.close(rnd, ctx.now)
     for pair in pairs:
         ctx.repos.pairs.end(pair, ROUND_CLOSED, ctx.now)
-    people = {p.id: (mentee, mentor) for p, mentee, mentor in ctx.repos.pairs.with_people(p.id for p in pairs)}
+    people = {p.pk: (mentee, mentor) for p, mentee, mentor in ctx.repos.pairs.with_people(p.pk for p in pairs)}
     asked = 0
     for pair in pairs:
-        mentee, mentor = people[pair.id]
+        mentee, mentor = people[pair.pk]
         _end_checkin_interview(ctx, mentee)
         _wrap_up(ctx, rnd, pair, mentee, mentor)
-        if pair.kind == "mentor" and ctx.repos.assessments.completed_final(mentee.id, rnd.id) is None:  # type: ignore[arg-type]
+        if pair.kind == "mentor" and ctx.repos.assessments.completed_final(mentee.pk, rnd.pk) is None:
             asked += _ask_final_check(ctx, rnd, pair, mentee, mentor)
     _tell_unpaired(ctx, rnd, {mentee.id for mentee, _ in people.values()})
     lang = ctx.language
-    counts = ctx.repos.signups.counts(rnd.id)
+    counts = ctx.repos.signups.counts(rnd.pk)
     return "\n".join(line for line in (
         ctx._("Round {name} is closed: {mentees}, {pairs} ended; wrap-ups are on their way.", name=rnd.name,
               mentees=mentees_count(ctx, counts.mentees), pairs=ctx.ngettext("{n} pair", "{n} pairs", len(pairs))),
         ctx.ngettext("{n} final check was asked for, due {date}.", "{n} final checks were asked for, due {date}.", asked,
-                     date=lang.date(final_check_until(rnd).date())) if asked else "",  # type: ignore[union-attr]
+                     date=lang.date(final_check_until(rnd).date())) if asked else "",
     ) if line)
 
 
@@ -68,7 +70,7 @@ def close_round(ctx: Context, rnd: Round) -> str:
 
 
 def pair_sessions(ctx: Context, rnd: Round, pair: Pair, lang: Language) -> str:
-    logs = ctx.repos.session_logs.of_round(rnd.id, mentor_id=pair.mentor_id, mentee_id=pair.mentee_id)  # type: ignore[arg-type]
+    logs = ctx.repos.mentoring_sessions.of_round(rnd.pk, mentor_id=pair.mentor_id, mentee_id=pair.mentee_id)
     if not logs:
         return lang._("no session logged")
     return lang.ngettext("{n} session ({duration})", "{n} sessions ({duration})", len(logs),
@@ -84,7 +86,7 @@ def _checkins(ctx: Context, pair: Pair, lang: Language) -> str:
 
 
 def goal_state(ctx: Context, rnd: Round, mentee: Member, lang: Language) -> str:
-    signups = ctx.repos.signups.of(mentee.id, rnd.id, "mentee")  # type: ignore[arg-type]
+    signups = ctx.repos.signups.of(mentee.pk, rnd.pk, "mentee")
     signup = signups[0] if signups else None
     if signup is None or signup.id is None or not signup.goal:
         return lang._("no goal set")
@@ -100,7 +102,7 @@ def goal_state(ctx: Context, rnd: Round, mentee: Member, lang: Language) -> str:
 
 
 def _skills(ctx: Context, rnd: Round, mentee: Member, lang: Language) -> str | None:
-    changes = [line.change for line in summarise(ctx.repos.assessments.ratings(mentee.id, rnd.id)).values()]  # type: ignore[arg-type]
+    changes = [line.change for line in summarise(ctx.repos.assessments.ratings(mentee.pk, rnd.pk)).values()]
     changes = [c for c in changes if c is not None]
     if not changes:
         return None
@@ -137,10 +139,10 @@ def _wrap_up(ctx: Context, rnd: Round, pair: Pair, mentee: Member, mentor: Membe
 def _end_checkin_interview(ctx: Context, mentee: Member) -> None:
     """A check-in still waiting for answers is over with the round (missed): a later reply is
     not taken for one."""
-    conv = ctx.repos.conversations.get(mentee.id)  # type: ignore[arg-type]
+    conv = ctx.repos.conversations.get(mentee.pk)
     if conv is not None and conv.flow in (CHECKIN_FLOW, CHECKIN_EDIT_FLOW):
-        ctx.repos.conversations.end(mentee.id)  # type: ignore[arg-type]
-    row = ctx.repos.checkins.open_for(mentee.id)  # type: ignore[arg-type]
+        ctx.repos.conversations.end(mentee.pk)
+    row = ctx.repos.checkins.open_for(mentee.pk)
     if row is not None:
         row.status, row.closed_at = MISSED, ctx.now
         ctx.repos.checkins.save(row)
@@ -150,7 +152,7 @@ def _ask_final_check(ctx: Context, rnd: Round, pair: Pair, mentee: Member, mento
     lang = ctx.language_of(mentor)
     ctx.dm(mentor, lang._(
         "One last thing for {round}: the final check of {mentee}'s skills, by {date}. {command} starts it.",
-        round=rnd.name, mentee=mentee.handle, date=lang.date(final_check_until(rnd).date()),  # type: ignore[union-attr]
+        round=rnd.name, mentee=mentee.handle, date=lang.date(final_check_until(rnd).date()),
         command=ctx.command("assess", "final", mentee.handle),
     ), key=f"final-check:{pair.id}")
     return 1
@@ -158,7 +160,7 @@ def _ask_final_check(ctx: Context, rnd: Round, pair: Pair, mentee: Member, mento
 
 def _tell_unpaired(ctx: Context, rnd: Round, paired: set[int | None]) -> None:
     """Mentees who never got a mentor hear that the round is over, and about the next one."""
-    for signup in ctx.repos.signups.active(rnd.id, "mentee"):  # type: ignore[arg-type]
+    for signup in ctx.repos.signups.active(rnd.pk, "mentee"):
         member = ctx.repos.members.get(signup.member_id)
         if member is None or member.id in paired:
             continue
@@ -169,10 +171,9 @@ def _tell_unpaired(ctx: Context, rnd: Round, paired: set[int | None]) -> None:
 
 def closed_report(ctx: Context, rnd: Round) -> str:
     """``!match report`` on a closed round: how many lead pairs took part and which never met."""
-    assert rnd.id is not None
-    pairs = [p for p in ctx.repos.pairs.of_round(rnd.id, ended=True) if p.kind == "mentor"]
-    met = {(t.mentor_id, t.mentee_id) for t in ctx.repos.session_logs.totals(rnd.id)}
-    silent = [p.id for p in pairs if (p.mentor_id, p.mentee_id) not in met]
+    pairs = [p for p in ctx.repos.pairs.of_round(rnd.pk, ended=True) if p.kind == "mentor"]
+    met = {(t.mentor_id, t.mentee_id) for t in ctx.repos.mentoring_sessions.totals(rnd.pk)}
+    silent = [p.pk for p in pairs if (p.mentor_id, p.mentee_id) not in met]
     took_part = ctx.ngettext("{round} is closed: {n} pair took part", "{round} is closed: {n} pairs took part", len(pairs), round=rnd.name)
     if not silent:
         return ctx._("{took_part}; every one logged sessions.", took_part=took_part)
@@ -195,7 +196,7 @@ async def round_close(ctx: Context, round: str | None = None) -> str:
                 raise ActionError(ctx._("No round is running; name the round to close: {command}.", command=ctx.command("round", "close", "NAME")))
             rnd = waiting[0]
     if rnd.status == "closed":
-        raise ActionError(ctx._("{round} is closed already (on {date}).", round=rnd.name, date=ctx.language.date(rnd.closed_at.date())))  # type: ignore[union-attr]
+        raise ActionError(ctx._("{round} is closed already (on {date}).", round=rnd.name, date=ctx.language.date(closed_on(rnd))))
     return close_round(ctx, rnd)
 
 

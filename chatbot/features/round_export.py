@@ -52,33 +52,32 @@ def utc_iso(value: datetime | date | None) -> str | None:
 
 def _people(repos: Repos, rnd: Round) -> dict[int, str]:
     """Everybody the round's records name, by member id."""
-    assert rnd.id is not None
     ids: set[int] = set()
-    for pair in repos.round_reports.pairs(rnd.id):
+    for pair in repos.round_reports.pairs(rnd.pk):
         ids |= {pair.mentee_id, pair.mentor_id}
-    for log in repos.round_reports.session_logs(rnd.id):
+    for log in repos.round_reports.mentoring_sessions(rnd.pk):
         ids |= {log.mentee_id, log.mentor_id}
-    for a in repos.round_reports.assessments(rnd.id):
+    for a in repos.round_reports.assessments(rnd.pk):
         ids |= {i for i in (a.member_id, a.assessor_id) if i is not None}
     return repos.reports.handles(ids)
 
 
 def _pairs(repos: Repos, rnd: Round) -> Table:
     rows = tuple((p.pair_id, p.mentee_id, p.mentee, p.mentor_id, p.mentor, p.kind, utc_iso(p.created_at), utc_iso(p.ended_at),
-                  p.end_reason) for p in repos.round_reports.pairs(rnd.id))  # type: ignore[arg-type]
+                  p.end_reason) for p in repos.round_reports.pairs(rnd.pk))
     return Table("pairs", ("pair_id", "mentee_id", "mentee", "mentor_id", "mentor", "kind", "created_at", "ended_at",
                            "end_reason"), rows)
 
 
 def _sessions(repos: Repos, rnd: Round, who: dict[int, str]) -> Table:
     rows = tuple((s.id, s.mentor_id, who.get(s.mentor_id), s.mentee_id, who.get(s.mentee_id), utc_iso(s.held_on), s.minutes,
-                  s.topic, utc_iso(s.logged_at)) for s in repos.round_reports.session_logs(rnd.id))  # type: ignore[arg-type]
+                  s.topic, utc_iso(s.logged_at)) for s in repos.round_reports.mentoring_sessions(rnd.pk))
     return Table("sessions", ("session_id", "mentor_id", "mentor", "mentee_id", "mentee", "held_on", "minutes", "topic",
                               "logged_at"), rows)
 
 
 def _checkins(repos: Repos, rnd: Round, who: dict[int, str]) -> Table:
-    mentees = sorted({p.mentee_id for p in repos.round_reports.pairs(rnd.id)})  # type: ignore[arg-type]
+    mentees = sorted({p.mentee_id for p in repos.round_reports.pairs(rnd.pk)})
     rows = tuple(
         (c.id, c.mentee_id, who.get(c.mentee_id), utc_iso(c.due_at), c.status, utc_iso(c.answered_at), c.rating, c.blocker,
          [q[2] if isinstance(q, list) and len(q) > 2 else q for q in c.questions], list(c.answers))
@@ -89,11 +88,11 @@ def _checkins(repos: Repos, rnd: Round, who: dict[int, str]) -> Table:
 
 
 def _goals(repos: Repos, rnd: Round) -> tuple[Table, Table]:
-    goals = repos.round_reports.goals(rnd.id)  # type: ignore[arg-type]
+    goals = repos.round_reports.goals(rnd.pk)
     handles = {g.mentee_id: g.mentee for g in goals}
     rows = tuple((g.signup_id, g.mentee_id, g.mentee, g.goal, g.status, utc_iso(g.reached_at), g.steps, g.steps_done) for g in goals)
     steps = tuple((s.id, s.signup_id, m, handles.get(m), s.text, utc_iso(s.created_at), utc_iso(s.done_at))
-                  for s, m in repos.round_reports.steps(rnd.id))  # type: ignore[arg-type]
+                  for s, m in repos.round_reports.steps(rnd.pk))
     return (
         Table("goals", ("signup_id", "mentee_id", "mentee", "goal", "status", "reached_at", "steps", "steps_done"), rows),
         Table("goal_steps", ("step_id", "signup_id", "mentee_id", "mentee", "text", "created_at", "done_at"), steps),
@@ -104,10 +103,10 @@ def _assessments(repos: Repos, rnd: Round, who: dict[int, str]) -> tuple[Table, 
     rows = tuple(
         (a.id, a.member_id, who.get(a.member_id), a.assessor_id, who.get(a.assessor_id) if a.assessor_id else None, a.kind,
          a.role_focus, utc_iso(a.started_at), utc_iso(a.completed_at))
-        for a in repos.round_reports.assessments(rnd.id)  # type: ignore[arg-type]
+        for a in repos.round_reports.assessments(rnd.pk)
     )
     answers = tuple((x.assessment_id, x.skill, x.score, utc_iso(x.answered_at))
-                    for x in repos.round_reports.assessment_answers(rnd.id))  # type: ignore[arg-type]
+                    for x in repos.round_reports.assessment_answers(rnd.pk))
     return (
         Table("assessments", ("assessment_id", "member_id", "member", "assessor_id", "assessor", "kind", "role_focus",
                               "started_at", "completed_at"), rows),
@@ -194,7 +193,7 @@ async def round_export(ctx: Context, round: str | None = None) -> str | None:
     """The files in private (they hold people's answers), or the command that writes them."""
     rnd = chosen_round(ctx, round)
     me = ctx.require_member()
-    assert ctx.who is not None and ctx.where is not None and me.id is not None
+    assert ctx.who is not None and ctx.where is not None
     caps = ctx.capabilities(ctx.where.platform)
     if caps is None or not caps.attachments or not caps.direct_messages:
         cli = f'mentorbot export round "{rnd.name}" --format csv --out DIR'
@@ -203,7 +202,7 @@ async def round_export(ctx: Context, round: str | None = None) -> str | None:
     text = ctx.language_of(me)._(
         "The records of {round}: one file per table, as CSV and as JSON (columns in the README). "
         "Mentors' private session notes are not in them.", round=rnd.name)
-    ctx.queue_dm(me.id, DirectMessage(to=ctx.who, text=text, attachment=files))
+    ctx.queue_dm(me.pk, DirectMessage(to=ctx.who, text=text, attachment=files))
     if ctx.where.is_direct:
         return None
     return ctx._("I've sent you the records of {round} in a private message.", round=rnd.name)

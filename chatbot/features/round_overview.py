@@ -64,12 +64,11 @@ def round_and_all(ctx: Context, text: str | None) -> tuple[Round, bool]:
 
 def mentee_lines(ctx: Context, rnd: Round) -> list[MenteeLine]:
     """One entry per mentee of the round, those at risk first, then by handle."""
-    assert rnd.id is not None
     groups: dict[int, list[RoundPair]] = defaultdict(list)
-    for pair in ctx.repos.round_reports.pairs(rnd.id):
+    for pair in ctx.repos.round_reports.pairs(rnd.pk):
         groups[pair.mentee_id].append(pair)
     held: dict[int, list[date]] = defaultdict(list)
-    for s in ctx.repos.reports.sessions(rnd.id):
+    for s in ctx.repos.reports.sessions(rnd.pk):
         held[s.mentee_id].append(s.held_on)
     asked: dict[int, int] = defaultdict(int)
     answered: dict[int, int] = defaultdict(int)
@@ -77,7 +76,7 @@ def mentee_lines(ctx: Context, rnd: Round) -> list[MenteeLine]:
         if status != SKIPPED:
             asked[mentee_id] += 1
             answered[mentee_id] += status == ANSWERED
-    goals = {g.mentee_id: g for g in ctx.repos.round_reports.goals(rnd.id)}
+    goals = {g.mentee_id: g for g in ctx.repos.round_reports.goals(rnd.pk)}
     risks = {r.mentee.id: r for r in pairs_at_risk(ctx, rnd)}
     lines = [
         MenteeLine(pairs[0].mentee, tuple(pairs), len(held[m]), max(held[m], default=None), asked[m], answered[m],
@@ -155,7 +154,7 @@ def weekly(rnd: Round, rows: list[CheckinRow], today: date) -> list[tuple[str, i
     """(week, asked, answered) for the weeks that had check-ins, counted as the dashboard's
     answers chart counts them (a check-in skipped while the bot was down is not asked)."""
     figure = answers(rnd, [(r.mentee_id, r.due_at, r.status) for r in rows], today)
-    return [(str(week), int(n), int(done)) for week, n, done, _pct in figure.rows if n]  # type: ignore[call-overload]
+    return [(str(week), n, done) for week, n, done, _pct in figure.rows if isinstance(n, int) and isinstance(done, int) and n]
 
 
 def open_blockers(rows: list[CheckinRow]) -> list[CheckinRow]:
@@ -179,8 +178,7 @@ def missed_twice(rows: list[CheckinRow]) -> list[int]:
 
 async def checkins_overview(ctx: Context, round: str | None = None) -> str:
     rnd = chosen_round(ctx, round)
-    assert rnd.id is not None
-    mentees = {p.mentee_id for p in ctx.repos.round_reports.pairs(rnd.id)}
+    mentees = {p.mentee_id for p in ctx.repos.round_reports.pairs(rnd.pk)}
     rows = ctx.repos.reports.checkins(mentees, *round_span(rnd))
     weeks = weekly(rnd, rows, ctx.now.date())
     asked, answered = sum(w[1] for w in weeks), sum(w[2] for w in weeks)
@@ -227,12 +225,11 @@ def _office_hour_visits(ctx: Context, rnd: Round) -> int:
 
 async def round_report(ctx: Context, round: str | None = None) -> str:
     rnd = chosen_round(ctx, round)
-    assert rnd.id is not None
-    signups = ctx.repos.signups.counts(rnd.id)
-    pairs = ctx.repos.round_reports.pairs(rnd.id)
+    signups = ctx.repos.signups.counts(rnd.pk)
+    pairs = ctx.repos.round_reports.pairs(rnd.pk)
     leads = [p for p in pairs if p.kind == "mentor"]
-    logs = ctx.repos.reports.sessions(rnd.id)
-    goals = [g for g in ctx.repos.round_reports.goals(rnd.id) if g.goal]
+    logs = ctx.repos.reports.sessions(rnd.pk)
+    goals = [g for g in ctx.repos.round_reports.goals(rnd.pk) if g.goal]
     figures = [
         ctx._("{mentees} and {mentors} signed up, {withdrawn} withdrawn",
               mentees=ctx.ngettext("{n} mentee", "{n} mentees", signups.mentees),
@@ -245,7 +242,7 @@ async def round_report(ctx: Context, round: str | None = None) -> str:
         _checkin_rate(ctx, rnd, {p.mentee_id for p in pairs}),
         ctx._("goals reached: {reached} of {goals}", reached=ctx.language.number(sum(g.reached_at is not None for g in goals)),
               goals=ctx.language.number(len(goals))),
-        ctx.ngettext("{n} assessment done", "{n} assessments done", ctx.repos.round_reports.assessments_done(rnd.id)),
+        ctx.ngettext("{n} assessment done", "{n} assessments done", ctx.repos.round_reports.assessments_done(rnd.pk)),
         ctx.ngettext("{n} office-hour visit", "{n} office-hour visits", _office_hour_visits(ctx, rnd)),
     ]
     return ctx._("Round {name} ({start} → {end}): {figures}.", name=rnd.name, start=rnd.starts_on, end=rnd.ends_on,

@@ -63,7 +63,7 @@ def signed_up_round(ctx: Context, member: Member, kind: str) -> Round:
     """The round a person takes part in as ``kind``: of the rounds not closed, the latest where
     their sign-up is active (a mentor may be in the running round and the next one)."""
     for rnd in reversed(ctx.repos.rounds.not_closed()):
-        if any(s.status == "active" for s in ctx.repos.signups.of(member.id, rnd.id, kind)):  # type: ignore[arg-type]
+        if any(s.status == "active" for s in ctx.repos.signups.of(member.pk, rnd.pk, kind)):
             return rnd
     return current_round(ctx)
 
@@ -71,16 +71,16 @@ def signed_up_round(ctx: Context, member: Member, kind: str) -> Round:
 def mentee_round(ctx: Context, mentee: Member) -> Round:
     """The round a mentee's goal and sessions belong to: their lead pair's, else their sign-up's,
     else (between rounds) the latest round they signed up for."""
-    pairs = ctx.repos.pairs.of_mentee(mentee.id)  # type: ignore[arg-type]
+    pairs = ctx.repos.pairs.of_mentee(mentee.pk)
     if pairs:
-        rnd = ctx.repos.session.get(Round, pairs[0].round_id)
+        rnd = ctx.repos.db.get(Round, pairs[0].round_id)
         if rnd is not None:
             return rnd
     for rnd in reversed(ctx.repos.rounds.not_closed()):
-        if ctx.repos.signups.of(mentee.id, rnd.id, "mentee"):  # type: ignore[arg-type]
+        if ctx.repos.signups.of(mentee.pk, rnd.pk, "mentee"):
             return rnd
     if not ctx.repos.rounds.current(today(ctx)):
-        last = ctx.repos.signups.latest_round_of(mentee.id, "mentee")  # type: ignore[arg-type]
+        last = ctx.repos.signups.latest_round_of(mentee.pk, "mentee")
         if last is not None:
             return last
     return current_round(ctx)
@@ -208,26 +208,31 @@ async def round_open(ctx: Context, name: str, start: date, end: date, options: l
 # ---------------------------------------------------------------------------- status
 
 
+def closed_on(rnd: Round) -> date:
+    """The day a closed round closed (its last day for a round closed before that was recorded)."""
+    return rnd.closed_at.date() if rnd.closed_at else rnd.ends_on
+
+
 def state_of(ctx: Context, rnd: Round) -> str:
     """What a round is doing today, in words."""
     lang, day = ctx.language, today(ctx)
     if rnd.status == "closed":
-        closed = rnd.closed_at.date() if rnd.closed_at else rnd.ends_on
-        return ctx._("closed on {date}", date=lang.date(closed))
-    taking = bool(rnd.signups_from and rnd.signups_until and rnd.signups_from <= day <= rnd.signups_until)
+        return ctx._("closed on {date}", date=lang.date(closed_on(rnd)))
+    until = rnd.signups_until
+    taking_until = until if rnd.signups_from and until and rnd.signups_from <= day <= until else None
     if rnd.starts_on <= day:
-        if taking:
-            return ctx._("running, taking sign-ups until {date}", date=lang.date(rnd.signups_until))  # type: ignore[arg-type]
+        if taking_until:
+            return ctx._("running, taking sign-ups until {date}", date=lang.date(taking_until))
         return ctx._("running")
-    if taking:
-        return ctx._("taking sign-ups until {date}", date=lang.date(rnd.signups_until))  # type: ignore[arg-type]
+    if taking_until:
+        return ctx._("taking sign-ups until {date}", date=lang.date(taking_until))
     if rnd.signups_from and rnd.signups_from > day:
         return ctx._("taking sign-ups from {date}", date=lang.date(rnd.signups_from))
     return ctx._("starting on {date}", date=lang.date(rnd.starts_on))
 
 
 def round_line(ctx: Context, rnd: Round) -> str:
-    c = ctx.repos.signups.counts(rnd.id)  # type: ignore[arg-type]
+    c = ctx.repos.signups.counts(rnd.pk)
     lang = ctx.language
     return ctx._(
         "Round {name} ({start} → {end}), {state}: {mentees}, {mentors} signed up, {withdrawn} withdrawn.",

@@ -21,7 +21,7 @@ from chatbot.features.rounds import PERSON_AND_ROUND, ROUND_ARG, chosen_round, p
 from chatbot.i18n import ENGLISH, N_, Language
 from chatbot.wording import clip, sentences
 from chatbot.people import local_date, named
-from storage.progress import PairTotal, SessionLog
+from storage.progress import PairTotal, MentoringSession
 from storage.tables import Member, Round
 
 TOPIC_MAX = 80
@@ -37,7 +37,7 @@ def _count(sessions: int, minutes: int, lang: Language) -> str:
     return lang.ngettext("{n} session, {time}", "{n} sessions, {time}", sessions, time=format_minutes(minutes))
 
 
-def _sum(logs: Iterable[SessionLog], lang: Language) -> str:
+def _sum(logs: Iterable[MentoringSession], lang: Language) -> str:
     logs = list(logs)
     return _count(len(logs), sum(log.minutes for log in logs), lang)
 
@@ -144,7 +144,7 @@ def _handles(ctx: Context, ids: Iterable[int]) -> dict[int, str]:
     return out
 
 
-def _line(ctx: Context, log: SessionLog, names: dict[int, str], notes: bool) -> str:
+def _line(ctx: Context, log: MentoringSession, names: dict[int, str], notes: bool) -> str:
     """"1: Mon 4 Jan bob with alice, 45m: testing — notes": the date as the reader's language
     writes it (the id is what ``!session edit ID`` takes)."""
     text = ctx._(
@@ -157,7 +157,7 @@ def _line(ctx: Context, log: SessionLog, names: dict[int, str], notes: bool) -> 
     return text
 
 
-def _lines(ctx: Context, logs: list[SessionLog], viewer: Member) -> list[str]:
+def _lines(ctx: Context, logs: list[MentoringSession], viewer: Member) -> list[str]:
     """The newest sessions, one a line; the mentee of a session does not see its notes."""
     names = _handles(ctx, [i for log in logs for i in (log.mentor_id, log.mentee_id)])
     shown = logs[-LIST_MAX:]
@@ -167,8 +167,8 @@ def _lines(ctx: Context, logs: list[SessionLog], viewer: Member) -> list[str]:
     return lines
 
 
-def _own(ctx: Context, me: Member, log_id: int) -> SessionLog:
-    log = ctx.repos.session_logs.get(log_id)
+def _own(ctx: Context, me: Member, log_id: int) -> MentoringSession:
+    log = ctx.repos.mentoring_sessions.get(log_id)
     if log is None:
         raise ActionError(ctx._("There is no session {id}. {command} shows their numbers.", id=log_id, command=ctx.command("session", "list")))
     if log.mentor_id != me.id:
@@ -182,17 +182,16 @@ def _own(ctx: Context, me: Member, log_id: int) -> SessionLog:
 async def session_log(ctx: Context, mentee: Member, duration: str, topic: str) -> str:
     me = ctx.require_member()
     minutes, topic, notes = split_log(duration, topic, ctx.language)
-    assert me.id is not None and mentee.id is not None
-    pair = next((p for p in ctx.repos.pairs.of_mentee(mentee.id) if p.mentor_id == me.id), None)
-    if mentee.id == me.id or pair is None:
+    pair = next((p for p in ctx.repos.pairs.of_mentee(mentee.pk) if p.mentor_id == me.pk), None)
+    if mentee.pk == me.pk or pair is None:
         raise ActionError(ctx._("{name} is not your mentee; you can log sessions with your own mentees only.", name=mentee.handle))
     rnd = ctx.repos.rounds.get(pair.round_id)  # a session belongs to the pair's round
-    assert rnd is not None and rnd.id is not None
-    log = ctx.repos.session_logs.add(
-        SessionLog(
-            round_id=rnd.id,
-            mentor_id=me.id,
-            mentee_id=mentee.id,
+    assert rnd is not None
+    log = ctx.repos.mentoring_sessions.add(
+        MentoringSession(
+            round_id=rnd.pk,
+            mentor_id=me.pk,
+            mentee_id=mentee.pk,
             held_on=local_date(me, ctx.now),
             minutes=minutes,
             topic=topic,
@@ -210,7 +209,7 @@ async def session_log(ctx: Context, mentee: Member, duration: str, topic: str) -
         ),
         key=f"session-logged:{log.id}",
     )
-    together = ctx.repos.session_logs.of_round(rnd.id, mentor_id=me.id, mentee_id=mentee.id)
+    together = ctx.repos.mentoring_sessions.of_round(rnd.pk, mentor_id=me.pk, mentee_id=mentee.pk)
     return ctx._(
         "Logged session {id}: {mentee}, {time} on {date}, {topic}. With {mentee} in {round}: {total}. {mentee} has been told.",
         id=log.id, mentee=mentee.handle, time=format_minutes(minutes), date=ctx.language.short_date(log.held_on), topic=log.topic,
@@ -226,13 +225,11 @@ async def session_list(ctx: Context, mentee: str | None = None) -> str:
 
 
 def _session_list(ctx: Context, me: Member, rnd: Round, mentee: Member | None) -> str:
-    assert me.id is not None and rnd.id is not None
-    logs_repo = ctx.repos.session_logs
+    logs_repo = ctx.repos.mentoring_sessions
     if mentee is not None:
-        assert mentee.id is not None  # one the asker may name: SESSIONS_OF
-        logs = logs_repo.of_round(rnd.id, mentee_id=mentee.id)
+        logs = logs_repo.of_round(rnd.pk, mentee_id=mentee.pk)  # one the asker may name: SESSIONS_OF
         title = ctx._("Sessions with {name} in {round}", name=mentee.handle, round=rnd.name)
-        by_mentor: dict[int, list[SessionLog]] = defaultdict(list)
+        by_mentor: dict[int, list[MentoringSession]] = defaultdict(list)
         for log in logs:
             by_mentor[log.mentor_id].append(log)
         total = _sum(logs, ctx.language)
@@ -241,12 +238,12 @@ def _session_list(ctx: Context, me: Member, rnd: Round, mentee: Member | None) -
         else:
             footer = ctx._("In all: {total}", total=total)
     elif ctx.has_role("coordinator"):
-        logs = logs_repo.of_round(rnd.id)
+        logs = logs_repo.of_round(rnd.pk)
         title = ctx._("All sessions in {round}", round=rnd.name)
-        total, left = _with_leavers(ctx, ctx.repos.session_logs.totals(rnd.id))
+        total, left = _with_leavers(ctx, ctx.repos.mentoring_sessions.totals(rnd.pk))
         footer = sentences(ctx._("In all: {total}. Per mentor and pair: {command}", total=total, command=ctx.command("session", "totals")), left)
     else:
-        logs = logs_repo.of_round(rnd.id, involving=me.id)
+        logs = logs_repo.of_round(rnd.pk, involving=me.pk)
         title = ctx._("Your sessions in {round}", round=rnd.name)
         footer = _my_totals(ctx, me, logs)
     if not logs:
@@ -258,19 +255,19 @@ def _session_list(ctx: Context, me: Member, rnd: Round, mentee: Member | None) -
     return "\n".join([f"{title}:", *_lines(ctx, logs, me), footer])
 
 
-def _split(ctx: Context, per: dict[int, list[SessionLog]]) -> str:
+def _split(ctx: Context, per: dict[int, list[MentoringSession]]) -> str:
     """"bob 45m, dave 1h": the time per person, in the order they first appear."""
     names = _handles(ctx, per)
     return ", ".join(f"{names[m]} {format_minutes(sum(x.minutes for x in ls))}" for m, ls in per.items())
 
 
-def _my_totals(ctx: Context, me: Member, logs: list[SessionLog]) -> str:
+def _my_totals(ctx: Context, me: Member, logs: list[MentoringSession]) -> str:
     """A mentor's total with a split per mentee; a mentee's total with their mentors."""
     given = [log for log in logs if log.mentor_id == me.id]
     received = [log for log in logs if log.mentee_id == me.id]
     parts = []
     if given:
-        per: dict[int, list[SessionLog]] = defaultdict(list)
+        per: dict[int, list[MentoringSession]] = defaultdict(list)
         for log in given:
             per[log.mentee_id].append(log)
         parts.append(ctx._("Your total as mentor: {total} ({split})", total=_sum(given, ctx.language), split=_split(ctx, per)))
@@ -295,7 +292,7 @@ async def session_edit(ctx: Context, id: int, field: str, value: str) -> str:
             today = local_date(me, ctx.now)
             if day > today:
                 raise UsageError(ctx._("{date} is in the future (today is {today})", date=day.isoformat(), today=today.isoformat()))
-            rnd = ctx.repos.session.get(Round, log.round_id)
+            rnd = ctx.repos.db.get(Round, log.round_id)
             if rnd is not None and day < rnd.starts_on:
                 raise UsageError(
                     ctx._("{date} is before {round} began ({start})", date=day.isoformat(), round=rnd.name, start=rnd.starts_on.isoformat())
@@ -304,7 +301,7 @@ async def session_edit(ctx: Context, id: int, field: str, value: str) -> str:
     except ValueError as exc:
         raise UsageError(_field_error(lang, field, exc)) from None
     log.edited_at = ctx.now
-    ctx.repos.session_logs.save(log)
+    ctx.repos.mentoring_sessions.save(log)
     names = _handles(ctx, (log.mentor_id, log.mentee_id))
     return ctx._("Saved. Session {session}", session=_line(ctx, log, names, notes=True))
 
@@ -313,7 +310,7 @@ async def session_delete(ctx: Context, id: int) -> str:
     me = ctx.require_member()
     log = _own(ctx, me, id)
     names = _handles(ctx, (log.mentee_id,))
-    ctx.repos.session_logs.delete(log)
+    ctx.repos.mentoring_sessions.delete(log)
     return ctx._(
         "Deleted session {id} ({mentee}, {time} on {date}).",
         id=id, mentee=names[log.mentee_id], time=format_minutes(log.minutes), date=ctx.language.short_date(log.held_on),
@@ -322,9 +319,8 @@ async def session_delete(ctx: Context, id: int) -> str:
 
 async def session_totals(ctx: Context, round: str | None = None) -> str:
     rnd = chosen_round(ctx, round)
-    assert rnd.id is not None
-    totals = ctx.repos.session_logs.totals(rnd.id)
-    pairs = ctx.repos.pairs.of_round(rnd.id, ended=rnd.status == "closed")
+    totals = ctx.repos.mentoring_sessions.totals(rnd.pk)
+    pairs = ctx.repos.pairs.of_round(rnd.pk, ended=rnd.status == "closed")
     left_ids = _leavers(ctx, totals) | ctx.repos.leavers.left({i for p in pairs for i in (p.mentor_id, p.mentee_id)})
     per_mentor: dict[int, dict[int, PairTotal | None]] = defaultdict(dict)
     for pair in pairs:  # pairs without a session show as 0: worth a look

@@ -215,17 +215,17 @@ async def _finish_signup(ctx: Context, data: dict[str, Any]) -> str:
     member.languages = data.get("languages", member.languages)
     member.role_focus = data.get("focus", member.role_focus)
     member.status = "active"
-    ctx.repos.session.add(member)
+    ctx.repos.db.add(member)
     kind = data["kind"]
-    existing = ctx.repos.signups.of(member.id, rnd.id, kind)  # type: ignore[arg-type]
-    signup = existing[0] if existing else Signup(member_id=member.id, round_id=rnd.id, kind=kind, created_at=ctx.now)  # type: ignore[arg-type]
+    existing = ctx.repos.signups.of(member.pk, rnd.pk, kind)
+    signup = existing[0] if existing else Signup(member_id=member.pk, round_id=rnd.pk, kind=kind, created_at=ctx.now)
     signup.tracks, signup.skills = data["tracks"], data["skills"]
     signup.goal, signup.capacity = data.get("goal"), data.get("capacity")
     signup.status, signup.withdrawn_at = "active", None
     ctx.repos.signups.add(signup)
-    ctx.repos.roles.grant(member.id, kind, None, ctx.now)  # type: ignore[arg-type]
+    ctx.repos.roles.grant(member.pk, kind, None, ctx.now)
     if kind == "mentor":
-        capacity_freed(ctx, rnd.id)  # type: ignore[arg-type]
+        capacity_freed(ctx, rnd.pk)
     offer = _offer_language(ctx, member)
     profile = describe(ctx, member, language=offer is None)  # the offer says which language already
     return "\n".join(line for line in (ctx._(SIGNED_UP_AS[kind], round=rnd.name), profile, offer) if line)
@@ -267,7 +267,7 @@ def _spoken_language(ctx: Context, text: str) -> str:
 async def signup(ctx: Context, kind: str) -> str | None:
     member = ctx.require_member()
     rnd = signup_round(ctx)
-    for s in ctx.repos.signups.of(member.id, rnd.id, kind):  # type: ignore[arg-type]
+    for s in ctx.repos.signups.of(member.pk, rnd.pk, kind):
         if s.status == "active":
             raise ActionError(ctx._(ALREADY_AS[kind], round=rnd.name, profile=ctx.command("profile"), set=ctx.command("profile", "set")))
     going = ctx.continue_flow("signup")
@@ -299,7 +299,7 @@ def describe(ctx: Context, member: Member, language: bool = True) -> str:
     else:
         lines = [ctx._("{handle}: timezone {timezone}; languages {languages}; focus {focus}", **fields)]
     for rnd in ctx.repos.rounds.not_closed():
-        for s in ctx.repos.signups.of(member.id, rnd.id):  # type: ignore[arg-type]
+        for s in ctx.repos.signups.of(member.pk, rnd.pk):
             tracks, skills = track_names(ctx, s.tracks), ", ".join(s.skills)
             parts = [ctx._(KIND_IN[s.kind, "withdrawn" if s.status == "withdrawn" else "active"], round=rnd.name)]
             if s.kind == "mentee":
@@ -339,7 +339,7 @@ NOT_SIGNED_UP_AS = {
 def _signup_for(ctx: Context, member: Member, field: str, kind: str | None = None) -> Signup:
     """The sign-up a field belongs to: in the latest round not closed where the person has one."""
     for rnd in reversed(ctx.repos.rounds.not_closed()):
-        signups = [s for s in ctx.repos.signups.of(member.id, rnd.id) if s.status == "active" and (not kind or s.kind == kind)]  # type: ignore[arg-type]
+        signups = [s for s in ctx.repos.signups.of(member.pk, rnd.pk) if s.status == "active" and (not kind or s.kind == kind)]
         if signups:
             return signups[0]
     raise ActionError(ctx._(NOT_SIGNED_UP_AS[kind], field=field, round=current_round(ctx).name))
@@ -362,7 +362,7 @@ async def profile_set(ctx: Context, field: str, value: str) -> str:
                 raise ValueError(ctx._("A name is 1 to 40 characters"))
             member.display_name = name
         elif field == "platform":
-            platforms = sorted({i.platform for i in ctx.repos.members.identities(member.id)})  # type: ignore[arg-type]
+            platforms = sorted({i.platform for i in ctx.repos.members.identities(member.pk)})
             choice = value.strip().lower()
             if choice not in platforms:
                 raise ValueError(
@@ -384,7 +384,7 @@ async def profile_set(ctx: Context, field: str, value: str) -> str:
             ctx.repos.signups.save(signup)
     except ValueError as exc:
         raise ActionError(in_language(exc, ctx.language)) from None
-    ctx.repos.session.add(member)
+    ctx.repos.db.add(member)
     _correct_interview(ctx, member, field)
     return ctx._("Saved. {profile}", profile=describe(ctx, member))
 
@@ -401,7 +401,7 @@ def _correct_interview(ctx: Context, member: Member, field: str) -> None:
 async def withdraw(ctx: Context, confirm: str | None) -> str:
     member = ctx.require_member()
     rounds = {r.id: r for r in ctx.repos.rounds.not_closed()}
-    active = [s for r in rounds.values() for s in ctx.repos.signups.of(member.id, r.id) if s.status == "active"]  # type: ignore[arg-type]
+    active = [s for r in rounds.values() for s in ctx.repos.signups.of(member.pk, r.pk) if s.status == "active"]
     if not active and member.status == "withdrawn":
         return ctx._("You have withdrawn already.")
     if confirm is None:
@@ -413,11 +413,11 @@ async def withdraw(ctx: Context, confirm: str | None) -> str:
     for s in active:
         s.status, s.withdrawn_at = "withdrawn", ctx.now
         ctx.repos.signups.save(s)
-        ctx.repos.roles.revoke(member.id, s.kind)  # type: ignore[arg-type]
+        ctx.repos.roles.revoke(member.pk, s.kind)
     end_pairs_of(ctx, member, "withdrew")
     member.status = "withdrawn"
-    ctx.repos.session.add(member)
-    ctx.repos.conversations.end(member.id)  # type: ignore[arg-type]
+    ctx.repos.db.add(member)
+    ctx.repos.conversations.end(member.pk)
     return ctx._("You have withdrawn. Thank you for taking part; {command} brings you back.", command=ctx.command("signup"))
 
 

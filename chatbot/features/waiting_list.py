@@ -33,12 +33,11 @@ def _listed(ctx: Context, round_id: int) -> list[int]:
 
 def waiting(ctx: Context, rnd: Round) -> list[Signup]:
     """Who waits in ``rnd``, first come first: listed, still signed up, still without a mentor."""
-    assert rnd.id is not None
-    listed = set(_listed(ctx, rnd.id))
+    listed = set(_listed(ctx, rnd.pk))
     if not listed:
         return []
-    matched = {p.mentee_id for p in ctx.repos.pairs.active(rnd.id) if p.kind == "mentor"}
-    return [s for s in ctx.repos.signups.active(rnd.id, "mentee") if s.id in listed and s.member_id not in matched]
+    matched = {p.mentee_id for p in ctx.repos.pairs.active(rnd.pk) if p.kind == "mentor"}
+    return [s for s in ctx.repos.signups.active(rnd.pk, "mentee") if s.id in listed and s.member_id not in matched]
 
 
 def place_of(ctx: Context, rnd: Round, member: Member) -> int | None:
@@ -50,16 +49,15 @@ def place_of(ctx: Context, rnd: Round, member: Member) -> int | None:
 
 def note_waiting(ctx: Context, rnd: Round, result: MatchResult) -> None:
     """The mentees the matcher found no room for join the list, and hear their place once."""
-    assert rnd.id is not None
     full = {u.mentee_id for u in result.unmatched if u.code == NO_CAPACITY}
     if not full:
         return
-    signups = {s.member_id: s for s in ctx.repos.signups.active(rnd.id, "mentee") if s.member_id in full}
-    listed = _listed(ctx, rnd.id)
+    signups = {s.member_id: s for s in ctx.repos.signups.active(rnd.pk, "mentee") if s.member_id in full}
+    listed = _listed(ctx, rnd.pk)
     fresh = [s for s in signups.values() if s.id not in listed]
     if not fresh:
         return
-    ctx.repos.kv.set(NAMESPACE, str(rnd.id), json.dumps(sorted([*listed, *(s.id for s in fresh)])))
+    ctx.repos.kv.set(NAMESPACE, str(rnd.pk), json.dumps(sorted([*listed, *(s.id for s in fresh)])))
     for signup in fresh:
         member = ctx.repos.members.get(signup.member_id)
         if member is None:
@@ -75,7 +73,7 @@ def note_waiting(ctx: Context, rnd: Round, result: MatchResult) -> None:
 def capacity_freed(ctx: Context, round_id: int) -> None:
     """A mentor gained room in the round: the coordinators hear who waits first, with the
     matcher's suggestion for them (once per suggested pair)."""
-    rnd = ctx.repos.session.get(Round, round_id)
+    rnd = ctx.repos.db.get(Round, round_id)
     if rnd is None or rnd.status == "closed":
         return
     queue = waiting(ctx, rnd)
@@ -105,12 +103,11 @@ def capacity_freed(ctx: Context, round_id: int) -> None:
 
 
 def _status_line(ctx: Context, rnd: Round, signup: Signup, me: Member) -> str:
-    assert rnd.id is not None and me.id is not None
     if signup.kind == "mentor":
-        load = ctx.repos.pairs.load(rnd.id).get(me.id, 0)
+        load = ctx.repos.pairs.load(rnd.pk).get(me.pk, 0)
         return ctx.ngettext("mentor in {round}: {load} of {n} mentee", "mentor in {round}: {load} of {n} mentees",
                             capacity_of(ctx, signup), round=rnd.name, load=ctx.language.number(load))
-    mentors = [ctx.repos.members.get(p.mentor_id) for p in ctx.repos.pairs.of_mentee(me.id) if p.round_id == rnd.id]
+    mentors = [ctx.repos.members.get(p.mentor_id) for p in ctx.repos.pairs.of_mentee(me.pk) if p.round_id == rnd.pk]
     names = [m.handle for m in mentors if m is not None]
     if names:
         return ctx._("mentee in {round}: mentored by {mentors}", round=rnd.name, mentors=ctx.language.join(names))
@@ -126,7 +123,7 @@ async def signup_status(ctx: Context) -> str:
     lines = [
         _status_line(ctx, rnd, s, me)
         for rnd in ctx.repos.rounds.not_closed()
-        for s in ctx.repos.signups.of(me.id, rnd.id)  # type: ignore[arg-type]
+        for s in ctx.repos.signups.of(me.pk, rnd.pk)
         if s.status == "active"
     ]
     if not lines:

@@ -28,7 +28,7 @@ from chatbot.clock import FakeClock
 from chatbot.config import Settings, from_dict
 from storage.checkins import ANSWERED, Checkin
 from storage.office_hours import OhEntry
-from storage.progress import SessionLog
+from storage.progress import MentoringSession
 from storage.tables import Member, OutboxMessage
 from tests.discord_fixtures import EPHEMERAL, Fake, discord_env, fake  # noqa: F401 (fixtures)
 from tests.servers import wait_until
@@ -147,7 +147,7 @@ class Scene:
         return await self.message(channel, done["message_id"])
 
     def db(self) -> Session:
-        return Session(self.bot.db)
+        return Session(self.bot.database)
 
     def member(self, name: str) -> Member:
         with self.db() as s:
@@ -232,7 +232,7 @@ async def test_session_log_by_slash_command_with_the_mentee_offered_while_typing
     assert answer["content"].startswith("Logged session 1: alice, 45m on Mon 4 Jan, testing.")
     assert answer["flags"] & EPHEMERAL  # a private command: only bob sees it
     with scene.db() as s:
-        logs = s.exec(select(SessionLog)).all()
+        logs = s.exec(select(MentoringSession)).all()
     bob, alice = scene.member("bob"), scene.member("alice")
     assert [(x.mentor_id, x.mentee_id, x.minutes, x.topic, x.notes) for x in logs] == [
         (bob.id, alice.id, 45, "testing", "Wrote the first unit test")]

@@ -237,7 +237,7 @@ async def sign_up(bot: Running, person: Client, kind: str) -> str:
 
 
 def outbox_status(bot: Running, key_prefix: str) -> list[str]:
-    with Session(bot.app.db) as s:
+    with Session(bot.app.database) as s:
         return [r.status for r in s.exec(select(OutboxMessage).order_by(OutboxMessage.id)) if r.key.startswith(key_prefix)]
 
 

@@ -47,7 +47,7 @@ async def ircbot(op, people, channel, tmp_path, monkeypatch) -> Any:
 
 def entries(bot: Running) -> dict[str, OhEntry]:
     """The line's entries by account (as stored: what the bot knows now)."""
-    with Session(bot.app.db) as s:
+    with Session(bot.app.database) as s:
         return {e.account or e.nick: e for e in s.exec(select(OhEntry).order_by(OhEntry.id))}
 
 

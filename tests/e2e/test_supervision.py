@@ -321,8 +321,8 @@ async def test_mentorbot_health_reads_what_the_running_bot_recorded(tmp_path: Pa
                 super().set(key, value)
 
     url = f"sqlite:///{tmp_path / 'bot.db'}"
-    db = open_database(url, synchronous="normal")
-    store = Unplugged(db, HEALTH_NAMESPACE)
+    database = open_database(url, synchronous="normal")
+    store = Unplugged(database, HEALTH_NAMESPACE)
     sup = Supervisor(_sink, [], store=store, first_delay=3600, max_delay=3600, heartbeat=10**6,
                      clock=lambda: time.time() - 7200)
     try:
@@ -333,7 +333,7 @@ async def test_mentorbot_health_reads_what_the_running_bot_recorded(tmp_path: Pa
     finally:
         store.plugged = False
         await sup.stop()
-        db.dispose()
+        database.dispose()
 
     config = tmp_path / "bot.toml"
 
@@ -452,12 +452,12 @@ async def test_a_state_record_waits_for_the_engines_write_instead_of_failing_wit
     try:
         store = bot.app._store(HEALTH_NAMESPACE)
         async with bot.engine.lock:  # the engine's worker in the middle of a group
-            with bot.engine.db.begin() as conn:  # BEGIN IMMEDIATE: the database's write lock
+            with bot.engine.database.begin() as conn:  # BEGIN IMMEDIATE: the database's write lock
                 conn.execute(text("DELETE FROM kv WHERE namespace = 'nothing'"))
                 store.set("irc", '{"phase": "connected"}')  # must neither wait nor raise
                 assert store.get("irc") == '{"phase": "connected"}'
         await store.flush()
-        with Session(bot.engine.db) as s:
+        with Session(bot.engine.database) as s:
             assert KeyValueRepo(s).get(HEALTH_NAMESPACE, "irc") == '{"phase": "connected"}'
     finally:
         await bot.stop()

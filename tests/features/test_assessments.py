@@ -31,13 +31,13 @@ async def answer(bot: Bot, who: str, *answers: str) -> list[str]:
 
 
 def member_id(bot: Bot, handle: str) -> int:
-    with Session(bot.app.db) as s:
+    with Session(bot.app.database) as s:
         return s.exec(select(Member.id).where(Member.handle == handle)).one()
 
 
 def scores(bot: Bot, handle: str, kind: str = "self") -> list[dict[str, int | None]]:
     """The answers of each of ``handle``'s assessments of this kind, oldest first."""
-    with Session(bot.app.db) as s:
+    with Session(bot.app.database) as s:
         repo = AssessmentRepo(s)
         rows = s.exec(
             select(Assessment).where(Assessment.member_id == member_id(bot, handle), Assessment.kind == kind).order_by(Assessment.id)
@@ -339,7 +339,7 @@ async def test_teachable_and_weak_skills_come_from_the_latest_self_assessment(bo
     await bot.say("you", '!round open "2027 Q2" 2027-04-01 2027-06-30')
     await answer(bot, "bob", "!assess", "0", "stop")  # a later, partial re-assessment changes one skill
     await answer(bot, "alice", "!assess", "0", "stop")
-    with Session(bot.app.db) as s:
+    with Session(bot.app.database) as s:
         repo = AssessmentRepo(s)
         bob, alice = member_id(bot, "bob"), member_id(bot, "alice")
         assert repo.teachable_skills(bob) == {GENERALIST[1]}

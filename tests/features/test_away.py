@@ -111,7 +111,7 @@ async def test_the_date_passing_announces_the_return_once_across_ticks_and_resta
     welcome = [t for t in bot.dm("alice") if t.startswith("Welcome back")]
     assert welcome == ["Welcome back: your away time ended on 2027-01-05. Prompts and matching include you again."]
     assert await bot.say("alice", "!away status") == ["You are not away. !away until DATE [reason] sets it."]
-    with Session(bot.app.db) as s:
+    with Session(bot.app.database) as s:
         [period] = s.exec(select(AwayPeriod)).all()
     assert (period.until.isoformat(), period.ended_how) == ("2027-01-05", "date passed")
 

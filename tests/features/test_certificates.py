@@ -102,7 +102,7 @@ async def test_a_tampered_code_fails_and_a_revoked_one_says_so(tmp_path, secret)
     assert out == [f"Certificate {code} of alice for 2027 Q1 of Mentorship Programme, issued on "
                    "4 Jan 2027, was REVOKED on 4 Jan 2027: plagiarised patch."]
     # a row edited in the database (backdated) no longer matches its code
-    with Session(bot.engine.db) as s:
+    with Session(bot.engine.database) as s:
         row = s.exec(select(Certificate)).one()
         row.issued_at = datetime(2027, 1, 1, tzinfo=timezone.utc)  # backdated
         s.add(row)

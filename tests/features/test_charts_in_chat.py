@@ -111,7 +111,7 @@ async def test_the_file_waits_in_the_outbox_beside_its_message_and_goes_once_sen
     assert decode(payload, image.data) == event
     assert decode(payload).attachment is None  # sent already: the text alone
     await bot.say("you", "!round chart", platform="files")
-    with Session(bot.engine.db) as s:
+    with Session(bot.engine.database) as s:
         row = s.exec(select(OutboxMessage).where(OutboxMessage.platform == "files")).one()
     assert row.status == "sent" and row.payload["attachment"]["name"] == "answers-2027-Q1.png"
     assert row.attachment_data is None  # kept only until it was sent
@@ -130,7 +130,7 @@ async def test_a_file_whose_send_failed_goes_again_with_its_bytes(bot):
     files.send = flaky
     await bot.say("you", "!round chart sessions", platform="files")
     assert files.files == []
-    with Session(bot.engine.db) as s:
+    with Session(bot.engine.database) as s:
         row = s.exec(select(OutboxMessage).where(OutboxMessage.platform == "files")).one()
         assert row.status == "pending" and row.attachment_data.startswith(PNG)  # kept for the retry
     bot.clock.advance(__import__("datetime").timedelta(seconds=31))
@@ -146,7 +146,7 @@ async def test_a_persons_data_export_leaves_out_a_waiting_file(bot):
     from chatbot.events import DirectMessage, Identity
     from storage.repos import Repos
 
-    with Session(bot.engine.db) as s:
+    with Session(bot.engine.database) as s:
         repos = Repos(s)
         alice = repos.members.by_handle("alice")
         dm = DirectMessage(to=Identity("files", "alice", "alice"), text="your certificate",

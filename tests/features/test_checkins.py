@@ -100,13 +100,13 @@ def prompts(bot: Bot, who: str = "alice") -> list[str]:
 
 
 def checkins_of(bot: Bot, handle: str = "alice") -> list[Checkin]:
-    with Session(bot.app.db) as s:
+    with Session(bot.app.database) as s:
         member = s.exec(select(Member).where(Member.handle == handle)).one()
         return list(s.exec(select(Checkin).where(Checkin.mentee_id == member.id).order_by(Checkin.due_at)))
 
 
 def outbox(bot: Bot, prefix: str) -> list[OutboxMessage]:
-    with Session(bot.app.db) as s:
+    with Session(bot.app.database) as s:
         return [r for r in s.exec(select(OutboxMessage).order_by(OutboxMessage.id)) if r.key.startswith(prefix)]
 
 

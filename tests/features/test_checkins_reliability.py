@@ -43,7 +43,7 @@ async def sign_up_mentee(bot: Bot, name: str, tz: str = "Europe/Berlin", platfor
 
 
 def prompted(bot: Bot) -> list[Checkin]:
-    with Session(bot.app.db) as s:
+    with Session(bot.app.database) as s:
         return list(s.exec(select(Checkin).order_by(Checkin.id)))
 
 
@@ -60,7 +60,7 @@ async def test_a_month_across_dst_in_four_zones_gives_exactly_two_prompts_a_week
             await bot.pair(name, "bob" if n < 2 else "carl", mentee_tz=tz)
         await run_until(bot, utc(2027, 4, 12, 0))
         rows = prompted(bot)
-        with Session(bot.app.db) as s:
+        with Session(bot.app.database) as s:
             handle = {m.id: m.handle for m in s.exec(select(Member))}
         for name, tz in zones.items():
             mine = [r for r in rows if handle[r.mentee_id] == name]
@@ -216,7 +216,7 @@ def _add_mentees(bot: Bot, count: int) -> None:
     """``count`` more mentees paired with bob, written straight to the store (the interviews are
     tested elsewhere; this is about how a tick scales)."""
     paired_at = utc(2027, 1, 3, 12)
-    with Session(bot.app.db) as s:
+    with Session(bot.app.database) as s:
         bob = s.exec(select(Member).where(Member.handle == "bob")).one()
         for n in range(count):
             m = Member(handle=f"m{n}", display_name=f"m{n}", timezone="Asia/Kolkata", preferred_platform="console", created_at=paired_at)
@@ -229,11 +229,11 @@ def _add_mentees(bot: Bot, count: int) -> None:
 
 
 async def _selects_of_one_tick(bot: Bot) -> tuple[int, int]:
-    with selects(bot.app.db) as seen, Session(bot.app.db) as session:
-        ctx = Context(bot.engine, Repos(session), bot.clock.now())
+    with selects(bot.app.database) as seen, Session(bot.app.database) as db:
+        ctx = Context(bot.engine, Repos(db), bot.clock.now())
         await job.run_checkins(ctx)
-        session.flush()
-        session.rollback()
+        db.flush()
+        db.rollback()
     return len(seen), len(ctx.outbound)
 
 

@@ -144,7 +144,7 @@ async def test_a_flush_while_messages_wait_in_a_slow_sender_sends_each_once(tmp_
         slow.gate.set()
         await bot.settle()
         assert sorted(s.target for s in bot.said) == ["dm p0", "dm p1", "dm p2"]
-        with Session(bot.app.db) as s:
+        with Session(bot.app.database) as s:
             rows = s.exec(select(OutboxMessage)).all()
         assert [(r.status, r.attempts) for r in rows] == [("sent", 1)] * 3
     finally:
@@ -179,7 +179,7 @@ async def test_a_tick_between_a_send_and_its_mark_sends_nothing_twice(tmp_path):
             await ticking.say(name, "!whoami")
         await bot.settle()
         assert sorted(ticking.tries) == ["alice", "bob", "carol", "dora"]  # each tried once
-        with Session(bot.app.db) as s:
+        with Session(bot.app.database) as s:
             assert sorted((r.status, r.attempts) for r in s.exec(select(OutboxMessage)).all()) == [
                 ("sent", 1), ("sent", 1), ("sent", 1), ("undeliverable", 1)]
     finally:
@@ -211,7 +211,7 @@ async def test_a_message_that_keeps_failing_is_set_aside_while_the_others_go(tmp
         for name in ("bob", "carol"):
             assert (await bot.say(name, "!whoami"))[0].startswith(f"You are {name}")
         assert refusing.tries == ["alice"]  # tried once, then set aside: not retried in a loop
-        with Session(bot.app.db) as s:
+        with Session(bot.app.database) as s:
             [row] = s.exec(select(OutboxMessage).where(OutboxMessage.recipient == "@alice")).all()
         assert (row.status, row.attempts) == ("pending", 1) and row.next_attempt_at > bot.clock.now()
         refusing.failing.clear()
@@ -227,7 +227,7 @@ async def test_a_message_that_keeps_failing_is_set_aside_while_the_others_go(tmp
 
 async def _explode(ctx: Context) -> str:
     ctx.repos.rounds.add("half written", ctx.now.date(), ctx.now.date(), None, ctx.now)
-    ctx.repos.session.flush()
+    ctx.repos.db.flush()
     raise RuntimeError("boom")
 
 
@@ -259,7 +259,7 @@ async def test_one_failing_handler_of_a_group_rolls_back_alone(tmp_path, monkeyp
         assert bot.dm("you")[-1].startswith("Round 2027 Q1 is open")
         assert "something went wrong on my side" in bot.dm("bob")[-1]
         assert bot.dm("carol")[-1].startswith("You are carol")
-        with Session(bot.app.db) as s:
+        with Session(bot.app.database) as s:
             assert [r.name for r in s.exec(select(Round)).all()] == ["2027 Q1"]  # not "half written"
     finally:
         await bot.stop()
@@ -297,7 +297,7 @@ def dead_senders(bot: Bot) -> None:
 
 
 def _claimed(bot: Bot, owner: str, until_seconds: float) -> None:
-    with Session(bot.app.db) as s:
+    with Session(bot.app.database) as s:
         for row in s.exec(select(OutboxMessage)).all():
             row.status, row.claimed_by = "sending", owner
             row.claimed_until = bot.clock.now() + timedelta(seconds=until_seconds)
@@ -353,7 +353,7 @@ async def test_a_message_given_up_in_a_round_cannot_be_claimed_again_in_the_same
     try:
         dead_senders(bot)
         await bot.say("dora", "!whoami")
-        with Session(bot.app.db) as s:
+        with Session(bot.app.database) as s:
             [row] = s.exec(select(OutboxMessage)).all()
             owner, now = row.claimed_by, bot.clock.now()
             item = Pending(row.id, "console", row.member_id, row.recipient, row.priority, decode(row.payload))
@@ -374,15 +374,15 @@ async def test_a_sender_claims_only_its_platform_and_skips_rows_another_process_
         await bot.say("dora", "!whoami")
         await bot.say("erin", "!whoami")
         now, until = bot.clock.now(), bot.clock.now() + timedelta(seconds=60)
-        with Session(bot.app.db) as s:
+        with Session(bot.app.database) as s:
             ids = [row.id for row in s.exec(select(OutboxMessage).order_by(OutboxMessage.id))]
             OutboxRepo(s).release([bot.engine.senders.owner], now)
             s.commit()
-        with Session(bot.app.db) as s:
+        with Session(bot.app.database) as s:
             assert OutboxRepo(s).claim("irc", ids, "irc-process", until, now) == set()
         if database.kind != "postgresql":
             return  # SQLite has no row locks: its writers take turns on the file
-        with Session(bot.app.db) as first, Session(bot.app.db) as second:
+        with Session(bot.app.database) as first, Session(bot.app.database) as second:
             assert OutboxRepo(first).claim("console", ids[:1], "one", until, now) == set(ids[:1])
             began = asyncio.get_running_loop().time()
             assert OutboxRepo(second).claim("console", ids, "two", until, now) == set(ids[1:])
@@ -415,7 +415,7 @@ async def test_a_bookkeeping_round_that_fails_keeps_its_outcomes_and_sends_nothi
         await bot.settle()  # a read of the outbox after the failed round, and another
         await bot.settle()
         assert len(out) == 1 and [s.text for s in bot.said].count(out[0]) == 1
-        with Session(bot.app.db) as s:
+        with Session(bot.app.database) as s:
             assert [r.status for r in s.exec(select(OutboxMessage))] == ["sent"]
     finally:
         await bot.stop()

@@ -17,7 +17,7 @@ from tests.harness import Bot
 async def _buggy(ctx: Context) -> str:
     # Writes a record, then fails: the record must not survive.
     ctx.repos.rounds.add("half written", ctx.now.date(), ctx.now.date(), None, ctx.now)
-    ctx.repos.session.flush()
+    ctx.repos.db.flush()
     raise RuntimeError("boom")
 
 
@@ -62,7 +62,7 @@ async def test_a_bug_is_answered_politely_logged_and_leaves_nothing_behind(tmp_p
         assert out[0].startswith("Sorry, something went wrong on my side (ref ")
         assert "Traceback" not in out[0] and "boom" not in out[0]
         assert any("handler failed" in r.message and r.exc_info for r in caplog.records)
-        with Session(bot.app.db) as s:
+        with Session(bot.app.database) as s:
             assert s.exec(select(Round)).all() == []
         assert "Commands:" in (await bot.say("alice", "!help"))[0]  # still running
     finally:
@@ -132,7 +132,7 @@ async def test_a_replayed_event_is_handled_once(bot):
 
 async def test_every_reply_is_in_the_outbox_and_marked_sent(bot):
     await bot.say("alice", "!help")
-    with Session(bot.app.db) as s:
+    with Session(bot.app.database) as s:
         rows = s.exec(select(OutboxMessage)).all()
     assert [r.status for r in rows] == ["sent"]
 
@@ -147,7 +147,7 @@ async def test_unsent_messages_are_sent_after_a_restart(bot):
     bot.adapters["console"].send = down  # type: ignore[method-assign]
     await bot.say("alice", "!help")
     assert bot.dm("alice") == []
-    with Session(bot.app.db) as s:
+    with Session(bot.app.database) as s:
         [row] = s.exec(select(OutboxMessage)).all()
         assert row.status == "pending" and "link down" in row.last_error
     bot.adapters["console"].send = original  # type: ignore[method-assign]

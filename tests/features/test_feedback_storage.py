@@ -30,8 +30,8 @@ async def test_the_answer_rate_per_side_counts_who_was_asked_and_who_answered(bo
     await bot.tick()
     for text in ["today", "weekly", "4", "none", "skip"]:
         await bot.say("alice", text)
-    with Session(bot.engine.db) as session:
-        repos = Repos(session)
+    with Session(bot.engine.database) as db:
+        repos = Repos(db)
         rnd = repos.rounds.current(bot.clock.now().date())
         assert rnd is not None and rnd.id is not None
         rates = repos.feedback.answer_rates(rnd.id)
@@ -43,18 +43,18 @@ async def test_planning_again_makes_no_second_request_and_the_table_refuses_one(
     for minute in (0, 11, 30):  # the job compares pairs with requests every 10 minutes
         bot.clock.set(datetime(2027, 1, 14, 12, minute, tzinfo=UTC))
         await bot.tick()
-    with Session(bot.engine.db) as session:
-        repos = Repos(session)
+    with Session(bot.engine.database) as db:
+        repos = Repos(db)
         rnd = repos.rounds.current(bot.clock.now().date())
         assert rnd is not None and rnd.id is not None
         [first, second] = repos.feedback.requests_of(rnd.id, "initial")
         assert {first.side, second.side} == {"mentor", "mentee"}
-        session.add(FeedbackRequest(
+        db.add(FeedbackRequest(
             round_id=rnd.id, window=first.window, respondent_id=first.respondent_id, pair_id=first.pair_id,
             side=first.side, due_at=first.due_at, deadline_at=first.deadline_at,
         ))
         with pytest.raises(IntegrityError):
-            session.flush()
+            db.flush()
 
 
 async def test_retention_removes_answers_of_windows_long_closed(bot):
@@ -62,10 +62,10 @@ async def test_retention_removes_answers_of_windows_long_closed(bot):
     await bot.tick()
     for text in ["today", "weekly", "4", "none", "skip"]:
         await bot.say("alice", text)
-    with Session(bot.engine.db) as session:
-        repos = Repos(session)
+    with Session(bot.engine.database) as db:
+        repos = Repos(db)
         assert repos.feedback.purge_before(datetime(2027, 1, 20, tzinfo=UTC)) == 0  # the window is still open
         assert repos.feedback.purge_before(datetime(2027, 2, 1, tzinfo=UTC)) == 1
-        session.commit()
+        db.commit()
         rnd = repos.rounds.current(bot.clock.now().date())
         assert rnd is not None and rnd.id is not None and repos.feedback.requests_of(rnd.id) == []

@@ -26,7 +26,7 @@ from tests.features.test_checkins import paired_db, paired_templates, run_until,
 def in_savepoint(bot: Bot) -> Iterator[list[str]]:
     """The statements of the next event, between its SAVEPOINT and that savepoint's RELEASE."""
     seen: list[str] = []
-    with statements(bot.engine.db) as every:
+    with statements(bot.engine.database) as every:
         yield seen
     first = next(i for i, s in enumerate(every) if s.startswith("SAVEPOINT"))
     name = every[first].split()[1]
@@ -95,11 +95,11 @@ async def test_an_answer_goes_out_without_a_claim_of_its_own_and_is_marked_sent(
     """The engine records its answers as claimed by this process's sender, which sends them
     without a claim transaction (one durable commit less per answer, each under the engine's
     lock) and still marks them sent."""
-    with statements(paired.engine.db, "UPDATE outbox") as updates:
+    with statements(paired.engine.database, "UPDATE outbox") as updates:
         out = await paired.say("alice", "!profile")
     assert "alice" in out[0]
     claims = [s for s in updates if "sent_at" not in s]
     marks = [s for s in updates if "sent_at" in s]
     assert claims == [] and len(marks) == 1, updates
-    with Session(paired.engine.db) as session:
-        assert session.exec(select(OutboxMessage.status)).all() == ["sent"] * len(session.exec(select(OutboxMessage.id)).all())
+    with Session(paired.engine.database) as db:
+        assert db.exec(select(OutboxMessage.status)).all() == ["sent"] * len(db.exec(select(OutboxMessage.id)).all())

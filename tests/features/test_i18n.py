@@ -46,12 +46,12 @@ def config(locale_dir: Path, **extra: object) -> dict:
 
 
 def set_language(bot: Bot, handle: str, code: str | None) -> None:
-    with Session(bot.engine.db) as session:
-        member = Repos(session).members.by_handle(handle)
+    with Session(bot.engine.database) as db:
+        member = Repos(db).members.by_handle(handle)
         assert member is not None
         member.language = code
-        session.add(member)
-        session.commit()
+        db.add(member)
+        db.commit()
 
 
 async def test_a_member_who_chose_french_is_answered_in_french_in_private(tmp_path):

@@ -70,12 +70,12 @@ async def french_bot(tmp_path: Path) -> Bot:
     raw["channels"] = [{"platform": "console", "channel": "#mentoring", "language": "en"}]
     bot = await Bot.start(tmp_path, raw)
     await bot.pair("alice", "bob")
-    with Session(bot.engine.db) as session:  # what !profile set language fr records
-        alice = Repos(session).members.by_handle("alice")
+    with Session(bot.engine.database) as db:  # what !profile set language fr records
+        alice = Repos(db).members.by_handle("alice")
         assert alice is not None
         alice.language = "fr"
-        session.add(alice)
-        session.commit()
+        db.add(alice)
+        db.commit()
     return bot
 
 

@@ -80,12 +80,12 @@ async def bot(tmp_path: Path):
 
 
 def choose_language(bot: Bot, handle: str, code: str) -> None:
-    with Session(bot.app.db) as session:
-        member = Repos(session).members.by_handle(handle)
+    with Session(bot.app.database) as db:
+        member = Repos(db).members.by_handle(handle)
         assert member is not None
         member.language = code
-        session.add(member)
-        session.commit()
+        db.add(member)
+        db.commit()
 
 
 async def test_a_french_speaker_reads_matchmaking_and_assessments_in_french(bot):

@@ -73,7 +73,7 @@ async def start(tmp_path: Path) -> Bot:
 
 def speaks(bot: Bot, handle: str, language: str) -> None:
     """What ``!profile set language`` records (not part of this branch yet)."""
-    with Session(bot.app.db) as s:
+    with Session(bot.app.database) as s:
         member = s.exec(select(Member).where(Member.handle == handle)).one()
         member.language = language
         s.add(member)

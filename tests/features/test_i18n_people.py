@@ -78,7 +78,7 @@ async def start(tmp_path: Path) -> Bot:
 
 
 def speaks(bot: Bot, handle: str, code: str) -> None:
-    with Session(bot.app.db) as s:
+    with Session(bot.app.database) as s:
         member = s.exec(select(Member).where(Member.handle == handle)).one()
         member.language = code
         s.add(member)

@@ -42,7 +42,7 @@ async def _figures(bot: Bot) -> dict[str, Any]:
         "checkins": await bot.say("you", "!checkins overview 2027 Q1"),
         "sessions": (await bot.say("you", "!session totals 2027 Q1"))[0].split(" in all.")[0],  # then who left, per mentor
     }
-    with Session(bot.app.db) as s:
+    with Session(bot.app.database) as s:
         repos = Repos(s)
         rnd = repos.rounds.not_closed()[0] if repos.rounds.not_closed() else repos.reports.rounds()[0]
         assert rnd.id is not None
@@ -65,7 +65,7 @@ async def _figures(bot: Bot) -> dict[str, Any]:
 def _texts(bot: Bot, needles: tuple[str, ...]) -> list[str]:
     """Tables and rows where any of these texts still stands."""
     found = []
-    with Session(bot.app.db) as s:
+    with Session(bot.app.database) as s:
         for table in SQLModel.metadata.sorted_tables:
             texts = [c for c in table.columns if isinstance(c.type, (String, JSON))]
             if not texts:
@@ -95,7 +95,7 @@ async def test_a_mentees_erasure_leaves_every_figure_of_the_round_and_nothing_of
         url = bot.settings.database.url
         assert main(["export", "mydata", "alice", "--json", "-", "--db", url]) == 2
         capsys.readouterr()
-        with Session(bot.app.db) as s:
+        with Session(bot.app.database) as s:
             leaver = Repos(s).members.by_handle("(left 1)")
             assert leaver is not None and leaver.status == "left"
             assert Repos(s).members.identities(leaver.id) == []  # type: ignore[arg-type]

@@ -31,7 +31,7 @@ async def mentor(bot: Bot, who: str, tz: str = "Europe/London", langs: str = "en
 def pairs(bot: Bot) -> list[tuple[str, str, str, bool]]:
     from storage.tables import Member
 
-    with Session(bot.app.db) as s:
+    with Session(bot.app.database) as s:
         handle = {m.id: m.handle for m in s.exec(select(Member))}
         return [(handle[p.mentee_id], handle[p.mentor_id], p.kind, p.ended_at is None) for p in s.exec(select(Pair))]
 
@@ -149,8 +149,8 @@ async def test_silence_is_nudged_once_then_coordinators_are_told_once(bot):
 
 
 def _risks_and_queries(bot: Bot) -> tuple[list[str], int]:
-    with selects(bot.app.db) as seen, Session(bot.app.db) as session:
-        repos = Repos(session)
+    with selects(bot.app.database) as seen, Session(bot.app.database) as db:
+        repos = Repos(db)
         risks = pairs_at_risk(Context(bot.engine, repos, bot.clock.now()), repos.rounds.current(bot.clock.now().date()))
     return sorted(f"{r.kind} {r.mentor.handle}/{r.mentee.handle}" for r in risks), len(seen)
 
@@ -180,10 +180,10 @@ async def test_the_hourly_risk_scan_asks_a_fixed_few_questions_once_everyone_was
     await bot.advance("4d")  # and both coordinators told about the three pairs
     assert len([t for t in bot.dm("gina") if t.startswith("3 pairs at risk")]) == 1
     bot.clock.advance(timedelta(hours=1))
-    with selects(bot.app.db) as seen, Session(bot.app.db) as session:
-        ctx = Context(bot.engine, Repos(session), bot.clock.now())
+    with selects(bot.app.database) as seen, Session(bot.app.database) as db:
+        ctx = Context(bot.engine, Repos(db), bot.clock.now())
         await notice_silence(ctx)
-        session.rollback()
+        db.rollback()
     assert ctx.outbound == []  # nobody is told twice
     # the round, the hourly mark (read, then read to write), sessions, pairs, their people,
     # nudges, coordinators, escalations sent: none of it per pair

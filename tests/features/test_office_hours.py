@@ -15,7 +15,7 @@ from chatbot.cli import main
 from chatbot.config import ConfigError, embedded_default, from_dict, load
 from chatbot.events import Identity, TextReceived, Where
 from chatbot.features.office_hours.commands import about, compact, expected_waits, percentile
-from storage.office_hours import OfficeHoursRepo, OhDuty, OhEntry, OhNotice, OhScheduleRun, OhSession
+from storage.office_hours import OfficeHoursRepo, OhDuty, OhEntry, OhNotice, OhScheduleRun, OfficeHour
 from storage.tables import Member
 from tests.harness import START, Bot
 
@@ -78,7 +78,7 @@ async def anonymous(bot: Bot, nick: str, text: str, platform: str = "console") -
 
 
 def rows(bot: Bot, table: type) -> list[Any]:
-    with Session(bot.app.db) as s:
+    with Session(bot.app.database) as s:
         return list(s.exec(select(table).order_by(table.id)))
 
 
@@ -89,7 +89,7 @@ def handles(bot: Bot) -> dict[int | None, str]:
 def snapshot(bot: Bot) -> list[tuple[Any, ...]]:
     """Everything a queue is, as plain values."""
     out: list[tuple[Any, ...]] = []
-    for table in (OhSession, OhDuty, OhEntry, OhNotice):
+    for table in (OfficeHour, OhDuty, OhEntry, OhNotice):
         out += [tuple(r.model_dump().items()) for r in rows(bot, table)]
     return out
 
@@ -125,7 +125,7 @@ async def test_open_takes_a_topic_and_refuses_a_second_opening(bot):
     assert bot.channel(OH)[-1] == "Office hours are open with bob (topic: Gerrit and patches). !q join [TOPIC] gets you in line."
     assert await say(bot, "bob", "!oh open") == ["bob: Office hours are open here already, and you are on duty."]
     assert await say(bot, "carol", "!oh open") == ["carol: Office hours are open here already: !oh duty on joins the hosts."]
-    assert len(rows(bot, OhSession)) == 1
+    assert len(rows(bot, OfficeHour)) == 1
 
 
 async def test_joining_twice_keeps_the_place_and_may_update_the_topic(bot):
@@ -256,14 +256,14 @@ async def test_close_summarises_and_tells_those_still_waiting(bot):
         "Office hours in #oh closed before your turn, sorry. !q notify there gets you a DM when they open again.",
     ]
     assert await say(bot, "bob", "!oh close") == ["bob: Office hours are closed here. !q notify gets you a DM when they open."]
-    [sess] = rows(bot, OhSession)
-    assert (sess.close_reason, [d.ended_at is not None for d in rows(bot, OhDuty)]) == ("closed", [True])
+    [hour] = rows(bot, OfficeHour)
+    assert (hour.close_reason, [d.ended_at is not None for d in rows(bot, OhDuty)]) == ("closed", [True])
 
 
 async def test_away_hosts_cannot_go_on_duty(bot):
     await open_with(bot, "bob")
     await make_hosts(bot, "carol")
-    with Session(bot.app.db) as s:
+    with Session(bot.app.database) as s:
         carol = s.exec(select(Member).where(Member.handle == "carol")).one()
         carol.away_until = date(2027, 1, 10)
         s.add(carol)
@@ -528,7 +528,7 @@ async def test_scheduled_office_hours_are_announced_and_hosts_reminded_once(cust
 async def test_scheduled_office_hours_open_by_themselves_with_auto_open(custom):
     bot = await custom(schedule=[{**SCHEDULE, "auto_open": True, "hosts": ["bob", "carol", "nobody"]}])
     await make_hosts(bot, "bob", "carol")
-    with Session(bot.app.db) as s:
+    with Session(bot.app.database) as s:
         carol = s.exec(select(Member).where(Member.handle == "carol")).one()
         carol.away_until = date(2027, 1, 6)
         s.add(carol)
@@ -548,7 +548,7 @@ async def test_scheduled_office_hours_open_by_themselves_with_auto_open(custom):
     assert [handles(bot)[d.member_id] for d in rows(bot, OhDuty)] == ["bob"]  # carol is away
     await say(bot, "bob", "!oh close")
     await bot.advance("10m")
-    assert len(rows(bot, OhSession)) == 1  # closed by a host: not opened again
+    assert len(rows(bot, OfficeHour)) == 1  # closed by a host: not opened again
 
 
 async def test_auto_open_without_an_available_host_says_so(custom):
@@ -559,7 +559,7 @@ async def test_auto_open_without_an_available_host_says_so(custom):
         "Office hours here start now, with our hosts (topic: Gerrit). !q notify gets you a DM when they open.",
         "Office hours were due to open now, but no host is available, sorry.",
     ]
-    assert rows(bot, OhSession) == []
+    assert rows(bot, OfficeHour) == []
 
 
 def test_schedule_settings_are_checked_and_the_example_file_documents_them(tmp_path):
@@ -730,10 +730,10 @@ async def test_purge_removes_closed_sessions_before_the_cutoff_only(bot):
     await join(bot, "alice")
     await say(bot, "dave", "!q notify")  # an open queue: not recorded
     await bot.say("dave", "!q notify", channel="#other")
-    with Session(bot.app.db) as s:
+    with Session(bot.app.database) as s:
         assert OfficeHoursRepo(s).purge_before(START + timedelta(days=1)) == 1
         s.commit()
-    assert [sess.id for sess in rows(bot, OhSession)] == [2]
+    assert [hour.id for hour in rows(bot, OfficeHour)] == [2]
     assert [e.nick for e in rows(bot, OhEntry)] == ["alice"]
     assert len(rows(bot, OhNotice)) == 1
 

@@ -31,8 +31,8 @@ from storage.assessments import Assessment, AssessmentAnswer
 from storage.checkins import ANSWERED, MISSED, SKIPPED, Checkin
 from storage.feedback import FeedbackRequest
 from storage.mentorship import Pair
-from storage.office_hours import OhEntry, OhSession
-from storage.progress import GoalCompletion, SessionLog
+from storage.office_hours import OhEntry, OfficeHour
+from storage.progress import GoalCompletion, MentoringSession
 from storage.repos import Repos
 from storage.tables import Round, Signup
 from tests.harness import Bot
@@ -57,7 +57,7 @@ def test_a_window_counts_the_four_weeks_up_to_its_mark_and_only_once_it_is_over(
 
 
 def seed(repos: Repos) -> None:
-    s, m = repos.session, {h: repos.members.by_handle(h).id for h in
+    s, m = repos.db, {h: repos.members.by_handle(h).id for h in
                            ("alice", "bob", "carol", "dave", "erin", "frank", "gina", "hal")}  # type: ignore[union-attr]
     rnd = repos.rounds.by_name("2027 Q1")
     assert rnd is not None and rnd.id is not None
@@ -92,9 +92,9 @@ def seed(repos: Repos) -> None:
     for mentor, mentee, day in (("bob", "alice", "2027-01-05"), ("bob", "alice", "2027-02-05"),
                                 ("dave", "carol", "2027-01-06"), ("dave", "carol", "2027-04-28")):
         held = date.fromisoformat(day)
-        s.add(SessionLog(round_id=rnd.id, mentor_id=m[mentor], mentee_id=m[mentee], held_on=held, minutes=30,
+        s.add(MentoringSession(round_id=rnd.id, mentor_id=m[mentor], mentee_id=m[mentee], held_on=held, minutes=30,
                          topic="patches", logged_at=utc(day, "20:00")))
-    oh = OhSession(platform="console", channel="#oh", opened_at=utc("2027-01-01"))
+    oh = OfficeHour(platform="console", channel="#oh", opened_at=utc("2027-01-01"))
     s.add(oh)
     s.flush()
     for who, day in (("frank", "2027-02-01"), ("frank", "2027-02-15"), ("gina", "2027-03-20"), ("gina", "2027-06-01"),
@@ -114,7 +114,7 @@ async def seeded(tmp_path) -> Bot:
     for who in ("erin", "frank", "gina", "hal"):
         await bot.say(who, "!help")
     await bot.say("you", "!round close")
-    with Session(bot.engine.db) as s:
+    with Session(bot.engine.database) as s:
         seed(Repos(s))
         s.commit()
     bot.clock.set(TODAY)
@@ -123,7 +123,7 @@ async def seeded(tmp_path) -> Bot:
 
 async def test_the_figures_of_a_seeded_round(tmp_path, database):
     bot = await seeded(tmp_path)
-    with Session(bot.engine.db) as s:
+    with Session(bot.engine.database) as s:
         repos = Repos(s)
         rnd = repos.rounds.by_name("2027 Q1")
         out = compute(gather(repos, rnd), TODAY.date())
@@ -147,7 +147,7 @@ async def test_the_figures_of_a_seeded_round(tmp_path, database):
     assert OutcomeRow("retention", "office_hours_unmentored", "active_26w_percent", "") in rows
     assert OutcomeRow("round", "2027 Q1", "feedback_answer_percent", "") in rows
     # feedback: a mentor answered, the mentee was asked and did not; nobody else was asked
-    with Session(bot.engine.db) as s:
+    with Session(bot.engine.database) as s:
         repos = Repos(s)
         rnd = repos.rounds.by_name("2027 Q1")
         pair = repos.pairs.of_round(rnd.id, ended=True)[0]

@@ -160,7 +160,7 @@ class People:
         if kind is None:
             return Identity("console", None, f"visitor{n}")
         name = f"p{n}"
-        with Session(self.bot.app.db) as s:
+        with Session(self.bot.app.database) as s:
             repos = Repos(s)
             member = repos.members.create("console", name, name, self.bot.clock.now())
             if kind:
@@ -299,7 +299,7 @@ def related(people: People, kind: str, relationship: str) -> tuple[Identity, str
     if relationship == "self":
         return asker, asker.account or ""
     target, lead = people.make("mentee"), people.make("mentor")
-    with Session(people.bot.app.db) as s:
+    with Session(people.bot.app.database) as s:
         repos, now = Repos(s), people.bot.clock.now()
         rnd = repos.rounds.by_name("2027 Q1")
         ids = {i.account: repos.members.by_identity("console", i.account).id for i in (asker, target, lead)}  # type: ignore[union-attr,arg-type]

@@ -57,12 +57,12 @@ async def test_delete_asks_first_then_erases_everywhere_including_the_file(tmp_p
         asked = (await bot.say("alice", "!mydata delete"))[0]
         code = re.search(r"send !mydata delete ([A-Z2-9]{6}) within 10 minutes", asked)
         assert code, asked
-        with Session(bot.app.db) as s:
+        with Session(bot.app.database) as s:
             assert s.exec(select(Member).where(Member.handle == "alice")).first() is not None
         out = await bot.say("alice", f"!mydata delete {code[1]}")
         assert out[0] == "Done: everything stored about alice is erased. If you write again you start as a new member."
         assert bot.dm("bob")[-1] == "alice has left the programme and their records were erased at their request."
-        with Session(bot.app.db) as s:
+        with Session(bot.app.database) as s:
             assert s.exec(select(Member).where(Member.handle == "alice")).first() is None
             payloads = [json.dumps(r.payload) for r in s.exec(select(OutboxMessage))]
         assert not any(GOAL in p for p in payloads)  # bob's introduction named alice's goal
@@ -83,7 +83,7 @@ async def test_retention_purges_old_delivered_messages_only_when_configured(tmp_
         await bot.say("alice", "!help")
         await bot.advance("31d")
         await bot.say("alice", "!whoami")
-        with Session(bot.app.db) as s:
+        with Session(bot.app.database) as s:
             rows = s.exec(select(OutboxMessage)).all()
         assert [r.payload["text"][:7] for r in rows] == ["You are"]
     finally:
@@ -93,7 +93,7 @@ async def test_retention_purges_old_delivered_messages_only_when_configured(tmp_
 async def test_without_retention_nothing_is_purged(bot):
     await bot.say("alice", "!help")
     await bot.advance("400d")
-    with Session(bot.app.db) as s:
+    with Session(bot.app.database) as s:
         assert len(s.exec(select(OutboxMessage)).all()) == 1
 
 
@@ -106,7 +106,7 @@ async def test_export_follows_records_that_hang_off_the_persons_records(bot):
 
 
 def capture_export(bot: Bot, handle: str) -> dict:
-    with Session(bot.app.db) as s:
+    with Session(bot.app.database) as s:
         repos = Repos(s)
         member = repos.members.by_handle(handle)
         assert member is not None and member.id is not None
@@ -131,7 +131,7 @@ async def test_delete_said_in_a_channel_erases_nothing_and_a_wrong_or_late_code_
         await bot.advance("11m")
         assert await bot.say("alice", f"!mydata delete {code}") == [
             "That code has expired or was never given: send !mydata delete for a new one."]
-        with Session(bot.app.db) as s:
+        with Session(bot.app.database) as s:
             assert s.exec(select(Member).where(Member.handle == "alice")).first() is not None
     finally:
         await bot.stop()

@@ -25,15 +25,15 @@ NOTE = "private words about alice"
 
 def with_a_note(repos: Repos) -> None:
     """A mentor's private note on a session: it must not leave the bot."""
-    log = repos.round_reports.session_logs(repos.rounds.by_name("2027 Q1").id)[0]  # type: ignore[union-attr]
+    log = repos.round_reports.mentoring_sessions(repos.rounds.by_name("2027 Q1").id)[0]  # type: ignore[union-attr]
     log.notes = NOTE
-    repos.session.add(log)
+    repos.db.add(log)
 
 
 @pytest.fixture
 async def bot(tmp_path):
     bot = await seeded_bot(tmp_path, listen=None)
-    with Session(bot.engine.db) as s:
+    with Session(bot.engine.database) as s:
         with_a_note(Repos(s))
         s.commit()
     yield await with_files(bot)
@@ -98,7 +98,7 @@ async def test_the_cli_writes_one_csv_per_table(bot, tmp_path, capsys):
     header = (out / "pairs.csv").read_text(encoding="utf-8").split("\n")[0]
     assert header == "pair_id,mentee_id,mentee,mentor_id,mentor,kind,created_at,ended_at,end_reason"
     tables = {name: typed(read_csv((out / f"{name}.csv").read_bytes())) for name in COUNTS}
-    with Session(bot.engine.db) as s:
+    with Session(bot.engine.database) as s:
         m = ids(Repos(s))
     check_records(tables, m, "")
     assert all(NOTE not in p.read_text(encoding="utf-8") for p in out.iterdir())
@@ -108,7 +108,7 @@ async def test_the_cli_writes_json_and_refuses_a_round_that_is_not(bot, tmp_path
     out = tmp_path / "json"
     assert main(["export", "round", "--format", "json", "--out", str(out), "--db", bot.settings.database.url]) == 0
     tables = {name: json.loads((out / f"{name}.json").read_text(encoding="utf-8")) for name in COUNTS}
-    with Session(bot.engine.db) as s:
+    with Session(bot.engine.database) as s:
         m = ids(Repos(s))
     check_records(tables, m, None)
     assert main(["export", "round", "2031", "--out", str(out), "--db", bot.settings.database.url]) == 2

@@ -23,10 +23,10 @@ def more_checkins(repos: Repos) -> None:
     m = ids(repos)
     q = [["done", "text", "What did you do?"], ["blocker", "text", "Anything blocking you?"]]
     due = utc("2027-01-18")
-    repos.session.add(Checkin(mentee_id=m["alice"], due_at=due, status=ANSWERED, questions=q, prompted_at=due,
+    repos.db.add(Checkin(mentee_id=m["alice"], due_at=due, status=ANSWERED, questions=q, prompted_at=due,
                               answers=["Wrote tests", "The CI runner is down"], blocker="The CI runner is down",
                               answered_at=due + timedelta(hours=1)))
-    repos.session.add(Checkin(mentee_id=m["carol"], due_at=due, status=MISSED, questions=q, answers=[], prompted_at=due))
+    repos.db.add(Checkin(mentee_id=m["carol"], due_at=due, status=MISSED, questions=q, answers=[], prompted_at=due))
 
 
 def more_pairs(repos: Repos, n: int) -> None:
@@ -35,14 +35,14 @@ def more_pairs(repos: Repos, n: int) -> None:
     assert rnd is not None and dave is not None
     for i in range(n):
         mentee = Member(handle=f"m{i:02}", display_name=f"M {i}", created_at=NOW)
-        repos.session.add(mentee)
-        repos.session.flush()
+        repos.db.add(mentee)
+        repos.db.flush()
         repos.pairs.add(rnd.id, mentee.id, dave.id, "mentor", None, NOW)  # type: ignore[arg-type]
 
 
 async def seeded(tmp_path, *changes):  # noqa: ANN001, ANN201 - the seeded bot, with these changes written
     bot = await seeded_bot(tmp_path, listen=None)
-    with Session(bot.engine.db) as s:
+    with Session(bot.engine.database) as s:
         for change in changes:
             change(Repos(s))
         s.commit()
@@ -123,7 +123,7 @@ async def test_the_round_report_is_one_message_of_figures(bot):
 async def test_a_closed_round_keeps_its_ended_pairs_in_every_view(bot):
     await bot.say("you", "!goal show alice")  # nothing changes: a coordinator reading
     await bot.say("you", "!round close")
-    with Session(bot.engine.db) as s:
+    with Session(bot.engine.database) as s:
         repos = Repos(s)
         for pair in repos.pairs.active():
             repos.pairs.end(pair, "round closed", NOW)

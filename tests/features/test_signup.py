@@ -18,7 +18,7 @@ async def sign_up_mentee(bot: Bot, who: str = "alice") -> None:
 
 
 def signups(bot: Bot) -> list[Signup]:
-    with Session(bot.app.db) as s:
+    with Session(bot.app.database) as s:
         return list(s.exec(select(Signup)))
 
 
@@ -76,8 +76,8 @@ async def test_wrong_answers_are_asked_again_and_lose_nothing(bot):
     await bot.say("alice", "Write the extension's manual")
     [s] = signups(bot)
     assert s.tracks == ["documentation"] and s.goal == "Write the extension's manual"
-    with Session(bot.app.db) as session:
-        assert session.exec(select(Member).where(Member.handle == "alice")).one().timezone == "Europe/Berlin"
+    with Session(bot.app.database) as db:
+        assert db.exec(select(Member).where(Member.handle == "alice")).one().timezone == "Europe/Berlin"
 
 
 async def test_restart_in_the_middle_of_an_interview_resumes(bot):
@@ -194,8 +194,8 @@ async def test_pst_utc_offsets_and_nzst_are_understood_by_asking_which_zone_and_
     assert "timezone Pacific/Auckland" in (await bot.say("alice", "!profile set timezone NZST"))[0]
     assert "timezone Pacific/Auckland" in (await bot.say("alice", "!profile set timezone NZ"))[0]
     assert "timezone America/New_York" in (await bot.say("alice", "!profile set timezone new york"))[0]
-    with Session(bot.app.db) as session:
-        assert session.exec(select(Member).where(Member.handle == "alice")).one().timezone == "America/New_York"
+    with Session(bot.app.database) as db:
+        assert db.exec(select(Member).where(Member.handle == "alice")).one().timezone == "America/New_York"
 
 
 async def test_maori_is_a_language_and_git_is_not_and_names_are_echoed_back(bot):
@@ -208,8 +208,8 @@ async def test_maori_is_a_language_and_git_is_not_and_names_are_echoed_back(bot)
     assert "languages English, Māori;" in out[0]
     out = await bot.say("alice", "!profile set languages Deutsch und español, pt-br")
     assert "languages German, Spanish, Portuguese (Brazil);" in out[0]
-    with Session(bot.app.db) as session:
-        assert session.exec(select(Member).where(Member.handle == "alice")).one().languages == ["de", "es", "pt-br"]
+    with Session(bot.app.database) as db:
+        assert db.exec(select(Member).where(Member.handle == "alice")).one().languages == ["de", "es", "pt-br"]
 
 
 async def test_a_sign_up_started_in_a_room_welcomes_in_the_private_message(bot):

@@ -269,9 +269,8 @@ def stats(rows: Sequence[Checkin]) -> Stats:
 
 def history_text(ctx: Context, viewer: Member, mentee: Member, last: int) -> str:
     """A mentee's check-ins for ``viewer`` (the asker: in the language of this answer)."""
-    assert mentee.id is not None
-    rows = ctx.repos.checkins.history(mentee.id)
-    own, who = viewer.id == mentee.id, named(mentee)
+    rows = ctx.repos.checkins.history(mentee.pk)
+    own, who = viewer.id == mentee.pk, named(mentee)
     if not rows:
         return ctx._("Your check-ins: none yet.") if own else ctx._("{name}'s check-ins: none yet.", name=who)
     fields = {"stats": stats(rows).text(ctx.language), "zone": zone_name(viewer), "name": who}

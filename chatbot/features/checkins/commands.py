@@ -140,8 +140,7 @@ def resume_checkin(ctx: Context, text: str) -> bool:
 
 def _tell_mentors(ctx: Context, mentee: Member, row: Checkin, changed: Sequence[int] | None, new_blocker: bool) -> list[Member]:
     """Each mentor gets the answer now (unless they read a digest); a blocker reaches all at once."""
-    assert mentee.id is not None and row.id is not None
-    mentors = ctx.repos.pairs.mentors_of(mentee.id)
+    mentors = ctx.repos.pairs.mentors_of(mentee.pk)
     digest = ctx.repos.checkins.digest_readers([m.id for m in mentors if m.id is not None])
     version = row.edited_at.isoformat() if row.edited_at else "first"
     for mentor in mentors:
@@ -155,7 +154,7 @@ def _tell_mentors(ctx: Context, mentee: Member, row: Checkin, changed: Sequence[
             else:
                 head = lang._("CORRECTION: {name} corrected their check-in for {when}:", name=named(mentee), when=due)
             text = "\n".join([head, *answer_lines(row, changed or (), lang)])
-            ctx.dm(mentor, text, key=f"checkin-answer:{row.id}:{version}:{mentor.id}")
+            ctx.dm(mentor, text, key=f"checkin-answer:{row.pk}:{version}:{mentor.id}")
         elif new_blocker and row.blocker:
             ctx.dm(
                 mentor,
@@ -163,7 +162,7 @@ def _tell_mentors(ctx: Context, mentee: Member, row: Checkin, changed: Sequence[
                     "{name} is blocked: {blocker} (check-in for {when}). They may welcome a word from you.",
                     name=named(mentee), blocker=row.blocker, when=due,
                 ),
-                key=f"checkin-blocker:{row.id}:{version}:{mentor.id}",
+                key=f"checkin-blocker:{row.pk}:{version}:{mentor.id}",
             )
     return mentors
 
@@ -195,14 +194,13 @@ def record_answer(ctx: Context, data: dict[str, Any], answers: list[str], *, che
     """Store a complete answer (with the mentors' copies, in this transaction) and say so.
     ``checked``: the interview asked :func:`_closed` already in this transaction."""
     me = ctx.require_member()
-    assert me.id is not None
     due = datetime.fromisoformat(data["due"])
-    row = ctx.repos.checkins.at(me.id, due)
+    row = ctx.repos.checkins.at(me.pk, due)
     closed = _closed(ctx, data, row) if row is not None and not checked else None
     if closed is not None:
         return closed
     if row is None:
-        row = ctx.repos.checkins.add(Checkin(mentee_id=me.id, due_at=due, questions=data["questions"]))
+        row = ctx.repos.checkins.add(Checkin(mentee_id=me.pk, due_at=due, questions=data["questions"]))
     _fill(row, answers, ctx.language)
     row.status, row.answered_at, row.closed_at = ANSWERED, ctx.now, ctx.now
     ctx.repos.checkins.flush()
@@ -242,8 +240,7 @@ def parse_edit(ctx: Context, text: str, data: dict[str, Any]) -> dict[str, str]:
 
 def record_edit(ctx: Context, due: datetime, changes: dict[str, str]) -> str:
     me = ctx.require_member()
-    assert me.id is not None
-    row = ctx.repos.checkins.at(me.id, due)
+    row = ctx.repos.checkins.at(me.pk, due)
     if row is None or row.status != ANSWERED:
         return ctx._("That check-in has no answer to correct any more.")
     answers = list(row.answers)
@@ -287,11 +284,10 @@ def _closed(ctx: Context, data: dict[str, Any], row: Checkin | None = None) -> s
     after the mentor withdrew, got "(2/4) What will you do next?". ``row``: the check-in, when
     the caller has read it already (the answer's hot path reads it once)."""
     me = ctx.require_member()
-    assert me.id is not None
-    if me.id not in ctx.repos.checkins.eligible([me.id]):
+    if me.pk not in ctx.repos.checkins.eligible([me.pk]):
         return ctx._("You have no mentor right now, so there is no check-in to answer.")
     due = datetime.fromisoformat(data["due"])
-    row = row or ctx.repos.checkins.at(me.id, due)
+    row = row or ctx.repos.checkins.at(me.pk, due)
     if row is None or row.status == PROMPTED:
         return None
     at = when(due, me, ctx.language)
@@ -318,16 +314,15 @@ CHECKIN_EDIT = Flow(
 
 def _require_paired(ctx: Context) -> Member:
     me = ctx.require_member()
-    assert me.id is not None
-    if me.id not in ctx.repos.checkins.eligible([me.id]):
+    if me.pk not in ctx.repos.checkins.eligible([me.pk]):
         raise ActionError(ctx._("You have no mentor right now, so there is no check-in to answer."))
     return me
 
 
 async def checkin(ctx: Context, answer: str | None) -> str:
     me = _require_paired(ctx)
-    assert me.id is not None and ctx.who is not None
-    row = ctx.repos.checkins.open_for(me.id)
+    assert ctx.who is not None
+    row = ctx.repos.checkins.open_for(me.pk)
     lang = ctx.language
     if row is not None:
         due, questions = row.due_at, row.questions
@@ -335,7 +330,7 @@ async def checkin(ctx: Context, answer: str | None) -> str:
     else:
         plan = plan_of(ctx, me)
         due = next_prompt(ctx, schedule_of(ctx, plan, me), ctx.now)
-        ahead = ctx.repos.checkins.at(me.id, due)
+        ahead = ctx.repos.checkins.at(me.pk, due)
         if ahead is not None and ahead.status == ANSWERED:
             raise ActionError(
                 ctx._(
@@ -362,7 +357,7 @@ async def checkin(ctx: Context, answer: str | None) -> str:
                 )
             )
         return record_answer(ctx, data, many)
-    open_interview(ctx, me.id, FLOW, ctx.who.platform, data)
+    open_interview(ctx, me.pk, FLOW, ctx.who.platform, data)
     lines = [intro, *numbered_questions(ctx, questions, ctx.language)]
     if len(questions) > 1:
         lines.append(ctx._("Reply with all the answers at once (numbered, one per line, or separated by |), or answer 1 and I'll ask the rest."))
@@ -371,8 +366,8 @@ async def checkin(ctx: Context, answer: str | None) -> str:
 
 async def checkin_edit(ctx: Context, answer: str | None) -> str:
     me = ctx.require_member()
-    assert me.id is not None and ctx.who is not None
-    row = ctx.repos.checkins.last_answered(me.id)
+    assert ctx.who is not None
+    row = ctx.repos.checkins.last_answered(me.pk)
     if row is None:
         raise ActionError(ctx._("You have no answered check-in to correct yet."))
     data = {"due": row.due_at.isoformat(), "questions": row.questions}
@@ -382,7 +377,7 @@ async def checkin_edit(ctx: Context, answer: str | None) -> str:
         except ValueError as exc:
             raise UsageError(str(exc)) from None
         return record_edit(ctx, row.due_at, changes)
-    open_interview(ctx, me.id, EDIT_FLOW, ctx.who.platform, data)
+    open_interview(ctx, me.pk, EDIT_FLOW, ctx.who.platform, data)
     lines = [ctx._("Your answers for {when}:", when=when(row.due_at, me, ctx.language))]
     lines += [f"{i}. {line}" for i, line in enumerate(answer_lines(row, (), ctx.language), 1)]
     lines.append(ctx._("Send the corrected ones, numbered (e.g. '3. none now'); the others stay as they were."))
@@ -396,8 +391,7 @@ def _normalise(schedule: WeeklySchedule) -> str:
 
 async def checkin_schedule(ctx: Context, days_and_time: str | None) -> str:
     me = ctx.require_member()
-    assert me.id is not None
-    plan = ctx.repos.checkins.plan(me.id)
+    plan = ctx.repos.checkins.plan(me.pk)
     lang = ctx.language
     if days_and_time is None:
         schedule = schedule_of(ctx, plan, me)
@@ -434,15 +428,14 @@ async def checkin_schedule(ctx: Context, days_and_time: str | None) -> str:
     schedule = schedule_of(ctx, plan, me)
     nxt = when_zoned(next_asked(ctx, me, schedule, ctx.now), me, lang)
     done = ctx._("Your check-ins are now {schedule}. The next one: {when}.", schedule=format_schedule(schedule, lang), when=nxt)
-    paired = me.id in ctx.repos.checkins.eligible([me.id])
+    paired = me.pk in ctx.repos.checkins.eligible([me.pk])
     return sentences(done, "" if paired else ctx._("They start once you have a mentor."))
 
 
 async def checkin_digest(ctx: Context, choice: str) -> str:
     me = ctx.require_member()
-    assert me.id is not None
     repo = ctx.repos.checkins
-    current = repo.digest(me.id)
+    current = repo.digest(me.pk)
     at = f"{ctx.language.time(time.fromisoformat(ctx.settings.checkins.digest_time))} ({zone_name(me)})"
     if choice == "on":
         if current is not None:
@@ -450,7 +443,7 @@ async def checkin_digest(ctx: Context, choice: str) -> str:
         # ``since`` is exclusive: a microsecond back, so an answer recorded at this very instant
         # (a console script's clock stands still between lines) is not lost between the two modes
         since = ctx.now - timedelta(microseconds=1)
-        repo.save(CheckinDigest(member_id=me.id, next_at=next_digest(ctx, me, ctx.now), since=since))
+        repo.save(CheckinDigest(member_id=me.pk, next_at=next_digest(ctx, me, ctx.now), since=since))
         return ctx._(
             "Your mentees' check-ins now come in one digest a day at {time}. "
             "Blockers and two missed check-ins in a row still reach you at once.",
@@ -458,12 +451,12 @@ async def checkin_digest(ctx: Context, choice: str) -> str:
         )
     if current is None:
         return ctx._("You get each check-in as it comes already.")
-    repo.stop_digest(me.id)
-    mentees = repo.mentees_of([me.id]).get(me.id, [])
+    repo.stop_digest(me.pk)
+    mentees = repo.mentees_of([me.pk]).get(me.pk, [])
     rows = repo.activity([m.id for m in mentees if m.id is not None], current.since) if mentees else []
     items = digest_items(ctx, mentees, rows, current.since)
     if items:
-        ctx.dm(me, digest_text(ctx, me, items), key=f"checkin-digest:{me.id}:off:{ctx.now.isoformat()}")
+        ctx.dm(me, digest_text(ctx, me, items), key=f"checkin-digest:{me.pk}:off:{ctx.now.isoformat()}")
     done = ctx._("You'll get each check-in as it comes.")
     return sentences(done, ctx._("What came since the last digest is on its way.") if items else "")
 
@@ -487,17 +480,15 @@ def _query(ctx: Context, words: list[str]) -> tuple[Member | None, int]:
 
 async def checkins(ctx: Context, query: list[str]) -> str:
     me = ctx.require_member()
-    assert me.id is not None
     who, last = _query(ctx, query)
     if who is None:
-        mentees = ctx.repos.checkins.mentees_of([me.id]).get(me.id, [])
+        mentees = ctx.repos.checkins.mentees_of([me.pk]).get(me.pk, [])
         if not mentees:
             return history_text(ctx, me, me, last)
         lang = ctx.language
         lines = [ctx._("Your mentees' check-ins ({command} for one in full):", command=ctx.command("checkins", "MENTEE"))]
         for mentee in mentees:
-            assert mentee.id is not None
-            rows = ctx.repos.checkins.history(mentee.id)
+            rows = ctx.repos.checkins.history(mentee.pk)
             latest = next((r for r in reversed(rows) if r.status == ANSWERED), None)
             fields = {"name": mentee.handle, "stats": stats(rows).text(lang)}
             if latest:

@@ -177,19 +177,18 @@ def _plan_new_pairs(ctx: Context, mark: int) -> int:
     for pair, mentee in new:
         if pair.ended_at is None and mentee.id not in planned:
             repo.save(fresh_plan(ctx, mentee, since=pair.created_at))
-            planned.add(mentee.id)  # type: ignore[arg-type]
+            planned.add(mentee.pk)
     kv.set("checkins", "pair_mark", str(new[-1][0].id))
     return len(new)
 
 
 def _advance(ctx: Context, plan: CheckinPlan, member: Member, batch: _Batch) -> None:
     """Deal with every occurrence of this mentee's schedule up to now, then cache the next one."""
-    assert member.id is not None
     text, tz = schedule_text(ctx, plan), zone_name(member)
     schedule = weekly(text, tz)
     grace = parse_span_setting(ctx.settings.checkins.grace)
     off = days_off(ctx)
-    rows = batch.rows.get(member.id, [])
+    rows = batch.rows.get(member.pk, [])
     existing = {r.due_at for r in rows}
     asked = [r.due_at for r in rows if r.status != SKIPPED and r.due_at <= ctx.now]
     start, last = plan.next_due_at, max(asked, default=None)
@@ -198,7 +197,7 @@ def _advance(ctx: Context, plan: CheckinPlan, member: Member, batch: _Batch) -> 
     past = occurrences(schedule, start, ctx.now + _TICK)[-CATCH_UP:]
     if plan.tz != tz and last is not None:  # moved west: never twice on one local day
         past = [d for d in past if not _same_day(member, d, last)]
-    active = member.id in batch.eligible and not away_now(member, ctx.now)
+    active = member.pk in batch.eligible and not away_now(member, ctx.now)
     for n, due in enumerate(past):
         current = n == len(past) - 1 and ctx.now - due <= grace
         local = due.astimezone(zone_of(member)).date()
@@ -209,7 +208,7 @@ def _advance(ctx: Context, plan: CheckinPlan, member: Member, batch: _Batch) -> 
             continue  # no prompt for this mentee now, or answered early / recorded before
         elif not current:
             batch.new_checkins.append(
-                dict(mentee_id=member.id, due_at=due, status=SKIPPED, questions=current_questions(ctx), answers=[], closed_at=ctx.now)
+                dict(mentee_id=member.pk, due_at=due, status=SKIPPED, questions=current_questions(ctx), answers=[], closed_at=ctx.now)
             )
         else:
             _prompt(ctx, plan, member, schedule, due, batch)
@@ -227,23 +226,21 @@ def _same_day(member: Member, a: datetime, b: datetime) -> bool:
 
 def _day_off_notice(ctx: Context, member: Member, schedule: WeeklySchedule, due: datetime, label: str, batch: _Batch) -> None:
     """Told at the first prompt of a break, with the date of the next one, rather than silence."""
-    assert member.id is not None
     before = previous_occurrence(schedule, due - _TICK)
     if before.astimezone(zone_of(member)).date() in days_off(ctx):
         return  # told at the start of this break already
-    ident = pick_identity(ctx, member, batch.idents.get(member.id, []))
+    ident = pick_identity(ctx, member, batch.idents.get(member.pk, []))
     if ident is None:
         return
     lang = ctx.language_of(member)
     today = lang._("No check-in today ({label}).", label=label) if label else lang._("No check-in today: it's a programme day off.")
     upcoming = lang._("Your next one is {when}.", when=when_zoned(next_prompt(ctx, schedule, due), member, lang))
     text = f"{today} {upcoming}"
-    ctx.queue_dm(member.id, DirectMessage(to=ident, text=text, key=f"checkin-off:{member.id}:{due.isoformat()}"))
+    ctx.queue_dm(member.pk, DirectMessage(to=ident, text=text, key=f"checkin-off:{member.pk}:{due.isoformat()}"))
 
 
 def _prompt(ctx: Context, plan: CheckinPlan, member: Member, schedule: WeeklySchedule, due: datetime, batch: _Batch) -> None:
-    assert member.id is not None
-    for row in batch.rows.get(member.id, []):
+    for row in batch.rows.get(member.pk, []):
         if row.status == PROMPTED and row.due_at < due:
             row.status, row.closed_at = MISSED, ctx.now
             ctx.repos.checkins.save(row)
@@ -252,25 +249,25 @@ def _prompt(ctx: Context, plan: CheckinPlan, member: Member, schedule: WeeklySch
                 _two_misses(ctx, member, row, batch)
     questions = current_questions(ctx)
     batch.new_checkins.append(
-        dict(mentee_id=member.id, due_at=due, status=PROMPTED, questions=questions, answers=[], prompted_at=ctx.now)
+        dict(mentee_id=member.pk, due_at=due, status=PROMPTED, questions=questions, answers=[], prompted_at=ctx.now)
     )
-    ident = pick_identity(ctx, member, batch.idents.get(member.id, []))
+    ident = pick_identity(ctx, member, batch.idents.get(member.pk, []))
     if ident is None:
         return  # no running platform reaches them; !checkin still answers it
     data = {"due": due.isoformat(), "questions": questions}
-    conv = batch.conversations.get(member.id)
+    conv = batch.conversations.get(member.pk)
     busy = conv is not None and conv.flow != FLOW
     if conv is None or (conv.flow == FLOW and conv.data.get("due") != data["due"]):
-        open_interview(ctx, member.id, FLOW, ident.platform, data, batch)
+        open_interview(ctx, member.pk, FLOW, ident.platform, data, batch)
     lang = ctx.language_of(member)
     text = prompt_text(ctx, member, questions, due, next_prompt(ctx, schedule, due), lang)
     if busy:
         busy_line = lang._("(You're answering other questions of mine first: send {command} when you're done.)", command=ctx.command("checkin"))
         text = f"{text}\n{busy_line}"
     ctx.queue_dm(
-        member.id,
+        member.pk,
         DirectMessage(
-            to=ident, text=text, key=f"checkin:{member.id}:{due.isoformat()}",
+            to=ident, text=text, key=f"checkin:{member.pk}:{due.isoformat()}",
             buttons=answer_button(ctx, lang), form=answer_form(ctx, questions, lang),
         )
     )
@@ -308,13 +305,12 @@ def _remind(ctx: Context) -> int:
     for row, member in due:
         row.reminded_at = ctx.now
         repo.save(row)
-        assert member.id is not None
-        ident = pick_identity(ctx, member, batch.idents.get(member.id, []))
-        if member.id not in batch.eligible or away_now(member, ctx.now) or ident is None:
+        ident = pick_identity(ctx, member, batch.idents.get(member.pk, []))
+        if member.pk not in batch.eligible or away_now(member, ctx.now) or ident is None:
             continue
-        schedule = schedule_of(ctx, plans.get(member.id), member)
+        schedule = schedule_of(ctx, plans.get(member.pk), member)
         until = next_prompt(ctx, schedule, row.due_at)
-        conv = batch.conversations.get(member.id)
+        conv = batch.conversations.get(member.pk)
         lang = ctx.language_of(member)
         lines = [
             lang._(
@@ -323,7 +319,7 @@ def _remind(ctx: Context) -> int:
             )
         ]
         if conv is None or (conv.flow == FLOW and conv.data.get("due") != row.due_at.isoformat()):
-            open_interview(ctx, member.id, FLOW, ident.platform, {"due": row.due_at.isoformat(), "questions": row.questions}, batch)
+            open_interview(ctx, member.pk, FLOW, ident.platform, {"due": row.due_at.isoformat(), "questions": row.questions}, batch)
             lines.append(lang._("Reply here with your answers:"))
             lines += numbered_questions(ctx, row.questions, lang)
         elif conv.flow == FLOW:
@@ -331,7 +327,7 @@ def _remind(ctx: Context) -> int:
         else:
             lines.append(lang._("Send {command} to answer it.", command=ctx.command("checkin")))
         ctx.queue_dm(
-            member.id,
+            member.pk,
             DirectMessage(
                 to=ident, text="\n".join(lines), key=f"checkin-remind:{row.id}",
                 buttons=answer_button(ctx, lang), form=answer_form(ctx, row.questions, lang),

@@ -63,10 +63,9 @@ def next_asked(ctx: Context, member: Member, schedule: WeeklySchedule, after: da
     """The next prompt that will really be sent: like :func:`next_prompt`, but an occurrence the
     mentee has answered early is passed over (the job sends no prompt for it), so every place
     that names "the next check-in" names the same one."""
-    assert member.id is not None
     due = next_prompt(ctx, schedule, after)
     for _ in range(8):  # at most a few answered ahead; never loop for ever
-        row = ctx.repos.checkins.at(member.id, due)
+        row = ctx.repos.checkins.at(member.pk, due)
         if row is None or row.status == PROMPTED:
             return due
         due = next_prompt(ctx, schedule, due)
@@ -75,18 +74,16 @@ def next_asked(ctx: Context, member: Member, schedule: WeeklySchedule, after: da
 
 def fresh_plan(ctx: Context, member: Member, schedule: str | None = None, since: datetime | None = None) -> CheckinPlan:
     """A plan whose first prompt is the first occurrence after ``since`` (the pairing)."""
-    assert member.id is not None
     text = schedule or ctx.settings.checkins.schedule
     tz = zone_name(member)
     return CheckinPlan(
-        member_id=member.id, schedule=schedule, basis=text, tz=tz,
+        member_id=member.pk, schedule=schedule, basis=text, tz=tz,
         next_due_at=next_occurrence(weekly(text, tz), min(since or ctx.now, ctx.now)), created_at=ctx.now,
     )
 
 
 def plan_of(ctx: Context, member: Member) -> CheckinPlan:
-    assert member.id is not None
-    plan = ctx.repos.checkins.plan(member.id)
+    plan = ctx.repos.checkins.plan(member.pk)
     if plan is None:
         plan = fresh_plan(ctx, member)
         ctx.repos.checkins.save(plan)

@@ -55,30 +55,30 @@ def alert_coordinators(ctx: Context) -> None:
     missing, flagged = repo.missing_after_deadline(ctx.now), repo.flagged_unreported()
     if not missing and not flagged:
         return
-    people: People = {p.id: (p, a, b) for p, a, b in ctx.repos.pairs.with_people({r.pair_id for r in missing} | {a.pair_id for a in flagged})}  # type: ignore[misc]
+    people: People = {p.pk: (p, a, b) for p, a, b in ctx.repos.pairs.with_people({r.pair_id for r in missing} | {a.pair_id for a in flagged})}
     rounds = repo.round_names([r.round_id for r in missing] + [a.round_id for a in flagged])
-    items: list[tuple[str, FeedbackRequest | FeedbackAnswer, Member, Member]] = []
+    items: list[tuple[FeedbackRequest | FeedbackAnswer, Member, Member]] = []
     for request in missing:
         request.missing_alerted_at = ctx.now
         repo.save(request)
         if (sides := _sides(people, request.pair_id, request.respondent_id)) is not None:
-            items.append(("missing", request, *sides))
+            items.append((request, *sides))
     for answer in flagged:
         answer.flag_alerted_at = ctx.now
         repo.save(answer)
         if (sides := _sides(people, answer.pair_id, answer.respondent_id)) is not None:
-            items.append(("flag", answer, *sides))
+            items.append((answer, *sides))
     if not items:
         return
     for coordinator in programme_coordinators(ctx):
         lang = ctx.language_of(coordinator)
         lines = [lang._("Feedback that needs a look (only coordinators see this):")]
-        for kind, row, who, other in items[:SHOWN]:
+        for row, who, other in items[:SHOWN]:
             when = window_label(lang, row.window, rounds.get(row.round_id, ""))
-            if kind == "missing":
-                lines.append(_missing_line(lang, row, who, other, when))  # type: ignore[arg-type]
+            if isinstance(row, FeedbackRequest):
+                lines.append(_missing_line(lang, row, who, other, when))
             else:
-                lines.append(_flag_line(ctx, lang, row, who, other, when))  # type: ignore[arg-type]
+                lines.append(_flag_line(ctx, lang, row, who, other, when))
         if len(items) > SHOWN:
             lines.append(lang.ngettext(
                 "… and {n} more: {command} shows them.", "… and {n} more: {command} shows them.",

@@ -75,8 +75,7 @@ def _mark(request: FeedbackRequest | None) -> str:
 async def feedback_status(ctx: Context, round: str | None) -> str:
     """Per pair of the round's latest window: has the mentor answered, has the mentee."""
     rnd = chosen_round(ctx, round)
-    assert rnd.id is not None
-    requests = ctx.repos.feedback.requests_of(rnd.id)
+    requests = ctx.repos.feedback.requests_of(rnd.pk)
     if not requests:
         return _not_opened(ctx, rnd)
     window = _latest_window(requests)
@@ -90,8 +89,7 @@ async def feedback_status(ctx: Context, round: str | None) -> str:
         when=window_label(ctx.language, window, rnd.name), answered=ctx.language.number(answered), asked=ctx.language.number(len(chosen)),
     )]
     for pair, mentee, mentor in ctx.repos.pairs.with_people(sides):
-        assert pair.id is not None
-        got = sides[pair.id]
+        got = sides[pair.pk]
         lines.append(ctx._(
             "{mentee} and {mentor}: mentor {mentor_mark}, mentee {mentee_mark}",
             mentee=mentee.handle, mentor=mentor.handle,
@@ -103,8 +101,7 @@ async def feedback_status(ctx: Context, round: str | None) -> str:
 async def feedback_show(ctx: Context, person: Member, round: str | None) -> str:
     """Every answer about and from the pairs ``person`` is in, in the round (coordinators only)."""
     rnd = chosen_round(ctx, round)
-    assert rnd.id is not None
-    requests = ctx.repos.feedback.requests_of(rnd.id)
+    requests = ctx.repos.feedback.requests_of(rnd.pk)
     people = {p.id: (p, a, b) for p, a, b in ctx.repos.pairs.with_people({r.pair_id for r in requests})}
     mine = [r for r in requests if person.id in (people[r.pair_id][1].id, people[r.pair_id][2].id)]
     if not mine:
@@ -115,7 +112,7 @@ async def feedback_show(ctx: Context, person: Member, round: str | None) -> str:
     for request in mine:
         pair, mentee, mentor = people[request.pair_id]
         who, other = (mentor, mentee) if request.side == MENTOR_SIDE else (mentee, mentor)
-        found = answers.get(request.id)  # type: ignore[arg-type]
+        found = answers.get(request.pk)
         if found is not None:
             said = answer_line(found.last_contact, found.contact_said, found.frequency, found.progress, found.risk, found.notes, lang)
         elif request.deadline_at > ctx.now:

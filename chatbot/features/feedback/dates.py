@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta
+from datetime import date, datetime, time, timedelta, tzinfo
 from typing import Sequence
 
 _NAME = re.compile(r"^[a-z][a-z0-9-]{0,19}$")
@@ -65,9 +65,9 @@ def windows_of(texts: Sequence[str]) -> list[WindowRule]:
     return [parse_window(t) for t in texts]
 
 
-def local_instant(day: date, at: time, zone: object) -> datetime:
+def local_instant(day: date, at: time, zone: tzinfo) -> datetime:
     """``day`` at ``at`` o'clock in ``zone`` (a ZoneInfo or UTC), as an aware instant."""
-    return datetime.combine(day, at, tzinfo=zone)  # type: ignore[arg-type]
+    return datetime.combine(day, at, tzinfo=zone)
 
 
 def dated_windows(rules: Sequence[WindowRule], starts_on: date, ends_on: date) -> list[tuple[WindowRule, date]]:

@@ -87,9 +87,8 @@ def interview_data(request: FeedbackRequest, other: Member, round_name: str) -> 
 def ready(ctx: Context, member: Member) -> list[tuple[FeedbackRequest, Pair]]:
     """The member's unanswered requests whose window has begun where they live (before the
     questions' hour too: that is answering early), before the deadline, of active pairs."""
-    assert member.id is not None
     today = local_date(member, ctx.now)
-    return [(r, p) for r, p in ctx.repos.feedback.open_for(member.id, ctx.now) if local_date(member, r.due_at) <= today]
+    return [(r, p) for r, p in ctx.repos.feedback.open_for(member.pk, ctx.now) if local_date(member, r.due_at) <= today]
 
 
 def first_ready(ctx: Context, member: Member) -> dict[str, Any] | None:
@@ -105,11 +104,10 @@ def first_ready(ctx: Context, member: Member) -> dict[str, Any] | None:
 def open_next(ctx: Context, member: Member, platform: str) -> dict[str, Any] | None:
     """Start the interview for the member's first ready request (they are in no other); its
     data, or None."""
-    assert member.id is not None
     data = first_ready(ctx, member)
     if data is not None:
-        ctx.repos.session.flush()  # an ended interview's row goes before the same key comes back
-        ctx.repos.conversations.start(member.id, FLOW, STEP_NAMES[0], platform, data, ctx.now)
+        ctx.repos.db.flush()  # an ended interview's row goes before the same key comes back
+        ctx.repos.conversations.start(member.pk, FLOW, STEP_NAMES[0], platform, data, ctx.now)
     return data
 
 
@@ -142,7 +140,7 @@ def record(ctx: Context, data: dict[str, Any]) -> str:
     last = date.fromisoformat(contact) if contact else None
     flags = flags_of(last, data["risk"], local_date(me, ctx.now), ctx.settings.feedback.stale_contact_days)
     repo.add_answer(FeedbackAnswer(
-        request_id=request.id, round_id=request.round_id, window=request.window, respondent_id=me.id, pair_id=request.pair_id,
+        request_id=request.pk, round_id=request.round_id, window=request.window, respondent_id=me.id, pair_id=request.pair_id,
         last_contact=last, contact_said=said, frequency=data["often"], progress=data["progress"], risk=data["risk"],
         notes=data["notes"], answered_at=ctx.now, flagged=flags.any,
     ))

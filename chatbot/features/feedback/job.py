@@ -94,7 +94,7 @@ def plan_requests(ctx: Context) -> int:
 def _by_person(rows: Sequence[Due]) -> dict[int, list[Due]]:
     out: dict[int, list[Due]] = defaultdict(list)
     for row in rows:
-        out[row[1].id].append(row)  # type: ignore[index]
+        out[row[1].pk].append(row)
     return out
 
 
@@ -108,19 +108,17 @@ def _stamp(ctx: Context, items: Sequence[Due], column: str) -> int:
 
 
 def _platform(ctx: Context, member: Member) -> str | None:
-    assert member.id is not None
-    ident = ctx.pick_identity(member, ctx.repos.members.identities(member.id))
+    ident = ctx.pick_identity(member, ctx.repos.members.identities(member.pk))
     return ident.platform if ident else None
 
 
 def _stale(ctx: Context, member: Member) -> bool:
     """Is the member in a feedback interview whose request is no longer open? (It ends here.)"""
-    assert member.id is not None
-    conv = ctx.repos.conversations.get(member.id)
+    conv = ctx.repos.conversations.get(member.pk)
     if conv is None or conv.flow != FLOW or conv.data.get("request") in {r.id for r, _ in ready(ctx, member)}:
         return False
-    ctx.repos.conversations.end(member.id)
-    ctx.repos.session.flush()
+    ctx.repos.conversations.end(member.pk)
+    ctx.repos.db.flush()
     return True
 
 
@@ -128,9 +126,8 @@ def _questions(ctx: Context, member: Member, lang: Language) -> tuple[list[str],
     """The first question (and the form) of the member's first open request. Another interview
     they are in is paused and carries on afterwards, as when they start one themselves; a
     feedback interview under way is left to go on (it leads to the next one)."""
-    assert member.id is not None
     platform, data = _platform(ctx, member), first_ready(ctx, member)
-    conv = None if _stale(ctx, member) else ctx.repos.conversations.get(member.id)
+    conv = None if _stale(ctx, member) else ctx.repos.conversations.get(member.pk)
     if platform is None or data is None or (conv is not None and conv.flow == FLOW):
         note = lang._("(You're answering other questions of mine first: send {command} when you're done.)", command=ctx.command("feedback"))
         return [note], None
@@ -189,8 +186,7 @@ def _remind(ctx: Context) -> int:
             "Reminder: your feedback about {names} is still open until {deadline}.",
             names=lang.join(others), deadline=when_zoned(min(r.deadline_at for r, _, _ in items), member, lang),
         )
-        assert member.id is not None
-        conv = None if _stale(ctx, member) else ctx.repos.conversations.get(member.id)
+        conv = None if _stale(ctx, member) else ctx.repos.conversations.get(member.pk)
         if conv is not None and conv.flow == FLOW:
             lines = [lang._("Reply here; I'm waiting for your answer to: {question}", question=question(lang, conv.step, conv.data))]
             form = None

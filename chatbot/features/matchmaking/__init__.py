@@ -27,7 +27,7 @@ def complete_my_mentees(ctx: Context, partial: str) -> list[str]:
     """The asker's mentees, for choosing one from a list while typing."""
     if ctx.member is None:
         return []
-    return [m.handle for m in ctx.repos.pairs.mentees_of(ctx.member.id) if m.handle.lower().startswith(partial)]  # type: ignore[arg-type]
+    return [m.handle for m in ctx.repos.pairs.mentees_of(ctx.member.pk) if m.handle.lower().startswith(partial)]
 
 
 def complete_unmatched(ctx: Context, partial: str) -> list[str]:
@@ -46,7 +46,7 @@ def complete_unmatched(ctx: Context, partial: str) -> list[str]:
 
 def tell_mentors_unreachable(ctx: Context, member: Member, platform: str) -> None:
     """A mentee's platform refuses the bot's DMs: their mentors hear it once, from us."""
-    for mentor in ctx.repos.pairs.mentors_of(member.id):  # type: ignore[arg-type]
+    for mentor in ctx.repos.pairs.mentors_of(member.pk):
         ctx.dm(
             mentor,
             ctx.language_of(mentor)._(

@@ -35,9 +35,8 @@ def reassignment_notice(ctx: Context, mentor: Member, mentees: list[Member]) -> 
 
 def end_pairs_of(ctx: Context, member: Member, reason: str) -> None:
     """A person leaves: their pairs end; the other side hears of it, and orphaned mentees are listed."""
-    assert member.id is not None
     orphans = []
-    for pair in ctx.repos.pairs.of_mentor(member.id):
+    for pair in ctx.repos.pairs.of_mentor(member.pk):
         ctx.repos.pairs.end(pair, reason, ctx.now)
         mentee = ctx.repos.members.get(pair.mentee_id)
         if mentee is None:
@@ -47,7 +46,7 @@ def end_pairs_of(ctx: Context, member: Member, reason: str) -> None:
         ), key=f"pair-ended:{pair.id}:mentee")
         if pair.kind == "mentor":
             orphans.append(mentee)
-    for pair in ctx.repos.pairs.of_mentee(member.id):
+    for pair in ctx.repos.pairs.of_mentee(member.pk):
         ctx.repos.pairs.end(pair, reason, ctx.now)
         mentor = ctx.repos.members.get(pair.mentor_id)
         if mentor is not None:

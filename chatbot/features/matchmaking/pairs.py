@@ -29,7 +29,7 @@ def _is_asker(ctx: Context, member: Member) -> bool:
 
 
 def active_signup(ctx: Context, member: Member, rnd: Round, kind: str) -> Signup:
-    for s in ctx.repos.signups.of(member.id, rnd.id, kind):  # type: ignore[arg-type]
+    for s in ctx.repos.signups.of(member.pk, rnd.pk, kind):
         if s.status == "active":
             return s
     if _is_asker(ctx, member):
@@ -78,7 +78,7 @@ OVER_CAPACITY = "over-capacity"
 
 def load_of(ctx: Context, rnd: Round, mentor: Member, signup: Signup) -> tuple[int, int]:
     """(mentees the mentor has now, lead and co-mentored alike; their capacity)."""
-    return ctx.repos.pairs.load(rnd.id).get(mentor.id, 0), capacity_of(ctx, signup)  # type: ignore[arg-type]
+    return ctx.repos.pairs.load(rnd.pk).get(mentor.pk, 0), capacity_of(ctx, signup)
 
 
 def _at_capacity(ctx: Context, mentor: Member, load: int, capacity: int) -> str:
@@ -110,12 +110,12 @@ def make_pair(ctx: Context, rnd: Round, mentee: Member, mentor: Member, kind: st
             "{mentor} mentors in {mentor_tracks}; {mentee} is in {mentee_tracks}. Matching never crosses tracks.",
             mentor=mentor.handle, **tracks,
         ))
-    if is_away(mentor, today):
-        until = mentor.away_until.isoformat()  # type: ignore[union-attr]
+    if is_away(mentor, today) and mentor.away_until is not None:
+        until = mentor.away_until.isoformat()
         if you:
             raise ActionError(ctx._("You are away until {until}.", until=until))
         raise ActionError(ctx._("{handle} is away until {until}.", handle=mentor.handle, until=until))
-    current = ctx.repos.pairs.of_mentee(mentee.id)  # type: ignore[arg-type]
+    current = ctx.repos.pairs.of_mentee(mentee.pk)
     if any(p.mentor_id == mentor.id for p in current):
         if you:
             raise ActionError(ctx._("You mentor {mentee} already.", mentee=mentee.handle))
@@ -138,7 +138,7 @@ def make_pair(ctx: Context, rnd: Round, mentee: Member, mentor: Member, kind: st
             text += " " + ctx._("Add '{word}' to the command to pair them anyway.", word=OVER_CAPACITY)
         raise ActionError(text)
     by = ctx.member.id if ctx.member else None
-    pair = ctx.repos.pairs.add(rnd.id, mentee.id, mentor.id, kind, by, ctx.now)  # type: ignore[arg-type]
+    pair = ctx.repos.pairs.add(rnd.pk, mentee.pk, mentor.pk, kind, by, ctx.now)
     _introduce(ctx, pair, mentee, mentor, mentee_signup)
     return pair
 
@@ -177,7 +177,7 @@ async def claim(ctx: Context, mentee: Member) -> str:
 
 
 async def unassign(ctx: Context, mentee: Member) -> str:
-    pairs = ctx.repos.pairs.of_mentee(mentee.id)  # type: ignore[arg-type]
+    pairs = ctx.repos.pairs.of_mentee(mentee.pk)
     if not pairs:
         raise ActionError(ctx._("{mentee} has no mentor.", mentee=mentee.handle))
     names = []
@@ -210,7 +210,7 @@ async def mentor_closed(ctx: Context) -> str:
 def _set_accepting(ctx: Context, accepting: bool) -> str:
     """In every round not closed where the asker mentors (the running one and the next)."""
     me = ctx.require_member()
-    signups = [s for r in ctx.repos.rounds.not_closed() for s in ctx.repos.signups.of(me.id, r.id, "mentor") if s.status == "active"]  # type: ignore[arg-type]
+    signups = [s for r in ctx.repos.rounds.not_closed() for s in ctx.repos.signups.of(me.pk, r.pk, "mentor") if s.status == "active"]
     if not signups:
         active_signup(ctx, me, current_round(ctx), "mentor")  # says why
     for signup in signups:
@@ -225,7 +225,7 @@ def _set_accepting(ctx: Context, accepting: bool) -> str:
 
 async def my_mentors(ctx: Context) -> str:
     me = ctx.require_member()
-    pairs = ctx.repos.pairs.of_mentee(me.id)  # type: ignore[arg-type]
+    pairs = ctx.repos.pairs.of_mentee(me.pk)
     if not pairs:
         return ctx._("You have no mentor yet; a coordinator will match you, or a mentor may pick you.")
     lines = []

@@ -33,12 +33,11 @@ def pairs_at_risk(ctx: Context, rnd: Round) -> list[Risk]:
 
     Decided on plain rows for every pair (two queries in all); only the pairs at risk are
     loaded with their people, since a large programme has many pairs and few stuck ones."""
-    assert rnd.id is not None
     prog = ctx.settings.programme
-    last_session = ctx.repos.session_logs.last_logged(rnd.id)
+    last_session = ctx.repos.mentoring_sessions.last_logged(rnd.pk)
     today = ctx.now.date()
     found: dict[int, tuple[str, datetime]] = {}
-    for a in ctx.repos.pairs.activity(rnd.id):
+    for a in ctx.repos.pairs.activity(rnd.pk):
         if away_on(a.mentor_away_until, today) or away_on(a.mentee_away_until, today):
             continue  # nobody expects sessions while either side is away
         logged = last_session.get((a.mentor_id, a.mentee_id))
@@ -54,7 +53,7 @@ def pairs_at_risk(ctx: Context, rnd: Round) -> list[Risk]:
             found[a.pair_id] = ("silent", activity)
     if not found:
         return []
-    return [Risk(pair, mentee, mentor, *found[pair.id]) for pair, mentee, mentor in ctx.repos.pairs.with_people(found)]  # type: ignore[index]
+    return [Risk(pair, mentee, mentor, *found[pair.pk]) for pair, mentee, mentor in ctx.repos.pairs.with_people(found)]
 
 
 def _describe_risk(risk: Risk, now: datetime, lang: Language) -> str:

@@ -20,12 +20,11 @@ from chatbot.people import is_away
 def _profiles(ctx: Context, rnd: Round, only: set[int] | None = None) -> tuple[list[MenteeProfile], list[MentorProfile], dict[int, Member]]:
     """The round as plain data for the matcher: unmatched mentees, and every mentor with their load."""
     today = ctx.now.date()
-    assert rnd.id is not None
-    matched = {p.mentee_id for p in ctx.repos.pairs.active(rnd.id) if p.kind == "mentor"}
-    load = ctx.repos.pairs.load(rnd.id)
+    matched = {p.mentee_id for p in ctx.repos.pairs.active(rnd.pk) if p.kind == "mentor"}
+    load = ctx.repos.pairs.load(rnd.pk)
     people: dict[int, Member] = {}
     mentees, mentors = [], []
-    for signup in ctx.repos.signups.active(rnd.id, "mentee"):
+    for signup in ctx.repos.signups.active(rnd.pk, "mentee"):
         if signup.member_id in matched or (only is not None and signup.member_id not in only):
             continue
         m = ctx.repos.members.get(signup.member_id)
@@ -37,7 +36,7 @@ def _profiles(ctx: Context, rnd: Round, only: set[int] | None = None) -> tuple[l
             timezone=m.timezone, role_focus=m.role_focus or "", interests=frozenset(signup.skills),
             weak_skills=frozenset(ctx.repos.assessments.weak_skills(m.id)),
         ))
-    for signup in ctx.repos.signups.active(rnd.id, "mentor"):
+    for signup in ctx.repos.signups.active(rnd.pk, "mentor"):
         m = ctx.repos.members.get(signup.member_id)
         if m is None or m.id is None or m.status != "active":
             continue
@@ -75,7 +74,7 @@ async def suggest(ctx: Context) -> str:
     rnd = matching_round(ctx)
     result, people = _suggest(ctx, rnd, lang=ctx.language)
     if not result.suggestions and not result.unmatched:
-        if not ctx.repos.signups.counts(rnd.id).mentees:  # type: ignore[arg-type]
+        if not ctx.repos.signups.counts(rnd.pk).mentees:
             return ctx._("No mentee has signed up for {round} yet.", round=rnd.name)
         return ctx._("Every mentee of {round} has a mentor.", round=rnd.name)
     saved = [[s.mentee_id, s.mentor_id] for s in result.suggestions]

@@ -45,7 +45,7 @@ from chatbot.features.office_hours.queue import (
 from chatbot.features.office_hours.report import compute_stats, export_help_log, percentile, stats_text
 from chatbot.features.office_hours.schedule import next_hint, run_schedules
 from chatbot.people import zone_name
-from storage.office_hours import OhEntry, OhSession
+from storage.office_hours import OhEntry, OfficeHour
 from storage.tables import Member
 
 #: what this module offers; the pure helpers are re-exported for callers that import them from here
@@ -67,25 +67,24 @@ def _visitor(ctx: Context) -> tuple[Member | None, Identity]:
     return ctx.member, ctx.who
 
 
-def _entry_of_asker(ctx: Context, sess: OhSession) -> OhEntry | None:
+def _entry_of_asker(ctx: Context, hour: OfficeHour) -> OhEntry | None:
     member, who = _visitor(ctx)
-    entry = _repo(ctx).active_entry(sess.id, who.platform, member.id if member else None, who.display)  # type: ignore[arg-type]
+    entry = _repo(ctx).active_entry(hour.pk, who.platform, member.pk if member else None, who.display)
     return leavers.here(ctx, entry)
 
 
 async def q_join(ctx: Context, topic: str | None) -> str:
-    sess = _require_open(ctx)
+    hour = _require_open(ctx)
     member, who = _visitor(ctx)
     repo = _repo(ctx)
-    assert sess.id is not None
-    line = Line.of(ctx, sess)  # read once: the checks, the new place and the estimate all use it
+    line = Line.of(ctx, hour)  # read once: the checks, the new place and the estimate all use it
     if member is not None and member.id in line.hosts:
         raise ActionError(ctx._("You are on duty here: hosts take people with {prefix}next.", prefix=ctx.prefix))
     topic = _clean_topic(topic)
-    entry = _entry_of_asker(ctx, sess)
+    entry = _entry_of_asker(ctx, hour)
     if entry is not None:
         if entry.status == "called":
-            raise ActionError(ctx._("{host} is with you now.", host=name_on(ctx, entry.host_id, sess.platform)))
+            raise ActionError(ctx._("{host} is with you now.", host=name_on(ctx, entry.host_id, hour.platform)))
         n = line.position(entry)
         wait = about(line.waits()[n - 1], ctx.language)
         if topic and topic != entry.topic:
@@ -96,7 +95,7 @@ async def q_join(ctx: Context, topic: str | None) -> str:
     was_empty, n = not line.waiting, len(line.waiting) + 1  # a newcomer goes to the end of the line
     entry = repo.add_entry(
         OhEntry(
-            session_id=sess.id,
+            session_id=hour.pk,
             member_id=member.id if member else None,
             platform=who.platform,
             account=who.account,
@@ -109,7 +108,7 @@ async def q_join(ctx: Context, topic: str | None) -> str:
     )
     line = replace(line, waiting=[*line.waiting, entry])
     wait = line.waits()[n - 1]
-    _tell_hosts(ctx, sess, entry, n, was_empty, line.hosts)
+    _tell_hosts(ctx, hour, entry, n, was_empty, line.hosts)
     if wait < 1:
         return ctx._("You're #{position} in line: a host will call you any moment now.", position=n)
     return ctx.ngettext("You're #{position} in line, {wait} ({n} host on duty).",
@@ -117,11 +116,11 @@ async def q_join(ctx: Context, topic: str | None) -> str:
                         len(line.hosts), position=n, wait=about(wait, ctx.language))
 
 
-def _tell_hosts(ctx: Context, sess: OhSession, entry: OhEntry, position: int, was_empty: bool, hosts: list[int]) -> None:
+def _tell_hosts(ctx: Context, hour: OfficeHour, entry: OhEntry, position: int, was_empty: bool, hosts: list[int]) -> None:
     mode = ctx.settings.office_hours.notify_hosts
     if mode == "none" or (mode == "first" and not was_empty):
         return
-    where = channel_name(ctx, sess.platform, sess.channel)
+    where = channel_name(ctx, hour.platform, hour.channel)
     for host_id in hosts:
         host = ctx.repos.members.get(host_id)
         if host is not None:
@@ -135,13 +134,13 @@ def _tell_hosts(ctx: Context, sess: OhSession, entry: OhEntry, position: int, wa
 
 async def q_leave(ctx: Context) -> str:
     platform, channel = _here(ctx)
-    sess = _repo(ctx).open_session(platform, channel)
-    entry = _entry_of_asker(ctx, sess) if sess is not None else None
-    if sess is None or entry is None:
+    hour = _repo(ctx).open_hour(platform, channel)
+    entry = _entry_of_asker(ctx, hour) if hour is not None else None
+    if hour is None or entry is None:
         raise ActionError(ctx._("You are not in line here."))
     host = name_on(ctx, entry.host_id, platform) if entry.status == "called" else None
     _end(ctx, entry, "left")
-    _nearly_up(ctx, sess)
+    _nearly_up(ctx, hour)
     if host is not None:
         return ctx._("You've left; {host} is free for the next person.", host=host)
     return ctx._("You've left the line. Come back any time.")
@@ -149,10 +148,10 @@ async def q_leave(ctx: Context) -> str:
 
 async def q_show(ctx: Context) -> str:
     platform, channel = _here(ctx)
-    sess = _repo(ctx).open_session(platform, channel)
-    if sess is None:
+    hour = _repo(ctx).open_hour(platform, channel)
+    if hour is None:
         return _closed_text(ctx, platform, channel)
-    line = Line.of(ctx, sess)
+    line = Line.of(ctx, hour)
     lang = ctx.language
     if not line.waiting:
         free = len(line.hosts) - len({e.host_id for e in line.called})
@@ -171,7 +170,7 @@ async def q_show(ctx: Context) -> str:
         shown.append(ctx._("+{more} more (last {wait})", more=len(line.waiting) - most, wait=compact(waits[-1], lang)))
     text = ctx.ngettext("{waiting} waiting, {n} host: {people}.", "{waiting} waiting, {n} hosts: {people}.",
                         len(line.hosts), waiting=lang.number(len(line.waiting)), people=", ".join(shown))
-    mine = _entry_of_asker(ctx, sess)
+    mine = _entry_of_asker(ctx, hour)
     if mine is not None and mine.status == "waiting" and line.position(mine) > most:
         n = line.position(mine)
         text = sentences(text, ctx._("You: #{position} {wait}.", position=n, wait=compact(waits[n - 1], lang)))
@@ -182,17 +181,17 @@ async def q_notify(ctx: Context, off: str | None) -> str:
     member = ctx.require_member()
     platform, channel = _here(ctx)
     repo = _repo(ctx)
-    existing = repo.notice_of(member.id, platform, channel)  # type: ignore[arg-type]
+    existing = repo.notice_of(member.pk, platform, channel)
     if off is not None:
         if existing is None:
             return ctx._("You had not asked for a DM here.")
         repo.remove_notice(existing)
         return ctx._("OK: no DM when office hours open here.")
-    if repo.open_session(platform, channel) is not None:
+    if repo.open_hour(platform, channel) is not None:
         return ctx._("Office hours are open now: {prefix}q join gets you in line.", prefix=ctx.prefix)
     if existing is not None:
         return ctx._("You're on the list already: one DM when office hours next open here.")
-    repo.add_notice(member.id, platform, channel, ctx.now)  # type: ignore[arg-type]
+    repo.add_notice(member.pk, platform, channel, ctx.now)
     return sentences(ctx._("I'll DM you once, when office hours next open here."), next_hint(ctx, platform, channel))
 
 
@@ -222,7 +221,7 @@ async def oh_stats(ctx: Context, channel: str | None, days: int | None) -> str:
     repo = _repo(ctx)
     where = channel_name(ctx, platform or ctx.where.platform, channel) if channel else None
     tz = zone_name(ctx.member)
-    st = compute_stats(repo.sessions_since(since, platform, channel), repo.help_log(since, platform, channel), tz)
+    st = compute_stats(repo.hours_since(since, platform, channel), repo.help_log(since, platform, channel), tz)
     return stats_text(st, where, days, tz, ctx.language)
 
 

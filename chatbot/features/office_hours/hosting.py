@@ -18,7 +18,7 @@ from chatbot.features.office_hours.queue import (
     _nearly_up, _off_duty, _open, _reader, _repo, _require_duty, _require_open, _close,
 )
 from chatbot.wording import sentences
-from storage.office_hours import OhEntry, OhSession
+from storage.office_hours import OhEntry, OfficeHour
 from storage.tables import Member
 
 
@@ -28,9 +28,9 @@ from storage.tables import Member
 async def oh_open(ctx: Context, topic: str | None) -> None:
     host = ctx.require_member()
     platform, channel = _here(ctx)
-    existing = _repo(ctx).open_session(platform, channel)
+    existing = _repo(ctx).open_hour(platform, channel)
     if existing is not None:
-        if _repo(ctx).duty_of(existing.id, host.id) is not None:  # type: ignore[arg-type]
+        if _repo(ctx).duty_of(existing.pk, host.pk) is not None:
             raise ActionError(ctx._("Office hours are open here already, and you are on duty."))
         raise ActionError(ctx._("Office hours are open here already: {prefix}oh duty on joins the hosts.", prefix=ctx.prefix))
     _check_not_away(host, ctx)
@@ -45,17 +45,16 @@ async def oh_close(ctx: Context) -> None:
 
 async def oh_duty(ctx: Context, state: str) -> str | None:
     host = ctx.require_member()
-    sess = _require_open(ctx)
+    hour = _require_open(ctx)
     repo = _repo(ctx)
-    assert sess.id is not None and host.id is not None
-    duty = repo.duty_of(sess.id, host.id)
+    duty = repo.duty_of(hour.pk, host.pk)
     if state == "on":
         _check_not_away(host, ctx)
         if duty is not None:
             return ctx._("You are on duty already.")
-        repo.start_duty(sess.id, host.id, ctx.now)
-        others = [name_on(ctx, d.member_id, sess.platform) for d in repo.on_duty(sess.id) if d.member_id != host.id]
-        waiting = len(repo.waiting(sess.id))
+        repo.start_duty(hour.pk, host.pk, ctx.now)
+        others = [name_on(ctx, d.member_id, hour.platform) for d in repo.on_duty(hour.pk) if d.member_id != host.pk]
+        waiting = len(repo.waiting(hour.pk))
         return sentences(
             ctx.ngettext("You're on duty with {others} ({n} host).", "You're on duty with {others} ({n} hosts).",
                          len(others) + 1, others=", ".join(others)),
@@ -64,11 +63,11 @@ async def oh_duty(ctx: Context, state: str) -> str | None:
         )
     if duty is None:
         raise ActionError(ctx._("You are not on duty here."))
-    note, remaining = _off_duty(ctx, sess, duty, host)
+    note, remaining = _off_duty(ctx, hour, duty, host)
     if not remaining:
         return note or None
-    names = ", ".join(name_on(ctx, d.member_id, sess.platform) for d in remaining)
-    waiting = len(repo.waiting(sess.id))
+    names = ", ".join(name_on(ctx, d.member_id, hour.platform) for d in remaining)
+    waiting = len(repo.waiting(hour.pk))
     if waiting:
         off = ctx.ngettext("You're off duty; {names} carries on ({waiting} waiting).",
                            "You're off duty; {names} carry on ({waiting} waiting).",
@@ -81,10 +80,10 @@ async def oh_duty(ctx: Context, state: str) -> str | None:
 
 async def oh_hosts(ctx: Context) -> str:
     platform, channel = _here(ctx)
-    sess = _repo(ctx).open_session(platform, channel)
-    if sess is None:
+    hour = _repo(ctx).open_hour(platform, channel)
+    if hour is None:
         return _closed_text(ctx, platform, channel)
-    line = Line.of(ctx, sess)
+    line = Line.of(ctx, hour)
     with_whom = {e.host_id: e.nick for e in line.called}
     parts = [
         ctx._("{host} (with {nick})", host=name_on(ctx, h, platform), nick=with_whom[h]) if h in with_whom
@@ -96,14 +95,14 @@ async def oh_hosts(ctx: Context) -> str:
 
 
 async def next_(ctx: Context) -> str:
-    sess = _require_open(ctx)
-    host = _require_duty(ctx, sess)
+    hour = _require_open(ctx)
+    host = _require_duty(ctx, hour)
     repo = _repo(ctx)
     note = ""
-    current = repo.current_of(sess.id, host.id)  # type: ignore[arg-type]
+    current = repo.current_of(hour.pk, host.pk)
     if current is not None:
         note = ctx._("Done with {nick} ({took}).", nick=current.nick, took=took(_end(ctx, current, "helped"), ctx.language))
-    left, waiting = leavers.pass_over(ctx, sess, repo.waiting(sess.id), _end)  # type: ignore[arg-type]
+    left, waiting = leavers.pass_over(ctx, hour, repo.waiting(hour.pk), _end)
     if not waiting:
         later = ctx._("I'll DM you when someone joins.") if ctx.settings.office_hours.notify_hosts != "none" else ""
         return sentences(note, left, ctx._("Nobody is waiting."), later)
@@ -112,13 +111,13 @@ async def next_(ctx: Context) -> str:
     repo.save(entry)
     assert ctx.who is not None
     ctx.announce(
-        Where(sess.platform, sess.channel),
-        channel_language(ctx, sess.platform, sess.channel)._("{host} is ready for you now.", host=ctx.who.display),
+        Where(hour.platform, hour.channel),
+        channel_language(ctx, hour.platform, hour.channel)._("{host} is ready for you now.", host=ctx.who.display),
         mention=_identity(entry),
     )
     _dm_entry(ctx, entry, _reader(ctx, entry)._("{host} is ready for you in {where} now.", host=ctx.who.display,
-                                                where=channel_name(ctx, sess.platform, sess.channel)))
-    _nearly_up(ctx, sess)
+                                                where=channel_name(ctx, hour.platform, hour.channel)))
+    _nearly_up(ctx, hour)
     waited = took(ctx.now - entry.joined_at, ctx.language)
     with_ = (
         ctx._("You're with {nick} (waited {waited}; topic: {topic}).", nick=entry.nick, waited=waited, topic=entry.topic)
@@ -134,17 +133,17 @@ async def next_(ctx: Context) -> str:
 async def oh_say(ctx: Context, text: str) -> str:
     """A host tells everyone in line something ("running 10 minutes late"): by DM where their
     platform and account allow one, else in one channel line that names them."""
-    sess = _require_open(ctx)
-    _require_duty(ctx, sess)  # only a host on duty speaks to the line
+    hour = _require_open(ctx)
+    _require_duty(ctx, hour)  # only a host on duty speaks to the line
     message = " ".join(text.split())
     if not message:
         raise ActionError(ctx._("Say what to tell them: {prefix}oh say running 10 minutes late.", prefix=ctx.prefix))
     repo = _repo(ctx)
-    assert sess.id is not None and ctx.who is not None
-    people = [*repo.called(sess.id), *repo.waiting(sess.id)]
+    assert ctx.who is not None
+    people = [*repo.called(hour.pk), *repo.waiting(hour.pk)]
     if not people:
         return ctx._("Nobody is in line to tell.")
-    where = channel_name(ctx, sess.platform, sess.channel)
+    where = channel_name(ctx, hour.platform, hour.channel)
     by_dm, here = 0, []
     for entry in people:
         member = ctx.repos.members.get(entry.member_id) if entry.member_id is not None else None
@@ -156,7 +155,7 @@ async def oh_say(ctx: Context, text: str) -> str:
         else:
             here.append(entry.nick)
     if here:
-        ctx.announce(Where(sess.platform, sess.channel), channel_language(ctx, sess.platform, sess.channel)._(
+        ctx.announce(Where(hour.platform, hour.channel), channel_language(ctx, hour.platform, hour.channel)._(
             "{names}: from {host}: {message}", names=_names(here, most=20), host=ctx.who.display, message=message))
     counts = {"by_dm": ctx.language.number(by_dm), "here": ctx.language.number(len(here))}
     if by_dm and here:
@@ -169,18 +168,18 @@ async def oh_say(ctx: Context, text: str) -> str:
                         "Told {n} people in line ({here} here in the channel).", len(people), **counts)
 
 
-def _current(ctx: Context, sess: OhSession, host: Member) -> OhEntry:
-    entry = _repo(ctx).current_of(sess.id, host.id)  # type: ignore[arg-type]
+def _current(ctx: Context, hour: OfficeHour, host: Member) -> OhEntry:
+    entry = _repo(ctx).current_of(hour.pk, host.pk)
     if entry is None:
         raise ActionError(ctx._("You are not with anyone now: {prefix}next calls the next person.", prefix=ctx.prefix))
     return entry
 
 
 async def done(ctx: Context) -> str:
-    sess = _require_open(ctx)
-    entry = _current(ctx, sess, ctx.require_member())
+    hour = _require_open(ctx)
+    entry = _current(ctx, hour, ctx.require_member())
     length = took(_end(ctx, entry, "helped"), ctx.language)
-    waiting = len(_repo(ctx).waiting(sess.id))  # type: ignore[arg-type]
+    waiting = len(_repo(ctx).waiting(hour.pk))
     after = (
         ctx.ngettext("{n} waiting: {prefix}next when you're ready.", "{n} waiting: {prefix}next when you're ready.",
                      waiting, prefix=ctx.prefix)
@@ -190,10 +189,9 @@ async def done(ctx: Context) -> str:
 
 
 async def skip(ctx: Context) -> str:
-    sess = _require_open(ctx)
-    entry = _current(ctx, sess, ctx.require_member())
+    hour = _require_open(ctx)
+    entry = _current(ctx, hour, ctx.require_member())
     repo = _repo(ctx)
-    assert sess.id is not None
     if entry.skips >= 1:
         _end(ctx, entry, "no-show")
         _dm_entry(
@@ -201,16 +199,16 @@ async def skip(ctx: Context) -> str:
             _reader(ctx, entry)._(
                 "You missed your turn in {where} again, so you are out of the line. "
                 "{prefix}q join there gets you back in, at the end.",
-                where=channel_name(ctx, sess.platform, sess.channel), prefix=ctx.prefix,
+                where=channel_name(ctx, hour.platform, hour.channel), prefix=ctx.prefix,
             ),
         )
         return ctx.ngettext("{nick} did not answer again and is out of the line; {n} waiting.",
                             "{nick} did not answer again and is out of the line; {n} waiting.",
-                            len(repo.waiting(sess.id)), nick=entry.nick)
+                            len(repo.waiting(hour.pk)), nick=entry.nick)
     entry.skips += 1
     entry.status, entry.called_at, entry.host_id, entry.nearly_told = "waiting", None, None, True
     repo.save(entry)
-    others = [e for e in repo.waiting(sess.id) if e.id != entry.id]
+    others = [e for e in repo.waiting(hour.pk) if e.id != entry.id]
     repo.reorder(others[:1] + [entry] + others[1:])  # behind the next person: a moment to come back
     position = 2 if others else 1
     _dm_entry(
@@ -218,10 +216,10 @@ async def skip(ctx: Context) -> str:
         _reader(ctx, entry)._(
             "You missed your turn in {where}: you're back in line at #{position}. "
             "If you miss the next call too, you lose your place.",
-            where=channel_name(ctx, sess.platform, sess.channel), position=position,
+            where=channel_name(ctx, hour.platform, hour.channel), position=position,
         ),
     )
-    _nearly_up(ctx, sess)
+    _nearly_up(ctx, hour)
     return ctx._("{nick} did not answer: back in line at #{position} (last chance). {prefix}next calls the next person.",
                  nick=entry.nick, position=position, prefix=ctx.prefix)
 

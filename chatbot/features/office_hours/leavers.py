@@ -26,12 +26,12 @@ from typing import Callable
 from chatbot.context import Context
 from chatbot.events import Identity, Left, Presence, Renamed, Returned
 from chatbot.features.office_hours.names import channel_name
-from storage.office_hours import OhEntry, OhSession
+from storage.office_hours import OhEntry, OfficeHour
 
 #: ends an entry with an outcome (``office_hours._end``)
 End = Callable[[Context, OhEntry, str], timedelta]
 #: tells whoever became first or second in line (``office_hours._nearly_up``)
-NearlyUp = Callable[[Context, OhSession], None]
+NearlyUp = Callable[[Context, OfficeHour], None]
 
 #: kv namespace: per session, the leavers taken out of its line that no host was told of yet
 UNTOLD = "oh-leavers"
@@ -99,7 +99,8 @@ def remove_expired(ctx: Context, end: End, session_id: int | None = None) -> lis
     for entry in gone:
         end(ctx, entry, "left")
         untold = _untold(ctx, entry.session_id)
-        untold.append({"nick": entry.nick, "left_at": entry.left_at.isoformat()})  # type: ignore[union-attr]
+        assert entry.left_at is not None  # leavers_gone_by finds only people who left
+        untold.append({"nick": entry.nick, "left_at": entry.left_at.isoformat()})
         ctx.repos.kv.set(UNTOLD, str(entry.session_id), json.dumps(untold))
         _tell_leaver(ctx, entry)
     return gone
@@ -107,8 +108,8 @@ def remove_expired(ctx: Context, end: End, session_id: int | None = None) -> lis
 
 def _tell_leaver(ctx: Context, entry: OhEntry) -> None:
     member = ctx.repos.members.get(entry.member_id) if entry.member_id is not None else None
-    sess = ctx.repos.office_hours.get_session(entry.session_id)
-    if member is None or sess is None:
+    hour = ctx.repos.office_hours.get_hour(entry.session_id)
+    if member is None or hour is None:
         return
     minutes = ctx.settings.office_hours.leave_grace_minutes
     text = ctx.language_of(member).ngettext(
@@ -117,7 +118,7 @@ def _tell_leaver(ctx: Context, entry: OhEntry) -> None:
         "You left {channel} more than {n} minutes ago, so your place in line there has gone. "
         "{command} there gets you back in, at the end.",
         minutes,
-        channel=channel_name(ctx, sess.platform, sess.channel),
+        channel=channel_name(ctx, hour.platform, hour.channel),
         command=ctx.command("q", "join"),
     )
     ctx.dm(member, text)
@@ -127,9 +128,9 @@ async def expire_leavers(ctx: Context, *, end: End, nearly_up: NearlyUp) -> None
     """The scheduled job: lines lose their expired leavers on time (``!q`` shows, and wait
     estimates count, only people who may still be called), and whoever moved up is told."""
     for session_id in dict.fromkeys(e.session_id for e in remove_expired(ctx, end)):
-        sess = ctx.repos.office_hours.get_session(session_id)
-        if sess is not None:
-            nearly_up(ctx, sess)
+        hour = ctx.repos.office_hours.get_hour(session_id)
+        if hour is not None:
+            nearly_up(ctx, hour)
 
 
 def _untold(ctx: Context, session_id: int) -> list[dict[str, str]]:
@@ -140,14 +141,13 @@ def _untold(ctx: Context, session_id: int) -> list[dict[str, str]]:
 # ---------------------------------------------------------------------------- the queue's hooks
 
 
-def pass_over(ctx: Context, sess: OhSession, waiting: list[OhEntry], end: End) -> tuple[str, list[OhEntry]]:
+def pass_over(ctx: Context, hour: OfficeHour, waiting: list[OhEntry], end: End) -> tuple[str, list[OhEntry]]:
     """For ``!next``: the people in ``waiting`` who can be called (in order), and one line
     about those passed over: out of the line since the last call, or away within the grace
     (who keep their place). The line ends with whom the host is calling."""
-    assert sess.id is not None
-    remove_expired(ctx, end, sess.id)
-    clauses = [_gone_clause(ctx, item["nick"], ctx.now - datetime.fromisoformat(item["left_at"])) for item in _untold(ctx, sess.id)]
-    ctx.repos.kv.forget(UNTOLD, str(sess.id))
+    remove_expired(ctx, end, hour.pk)
+    clauses = [_gone_clause(ctx, item["nick"], ctx.now - datetime.fromisoformat(item["left_at"])) for item in _untold(ctx, hour.pk)]
+    ctx.repos.kv.forget(UNTOLD, str(hour.pk))
     present = []
     for entry in waiting:
         if entry.status != "waiting":
@@ -178,12 +178,11 @@ def _minutes(delta: timedelta) -> int:
     return max(1, int(delta.total_seconds() // 60))
 
 
-def at_close(ctx: Context, sess: OhSession, end: End) -> None:
+def at_close(ctx: Context, hour: OfficeHour, end: End) -> None:
     """Before a queue closes: leavers past the grace count as left (not as closed before their
     turn), and nothing is kept for a next call that will not come."""
-    assert sess.id is not None
-    remove_expired(ctx, end, sess.id)
-    ctx.repos.kv.forget(UNTOLD, str(sess.id))
+    remove_expired(ctx, end, hour.pk)
+    ctx.repos.kv.forget(UNTOLD, str(hour.pk))
 
 
 def here(ctx: Context, entry: OhEntry | None) -> OhEntry | None:

@@ -14,7 +14,7 @@ from datetime import datetime, timedelta
 
 from chatbot.context import Context
 from chatbot.i18n import ENGLISH, Language
-from storage.office_hours import OhEntry, OhSession
+from storage.office_hours import OhEntry, OfficeHour
 
 #: a help counts towards estimates once the channel has this many
 MIN_HISTORY = 3
@@ -88,7 +88,7 @@ def help_minutes(ctx: Context, platform: str, channel: str) -> float:
 class Line:
     """A queue as it stands: who waits, who is with a host, and the estimates."""
 
-    sess: OhSession
+    hour: OfficeHour
     waiting: list[OhEntry]
     called: list[OhEntry]
     hosts: list[int]
@@ -96,15 +96,14 @@ class Line:
     now: datetime
 
     @classmethod
-    def of(cls, ctx: Context, sess: OhSession) -> "Line":
+    def of(cls, ctx: Context, hour: OfficeHour) -> "Line":
         repo = ctx.repos.office_hours
-        assert sess.id is not None
         return cls(
-            sess,
-            repo.waiting(sess.id),
-            repo.called(sess.id),
-            [d.member_id for d in repo.on_duty(sess.id)],
-            help_minutes(ctx, sess.platform, sess.channel),
+            hour,
+            repo.waiting(hour.pk),
+            repo.called(hour.pk),
+            [d.member_id for d in repo.on_duty(hour.pk)],
+            help_minutes(ctx, hour.platform, hour.channel),
             ctx.now,
         )
 

@@ -20,7 +20,7 @@ from chatbot.features.office_hours.schedule import current_occurrence, next_hint
 from chatbot.i18n import Language
 from chatbot.wording import clip, sentences
 from chatbot.people import away_now
-from storage.office_hours import OfficeHoursRepo, OhDuty, OhEntry, OhSession
+from storage.office_hours import OfficeHoursRepo, OhDuty, OhEntry, OfficeHour
 from storage.tables import Member
 
 TOPIC_MAX = 120
@@ -56,12 +56,12 @@ def _has_dms(ctx: Context, platform: str) -> bool:
     return caps is None or caps.direct_messages
 
 
-def _tell(ctx: Context, entry: OhEntry, sess: OhSession, private: str, public: str) -> None:
+def _tell(ctx: Context, entry: OhEntry, hour: OfficeHour, private: str, public: str) -> None:
     """Tell a person in line: by DM where their platform has DMs, else in the channel."""
     member = ctx.repos.members.get(entry.member_id) if entry.member_id is not None else None
     if member is not None and _has_dms(ctx, entry.platform) and ctx.dm(member, private):
         return
-    ctx.announce(Where(sess.platform, sess.channel), public, mention=_identity(entry))
+    ctx.announce(Where(hour.platform, hour.channel), public, mention=_identity(entry))
 
 
 def _reader(ctx: Context, entry: OhEntry) -> Language:
@@ -92,17 +92,17 @@ def _closed_text(ctx: Context, platform: str, channel: str) -> str:
     )
 
 
-def _require_open(ctx: Context) -> OhSession:
+def _require_open(ctx: Context) -> OfficeHour:
     platform, channel = _here(ctx)
-    sess = _repo(ctx).open_session(platform, channel)
-    if sess is None:
+    hour = _repo(ctx).open_hour(platform, channel)
+    if hour is None:
         raise ActionError(_closed_text(ctx, platform, channel))
-    return sess
+    return hour
 
 
-def _require_duty(ctx: Context, sess: OhSession) -> Member:
+def _require_duty(ctx: Context, hour: OfficeHour) -> Member:
     host = ctx.require_member()
-    if _repo(ctx).duty_of(sess.id, host.id) is None:  # type: ignore[arg-type]
+    if _repo(ctx).duty_of(hour.pk, host.pk) is None:
         raise ActionError(ctx._("You are not on duty here: {prefix}oh duty on first.", prefix=ctx.prefix))
     if away_now(host, ctx.now):  # a duty left over from before the away time: away means no duty
         raise ActionError(ctx._("You are away until {until}: {prefix}back first, or {prefix}oh duty off.",
@@ -115,47 +115,46 @@ def _check_not_away(member: Member, ctx: Context) -> None:
         raise ActionError(ctx._("You are away until {until}, so you cannot go on duty.", until=member.away_until))
 
 
-def _off_duty(ctx: Context, sess: OhSession, duty: OhDuty, host: Member) -> tuple[str, list[OhDuty]]:
+def _off_duty(ctx: Context, hour: OfficeHour, duty: OhDuty, host: Member) -> tuple[str, list[OhDuty]]:
     """End a host's duty (and their current help); the last host off closes the queue.
     Returns a note on the help that ended ("" if none) and the hosts still on duty."""
     repo = _repo(ctx)
     note = ""
-    current = repo.current_of(sess.id, host.id)  # type: ignore[arg-type]
+    current = repo.current_of(hour.pk, host.pk)
     if current is not None:
         note = ctx._("Your help with {nick} ended ({took}).", nick=current.nick, took=took(_end(ctx, current, "helped"), ctx.language))
     repo.end_duty(duty, ctx.now)
-    remaining = repo.on_duty(sess.id)  # type: ignore[arg-type]
+    remaining = repo.on_duty(hour.pk)
     if not remaining:
-        _close(ctx, sess, "no host")
+        _close(ctx, hour, "no host")
     return note, remaining
 
 
 def leave_every_duty(ctx: Context, host: Member) -> list[str]:
     """Take a host off duty everywhere (they are going away); returns the channels' names.
     Called by ``!away until``: away promises no office-hour duty."""
-    assert host.id is not None
     left = []
-    for duty, sess in _repo(ctx).duties_of_member(host.id):
-        _off_duty(ctx, sess, duty, host)
-        left.append(channel_name(ctx, sess.platform, sess.channel))
+    for duty, hour in _repo(ctx).duties_of_member(host.pk):
+        _off_duty(ctx, hour, duty, host)
+        left.append(channel_name(ctx, hour.platform, hour.channel))
     return left
 
 
 # ---------------------------------------------------------------------------- opening and closing
 
 
-def _open(ctx: Context, platform: str, channel: str, hosts: list[Member], topic: str | None, by: int | None) -> OhSession:
+def _open(ctx: Context, platform: str, channel: str, hosts: list[Member], topic: str | None, by: int | None) -> OfficeHour:
     """Open a channel's queue with ``hosts`` on duty; announce it and send the ``!q notify`` DMs."""
     repo = _repo(ctx)
     occurrence = current_occurrence(ctx, platform, channel)
     if topic is None and occurrence is not None:  # the schedule's, as the channel's language words it
         topic = occurrence[0].topic_in(channel_language(ctx, platform, channel))
-    sess = repo.start_session(platform, channel, topic, by, ctx.now)
+    hour = repo.start_hour(platform, channel, topic, by, ctx.now)
     for host in hosts:
-        repo.start_duty(sess.id, host.id, ctx.now)  # type: ignore[arg-type]
+        repo.start_duty(hour.pk, host.pk, ctx.now)
     if occurrence is not None:
         run = repo.run_for(occurrence[0].key, occurrence[1])
-        run.opened_at, run.session_id = run.opened_at or ctx.now, sess.id
+        run.opened_at, run.session_id = run.opened_at or ctx.now, hour.id
         repo.save_run(run)
     names = [name_on(ctx, h.id, platform) for h in hosts]
     lang = channel_language(ctx, platform, channel)
@@ -174,7 +173,7 @@ def _open(ctx: Context, platform: str, channel: str, hosts: list[Member], topic:
             ctx.dm(member, reader._("Office hours are open in {where} now, with {hosts}: {prefix}q join there gets you in line.",
                                     where=channel_name(ctx, platform, channel), hosts=reader.join(names), prefix=ctx.prefix))
         repo.remove_notice(notice)
-    return sess
+    return hour
 
 
 def _join_hint(ctx: Context, lang: Language) -> str:
@@ -188,19 +187,18 @@ def _end(ctx: Context, entry: OhEntry, outcome: str) -> timedelta:
     return ctx.now - entry.called_at if entry.called_at else timedelta(0)
 
 
-def _close(ctx: Context, sess: OhSession, reason: str) -> None:
+def _close(ctx: Context, hour: OfficeHour, reason: str) -> None:
     """Close the queue: helps in progress end, people waiting are told, the channel gets a summary."""
     repo = _repo(ctx)
-    assert sess.id is not None
-    leavers.at_close(ctx, sess, _end)
-    for entry in repo.called(sess.id):
+    leavers.at_close(ctx, hour, _end)
+    for entry in repo.called(hour.pk):
         _end(ctx, entry, "helped")
-    waiting = repo.waiting(sess.id)
+    waiting = repo.waiting(hour.pk)
     for entry in waiting:
         _end(ctx, entry, "closed")
-    repo.close_session(sess, reason, ctx.now)
-    lang = channel_language(ctx, sess.platform, sess.channel)
-    done = summary(repo.entries(sess.id), lang)
+    repo.close_hour(hour, reason, ctx.now)
+    lang = channel_language(ctx, hour.platform, hour.channel)
+    done = summary(repo.entries(hour.pk), lang)
     text = sentences(
         lang._("Office hours are closed: no host is on duty any more. {summary}.", summary=done)
         if reason == "no host" else lang._("Office hours are closed. {summary}.", summary=done),
@@ -208,28 +206,28 @@ def _close(ctx: Context, sess: OhSession, reason: str) -> None:
                names=_names([e.nick for e in waiting]), prefix=ctx.prefix)
         if waiting else lang._("Thanks, everyone!"),
     )
-    ctx.announce(Where(sess.platform, sess.channel), text)
+    ctx.announce(Where(hour.platform, hour.channel), text)
     for entry in waiting:
         _dm_entry(
             ctx, entry,
             _reader(ctx, entry)._(
                 "Office hours in {where} closed before your turn, sorry. {prefix}q notify there gets you a DM when they open again.",
-                where=channel_name(ctx, sess.platform, sess.channel), prefix=ctx.prefix,
+                where=channel_name(ctx, hour.platform, hour.channel), prefix=ctx.prefix,
             ),
         )
 
 
-def _nearly_up(ctx: Context, sess: OhSession) -> None:
+def _nearly_up(ctx: Context, hour: OfficeHour) -> None:
     """Whoever has become first or second in line without being told so is told now."""
-    line = Line.of(ctx, sess)
+    line = Line.of(ctx, hour)
     waits = line.waits()
     for n, (entry, wait) in enumerate(zip(line.waiting[:2], waits), 1):
         if entry.nearly_told:
             continue
         entry.nearly_told = True
         _repo(ctx).save(entry)
-        where = channel_name(ctx, sess.platform, sess.channel)
-        reader, public = _reader(ctx, entry), channel_language(ctx, sess.platform, sess.channel)
+        where = channel_name(ctx, hour.platform, hour.channel)
+        reader, public = _reader(ctx, entry), channel_language(ctx, hour.platform, hour.channel)
         if n == 1:
             private_text = reader._("You're next in line in {where} ({wait}): please be ready when a host calls you.",
                                     where=where, wait=about(wait, reader))
@@ -240,6 +238,6 @@ def _nearly_up(ctx: Context, sess: OhSession) -> None:
                                     where=where, wait=about(wait, reader))
             public_text = public._("you're second in line ({wait}): please be ready when a host calls you.",
                                    wait=about(wait, public))
-        _tell(ctx, entry, sess, private_text, public_text)
+        _tell(ctx, entry, hour, private_text, public_text)
 
 

@@ -20,7 +20,7 @@ from sqlmodel import Session
 
 from chatbot.features.office_hours.line import minutes, took
 from chatbot.i18n import ENGLISH, Language
-from storage.office_hours import LogRow, OfficeHoursRepo, OhEntry, OhSession
+from storage.office_hours import LogRow, OfficeHoursRepo, OhEntry, OfficeHour
 
 
 def summary(entries: list[OhEntry], lang: Language = ENGLISH) -> str:
@@ -64,7 +64,7 @@ class Stats:
     busiest: list[tuple[int, int, int]]
 
 
-def compute_stats(sessions: list[OhSession], log: list[LogRow], tz: str) -> Stats:
+def compute_stats(sessions: list[OfficeHour], log: list[LogRow], tz: str) -> Stats:
     helped = [r for r in log if r.entry.outcome == "helped"]
     waits = [minutes(r.entry.called_at - r.entry.joined_at) for r in helped if r.entry.called_at]
     outcomes = Counter(r.entry.outcome for r in log)
@@ -142,11 +142,10 @@ def spreadsheet_safe(text: str | None) -> str:
 
 
 def csv_row(row: LogRow) -> list[str]:
-    e, s = row.entry, row.session
+    e, s = row.entry, row.hour
     waited_until = e.called_at or e.ended_at
     wait = f"{minutes(waited_until - e.joined_at):.1f}" if waited_until else ""
-    helped = e.outcome == "helped" and e.called_at and e.ended_at
-    length = f"{minutes(e.ended_at - e.called_at):.1f}" if helped else ""  # type: ignore[operator]
+    length = f"{minutes(e.ended_at - e.called_at):.1f}" if e.outcome == "helped" and e.called_at and e.ended_at else ""
     return [
         spreadsheet_safe(f"{s.platform}:{s.channel}"), _iso(s.opened_at), _iso(e.joined_at), _iso(e.called_at),
         _iso(e.ended_at), wait, length, e.outcome or "", str(e.skips), spreadsheet_safe(row.host), spreadsheet_safe(row.person),
@@ -154,14 +153,14 @@ def csv_row(row: LogRow) -> list[str]:
     ]
 
 
-def export_help_log(db: DbEngine, out: TextIO) -> int:
+def export_help_log(database: DbEngine, out: TextIO) -> int:
     """Write the help log as CSV (one row per person who was in line); returns the rows written.
 
     Times are UTC ISO 8601; wait_minutes is joined -> called (or -> left/closed when never
     called); help_minutes only for helps. Nothing private is in it: no DMs, no notes. The
     channel is the raw ``platform:channel`` id (data for machines, not a label for people)."""
-    with Session(db) as session:
-        rows = OfficeHoursRepo(session).help_log()
+    with Session(database) as db:
+        rows = OfficeHoursRepo(db).help_log()
     writer = csv.writer(out, lineterminator="\n")
     writer.writerow(CSV_FIELDS)
     for row in rows:

@@ -22,14 +22,14 @@ from chatbot.features.office_hours.names import channel_language, channel_name, 
 from chatbot.i18n import ENGLISH, Language
 from chatbot.domain.recurrence import occurrences
 from chatbot.people import away_now, clock_time, zone_name
-from storage.office_hours import OhSession
+from storage.office_hours import OfficeHour
 from storage.tables import Member
 
 #: how far back the scheduler looks for an occurrence whose close reminder may still be due
 LOOKBACK = timedelta(hours=6)
 
 #: opens a channel's queue: (ctx, platform, channel, hosts, topic, opened by member id)
-Opener = Callable[[Context, str, str, list[Member], str | None, int | None], OhSession]
+Opener = Callable[[Context, str, str, list[Member], str | None, int | None], OfficeHour]
 
 
 def local(instant: datetime, tz: str, lang: Language = ENGLISH) -> str:
@@ -95,15 +95,15 @@ def _tick(ctx: Context, sched: OfficeHourSchedule, start: datetime, open_queue: 
     platform, channel = sched.where
     where = channel_name(ctx, platform, channel)
     run = repo.run_for(sched.key, start)
-    sess = repo.open_session(platform, channel)
+    hour = repo.open_hour(platform, channel)
     now = ctx.now
     key = f"oh:{sched.key}:{start.isoformat()}"
     if run.announced_at is None and start - timedelta(minutes=cfg.announce_lead_minutes) <= now < end:
-        if sess is None:
+        if hour is None:
             _announce_upcoming(ctx, sched, start)
         run.announced_at = now
     if run.hosts_reminded_at is None and start - timedelta(minutes=cfg.host_reminder_minutes) <= now < end:
-        if sess is None:
+        if hour is None:
             for host in _members(ctx, sched.hosts):
                 if not away_now(host, now):
                     lang = ctx.language_of(host)
@@ -118,13 +118,13 @@ def _tick(ctx: Context, sched: OfficeHourSchedule, start: datetime, open_queue: 
                     ctx.dm(host, text, key=f"{key}:remind:{host.id}")
         run.hosts_reminded_at = now
     if sched.auto_open and run.opened_at is None and start <= now < end:
-        if sess is None:
-            sess = _auto_open(ctx, sched, key, open_queue)
-        run.opened_at, run.session_id = now, sess.id if sess else None
+        if hour is None:
+            hour = _auto_open(ctx, sched, key, open_queue)
+        run.opened_at, run.session_id = now, hour.id if hour else None
     if run.close_reminded_at is None and now >= end + timedelta(minutes=cfg.close_reminder_minutes):
-        if sess is not None and sess.opened_at < end:
-            waiting = len(repo.waiting(sess.id))  # type: ignore[arg-type]
-            for duty in repo.on_duty(sess.id):  # type: ignore[arg-type]
+        if hour is not None and hour.opened_at < end:
+            waiting = len(repo.waiting(hour.pk))
+            for duty in repo.on_duty(hour.pk):
                 host = ctx.repos.members.get(duty.member_id)
                 if host is not None:
                     lang = ctx.language_of(host)
@@ -164,7 +164,7 @@ def _announce_upcoming(ctx: Context, sched: OfficeHourSchedule, start: datetime)
     ctx.announce(Where(platform, channel), " ".join((text, notify)))
 
 
-def _auto_open(ctx: Context, sched: OfficeHourSchedule, key: str, open_queue: Opener) -> OhSession | None:
+def _auto_open(ctx: Context, sched: OfficeHourSchedule, key: str, open_queue: Opener) -> OfficeHour | None:
     platform, channel = sched.where
     hosts = [
         m for m in _members(ctx, sched.hosts)
@@ -174,10 +174,10 @@ def _auto_open(ctx: Context, sched: OfficeHourSchedule, key: str, open_queue: Op
         lang = channel_language(ctx, platform, channel)
         ctx.announce(Where(platform, channel), lang._("Office hours were due to open now, but no host is available, sorry."))
         return None
-    sess = open_queue(ctx, platform, channel, hosts, sched.topic, None)
+    hour = open_queue(ctx, platform, channel, hosts, sched.topic, None)
     for host in hosts:
         ctx.dm(host, ctx.language_of(host)._(
             "Office hours in {where} are open, with you on duty: {prefix}next there takes the first person.",
             where=channel_name(ctx, platform, channel), prefix=ctx.prefix,
         ), key=f"{key}:opened:{host.id}")
-    return sess
+    return hour
