@@ -19,6 +19,7 @@ from sqlalchemy.orm import aliased
 from sqlmodel import Session, SQLModel, col, select
 
 from storage.assessments import AssessmentRepo
+from storage.aside import AsideInterview, AsideRepo
 from storage.certificates import CertificateRepo
 from storage.checkins import CheckinRepo
 from storage.dashboard import DashboardLinkRepo
@@ -201,6 +202,7 @@ class MemberRepo:
                 self.s.add(MemberRole(member_id=keep.id, role=role.role, granted_by=role.granted_by, granted_at=role.granted_at))
             self.s.delete(role)
         self.s.exec(delete(Conversation).where(col(Conversation.member_id) == gone.id))
+        self.s.exec(delete(AsideInterview).where(col(AsideInterview.member_id) == gone.id))
         self.s.flush()
         for table in SQLModel.metadata.sorted_tables:
             for fk in table.foreign_keys:
@@ -490,6 +492,7 @@ class Repos:
         self.rounds = RoundRepo(session)
         self.signups = SignupRepo(session)
         self.conversations = ConversationRepo(session)
+        self.aside = AsideRepo(session)
         self.links = LinkRepo(session)
         self.outbox = OutboxRepo(session)
         self.events = EventRepo(session)

@@ -139,6 +139,7 @@ def _end_checkin_interview(ctx: Context, mentee: Member) -> None:
     conv = ctx.repos.conversations.get(mentee.id)  # type: ignore[arg-type]
     if conv is not None and conv.flow in (CHECKIN_FLOW, CHECKIN_EDIT_FLOW):
         ctx.repos.conversations.end(mentee.id)  # type: ignore[arg-type]
+    ctx.repos.aside.drop([mentee.id], CHECKIN_FLOW)  # type: ignore[list-item]
     row = ctx.repos.checkins.open_for(mentee.id)  # type: ignore[arg-type]
     if row is not None:
         row.status, row.closed_at = MISSED, ctx.now
