@@ -21,7 +21,7 @@ from chatbot.i18n import N_, Language, Languages
 from chatbot.people import find_member
 from chatbot.events import Announce, Attachment, Button, DirectMessage, Form, Identity, Outbound, Presence, Reply, Where
 from storage.repos import Repos
-from storage.tables import Member, PlatformIdentity
+from storage.tables import Conversation, Member, PlatformIdentity
 from chatbot.wording import clip
 
 if TYPE_CHECKING:
@@ -29,6 +29,7 @@ if TYPE_CHECKING:
     from chatbot.delivery.fairness import Pending
     from chatbot.engine import Engine
     from chatbot.flows import Flow, Openings
+    from storage.aside import AsideInterview
 
 log = logging.getLogger(__name__)
 
@@ -279,16 +280,37 @@ class Context:
     def announce(self, where: Where, text: str, mention: Identity | None = None) -> None:
         self.outbound.append(Announce(where=where, text=text, mention=mention))
 
-    def continue_flow(self, name: str) -> dict[str, Any] | None:
+    def continue_flow(self, name: str, **same: Any) -> dict[str, Any] | None:
         """If the asker is in interview ``name``, ask its current question again (the engine sends
-        it as it sends a first question) and return the answers so far; else None."""
+        it as it sends a first question) and return the answers so far; one they put aside with
+        ``!later`` carries on the same way when its answers agree with ``same``; else None."""
         member = self.require_member()
         conv = self.repos.conversations.get(member.pk)
         flow = self.flow(name)
         if conv is None or conv.flow != name or flow is None:
-            return None
+            return self.resume_aside(name, **same)
         self.prompt = self.engine.conversations.question(flow, conv.step, self, dict(conv.data))
         return dict(conv.data)
+
+    def resume_aside(self, name: str, **same: Any) -> dict[str, Any] | None:
+        """Carry on interview ``name`` the asker put aside with ``!later``, when its answers agree
+        with ``same``: the engine asks its question; returns the answers so far, or None."""
+        member = self.require_member()
+        assert self.who is not None
+        found = self.engine.conversations.resume_aside(self, member, name, self.who.platform, same)
+        if found is None:
+            return None
+        data, self.prompt = found
+        return data
+
+    def reopen_aside(self, row: "AsideInterview", platform: str) -> Conversation:
+        """Put an interview set aside back in place without asking it (the caller's message asks)."""
+        return self.engine.conversations.reopen_aside(self, row, platform)
+
+    def later_flow(self) -> str | None:
+        """Put the asker's interview aside (``!later``): what to tell them, or None when they
+        were in none."""
+        return self.engine.conversations.later(self, self.require_member())
 
     def cancel_flow(self) -> str | None:
         """End the asker's interview (``!cancel``): what to tell them (with the question of an

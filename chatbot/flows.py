@@ -2,7 +2,8 @@
 
 A :class:`Flow` is a named list of steps. The current step and the answers so far live in the
 ``conversation`` table keyed by member, so an interview resumes after a restart and each answer
-is saved as it comes. One person is in at most one flow; ``!cancel`` leaves it.
+is saved as it comes. One person is in at most one flow; ``!cancel`` leaves it, ``!later`` puts
+it aside (:mod:`storage.aside`) until the command that started it carries it on.
 :class:`Conversations` starts interviews and takes their answers.
 """
 
@@ -19,6 +20,7 @@ from chatbot.replies import finish_reply
 if TYPE_CHECKING:
     from chatbot.context import Context
     from chatbot.engine import Engine
+    from storage.aside import AsideInterview
     from storage.tables import Conversation, Member
 
 #: parse(ctx, text, answers) -> the value to store; raise ValueError("why") to ask again
@@ -44,6 +46,15 @@ class Step:
         return self.when is None or self.when(data)
 
 
+def carried_on_by(*words: str) -> Callable[["Context", dict[str, Any]], str]:
+    """A :attr:`Flow.later` text naming the command that carries the interview on; a word may
+    name an answer, e.g. ``carried_on_by("signup", "{kind}")`` → ``!signup mentee``."""
+    return lambda ctx, data: ctx._(
+        "Put aside with your answers so far; {command} carries on where you stopped.",
+        command=ctx.command(*(w.format(**data) for w in words)),
+    )
+
+
 @dataclass(frozen=True)
 class Flow:
     name: str
@@ -61,8 +72,13 @@ class Flow:
     #: whose mentee has no mentor any more), asked before each answer; None while it is open
     closed: Callable[["Context", dict[str, Any]], str | None] | None = None
     #: how a question is asked again after an answer that does not fit it, with the fields
-    #: {n}, {total}, {question}, {cancel} (default: the question as first asked)
+    #: {n}, {total}, {question}, {cancel}, {later} (default: the question as first asked)
     reask: str | None = None
+    #: what the person is told when they put it aside with ``!later``: what happens next (which
+    #: command carries it on), given the answers so far
+    later: Callable[["Context", dict[str, Any]], str] = lambda ctx, data: ctx._(
+        "Put aside with your answers so far; the command that started it carries on where you stopped."
+    )
 
     def step(self, name: str) -> Step:
         for step in self.steps:
@@ -103,9 +119,15 @@ class Openings:
     loaded: dict[int, "Conversation"]
     new: list[dict[str, Any]] = field(default_factory=list)
 
+    #: (member, flow) of every interview opened: one of that kind put aside is replaced
+    opened: list[tuple[int, str]] = field(default_factory=list)
+
     def write(self, ctx: "Context") -> None:
         ctx.repos.conversations.insert_many(self.new)
         self.new.clear()
+        for name in {flow for _, flow in self.opened}:
+            ctx.repos.aside.drop((m for m, flow in self.opened if flow == name), name)
+        self.opened.clear()
 
 
 #: where a new interview keeps the one it paused (flow, step, answers, platform) until it ends
@@ -126,13 +148,19 @@ class Conversations:
         first = flow.first(data)
         if first is None:
             raise ValueError(f"flow {name} has no steps")
+        ctx.repos.aside.drop([member.pk], name)  # a new one replaces the one put aside
+        return self._begin(ctx, member, flow, first.name, platform, data)
+
+    def _begin(self, ctx: "Context", member: "Member", flow: Flow, step: str, platform: str, data: dict[str, Any]) -> str:
+        """Put ``member`` at ``step`` of ``flow``, pausing another interview they are in; the
+        question (after a line saying what was paused)."""
         note = None
         open_ = ctx.repos.conversations.get(member.pk)
-        if open_ is not None and open_.flow != name and open_.flow in self.engine.flows and not self._expired(open_, ctx.now):
+        if open_ is not None and open_.flow != flow.name and open_.flow in self.engine.flows and not self._expired(open_, ctx.now):
             data[PAUSED] = {"flow": open_.flow, "step": open_.step, "data": dict(open_.data), "platform": open_.platform}
             note = ctx._("I've paused your {title}; it carries on when this one is done.", title=ctx._(self.engine.flows[open_.flow].title))
-        ctx.repos.conversations.start(member.pk, name, first.name, platform, data, ctx.now)
-        question = self.question(flow, first.name, ctx, data)
+        ctx.repos.conversations.start(member.pk, flow.name, step, platform, data, ctx.now)
+        question = self.question(flow, step, ctx, data)
         return f"{note}\n{question}" if note else question
 
     def open(
@@ -146,7 +174,10 @@ class Conversations:
             raise ValueError(f"flow {name} has no steps")
         if openings is None:
             ctx.repos.conversations.reopen(member_id, name, first.name, platform, data, ctx.now)
-        elif member_id in openings.loaded:
+            ctx.repos.aside.drop([member_id], name)
+            return
+        openings.opened.append((member_id, name))
+        if member_id in openings.loaded:
             ctx.repos.conversations.reopen(member_id, name, first.name, platform, data, ctx.now, openings.loaded[member_id])
         else:
             openings.new.append(dict(
@@ -164,6 +195,46 @@ class Conversations:
         told = ctx._(flow.cancelled, prefix=ctx.prefix) if flow else ctx._("Stopped.")
         resumed = self._resume(ctx, member, conv.data.get(PAUSED))
         return f"{told}\n{resumed}" if resumed else told
+
+    def later(self, ctx: "Context", member: "Member") -> str | None:
+        """Put the interview ``member`` is in aside (``!later``): kept with its answers until the
+        command that started it carries it on. What they are told (with the question of an
+        interview it had paused, which carries on); None when nothing was open."""
+        conv = ctx.repos.conversations.get(member.pk)
+        if conv is None or conv.flow not in self.engine.flows:
+            return None
+        flow, data = self.engine.flows[conv.flow], dict(conv.data)
+        paused = data.pop(PAUSED, None)
+        ctx.repos.conversations.end(member.pk)
+        if self._expired(conv, ctx.now):
+            return None
+        told = flow.closed(ctx, data) if flow.closed is not None else None
+        if told is None:
+            ctx.repos.aside.put(conv, data, ctx.now)
+            told = flow.later(ctx, data)
+        resumed = self._resume(ctx, member, paused)
+        return f"{told}\n{resumed}" if resumed else told
+
+    def resume_aside(
+        self, ctx: "Context", member: "Member", name: str, platform: str, same: dict[str, Any]
+    ) -> tuple[dict[str, Any], str] | None:
+        """Carry on interview ``name`` that ``member`` put aside, when its answers agree with
+        ``same`` (a sign-up's kind, a check-in's date): (its answers, its question), or None.
+        One that expires is dropped once ``[bot] interview_timeout`` has passed since."""
+        row = ctx.repos.aside.get(member.pk, name)
+        flow = self.engine.flows.get(name)
+        if row is None or flow is None or any(row.data.get(k) != v for k, v in same.items()):
+            return None
+        ctx.repos.aside.forget(row)
+        if self._too_old(flow, row.put_aside_at, ctx.now):
+            return None
+        return dict(row.data), self._begin(ctx, member, flow, row.step, platform, dict(row.data))
+
+    def reopen_aside(self, ctx: "Context", row: "AsideInterview", platform: str) -> "Conversation":
+        """Put an interview set aside back in place without asking (the caller's message asks:
+        a check-in's reminder)."""
+        ctx.repos.aside.forget(row)
+        return ctx.repos.conversations.start(row.member_id, row.flow, row.step, platform, dict(row.data), ctx.now)
 
     def _resume(self, ctx: "Context", member: "Member", paused: dict[str, Any] | None) -> str | None:
         """Reopen a paused interview where it stopped; its question, or None. Nothing paused:
@@ -193,8 +264,12 @@ class Conversations:
 
     def _expired(self, conv: "Conversation", now: datetime) -> bool:
         flow = self.engine.flows.get(conv.flow)
+        return flow is not None and self._too_old(flow, conv.updated_at, now)
+
+    def _too_old(self, flow: Flow, since: datetime, now: datetime) -> bool:
+        """Has ``flow``, untouched since ``since``, ended on its own (``[bot] interview_timeout``)?"""
         limit = self.engine.settings.bot.interview_timeout_span
-        return flow is not None and flow.expires and limit is not None and now - conv.updated_at > limit
+        return flow.expires and limit is not None and now - since > limit
 
     def question(self, flow: Flow, step_name: str, ctx: "Context", data: dict[str, Any]) -> str:
         n, total = flow.position(step_name, data)
@@ -206,7 +281,7 @@ class Conversations:
             return self.question(flow, step_name, ctx, data)
         n, total = flow.position(step_name, data)
         question = flow.step(step_name).prompt(ctx, data)
-        return ctx._(flow.reask, n=n, total=total, question=question, cancel=ctx.command("cancel"))
+        return ctx._(flow.reask, n=n, total=total, question=question, cancel=ctx.command("cancel"), later=ctx.command("later"))
 
     async def answer(self, ctx: "Context", text: str) -> None:
         """A plain DM: the answer to the interview's current question, if there is one."""

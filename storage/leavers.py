@@ -35,7 +35,7 @@ ERASED = "(erased)"
 
 #: (table, column): rows that are the person's own and go with them (deleted by the cascade)
 OWN = frozenset({
-    ("identity", "member_id"), ("member_role", "member_id"), ("conversation", "member_id"),
+    ("identity", "member_id"), ("member_role", "member_id"), ("conversation", "member_id"), ("aside_interview", "member_id"),
     ("link_code", "member_id"), ("dashboard_link", "member_id"), ("outbox", "member_id"),
     ("checkin_plan", "member_id"), ("checkin_digest", "member_id"), ("away_period", "member_id"),
     ("oh_notice", "member_id"), ("certificate", "member_id"),

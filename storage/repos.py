@@ -19,6 +19,7 @@ from sqlalchemy.orm import aliased
 from sqlmodel import Session, SQLModel, col, select
 
 from storage.assessments import AssessmentRepo
+from storage.aside import AsideInterview, AsideRepo
 from storage.certificates import CertificateRepo
 from storage.checkins import CheckinRepo
 from storage.dashboard import DashboardLinkRepo
@@ -202,6 +203,7 @@ class MemberRepo:
                 self.db.add(MemberRole(member_id=keep.pk, role=role.role, granted_by=role.granted_by, granted_at=role.granted_at))
             self.db.delete(role)
         self.db.exec(delete(Conversation).where(col(Conversation.member_id) == gone.pk))
+        self.db.exec(delete(AsideInterview).where(col(AsideInterview.member_id) == gone.pk))
         self.db.flush()
         for table in SQLModel.metadata.sorted_tables:
             for fk in table.foreign_keys:
@@ -494,6 +496,7 @@ class Repos:
         self.rounds = RoundRepo(db)
         self.signups = SignupRepo(db)
         self.conversations = ConversationRepo(db)
+        self.aside = AsideRepo(db)
         self.links = LinkRepo(db)
         self.outbox = OutboxRepo(db)
         self.events = EventRepo(db)

@@ -235,6 +235,9 @@ def _tell(ctx: Context, assessment: Assessment, subject: str) -> None:
         )
 
 
+#: what is told when the interview stops (!cancel) or is put aside (!later): each answer is stored as it comes
+SAVED_AS_GIVEN = N_("Paused; every answer you gave is saved. The same {prefix}assess command carries on where you stopped.")
+
 ASSESS = Flow(
     name=FLOW,
     steps=(
@@ -247,7 +250,8 @@ ASSESS = Flow(
         ),
     ),
     finish=_finish,
-    cancelled=N_("Paused; every answer you gave is saved. The same {prefix}assess command carries on where you stopped."),
+    cancelled=SAVED_AS_GIVEN,
+    later=lambda ctx, data: ctx._(SAVED_AS_GIVEN, prefix=ctx.prefix),
 )
 
 

@@ -1,4 +1,4 @@
-"""Commands every bot needs: help, cancel, identity linking, roles, whoami."""
+"""Commands every bot needs: help, cancel, later, identity linking, roles, whoami."""
 
 from __future__ import annotations
 
@@ -58,6 +58,12 @@ async def cancel(ctx: Context) -> str:
     """Leave the interview; one it had paused carries on (the conversations decide)."""
     told = ctx.cancel_flow()
     return told if told is not None else ctx._("There is nothing to cancel.")
+
+
+async def later(ctx: Context) -> str:
+    """Put the interview aside, kept with its answers; the interview says what carries it on."""
+    told = ctx.later_flow()
+    return told if told is not None else ctx._("You're not in the middle of any of my questions, so there is nothing to put aside.")
 
 
 # ---------------------------------------------------------------------------- linking
@@ -197,6 +203,14 @@ FEATURE = Feature(
             handler=cancel,
             private=True,
             examples=(Example("!cancel", r"nothing to cancel"),),
+        ),
+        CommandSpec(
+            ("later",),
+            N_("put the interview you are in aside, with your answers, to carry on later"),
+            roles=("member",),
+            handler=later,
+            private=True,
+            examples=(Example("!later", r"nothing to put aside"),),
         ),
         CommandSpec(
             ("link",),

@@ -142,6 +142,7 @@ def _end_checkin_interview(ctx: Context, mentee: Member) -> None:
     conv = ctx.repos.conversations.get(mentee.pk)
     if conv is not None and conv.flow in (CHECKIN_FLOW, CHECKIN_EDIT_FLOW):
         ctx.repos.conversations.end(mentee.pk)
+    ctx.repos.aside.drop([mentee.pk], CHECKIN_FLOW)
     row = ctx.repos.checkins.open_for(mentee.pk)
     if row is not None:
         row.status, row.closed_at = MISSED, ctx.now

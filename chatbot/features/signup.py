@@ -18,7 +18,7 @@ from chatbot.features.matchmaking.pairs import capacity_freed
 from chatbot.features.languages import language_name, language_names, parse_languages
 from chatbot.features.rounds import OPEN_EXAMPLE, current_round, signup_round, today
 from chatbot.features.zones import parse_zone
-from chatbot.flows import Flow, Step
+from chatbot.flows import Flow, Step, carried_on_by
 from chatbot.i18n import ENGLISH, N_, Language
 from storage.tables import Member, Signup
 
@@ -179,6 +179,7 @@ SIGNUP = Flow(
     finish=lambda ctx, data: _finish_signup(ctx, data),
     title=N_("sign-up"),
     cancelled=N_("Sign-up stopped; nothing was recorded. Start again any time with {prefix}signup."),
+    later=carried_on_by("signup", "{kind}"),
 )
 
 #: what is said of a sign-up of each kind (the kinds are command words: !signup mentee)
@@ -270,7 +271,7 @@ async def signup(ctx: Context, kind: str) -> str | None:
     for s in ctx.repos.signups.of(member.pk, rnd.pk, kind):
         if s.status == "active":
             raise ActionError(ctx._(ALREADY_AS[kind], round=rnd.name, profile=ctx.command("profile"), set=ctx.command("profile", "set")))
-    going = ctx.continue_flow("signup")
+    going = ctx.continue_flow("signup", kind=kind, round_id=rnd.id)
     if going is not None and going.get("kind") == kind:  # asked again mid-way: go on, do not start over
         return ctx._(GOING_ON_AS[kind], cancel=ctx.command("cancel"))
     known = [f for f, v in (("timezone", member.timezone), ("languages", member.languages), ("focus", member.role_focus)) if v]
@@ -390,12 +391,17 @@ async def profile_set(ctx: Context, field: str, value: str) -> str:
 
 
 def _correct_interview(ctx: Context, member: Member, field: str) -> None:
-    """A field set mid-interview replaces the interview's answer, which would undo it at the end."""
-    conv = ctx.repos.conversations.get(member.id) if member.id is not None else None
+    """A field set mid-interview (or with the interview put aside) replaces the interview's answer,
+    which would undo it at the end."""
+    conv = ctx.repos.conversations.get(member.pk)
     value = {"timezone": member.timezone, "languages": member.languages, "focus": member.role_focus}.get(field)
     if conv is not None and conv.flow == SIGNUP.name and field in conv.data and value is not None:
         conv.data = {**conv.data, field: value}
         ctx.repos.conversations.save(conv, ctx.now)
+    aside = ctx.repos.aside.get(member.pk, SIGNUP.name)
+    if aside is not None and field in aside.data and value is not None:
+        aside.data = {**aside.data, field: value}
+        ctx.repos.aside.save(aside)
 
 
 async def withdraw(ctx: Context, confirm: str | None) -> str:

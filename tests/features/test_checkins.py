@@ -215,7 +215,7 @@ async def test_question_by_question_with_a_wrong_rating_asked_again(bot):
     assert await bot.say("alice", "nothing") == ["(4/4) How is it going, from 1 (badly) to 5 (great)?"]
     out = await bot.say("alice", "great")
     assert out == ["Please answer with a number from 1 (badly) to 5 (great).\nThis is check-in question 4 of 4: "
-                   "How is it going, from 1 (badly) to 5 (great)? Answer it, or send !cancel to answer later."]
+                   "How is it going, from 1 (badly) to 5 (great)? Answer it, or send !later to answer later (!cancel stops)."]
     assert (await bot.say("alice", "5"))[0].startswith("Thanks, saved!")
     [checkin] = checkins_of(bot)
     assert checkin.answers == ["fixed the flaky test", "review the patch", "nothing", "5"]

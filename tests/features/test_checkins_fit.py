@@ -14,11 +14,14 @@ from chatbot.config import embedded_default
 from chatbot.features.checkins.answers import check_answer, is_greeting
 from chatbot.i18n import ENGLISH, Languages
 from tests.harness import Bot
-from tests.features.test_checkins import SUNDAY, bot, checkins_of, paired_db, paired_templates, run_until, utc  # noqa: F401 - fixtures
+from sqlmodel import Session, select
+
+from storage.aside import AsideInterview
+from tests.features.test_checkins import SUNDAY, bot, checkins_of, paired_db, paired_templates, run_until, start, utc  # noqa: F401 - fixtures
 
 DONE = ["done", "done", "What did you do since last time?"]
 PLAN = ["next", "plan", "What will you do next?"]
-QUESTION_1 = "This is check-in question 1 of 4: What did you do since last time? Answer it, or send !cancel to answer later."
+QUESTION_1 = "This is check-in question 1 of 4: What did you do since last time? Answer it, or send !later to answer later (!cancel stops)."
 
 
 async def test_a_question_back_is_not_an_answer_and_the_question_is_asked_again(bot):
@@ -71,6 +74,58 @@ async def test_assess_during_a_check_in_pauses_it_and_scores_never_reach_the_che
     assert "Back to your check-in:\n(2/4) What will you do next?" in out
     assert (await bot.say("alice", "4"))[0].startswith("A number alone does not say")
     assert checkins_of(bot)[0].answers == []
+
+
+PUT_ASIDE = "Put aside with your answers so far; !checkin carries on where you stopped, and your check-in stays open until the next one."
+
+
+def asides(bot: Bot) -> list[AsideInterview]:
+    with Session(bot.app.database) as s:
+        return list(s.exec(select(AsideInterview)))
+
+
+async def test_later_puts_the_check_in_aside_and_checkin_carries_on_at_the_same_question(bot):
+    await run_until(bot, utc(2027, 1, 4, 9, 30))
+    await bot.say("alice", "fixed the flaky test")
+    assert await bot.say("alice", "!later") == [PUT_ASIDE]
+    assert (await bot.say("alice", "review the patch"))[0].startswith("I'm not waiting for an answer from you right now.")
+    out = await bot.say("alice", "!checkin")
+    assert out == ["Your check-in for Mon 4 Jan 10:00, where you left off:\n(2/4) What will you do next?"]
+    assert asides(bot) == []
+    await bot.say("alice", "review the patch")
+    await bot.say("alice", "none")
+    assert (await bot.say("alice", "4"))[0].startswith("Thanks, saved!")
+    assert checkins_of(bot)[0].answers == ["fixed the flaky test", "review the patch", "none", "4"]
+
+
+async def test_a_check_in_put_aside_is_asked_again_at_its_reminder_where_it_stopped(tmp_path, paired_db):  # noqa: F811
+    bot = await start(tmp_path, paired_db, checkins={"reminder_after": "3h"})
+    try:
+        await run_until(bot, utc(2027, 1, 4, 9, 30))
+        await bot.say("alice", "fixed the flaky test")
+        assert await bot.say("alice", "!later") == [PUT_ASIDE]
+        await run_until(bot, utc(2027, 1, 4, 12, 30))
+        reminder = bot.dm("alice")[-1]
+        assert reminder.startswith("Reminder: your check-in for Mon 4 Jan 10:00 is still open")
+        assert reminder.endswith("Reply here; I'm waiting for your answer to: What will you do next?")
+        assert await bot.say("alice", "review the patch") == ["(3/4) Is anything blocking you? (or: none)"]
+    finally:
+        await bot.stop()
+
+
+async def test_the_next_prompt_replaces_a_check_in_put_aside(tmp_path, paired_db):  # noqa: F811
+    bot = await start(tmp_path, paired_db, checkins={"reminder_after": "off"})
+    try:
+        await run_until(bot, utc(2027, 1, 4, 9, 30))
+        await bot.say("alice", "fixed the flaky test")
+        await bot.say("alice", "!later")
+        assert len(asides(bot)) == 1
+        await run_until(bot, utc(2027, 1, 7, 9, 30))  # Thursday's prompt
+        assert asides(bot) == []
+        assert await bot.say("alice", "thursday's work") == ["(2/4) What will you do next?"]
+        assert [c.status for c in checkins_of(bot)] == ["missed", "prompted"]
+    finally:
+        await bot.stop()
 
 
 @pytest.mark.parametrize("text,code", [("Bonjour !", "fr"), ("hola", "es"), ("Olá?", "pt"), ("hi there", "en"), ("hello again", "en")])

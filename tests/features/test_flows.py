@@ -1,6 +1,6 @@
 """Interviews as people use them: a second interview pauses the first instead of swallowing its
-answers, an interview nobody answered for days stops taking messages as answers, and a command
-is never an answer."""
+answers, an interview nobody answered for days stops taking messages as answers, a command
+is never an answer, and ``!later`` puts one aside."""
 
 from __future__ import annotations
 
@@ -118,5 +118,22 @@ async def test_a_command_during_an_interview_is_a_command_and_the_question_waits
         (answer,) = await bot.say("ana", "!whoami")
         assert answer.startswith("You are ana")
         assert await bot.say("ana", "teal") == ["(2/2) Which number?"]
+    finally:
+        await bot.stop()
+
+
+async def test_later_puts_an_interview_aside_and_one_it_had_paused_carries_on(tmp_path):
+    bot = await start(tmp_path)
+    try:
+        assert await bot.say("ana", "!later") == ["You're not in the middle of any of my questions, so there is nothing to put aside."]
+        await bot.say("ana", "!quiz")
+        await bot.say("ana", "green")
+        await bot.say("ana", "!survey")
+        out = await bot.say("ana", "!later")
+        assert out == [
+            "Put aside with your answers so far; the command that started it carries on where you stopped.\n"
+            "Back to your quiz:\n(2/2) Which number?"
+        ]
+        assert await bot.say("ana", "7") == ["Quiz saved: green 7."]
     finally:
         await bot.stop()

@@ -35,6 +35,7 @@ SPECS = sorted((s for f in all_features() for s in f.commands), key=lambda s: s.
 POLICY = {
     "help": ("anyone",),
     "cancel": ("member",),
+    "later": ("member",),
     "link": ("member",),
     "role grant": ("coordinator",),
     "role revoke": ("coordinator",),

@@ -9,6 +9,7 @@ from sqlmodel import Session, select
 
 from chatbot.cli import main
 from chatbot.features.privacy import data_file
+from storage.aside import AsideInterview
 from storage.repos import Repos
 from storage.tables import Member, OutboxMessage
 from tests.harness import START, Bot
@@ -154,3 +155,17 @@ async def test_an_erasure_keeps_the_rounds_session_counts_and_says_what_stays(bo
     assert after[0] == "2027 Q1: 3 sessions, 2h30m in all. With people who have left the programme: 2 sessions, 1h30m."
     assert after[1].startswith("bob: 1 session, 1h")  # the pair that is left, by name
     assert "In all: 3 sessions, 2h30m." in (await bot.say("you", "!session list"))[0]
+
+
+async def test_an_interview_put_aside_is_in_the_export_and_goes_with_the_erasure(bot):
+    await bot.say("you", '!round open "2027 Q1" 2027-01-01 2027-03-31')
+    await bot.say("alice", "!signup mentee")
+    await bot.say("alice", "Europe/Berlin")
+    await bot.say("alice", "!later")
+    [aside] = capture_export(bot, "alice")["records"]["aside_interview"]
+    assert (aside["flow"], aside["step"], aside["data"]["timezone"]) == ("signup", "languages", "Europe/Berlin")
+    code = re.search(r"!mydata delete ([A-Z2-9]{6})", (await bot.say("alice", "!mydata delete"))[0])
+    assert code
+    await bot.say("alice", f"!mydata delete {code[1]}")
+    with Session(bot.app.database) as s:
+        assert s.exec(select(AsideInterview)).all() == []

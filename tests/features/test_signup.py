@@ -243,3 +243,44 @@ async def test_profile_mid_interview_shows_the_answers_already_given(bot):
     assert shown.startswith("alice: timezone Europe/Berlin; languages English, German; focus ?")
     # the profile was a command, not an answer: the interview still waits at question 3
     assert (await bot.say("alice", "1"))[0].startswith("(4/6)")
+
+
+async def test_a_sign_up_put_aside_with_later_carries_on_with_its_answers_kept(bot):
+    """!later keeps the answers; the same !signup mentee goes on at the question it stopped at."""
+    await bot.say("you", OPEN)
+    await bot.say("alice", "!signup mentee")
+    await bot.say("alice", "Europe/Berlin")
+    await bot.say("alice", "en, german")
+    assert await bot.say("alice", "!later") == ["Put aside with your answers so far; !signup mentee carries on where you stopped."]
+    assert (await bot.say("alice", "1"))[0].startswith("I'm not waiting for an answer from you right now.")
+    again = (await bot.say("alice", "!signup mentee"))[0].splitlines()
+    assert again[0] == "You're in the middle of signing up as a mentee; here is where you were (!cancel stops)."
+    assert again[1].startswith("(3/6)")
+    for answer in MENTEE_ANSWERS[2:]:
+        await bot.say("alice", answer)
+    [s] = signups(bot)
+    assert (s.kind, s.goal) == ("mentee", "Land my first patch in core")
+    assert "timezone Europe/Berlin; languages English, German" in bot.dm("alice")[-1]
+
+
+async def test_a_sign_up_put_aside_keeps_a_profile_change_made_meanwhile(bot):
+    await bot.say("you", OPEN)
+    await bot.say("alice", "!signup mentee")
+    await bot.say("alice", "Europe/Berlin")
+    await bot.say("alice", "!later")
+    await bot.say("alice", "!profile set timezone Asia/Kolkata")
+    assert (await bot.say("alice", "!signup mentee"))[0].splitlines()[1].startswith("(2/6) Which languages")
+    for answer in MENTEE_ANSWERS[1:]:
+        await bot.say("alice", answer)
+    assert "timezone Asia/Kolkata" in bot.dm("alice")[-1]
+
+
+async def test_a_sign_up_of_the_other_kind_starts_afresh_and_replaces_the_one_put_aside(bot):
+    """One interview of a kind waits aside: a mentor sign-up is not the mentee one carried on."""
+    await bot.say("you", OPEN)
+    await bot.say("alice", "!signup mentee")
+    await bot.say("alice", "Europe/Berlin")
+    await bot.say("alice", "!later")
+    first = (await bot.say("alice", "!signup mentor"))[0].splitlines()
+    assert first[0].startswith("Welcome! A few questions to sign you up as a mentor")
+    assert first[1].startswith("(1/6) Which timezone")

@@ -275,7 +275,11 @@ CHECKIN = Flow(
     title=N_("check-in"),
     expires=False,  # it closes at the next prompt instead, or when the mentee has no mentor any more
     closed=lambda ctx, data: _closed(ctx, data),
-    reask=N_("This is check-in question {n} of {total}: {question} Answer it, or send {cancel} to answer later."),
+    reask=N_("This is check-in question {n} of {total}: {question} Answer it, or send {later} to answer later ({cancel} stops)."),
+    later=lambda ctx, data: ctx._(
+        "Put aside with your answers so far; {command} carries on where you stopped, and your check-in stays open until the next one.",
+        command=ctx.command("checkin"),
+    ),
 )
 
 
@@ -306,6 +310,7 @@ CHECKIN_EDIT = Flow(
     ),
     finish=_finish_edit,
     cancelled=N_("Nothing was changed."),
+    later=lambda ctx, data: ctx._("Nothing was changed; {command} corrects your check-in whenever you like.", command=ctx.command("checkin", "edit")),
 )
 
 
@@ -325,6 +330,8 @@ async def checkin(ctx: Context, answer: str | None) -> str:
     row = ctx.repos.checkins.open_for(me.pk)
     lang = ctx.language
     if row is not None:
+        if not answer and ctx.resume_aside(FLOW, due=row.due_at.isoformat()) is not None:  # put aside with !later
+            return ctx._("Your check-in for {when}, where you left off:", when=when(row.due_at, me, lang))
         due, questions = row.due_at, row.questions
         intro = ctx._("Your check-in for {when}:", when=when(row.due_at, me, lang))
     else:

@@ -37,6 +37,7 @@ from chatbot.domain.recurrence import (
     occurrences,
     previous_occurrence,
 )
+from storage.aside import AsideInterview
 from storage.checkins import MISSED, PROMPTED, SKIPPED, Checkin, CheckinPlan
 from storage.tables import Conversation, Member, PlatformIdentity
 
@@ -302,6 +303,7 @@ def _remind(ctx: Context) -> int:
     ids = [m.id for _, m in due if m.id is not None]
     batch = _load(ctx, ids, None)
     plans = repo.plans_of(ids)
+    asides = ctx.repos.aside.of(ids, FLOW)
     for row, member in due:
         row.reminded_at = ctx.now
         repo.save(row)
@@ -310,22 +312,14 @@ def _remind(ctx: Context) -> int:
             continue
         schedule = schedule_of(ctx, plans.get(member.pk), member)
         until = next_prompt(ctx, schedule, row.due_at)
-        conv = batch.conversations.get(member.pk)
         lang = ctx.language_of(member)
         lines = [
             lang._(
                 "Reminder: your check-in for {when} is still open; answers count until {until}.",
                 when=when(row.due_at, member, lang), until=when_zoned(until, member, lang),
-            )
+            ),
+            *_asking(ctx, member.id, row, batch.conversations.get(member.id), asides.get(member.id), ident.platform, batch, lang),
         ]
-        if conv is None or (conv.flow == FLOW and conv.data.get("due") != row.due_at.isoformat()):
-            open_interview(ctx, member.pk, FLOW, ident.platform, {"due": row.due_at.isoformat(), "questions": row.questions}, batch)
-            lines.append(lang._("Reply here with your answers:"))
-            lines += numbered_questions(ctx, row.questions, lang)
-        elif conv.flow == FLOW:
-            lines.append(lang._("Reply here; I'm waiting for your answer to: {question}", question=question_in(ctx, row.questions[int(conv.step[1:])], lang)))
-        else:
-            lines.append(lang._("Send {command} to answer it.", command=ctx.command("checkin")))
         ctx.queue_dm(
             member.pk,
             DirectMessage(
@@ -335,6 +329,23 @@ def _remind(ctx: Context) -> int:
         )
     batch.write(ctx)
     return len(due)
+
+
+def _asking(
+    ctx: Context, member_id: int, row: Checkin, conv: Conversation | None, aside: AsideInterview | None, platform: str,
+    batch: _Batch, lang: Language,
+) -> list[str]:
+    """How a reminder asks: every question, the one the interview waits at (a check-in put aside
+    with !later comes back where it stopped), or the command to send after another interview."""
+    due = row.due_at.isoformat()
+    if conv is None and aside is not None and aside.data.get("due") == due:
+        conv = ctx.reopen_aside(aside, platform)
+    if conv is None or (conv.flow == FLOW and conv.data.get("due") != due):
+        open_interview(ctx, member_id, FLOW, platform, {"due": due, "questions": row.questions}, batch)
+        return [lang._("Reply here with your answers:"), *numbered_questions(ctx, row.questions, lang)]
+    if conv.flow == FLOW:
+        return [lang._("Reply here; I'm waiting for your answer to: {question}", question=question_in(ctx, row.questions[int(conv.step[1:])], lang))]
+    return [lang._("Send {command} to answer it.", command=ctx.command("checkin"))]
 
 
 # ---------------------------------------------------------------------------- digests

@@ -19,7 +19,7 @@ from chatbot.features.feedback.answers import (
     parse_all,
     parse_step,
 )
-from chatbot.flows import Flow, Step
+from chatbot.flows import Flow, Step, carried_on_by
 from chatbot.i18n import N_, Language
 from chatbot.wording import sentences
 from chatbot.people import local_date
@@ -169,6 +169,7 @@ FEEDBACK = Flow(
     finish=_finish,
     cancelled=N_("Stopped. Nothing was saved; {prefix}feedback starts again while the feedback is open."),
     title=N_("feedback"),
+    later=carried_on_by("feedback"),
     #: open until the window's deadline, not the usual interview timeout
     expires=False,
 )
