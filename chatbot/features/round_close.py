@@ -18,7 +18,8 @@ from datetime import datetime, timedelta
 
 from chatbot.commands import ActionError, CommandSpec, Example, format_minutes
 from chatbot.context import Context, Feature, Job
-from chatbot.features.assessments import FINAL_CHECK_DAYS, summarise
+from chatbot.features.assessment_report import summarise
+from chatbot.features.assessments import FINAL_CHECK_DAYS
 from chatbot.features.checkins.prompts import EDIT_FLOW as CHECKIN_EDIT_FLOW, FLOW as CHECKIN_FLOW
 from chatbot.features.matchmaking import PAIRED
 from chatbot.features.rounds import ROUND_ARG, OPEN_EXAMPLE, closed_on, mentees_count, named_round, today

@@ -12,7 +12,7 @@ from adapters.console import MemoryAdapter
 from chatbot.config import embedded_default
 from chatbot.events import Delivery, Form, Outbound
 from chatbot.features import assessments as feature
-from chatbot.features.assessments import render_report, wrapped
+from chatbot.features.assessment_report import render_report, wrapped
 from chatbot.domain.skills import load_catalogue, scale_help
 from storage.assessments import Assessment, AssessmentRepo, Rating
 from storage.tables import Member
