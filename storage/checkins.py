@@ -105,6 +105,7 @@ _ELIGIBLE = (
     )
 )
 _DIGEST_READERS = select(CheckinDigest.member_id).where(col(CheckinDigest.member_id).in_(bindparam("ids", expanding=True)))
+_NEXT_DIGEST = core_select(func.min(CheckinDigest.next_at))
 #: the next plan due and the oldest prompt not reminded yet (both indexed), in one statement
 _NEXT_DUTIES = core_select(
     core_select(func.min(CheckinPlan.next_due_at)).scalar_subquery(),
@@ -155,6 +156,10 @@ class CheckinRepo:
         self.s.flush()  # the plans and prompts of this tick count
         plan_at, prompted_at = self.s.connection().execute(_NEXT_DUTIES).one()
         return plan_at, prompted_at
+
+    def next_digest_at(self) -> datetime | None:
+        """When the next digest falls due (indexed)."""
+        return self.s.connection().execute(_NEXT_DIGEST).scalar()
 
     def follow_new_timezones(self, now: datetime) -> None:
         """Plans computed in a timezone their mentee no longer has fall due now."""

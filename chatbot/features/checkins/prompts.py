@@ -400,7 +400,8 @@ async def run_digests(ctx: Context) -> None:
     """Each digest reader, at their local digest time, gets what their mentees did since the last one."""
     repo = ctx.repos.checkins
     due = repo.digests_due(ctx.now, ctx.settings.checkins.batch)
-    if not due:
+    if not due:  # new readers come with a command, which wakes the job
+        ctx.quiet_until(repo.next_digest_at() or ctx.now + NO_PLAN_REST)
         return
     mentees = repo.mentees_of([m.id for _, m in due if m.id is not None])
     ids = {x.id for group in mentees.values() for x in group if x.id is not None}
