@@ -49,7 +49,7 @@ async def measure(ticks: int, profile: bool) -> None:
         for _ in range(ticks):
             bot.clock.advance(timedelta(hours=1))
             w, c = time.perf_counter(), time.process_time()
-            awake = engine._awake_jobs() if hasattr(engine, "_awake_jobs") else engine.jobs  # as run_due
+            awake = await engine._awake_jobs() if hasattr(engine, "_awake_jobs") else engine.jobs  # as run_due
             wall["(which jobs are awake)"] += time.perf_counter() - w
             cpu["(which jobs are awake)"] += time.process_time() - c
             for job in awake:

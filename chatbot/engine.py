@@ -505,14 +505,16 @@ class Engine:
         long fan-out never delays another job's duty (an office hour opening on time) by more
         than one batch. With a ``budget`` (seconds) no new round of batches starts once it is
         spent: the next tick goes on, and ticks never overlap."""
-        await self._run_batches(self._awake_jobs(), None if budget is None else time.monotonic() + budget)
+        await self._run_batches(await self._awake_jobs(), None if budget is None else time.monotonic() + budget)
         self.senders.poke()
 
-    def _awake_jobs(self) -> list[Job]:
+    async def _awake_jobs(self) -> list[Job]:
         """The jobs not resting now (see ``chatbot.rests``); a message another process recorded
-        since the last tick wakes them all."""
-        with Session(self.db) as session:
-            self.rests.note_last_recorded(Repos(session).outbox.last_recorded())
+        since the last tick wakes them all. (Under the lock: SQLite's transactions begin as a
+        writer's, and another unit of work may be between two awaits.)"""
+        async with self.lock:
+            with Session(self.db) as session:
+                self.rests.note_last_recorded(Repos(session).outbox.last_recorded())
         now = self.clock.now()
         return [job for job in self.jobs if not self.rests.resting(job.name, now)]
 
