@@ -7,7 +7,7 @@ with one open round, a pair and an office-hour schedule, then the clock moves an
 for a few days; each job's batch is timed on its own (wall and CPU), and a cProfile of the idle
 ticks names where the time goes.
 
-    python bench/bench_idle_tick.py [--ticks 200] [--profile]
+    python bench/bench_idle_tick.py [--ticks 200] [--step-seconds 3600] [--profile]
 """
 
 from __future__ import annotations
@@ -38,7 +38,7 @@ async def seeded(folder: Path) -> Bot:
     return bot
 
 
-async def measure(ticks: int, profile: bool) -> None:
+async def measure(ticks: int, profile: bool, step: timedelta) -> None:
     with tempfile.TemporaryDirectory() as folder:
         bot = await seeded(Path(folder))
         engine = bot.engine
@@ -47,7 +47,7 @@ async def measure(ticks: int, profile: bool) -> None:
         prof = cProfile.Profile() if profile else None
         t_wall, t_cpu = time.perf_counter(), time.process_time()
         for _ in range(ticks):
-            bot.clock.advance(timedelta(hours=1))
+            bot.clock.advance(step)
             w, c = time.perf_counter(), time.process_time()
             awake = await engine._awake_jobs() if hasattr(engine, "_awake_jobs") else engine.jobs  # as run_due
             wall["(which jobs are awake)"] += time.perf_counter() - w
@@ -63,7 +63,7 @@ async def measure(ticks: int, profile: bool) -> None:
                 cpu[job.name] += time.process_time() - c
             await bot.settle()
         total_wall, total_cpu = time.perf_counter() - t_wall, time.process_time() - t_cpu
-        print(f"load average {os.getloadavg()[0]:.2f}; {ticks} ticks an hour apart, {len(engine.jobs)} jobs")
+        print(f"load average {os.getloadavg()[0]:.2f}; {ticks} ticks {step} apart, {len(engine.jobs)} jobs")
         print(f"{'job':<24} {'wall ms/tick':>12} {'cpu ms/tick':>12}")
         for name in sorted(wall, key=lambda n: -cpu[n]):
             print(f"{name:<24} {1000 * wall[name] / ticks:12.2f} {1000 * cpu[name] / ticks:12.2f}")
@@ -77,8 +77,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--ticks", type=int, default=200)
     parser.add_argument("--profile", action="store_true")
+    parser.add_argument("--step-seconds", type=float, default=3600, help="fake time between ticks (the bot: 30)")
     args = parser.parse_args()
-    asyncio.run(measure(args.ticks, args.profile))
+    asyncio.run(measure(args.ticks, args.profile, timedelta(seconds=args.step_seconds)))
 
 
 if __name__ == "__main__":
