@@ -92,6 +92,8 @@ class Context:
     bulk: bool = False
     #: the messages as the engine recorded them in the outbox, for the senders
     recorded: list["Pending"] = field(default_factory=list)
+    #: a scheduled job found nothing due before this time (``quiet_until``)
+    quiet: datetime | None = None
 
     # -- the bot's configuration and declarations ----------------------------------------------
 
@@ -225,6 +227,12 @@ class Context:
             return False
         self.repos.kv.set("every", name, self.now.isoformat())
         return True
+
+    def quiet_until(self, when: datetime) -> None:
+        """For a job that looked at everything: nothing of it falls due before ``when`` unless
+        the rows it read change. Its ticks are skipped until then, or until somebody does
+        something (``chatbot.rests``). The earliest of several calls counts."""
+        self.quiet = when if self.quiet is None else min(self.quiet, when)
 
     def scrub_after_commit(self) -> None:
         """Fold deleted text out of the database files once this unit of work commits."""

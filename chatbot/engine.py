@@ -58,6 +58,7 @@ from chatbot.flows import Conversations, Flow
 from chatbot.i18n import N_, Language, Languages
 from chatbot.people import find_member
 from chatbot.replies import finish_reply, reply_for
+from chatbot.rests import Rests
 from storage.repos import Repos
 from storage.tables import Member
 
@@ -105,6 +106,8 @@ class Engine:
         self.elsewhere: frozenset[str] = frozenset()
         #: the one writer lock: event groups, job batches and the senders' bookkeeping
         self.lock = asyncio.Lock()
+        #: jobs that found nothing due before a time, skipped by the ticks until then
+        self.rests = Rests()
         self.senders = Senders(database, clock, self.lock, self._refused)
         self.conversations = Conversations(self)
         self.languages = Languages(settings.bot.language, settings.bot.locale_dir)
@@ -278,6 +281,7 @@ class Engine:
                         answers = sum(1 for p in ctx.recorded if _answers(p, ctx.event_id))
                     answered.append((done, Handled(answers)))
                 db.commit()
+        self.rests.wake_all()  # a person did something: every job looks again
         for fn in after_commit:
             fn()
         self.senders.push(recorded)
@@ -482,6 +486,7 @@ class Engine:
                             feature.on_undeliverable(ctx, member, platform)
                 recorded = self._record_in(ctx)
                 db.commit()
+        self.rests.wake_all()
         self.senders.push(recorded)
 
     async def flush_outbox(self, timeout: float = 10.0) -> bool:
@@ -498,8 +503,18 @@ class Engine:
         long fan-out never delays another job's duty (an office hour opening on time) by more
         than one batch. With a ``budget`` (seconds) no new round of batches starts once it is
         spent: the next tick goes on, and ticks never overlap."""
-        await self._run_batches(self.jobs, None if budget is None else time.monotonic() + budget)
+        await self._run_batches(await self._awake_jobs(), None if budget is None else time.monotonic() + budget)
         self.senders.poke()
+
+    async def _awake_jobs(self) -> list[Job]:
+        """The jobs not resting now (see ``chatbot.rests``); a message another process recorded
+        since the last tick wakes them all. (Under the lock: SQLite's transactions begin as a
+        writer's, and another unit of work may be between two awaits.)"""
+        async with self.lock:
+            with Session(self.database) as db:
+                self.rests.note_last_recorded(Repos(db).outbox.last_recorded())
+        now = self.clock.now()
+        return [job for job in self.jobs if not self.rests.resting(job.name, now)]
 
     async def run_job(self, name: str) -> None:
         await self._run_batches([next(j for j in self.jobs if j.name == name)])
@@ -526,14 +541,24 @@ class Engine:
                     more = await job.run(ctx)
                     recorded = self._record_in(ctx)
                     db.commit()
+                    self._rest_after(job, ctx, bool(more) or bool(recorded))
                     for fn in ctx.after_commit:
                         fn()
                 except Exception:
+                    self.rests.rest(job.name, now, None)
                     db.rollback()
                     log.exception("job %s failed; it will run again at the next tick", job.name)
                     return False
         self.senders.push(recorded)
         return bool(more)
+
+    def _rest_after(self, job: Job, ctx: Context, busy: bool) -> None:
+        """A job that did something wakes every job (its messages and rows may matter to them);
+        one that found nothing rests until the time it gave, if any."""
+        if busy:
+            self.rests.wake_all()
+        else:
+            self.rests.rest(job.name, ctx.now, ctx.quiet)
 
     # ------------------------------------------------------------------ lifecycle
 

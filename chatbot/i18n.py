@@ -129,9 +129,21 @@ def _fill(text: str, source: str, fields: dict[str, Any]) -> str:
         return source.format_map(_Fields(fields))
 
 
-def _read_catalog(path: Path) -> NullTranslations:
+def _read_catalog(path: Path, *, to_change: bool = False) -> NullTranslations:
+    """The catalog at ``path``: one object shared by every engine of the process, unless the
+    caller changes it (``to_change``: a community's catalog gets a fallback set)."""
     stat = path.stat()
-    return Translations(fp=BytesIO(_compiled(str(path), stat.st_mtime_ns, stat.st_size)), domain=DOMAIN)
+    version = (str(path), stat.st_mtime_ns, stat.st_size)
+    return _translations(*version) if to_change else _shared(*version)
+
+
+def _translations(path: str, mtime_ns: int, size: int) -> NullTranslations:
+    return Translations(fp=BytesIO(_compiled(path, mtime_ns, size)), domain=DOMAIN)
+
+
+#: reading the compiled bytes into a catalog took a hundredth of a second a catalog, three at
+#: every engine's start: read once per version of the file, as ``_compiled`` compiles it
+_shared = lru_cache(maxsize=64)(_translations)
 
 
 @lru_cache(maxsize=64)
@@ -173,8 +185,8 @@ class Languages:
                 except (UnknownLocaleError, ValueError):
                     log.warning("%s: '%s' is not a language code Babel knows; skipped", po, code)
                     continue
-                translations = _read_catalog(po)
                 shipped = self._by_code.get(code)
+                translations = _read_catalog(po, to_change=shipped is not None)
                 if shipped is not None:  # a community's catalog overrides some texts; the rest as shipped
                     translations.add_fallback(shipped.translations)
                 self._by_code[code] = Language(code, translations)

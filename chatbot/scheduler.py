@@ -41,7 +41,10 @@ class Scheduler:
     async def _tick(self) -> None:
         try:
             if self.lock is not None and not self.lock.hold():
-                return  # another process ticks; this one tries again at its next tick
+                # another process ticks; this one tries again at its next tick, and its jobs'
+                # rests are forgotten (the other process's jobs change what they read)
+                self.engine.rests.wake_all()
+                return
             # most of the interval: a long fan-out goes on at the next tick rather than
             # overlapping it (APScheduler would skip that tick with a warning)
             await self.engine.run_due(budget=0.8 * self.tick_seconds)

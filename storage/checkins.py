@@ -17,7 +17,7 @@ from collections import defaultdict
 from datetime import datetime
 from typing import Any, Iterable, Optional
 
-from sqlalchemy import JSON, Column, Index, UniqueConstraint, bindparam, delete, func, insert, or_, update
+from sqlalchemy import JSON, Column, Index, UniqueConstraint, bindparam, delete, func, insert, or_, select as core_select, update
 from sqlmodel import Field, Session, SQLModel, col, select
 
 from storage.keyed import by_key
@@ -106,6 +106,14 @@ _ELIGIBLE = (
     )
 )
 _DIGEST_READERS = select(CheckinDigest.member_id).where(col(CheckinDigest.member_id).in_(bindparam("ids", expanding=True)))
+_NEXT_DIGEST = core_select(func.min(CheckinDigest.next_at))
+#: the next plan due and the oldest prompt not reminded yet (both indexed), in one statement
+_NEXT_DUTIES = core_select(
+    core_select(func.min(CheckinPlan.next_due_at)).scalar_subquery(),
+    core_select(func.min(Checkin.prompted_at))
+    .where(Checkin.status == PROMPTED, col(Checkin.reminded_at).is_(None))
+    .scalar_subquery(),
+)
 
 
 class CheckinRepo:
@@ -142,6 +150,17 @@ class CheckinRepo:
             .limit(limit)
         )
         return list(self.db.exec(stmt).all())  # type: ignore[arg-type]
+
+    def next_duties(self) -> tuple[datetime | None, datetime | None]:
+        """When the next plan falls due, and when the oldest open prompt not reminded yet was
+        sent: what an idle tick needs to know when the job has work again."""
+        self.db.flush()  # the plans and prompts of this tick count
+        plan_at, prompted_at = self.db.connection().execute(_NEXT_DUTIES).one()
+        return plan_at, prompted_at
+
+    def next_digest_at(self) -> datetime | None:
+        """When the next digest falls due (indexed)."""
+        return self.db.connection().execute(_NEXT_DIGEST).scalar()
 
     def follow_new_timezones(self, now: datetime) -> None:
         """Plans computed in a timezone their mentee no longer has fall due now."""

@@ -21,6 +21,7 @@ from __future__ import annotations
 import logging
 import sqlite3
 import time
+from functools import cache
 from pathlib import Path
 from typing import Iterable
 
@@ -132,14 +133,38 @@ def upgrade(engine: Engine) -> None:
     connection already in a transaction and neither begins nor commits one of its own (see
     migrations/env.py), so the read, every migration and the version stamp commit together."""
     from alembic import command
+
+    cfg = _alembic_config()
+    with engine.begin() as conn:  # SQLite: the "begin" listener makes this BEGIN IMMEDIATE
+        _lock_for_migrations(conn)
+        if _at_heads(conn):
+            return
+        cfg.attributes["connection"] = conn
+        command.upgrade(cfg, "heads")
+
+
+def _alembic_config():  # noqa: ANN202 - alembic's Config, imported late
     from alembic.config import Config
 
     cfg = Config()
     cfg.set_main_option("script_location", str(MIGRATIONS))
-    with engine.begin() as conn:  # SQLite: the "begin" listener makes this BEGIN IMMEDIATE
-        _lock_for_migrations(conn)
-        cfg.attributes["connection"] = conn
-        command.upgrade(cfg, "heads")
+    return cfg
+
+
+@cache
+def _heads() -> frozenset[str]:
+    """The newest revision of every branch, read from the migration scripts once a process
+    (loading them all took most of a start-up: a twentieth of a second at every start)."""
+    from alembic.script import ScriptDirectory
+
+    return frozenset(ScriptDirectory.from_config(_alembic_config()).get_heads())
+
+
+def _at_heads(conn: Connection) -> bool:
+    """Is the database at every head already (so the upgrade has nothing to do)?"""
+    from alembic.runtime.migration import MigrationContext
+
+    return frozenset(MigrationContext.configure(conn).get_current_heads()) == _heads()
 
 
 #: whoever holds it runs the scheduler's tick (PostgreSQL; see chatbot/tick_lock.py)

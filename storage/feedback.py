@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Iterable, Optional
 
-from sqlalchemy import Index, UniqueConstraint, delete, func, or_
+from sqlalchemy import Index, UniqueConstraint, delete, func, or_, select as core_select
 from sqlmodel import Field, Session, SQLModel, col, select
 
 from storage.mentorship import Pair
@@ -92,6 +92,21 @@ class AnswerRate:
 class FeedbackRates:
     mentor: AnswerRate
     mentee: AnswerRate
+
+
+def _earliest(column: object, *where: object) -> object:
+    """The earliest ``column`` of the unanswered requests matching ``where``, as a subquery."""
+    unanswered = col(FeedbackRequest.answered_at).is_(None)
+    return core_select(func.min(column)).where(unanswered, *where).scalar_subquery()  # type: ignore[arg-type]
+
+
+#: an idle tick's question: the next hour to ask, the oldest questions not reminded, the next
+#: deadline not reported (requests not answered, whatever their pair: an ended one only wakes early)
+_NEXT_DUTIES = core_select(
+    _earliest(FeedbackRequest.due_at, col(FeedbackRequest.asked_at).is_(None)),
+    _earliest(FeedbackRequest.asked_at, col(FeedbackRequest.asked_at).is_not(None), col(FeedbackRequest.reminded_at).is_(None)),
+    _earliest(FeedbackRequest.deadline_at, col(FeedbackRequest.missing_alerted_at).is_(None)),
+)
 
 
 class FeedbackRepo:
@@ -187,6 +202,13 @@ class FeedbackRepo:
         return {a.request_id: a for a in self.db.exec(select(FeedbackAnswer).where(col(FeedbackAnswer.request_id).in_(ids)))}
 
     # -- alerts ----------------------------------------------------------------------------
+
+    def next_duties(self) -> tuple[datetime | None, datetime | None, datetime | None]:
+        """Of the requests not answered: the earliest hour to ask one not asked, the earliest
+        asking of one not reminded, the earliest deadline not reported (one statement)."""
+        self.db.flush()  # what this tick planned and stamped counts
+        ask_at, asked_at, deadline_at = self.db.connection().execute(_NEXT_DUTIES).one()
+        return ask_at, asked_at, deadline_at
 
     def missing_after_deadline(self, now: datetime) -> list[FeedbackRequest]:
         """Unanswered past the deadline and not yet reported to the coordinators."""

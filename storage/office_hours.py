@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Optional
 
-from sqlalchemy import Index, UniqueConstraint, bindparam, delete, func
+from sqlalchemy import Index, UniqueConstraint, bindparam, delete, func, select as core_select
 from sqlmodel import Field, Session, SQLModel, col, select
 
 from storage.stored import Stored
@@ -144,6 +144,11 @@ def _of_person(stmt: Any, platform: str, member_id: int | None, nick: str) -> An
 # The statements of every `!q join`, `!q leave` and line shown, built once (bound values at run
 # time): building them cost more than running them. ORM statements, so the session flushes
 # what a handler changed before they read.
+_FIRST_LEFT = (
+    core_select(func.min(OhEntry.left_at))
+    .join(OfficeHour, col(OfficeHour.id) == col(OhEntry.session_id))
+    .where(col(OfficeHour.closed_at).is_(None), OhEntry.status == "waiting")
+)
 _OPEN_SESSION = select(OfficeHour).where(
     OfficeHour.platform == bindparam("platform"), OfficeHour.channel == bindparam("channel"), col(OfficeHour.closed_at).is_(None)
 )
@@ -278,6 +283,11 @@ class OfficeHoursRepo:
         if session_id is not None:
             stmt = stmt.where(OhEntry.session_id == session_id)
         return list(self.db.exec(stmt.order_by(col(OhEntry.session_id), col(OhEntry.seq))))
+
+    def first_left_at(self) -> datetime | None:
+        """When the earliest leaver still waiting in an open queue left (for the job's rest)."""
+        self.db.flush()
+        return self.db.connection().execute(_FIRST_LEFT).scalar()
 
     def add_entry(self, entry: OhEntry, waiting: list[OhEntry] | None = None) -> OhEntry:
         """Put ``entry`` at the end of the line (``waiting``: the line, when the caller has it)."""

@@ -53,6 +53,7 @@ _CLAIM = (
     .returning(_T.c.id)
 )
 
+_LAST_RECORDED = core_select(func.max(_T.c.id))
 _EXISTING_KEYS = core_select(_T.c.key).where(_T.c.key.in_(bindparam("keys", expanding=True)))
 #: many rows in one statement (SQLAlchemy's "insertmanyvalues"); the ids come back with their
 #: keys, which are unique, so their order does not matter
@@ -99,6 +100,11 @@ class OutboxRepo:
 
     def get(self, msg_id: int) -> OutboxMessage | None:
         return self.db.get(OutboxMessage, msg_id)
+
+    def last_recorded(self) -> int | None:
+        """The newest message's id: it moves whenever any process records a message (an answer
+        to a command, say), so a tick can tell that something was done since the last one."""
+        return self.db.connection().execute(_LAST_RECORDED).scalar()
 
     def by_keys(self, keys: Iterable[str]) -> dict[str, OutboxMessage]:
         wanted = list(set(keys))

@@ -14,7 +14,7 @@ from datetime import date, datetime
 from functools import lru_cache
 from typing import Any, Iterable, Sequence
 
-from sqlalchemy import bindparam, delete, exists, false, func, insert, literal, union_all, update
+from sqlalchemy import bindparam, delete, exists, false, func, insert, literal, select as core_select, union_all, update
 from sqlalchemy.orm import aliased
 from sqlmodel import Session, SQLModel, col, select
 
@@ -64,6 +64,7 @@ _IDENTITIES = (
 _NOT_CLOSED = select(Round).where(Round.status == "open")
 _NOT_CLOSED_IN_ORDER = _NOT_CLOSED.order_by(col(Round.starts_on))
 _PE = ProcessedEvent.__table__  # type: ignore[attr-defined]
+_OLDEST_EVENT = core_select(func.min(ProcessedEvent.handled_at))
 #: the event's row, inserted only when it is not there yet: one statement, which says if it was
 _FIRST_TIME = insert(_PE).from_select(
     ["platform", "event_id", "handled_at"],
@@ -458,6 +459,11 @@ class EventRepo:
         """Record the event; False when it was handled before (one statement)."""
         result = self.db.connection().execute(_FIRST_TIME, {"platform": platform, "event_id": event_id, "now": now})
         return result.first() is not None
+
+    def oldest(self) -> datetime | None:
+        """When the oldest remembered event was handled (indexed): nothing to forget before it
+        is a week old."""
+        return self.db.connection().execute(_OLDEST_EVENT).scalar()
 
     def forget_before(self, cutoff: datetime) -> int:
         result = self.db.exec(delete(ProcessedEvent).where(col(ProcessedEvent.handled_at) < cutoff))  # type: ignore[call-overload]

@@ -17,14 +17,14 @@ reassignment notice, but the notices to mentors and mentees carry only the date.
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime, time, timedelta, timezone
 
 from chatbot.commands import Arg, CommandSpec, Example, UsageError
 from chatbot.context import Context, Feature, Job
 from chatbot.i18n import N_, Language
 from chatbot.wording import sentences
 from chatbot.features.matchmaking import PAIRED
-from chatbot.people import away_now, local_date, named, told_text, zone_name
+from chatbot.people import away_now, local_date, named, told_text, zone_name, zone_of
 from chatbot.people import coordinators as programme_coordinators
 from storage.mentorship import Pair
 from storage.progress import AwayPeriod
@@ -220,9 +220,17 @@ async def back(ctx: Context) -> str:
 
 async def return_when_due(ctx: Context) -> None:
     """End every absence whose last day has passed where the member lives."""
+    ctx.quiet_until(ctx.now + timedelta(days=1))  # a new absence comes with a command, which wakes the job
     for member in ctx.repos.away.members_away():
         if member.away_until is not None and member.away_until < local_date(member, ctx.now):
             _end_absence(ctx, member, "date passed")
+        elif member.away_until is not None:
+            ctx.quiet_until(_day_after(member, member.away_until))
+
+
+def _day_after(member: Member, last: date) -> datetime:
+    """When the day after ``last`` begins where the member lives."""
+    return datetime.combine(last + timedelta(days=1), time.min, zone_of(member)).astimezone(timezone.utc)
 
 
 FEATURE = Feature(

@@ -176,9 +176,15 @@ async def whoami(ctx: Context) -> str:
 # ---------------------------------------------------------------------------- housekeeping
 
 
+#: how long a handled event's id is remembered, to drop a replay of it
+EVENTS_KEPT = timedelta(days=7)
+
+
 async def forget_old_events(ctx: Context) -> None:
     """Replays older than a week cannot happen; keep the de-duplication table small."""
-    ctx.repos.events.forget_before(ctx.now - timedelta(days=7))
+    ctx.repos.events.forget_before(ctx.now - EVENTS_KEPT)
+    oldest = ctx.repos.events.oldest()  # new events come with people, who wake the job
+    ctx.quiet_until(oldest + EVENTS_KEPT if oldest is not None else ctx.now + EVENTS_KEPT)
 
 
 ROLE_ARG = Arg("role", choices=GRANTABLE_ROLES, help=N_("the role"))

@@ -22,7 +22,7 @@ from chatbot.features.assessment_report import summarise
 from chatbot.features.assessments import FINAL_CHECK_DAYS
 from chatbot.features.checkins.prompts import EDIT_FLOW as CHECKIN_EDIT_FLOW, FLOW as CHECKIN_FLOW
 from chatbot.features.matchmaking import PAIRED
-from chatbot.features.rounds import ROUND_ARG, OPEN_EXAMPLE, closed_on, mentees_count, named_round, today
+from chatbot.features.rounds import ROUND_ARG, OPEN_EXAMPLE, closed_on, mentees_count, named_round, today, tomorrow_starts
 from chatbot.i18n import N_, Language
 from chatbot.people import coordinators
 from storage.checkins import MISSED
@@ -207,6 +207,7 @@ async def close_when_due(ctx: Context) -> None:
     if not ctx.due_every("round-close", CHECK_EVERY):
         return
     day = today(ctx)
+    ctx.quiet_until(tomorrow_starts(ctx))  # what is due follows the date and the rounds
     for rnd in ctx.repos.rounds.ending_by(day - timedelta(days=1)):
         close_round(ctx, rnd)
         for person in coordinators(ctx):

@@ -15,7 +15,7 @@ Which round a command is about:
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import date, datetime, time, timedelta, timezone
 
 from chatbot.commands import ActionError, Arg, CommandSpec, Example, Invalid, UsageError, parse_date
 from chatbot.context import Context, Feature
@@ -25,6 +25,12 @@ from storage.tables import Member, Round
 def today(ctx: Context) -> date:
     """The day rounds are counted in (UTC, as their dates are stored)."""
     return ctx.now.date()
+
+
+def tomorrow_starts(ctx: Context) -> datetime:
+    """When :func:`today` next changes (the next UTC midnight): a job whose duties follow the
+    date rests until then (``Context.quiet_until``)."""
+    return datetime.combine(today(ctx) + timedelta(days=1), time.min, timezone.utc)
 
 
 def current_round(ctx: Context) -> Round:

@@ -47,6 +47,8 @@ CATCH_UP = 14
 #: how often plans are compared with their mentees' timezones, so that a mentee who moved gets the
 #: next prompt at the new local time (one UPDATE, but a scan of every plan: not at every tick)
 ZONE_CHECK_EVERY = timedelta(minutes=10)
+#: how long the job rests when no mentee has a plan (a new pair comes with a command, which wakes it)
+NO_PLAN_REST = timedelta(days=1)
 _TICK = timedelta(microseconds=1)
 #: check-ins a digest lists; the rest are counted
 DIGEST_SHOWN = 30
@@ -142,7 +144,8 @@ async def run_checkins(ctx: Context) -> bool:
     cfg, repo = ctx.settings.checkins, ctx.repos.checkins
     marks = repo.marks()
     _follow_config(ctx, marks.get("default"))
-    if ctx.due_every("checkins-timezones", ZONE_CHECK_EVERY):
+    zones = ctx.due_every("checkins-timezones", ZONE_CHECK_EVERY)
+    if zones:
         ctx.repos.checkins.follow_new_timezones(ctx.now)
     planned = _plan_new_pairs(ctx, int(marks.get("pair_mark", 0)))
     due = repo.due_plans(ctx.now, cfg.batch)
@@ -154,8 +157,27 @@ async def run_checkins(ctx: Context) -> bool:
             _advance(ctx, plan, member, batch)
             repo.save(plan)
         batch.write(ctx)
-    reminded = _remind(ctx)
+    # only once the timezones were followed (a move may bring a prompt forward) may the job rest
+    plan_at, prompted_at = repo.next_duties() if zones else (None, None)
+    reminded = _remind(ctx) if not zones or _reminder_due(ctx, prompted_at) else 0
+    if zones:
+        _rest_until_next_duty(ctx, plan_at, prompted_at)
     return cfg.batch in (planned, len(due), reminded)
+
+
+def _reminder_due(ctx: Context, prompted_at: datetime | None) -> bool:
+    """Is a reminder due, given when the oldest prompt not reminded yet went (``next_duties``)?"""
+    after = reminder_after(ctx)
+    return bool(after) and prompted_at is not None and prompted_at + after <= ctx.now
+
+
+def _rest_until_next_duty(ctx: Context, plan_at: datetime | None, prompted_at: datetime | None) -> None:
+    """Nothing is due before the next plan or the next reminder (new pairs come with a
+    command, which wakes the job): the ticks until then skip the job (``Context.quiet_until``)."""
+    after = reminder_after(ctx)
+    if prompted_at is not None and after:
+        ctx.quiet_until(prompted_at + after)
+    ctx.quiet_until(plan_at or ctx.now + NO_PLAN_REST)
 
 
 def _follow_config(ctx: Context, seen: str | None) -> None:
@@ -385,7 +407,8 @@ async def run_digests(ctx: Context) -> None:
     """Each digest reader, at their local digest time, gets what their mentees did since the last one."""
     repo = ctx.repos.checkins
     due = repo.digests_due(ctx.now, ctx.settings.checkins.batch)
-    if not due:
+    if not due:  # new readers come with a command, which wakes the job
+        ctx.quiet_until(repo.next_digest_at() or ctx.now + NO_PLAN_REST)
         return
     mentees = repo.mentees_of([m.id for _, m in due if m.id is not None])
     ids = {x.id for group in mentees.values() for x in group if x.id is not None}

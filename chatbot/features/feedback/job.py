@@ -21,6 +21,7 @@ from chatbot.events import Button, Form
 from chatbot.features.checkins.schedule import when_zoned
 from chatbot.features.feedback.alerts import alert_coordinators
 from chatbot.features.feedback.dates import dated_windows, local_instant, windows_of
+from chatbot.features.rounds import tomorrow_starts
 from chatbot.features.feedback.interview import (
     FLOW,
     STEP_NAMES,
@@ -54,12 +55,26 @@ async def run_feedback(ctx: Context) -> bool:
     cfg = ctx.settings.feedback
     if not cfg.enabled:
         return False
-    if ctx.due_every("feedback-plan", PLAN_EVERY):
+    planned = ctx.due_every("feedback-plan", PLAN_EVERY)
+    if planned:
         plan_requests(ctx)
     asked = _ask(ctx)
     reminded = _remind(ctx)
     alert_coordinators(ctx)
+    if planned:  # only when the requests are planned for now may the job rest
+        _rest_until_next_duty(ctx)
     return cfg.batch in (asked, reminded)
+
+
+def _rest_until_next_duty(ctx: Context) -> None:
+    """Nothing is due before the next hour to ask, reminder, deadline, or date (windows and
+    absences follow it); answers and new pairs come with a command, which wakes the job."""
+    ask_at, asked_at, deadline_at = ctx.repos.feedback.next_duties()
+    after = parse_span_setting(ctx.settings.feedback.reminder_after)
+    ctx.quiet_until(tomorrow_starts(ctx))
+    for at in (ask_at, deadline_at, asked_at + after if asked_at is not None and after else None):
+        if at is not None:
+            ctx.quiet_until(at)
 
 
 def plan_requests(ctx: Context) -> int:

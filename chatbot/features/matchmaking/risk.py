@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from datetime import datetime, time, timedelta, timezone
 
 from chatbot.context import Context
-from chatbot.features.rounds import chosen_round, today
+from chatbot.features.rounds import chosen_round, today, tomorrow_starts
 from chatbot.i18n import Language
 from chatbot.people import away_on, coordinators
 from storage.mentorship import Pair
@@ -42,15 +42,19 @@ def pairs_at_risk(ctx: Context, rnd: Round) -> list[Risk]:
             continue  # nobody expects sessions while either side is away
         logged = last_session.get((a.mentor_id, a.mentee_id))
         heard = a.mentee_seen or a.created_at
-        if logged is None and heard <= a.created_at and ctx.now - a.created_at >= timedelta(days=prog.intro_days):
-            found[a.pair_id] = ("intro", a.created_at)
-            continue
+        if logged is None and heard <= a.created_at:
+            if ctx.now - a.created_at >= timedelta(days=prog.intro_days):
+                found[a.pair_id] = ("intro", a.created_at)
+                continue
+            ctx.quiet_until(a.created_at + timedelta(days=prog.intro_days))
         # the days someone was away are not silence: count from the latest return (an absence
         # whose last day passed but which the away job has not closed yet counts as ended)
         ends = [datetime.combine(u + timedelta(days=1), time.min, timezone.utc) for u in (a.mentor_away_until, a.mentee_away_until) if u]
         activity = max(a.created_at, logged or a.created_at, a.back_at or a.created_at, *ends)
         if ctx.now - activity >= timedelta(days=prog.silence_days):
             found[a.pair_id] = ("silent", activity)
+        else:
+            ctx.quiet_until(activity + timedelta(days=prog.silence_days))
     if not found:
         return []
     return [Risk(pair, mentee, mentor, *found[pair.pk]) for pair, mentee, mentor in ctx.repos.pairs.with_people(found)]
@@ -90,7 +94,12 @@ async def notice_silence(ctx: Context) -> None:
     Hourly: see ``RISK_CHECK_EVERY``. The coordinators and the messages sent already are read
     once for all pairs, so a long list of stuck pairs costs no query per pair."""
     rnd = ctx.repos.rounds.running(today(ctx))
-    if rnd is None or not ctx.due_every("pair-silence", RISK_CHECK_EVERY):
+    if rnd is not None and not ctx.due_every("pair-silence", RISK_CHECK_EVERY):
+        return
+    # what follows the date (the running round, who is away) and each pair's coming risk,
+    # noted by pairs_at_risk, are when something can next be due
+    ctx.quiet_until(tomorrow_starts(ctx))
+    if rnd is None:
         return
     escalate = timedelta(days=ctx.settings.programme.escalate_days)
     risks = [(r, f"{r.kind}:{r.pair.id}:{r.since.date()}") for r in pairs_at_risk(ctx, rnd)]
@@ -116,6 +125,8 @@ async def notice_silence(ctx: Context) -> None:
                 ), key=f"nudge:{episode}")
         elif ctx.now - nudged.created_at >= escalate:
             due.append((risk, episode, nudged))
+        else:
+            ctx.quiet_until(nudged.created_at + escalate)
     if not due:
         return
     _escalate(ctx, due, {episode for _, episode in risks})

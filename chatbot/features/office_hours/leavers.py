@@ -127,10 +127,14 @@ def _tell_leaver(ctx: Context, entry: OhEntry) -> None:
 async def expire_leavers(ctx: Context, *, end: End, nearly_up: NearlyUp) -> None:
     """The scheduled job: lines lose their expired leavers on time (``!q`` shows, and wait
     estimates count, only people who may still be called), and whoever moved up is told."""
-    for session_id in dict.fromkeys(e.session_id for e in remove_expired(ctx, end)):
+    gone = remove_expired(ctx, end)
+    for session_id in dict.fromkeys(e.session_id for e in gone):
         hour = ctx.repos.office_hours.get_hour(session_id)
         if hour is not None:
             nearly_up(ctx, hour)
+    if not gone:  # the next leaver's grace ends first; people leaving come as events, which wake the job
+        left_at = ctx.repos.office_hours.first_left_at()
+        ctx.quiet_until(left_at + grace(ctx) if left_at is not None else ctx.now + timedelta(days=1))
 
 
 def _untold(ctx: Context, session_id: int) -> list[dict[str, str]]:
