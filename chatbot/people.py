@@ -13,6 +13,7 @@ from zoneinfo import ZoneInfo
 
 from chatbot.commands import CommandSpec, UsageError
 from chatbot.i18n import ENGLISH, N_, Language
+from storage.repos import readable_display
 from storage.tables import Member
 
 if TYPE_CHECKING:
@@ -59,6 +60,18 @@ def coordinators(ctx: Context, exclude: Member | None = None) -> list[Member]:
 
 
 # ---------------------------------------------------------------------------- how a person is written
+
+
+def is_asker(ctx: Context, member: Member) -> bool:
+    """Whether ``member`` is the person the answer goes to (then it says "you", not their handle)."""
+    return ctx.member is not None and ctx.member.id == member.id
+
+
+def listed_name(display: str, member: Member | None) -> str:
+    """How a person is written in a public list (an office-hours line, a host's notice): their
+    display name as people read it, or their handle where that name looks like somebody's id
+    (a Matrix name "@coord:localhost" is not listed as if it were the coordinator)."""
+    return readable_display(display) or (member.handle if member is not None else display)
 
 
 def named(member: Member) -> str:

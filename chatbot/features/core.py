@@ -8,6 +8,7 @@ from chatbot.commands import GRANTABLE_ROLES, ActionError, Arg, CommandSpec, Exa
 from chatbot.context import Context, Feature, Job
 from chatbot.features.roles_ahead import Account, grant_ahead, person_or_account, revoke_ahead, waiting_line
 from chatbot.i18n import N_
+from chatbot.people import is_asker
 from storage.tables import Member
 
 # ---------------------------------------------------------------------------- help
@@ -135,8 +136,13 @@ async def role_grant(ctx: Context, who: str, role: str) -> str:
     if isinstance(person, Account):
         return grant_ahead(ctx, person, role)
     by = ctx.member.id if ctx.member else None
+    you = is_asker(ctx, person)
     if not ctx.repos.roles.grant(person.pk, role, by, ctx.now):
+        if you:
+            return ctx._("You already have the {role} role.", role=role)
         return ctx._("{who} already has the {role} role.", who=person.handle, role=role)
+    if you:
+        return ctx._("You are now {role}.", role=role)
     return ctx._("{who} is now {role}.", who=person.handle, role=role)
 
 
@@ -146,10 +152,22 @@ async def role_revoke(ctx: Context, who: str, role: str) -> str:
     if isinstance(person, Account):
         return revoke_ahead(ctx, person, role)
     if not ctx.repos.roles.revoke(person.pk, role):
-        if role == "admin":
-            return ctx._("{who} is not an admin by role (admins listed in the config file stay admins).", who=person.handle)
-        return ctx._("{who} does not have the {role} role.", who=person.handle, role=role)
+        return _not_revoked(ctx, person, role)
+    if is_asker(ctx, person):
+        return ctx._("You are no longer {role}.", role=role)
     return ctx._("{who} is no longer {role}.", who=person.handle, role=role)
+
+
+def _not_revoked(ctx: Context, person: Member, role: str) -> str:
+    """Why a role was not taken away, to the asker in the second person when it is theirs."""
+    you = is_asker(ctx, person)
+    if role == "admin":
+        if you:
+            return ctx._("You are not an admin by role (admins listed in the config file stay admins).")
+        return ctx._("{who} is not an admin by role (admins listed in the config file stay admins).", who=person.handle)
+    if you:
+        return ctx._("You do not have the {role} role.", role=role)
+    return ctx._("{who} does not have the {role} role.", who=person.handle, role=role)
 
 
 async def role_list(ctx: Context, role: str) -> str:

@@ -106,6 +106,20 @@ async def test_nobody_but_admins_and_coordinators_grants_roles(bot):
     assert "who is missing" in (await bot.say("alice", "!role grant"))[0]
 
 
+async def test_you_is_not_an_admin_by_role_is_said_to_you_in_the_second_person(bot):
+    """Issue 22, item 16: the console's admin "you" read "you is not an admin by role" and
+    "you already has the host role" about themself."""
+    assert await bot.say("you", "!role revoke you admin") == [
+        "You are not an admin by role (admins listed in the config file stay admins)."]
+    assert await bot.say("you", "!role grant you host") == ["You are now host."]
+    assert await bot.say("you", "!role grant you host") == ["You already have the host role."]
+    assert await bot.say("you", "!role revoke you host") == ["You are no longer host."]
+    assert await bot.say("you", "!role revoke you host") == ["You do not have the host role."]
+    await bot.say("alice", "!help")
+    assert await bot.say("you", "!role revoke alice admin") == [
+        "alice is not an admin by role (admins listed in the config file stay admins)."]
+
+
 async def test_private_replies_said_in_a_channel_go_to_a_dm_and_the_room_is_told(bot):
     await bot.say("alice", "!whoami", channel="#general")
     assert bot.channel("#general") == ["alice: I've sent you the answer in a private message."]

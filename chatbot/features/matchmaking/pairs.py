@@ -11,7 +11,7 @@ from chatbot.commands import ActionError
 from chatbot.context import Context
 from chatbot.features.rounds import current_round, signed_up_round
 from chatbot.i18n import N_
-from chatbot.people import is_away
+from chatbot.people import is_asker, is_away
 from storage.mentorship import Pair
 from storage.tables import Member, Round, Signup
 
@@ -23,16 +23,11 @@ def capacity_freed(ctx: Context, round_id: int) -> None:
     waiting_list.capacity_freed(ctx, round_id)
 
 
-def _is_asker(ctx: Context, member: Member) -> bool:
-    """Whether ``member`` is the person the answer goes to (then it says "you")."""
-    return ctx.member is not None and ctx.member.id == member.id
-
-
 def active_signup(ctx: Context, member: Member, rnd: Round, kind: str) -> Signup:
     for s in ctx.repos.signups.of(member.pk, rnd.pk, kind):
         if s.status == "active":
             return s
-    if _is_asker(ctx, member):
+    if is_asker(ctx, member):
         if kind == "mentor":
             raise ActionError(ctx._("You are not signed up as a mentor in {round}.", round=rnd.name))
         raise ActionError(ctx._("You are not signed up as a mentee in {round}.", round=rnd.name))
@@ -82,7 +77,7 @@ def load_of(ctx: Context, rnd: Round, mentor: Member, signup: Signup) -> tuple[i
 
 
 def _at_capacity(ctx: Context, mentor: Member, load: int, capacity: int) -> str:
-    if _is_asker(ctx, mentor):
+    if is_asker(ctx, mentor):
         return ctx.ngettext("You are at capacity ({load} of {n} mentee).", "You are at capacity ({load} of {n} mentees).",
                             capacity, load=ctx.language.number(load))
     return ctx.ngettext(
@@ -99,7 +94,7 @@ def make_pair(ctx: Context, rnd: Round, mentee: Member, mentor: Member, kind: st
     today = ctx.now.date()
     mentee_signup = active_signup(ctx, mentee, rnd, "mentee")
     mentor_signup = active_signup(ctx, mentor, rnd, "mentor")
-    you = _is_asker(ctx, mentor)
+    you = is_asker(ctx, mentor)
     if mentee.id == mentor.id:
         raise ActionError(ctx._("Nobody mentors themselves."))
     if not set(mentee_signup.tracks) & set(mentor_signup.tracks):
