@@ -108,10 +108,14 @@ def handle_source(account: str, display: str) -> str:
     display name as people read it (markup removed), unless it is empty or looks like an id,
     then their own account's name (a Matrix id's localpart), so nobody is listed under a name
     that imitates someone else's."""
+    return readable_display(display) or account.lstrip("@").split(":")[0] or account
+
+
+def readable_display(display: str) -> str | None:
+    """A display name as people read it (markup removed, on one line), or None when it is empty
+    or looks like an id (``@coord:localhost``, ``<@123>``, ``#room``): such a name imitates."""
     shown = " ".join(_MARKUP.sub("", display).split())
-    if shown and not _LOOKS_LIKE_AN_ID.search(shown):
-        return shown
-    return account.lstrip("@").split(":")[0] or account
+    return shown if shown and not _LOOKS_LIKE_AN_ID.search(shown) else None
 
 
 class MemberRepo:

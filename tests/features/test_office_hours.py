@@ -774,3 +774,19 @@ async def test_oh_say_reaches_everyone_in_line_by_dm_or_else_in_one_channel_line
 async def test_oh_say_with_nobody_in_line(bot):
     await open_with(bot, "hana")
     assert await say(bot, "hana", "!oh say we close early today") == ["hana: Nobody is in line to tell."]
+
+
+async def test_a_display_name_that_imitates_an_id_is_listed_in_line_by_handle(bot):
+    """Issue 22, item 15: a Matrix display name "@coord:localhost" was listed publicly in the
+    queue as "@coord:localhost", looking like the coordinator. Lists show the handle."""
+    await open_with(bot, "hana")
+    adapter = bot.adapters["console"]
+    assert adapter.sink is not None
+    imitation = Identity("console", "mallory", "@coord:localhost")
+    await adapter.sink(TextReceived(who=imitation, where=Where("console", OH), text="!q join"))
+    await bot.settle()
+    await join(bot, "alice")
+    listed = (await say(bot, "hana", "!q"))[0]
+    assert "1 mallory" in listed and "2 alice" in listed and "@coord" not in listed, listed
+    assert any(t.startswith("hana: You're with mallory (waited") for t in await say(bot, "hana", "!next"))
+    assert [e.nick for e in rows(bot, OhEntry)] == ["mallory", "alice"]

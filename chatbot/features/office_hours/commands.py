@@ -44,7 +44,7 @@ from chatbot.features.office_hours.queue import (
 )
 from chatbot.features.office_hours.report import compute_stats, export_help_log, percentile, stats_text
 from chatbot.features.office_hours.schedule import next_hint, run_schedules
-from chatbot.people import zone_name
+from chatbot.people import listed_name, zone_name
 from storage.office_hours import OhEntry, OfficeHour
 from storage.tables import Member
 
@@ -99,7 +99,7 @@ async def q_join(ctx: Context, topic: str | None) -> str:
             member_id=member.id if member else None,
             platform=who.platform,
             account=who.account,
-            nick=who.display,
+            nick=listed_name(who.display, member),
             topic=topic,
             joined_at=ctx.now,
             nearly_told=n <= 2,  # the answer below tells them

@@ -12,7 +12,7 @@ from chatbot.context import Context
 from chatbot.events import Where
 from chatbot.features.office_hours import leavers
 from chatbot.features.office_hours.line import Line, took
-from chatbot.features.office_hours.names import channel_language, channel_name, name_on
+from chatbot.features.office_hours.names import asker_name, channel_language, channel_name, name_on
 from chatbot.features.office_hours.queue import (
     _check_not_away, _clean_topic, _closed_text, _dm_entry, _end, _has_dms, _here, _identity, _names,
     _nearly_up, _off_duty, _open, _reader, _repo, _require_duty, _require_open, _close,
@@ -112,10 +112,10 @@ async def next_(ctx: Context) -> str:
     assert ctx.who is not None
     ctx.announce(
         Where(hour.platform, hour.channel),
-        channel_language(ctx, hour.platform, hour.channel)._("{host} is ready for you now.", host=ctx.who.display),
+        channel_language(ctx, hour.platform, hour.channel)._("{host} is ready for you now.", host=asker_name(ctx)),
         mention=_identity(entry),
     )
-    _dm_entry(ctx, entry, _reader(ctx, entry)._("{host} is ready for you in {where} now.", host=ctx.who.display,
+    _dm_entry(ctx, entry, _reader(ctx, entry)._("{host} is ready for you in {where} now.", host=asker_name(ctx),
                                                 where=channel_name(ctx, hour.platform, hour.channel)))
     _nearly_up(ctx, hour)
     waited = took(ctx.now - entry.joined_at, ctx.language)
@@ -148,7 +148,7 @@ async def oh_say(ctx: Context, text: str) -> str:
     for entry in people:
         member = ctx.repos.members.get(entry.member_id) if entry.member_id is not None else None
         if member is not None and _has_dms(ctx, entry.platform) and ctx.dm(
-            member, ctx.language_of(member)._("From {host}, host in {where}: {message}", host=ctx.who.display,
+            member, ctx.language_of(member)._("From {host}, host in {where}: {message}", host=asker_name(ctx),
                                               where=where, message=message)
         ):
             by_dm += 1
@@ -156,7 +156,7 @@ async def oh_say(ctx: Context, text: str) -> str:
             here.append(entry.nick)
     if here:
         ctx.announce(Where(hour.platform, hour.channel), channel_language(ctx, hour.platform, hour.channel)._(
-            "{names}: from {host}: {message}", names=_names(here, most=20), host=ctx.who.display, message=message))
+            "{names}: from {host}: {message}", names=_names(here, most=20), host=asker_name(ctx), message=message))
     counts = {"by_dm": ctx.language.number(by_dm), "here": ctx.language.number(len(here))}
     if by_dm and here:
         return ctx.ngettext("Told {n} person in line ({by_dm} by DM and {here} here in the channel).",

@@ -26,6 +26,7 @@ from typing import Callable
 from chatbot.context import Context
 from chatbot.events import Identity, Left, Presence, Renamed, Returned
 from chatbot.features.office_hours.names import channel_name
+from chatbot.people import listed_name
 from storage.office_hours import OhEntry, OfficeHour
 
 #: ends an entry with an outcome (``office_hours._end``)
@@ -82,7 +83,8 @@ def _renamed(ctx: Context, event: Renamed) -> None:
             new.platform, new.account, new.display, ctx.now
         )
     for entry in places:
-        entry.nick, entry.account = new.display, new.account
+        member = moved_to or (ctx.repos.members.get(entry.member_id) if entry.member_id is not None else None)
+        entry.nick, entry.account = listed_name(new.display, member), new.account
         if moved_to is not None:
             entry.member_id = moved_to.id
         ctx.repos.office_hours.save(entry)

@@ -11,17 +11,29 @@ from __future__ import annotations
 from chatbot.context import Context
 from chatbot.events import Where
 from chatbot.i18n import Language
+from chatbot.people import listed_name
+from storage.repos import readable_display
 
 
 def name_on(ctx: Context, member_id: int | None, platform: str) -> str:
-    """How people on ``platform`` know a member: their nick there, else their handle."""
+    """How people on ``platform`` know a member: their nick there, else (or where the nick
+    imitates an id) their handle."""
     if member_id is None:
         return "?"
     for ident in ctx.repos.members.identities(member_id):
         if ident.platform == platform:
-            return ident.display
+            shown = readable_display(ident.display)
+            if shown:
+                return shown
+            break  # a nick that imitates an id: their handle instead
     member = ctx.repos.members.get(member_id)
     return member.handle if member else "?"
+
+
+def asker_name(ctx: Context) -> str:
+    """The person giving a command (a host), as the people in line are told their name."""
+    assert ctx.who is not None
+    return listed_name(ctx.who.display, ctx.member)
 
 
 def channel_name(ctx: Context, platform: str, channel: str) -> str:
