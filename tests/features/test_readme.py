@@ -40,3 +40,22 @@ async def test_the_readme_tour_shows_the_whole_sign_up_and_every_answer_is_accep
         assert not any("is not" in t for t in out), (text, out)
         if shown:
             assert out == shown, (text, out)
+
+
+def test_running_it_names_every_adapters_secret_variables_and_the_example_config_runs_no_console():
+    """Issue 22, item 18: the README's run example named only the IRC variable, and
+    config.example.toml (copied as a server's config, and into the image) enabled the console."""
+    import tomllib
+
+    from chatbot.app import adapter_factory
+
+    section = re.search(r"## Running it for a community\n(.*?)\n## ", README.read_text(), re.S)
+    assert section, "the README has no 'Running it for a community' section"
+    for name in ("irc", "matrix", "discord"):
+        model = adapter_factory(name).settings_model  # type: ignore[attr-defined]
+        variables = [f.default for key, f in model.model_fields.items() if key.endswith("_env")]
+        assert variables, name
+        for variable in variables:
+            assert f"`{variable}`" in section.group(1), f"{name}: {variable} is not named where the README says how to run"
+    example = tomllib.loads((README.parent / "config.example.toml").read_text())
+    assert example["adapters"]["console"]["enabled"] is False
