@@ -110,3 +110,20 @@ def test_the_systemd_unit_is_valid_and_hardened(tmp_path):
     local.write_text(unit.replace("/opt/mentorbot/bin/mentorbot", str(Path(sys.executable).parent / "mentorbot")))
     verified = subprocess.run(["systemd-analyze", "verify", str(local)], capture_output=True, text=True, timeout=60)
     assert verified.returncode == 0 and verified.stderr == "", verified.stderr
+
+
+def test_the_licence_is_an_spdx_expression_so_setting_up_prints_no_deprecation_warning():
+    """Issue 22, item 19: setting up printed setuptools' ``project.license`` deprecation warning
+    three times (``license = { text = "MIT" }``). An SPDX string, read by setuptools 77 and later,
+    with no licence classifier beside it (setuptools refuses both)."""
+    import tomllib
+
+    from packaging.specifiers import SpecifierSet
+    from packaging.version import Version
+
+    meta = tomllib.loads((ROOT / "pyproject.toml").read_text())
+    assert meta["project"]["license"] == "MIT"
+    assert not any(c.startswith("License ::") for c in meta["project"].get("classifiers", []))
+    [setuptools] = [r for r in meta["build-system"]["requires"] if r.startswith("setuptools")]
+    allowed = SpecifierSet(setuptools.removeprefix("setuptools"))
+    assert Version("77") in allowed and Version("76.9") not in allowed
