@@ -121,9 +121,16 @@ async def test_you_is_not_an_admin_by_role_is_said_to_you_in_the_second_person(b
 
 
 async def test_private_replies_said_in_a_channel_go_to_a_dm_and_the_room_is_told(bot):
+    """Issue 22, item 17: !profile, !whoami and !mentees in a room left nothing there."""
     await bot.say("alice", "!whoami", channel="#general")
     assert bot.channel("#general") == ["alice: I've sent you the answer in a private message."]
     assert len(bot.dm("alice")) == 1 and "You are alice" in bot.dm("alice")[0]
+    await bot.pair("alice", "bob")
+    await bot.say("alice", "!profile", channel="#general")
+    await bot.say("bob", "!mentees", channel="#general")
+    assert bot.channel("#general")[1:] == ["alice: I've sent you the answer in a private message.",
+                                           "bob: I've sent you the answer in a private message."]
+    assert bot.dm("alice")[-1].startswith("alice: timezone Europe/Berlin") and bot.dm("bob")[-1].startswith("alice (Europe/Berlin)")
 
 
 async def test_long_channel_replies_move_to_a_dm(tmp_path):
