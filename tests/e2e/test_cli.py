@@ -27,7 +27,7 @@ def mentorbot(*args: str, cwd: Path, env: dict[str, str] | None = None) -> subpr
 
 
 @pytest.mark.parametrize("name", ["signup", "round", "round-lifecycle", "assessment", "mentorship", "office-hours", "checkins", "francais",
-                                  "checkin-fit", "assessment-quick", "signup-room"])
+                                  "checkin-fit", "assessment-quick", "signup-room", "zones-languages"])
 def test_example_transcripts_play_as_recorded(tmp_path, name):
     result = mentorbot("console", "--db", str(tmp_path / "demo.db"), "--script", str(ROOT / "examples" / f"{name}.txt"), cwd=tmp_path)
     assert result.returncode == 0, result.stderr
