@@ -194,6 +194,9 @@ def test_run_refuses_adapters_the_config_does_not_enable(tmp_path, capsys):
     config.write_text(f'[database]\nurl = "sqlite:///{tmp_path / "bot.db"}"\n[adapters.console]\nenabled = true\n')
     assert main(["--config", str(config), "run", "--adapters", "irc,console"]) == 2
     assert capsys.readouterr().err.strip() == "mentorbot: --adapters irc,console: the config enables console"
+    # the README's form, --config after run (issue 22, item 18), reads the same config
+    assert main(["run", "--config", str(config), "--adapters", "irc,console"]) == 2
+    assert capsys.readouterr().err.strip() == "mentorbot: --adapters irc,console: the config enables console"
     with pytest.raises(SystemExit):
         main(["run", "--adapters", "IRC;drop"])
     assert "give adapter names separated by commas, like discord,matrix" in capsys.readouterr().err
