@@ -102,7 +102,7 @@ async def delete(ctx: Context, code: str | None) -> str:
     ctx.scrub_after_commit()
     for person in told:  # queued after the erase, so the scrub of messages naming them keeps these
         their = ctx.language_of(person)
-        ctx.dm(person, their._("{handle} has left the programme and their records were erased at their request.", handle=handle))
+        ctx.dm(person, their._("{handle} has left the programme.", handle=handle))
     return lang._("Done: everything stored about {handle} is erased. If you write again you start as a new member.", handle=handle)
 
 

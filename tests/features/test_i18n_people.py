@@ -52,8 +52,8 @@ FRENCH: dict[str | tuple[str, str], str | tuple[str, ...]] = {
     "Done: everything stored about {handle} is erased. If you write again you start as a new member.": (
         "C'est fait : tout ce qui concernait {handle} est effacé. Si vous écrivez à nouveau, vous repartez de zéro."
     ),
-    "{handle} has left the programme and their records were erased at their request.": (
-        "{handle} a quitté le programme et ses données ont été effacées à sa demande."
+    "{handle} has left the programme.": (
+        "{handle} a quitté le programme."
     ),
 }
 
@@ -151,7 +151,7 @@ async def test_people_told_of_an_erasure_read_their_language_and_the_asker_still
         assert (await bot.say("alice", f"!mydata delete {code.group(1)}"))[0] == (
             "C'est fait : tout ce qui concernait alice est effacé. Si vous écrivez à nouveau, vous repartez de zéro."
         )
-        assert bot.dm("bob")[-1] == "alice a quitté le programme et ses données ont été effacées à sa demande."
+        assert bot.dm("bob")[-1] == "alice a quitté le programme."
     finally:
         await bot.stop()
 

@@ -62,8 +62,8 @@ async def test_delete_asks_first_then_erases_everywhere_including_the_file(tmp_p
             assert s.exec(select(Member).where(Member.handle == "alice")).first() is not None
         out = await bot.say("alice", f"!mydata delete {code[1]}")
         assert out[0] == "Done: everything stored about alice is erased. If you write again you start as a new member."
-        assert bot.dm("bob")[-1] == "alice has left the programme and their records were erased at their request."
-        assert bot.dm("you")[-1] == "alice has left the programme and their records were erased at their request."  # who coordinates (here the configured admin)
+        assert bot.dm("bob")[-1] == "alice has left the programme."
+        assert bot.dm("you")[-1] == "alice has left the programme."  # who coordinates (here the configured admin)
         with Session(bot.app.database) as s:
             assert s.exec(select(Member).where(Member.handle == "alice")).first() is None
             payloads = [json.dumps(r.payload) for r in s.exec(select(OutboxMessage))]
