@@ -19,6 +19,7 @@ Why it is shaped like this:
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import itertools
 import logging
 import random
@@ -46,6 +47,7 @@ from chatbot.events import (
     Identity,
     Inbound,
     Left,
+    Outbound,
     Presence,
     Renamed,
     Reply,
@@ -450,6 +452,7 @@ class Engine:
         taken = ctx.repos.outbox.existing_keys(out.key for out in ctx.outbound if out.key is not None)
         base = f"{ctx.who.platform}:{ctx.event_id}" if ctx.who is not None and ctx.event_id else None
         rows: list[dict[str, Any]] = []
+        events: list[Outbound] = []
         for n, out in enumerate(ctx.outbound):
             if out.key is not None and out.key in taken:
                 continue
@@ -462,10 +465,12 @@ class Engine:
             # this process sends it: claimed as recorded; another platform's waits for its process
             mine = platform_of(out) in self.adapters
             claim = (self.senders.owner, ctx.now + self.senders.settings.lease) if mine else None
-            rows.append(row_for(out, key, member_id, ctx.now, ctx.bulk, claim))
+            event = out if out.key == key else dataclasses.replace(out, key=key)
+            rows.append(row_for(event, key, member_id, ctx.now, ctx.bulk, claim))
+            events.append(event)
         ids = ctx.repos.outbox.insert_many(rows)
         group = base or f"local:{next(self._groups)}"
-        return [pending_of(row_id, row, group) for row_id, row in zip(ids, rows)]
+        return [pending_of(row_id, row, group, event) for row_id, row, event in zip(ids, rows, events)]
 
     async def _refused(self, refused: Sequence[tuple[int, str]]) -> None:
         """A platform refused people for good: mark their identity (so DMs prefer another

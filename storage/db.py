@@ -106,9 +106,23 @@ def open_database(url: str, *, synchronous: str = "full", busy_timeout_ms: int =
             # a reader (see ``reader``) takes no write lock: in WAL mode it never holds up a writer
             conn.exec_driver_sql("BEGIN" if conn.get_execution_options().get(READ_ONLY) else "BEGIN IMMEDIATE")
 
+    _plain_savepoints(engine)
     if migrate:
         upgrade(engine)
     return engine
+
+
+def _plain_savepoints(engine: Engine) -> None:
+    """SAVEPOINT, RELEASE and ROLLBACK TO sent as plain SQL text. SQLAlchemy compiles a new
+    clause for each (it does not cache them), which cost as much as the savepoint itself; every
+    inbound event runs in one (issue 24). Its savepoint names (``sa_savepoint_N``) need no
+    quoting on any database we run on; the statements still pass through the engine's events."""
+    dialect = engine.dialect
+    dialect.do_savepoint = lambda conn, name: conn.exec_driver_sql(f"SAVEPOINT {name}")  # type: ignore[method-assign]
+    dialect.do_release_savepoint = lambda conn, name: conn.exec_driver_sql(f"RELEASE SAVEPOINT {name}")  # type: ignore[method-assign]
+    dialect.do_rollback_to_savepoint = (  # type: ignore[method-assign]
+        lambda conn, name: conn.exec_driver_sql(f"ROLLBACK TO SAVEPOINT {name}")
+    )
 
 
 #: the execution option that marks a connection as only reading (``reader``)
