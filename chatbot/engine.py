@@ -449,7 +449,7 @@ class Engine:
         tick) is left out, so a job may queue what is due without remembering what it sent."""
         if not ctx.outbound:
             return []
-        taken = ctx.repos.outbox.existing_keys(out.key for out in ctx.outbound if out.key is not None)
+        taken: set[str] = set()  # keys of this batch (a key recorded earlier: the insert leaves it out)
         base = f"{ctx.who.platform}:{ctx.event_id}" if ctx.who is not None and ctx.event_id else None
         rows: list[dict[str, Any]] = []
         events: list[Outbound] = []
@@ -470,7 +470,7 @@ class Engine:
             events.append(event)
         ids = ctx.repos.outbox.insert_many(rows)
         group = base or f"local:{next(self._groups)}"
-        return [pending_of(row_id, row, group, event) for row_id, row, event in zip(ids, rows, events)]
+        return [pending_of(ids[row["key"]], row, group, event) for row, event in zip(rows, events) if row["key"] in ids]
 
     async def _refused(self, refused: Sequence[tuple[int, str]]) -> None:
         """A platform refused people for good: mark their identity (so DMs prefer another

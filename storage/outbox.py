@@ -16,7 +16,9 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Iterable, Sequence
 
-from sqlalchemy import and_, bindparam, delete, func, insert, or_, select as core_select, update
+from sqlalchemy import and_, bindparam, delete, func, or_, select as core_select, update
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlmodel import Session, col, select
 
 from storage.tables import OutboxMessage
@@ -54,10 +56,14 @@ _CLAIM = (
 )
 
 _LAST_RECORDED = core_select(func.max(_T.c.id))
-_EXISTING_KEYS = core_select(_T.c.key).where(_T.c.key.in_(bindparam("keys", expanding=True)))
-#: many rows in one statement (SQLAlchemy's "insertmanyvalues"); the ids come back with their
-#: keys, which are unique, so their order does not matter
-_INSERT = insert(_T).returning(_T.c.key, _T.c.id)
+#: many rows in one statement (SQLAlchemy's "insertmanyvalues"), a row whose key is recorded
+#: already left out by the database (no query first to find those keys); the ids of the rows
+#: inserted come back with their keys, which are unique, so their order does not matter. The
+#: clause is the same on both databases, but each dialect has its own construct for it.
+_INSERT_NEW = {
+    name: dialect_insert(_T).on_conflict_do_nothing(index_elements=[_T.c.key]).returning(_T.c.key, _T.c.id)
+    for name, dialect_insert in (("sqlite", sqlite_insert), ("postgresql", postgresql_insert))
+}
 
 _COLUMNS = (_T.c.id, _T.c.platform, _T.c.member_id, _T.c.recipient, _T.c.priority, _T.c.payload, _T.c.attachment_data)
 
@@ -82,21 +88,15 @@ class OutboxRepo:
 
     # -- recording ------------------------------------------------------------------------------
 
-    def existing_keys(self, keys: Iterable[str]) -> set[str]:
-        """Which of these keys are recorded already (one query for a whole tick's messages)."""
-        wanted = list(set(keys))
-        if not wanted:
-            return set()
-        return {row[0] for row in self.db.connection().execute(_EXISTING_KEYS, {"keys": wanted})}
-
-    def insert_many(self, rows: Sequence[dict[str, Any]]) -> list[int]:
+    def insert_many(self, rows: Sequence[dict[str, Any]]) -> dict[str, int]:
         """Insert rows (every one with the same columns, as ``row_for`` makes them) in one
-        statement and return their ids in order: building an ORM object and flushing per
-        message was most of the cost of a large check-in tick."""
+        statement, except those whose key is recorded already (the same due message queued by
+        an earlier tick); the ids of the rows inserted, by key. Building an ORM object and
+        flushing per message was most of the cost of a large check-in tick."""
         if not rows:
-            return []
-        ids = dict(self.db.connection().execute(_INSERT, list(rows)).all())
-        return [ids[row["key"]] for row in rows]
+            return {}
+        connection = self.db.connection()
+        return dict(connection.execute(_INSERT_NEW[connection.dialect.name], list(rows)).all())
 
     def get(self, msg_id: int) -> OutboxMessage | None:
         return self.db.get(OutboxMessage, msg_id)

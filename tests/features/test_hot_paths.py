@@ -17,6 +17,8 @@ from contextlib import contextmanager
 import pytest
 from sqlmodel import Session, select
 
+from chatbot.context import Context
+from storage.repos import Repos
 from storage.tables import OutboxMessage
 from tests.harness import Bot, statements
 from tests.features.test_checkins import paired_db, paired_templates, run_until, start, utc  # noqa: F401 (fixtures)
@@ -103,3 +105,28 @@ async def test_an_answer_goes_out_without_a_claim_of_its_own_and_is_marked_sent(
     assert claims == [] and len(marks) == 1, updates
     with Session(paired.engine.database) as db:
         assert db.exec(select(OutboxMessage.status)).all() == ["sent"] * len(db.exec(select(OutboxMessage.id)).all())
+
+
+async def test_a_message_whose_key_is_recorded_already_is_left_out_without_a_query_first(paired):
+    """A job may queue what is due without remembering what it sent: a key recorded by an
+    earlier unit of work, or twice in one, gives one row. The database leaves the repeat out
+    (``INSERT ... ON CONFLICT DO NOTHING``), with no query for the recorded keys first."""
+    engine = paired.engine
+
+    def queue_twice() -> tuple[list[int], list[str]]:
+        with Session(engine.database, expire_on_commit=False) as db, statements(engine.database) as seen:
+            ctx = Context(engine, Repos(db), paired.clock.now(), bulk=True)
+            alice = ctx.repos.members.by_handle("alice")
+            assert alice is not None
+            ctx.dm(alice, "your check-in is due", key="due:alice:1")
+            ctx.dm(alice, "your check-in is due", key="due:alice:1")
+            recorded = [p.outbox_id for p in engine._record_in(ctx)]
+            db.commit()
+        return recorded, [s for s in seen if "outbox" in s]
+
+    first, statements_first = queue_twice()
+    again, statements_again = queue_twice()
+    assert len(first) == 1 and again == []
+    assert [s.split()[0] for s in statements_first] == ["INSERT"] == [s.split()[0] for s in statements_again]
+    with Session(engine.database) as db:
+        assert len(db.exec(select(OutboxMessage).where(OutboxMessage.key == "due:alice:1")).all()) == 1
