@@ -29,6 +29,7 @@ from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any, Callable, Iterable, Sequence
 
 from sqlalchemy.engine import Engine as DbEngine
+from sqlalchemy.orm import SessionTransaction
 from sqlmodel import Session
 
 from chatbot import access
@@ -179,8 +180,7 @@ class Engine:
             return repos.members.create(who.platform, who.account, who.display, now), None
         ident, member, roles = found
         if ident.display != who.display or now - ident.last_seen > SEEN_TOUCH_INTERVAL or ident.undeliverable_since:
-            ident.undeliverable_since = None  # they write to us from here: worth trying again
-            repos.members.touch(ident, who.display, now)
+            repos.members.touch(ident, who.display, now)  # (clears undeliverable_since: worth trying again)
         return member, frozenset({"member"} | roles)
 
     def _gate_roles(self, ctx: Context, platform_roles: Iterable[str] = ()) -> None:
@@ -313,10 +313,10 @@ class Engine:
             savepoint.commit()
             return ctx
         except (UsageError, ActionError) as exc:
-            savepoint.rollback()
+            _roll_back(db, savepoint)
             failure: Exception = exc
         except Exception as exc:
-            savepoint.rollback()
+            _roll_back(db, savepoint)
             failure = exc
             ref = secrets.token_hex(3)
             log.exception("handler failed (ref %s) for %r", ref, event)
@@ -579,6 +579,15 @@ class Engine:
             self._worker.cancel()
             await asyncio.gather(self._worker, return_exceptions=True)
             self._worker = None
+
+
+def _roll_back(db: Session, savepoint: SessionTransaction) -> None:
+    """Roll back an event's savepoint and expire what the session holds: the ORM expires only
+    the objects it saw change, and the repositories write some rows with prebuilt statements
+    (an identity's last visit), whose loaded objects, if anything still holds them, would
+    otherwise keep the undone values. Only failed events pay for it."""
+    savepoint.rollback()
+    db.expire_all()
 
 
 def _answers(item: Pending, event_id: str | None) -> bool:

@@ -16,6 +16,7 @@ from typing import Any, Iterable, Sequence
 
 from sqlalchemy import bindparam, delete, exists, false, func, insert, literal, select as core_select, union_all, update
 from sqlalchemy.orm import aliased
+from sqlalchemy.orm.attributes import set_committed_value
 from sqlmodel import Session, SQLModel, col, select
 
 from storage.assessments import AssessmentRepo
@@ -63,6 +64,13 @@ _IDENTITIES = (
 )
 _NOT_CLOSED = select(Round).where(Round.status == "open")
 _NOT_CLOSED_IN_ORDER = _NOT_CLOSED.order_by(col(Round.starts_on))
+_PI = PlatformIdentity.__table__  # type: ignore[attr-defined]
+_TOUCH = (
+    update(_PI).where(_PI.c.id == bindparam("ident_id"))
+    .values(display=bindparam("display"), last_seen=bindparam("now"), undeliverable_since=None)
+)
+_CONV = Conversation.__table__  # type: ignore[attr-defined]
+_END_CONVERSATION = delete(_CONV).where(_CONV.c.member_id == bindparam("member_id"))
 _PE = ProcessedEvent.__table__  # type: ignore[attr-defined]
 _OLDEST_EVENT = core_select(func.min(ProcessedEvent.handled_at))
 #: the event's row, inserted only when it is not there yet: one statement, which says if it was
@@ -188,10 +196,15 @@ class MemberRepo:
         return member
 
     def touch(self, ident: PlatformIdentity, display: str, now: datetime) -> None:
-        if ident.display != display:
-            ident.display = display
-        ident.last_seen = now
-        self.db.add(ident)
+        """The person wrote to us from ``ident`` now, as ``display``: worth trying DMs there again.
+
+        One prebuilt UPDATE, with the loaded object given the same values as committed state:
+        left dirty, it would cost an ORM flush at the next query (most of a command's first
+        message in five minutes, issue 24). A savepoint rolled back after this does not expire
+        the object (the ORM did not see it change): whoever rolls one back expires the session."""
+        self.db.connection().execute(_TOUCH, {"ident_id": ident.id, "display": display, "now": now})
+        for name, value in (("display", display), ("last_seen", now), ("undeliverable_since", None)):
+            set_committed_value(ident, name, value)
 
     def merge(self, keep: Member, gone: Member) -> None:
         """Join ``gone`` into ``keep``: identities, roles and every record move; ``gone`` is deleted.
@@ -424,10 +437,13 @@ class ConversationRepo:
         self.db.add(conv)
 
     def end(self, member_id: int) -> bool:
+        """End the member's interview (False when there was none): one prebuilt DELETE, and
+        the object leaves the session, so no ORM flush is owed for it (issue 24)."""
         conv = self.get(member_id)
         if conv is None:
             return False
-        self.db.delete(conv)
+        self.db.connection().execute(_END_CONVERSATION, {"member_id": member_id})
+        self.db.expunge(conv)
         return True
 
 

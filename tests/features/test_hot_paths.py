@@ -13,13 +13,14 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import timedelta
 
 import pytest
 from sqlmodel import Session, select
 
 from chatbot.context import Context
 from storage.repos import Repos
-from storage.tables import OutboxMessage
+from storage.tables import OutboxMessage, PlatformIdentity
 from tests.harness import Bot, statements
 from tests.features.test_checkins import paired_db, paired_templates, run_until, start, utc  # noqa: F401 (fixtures)
 
@@ -130,3 +131,16 @@ async def test_a_message_whose_key_is_recorded_already_is_left_out_without_a_que
     assert [s.split()[0] for s in statements_first] == ["INSERT"] == [s.split()[0] for s in statements_again]
     with Session(engine.database) as db:
         assert len(db.exec(select(OutboxMessage).where(OutboxMessage.key == "due:alice:1")).all()) == 1
+
+
+async def test_a_command_that_fails_still_records_the_visit(paired):
+    """The visit (an identity's ``last_seen``) is written with a prebuilt UPDATE inside the
+    event's savepoint; when the handler fails, that savepoint is undone, and the answer's own
+    savepoint must write it again, not trust the loaded object (which the ORM did not see
+    change, so would not expire)."""
+    paired.clock.advance(timedelta(minutes=30))  # past SEEN_TOUCH_INTERVAL: this visit is written
+    out = await paired.say("alice", "!q join rebasing", channel="#nowhere")
+    assert "#nowhere" in out[0] or "office hours" in out[0].lower(), out
+    with Session(paired.engine.database) as db:
+        ident = db.exec(select(PlatformIdentity).where(PlatformIdentity.account == "alice")).one()
+    assert ident.last_seen == paired.clock.now()
