@@ -24,7 +24,7 @@ from storage.aside import AsideInterview, AsideRepo
 from storage.certificates import CertificateRepo
 from storage.checkins import CheckinRepo
 from storage.dashboard import DashboardLinkRepo
-from storage.keyed import by_key
+from storage.keyed import by_key, hold_for_unit
 from storage.feedback import FeedbackRepo
 from storage.mentorship import PairRepo
 from storage.office_hours import OfficeHoursRepo
@@ -512,6 +512,7 @@ class Repos:
     """Every repository over one database session (``db``): what a handler's ``ctx.repos`` is."""
 
     def __init__(self, db: Session):
+        hold_for_unit(db)  # one Repos per unit of work (an event, a job's batch)
         self.db = db
         self.members = MemberRepo(db)
         self.roles = RoleRepo(db)

@@ -11,6 +11,7 @@ per command, an ORM load where a prebuilt statement did) fails here and should b
 
 from __future__ import annotations
 
+import gc
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import timedelta
@@ -144,3 +145,21 @@ async def test_a_command_that_fails_still_records_the_visit(paired):
     with Session(paired.engine.database) as db:
         ident = db.exec(select(PlatformIdentity).where(PlatformIdentity.account == "alice")).one()
     assert ident.last_seen == paired.clock.now()
+
+
+async def test_a_row_read_by_key_is_read_once_in_a_unit_of_work(paired):
+    """The identity map holds objects weakly: a member read to choose a language and dropped
+    was read again for the DM that followed (office hours' "you're next"). ``by_key`` holds
+    what it read until the next unit of work (a new ``Repos``) on the session."""
+    with Session(paired.engine.database) as db:
+        alice = db.exec(select(PlatformIdentity.member_id).where(PlatformIdentity.account == "alice")).one()
+    with Session(paired.engine.database) as db, statements(paired.engine.database, "SELECT") as seen:
+        repos = Repos(db)
+        assert repos.members.get(alice).handle == "alice"  # the object is dropped here
+        gc.collect()
+        assert repos.members.get(alice) is not None
+        assert len(seen) == 1, seen
+        repos = Repos(db)  # the next event: read afresh
+        gc.collect()
+        assert repos.members.get(alice) is not None
+        assert len(seen) == 2, seen
