@@ -164,7 +164,7 @@ class Engine:
         return frozenset({"member"} | repos.roles.of(member.pk, self._admins) | set(platform_roles))
 
     def reachable_identity(self, repos: Repos, member: Member) -> Identity | None:
-        return choose_identity(member, repos.members.identities(member.pk), self.platforms)
+        return choose_identity(member, repos.members.reachable(member.pk), self.platforms)
 
     def member_for(self, repos: Repos, who: Identity, now: datetime) -> Member | None:
         """The member behind a stable account, created on first contact. None for anonymous."""
@@ -180,7 +180,7 @@ class Engine:
             return repos.members.create(who.platform, who.account, who.display, now), None
         ident, member, roles = found
         if ident.display != who.display or now - ident.last_seen > SEEN_TOUCH_INTERVAL or ident.undeliverable_since:
-            repos.members.touch(ident, who.display, now)  # (clears undeliverable_since: worth trying again)
+            repos.members.touch(ident.id, who.display, now)  # (clears undeliverable_since: worth trying again)
         return member, frozenset({"member"} | roles)
 
     def _gate_roles(self, ctx: Context, platform_roles: Iterable[str] = ()) -> None:

@@ -17,6 +17,7 @@ from typing import Any, Iterable, Sequence
 from sqlalchemy import bindparam, delete, exists, false, func, insert, literal, select as core_select, union_all, update
 from sqlalchemy.orm import aliased
 from sqlalchemy.orm.attributes import set_committed_value
+from sqlalchemy.orm.util import identity_key
 from sqlmodel import Session, SQLModel, col, select
 
 from storage.assessments import AssessmentRepo
@@ -62,6 +63,12 @@ _IDENTITIES = (
     select(PlatformIdentity).where(col(PlatformIdentity.member_id) == bindparam("member_id"))
     .order_by(col(PlatformIdentity.last_seen).desc())
 )
+#: an identity's columns that choosing where to DM looks at: rows, no ORM objects to build (one
+#: per DM); selected through the ORM's columns, so the session still flushes first
+_REACHABLE = select(  # type: ignore[call-overload]
+    col(PlatformIdentity.platform), col(PlatformIdentity.account), col(PlatformIdentity.display),
+    col(PlatformIdentity.last_seen), col(PlatformIdentity.undeliverable_since),
+).where(col(PlatformIdentity.member_id) == bindparam("member_id"))
 _NOT_CLOSED = select(Round).where(Round.status == "open")
 _NOT_CLOSED_IN_ORDER = _NOT_CLOSED.order_by(col(Round.starts_on))
 _PI = PlatformIdentity.__table__  # type: ignore[attr-defined]
@@ -85,15 +92,19 @@ _FIRST_TIME = insert(_PE).from_select(
 
 @lru_cache(maxsize=8)
 def _seen_statement(admins: frozenset[str]) -> Any:
-    """The identity, its member, each granted role (one row per role) and whether one of the
-    member's identities is a configured admin: everything the gate needs, in one statement."""
+    """The member, each granted role (one row per role), whether one of the member's
+    identities is a configured admin, and the identity's columns the gate looks at (plain
+    columns: no ORM object is built for it): everything the gate needs, in one statement."""
     other = aliased(PlatformIdentity)
     admin = (
         exists().where(col(other.member_id) == col(Member.id), (col(other.platform) + ":" + col(other.account)).in_(sorted(admins)))
         if admins else false()
     )
+    ident = (col(PlatformIdentity.id), col(PlatformIdentity.display), col(PlatformIdentity.last_seen),
+             col(PlatformIdentity.undeliverable_since))
     return (
-        select(PlatformIdentity, Member, MemberRole.role, admin)  # type: ignore[call-overload]
+        select(Member, MemberRole.role, admin, *ident)  # type: ignore[call-overload]
+        .select_from(PlatformIdentity)
         .join(Member, col(Member.id) == col(PlatformIdentity.member_id))
         .outerjoin(MemberRole, col(MemberRole.member_id) == col(Member.id))
         .where(_IDENTITY)
@@ -122,6 +133,16 @@ def handle_source(account: str, display: str) -> str:
     return account.lstrip("@").split(":")[0] or account
 
 
+@dataclass(frozen=True)
+class SeenIdentity:
+    """What the gate reads of the identity a command came from (see ``identity_with_roles``)."""
+
+    id: int
+    display: str
+    last_seen: datetime
+    undeliverable_since: datetime | None
+
+
 class MemberRepo:
     def __init__(self, db: Session):
         self.db = db
@@ -137,20 +158,26 @@ class MemberRepo:
 
     def identity_with_roles(
         self, platform: str, account: str, admins: frozenset[str] = frozenset()
-    ) -> tuple[PlatformIdentity, Member, set[str]] | None:
+    ) -> tuple[SeenIdentity, Member, set[str]] | None:
         """The identity, its member and their roles (granted, and "admin" when one of their
         identities is among ``admins``), in one query: the gate asks it at every command. Read
         fresh in every transaction, never cached, so a role granted a moment ago counts."""
         rows = self.db.execute(_seen_statement(admins), {"platform": platform, "account": account}).all()
         if not rows:
             return None
-        roles = {role for _, _, role, _ in rows if role is not None}
-        if rows[0][3]:
+        member, _, admin, *ident = rows[0]
+        roles = {row[1] for row in rows if row[1] is not None}
+        if admin:
             roles.add("admin")
-        return rows[0][0], rows[0][1], roles
+        return SeenIdentity(*ident), member, roles
 
     def identities(self, member_id: int) -> list[PlatformIdentity]:
         return list(self.db.execute(_IDENTITIES, {"member_id": member_id}).scalars())
+
+    def reachable(self, member_id: int) -> list[Any]:
+        """The member's identities as rows with the columns ``choose_identity`` reads (platform,
+        account, display, last_seen, undeliverable_since): asked for every DM."""
+        return list(self.db.execute(_REACHABLE, {"member_id": member_id}).all())
 
     def handles_starting(self, prefix: str, limit: int = 25) -> list[str]:
         stmt = (
@@ -195,16 +222,20 @@ class MemberRepo:
         PendingRoleRepo(self.db).claim(platform, account, member.pk)  # roles a coordinator gave ahead of time
         return member
 
-    def touch(self, ident: PlatformIdentity, display: str, now: datetime) -> None:
-        """The person wrote to us from ``ident`` now, as ``display``: worth trying DMs there again.
+    def touch(self, ident_id: int, display: str, now: datetime) -> None:
+        """The person wrote to us from this identity now, as ``display``: worth trying DMs
+        there again.
 
-        One prebuilt UPDATE, with the loaded object given the same values as committed state:
-        left dirty, it would cost an ORM flush at the next query (most of a command's first
-        message in five minutes, issue 24). A savepoint rolled back after this does not expire
-        the object (the ORM did not see it change): whoever rolls one back expires the session."""
-        self.db.connection().execute(_TOUCH, {"ident_id": ident.id, "display": display, "now": now})
-        for name, value in (("display", display), ("last_seen", now), ("undeliverable_since", None)):
-            set_committed_value(ident, name, value)
+        One prebuilt UPDATE; an ORM object of the identity the session holds is given the same
+        values as committed state (changed as an object, it would cost an ORM flush at the next
+        query: most of a command's first message in five minutes, issue 24). A savepoint rolled
+        back after this does not expire that object (the ORM did not see it change): whoever
+        rolls one back expires the session."""
+        self.db.connection().execute(_TOUCH, {"ident_id": ident_id, "display": display, "now": now})
+        loaded = self.db.identity_map.get(identity_key(PlatformIdentity, (ident_id,)))
+        if loaded is not None:
+            for name, value in (("display", display), ("last_seen", now), ("undeliverable_since", None)):
+                set_committed_value(loaded, name, value)
 
     def merge(self, keep: Member, gone: Member) -> None:
         """Join ``gone`` into ``keep``: identities, roles and every record move; ``gone`` is deleted.

@@ -11,12 +11,12 @@ import dataclasses
 import logging
 from functools import lru_cache
 from datetime import datetime, timedelta
-from typing import Any, Iterable, Sequence
+from typing import Any, Iterable, Protocol, Sequence
 
 from chatbot.delivery.fairness import BULK, URGENT, Pending
 from chatbot.events import Announce, Attachment, Button, Delivery, DirectMessage, Form, Identity, Outbound, Reply, Where
 from storage.outbox import OutboxRepo, OutboxRow
-from storage.tables import Member, PlatformIdentity
+from storage.tables import Member
 
 log = logging.getLogger(__name__)
 
@@ -158,7 +158,18 @@ def decode(payload: dict[str, Any], attachment_data: bytes | None = None) -> Out
     return kind(**data)
 
 
-def choose_identity(member: Member, idents: Iterable[PlatformIdentity], running: Iterable[str]) -> Identity | None:
+class Reachable(Protocol):
+    """What choosing where to DM reads of an identity: a ``PlatformIdentity``, or a row of
+    those columns (``MemberRepo.reachable``)."""
+
+    platform: str
+    account: str
+    display: str
+    last_seen: datetime
+    undeliverable_since: datetime | None
+
+
+def choose_identity(member: Member, idents: Iterable[Reachable], running: Iterable[str]) -> Identity | None:
     """The identity to DM: on a running platform; the preferred one first, else the latest seen;
     a platform that refused the person for good comes last."""
     platforms = set(running)

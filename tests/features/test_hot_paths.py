@@ -6,8 +6,10 @@ the background sender's bookkeeping), so it does not depend on timing.
 The bounds are the counts after the prebuilt statements of issue 24 (before: a check-in answer
 18, `!session log` 13, `!q join` 15, `!profile` 7, `!q leave` 12, a replayed event 2; then the
 check-in answer 16: its interview's ``closed`` check is not asked twice, and nothing is read to
-resume when no interview was paused): a change that adds a query to one of these paths (a lookup
-per command, an ORM load where a prebuilt statement did) fails here and should be a choice."""
+resume when no interview was paused; then the check-in answer 14 and `!session log` 9: a message
+whose key is recorded already is left out by the insert, not found by a query first, and the
+check-in row is read once): a change that adds a query to one of these paths (a lookup per
+command, an ORM load where a prebuilt statement did) fails here and should be a choice."""
 
 from __future__ import annotations
 
@@ -38,14 +40,14 @@ def in_savepoint(bot: Bot) -> Iterator[list[str]]:
     seen += every[first + 1:last]
 
 
-async def test_a_check_in_answer_runs_at_most_16_statements(tmp_path, paired_db):  # noqa: F811
+async def test_a_check_in_answer_runs_at_most_14_statements(tmp_path, paired_db):  # noqa: F811
     bot = await start(tmp_path, paired_db)
     try:
         await run_until(bot, utc(2027, 1, 4, 9, 30))
         with in_savepoint(bot) as seen:
             out = await bot.say("alice", "1. fixed the flaky test 2. review the patch 3. none 4. 4", event_id="e1")
         assert out[0].startswith("Thanks, saved! bob will see it.")
-        assert len(seen) <= 16, "\n".join(seen)
+        assert len(seen) <= 14, "\n".join(seen)
         # the replay of the same event is recognised in the statement that records it
         with in_savepoint(bot) as again:
             assert await bot.say("alice", "1. fixed the flaky test 2. review the patch 3. none 4. 4", event_id="e1") == []
@@ -66,7 +68,7 @@ async def paired(tmp_path):
 @pytest.mark.parametrize(
     ("who", "text", "channel", "expected", "at_most"),
     [
-        ("bob", '!session log alice 45m "review"', None, "Logged session 1", 10),
+        ("bob", '!session log alice 45m "review"', None, "Logged session 1", 9),
         ("alice", "!q join rebasing", "#oh", "alice", 12),
         ("alice", "!profile", None, "alice", 6),
     ],
