@@ -62,7 +62,7 @@ from chatbot.i18n import N_, Language, Languages
 from chatbot.people import find_member
 from chatbot.replies import finish_reply, reply_for
 from chatbot.rests import Rests
-from storage.repos import Repos
+from storage.repos import EventRepo, Repos
 from storage.tables import Member
 
 if TYPE_CHECKING:
@@ -271,11 +271,14 @@ class Engine:
         rest: list[_Waiting] = []
         async with self.lock:
             with Session(self.database, expire_on_commit=False) as db:
+                events = EventRepo(db)
+                fresh = events.record_new([_event_key(event) for event, _ in group], self.clock.now())
                 for n, (event, done) in enumerate(group):
                     if n and time.monotonic() - began > GROUP_SECONDS:
                         rest = group[n:]
+                        events.forget([_event_key(e) for e, _ in rest])  # recorded when handled
                         break
-                    ctx = await self._one(db, event)
+                    ctx = await self._one(db, event, fresh)
                     answers = 0
                     if ctx is not None:
                         recorded += ctx.recorded
@@ -292,8 +295,16 @@ class Engine:
                 done.set_result(handled)
         return rest
 
-    async def _one(self, db: Session, event: Inbound) -> Context | None:
-        """One event in its own savepoint, its messages recorded; the context it ran in."""
+    async def _one(self, db: Session, event: Inbound, fresh: set[tuple[str, str]]) -> Context | None:
+        """One event in its own savepoint, its messages recorded; the context it ran in.
+        ``fresh``: the events of the group recorded as handled for the first time (see
+        ``EventRepo.record_new``); one not among them was handled before and is left alone."""
+        key = _event_key(event)
+        if key is not None:
+            if key not in fresh:
+                log.info("ignoring replayed event %s:%s", *key)
+                return None
+            fresh.discard(key)  # the same event twice in one group: the second is a replay
         repos, now = Repos(db), self.clock.now()
         if isinstance(event, Seen):
             self._on_seen(repos, event, now)
@@ -304,10 +315,6 @@ class Engine:
         ctx = Context(self, repos, now, who=event.who, where=event.where, event_id=event.event_id)
         savepoint = db.begin_nested()
         try:
-            if event.event_id is not None and not repos.events.first_time(event.who.platform, event.event_id, now):
-                log.info("ignoring replayed event %s:%s", event.who.platform, event.event_id)
-                savepoint.commit()
-                return None
             if await self._dispatch(ctx, event):
                 ctx.recorded = self._record_in(ctx)
             savepoint.commit()
@@ -320,10 +327,9 @@ class Engine:
             failure = exc
             ref = secrets.token_hex(3)
             log.exception("handler failed (ref %s) for %r", ref, event)
-        # The failed handler rolled back alone: answer (and remember the event) in a new savepoint.
+        # The failed handler rolled back alone (the event stays recorded: the group recorded
+        # it outside every savepoint): answer in a new savepoint.
         with db.begin_nested():
-            if event.event_id is not None:
-                repos.events.first_time(event.who.platform, event.event_id, now)
             # a first contact that failed still makes the person known (and their language)
             member = self.member_for(repos, event.who, now)
             answer = Context(self, repos, now, who=event.who, where=event.where, member=member, spec=ctx.spec, event_id=event.event_id)
@@ -579,6 +585,13 @@ class Engine:
             self._worker.cancel()
             await asyncio.gather(self._worker, return_exceptions=True)
             self._worker = None
+
+
+def _event_key(event: Inbound) -> tuple[str, str] | None:
+    """(platform, event id) of a message or command the platform may deliver again, else None."""
+    if isinstance(event, (TextReceived, CommandInvoked)) and event.event_id is not None:
+        return event.who.platform, event.event_id
+    return None
 
 
 def _roll_back(db: Session, savepoint: SessionTransaction) -> None:

@@ -17,10 +17,9 @@ from datetime import datetime
 from typing import Any, Iterable, Sequence
 
 from sqlalchemy import and_, bindparam, delete, func, or_, select as core_select, update
-from sqlalchemy.dialects.postgresql import insert as postgresql_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlmodel import Session, col, select
 
+from storage.insert_new import InsertNew
 from storage.tables import OutboxMessage
 
 _T = OutboxMessage.__table__  # type: ignore[attr-defined]
@@ -56,14 +55,9 @@ _CLAIM = (
 )
 
 _LAST_RECORDED = core_select(func.max(_T.c.id))
-#: many rows in one statement (SQLAlchemy's "insertmanyvalues"), a row whose key is recorded
-#: already left out by the database (no query first to find those keys); the ids of the rows
-#: inserted come back with their keys, which are unique, so their order does not matter. The
-#: clause is the same on both databases, but each dialect has its own construct for it.
-_INSERT_NEW = {
-    name: dialect_insert(_T).on_conflict_do_nothing(index_elements=[_T.c.key]).returning(_T.c.key, _T.c.id)
-    for name, dialect_insert in (("sqlite", sqlite_insert), ("postgresql", postgresql_insert))
-}
+#: a row whose key is recorded already is left out by the database; the ids of the rows
+#: inserted come back with their keys, which are unique, so their order does not matter
+_INSERT_NEW = InsertNew(_T, [_T.c.key], [_T.c.key, _T.c.id])
 
 _COLUMNS = (_T.c.id, _T.c.platform, _T.c.member_id, _T.c.recipient, _T.c.priority, _T.c.payload, _T.c.attachment_data)
 
@@ -93,10 +87,7 @@ class OutboxRepo:
         statement, except those whose key is recorded already (the same due message queued by
         an earlier tick); the ids of the rows inserted, by key. Building an ORM object and
         flushing per message was most of the cost of a large check-in tick."""
-        if not rows:
-            return {}
-        connection = self.db.connection()
-        return dict(connection.execute(_INSERT_NEW[connection.dialect.name], list(rows)).all())
+        return {key: row_id for key, row_id in _INSERT_NEW(self.db, list(rows))}
 
     def get(self, msg_id: int) -> OutboxMessage | None:
         return self.db.get(OutboxMessage, msg_id)

@@ -14,7 +14,7 @@ from datetime import date, datetime
 from functools import lru_cache
 from typing import Any, Iterable, Sequence
 
-from sqlalchemy import bindparam, delete, exists, false, func, insert, literal, select as core_select, union_all, update
+from sqlalchemy import bindparam, delete, exists, false, func, insert, literal, select as core_select, tuple_, union_all, update
 from sqlalchemy.orm import aliased
 from sqlalchemy.orm.attributes import set_committed_value
 from sqlalchemy.orm.util import identity_key
@@ -25,6 +25,7 @@ from storage.aside import AsideInterview, AsideRepo
 from storage.certificates import CertificateRepo
 from storage.checkins import CheckinRepo
 from storage.dashboard import DashboardLinkRepo
+from storage.insert_new import InsertNew
 from storage.keyed import by_key, hold_for_unit
 from storage.feedback import FeedbackRepo
 from storage.mentorship import PairRepo
@@ -80,14 +81,10 @@ _CONV = Conversation.__table__  # type: ignore[attr-defined]
 _END_CONVERSATION = delete(_CONV).where(_CONV.c.member_id == bindparam("member_id"))
 _PE = ProcessedEvent.__table__  # type: ignore[attr-defined]
 _OLDEST_EVENT = core_select(func.min(ProcessedEvent.handled_at))
-#: the event's row, inserted only when it is not there yet: one statement, which says if it was
-_FIRST_TIME = insert(_PE).from_select(
-    ["platform", "event_id", "handled_at"],
-    select(
-        bindparam("platform", type_=_PE.c.platform.type), bindparam("event_id", type_=_PE.c.event_id.type),
-        bindparam("now", type_=_PE.c.handled_at.type),
-    ).where(~exists().where(_PE.c.platform == bindparam("platform"), _PE.c.event_id == bindparam("event_id"))),
-).returning(_PE.c.event_id)  # a row back when it was new (psycopg gives no row count for INSERT ... SELECT)
+#: a group's events, each inserted only when it is not there yet: one statement, whose rows say
+#: which were new (each dialect has its own construct for the same clause)
+_RECORD_NEW = InsertNew(_PE, [_PE.c.platform, _PE.c.event_id], [_PE.c.platform, _PE.c.event_id])
+_FORGET_EVENTS = delete(_PE).where(tuple_(_PE.c.platform, _PE.c.event_id).in_(bindparam("keys", expanding=True)))
 
 
 @lru_cache(maxsize=8)
@@ -502,10 +499,20 @@ class EventRepo:
     def __init__(self, db: Session):
         self.db = db
 
-    def first_time(self, platform: str, event_id: str, now: datetime) -> bool:
-        """Record the event; False when it was handled before (one statement)."""
-        result = self.db.connection().execute(_FIRST_TIME, {"platform": platform, "event_id": event_id, "now": now})
-        return result.first() is not None
+    def record_new(self, keys: Iterable[tuple[str, str] | None], now: datetime) -> set[tuple[str, str]]:
+        """Record these (platform, event id) as handled, in one statement for a whole group of
+        events; the ones that were not recorded before (the others are replays). None: an
+        event without an id, left out."""
+        rows = [{"platform": k[0], "event_id": k[1], "handled_at": now} for k in dict.fromkeys(keys) if k is not None]
+        return {(p, e) for p, e in _RECORD_NEW(self.db, rows)}
+
+    def forget(self, keys: Sequence[tuple[str, str] | None]) -> None:
+        """Unrecord events :meth:`record_new` recorded that were not handled after all (a
+        group's time ran out): they are handled by the next group, and a crash before then
+        must leave them to be delivered again."""
+        wanted = [k for k in keys if k is not None]
+        if wanted:
+            self.db.connection().execute(_FORGET_EVENTS, {"keys": wanted})
 
     def oldest(self) -> datetime | None:
         """When the oldest remembered event was handled (indexed): nothing to forget before it
