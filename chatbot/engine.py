@@ -19,8 +19,6 @@ Why it is shaped like this:
 from __future__ import annotations
 
 import asyncio
-import dataclasses
-import itertools
 import logging
 import random
 import secrets
@@ -38,17 +36,16 @@ from chatbot.commands import ActionError, CommandRegistry, CommandSpec, Either, 
 from chatbot.config import Settings
 from chatbot.context import Context, Feature, Job
 from chatbot.delivery.fairness import Pending
-from chatbot.delivery.records import choose_identity, pending_of, platform_of, row_for
+from chatbot.delivery.records import choose_identity
+from chatbot.delivery.recording import Recorder
 from chatbot.delivery.sender import Senders
 from chatbot.events import (
     CommandInvoked,
     CompletionRequested,
-    DirectMessage,
     Handled,
     Identity,
     Inbound,
     Left,
-    Outbound,
     Presence,
     Renamed,
     Reply,
@@ -112,6 +109,8 @@ class Engine:
         #: jobs that found nothing due before a time, skipped by the ticks until then
         self.rests = Rests()
         self.senders = Senders(database, clock, self.lock, self._refused)
+        #: writes a unit of work's messages to the outbox (same transaction as the change)
+        self.record = Recorder(self.senders, lambda platform: platform in self.adapters)
         self.conversations = Conversations(self)
         self.languages = Languages(settings.bot.language, settings.bot.locale_dir)
         self._admins = frozenset(settings.admins)
@@ -122,7 +121,6 @@ class Engine:
         self._inbox: asyncio.Queue[_Waiting] | None = None
         self._worker: asyncio.Task[None] | None = None
         self._handling = 0  # events taken from the inbox and not yet answered
-        self._groups = itertools.count()  # names the messages of one unit of work, for turns
         self._quiet = asyncio.Event()  # set while nothing waits or is being handled
         self._quiet.set()
         for feature in features:
@@ -316,7 +314,7 @@ class Engine:
         savepoint = db.begin_nested()
         try:
             if await self._dispatch(ctx, event):
-                ctx.recorded = self._record_in(ctx)
+                ctx.recorded = self.record(ctx)
             savepoint.commit()
             return ctx
         except (UsageError, ActionError) as exc:
@@ -338,7 +336,7 @@ class Engine:
             else:
                 text = answer._("Sorry, something went wrong on my side (ref {ref}). Nothing was changed; it has been logged.", ref=ref)
             answer.outbound.append(reply_for(answer, text, private=ctx.spec.private if ctx.spec else False))
-            answer.recorded = self._record_in(answer)
+            answer.recorded = self.record(answer)
         return answer
 
     async def _complete(self, event: CompletionRequested) -> list[str]:
@@ -431,7 +429,7 @@ class Engine:
                 savepoint.rollback()
                 del ctx.outbound[queued:]
                 log.exception("feature %s failed on %r", feature.name, event)
-        ctx.recorded = self._record_in(ctx)
+        ctx.recorded = self.record(ctx)
         return ctx
 
     def _on_seen(self, repos: Repos, event: Seen, now: datetime) -> None:
@@ -447,36 +445,6 @@ class Engine:
         self.senders.poke()
 
     # ------------------------------------------------------------------ outbox
-
-    def _record_in(self, ctx: Context) -> list[Pending]:
-        """Write the context's outbound messages to the outbox (same transaction as the change).
-
-        A message whose key is recorded already (the same due message queued by an earlier
-        tick) is left out, so a job may queue what is due without remembering what it sent."""
-        if not ctx.outbound:
-            return []
-        taken: set[str] = set()  # keys of this batch (a key recorded earlier: the insert leaves it out)
-        base = f"{ctx.who.platform}:{ctx.event_id}" if ctx.who is not None and ctx.event_id else None
-        rows: list[dict[str, Any]] = []
-        events: list[Outbound] = []
-        for n, out in enumerate(ctx.outbound):
-            if out.key is not None and out.key in taken:
-                continue
-            key = out.key or (f"{base}:{n}" if base else f"auto:{secrets.token_hex(8)}")
-            taken.add(key)
-            member_id = ctx.recipients.get(id(out))
-            if member_id is None and isinstance(out, DirectMessage) and out.to.account is not None:
-                m = ctx.repos.members.by_identity(out.to.platform, out.to.account)
-                member_id = m.id if m else None
-            # this process sends it: claimed as recorded; another platform's waits for its process
-            mine = platform_of(out) in self.adapters
-            claim = (self.senders.owner, ctx.now + self.senders.settings.lease) if mine else None
-            event = out if out.key == key else dataclasses.replace(out, key=key)
-            rows.append(row_for(event, key, member_id, ctx.now, ctx.bulk, claim))
-            events.append(event)
-        ids = ctx.repos.outbox.insert_many(rows)
-        group = base or f"local:{next(self._groups)}"
-        return [pending_of(ids[row["key"]], row, group, event) for row, event in zip(rows, events) if row["key"] in ids]
 
     async def _refused(self, refused: Sequence[tuple[int, str]]) -> None:
         """A platform refused people for good: mark their identity (so DMs prefer another
@@ -495,7 +463,7 @@ class Engine:
                     for feature in self.features:
                         if feature.on_undeliverable is not None:
                             feature.on_undeliverable(ctx, member, platform)
-                recorded = self._record_in(ctx)
+                recorded = self.record(ctx)
                 db.commit()
         self.rests.wake_all()
         self.senders.push(recorded)
@@ -550,7 +518,7 @@ class Engine:
                 ctx = Context(self, Repos(db), now, bulk=True)
                 try:
                     more = await job.run(ctx)
-                    recorded = self._record_in(ctx)
+                    recorded = self.record(ctx)
                     db.commit()
                     self._rest_after(job, ctx, bool(more) or bool(recorded))
                     for fn in ctx.after_commit:

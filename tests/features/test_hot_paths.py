@@ -129,7 +129,7 @@ async def test_a_message_whose_key_is_recorded_already_is_left_out_without_a_que
             assert alice is not None
             ctx.dm(alice, "your check-in is due", key="due:alice:1")
             ctx.dm(alice, "your check-in is due", key="due:alice:1")
-            recorded = [p.outbox_id for p in engine._record_in(ctx)]
+            recorded = [p.outbox_id for p in engine.record(ctx)]
             db.commit()
         return recorded, [s for s in seen if "outbox" in s]
 
