@@ -56,6 +56,7 @@ from chatbot.events import (
 )
 from chatbot.flows import Conversations, Flow
 from chatbot.i18n import N_, Language, Languages
+from chatbot.replays import FirstTimes, event_key
 from chatbot.people import find_member
 from chatbot.replies import finish_reply, reply_for
 from chatbot.rests import Rests
@@ -269,14 +270,13 @@ class Engine:
         rest: list[_Waiting] = []
         async with self.lock:
             with Session(self.database, expire_on_commit=False) as db:
-                events = EventRepo(db)
-                fresh = events.record_new([_event_key(event) for event, _ in group], self.clock.now())
+                replays = FirstTimes(EventRepo(db), [event for event, _ in group], self.clock.now())
                 for n, (event, done) in enumerate(group):
                     if n and time.monotonic() - began > GROUP_SECONDS:
                         rest = group[n:]
-                        events.forget([_event_key(e) for e, _ in rest])  # recorded when handled
+                        replays.leave(n)
                         break
-                    ctx = await self._one(db, event, fresh)
+                    ctx = await self._one(db, event) if replays.first_time(n) else _replayed(event)
                     answers = 0
                     if ctx is not None:
                         recorded += ctx.recorded
@@ -293,16 +293,9 @@ class Engine:
                 done.set_result(handled)
         return rest
 
-    async def _one(self, db: Session, event: Inbound, fresh: set[tuple[str, str]]) -> Context | None:
-        """One event in its own savepoint, its messages recorded; the context it ran in.
-        ``fresh``: the events of the group recorded as handled for the first time (see
-        ``EventRepo.record_new``); one not among them was handled before and is left alone."""
-        key = _event_key(event)
-        if key is not None:
-            if key not in fresh:
-                log.info("ignoring replayed event %s:%s", *key)
-                return None
-            fresh.discard(key)  # the same event twice in one group: the second is a replay
+    async def _one(self, db: Session, event: Inbound) -> Context | None:
+        """One event in its own savepoint, its messages recorded; the context it ran in. (The
+        group recorded its id, outside the savepoint: a failed event stays recorded.)"""
         repos, now = Repos(db), self.clock.now()
         if isinstance(event, Seen):
             self._on_seen(repos, event, now)
@@ -325,8 +318,7 @@ class Engine:
             failure = exc
             ref = secrets.token_hex(3)
             log.exception("handler failed (ref %s) for %r", ref, event)
-        # The failed handler rolled back alone (the event stays recorded: the group recorded
-        # it outside every savepoint): answer in a new savepoint.
+        # The failed handler rolled back alone: answer in a new savepoint.
         with db.begin_nested():
             # a first contact that failed still makes the person known (and their language)
             member = self.member_for(repos, event.who, now)
@@ -555,11 +547,8 @@ class Engine:
             self._worker = None
 
 
-def _event_key(event: Inbound) -> tuple[str, str] | None:
-    """(platform, event id) of a message or command the platform may deliver again, else None."""
-    if isinstance(event, (TextReceived, CommandInvoked)) and event.event_id is not None:
-        return event.who.platform, event.event_id
-    return None
+def _replayed(event: Inbound) -> None:
+    log.info("ignoring replayed event %s:%s", *(event_key(event) or ("?", "?")))
 
 
 def _roll_back(db: Session, savepoint: SessionTransaction) -> None:

@@ -25,6 +25,7 @@ from sqlmodel import Session, select
 
 from chatbot.context import Context
 from chatbot.events import Identity, TextReceived, Where
+from storage.progress import MentoringSession
 from storage.repos import Repos
 from storage.tables import OutboxMessage, PlatformIdentity
 from tests.harness import Bot, statements
@@ -195,3 +196,11 @@ async def test_events_a_groups_time_bound_leaves_for_the_next_group_are_not_take
     await asyncio.gather(*(paired.engine.handle(_whoami(who, f"t{n}")) for n, who in enumerate(["alice", "bob", "you"])))
     await paired.settle()
     assert sorted(s.target for s in paired.said[before:]) == ["dm alice", "dm bob", "dm you"]
+    # an event handled, then repeated among those left for the next group, stays recorded: it
+    # is not handled again (a session logged twice would show it; its answer would not, as
+    # the outbox leaves out the repeat of its key)
+    log = TextReceived(Identity("console", "bob", "bob"), Where("console"), '!session log alice 30m "x"', event_id="r1")
+    await asyncio.gather(*(paired.engine.handle(e) for e in [log, _whoami("alice", "r2"), log]))
+    await paired.settle()
+    with Session(paired.engine.database) as db:
+        assert len(db.exec(select(MentoringSession)).all()) == 1
