@@ -19,7 +19,6 @@ Why it is shaped like this:
 from __future__ import annotations
 
 import asyncio
-import itertools
 import logging
 import random
 import secrets
@@ -28,6 +27,7 @@ from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any, Callable, Iterable, Sequence
 
 from sqlalchemy.engine import Engine as DbEngine
+from sqlalchemy.orm import SessionTransaction
 from sqlmodel import Session
 
 from chatbot import access
@@ -36,12 +36,12 @@ from chatbot.commands import ActionError, CommandRegistry, CommandSpec, Either, 
 from chatbot.config import Settings
 from chatbot.context import Context, Feature, Job
 from chatbot.delivery.fairness import Pending
-from chatbot.delivery.records import choose_identity, pending_of, platform_of, row_for
+from chatbot.delivery.records import choose_identity
+from chatbot.delivery.recording import Recorder
 from chatbot.delivery.sender import Senders
 from chatbot.events import (
     CommandInvoked,
     CompletionRequested,
-    DirectMessage,
     Handled,
     Identity,
     Inbound,
@@ -56,10 +56,11 @@ from chatbot.events import (
 )
 from chatbot.flows import Conversations, Flow
 from chatbot.i18n import N_, Language, Languages
+from chatbot.replays import FirstTimes, event_key
 from chatbot.people import find_member
 from chatbot.replies import finish_reply, reply_for
 from chatbot.rests import Rests
-from storage.repos import Repos
+from storage.repos import EventRepo, Repos
 from storage.tables import Member
 
 if TYPE_CHECKING:
@@ -109,6 +110,8 @@ class Engine:
         #: jobs that found nothing due before a time, skipped by the ticks until then
         self.rests = Rests()
         self.senders = Senders(database, clock, self.lock, self._refused)
+        #: writes a unit of work's messages to the outbox (same transaction as the change)
+        self.record = Recorder(self.senders, lambda platform: platform in self.adapters)
         self.conversations = Conversations(self)
         self.languages = Languages(settings.bot.language, settings.bot.locale_dir)
         self._admins = frozenset(settings.admins)
@@ -119,7 +122,6 @@ class Engine:
         self._inbox: asyncio.Queue[_Waiting] | None = None
         self._worker: asyncio.Task[None] | None = None
         self._handling = 0  # events taken from the inbox and not yet answered
-        self._groups = itertools.count()  # names the messages of one unit of work, for turns
         self._quiet = asyncio.Event()  # set while nothing waits or is being handled
         self._quiet.set()
         for feature in features:
@@ -161,7 +163,7 @@ class Engine:
         return frozenset({"member"} | repos.roles.of(member.pk, self._admins) | set(platform_roles))
 
     def reachable_identity(self, repos: Repos, member: Member) -> Identity | None:
-        return choose_identity(member, repos.members.identities(member.pk), self.platforms)
+        return choose_identity(member, repos.members.reachable(member.pk), self.platforms)
 
     def member_for(self, repos: Repos, who: Identity, now: datetime) -> Member | None:
         """The member behind a stable account, created on first contact. None for anonymous."""
@@ -177,8 +179,7 @@ class Engine:
             return repos.members.create(who.platform, who.account, who.display, now), None
         ident, member, roles = found
         if ident.display != who.display or now - ident.last_seen > SEEN_TOUCH_INTERVAL or ident.undeliverable_since:
-            ident.undeliverable_since = None  # they write to us from here: worth trying again
-            repos.members.touch(ident, who.display, now)
+            repos.members.touch(ident.id, who.display, now)  # (clears undeliverable_since: worth trying again)
         return member, frozenset({"member"} | roles)
 
     def _gate_roles(self, ctx: Context, platform_roles: Iterable[str] = ()) -> None:
@@ -269,11 +270,13 @@ class Engine:
         rest: list[_Waiting] = []
         async with self.lock:
             with Session(self.database, expire_on_commit=False) as db:
+                replays = FirstTimes(EventRepo(db), [event for event, _ in group], self.clock.now())
                 for n, (event, done) in enumerate(group):
                     if n and time.monotonic() - began > GROUP_SECONDS:
                         rest = group[n:]
+                        replays.leave(n)
                         break
-                    ctx = await self._one(db, event)
+                    ctx = await self._one(db, event) if replays.first_time(n) else _replayed(event)
                     answers = 0
                     if ctx is not None:
                         recorded += ctx.recorded
@@ -291,7 +294,8 @@ class Engine:
         return rest
 
     async def _one(self, db: Session, event: Inbound) -> Context | None:
-        """One event in its own savepoint, its messages recorded; the context it ran in."""
+        """One event in its own savepoint, its messages recorded; the context it ran in. (The
+        group recorded its id, outside the savepoint: a failed event stays recorded.)"""
         repos, now = Repos(db), self.clock.now()
         if isinstance(event, Seen):
             self._on_seen(repos, event, now)
@@ -302,26 +306,20 @@ class Engine:
         ctx = Context(self, repos, now, who=event.who, where=event.where, event_id=event.event_id)
         savepoint = db.begin_nested()
         try:
-            if event.event_id is not None and not repos.events.first_time(event.who.platform, event.event_id, now):
-                log.info("ignoring replayed event %s:%s", event.who.platform, event.event_id)
-                savepoint.commit()
-                return None
             if await self._dispatch(ctx, event):
-                ctx.recorded = self._record_in(ctx)
+                ctx.recorded = self.record(ctx)
             savepoint.commit()
             return ctx
         except (UsageError, ActionError) as exc:
-            savepoint.rollback()
+            _roll_back(db, savepoint)
             failure: Exception = exc
         except Exception as exc:
-            savepoint.rollback()
+            _roll_back(db, savepoint)
             failure = exc
             ref = secrets.token_hex(3)
             log.exception("handler failed (ref %s) for %r", ref, event)
-        # The failed handler rolled back alone: answer (and remember the event) in a new savepoint.
+        # The failed handler rolled back alone: answer in a new savepoint.
         with db.begin_nested():
-            if event.event_id is not None:
-                repos.events.first_time(event.who.platform, event.event_id, now)
             # a first contact that failed still makes the person known (and their language)
             member = self.member_for(repos, event.who, now)
             answer = Context(self, repos, now, who=event.who, where=event.where, member=member, spec=ctx.spec, event_id=event.event_id)
@@ -330,7 +328,7 @@ class Engine:
             else:
                 text = answer._("Sorry, something went wrong on my side (ref {ref}). Nothing was changed; it has been logged.", ref=ref)
             answer.outbound.append(reply_for(answer, text, private=ctx.spec.private if ctx.spec else False))
-            answer.recorded = self._record_in(answer)
+            answer.recorded = self.record(answer)
         return answer
 
     async def _complete(self, event: CompletionRequested) -> list[str]:
@@ -423,7 +421,7 @@ class Engine:
                 savepoint.rollback()
                 del ctx.outbound[queued:]
                 log.exception("feature %s failed on %r", feature.name, event)
-        ctx.recorded = self._record_in(ctx)
+        ctx.recorded = self.record(ctx)
         return ctx
 
     def _on_seen(self, repos: Repos, event: Seen, now: datetime) -> None:
@@ -439,33 +437,6 @@ class Engine:
         self.senders.poke()
 
     # ------------------------------------------------------------------ outbox
-
-    def _record_in(self, ctx: Context) -> list[Pending]:
-        """Write the context's outbound messages to the outbox (same transaction as the change).
-
-        A message whose key is recorded already (the same due message queued by an earlier
-        tick) is left out, so a job may queue what is due without remembering what it sent."""
-        if not ctx.outbound:
-            return []
-        taken = ctx.repos.outbox.existing_keys(out.key for out in ctx.outbound if out.key is not None)
-        base = f"{ctx.who.platform}:{ctx.event_id}" if ctx.who is not None and ctx.event_id else None
-        rows: list[dict[str, Any]] = []
-        for n, out in enumerate(ctx.outbound):
-            if out.key is not None and out.key in taken:
-                continue
-            key = out.key or (f"{base}:{n}" if base else f"auto:{secrets.token_hex(8)}")
-            taken.add(key)
-            member_id = ctx.recipients.get(id(out))
-            if member_id is None and isinstance(out, DirectMessage) and out.to.account is not None:
-                m = ctx.repos.members.by_identity(out.to.platform, out.to.account)
-                member_id = m.id if m else None
-            # this process sends it: claimed as recorded; another platform's waits for its process
-            mine = platform_of(out) in self.adapters
-            claim = (self.senders.owner, ctx.now + self.senders.settings.lease) if mine else None
-            rows.append(row_for(out, key, member_id, ctx.now, ctx.bulk, claim))
-        ids = ctx.repos.outbox.insert_many(rows)
-        group = base or f"local:{next(self._groups)}"
-        return [pending_of(row_id, row, group) for row_id, row in zip(ids, rows)]
 
     async def _refused(self, refused: Sequence[tuple[int, str]]) -> None:
         """A platform refused people for good: mark their identity (so DMs prefer another
@@ -484,7 +455,7 @@ class Engine:
                     for feature in self.features:
                         if feature.on_undeliverable is not None:
                             feature.on_undeliverable(ctx, member, platform)
-                recorded = self._record_in(ctx)
+                recorded = self.record(ctx)
                 db.commit()
         self.rests.wake_all()
         self.senders.push(recorded)
@@ -539,7 +510,7 @@ class Engine:
                 ctx = Context(self, Repos(db), now, bulk=True)
                 try:
                     more = await job.run(ctx)
-                    recorded = self._record_in(ctx)
+                    recorded = self.record(ctx)
                     db.commit()
                     self._rest_after(job, ctx, bool(more) or bool(recorded))
                     for fn in ctx.after_commit:
@@ -574,6 +545,19 @@ class Engine:
             self._worker.cancel()
             await asyncio.gather(self._worker, return_exceptions=True)
             self._worker = None
+
+
+def _replayed(event: Inbound) -> None:
+    log.info("ignoring replayed event %s:%s", *(event_key(event) or ("?", "?")))
+
+
+def _roll_back(db: Session, savepoint: SessionTransaction) -> None:
+    """Roll back an event's savepoint and expire what the session holds: the ORM expires only
+    the objects it saw change, and the repositories write some rows with prebuilt statements
+    (an identity's last visit), whose loaded objects, if anything still holds them, would
+    otherwise keep the undone values. Only failed events pay for it."""
+    savepoint.rollback()
+    db.expire_all()
 
 
 def _answers(item: Pending, event_id: str | None) -> bool:

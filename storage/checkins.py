@@ -17,7 +17,7 @@ from collections import defaultdict
 from datetime import datetime
 from typing import Any, Iterable, Optional
 
-from sqlalchemy import JSON, Column, Index, UniqueConstraint, bindparam, delete, func, insert, or_, select as core_select, update
+from sqlalchemy import JSON, Column, Index, UniqueConstraint, bindparam, delete, func, insert, inspect, or_, select as core_select, update
 from sqlmodel import Field, Session, SQLModel, col, select
 
 from storage.keyed import by_key
@@ -121,6 +121,8 @@ class CheckinRepo:
 
     def __init__(self, db: Session):
         self.db = db
+        #: (mentee, due) -> the check-in :meth:`at` found in this unit of work
+        self._at: dict[tuple[int, datetime], Checkin] = {}
 
     # ------------------------------------------------------------------ plans
 
@@ -245,7 +247,16 @@ class CheckinRepo:
         self.db.flush()
 
     def at(self, mentee_id: int, due: datetime) -> Checkin | None:
-        return self.db.execute(_AT, {"mentee_id": mentee_id, "due": due}).scalars().first()
+        """The check-in of ``mentee_id`` due at ``due``. A check-in answer asks for it twice (is
+        the interview closed? then the answer's row): the second time it comes from the session
+        by its id, with no statement (issue 24)."""
+        known = self._at.get((mentee_id, due))
+        if known is not None and inspect(known).persistent:  # (not deleted meanwhile)
+            return known
+        row = self.db.execute(_AT, {"mentee_id": mentee_id, "due": due}).scalars().first()
+        if row is not None:
+            self._at[(mentee_id, due)] = row
+        return row
 
     def rows_of(self, ids: Iterable[int], since: datetime) -> dict[int, list[Checkin]]:
         """Open check-ins of these mentees, and any due at or after ``since``."""

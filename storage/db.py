@@ -89,7 +89,7 @@ def open_database(url: str, *, synchronous: str = "full", busy_timeout_ms: int =
 
         @event.listens_for(engine, "connect")
         def _pragmas(dbapi_conn, _record) -> None:  # noqa: ANN001 - DB-API connection
-            # The driver's own transaction handling is replaced by explicit BEGINs below, so
+            # The driver's own transaction handling is replaced by explicit BEGINs (``_begin``), so
             # that a write transaction takes the lock at its start (BEGIN IMMEDIATE) and a
             # second writer waits on busy_timeout instead of failing half-way.
             dbapi_conn.isolation_level = None
@@ -101,25 +101,58 @@ def open_database(url: str, *, synchronous: str = "full", busy_timeout_ms: int =
             cur.execute("PRAGMA secure_delete=ON")
             cur.close()
 
-        @event.listens_for(engine, "begin")
-        def _begin(conn) -> None:  # noqa: ANN001
-            # a reader (see ``reader``) takes no write lock: in WAL mode it never holds up a writer
-            conn.exec_driver_sql("BEGIN" if conn.get_execution_options().get(READ_ONLY) else "BEGIN IMMEDIATE")
+        engine.dialect.do_begin = _begin  # type: ignore[method-assign]
 
+    _plain_savepoints(engine)
     if migrate:
         upgrade(engine)
     return engine
 
 
-#: the execution option that marks a connection as only reading (``reader``)
+def _plain_savepoints(engine: Engine) -> None:
+    """SAVEPOINT, RELEASE and ROLLBACK TO sent as plain SQL text. SQLAlchemy compiles a new
+    clause for each (it does not cache them), which cost as much as the savepoint itself; every
+    inbound event runs in one (issue 24). Its savepoint names (``sa_savepoint_N``) need no
+    quoting on any database we run on; the statements still pass through the engine's events."""
+    dialect = engine.dialect
+    dialect.do_savepoint = lambda conn, name: conn.exec_driver_sql(f"SAVEPOINT {name}")  # type: ignore[method-assign]
+    dialect.do_release_savepoint = lambda conn, name: conn.exec_driver_sql(f"RELEASE SAVEPOINT {name}")  # type: ignore[method-assign]
+    dialect.do_rollback_to_savepoint = (  # type: ignore[method-assign]
+        lambda conn, name: conn.exec_driver_sql(f"ROLLBACK TO SAVEPOINT {name}")
+    )
+
+
+#: the execution option that marks a connection as only reading (``reader``), and the mark its
+#: "begin" listener leaves on the DB-API connection for ``_begin``
 READ_ONLY = "mentorbot_read_only"
+
+
+def _begin(dbapi_conn) -> None:  # noqa: ANN001 - the pool's proxy of a sqlite3 connection
+    """Every SQLite transaction begins here (the driver's own transaction handling is off, see
+    ``open_database``): a writer's with the write lock (``BEGIN IMMEDIATE``), so a second writer
+    waits on busy_timeout instead of failing half-way; a reader's (``reader``) without it, so in
+    WAL mode it never holds up a writer. The dialect's hook, not the engine's "begin" event: an
+    engine with a connection event listener sends every statement through SQLAlchemy's event
+    dispatch (issue 24), and only the reader needs one."""
+    dbapi_conn.execute("BEGIN" if dbapi_conn.info.pop(READ_ONLY, False) else "BEGIN IMMEDIATE")
+
+
+def _mark_read_only(conn: Connection) -> None:
+    conn.connection.info[READ_ONLY] = True
 
 
 def reader(engine: Engine) -> Engine:
     """The same database for work that only reads (the web dashboard's pages): on SQLite its
     transactions begin DEFERRED, so a long page never holds the write lock the bot's commands
-    wait for. Writing through it is a mistake it does not prevent."""
-    return engine.execution_options(**{READ_ONLY: True})
+    wait for. Writing through it is a mistake it does not prevent. One per engine (its listener
+    is its own: the engine's statements do not pass through it)."""
+    found: Engine | None = getattr(engine, "_mentorbot_reader", None)
+    if found is None:
+        found = engine.execution_options(**{READ_ONLY: True})
+        if engine.dialect.name == "sqlite":
+            event.listen(found, "begin", _mark_read_only)
+        engine._mentorbot_reader = found  # type: ignore[attr-defined]
+    return found
 
 
 # Any fixed 64-bit number, the same in every release: whoever holds it is migrating the database.
@@ -135,7 +168,7 @@ def upgrade(engine: Engine) -> None:
     from alembic import command
 
     cfg = _alembic_config()
-    with engine.begin() as conn:  # SQLite: the "begin" listener makes this BEGIN IMMEDIATE
+    with engine.begin() as conn:  # SQLite: ``_begin`` makes this BEGIN IMMEDIATE
         _lock_for_migrations(conn)
         if _at_heads(conn):
             return
@@ -215,7 +248,7 @@ def revisions(engine: Engine) -> list[str]:
 def _lock_for_migrations(conn: Connection) -> None:
     """Hold the migration lock until ``conn``'s transaction ends; a second migrator waits here."""
     if conn.dialect.name == "sqlite":
-        # The "begin" listener's BEGIN IMMEDIATE took the write lock already: check it ran.
+        # ``_begin``'s BEGIN IMMEDIATE took the write lock already: check it ran.
         if not conn.connection.dbapi_connection.in_transaction:
             raise RuntimeError("migrations must run inside the BEGIN IMMEDIATE transaction")
     elif conn.dialect.name == "postgresql":

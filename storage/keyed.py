@@ -30,7 +30,23 @@ def _by_key(table: type[SQLModel]) -> Any:
 
 def by_key(db: Session, table: type[Row], *key: Any) -> Row | None:
     """``session.get(table, key)``: from the identity map when the row is loaded, otherwise by
-    the table's prebuilt statement."""
+    the table's prebuilt statement.
+
+    The identity map holds objects weakly: a member read to choose a language and then
+    dropped was read again for the DM that followed (issue 24). What this loads is held until
+    :func:`hold_for_unit` starts the next unit of work (an event, a job's batch) on the session."""
     if db.identity_map.get(identity_key(table, key)) is not None:
         return db.get(table, key)  # loaded already: no statement (expired: refreshed as get does)
-    return db.execute(_by_key(table), {f"k{n}": value for n, value in enumerate(key)}).scalars().first()
+    row = db.execute(_by_key(table), {f"k{n}": value for n, value in enumerate(key)}).scalars().first()
+    if row is not None:
+        db.info.setdefault(_HELD, []).append(row)
+    return row
+
+
+_HELD = "mentorbot_held_by_key"
+
+
+def hold_for_unit(db: Session) -> None:
+    """A new unit of work begins on ``db``: what :func:`by_key` held for the last one is let go
+    (so the identity map does not keep a whole group's rows, and a later unit reads afresh)."""
+    db.info.pop(_HELD, None)

@@ -16,9 +16,10 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Iterable, Sequence
 
-from sqlalchemy import and_, bindparam, delete, func, insert, or_, select as core_select, update
+from sqlalchemy import and_, bindparam, delete, func, or_, select as core_select, update
 from sqlmodel import Session, col, select
 
+from storage.insert_new import InsertNew
 from storage.tables import OutboxMessage
 
 _T = OutboxMessage.__table__  # type: ignore[attr-defined]
@@ -54,10 +55,9 @@ _CLAIM = (
 )
 
 _LAST_RECORDED = core_select(func.max(_T.c.id))
-_EXISTING_KEYS = core_select(_T.c.key).where(_T.c.key.in_(bindparam("keys", expanding=True)))
-#: many rows in one statement (SQLAlchemy's "insertmanyvalues"); the ids come back with their
-#: keys, which are unique, so their order does not matter
-_INSERT = insert(_T).returning(_T.c.key, _T.c.id)
+#: a row whose key is recorded already is left out by the database; the ids of the rows
+#: inserted come back with their keys, which are unique, so their order does not matter
+_INSERT_NEW = InsertNew(_T, [_T.c.key], [_T.c.key, _T.c.id])
 
 _COLUMNS = (_T.c.id, _T.c.platform, _T.c.member_id, _T.c.recipient, _T.c.priority, _T.c.payload, _T.c.attachment_data)
 
@@ -82,21 +82,12 @@ class OutboxRepo:
 
     # -- recording ------------------------------------------------------------------------------
 
-    def existing_keys(self, keys: Iterable[str]) -> set[str]:
-        """Which of these keys are recorded already (one query for a whole tick's messages)."""
-        wanted = list(set(keys))
-        if not wanted:
-            return set()
-        return {row[0] for row in self.db.connection().execute(_EXISTING_KEYS, {"keys": wanted})}
-
-    def insert_many(self, rows: Sequence[dict[str, Any]]) -> list[int]:
+    def insert_many(self, rows: Sequence[dict[str, Any]]) -> dict[str, int]:
         """Insert rows (every one with the same columns, as ``row_for`` makes them) in one
-        statement and return their ids in order: building an ORM object and flushing per
-        message was most of the cost of a large check-in tick."""
-        if not rows:
-            return []
-        ids = dict(self.db.connection().execute(_INSERT, list(rows)).all())
-        return [ids[row["key"]] for row in rows]
+        statement, except those whose key is recorded already (the same due message queued by
+        an earlier tick); the ids of the rows inserted, by key. Building an ORM object and
+        flushing per message was most of the cost of a large check-in tick."""
+        return {key: row_id for key, row_id in _INSERT_NEW(self.db, list(rows))}
 
     def get(self, msg_id: int) -> OutboxMessage | None:
         return self.db.get(OutboxMessage, msg_id)

@@ -14,8 +14,10 @@ from datetime import date, datetime
 from functools import lru_cache
 from typing import Any, Iterable, Sequence
 
-from sqlalchemy import bindparam, delete, exists, false, func, insert, literal, select as core_select, union_all, update
+from sqlalchemy import bindparam, delete, exists, false, func, insert, literal, select as core_select, tuple_, union_all, update
 from sqlalchemy.orm import aliased
+from sqlalchemy.orm.attributes import set_committed_value
+from sqlalchemy.orm.util import identity_key
 from sqlmodel import Session, SQLModel, col, select
 
 from storage.assessments import AssessmentRepo
@@ -23,7 +25,8 @@ from storage.aside import AsideInterview, AsideRepo
 from storage.certificates import CertificateRepo
 from storage.checkins import CheckinRepo
 from storage.dashboard import DashboardLinkRepo
-from storage.keyed import by_key
+from storage.insert_new import InsertNew
+from storage.keyed import by_key, hold_for_unit
 from storage.feedback import FeedbackRepo
 from storage.mentorship import PairRepo
 from storage.office_hours import OfficeHoursRepo
@@ -41,7 +44,6 @@ from storage.tables import (
     LinkCode,
     Member,
     MemberRole,
-    OutboxMessage,
     PlatformIdentity,
     ProcessedEvent,
     Round,
@@ -61,31 +63,44 @@ _IDENTITIES = (
     select(PlatformIdentity).where(col(PlatformIdentity.member_id) == bindparam("member_id"))
     .order_by(col(PlatformIdentity.last_seen).desc())
 )
+#: an identity's columns that choosing where to DM looks at: rows, no ORM objects to build (one
+#: per DM); selected through the ORM's columns, so the session still flushes first
+_REACHABLE = select(  # type: ignore[call-overload]
+    col(PlatformIdentity.platform), col(PlatformIdentity.account), col(PlatformIdentity.display),
+    col(PlatformIdentity.last_seen), col(PlatformIdentity.undeliverable_since),
+).where(col(PlatformIdentity.member_id) == bindparam("member_id"))
 _NOT_CLOSED = select(Round).where(Round.status == "open")
 _NOT_CLOSED_IN_ORDER = _NOT_CLOSED.order_by(col(Round.starts_on))
+_PI = PlatformIdentity.__table__  # type: ignore[attr-defined]
+_TOUCH = (
+    update(_PI).where(_PI.c.id == bindparam("ident_id"))
+    .values(display=bindparam("display"), last_seen=bindparam("now"), undeliverable_since=None)
+)
+_CONV = Conversation.__table__  # type: ignore[attr-defined]
+_END_CONVERSATION = delete(_CONV).where(_CONV.c.member_id == bindparam("member_id"))
 _PE = ProcessedEvent.__table__  # type: ignore[attr-defined]
 _OLDEST_EVENT = core_select(func.min(ProcessedEvent.handled_at))
-#: the event's row, inserted only when it is not there yet: one statement, which says if it was
-_FIRST_TIME = insert(_PE).from_select(
-    ["platform", "event_id", "handled_at"],
-    select(
-        bindparam("platform", type_=_PE.c.platform.type), bindparam("event_id", type_=_PE.c.event_id.type),
-        bindparam("now", type_=_PE.c.handled_at.type),
-    ).where(~exists().where(_PE.c.platform == bindparam("platform"), _PE.c.event_id == bindparam("event_id"))),
-).returning(_PE.c.event_id)  # a row back when it was new (psycopg gives no row count for INSERT ... SELECT)
+#: a group's events, each inserted only when it is not there yet: one statement, whose rows say
+#: which were new (each dialect has its own construct for the same clause)
+_RECORD_NEW = InsertNew(_PE, [_PE.c.platform, _PE.c.event_id], [_PE.c.platform, _PE.c.event_id])
+_FORGET_EVENTS = delete(_PE).where(tuple_(_PE.c.platform, _PE.c.event_id).in_(bindparam("keys", expanding=True)))
 
 
 @lru_cache(maxsize=8)
 def _seen_statement(admins: frozenset[str]) -> Any:
-    """The identity, its member, each granted role (one row per role) and whether one of the
-    member's identities is a configured admin: everything the gate needs, in one statement."""
+    """The member, each granted role (one row per role), whether one of the member's
+    identities is a configured admin, and the identity's columns the gate looks at (plain
+    columns: no ORM object is built for it): everything the gate needs, in one statement."""
     other = aliased(PlatformIdentity)
     admin = (
         exists().where(col(other.member_id) == col(Member.id), (col(other.platform) + ":" + col(other.account)).in_(sorted(admins)))
         if admins else false()
     )
+    ident = (col(PlatformIdentity.id), col(PlatformIdentity.display), col(PlatformIdentity.last_seen),
+             col(PlatformIdentity.undeliverable_since))
     return (
-        select(PlatformIdentity, Member, MemberRole.role, admin)  # type: ignore[call-overload]
+        select(Member, MemberRole.role, admin, *ident)  # type: ignore[call-overload]
+        .select_from(PlatformIdentity)
         .join(Member, col(Member.id) == col(PlatformIdentity.member_id))
         .outerjoin(MemberRole, col(MemberRole.member_id) == col(Member.id))
         .where(_IDENTITY)
@@ -118,6 +133,16 @@ def readable_display(display: str) -> str | None:
     return shown if shown and not _LOOKS_LIKE_AN_ID.search(shown) else None
 
 
+@dataclass(frozen=True)
+class SeenIdentity:
+    """What the gate reads of the identity a command came from (see ``identity_with_roles``)."""
+
+    id: int
+    display: str
+    last_seen: datetime
+    undeliverable_since: datetime | None
+
+
 class MemberRepo:
     def __init__(self, db: Session):
         self.db = db
@@ -133,20 +158,26 @@ class MemberRepo:
 
     def identity_with_roles(
         self, platform: str, account: str, admins: frozenset[str] = frozenset()
-    ) -> tuple[PlatformIdentity, Member, set[str]] | None:
+    ) -> tuple[SeenIdentity, Member, set[str]] | None:
         """The identity, its member and their roles (granted, and "admin" when one of their
         identities is among ``admins``), in one query: the gate asks it at every command. Read
         fresh in every transaction, never cached, so a role granted a moment ago counts."""
         rows = self.db.execute(_seen_statement(admins), {"platform": platform, "account": account}).all()
         if not rows:
             return None
-        roles = {role for _, _, role, _ in rows if role is not None}
-        if rows[0][3]:
+        member, _, admin, *ident = rows[0]
+        roles = {row[1] for row in rows if row[1] is not None}
+        if admin:
             roles.add("admin")
-        return rows[0][0], rows[0][1], roles
+        return SeenIdentity(*ident), member, roles
 
     def identities(self, member_id: int) -> list[PlatformIdentity]:
         return list(self.db.execute(_IDENTITIES, {"member_id": member_id}).scalars())
+
+    def reachable(self, member_id: int) -> list[Any]:
+        """The member's identities as rows with the columns ``choose_identity`` reads (platform,
+        account, display, last_seen, undeliverable_since): asked for every DM."""
+        return list(self.db.execute(_REACHABLE, {"member_id": member_id}).all())
 
     def handles_starting(self, prefix: str, limit: int = 25) -> list[str]:
         stmt = (
@@ -191,11 +222,20 @@ class MemberRepo:
         PendingRoleRepo(self.db).claim(platform, account, member.pk)  # roles a coordinator gave ahead of time
         return member
 
-    def touch(self, ident: PlatformIdentity, display: str, now: datetime) -> None:
-        if ident.display != display:
-            ident.display = display
-        ident.last_seen = now
-        self.db.add(ident)
+    def touch(self, ident_id: int, display: str, now: datetime) -> None:
+        """The person wrote to us from this identity now, as ``display``: worth trying DMs
+        there again.
+
+        One prebuilt UPDATE; an ORM object of the identity the session holds is given the same
+        values as committed state (changed as an object, it would cost an ORM flush at the next
+        query: most of a command's first message in five minutes, issue 24). A savepoint rolled
+        back after this does not expire that object (the ORM did not see it change): whoever
+        rolls one back expires the session."""
+        self.db.connection().execute(_TOUCH, {"ident_id": ident_id, "display": display, "now": now})
+        loaded = self.db.identity_map.get(identity_key(PlatformIdentity, (ident_id,)))
+        if loaded is not None:
+            for name, value in (("display", display), ("last_seen", now), ("undeliverable_since", None)):
+                set_committed_value(loaded, name, value)
 
     def merge(self, keep: Member, gone: Member) -> None:
         """Join ``gone`` into ``keep``: identities, roles and every record move; ``gone`` is deleted.
@@ -428,10 +468,13 @@ class ConversationRepo:
         self.db.add(conv)
 
     def end(self, member_id: int) -> bool:
+        """End the member's interview (False when there was none): one prebuilt DELETE, and
+        the object leaves the session, so no ORM flush is owed for it (issue 24)."""
         conv = self.get(member_id)
         if conv is None:
             return False
-        self.db.delete(conv)
+        self.db.connection().execute(_END_CONVERSATION, {"member_id": member_id})
+        self.db.expunge(conv)
         return True
 
 
@@ -459,10 +502,20 @@ class EventRepo:
     def __init__(self, db: Session):
         self.db = db
 
-    def first_time(self, platform: str, event_id: str, now: datetime) -> bool:
-        """Record the event; False when it was handled before (one statement)."""
-        result = self.db.connection().execute(_FIRST_TIME, {"platform": platform, "event_id": event_id, "now": now})
-        return result.first() is not None
+    def record_new(self, keys: Iterable[tuple[str, str] | None], now: datetime) -> set[tuple[str, str]]:
+        """Record these (platform, event id) as handled, in one statement for a whole group of
+        events; the ones that were not recorded before (the others are replays). None: an
+        event without an id, left out."""
+        rows = [{"platform": k[0], "event_id": k[1], "handled_at": now} for k in dict.fromkeys(keys) if k is not None]
+        return {(p, e) for p, e in _RECORD_NEW(self.db, rows)}
+
+    def forget(self, keys: Sequence[tuple[str, str] | None]) -> None:
+        """Unrecord events :meth:`record_new` recorded that were not handled after all (a
+        group's time ran out): they are handled by the next group, and a crash before then
+        must leave them to be delivered again."""
+        wanted = [k for k in keys if k is not None]
+        if wanted:
+            self.db.connection().execute(_FORGET_EVENTS, {"keys": wanted})
 
     def oldest(self) -> datetime | None:
         """When the oldest remembered event was handled (indexed): nothing to forget before it
@@ -500,6 +553,7 @@ class Repos:
     """Every repository over one database session (``db``): what a handler's ``ctx.repos`` is."""
 
     def __init__(self, db: Session):
+        hold_for_unit(db)  # one Repos per unit of work (an event, a job's batch)
         self.db = db
         self.members = MemberRepo(db)
         self.roles = RoleRepo(db)

@@ -9,13 +9,14 @@ from __future__ import annotations
 
 import dataclasses
 import logging
+from functools import lru_cache
 from datetime import datetime, timedelta
-from typing import Any, Iterable, Sequence
+from typing import Any, Iterable, Protocol, Sequence
 
 from chatbot.delivery.fairness import BULK, URGENT, Pending
 from chatbot.events import Announce, Attachment, Button, Delivery, DirectMessage, Form, Identity, Outbound, Reply, Where
 from storage.outbox import OutboxRepo, OutboxRow
-from storage.tables import Member, PlatformIdentity
+from storage.tables import Member
 
 log = logging.getLogger(__name__)
 
@@ -51,7 +52,7 @@ def row_for(out: Outbound, key: str, member_id: int | None, now: datetime, bulk:
     """The outbox row of ``out``. With ``claim`` (owner, until) it is recorded as claimed by the
     process that recorded it, which sends it itself: another process serving the same platform
     leaves it alone unless that process dies or the claim runs out."""
-    event = dataclasses.replace(out, key=key)
+    event = out if out.key == key else dataclasses.replace(out, key=key)
     owner, until = claim if claim is not None else (None, None)
     return dict(key=key, platform=platform_of(out), member_id=member_id, payload=encode(event),
                 attachment_data=event.attachment.data if event.attachment is not None else None,
@@ -60,9 +61,11 @@ def row_for(out: Outbound, key: str, member_id: int | None, now: datetime, bulk:
                 priority=priority_of(out, bulk))
 
 
-def pending_of(row_id: int, row: dict[str, Any], group: str | None) -> Pending:
+def pending_of(row_id: int, row: dict[str, Any], group: str | None, event: Outbound) -> Pending:
+    """What the sender holds of a row just recorded: ``event`` is the message as recorded (its
+    ``key`` set, as ``row_for`` stores it), so its payload is not decoded back."""
     return Pending(row_id, row["platform"], row["member_id"], row["recipient"], row["priority"],
-                   decode(row["payload"], row["attachment_data"]), group, row["claimed_until"])
+                   event, group, row["claimed_until"])
 
 
 def pending_from(row: OutboxRow) -> Pending:
@@ -110,10 +113,28 @@ _NAMES = {v: k for k, v in _TYPES.items()}
 def encode(out: Outbound) -> dict[str, Any]:
     """The event as JSON. An attachment keeps only its name and media type here: its bytes go
     in the row's own column (``row_for``), so the payload stays small and text."""
-    payload = {"type": _NAMES[type(out)], **dataclasses.asdict(dataclasses.replace(out, attachment=None))}
+    payload = {"type": _NAMES[type(out)], **_plain(out)}
     if out.attachment is not None:
         payload["attachment"] = {"name": out.attachment.name, "media_type": out.attachment.media_type}
     return payload
+
+
+@lru_cache(maxsize=None)
+def _field_names(cls: type) -> tuple[str, ...]:
+    return tuple(f.name for f in dataclasses.fields(cls))
+
+
+def _plain(value: Any) -> Any:
+    """``dataclasses.asdict`` for the events' fields (dataclasses, tuples, strings, numbers),
+    which are immutable, so nothing is deep-copied: ``asdict`` was a third of recording a
+    message (issue 24). An attachment's bytes are left out (``encode`` says why)."""
+    if hasattr(value, "__dataclass_fields__"):
+        return {name: None if name == "attachment" else _plain(getattr(value, name)) for name in _field_names(type(value))}
+    if isinstance(value, (tuple, list)):
+        return type(value)(_plain(v) for v in value)
+    if isinstance(value, dict):
+        return {k: _plain(v) for k, v in value.items()}
+    return value
 
 
 def decode(payload: dict[str, Any], attachment_data: bytes | None = None) -> Outbound:
@@ -137,7 +158,18 @@ def decode(payload: dict[str, Any], attachment_data: bytes | None = None) -> Out
     return kind(**data)
 
 
-def choose_identity(member: Member, idents: Iterable[PlatformIdentity], running: Iterable[str]) -> Identity | None:
+class Reachable(Protocol):
+    """What choosing where to DM reads of an identity: a ``PlatformIdentity``, or a row of
+    those columns (``MemberRepo.reachable``)."""
+
+    platform: str
+    account: str
+    display: str
+    last_seen: datetime
+    undeliverable_since: datetime | None
+
+
+def choose_identity(member: Member, idents: Iterable[Reachable], running: Iterable[str]) -> Identity | None:
     """The identity to DM: on a running platform; the preferred one first, else the latest seen;
     a platform that refused the person for good comes last."""
     platforms = set(running)
