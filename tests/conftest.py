@@ -17,6 +17,7 @@ that runs the bot's processes is marked ``@pytest.mark.e2e`` in its module. So
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -38,8 +39,18 @@ BOTH_DATABASES = frozenset({
 })
 
 
+#: where the tests' own folders go when the machine has a memory file system (see ``pytest_configure``)
+MEMORY_TEMP = Path("/dev/shm")
+
+
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", "sqlite_only: reads the SQLite file itself; not run on PostgreSQL")
+    # Every test's bot has a SQLite file in its tmp_path; on a disk, copying the template and
+    # the checkpoint at the last close each wait for fsync (a tenth of the quick run's time),
+    # and durability is not what these files test. pytest's numbered folders (three runs kept,
+    # shared safely by concurrent runs) are made under this root instead of the system's /tmp.
+    if "PYTEST_DEBUG_TEMPROOT" not in os.environ and os.access(MEMORY_TEMP, os.W_OK | os.X_OK):
+        os.environ["PYTEST_DEBUG_TEMPROOT"] = str(MEMORY_TEMP)
 
 
 LAYERS = ("unit", "features", "adapters", "e2e")
