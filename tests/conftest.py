@@ -12,7 +12,8 @@ Layers: each test is marked by its directory (``unit``, ``features``, ``adapters
 also ``e2e`` when it starts a real server or another process: every adapter test, every test on
 PostgreSQL (the ``postgresql`` variants and the tests that take ``pg_server``), and a feature test
 that runs the bot's processes is marked ``@pytest.mark.e2e`` in its module. So
-``./dev test -m "not e2e"`` is the quick run: unit and feature tests on SQLite, in this process.
+``./dev test -m "not e2e"`` is the quick run: unit and feature tests on SQLite, in this process
+(or, under ``./dev test``, spread over pytest-xdist's workers; the e2e tests all go to one).
 """
 
 from __future__ import annotations
@@ -45,6 +46,7 @@ MEMORY_TEMP = Path("/dev/shm")
 
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", "sqlite_only: reads the SQLite file itself; not run on PostgreSQL")
+    config.addinivalue_line("markers", "xdist_group(name): pytest-xdist's, known also when it is not loaded")
     # Every test's bot has a SQLite file in its tmp_path; on a disk, copying the template and
     # the checkpoint at the last close each wait for fsync (a tenth of the quick run's time),
     # and durability is not what these files test. pytest's numbered folders (three runs kept,
@@ -68,6 +70,7 @@ def starts_servers(item: pytest.Item) -> bool:
     return on_postgresql or "pg_server" in getattr(item, "fixturenames", ())
 
 
+@pytest.hookimpl(tryfirst=True)  # before xdist reads the groups and ``-m`` deselects
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     for item in items:
         layer = layer_of(item)
@@ -75,6 +78,10 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
             item.add_marker(layer)
         if layer == "adapters" or (layer != "e2e" and starts_servers(item)):
             item.add_marker("e2e")
+        if item.get_closest_marker("e2e") is not None:
+            # The servers listen on fixed ports, started once a session: with ``./dev test``'s
+            # workers (pytest-xdist, --dist loadgroup) every e2e test runs in the same one.
+            item.add_marker(pytest.mark.xdist_group("e2e"))
 
 
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
