@@ -78,10 +78,23 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
             item.add_marker(layer)
         if layer == "adapters" or (layer != "e2e" and starts_servers(item)):
             item.add_marker("e2e")
-        if item.get_closest_marker("e2e") is not None:
-            # The servers listen on fixed ports, started once a session: with ``./dev test``'s
-            # workers (pytest-xdist, --dist loadgroup) every e2e test runs in the same one.
-            item.add_marker(pytest.mark.xdist_group("e2e"))
+        item.add_marker(pytest.mark.xdist_group(worker_group(item)))
+
+
+def worker_group(item: pytest.Item) -> str:
+    """Which tests ``./dev test``'s workers (pytest-xdist, --dist loadgroup) run in one worker:
+    every e2e test in the same one (the servers listen on fixed ports, started once a
+    session), and a module's tests together (what a module builds once, a template database or
+    the texts extracted from the code, is then built by one worker only)."""
+    return "e2e" if item.get_closest_marker("e2e") is not None else item.path.stem
+
+
+def pytest_ignore_collect(collection_path: Path, config: pytest.Config) -> bool | None:
+    """The quick run (``-m "not e2e"`` as such) does not import the layers that are e2e as a
+    whole: they would all be deselected, after importing Discord, Matrix and Selenium."""
+    quick = " ".join(str(config.getoption("markexpr") or "").split()) == "not e2e"
+    whole = collection_path.parent == Path(__file__).parent and collection_path.name in ("adapters", "e2e")
+    return True if quick and whole else None
 
 
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:

@@ -40,6 +40,7 @@ import storage.db
 from storage.db import open_database, sqlite_path
 
 START = datetime(2027, 1, 4, 9, 0, tzinfo=timezone.utc)  # a Monday
+SUNDAY = datetime(2027, 1, 3, 12, 0, tzinfo=timezone.utc)  # the day before
 
 
 @cache
@@ -146,7 +147,13 @@ class Bot:
         """A bot on a copy of the SQLite database ``build`` left behind on a new bot (built once a
         test process for each ``key``; ``kwargs`` go to ``start`` both times and belong in the
         key), its clock where ``build`` left it and its transcript empty: a restart after the
-        setup, for tests whose subject comes after a common one (which its own tests still play)."""
+        setup, for tests whose subject comes after a common one (which its own tests still play).
+        On PostgreSQL ``build`` runs on the test's own bot (the transcript is emptied likewise)."""
+        if database_in is not sqlite_in:
+            bot = await cls.start(tmp_path, **kwargs)
+            await build(bot)
+            bot.said.clear()
+            return bot
         if key not in _prepared:
             folder = tempfile.TemporaryDirectory(prefix="mentorbot-prepared-")  # removed at exit
             _kept.append(folder)
@@ -245,6 +252,11 @@ class Bot:
                     break
         out = await self.say("you", f"!match assign {mentee} {mentor}")
         assert "now mentors" in out[0], out
+
+    async def pair_on_sunday(self) -> None:
+        """``pair()`` (alice with bob) on Sunday 3 Jan 2027 at noon: a build for ``prepared``."""
+        self.clock.set(SUNDAY)
+        await self.pair()
 
     async def advance(self, span: str) -> None:
         self.clock.advance(parse_span(span))
