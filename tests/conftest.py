@@ -13,7 +13,7 @@ also ``e2e`` when it starts a real server or another process: every adapter test
 PostgreSQL (the ``postgresql`` variants and the tests that take ``pg_server``), and a feature test
 that runs the bot's processes is marked ``@pytest.mark.e2e`` in its module. So
 ``./dev test -m "not e2e"`` is the quick run: unit and feature tests on SQLite, in this process
-(or, under ``./dev test``, spread over pytest-xdist's workers; the e2e tests all go to one).
+(under ``./dev test``, spread over pytest-xdist's workers; the whole suite runs in one process).
 """
 
 from __future__ import annotations
@@ -46,7 +46,6 @@ MEMORY_TEMP = Path("/dev/shm")
 
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", "sqlite_only: reads the SQLite file itself; not run on PostgreSQL")
-    config.addinivalue_line("markers", "xdist_group(name): pytest-xdist's, known also when it is not loaded")
     # Every test's bot has a SQLite file in its tmp_path; on a disk, copying the template and
     # the checkpoint at the last close each wait for fsync (a tenth of the quick run's time),
     # and durability is not what these files test. pytest's numbered folders (three runs kept,
@@ -70,7 +69,7 @@ def starts_servers(item: pytest.Item) -> bool:
     return on_postgresql or "pg_server" in getattr(item, "fixturenames", ())
 
 
-@pytest.hookimpl(tryfirst=True)  # before xdist reads the groups and ``-m`` deselects
+@pytest.hookimpl(tryfirst=True)  # before ``-m`` deselects
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     for item in items:
         layer = layer_of(item)
@@ -78,15 +77,14 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
             item.add_marker(layer)
         if layer == "adapters" or (layer != "e2e" and starts_servers(item)):
             item.add_marker("e2e")
-        item.add_marker(pytest.mark.xdist_group(worker_group(item)))
 
 
-def worker_group(item: pytest.Item) -> str:
-    """Which tests ``./dev test``'s workers (pytest-xdist, --dist loadgroup) run in one worker:
-    every e2e test in the same one (the servers listen on fixed ports, started once a
-    session), and a module's tests together (what a module builds once, a template database or
-    the texts extracted from the code, is then built by one worker only)."""
-    return "e2e" if item.get_closest_marker("e2e") is not None else item.path.stem
+def pytest_runtest_setup(item: pytest.Item) -> None:
+    """The e2e tests' servers listen on fixed ports, started once a session: two workers of
+    pytest-xdist would each start their own on the same ports. ``./dev test`` spreads only the
+    quick run (``-m "not e2e"``) over workers."""
+    if item.get_closest_marker("e2e") and int(os.environ.get("PYTEST_XDIST_WORKER_COUNT", "1")) > 1:
+        pytest.fail("the e2e tests run in one process: add -n 0, or choose -m \"not e2e\"", pytrace=False)
 
 
 def pytest_ignore_collect(collection_path: Path, config: pytest.Config) -> bool | None:
