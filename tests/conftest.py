@@ -47,7 +47,7 @@ MEMORY_TEMP = Path("/dev/shm")
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", "sqlite_only: reads the SQLite file itself; not run on PostgreSQL")
     # Every test's bot has a SQLite file in its tmp_path; on a disk, copying the template and
-    # the checkpoint at the last close each wait for fsync (a tenth of the quick run's time),
+    # the checkpoint at the last close each wait for fsync (9 of the quick run's 157 s),
     # and durability is not what these files test. pytest's numbered folders (three runs kept,
     # shared safely by concurrent runs) are made under this root instead of the system's /tmp.
     if "PYTEST_DEBUG_TEMPROOT" not in os.environ and os.access(MEMORY_TEMP, os.W_OK | os.X_OK):
@@ -69,7 +69,6 @@ def starts_servers(item: pytest.Item) -> bool:
     return on_postgresql or "pg_server" in getattr(item, "fixturenames", ())
 
 
-@pytest.hookimpl(tryfirst=True)  # before ``-m`` deselects
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     for item in items:
         layer = layer_of(item)
