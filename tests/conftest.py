@@ -12,11 +12,14 @@ Layers: each test is marked by its directory (``unit``, ``features``, ``adapters
 also ``e2e`` when it starts a real server or another process: every adapter test, every test on
 PostgreSQL (the ``postgresql`` variants and the tests that take ``pg_server``), and a feature test
 that runs the bot's processes is marked ``@pytest.mark.e2e`` in its module. So
-``./dev test -m "not e2e"`` is the quick run: unit and feature tests on SQLite, in this process.
+``./dev test -m "not e2e"`` is the quick run: unit and feature tests on SQLite, in this process
+(under ``./dev test``, spread over pytest-xdist's workers; the whole suite runs in one process).
 """
 
 from __future__ import annotations
 
+import os
+import shutil
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -38,8 +41,26 @@ BOTH_DATABASES = frozenset({
 })
 
 
+#: where the tests' own folders go when the machine has a memory file system (see ``pytest_configure``)
+MEMORY_TEMP = Path("/dev/shm")
+#: the free space it must have (a whole run's folders, three runs kept, take a few hundred MB)
+MEMORY_TEMP_NEEDS = 2 * 2**30
+
+
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", "sqlite_only: reads the SQLite file itself; not run on PostgreSQL")
+    # Every test's bot has a SQLite file in its tmp_path; on a disk, copying the template and
+    # the checkpoint at the last close each wait for fsync (9 of the quick run's 157 s),
+    # and durability is not what these files test. pytest's numbered folders (three runs kept,
+    # shared safely by concurrent runs) are made under this root instead of the system's /tmp.
+    if "PYTEST_DEBUG_TEMPROOT" not in os.environ and _roomy(MEMORY_TEMP):
+        os.environ["PYTEST_DEBUG_TEMPROOT"] = str(MEMORY_TEMP)
+
+
+def _roomy(folder: Path) -> bool:
+    """Whether ``folder`` is writable and has room for a run's files (a container's /dev/shm is
+    often 64 MB: there the tests stay on the disk rather than fail for want of space)."""
+    return os.access(folder, os.W_OK | os.X_OK) and shutil.disk_usage(folder).free >= MEMORY_TEMP_NEEDS
 
 
 LAYERS = ("unit", "features", "adapters", "e2e")
@@ -64,6 +85,22 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
             item.add_marker(layer)
         if layer == "adapters" or (layer != "e2e" and starts_servers(item)):
             item.add_marker("e2e")
+
+
+def pytest_runtest_setup(item: pytest.Item) -> None:
+    """The e2e tests' servers listen on fixed ports, started once a session: two workers of
+    pytest-xdist would each start their own on the same ports. ``./dev test`` spreads only the
+    quick run (``-m "not e2e"``) over workers."""
+    if item.get_closest_marker("e2e") and int(os.environ.get("PYTEST_XDIST_WORKER_COUNT", "1")) > 1:
+        pytest.fail("the e2e tests run in one process: add -n 0, or choose -m \"not e2e\"", pytrace=False)
+
+
+def pytest_ignore_collect(collection_path: Path, config: pytest.Config) -> bool | None:
+    """The quick run (``-m "not e2e"`` as such) does not import the layers that are e2e as a
+    whole: they would all be deselected, after importing Discord, Matrix and Selenium."""
+    quick = " ".join(str(config.getoption("markexpr") or "").split()) == "not e2e"
+    whole = collection_path.parent == Path(__file__).parent and collection_path.name in ("adapters", "e2e")
+    return True if quick and whole else None
 
 
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:

@@ -57,7 +57,13 @@ async def seeded_bot(tmp_path: Path, listen: str | None = "127.0.0.1:0") -> Bot:
         raw.pop("dashboard")
     else:
         raw["dashboard"]["listen"] = listen
-    bot = await Bot.start(tmp_path, config=raw)
+    bot = await Bot.prepared(tmp_path, ("dashboard seed", listen), programme, config=raw)
+    bot.clock.set(NOW)
+    return bot
+
+
+async def programme(bot: Bot) -> None:
+    """The programme above, on a new bot (played once a test process, then copied)."""
     await bot.pair("alice", "bob")
     await bot.pair("carol", "dave")
     await bot.say("erin", "!help")
@@ -65,8 +71,6 @@ async def seeded_bot(tmp_path: Path, listen: str | None = "127.0.0.1:0") -> Bot:
     with Session(bot.engine.database) as s:
         seed(Repos(s))
         s.commit()
-    bot.clock.set(NOW)
-    return bot
 
 
 def ids(repos: Repos) -> dict[str, int]:

@@ -24,9 +24,11 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from functools import cache
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any, Awaitable, Callable, Hashable
 
 from sqlalchemy import Engine as DbEngine, event
+from sqlalchemy.engine import Dialect
+from sqlalchemy.util import LRUCache
 
 from adapters.console import MemoryAdapter, Said, ScriptPlayer
 from chatbot.app import App
@@ -34,9 +36,40 @@ from chatbot.clock import FakeClock, parse_span
 from chatbot.config import Settings, embedded_default, from_dict
 from chatbot.context import Feature
 from chatbot.features import all_features
+import storage.db
 from storage.db import open_database, sqlite_path
 
 START = datetime(2027, 1, 4, 9, 0, tzinfo=timezone.utc)  # a Monday
+SUNDAY = datetime(2027, 1, 3, 12, 0, tzinfo=timezone.utc)  # the day before
+
+
+@cache
+def _sqlite_compiled() -> tuple[Dialect, LRUCache]:
+    """SQLite's dialect (initialized: it served a connection) and the statements compiled for it."""
+    engine = _create_engine("sqlite://")
+    engine.connect().close()
+    engine.dispose()
+    return engine.dialect, LRUCache(5000)
+
+
+_create_engine = storage.db.create_engine
+
+
+def _engine_sharing_compiled(url: Any, **kwargs: Any) -> DbEngine:
+    """``create_engine``, its SQLite engines compiling each statement once a test process: an
+    engine compiles every statement the first time it runs it (its dialect is part of the key),
+    which was half of what a new bot's first commands cost, and the tests start hundreds of bots.
+    They all use one SQLite library, so one dialect serves them (each engine still connects with
+    its own)."""
+    engine = _create_engine(url, **kwargs)
+    if engine.dialect.name == "sqlite" and not kwargs:
+        dialect, compiled = _sqlite_compiled()
+        if type(engine.dialect) is type(dialect):
+            engine.dialect, engine._compiled_cache = dialect, compiled
+    return engine
+
+
+storage.db.create_engine = _engine_sharing_compiled
 
 
 def sqlite_in(directory: Path) -> str:
@@ -64,6 +97,8 @@ def _migrated_template() -> Path:
 
 
 _kept: list[tempfile.TemporaryDirectory[str]] = []
+#: ``Bot.prepared``'s databases: key -> the SQLite file and the clock's time when it was left
+_prepared: dict[Hashable, tuple[Path, datetime]] = {}
 
 
 def migrated(url: str) -> str:
@@ -106,6 +141,30 @@ class Bot:
             bot.features = [*all_features(), *extra_features]
         await bot._boot(platforms)
         return bot
+
+    @classmethod
+    async def prepared(cls, tmp_path: Path, key: Hashable, build: Callable[["Bot"], Awaitable[None]], **kwargs: Any) -> "Bot":
+        """A bot on a copy of the SQLite database ``build`` left behind on a new bot (built once a
+        test process for each ``key``; ``kwargs`` go to ``start`` both times and belong in the
+        key), its clock where ``build`` left it and its transcript empty: a restart after the
+        setup, for tests whose subject comes after a common one (which its own tests still play).
+        On PostgreSQL ``build`` runs on the test's own bot (the transcript is emptied likewise)."""
+        if database_in is not sqlite_in:
+            bot = await cls.start(tmp_path, **kwargs)
+            await build(bot)
+            bot.said.clear()
+            return bot
+        if key not in _prepared:
+            folder = tempfile.TemporaryDirectory(prefix="mentorbot-prepared-")  # removed at exit
+            _kept.append(folder)
+            first = await cls.start(Path(folder.name), url=sqlite_in(Path(folder.name)), **kwargs)
+            await build(first)
+            await first.stop()
+            _prepared[key] = (first.db_path, first.clock.now())
+        source, now = _prepared[key]
+        tmp_path.mkdir(parents=True, exist_ok=True)
+        copy_sqlite(source, tmp_path / "bot.db")
+        return await cls.start(tmp_path, url=sqlite_in(tmp_path), clock=FakeClock(now), **kwargs)
 
     async def _boot(self, platforms: tuple[str, ...]) -> None:
         self.adapters = {}
@@ -193,6 +252,11 @@ class Bot:
                     break
         out = await self.say("you", f"!match assign {mentee} {mentor}")
         assert "now mentors" in out[0], out
+
+    async def pair_on_sunday(self) -> None:
+        """``pair()`` (alice with bob) on Sunday 3 Jan 2027 at noon: a build for ``prepared``."""
+        self.clock.set(SUNDAY)
+        await self.pair()
 
     async def advance(self, span: str) -> None:
         self.clock.advance(parse_span(span))

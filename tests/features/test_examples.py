@@ -17,14 +17,24 @@ def test_every_command_has_an_example():
     assert missing == []
 
 
+def spoken(line: str) -> str:
+    """A script line: said by ``you`` unless it names who says it."""
+    return line if re.match(r"^[\w.@-]+( #\S+)?: ", line) else f"you: {line}"
+
+
+async def play_setup(bot: Bot, setup: tuple[str, ...]) -> None:
+    for line in setup:
+        await bot.play(spoken(line))
+
+
 @pytest.mark.parametrize("name,example", EXAMPLES, ids=[f"{n}:{e.line}" for n, e in EXAMPLES])
 async def test_example(tmp_path, name, example):
-    bot = await Bot.start(tmp_path)
+    # Examples share a few setups (most of them a round and a pair through the interviews):
+    # each is played once a process, and every example starts from a copy of where it left.
+    setup = tuple(example.setup)
+    bot = await Bot.prepared(tmp_path, ("example setup", setup), lambda b: play_setup(b, setup))
     try:
-        for line in example.setup:
-            await bot.play(line if re.match(r"^[\w.@-]+( #\S+)?: ", line) else f"you: {line}")
-        line = example.line if re.match(r"^[\w.@-]+( #\S+)?: ", example.line) else f"you: {example.line}"
-        said = await bot.play(line)
+        said = await bot.play(spoken(example.line))
         output = "\n".join(s.text for s in said)
         assert re.search(example.expect, output), f"{example.line!r} answered {output!r}"
     finally:

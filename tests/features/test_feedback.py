@@ -16,7 +16,6 @@ from chatbot.cli import main
 from tests.harness import Bot
 
 UTC = timezone.utc
-SUNDAY = datetime(2027, 1, 3, 12, 0, tzinfo=UTC)
 ALICE_ASKED = datetime(2027, 1, 14, 13, 0, tzinfo=UTC)
 BOB_ASKED = datetime(2027, 1, 14, 19, 0, tzinfo=UTC)
 ASKED = "Feedback time (initial, 2027 Q1)"
@@ -28,9 +27,7 @@ def utc(*args: int) -> datetime:
 
 @pytest.fixture
 async def bot(tmp_path):
-    b = await Bot.start(tmp_path)
-    b.clock.set(SUNDAY)
-    await b.pair("alice", "bob")
+    b = await Bot.prepared(tmp_path, "paired on Sunday", Bot.pair_on_sunday)
     yield b
     await b.stop()
 

@@ -18,9 +18,7 @@ UTC = timezone.utc
 
 @pytest.fixture
 async def bot(tmp_path):
-    b = await Bot.start(tmp_path)
-    b.clock.set(datetime(2027, 1, 3, 12, 0, tzinfo=UTC))
-    await b.pair("alice", "bob")
+    b = await Bot.prepared(tmp_path, "paired on Sunday", Bot.pair_on_sunday)
     yield b
     await b.stop()
 

@@ -47,9 +47,16 @@ def english_stretches() -> frozenset[str]:
     return frozenset(found)
 
 
+@lru_cache(maxsize=1)
+def english_patterns() -> tuple[tuple[str, re.Pattern[str]], ...]:
+    """Each stretch and its whole-words pattern, compiled once: there are more stretches than
+    ``re`` keeps compiled, so searching by text compiled every pattern again for every text."""
+    return tuple((s, re.compile(rf"(?<![\w-]){re.escape(s)}(?![\w-])")) for s in sorted(english_stretches()))
+
+
 def english_in(text: str) -> list[str]:
     flat = " ".join(re.sub(r"[()\[\]:;.!?\"'«»,]", " ", text).split())
-    return sorted(s for s in english_stretches() if re.search(rf"(?<![\w-]){re.escape(s)}(?![\w-])", flat))
+    return sorted(s for s, pattern in english_patterns() if s in flat and pattern.search(flat))
 
 
 def script(code: str) -> str:
