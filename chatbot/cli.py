@@ -89,8 +89,6 @@ def _settings(args: argparse.Namespace) -> Settings:
 
 
 async def _run(settings: Settings, only: list[str] | None = None) -> int:
-    from sqlalchemy import Engine as DbEngine
-
     from chatbot.app import App
 
     app = App(settings, only=only)
@@ -142,7 +140,6 @@ async def _console_dashboard(app: "App", listen: str) -> str:
 
 async def _console(settings: Settings, script: Path | None, user: str, dashboard: str | None = None) -> int:
     from adapters.console import ConsoleAdapter, ScriptError, ScriptPlayer, read_script, repl
-    from sqlalchemy import Engine as DbEngine
 
     from chatbot.app import App
     from chatbot.clock import FakeClock

@@ -11,8 +11,6 @@ import re
 import unicodedata
 from functools import lru_cache
 
-from typing import Iterable
-
 from babel import Locale, UnknownLocaleError, localedata
 from babel.core import get_global
 

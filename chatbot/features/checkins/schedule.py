@@ -94,7 +94,7 @@ def question_in(ctx: Context, question: Sequence[str], lang: Language) -> str:
     """A question as asked (``[id, kind, text]``, kept with the check-in) in the reader's
     language: the config's own translation while the config still asks it so, else the
     catalogs' (the default questions are there), else as written."""
-    qid, _kind, text = question[0], question[1], question[2]
+    qid, text = question[0], question[2]
     for q in ctx.settings.checkins.questions:
         if q.id == qid and q.text == text:
             return q.text_in(lang)

@@ -24,7 +24,6 @@ from chatbot.features.feedback.dates import dated_windows, local_instant, window
 from chatbot.features.rounds import tomorrow_starts
 from chatbot.features.feedback.interview import (
     FLOW,
-    STEP_NAMES,
     about,
     first_ready,
     form_of,
