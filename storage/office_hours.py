@@ -168,8 +168,9 @@ def _of_person(stmt: Any, platform: str, member_id: int | None, nick: str) -> An
 
 
 # The statements of every `!q join`, `!q leave` and line shown, built once (bound values at run
-# time): building them cost more than running them. ORM statements, so the session flushes
-# what a handler changed before they read.
+# time): building them cost more than running them. The ORM ones autoflush what a handler
+# changed before they read; the Core ones (plain rows: the line's summary, its first two) are
+# run after an explicit flush, for the same reason.
 _FIRST_LEFT = (
     core_select(func.min(OhEntry.left_at))
     .join(OfficeHour, col(OfficeHour.id) == col(OhEntry.session_id))
