@@ -13,7 +13,9 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Optional
 
-from sqlalchemy import Index, UniqueConstraint, bindparam, delete, func, select as core_select
+from sqlalchemy import Index, UniqueConstraint, and_, bindparam, case, delete, func, or_, select as core_select, update
+from sqlalchemy.orm.attributes import set_committed_value
+from sqlalchemy.orm.util import identity_key
 from sqlmodel import Field, Session, SQLModel, col, select
 
 from storage.stored import Stored
@@ -131,6 +133,30 @@ class LogRow:
     person: str
 
 
+@dataclass(frozen=True)
+class LineSummary:
+    """A line as ``!q join`` and ``!q leave`` need it, read as one row instead of every entry
+    as an ORM object (issue 24): how many wait, the last place number, one person's place."""
+
+    count: int
+    #: the ``seq`` of the last person waiting (0 when nobody waits): a newcomer gets the next
+    last_seq: int
+    #: the place (1 = first) of the entry asked about, None if it is not waiting
+    place: int | None
+
+
+@dataclass(frozen=True)
+class Waiting:
+    """One of the first people in line, as plain values: who to tell they are nearly up."""
+
+    id: int
+    member_id: int | None
+    platform: str
+    account: str | None
+    nick: str
+    nearly_told: bool
+
+
 def _of_person(stmt: Any, platform: str, member_id: int | None, nick: str) -> Any:
     """``stmt`` narrowed to one person's entries: by member, or by platform and nick (as the
     server compares them, roughly: case-insensitively) for an anonymous visitor."""
@@ -142,8 +168,9 @@ def _of_person(stmt: Any, platform: str, member_id: int | None, nick: str) -> An
 
 
 # The statements of every `!q join`, `!q leave` and line shown, built once (bound values at run
-# time): building them cost more than running them. ORM statements, so the session flushes
-# what a handler changed before they read.
+# time): building them cost more than running them. The ORM ones autoflush what a handler
+# changed before they read; the Core ones (plain rows: the line's summary, its first two) are
+# run after an explicit flush, for the same reason.
 _FIRST_LEFT = (
     core_select(func.min(OhEntry.left_at))
     .join(OfficeHour, col(OfficeHour.id) == col(OhEntry.session_id))
@@ -152,6 +179,19 @@ _FIRST_LEFT = (
 _OPEN_SESSION = select(OfficeHour).where(
     OfficeHour.platform == bindparam("platform"), OfficeHour.channel == bindparam("channel"), col(OfficeHour.closed_at).is_(None)
 )
+_WAITING_HERE = and_(OhEntry.session_id == bindparam("session_id"), OhEntry.status == "waiting")
+_BEFORE_OR_AT = or_(
+    col(OhEntry.seq) < bindparam("seq"), and_(OhEntry.seq == bindparam("seq"), col(OhEntry.id) <= bindparam("entry_id"))
+)
+_LINE_SUMMARY = core_select(
+    func.count(), func.coalesce(func.max(OhEntry.seq), 0), func.coalesce(func.sum(case((_BEFORE_OR_AT, 1), else_=0)), 0)
+).where(_WAITING_HERE)
+_HEAD = (
+    core_select(OhEntry.id, OhEntry.member_id, OhEntry.platform, OhEntry.account, OhEntry.nick, OhEntry.nearly_told)
+    .where(_WAITING_HERE).order_by(col(OhEntry.seq), col(OhEntry.id)).limit(bindparam("most"))
+)
+_OH_ENTRY = OhEntry.__table__  # type: ignore[attr-defined]
+_MARK_TOLD = update(_OH_ENTRY).where(_OH_ENTRY.c.id == bindparam("entry_id")).values(nearly_told=True)
 _ON_DUTY = (
     select(OhDuty).where(OhDuty.session_id == bindparam("session_id"), col(OhDuty.ended_at).is_(None)).order_by(col(OhDuty.id))
 )
@@ -237,6 +277,30 @@ class OfficeHoursRepo:
         """The line, first first."""
         return list(self.db.execute(_WAITING, {"session_id": session_id}).scalars())
 
+    def line_summary(self, session_id: int, entry: OhEntry | None = None) -> LineSummary:
+        """How many wait, the last place number and ``entry``'s place, in one Core statement
+        (what a handler changed is flushed first, as an ORM query would)."""
+        self.db.flush()
+        seq, entry_id = (entry.seq, entry.id) if entry is not None and entry.status == "waiting" else (-1, -1)
+        count, last, place = self.db.connection().execute(
+            _LINE_SUMMARY, {"session_id": session_id, "seq": seq, "entry_id": entry_id}
+        ).one()
+        return LineSummary(count, last, place or None)
+
+    def head(self, session_id: int, most: int) -> list[Waiting]:
+        """The first ``most`` people in line, first first, as plain values."""
+        self.db.flush()
+        rows = self.db.connection().execute(_HEAD, {"session_id": session_id, "most": most})
+        return [Waiting(*row) for row in rows]
+
+    def mark_nearly_told(self, entry_id: int) -> None:
+        """One prebuilt UPDATE; an ORM object of the entry the session holds is given the value
+        as committed state (so it neither goes stale nor owes a flush)."""
+        self.db.connection().execute(_MARK_TOLD, {"entry_id": entry_id})
+        loaded = self.db.identity_map.get(identity_key(OhEntry, (entry_id,)))
+        if loaded is not None:
+            set_committed_value(loaded, "nearly_told", True)
+
     def called(self, session_id: int) -> list[OhEntry]:
         """People a host is with now."""
         return list(self.db.execute(_CALLED, {"session_id": session_id}).scalars())
@@ -289,11 +353,12 @@ class OfficeHoursRepo:
         self.db.flush()
         return self.db.connection().execute(_FIRST_LEFT).scalar()
 
-    def add_entry(self, entry: OhEntry, waiting: list[OhEntry] | None = None) -> OhEntry:
-        """Put ``entry`` at the end of the line (``waiting``: the line, when the caller has it)."""
-        if waiting is None:
-            waiting = self.waiting(entry.session_id)
-        entry.seq = (waiting[-1].seq + 1) if waiting else 1
+    def add_entry(self, entry: OhEntry, last_seq: int | None = None) -> OhEntry:
+        """Put ``entry`` at the end of the line (``last_seq``: the last place number, when the
+        caller has it)."""
+        if last_seq is None:
+            last_seq = self.line_summary(entry.session_id).last_seq
+        entry.seq = last_seq + 1
         self.db.add(entry)
         self.db.flush()
         return entry

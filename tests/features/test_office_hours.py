@@ -15,7 +15,7 @@ from chatbot.cli import main
 from chatbot.config import ConfigError, embedded_default, from_dict, load
 from chatbot.events import Identity, TextReceived, Where
 from chatbot.features.office_hours.commands import about, compact, expected_waits, percentile
-from storage.office_hours import OfficeHoursRepo, OhDuty, OhEntry, OhNotice, OhScheduleRun, OfficeHour
+from storage.office_hours import LineSummary, OfficeHoursRepo, OhDuty, OhEntry, OhNotice, OhScheduleRun, OfficeHour
 from storage.tables import Member
 from tests.harness import START, Bot
 
@@ -736,6 +736,26 @@ async def test_purge_removes_closed_sessions_before_the_cutoff_only(bot):
     assert [hour.id for hour in rows(bot, OfficeHour)] == [2]
     assert [e.nick for e in rows(bot, OhEntry)] == ["alice"]
     assert len(rows(bot, OhNotice)) == 1
+
+
+async def test_the_line_read_as_rows_keeps_a_loaded_entry_in_step(bot):
+    """Issue 24: `!q join` and `!q leave` read the line's summary and its first two as plain rows
+    and mark "told they are nearly up" with one UPDATE; an entry the session holds as an object
+    is given the new value (neither stale nor owing a flush)."""
+    await open_with(bot, "bob")
+    await join(bot, "alice", "dave", "erin")
+    hour = rows(bot, OfficeHour)[0].id
+    with Session(bot.app.database) as s:
+        repo = OfficeHoursRepo(s)
+        erin = repo.waiting(hour)[2]
+        assert not erin.nearly_told  # joined third
+        assert repo.line_summary(hour, erin) == LineSummary(count=3, last_seq=3, place=3)
+        assert repo.line_summary(hour) == LineSummary(count=3, last_seq=3, place=None)
+        assert [w.nick for w in repo.head(hour, 2)] == ["alice", "dave"]
+        repo.mark_nearly_told(erin.pk)
+        assert erin.nearly_told and not s.dirty
+        s.commit()
+    assert [e.nearly_told for e in rows(bot, OhEntry)] == [True, True, True]
 
 
 async def test_going_away_takes_a_host_off_duty_and_away_hosts_cannot_call_people(bot):

@@ -25,7 +25,6 @@ command by the engine, so the queue commands are declared for "anyone" with the 
 from __future__ import annotations
 
 import re
-from dataclasses import replace
 from datetime import datetime, timedelta
 from functools import partial
 
@@ -37,7 +36,7 @@ from chatbot.features.office_hours import leavers
 from chatbot.i18n import N_
 from chatbot.wording import sentences
 from chatbot.features.office_hours.hosting import done, next_, oh_close, oh_duty, oh_hosts, oh_open, oh_say, skip
-from chatbot.features.office_hours.line import Line, about, compact, expected_waits
+from chatbot.features.office_hours.line import Duty, Line, about, compact, expected_waits
 from chatbot.features.office_hours.names import channel_name, name_on
 from chatbot.features.office_hours.queue import (
     _clean_topic, _closed_text, _end, _here, _join_hint, _nearly_up, _open, _repo, _require_open,
@@ -77,22 +76,25 @@ async def q_join(ctx: Context, topic: str | None) -> str:
     hour = _require_open(ctx)
     member, who = _visitor(ctx)
     repo = _repo(ctx)
-    line = Line.of(ctx, hour)  # read once: the checks, the new place and the estimate all use it
-    if member is not None and member.id in line.hosts:
+    duty = Duty.of(ctx, hour)  # read once: the hosts' check and the estimate use it
+    if member is not None and member.id in duty.hosts:
         raise ActionError(ctx._("You are on duty here: hosts take people with {prefix}next.", prefix=ctx.prefix))
     topic = _clean_topic(topic)
     entry = _entry_of_asker(ctx, hour)
     if entry is not None:
         if entry.status == "called":
             raise ActionError(ctx._("{host} is with you now.", host=name_on(ctx, entry.host_id, hour.platform)))
-        n = line.position(entry)
-        wait = about(line.waits()[n - 1], ctx.language)
+        line = repo.line_summary(hour.pk, entry)
+        n = line.place
+        assert n is not None  # a waiting entry of this session has a place in its line
+        wait = about(duty.waits_of(line.count)[n - 1], ctx.language)
         if topic and topic != entry.topic:
             entry.topic = topic
             repo.save(entry)
             return ctx._("Topic updated; you're still #{position} in line, {wait}.", position=n, wait=wait)
         return ctx._("You're in line already: #{position}, {wait}.", position=n, wait=wait)
-    was_empty, n = not line.waiting, len(line.waiting) + 1  # a newcomer goes to the end of the line
+    line = repo.line_summary(hour.pk)
+    was_empty, n = line.count == 0, line.count + 1  # a newcomer goes to the end of the line
     entry = repo.add_entry(
         OhEntry(
             session_id=hour.pk,
@@ -104,16 +106,15 @@ async def q_join(ctx: Context, topic: str | None) -> str:
             joined_at=ctx.now,
             nearly_told=n <= 2,  # the answer below tells them
         ),
-        line.waiting,
+        line.last_seq,
     )
-    line = replace(line, waiting=[*line.waiting, entry])
-    wait = line.waits()[n - 1]
-    _tell_hosts(ctx, hour, entry, n, was_empty, line.hosts)
+    wait = duty.waits_of(n)[n - 1]
+    _tell_hosts(ctx, hour, entry, n, was_empty, duty.hosts)
     if wait < 1:
         return ctx._("You're #{position} in line: a host will call you any moment now.", position=n)
     return ctx.ngettext("You're #{position} in line, {wait} ({n} host on duty).",
                         "You're #{position} in line, {wait} ({n} hosts on duty).",
-                        len(line.hosts), position=n, wait=about(wait, ctx.language))
+                        len(duty.hosts), position=n, wait=about(wait, ctx.language))
 
 
 def _tell_hosts(ctx: Context, hour: OfficeHour, entry: OhEntry, position: int, was_empty: bool, hosts: list[int]) -> None:

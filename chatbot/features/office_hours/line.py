@@ -85,34 +85,51 @@ def help_minutes(ctx: Context, platform: str, channel: str) -> float:
 
 
 @dataclass
-class Line:
-    """A queue as it stands: who waits, who is with a host, and the estimates."""
+class Duty:
+    """The hosts' side of a queue: who is on duty, who they are with, how long a help takes.
+
+    Enough for the estimates: ``!q join`` and ``!q leave`` add only the line's summary (how many
+    wait, one person's place), not every entry (issue 24)."""
 
     hour: OfficeHour
-    waiting: list[OhEntry]
     called: list[OhEntry]
     hosts: list[int]
     per_help: float
     now: datetime
 
     @classmethod
-    def of(cls, ctx: Context, hour: OfficeHour) -> "Line":
+    def of(cls, ctx: Context, hour: OfficeHour) -> "Duty":
         repo = ctx.repos.office_hours
         return cls(
             hour,
-            repo.waiting(hour.pk),
             repo.called(hour.pk),
             [d.member_id for d in repo.on_duty(hour.pk)],
             help_minutes(ctx, hour.platform, hour.channel),
             ctx.now,
         )
 
-    def waits(self) -> list[float]:
-        """Minutes until each person waiting is likely called, first first."""
+    def waits_of(self, people: int) -> list[float]:
+        """Minutes until each of ``people`` waiting is likely called, first first."""
         busy = {e.host_id: e for e in self.called if e.host_id in self.hosts}
         remaining = [self.per_help - minutes(self.now - e.called_at) for e in busy.values() if e.called_at]
         remaining = [max(r, 1.0) for r in remaining]
-        return expected_waits(len(self.waiting), len(self.hosts) - len(busy), remaining, self.per_help)
+        return expected_waits(people, len(self.hosts) - len(busy), remaining, self.per_help)
+
+
+@dataclass
+class Line(Duty):
+    """A queue as it stands: who waits (every entry), who is with a host, and the estimates."""
+
+    waiting: list[OhEntry]
+
+    @classmethod
+    def of(cls, ctx: Context, hour: OfficeHour) -> "Line":
+        duty = Duty.of(ctx, hour)
+        return cls(duty.hour, duty.called, duty.hosts, duty.per_help, duty.now, ctx.repos.office_hours.waiting(hour.pk))
+
+    def waits(self) -> list[float]:
+        """Minutes until each person waiting is likely called, first first."""
+        return self.waits_of(len(self.waiting))
 
     def position(self, entry: OhEntry) -> int:
         return next(i for i, e in enumerate(self.waiting, 1) if e.id == entry.id)

@@ -13,14 +13,14 @@ from chatbot.commands import ActionError
 from chatbot.context import Context
 from chatbot.events import Identity, Where
 from chatbot.features.office_hours import leavers
-from chatbot.features.office_hours.line import Line, about, took
+from chatbot.features.office_hours.line import Duty, about, took
 from chatbot.features.office_hours.names import channel_language, channel_name, name_on
 from chatbot.features.office_hours.report import summary
 from chatbot.features.office_hours.schedule import current_occurrence, next_hint
 from chatbot.i18n import Language
 from chatbot.wording import clip, sentences
 from chatbot.people import away_now
-from storage.office_hours import OfficeHoursRepo, OhDuty, OhEntry, OfficeHour
+from storage.office_hours import OfficeHoursRepo, OhDuty, OhEntry, OfficeHour, Waiting
 from storage.tables import Member
 
 TOPIC_MAX = 120
@@ -47,7 +47,7 @@ def _names(names: list[str], most: int = 5) -> str:
     return shown + (f" +{len(names) - most}" if len(names) > most else "")
 
 
-def _identity(entry: OhEntry) -> Identity:
+def _identity(entry: OhEntry | Waiting) -> Identity:
     return Identity(entry.platform, entry.account, entry.nick)
 
 
@@ -56,7 +56,7 @@ def _has_dms(ctx: Context, platform: str) -> bool:
     return caps is None or caps.direct_messages
 
 
-def _tell(ctx: Context, entry: OhEntry, hour: OfficeHour, private: str, public: str) -> None:
+def _tell(ctx: Context, entry: OhEntry | Waiting, hour: OfficeHour, private: str, public: str) -> None:
     """Tell a person in line: by DM where their platform has DMs, else in the channel."""
     member = ctx.repos.members.get(entry.member_id) if entry.member_id is not None else None
     if member is not None and _has_dms(ctx, entry.platform) and ctx.dm(member, private):
@@ -64,7 +64,7 @@ def _tell(ctx: Context, entry: OhEntry, hour: OfficeHour, private: str, public: 
     ctx.announce(Where(hour.platform, hour.channel), public, mention=_identity(entry))
 
 
-def _reader(ctx: Context, entry: OhEntry) -> Language:
+def _reader(ctx: Context, entry: OhEntry | Waiting) -> Language:
     """The language a person in line reads their DMs in (the answer's for a visitor without an
     account, who gets no DM)."""
     member = ctx.repos.members.get(entry.member_id) if entry.member_id is not None else None
@@ -218,14 +218,19 @@ def _close(ctx: Context, hour: OfficeHour, reason: str) -> None:
 
 
 def _nearly_up(ctx: Context, hour: OfficeHour) -> None:
-    """Whoever has become first or second in line without being told so is told now."""
-    line = Line.of(ctx, hour)
-    waits = line.waits()
-    for n, (entry, wait) in enumerate(zip(line.waiting[:2], waits), 1):
+    """Whoever has become first or second in line without being told so is told now.
+
+    Reads the first two as plain rows, and the hosts only when someone is to be told (the
+    first two's waits do not depend on who waits after them)."""
+    repo = _repo(ctx)
+    head = repo.head(hour.pk, 2)
+    if all(entry.nearly_told for entry in head):
+        return
+    waits = Duty.of(ctx, hour).waits_of(len(head))
+    for n, (entry, wait) in enumerate(zip(head, waits), 1):
         if entry.nearly_told:
             continue
-        entry.nearly_told = True
-        _repo(ctx).save(entry)
+        repo.mark_nearly_told(entry.id)
         where = channel_name(ctx, hour.platform, hour.channel)
         reader, public = _reader(ctx, entry), channel_language(ctx, hour.platform, hour.channel)
         if n == 1:
