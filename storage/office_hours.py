@@ -19,7 +19,7 @@ from sqlalchemy.orm.util import identity_key
 from sqlmodel import Field, Session, SQLModel, col, select
 
 from storage.stored import Stored
-from storage.tables import Member, when
+from storage.tables import Member, table_of, when
 
 #: entry outcomes: helped (a host ended the help), no-show (skipped twice), left (``!q leave``),
 #: closed (the queue closed before their turn)
@@ -190,7 +190,7 @@ _HEAD = (
     core_select(OhEntry.id, OhEntry.member_id, OhEntry.platform, OhEntry.account, OhEntry.nick, OhEntry.nearly_told)
     .where(_WAITING_HERE).order_by(col(OhEntry.seq), col(OhEntry.id)).limit(bindparam("most"))
 )
-_OH_ENTRY = OhEntry.__table__  # type: ignore[attr-defined]
+_OH_ENTRY = table_of(OhEntry)
 _MARK_TOLD = update(_OH_ENTRY).where(_OH_ENTRY.c.id == bindparam("entry_id")).values(nearly_told=True)
 _ON_DUTY = (
     select(OhDuty).where(OhDuty.session_id == bindparam("session_id"), col(OhDuty.ended_at).is_(None)).order_by(col(OhDuty.id))

@@ -20,9 +20,9 @@ from sqlalchemy import and_, bindparam, delete, func, or_, select as core_select
 from sqlmodel import Session, col, select
 
 from storage.insert_new import InsertNew
-from storage.tables import OutboxMessage
+from storage.tables import OutboxMessage, table_of
 
-_T = OutboxMessage.__table__  # type: ignore[attr-defined]
+_T = table_of(OutboxMessage)
 
 _MARK_SENT = (
     update(_T)

@@ -48,6 +48,7 @@ from storage.tables import (
     ProcessedEvent,
     Round,
     Signup,
+    table_of,
 )
 
 
@@ -71,14 +72,14 @@ _REACHABLE = select(  # type: ignore[call-overload]
 ).where(col(PlatformIdentity.member_id) == bindparam("member_id"))
 _NOT_CLOSED = select(Round).where(Round.status == "open")
 _NOT_CLOSED_IN_ORDER = _NOT_CLOSED.order_by(col(Round.starts_on))
-_PI = PlatformIdentity.__table__  # type: ignore[attr-defined]
+_PI = table_of(PlatformIdentity)
 _TOUCH = (
     update(_PI).where(_PI.c.id == bindparam("ident_id"))
     .values(display=bindparam("display"), last_seen=bindparam("now"), undeliverable_since=None)
 )
-_CONV = Conversation.__table__  # type: ignore[attr-defined]
+_CONV = table_of(Conversation)
 _END_CONVERSATION = delete(_CONV).where(_CONV.c.member_id == bindparam("member_id"))
-_PE = ProcessedEvent.__table__  # type: ignore[attr-defined]
+_PE = table_of(ProcessedEvent)
 _OLDEST_EVENT = core_select(func.min(ProcessedEvent.handled_at))
 #: a group's events, each inserted only when it is not there yet: one statement, whose rows say
 #: which were new (each dialect has its own construct for the same clause)

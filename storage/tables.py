@@ -5,11 +5,16 @@ from __future__ import annotations
 from datetime import date, datetime, timezone
 from typing import Any, Optional
 
-from sqlalchemy import JSON, Column, DateTime, Index, LargeBinary, UniqueConstraint
+from sqlalchemy import JSON, Column, DateTime, Index, LargeBinary, Table, UniqueConstraint
 from sqlalchemy.types import TypeDecorator
 from sqlmodel import Field, SQLModel
 
 from storage.stored import Stored
+
+
+def table_of(model: type[SQLModel]) -> Table:
+    """The Core table of a table model, for prebuilt Core statements on the hot paths."""
+    return model.__table__  # type: ignore[attr-defined,no-any-return]  # SQLModel sets it on table classes but does not declare it
 
 
 class UTCDateTime(TypeDecorator):
