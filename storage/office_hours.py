@@ -18,6 +18,7 @@ from sqlalchemy.orm.attributes import set_committed_value
 from sqlalchemy.orm.util import identity_key
 from sqlmodel import Field, Session, SQLModel, col, select
 
+from storage import lean
 from storage.stored import Stored
 from storage.tables import Member, table_of, when
 
@@ -280,23 +281,18 @@ class OfficeHoursRepo:
     def line_summary(self, session_id: int, entry: OhEntry | None = None) -> LineSummary:
         """How many wait, the last place number and ``entry``'s place, in one Core statement
         (what a handler changed is flushed first, as an ORM query would)."""
-        self.db.flush()
         seq, entry_id = (entry.seq, entry.id) if entry is not None and entry.status == "waiting" else (-1, -1)
-        count, last, place = self.db.connection().execute(
-            _LINE_SUMMARY, {"session_id": session_id, "seq": seq, "entry_id": entry_id}
-        ).one()
+        count, last, place = lean.rows(self.db, _LINE_SUMMARY, {"session_id": session_id, "seq": seq, "entry_id": entry_id})[0]
         return LineSummary(count, last, place or None)
 
     def head(self, session_id: int, most: int) -> list[Waiting]:
         """The first ``most`` people in line, first first, as plain values."""
-        self.db.flush()
-        rows = self.db.connection().execute(_HEAD, {"session_id": session_id, "most": most})
-        return [Waiting(*row) for row in rows]
+        return [Waiting(*row) for row in lean.rows(self.db, _HEAD, {"session_id": session_id, "most": most})]
 
     def mark_nearly_told(self, entry_id: int) -> None:
         """One prebuilt UPDATE; an ORM object of the entry the session holds is given the value
         as committed state (so it neither goes stale nor owes a flush)."""
-        self.db.connection().execute(_MARK_TOLD, {"entry_id": entry_id})
+        lean.run(self.db, _MARK_TOLD, {"entry_id": entry_id})
         loaded = self.db.identity_map.get(identity_key(OhEntry, (entry_id,)))
         if loaded is not None:
             set_committed_value(loaded, "nearly_told", True)
@@ -378,7 +374,7 @@ class OfficeHoursRepo:
 
     def recent_help_minutes(self, platform: str, channel: str, limit: int) -> list[float]:
         """How long the last ``limit`` helps in this channel took, newest first."""
-        rows = self.db.execute(_RECENT_HELPS, {"platform": platform, "channel": channel, "limit": limit})
+        rows = lean.rows(self.db, _RECENT_HELPS, {"platform": platform, "channel": channel, "limit": limit})
         return [(ended - called).total_seconds() / 60 for called, ended in rows]
 
     # ------------------------------------------------------------------ notices

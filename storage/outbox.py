@@ -19,17 +19,18 @@ from typing import Any, Iterable, Sequence
 from sqlalchemy import and_, bindparam, delete, func, or_, select as core_select, update
 from sqlmodel import Session, col, select
 
+from storage import lean
 from storage.insert_new import InsertNew
 from storage.tables import OutboxMessage, table_of
 
 _T = table_of(OutboxMessage)
 
-_MARK_SENT = (
-    update(_T)
-    .where(_T.c.id.in_(bindparam("ids", expanding=True)))
-    .values(status="sent", sent_at=bindparam("now"), attempts=_T.c.attempts + 1, last_error=None,
-            claimed_by=None, claimed_until=None, attachment_data=None)
-)
+_SENT = {"status": "sent", "sent_at": bindparam("now"), "attempts": _T.c.attempts + 1, "last_error": None,
+         "claimed_by": None, "claimed_until": None, "attachment_data": None}
+_MARK_SENT = update(_T).where(_T.c.id.in_(bindparam("ids", expanding=True))).values(_SENT)
+_MARK_ONE_SENT = update(_T).where(_T.c.id == bindparam("id")).values(_SENT)
+
+_COLUMNS = (_T.c.id, _T.c.platform, _T.c.member_id, _T.c.recipient, _T.c.priority, _T.c.payload, _T.c.attachment_data)
 
 #: due for a sender: pending and its time has come, claimed by this sender already (as the
 #: engine records what this process sends), or claimed by one whose lease ran out
@@ -37,6 +38,9 @@ _DUE = or_(
     and_(_T.c.status == "pending", _T.c.next_attempt_at <= bindparam("now")),
     and_(_T.c.status == "sending", or_(_T.c.claimed_by == bindparam("owner"), _T.c.claimed_until < bindparam("now"))),
 )
+
+_DUE_ALL = core_select(*_COLUMNS).where(_T.c.platform == bindparam("platform"), _DUE).order_by(_T.c.id).limit(bindparam("most"))
+_DUE_URGENT = _DUE_ALL.where(_T.c.priority == 0)
 
 _CLAIMABLE = (
     core_select(_T.c.id)
@@ -59,7 +63,6 @@ _LAST_RECORDED = core_select(func.max(_T.c.id))
 #: inserted come back with their keys, which are unique, so their order does not matter
 _INSERT_NEW = InsertNew(_T, [_T.c.key], [_T.c.key, _T.c.id])
 
-_COLUMNS = (_T.c.id, _T.c.platform, _T.c.member_id, _T.c.recipient, _T.c.priority, _T.c.payload, _T.c.attachment_data)
 
 
 @dataclass(frozen=True)
@@ -109,13 +112,12 @@ class OutboxRepo:
             recipients: Sequence[str] = ()) -> list[OutboxRow]:
         """Messages for ``platform`` the sender ``owner`` may send now, oldest first: only
         priority 0 with ``urgent``, only these ``recipients`` when given."""
-        stmt = core_select(*_COLUMNS).where(_T.c.platform == platform, _DUE)
-        if urgent:
-            stmt = stmt.where(_T.c.priority == 0)
+        given = {"platform": platform, "now": now, "owner": owner, "most": limit}
         if recipients:
+            stmt = _DUE_URGENT if urgent else _DUE_ALL
             stmt = stmt.where(_T.c.recipient.in_(list(recipients)))
-        rows = self.db.connection().execute(stmt.order_by(_T.c.id).limit(limit), {"now": now, "owner": owner})
-        return [OutboxRow(*row) for row in rows]
+            return [OutboxRow(*row) for row in self.db.connection().execute(stmt, given)]
+        return [OutboxRow(*row) for row in lean.rows(self.db, _DUE_URGENT if urgent else _DUE_ALL, given)]
 
     def claim(self, platform: str, ids: Sequence[int], owner: str, until: datetime, now: datetime) -> set[int]:
         """Take these messages of ``platform`` (the one the sender serves) for one sender until
@@ -129,7 +131,9 @@ class OutboxRepo:
 
     def mark_sent(self, ids: Sequence[int], now: datetime) -> None:
         """One statement for the common case: all of these went out."""
-        if ids:
+        if len(ids) == 1:
+            lean.run(self.db, _MARK_ONE_SENT, {"id": ids[0], "now": now})  # most rounds: one message
+        elif ids:
             self.db.connection().execute(_MARK_SENT, {"ids": list(ids), "now": now})
 
     def claimants(self, platform: str) -> set[str]:

@@ -20,6 +20,7 @@ from sqlalchemy.orm.attributes import set_committed_value
 from sqlalchemy.orm.util import identity_key
 from sqlmodel import Session, SQLModel, col, select
 
+from storage import lean
 from storage.assessments import AssessmentRepo
 from storage.aside import AsideInterview, AsideRepo
 from storage.certificates import CertificateRepo
@@ -178,7 +179,7 @@ class MemberRepo:
     def reachable(self, member_id: int) -> list[Any]:
         """The member's identities as rows with the columns ``choose_identity`` reads (platform,
         account, display, last_seen, undeliverable_since): asked for every DM."""
-        return list(self.db.execute(_REACHABLE, {"member_id": member_id}).all())
+        return lean.rows(self.db, _REACHABLE, {"member_id": member_id})
 
     def handles_starting(self, prefix: str, limit: int = 25) -> list[str]:
         stmt = (
@@ -232,7 +233,7 @@ class MemberRepo:
         query: most of a command's first message in five minutes, issue 24). A savepoint rolled
         back after this does not expire that object (the ORM did not see it change): whoever
         rolls one back expires the session."""
-        self.db.connection().execute(_TOUCH, {"ident_id": ident_id, "display": display, "now": now})
+        lean.run(self.db, _TOUCH, {"ident_id": ident_id, "display": display, "now": now})
         loaded = self.db.identity_map.get(identity_key(PlatformIdentity, (ident_id,)))
         if loaded is not None:
             for name, value in (("display", display), ("last_seen", now), ("undeliverable_since", None)):
@@ -474,7 +475,7 @@ class ConversationRepo:
         conv = self.get(member_id)
         if conv is None:
             return False
-        self.db.connection().execute(_END_CONVERSATION, {"member_id": member_id})
+        lean.run(self.db, _END_CONVERSATION, {"member_id": member_id})
         self.db.expunge(conv)
         return True
 
