@@ -5,8 +5,9 @@ every miss.
 new ``SELECT`` and its cache key each time, which cost more than running the query (about
 0.3 ms a call, issue 24: a conversation, a check-in plan or a round is read this way at every hot
 command). :func:`by_key` asks the identity map the same way and otherwise runs one statement per
-table, built once, so a miss costs what a prebuilt query costs. It loads the same ORM object
-(into the identity map, after the same autoflush), so callers may change it as before.
+table, built once and run by ``storage.lean`` (its row made the ORM object by ``lean.adopt``),
+so a miss costs what a prebuilt query costs. It gives the same ORM object (in the identity map,
+after the same autoflush), so callers may change it as before.
 """
 
 from __future__ import annotations
@@ -14,18 +15,21 @@ from __future__ import annotations
 from functools import lru_cache
 from typing import Any, TypeVar
 
-from sqlalchemy import bindparam, inspect
+from sqlalchemy import bindparam, inspect, select
 from sqlalchemy.orm.util import identity_key
-from sqlmodel import Session, SQLModel, select
+from sqlmodel import Session, SQLModel
+
+from storage import lean
+from storage.tables import table_of
 
 Row = TypeVar("Row", bound=SQLModel)
 
 
 @lru_cache(maxsize=None)
 def _by_key(table: type[SQLModel]) -> Any:
-    """``SELECT`` of ``table`` by its primary key columns (bound as ``k0``, ``k1``, ...)."""
+    """``SELECT`` of ``table``'s columns by its primary key (bound as ``k0``, ``k1``, ...)."""
     columns = inspect(table).primary_key
-    return select(table).where(*(column == bindparam(f"k{n}") for n, column in enumerate(columns)))
+    return select(*table_of(table).c).where(*(column == bindparam(f"k{n}") for n, column in enumerate(columns)))
 
 
 def by_key(db: Session, table: type[Row], *key: Any) -> Row | None:
@@ -37,7 +41,7 @@ def by_key(db: Session, table: type[Row], *key: Any) -> Row | None:
     :func:`hold_for_unit` starts the next unit of work (an event, a job's batch) on the session."""
     if db.identity_map.get(identity_key(table, key)) is not None:
         return db.get(table, key)  # loaded already: no statement (expired: refreshed as get does)
-    row = db.execute(_by_key(table), {f"k{n}": value for n, value in enumerate(key)}).scalars().first()
+    row = lean.first_object(db, table, _by_key(table), {f"k{n}": value for n, value in enumerate(key)})
     if row is not None:
         db.info.setdefault(_HELD, []).append(row)
     return row

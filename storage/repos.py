@@ -14,8 +14,7 @@ from datetime import date, datetime
 from functools import lru_cache
 from typing import Any, Iterable, Sequence
 
-from sqlalchemy import bindparam, delete, exists, false, func, insert, literal, select as core_select, tuple_, union_all, update
-from sqlalchemy.orm import aliased
+from sqlalchemy import bindparam, delete, exists, false, func, insert, literal, or_, select as core_select, tuple_, union_all, update
 from sqlalchemy.orm.attributes import set_committed_value
 from sqlalchemy.orm.util import identity_key
 from sqlmodel import Session, SQLModel, col, select
@@ -55,9 +54,6 @@ from storage.tables import (
 
 # Statements asked at every inbound event, built once: building a statement and its cache key
 # cost more than running it (see bench/RESULTS.md, issue 24).
-_IDENTITY = (col(PlatformIdentity.platform) == bindparam("platform")) & (col(PlatformIdentity.account) == bindparam("account"))
-_MEMBER_BY_IDENTITY = select(Member).join(PlatformIdentity, col(PlatformIdentity.member_id) == col(Member.id)).where(_IDENTITY)
-_BY_HANDLE = select(Member).where(func.lower(Member.handle) == bindparam("handle"))
 _SIGNUPS_OF = (
     select(Signup).where(Signup.member_id == bindparam("member_id"), Signup.round_id == bindparam("round_id")).order_by(col(Signup.id))
 )
@@ -74,6 +70,14 @@ _REACHABLE = select(  # type: ignore[call-overload]
 _NOT_CLOSED = select(Round).where(Round.status == "open")
 _NOT_CLOSED_IN_ORDER = _NOT_CLOSED.order_by(col(Round.starts_on))
 _PI = table_of(PlatformIdentity)
+_MEMBER = table_of(Member)
+_ROLE = table_of(MemberRole)
+#: members as rows of their columns, made ORM objects by ``lean.objects``
+_MEMBER_BY_IDENTITY = (
+    core_select(*_MEMBER.c).join(_PI, _PI.c.member_id == _MEMBER.c.id)
+    .where(_PI.c.platform == bindparam("platform"), _PI.c.account == bindparam("account"))
+)
+_BY_HANDLE = core_select(*_MEMBER.c).where(func.lower(_MEMBER.c.handle) == bindparam("handle"))
 _TOUCH = (
     update(_PI).where(_PI.c.id == bindparam("ident_id"))
     .values(display=bindparam("display"), last_seen=bindparam("now"), undeliverable_since=None)
@@ -90,22 +94,19 @@ _FORGET_EVENTS = delete(_PE).where(tuple_(_PE.c.platform, _PE.c.event_id).in_(bi
 
 @lru_cache(maxsize=8)
 def _seen_statement(admins: frozenset[str]) -> Any:
-    """The member, each granted role (one row per role), whether one of the member's
-    identities is a configured admin, and the identity's columns the gate looks at (plain
-    columns: no ORM object is built for it): everything the gate needs, in one statement."""
-    other = aliased(PlatformIdentity)
-    admin = (
-        exists().where(col(other.member_id) == col(Member.id), (col(other.platform) + ":" + col(other.account)).in_(sorted(admins)))
-        if admins else false()
-    )
-    ident = (col(PlatformIdentity.id), col(PlatformIdentity.display), col(PlatformIdentity.last_seen),
-             col(PlatformIdentity.undeliverable_since))
+    """The member's columns, each granted role (one row per role), whether one of the member's
+    identities is a configured admin, and the identity's columns the gate looks at: everything
+    the gate needs, in one statement, run by ``storage.lean`` (the admins are values bound in
+    the statement, not an IN list, which SQLAlchemy would expand at every run)."""
+    other = _PI.alias()
+    address = other.c.platform + ":" + other.c.account
+    admin = exists().where(other.c.member_id == _MEMBER.c.id, or_(*(address == a for a in sorted(admins)))) if admins else false()
     return (
-        select(Member, MemberRole.role, admin, *ident)  # type: ignore[call-overload]
-        .select_from(PlatformIdentity)
-        .join(Member, col(Member.id) == col(PlatformIdentity.member_id))
-        .outerjoin(MemberRole, col(MemberRole.member_id) == col(Member.id))
-        .where(_IDENTITY)
+        core_select(*_MEMBER.c, _ROLE.c.role, admin, _PI.c.id, _PI.c.display, _PI.c.last_seen, _PI.c.undeliverable_since)
+        .select_from(_PI)
+        .join(_MEMBER, _MEMBER.c.id == _PI.c.member_id)
+        .outerjoin(_ROLE, _ROLE.c.member_id == _MEMBER.c.id)
+        .where(_PI.c.platform == bindparam("platform"), _PI.c.account == bindparam("account"))
     )
 
 
@@ -153,10 +154,10 @@ class MemberRepo:
         return by_key(self.db, Member, member_id)
 
     def by_identity(self, platform: str, account: str) -> Member | None:
-        return self.db.execute(_MEMBER_BY_IDENTITY, {"platform": platform, "account": account}).scalars().first()
+        return lean.first_object(self.db, Member, _MEMBER_BY_IDENTITY, {"platform": platform, "account": account})
 
     def by_handle(self, handle: str) -> Member | None:
-        return self.db.execute(_BY_HANDLE, {"handle": handle.lower()}).scalars().first()
+        return lean.first_object(self.db, Member, _BY_HANDLE, {"handle": handle.lower()})
 
     def identity_with_roles(
         self, platform: str, account: str, admins: frozenset[str] = frozenset()
@@ -164,14 +165,15 @@ class MemberRepo:
         """The identity, its member and their roles (granted, and "admin" when one of their
         identities is among ``admins``), in one query: the gate asks it at every command. Read
         fresh in every transaction, never cached, so a role granted a moment ago counts."""
-        rows = self.db.execute(_seen_statement(admins), {"platform": platform, "account": account}).all()
+        rows = lean.rows(self.db, _seen_statement(admins), {"platform": platform, "account": account})
         if not rows:
             return None
-        member, _, admin, *ident = rows[0]
-        roles = {row[1] for row in rows if row[1] is not None}
-        if admin:
+        role = len(_MEMBER.c)  # the member's columns come first, then the role, admin, identity
+        member = lean.adopt(self.db, Member, rows[0])
+        roles = {row[role] for row in rows if row[role] is not None}
+        if rows[0][role + 1]:
             roles.add("admin")
-        return SeenIdentity(*ident), member, roles
+        return SeenIdentity(*rows[0][role + 2:]), member, roles
 
     def identities(self, member_id: int) -> list[PlatformIdentity]:
         return list(self.db.execute(_IDENTITIES, {"member_id": member_id}).scalars())

@@ -21,6 +21,8 @@ _ADD = insert(_M).returning(_M.c.id, _M.c.created_at)
 _RENAME = update(_M).where(_M.c.id == bindparam("member_id")).values(display_name=bindparam("name"))
 _SOME = select(_M.c.handle).where(_M.c.id.in_(bindparam("ids", expanding=True))).order_by(_M.c.handle)
 _COUNT = select(func.count()).select_from(_M)
+_ROW = select(*_M.c).where(_M.c.id == bindparam("id"))
+_NAME = select(_M.c.display_name).where(_M.c.id == bindparam("id"))
 
 NOON = datetime(2027, 1, 4, 12, 0, tzinfo=timezone.utc)
 
@@ -80,10 +82,11 @@ def test_a_missing_parameter_is_an_error_not_a_null(db):
 
 def test_orm_statements_are_run_by_the_session(db):
     lean.rows(db, _ADD, _member("eve"))
-    (member,) = lean.scalars(db, select(Member).where(Member.handle == "eve"))
+    (member,) = lean.scalars(db, _EVE)
     assert isinstance(member, Member) and member.handle == "eve"
 
 
+_EVE = select(Member).where(Member.handle == "eve")
 _ORM_COLUMNS = select(Member.handle, Member.languages).where(Member.id == bindparam("id"))
 
 
@@ -94,3 +97,23 @@ def test_orm_columns_are_plain_values_and_run_on_the_driver(db):
     got = lean.first(db, _ORM_COLUMNS, {"id": added.id})
     assert (got.handle, got.languages) == ("fay", ["de", "en"])
     assert seen == [None, None]
+
+
+def test_an_object_made_from_a_row_is_the_one_the_orm_would_load(db):
+    added = lean.first(db, _ADD, _member("gus"))
+    (member,) = lean.objects(db, Member, _ROW, {"id": added.id})
+    assert db.get(Member, added.id) is member and member.languages == ["de", "en"] and member.created_at == NOON
+    assert not db.dirty  # loaded, not changed
+    member.display_name = "Gus G."
+    db.flush()  # changes to it are written as to any loaded object
+    assert lean.scalars(db, _NAME, {"id": added.id}) == ["Gus G."]
+
+
+def test_a_row_of_an_object_the_session_holds_gives_that_object_unchanged(db):
+    added = lean.first(db, _ADD, _member("hal"))
+    held = db.get(Member, added.id)
+    held.display_name = "Hal H."
+    db.expire(held, ["timezone"])
+    row = lean.first(db, _ROW, {"id": added.id})
+    assert lean.adopt(db, Member, row) is held
+    assert held.display_name == "Hal H." and held.timezone == "Europe/Berlin"  # the expired one refilled
