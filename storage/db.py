@@ -23,11 +23,13 @@ import sqlite3
 import time
 from functools import cache
 from pathlib import Path
-from typing import Iterable
+from typing import Callable, Iterable
 
 from sqlalchemy import Table, event, text
 from sqlalchemy.engine import Connection, Engine, make_url
 from sqlmodel import create_engine
+
+from storage import lean
 
 log = logging.getLogger(__name__)
 
@@ -110,16 +112,21 @@ def open_database(url: str, *, synchronous: str = "full", busy_timeout_ms: int =
 
 
 def _plain_savepoints(engine: Engine) -> None:
-    """SAVEPOINT, RELEASE and ROLLBACK TO sent as plain SQL text. SQLAlchemy compiles a new
-    clause for each (it does not cache them), which cost as much as the savepoint itself; every
-    inbound event runs in one (issue 24). Its savepoint names (``sa_savepoint_N``) need no
-    quoting on any database we run on; the statements still pass through the engine's events."""
+    """SAVEPOINT, RELEASE and ROLLBACK TO sent as plain SQL text on the driver's connection
+    (``storage.lean.execute``). SQLAlchemy compiles a new clause for each (it does not cache
+    them), which cost as much as the savepoint itself, and its execution of plain text as much
+    again; every inbound event runs in one (issue 24). Its savepoint names (``sa_savepoint_N``)
+    need no quoting on any database we run on; the statements still pass through the engine's
+    statement event."""
     dialect = engine.dialect
-    dialect.do_savepoint = lambda conn, name: conn.exec_driver_sql(f"SAVEPOINT {name}")  # type: ignore[method-assign]
-    dialect.do_release_savepoint = lambda conn, name: conn.exec_driver_sql(f"RELEASE SAVEPOINT {name}")  # type: ignore[method-assign]
-    dialect.do_rollback_to_savepoint = (  # type: ignore[method-assign]
-        lambda conn, name: conn.exec_driver_sql(f"ROLLBACK TO SAVEPOINT {name}")
-    )
+
+    def plain(sql: str) -> Callable[[Connection, str], None]:
+        return lambda conn, name: lean.execute(conn, f"{sql} {name}").close()
+
+    # mypy sees methods of the dialect's class; these replace them on this engine's dialect only
+    dialect.do_savepoint = plain("SAVEPOINT")  # type: ignore[method-assign]
+    dialect.do_release_savepoint = plain("RELEASE SAVEPOINT")  # type: ignore[method-assign]
+    dialect.do_rollback_to_savepoint = plain("ROLLBACK TO SAVEPOINT")  # type: ignore[method-assign]
 
 
 #: the execution option that marks a connection as only reading (``reader``), and the mark its

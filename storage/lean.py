@@ -137,21 +137,26 @@ def _run(db: Session, statement: ClauseElement, given: dict[str, Any]) -> tuple[
     plan = _plan(statement, connection.dialect, columns)
     if plan is None:
         return None
-    parameters = plan.parameters(given)
+    return execute(connection, plan.sql, plan.parameters(given)), plan
+
+
+def execute(connection: Connection, sql: str, parameters: Any = ()) -> Any:
+    """``sql`` run on ``connection``'s DB-API connection; its cursor. The engine's
+    ``before_cursor_execute`` listeners see it; an error is SQLAlchemy's."""
     raw = connection.connection.driver_connection
     assert raw is not None
     cursor = raw.cursor()
     if connection._has_events or connection.engine._has_events:
-        connection.dispatch.before_cursor_execute(connection, cursor, plan.sql, parameters, None, False)
+        connection.dispatch.before_cursor_execute(connection, cursor, sql, parameters, None, False)
     try:
-        cursor.execute(plan.sql, parameters)
+        cursor.execute(sql, parameters)
     except Exception as error:  # noqa: BLE001 - handed to SQLAlchemy, which raises it
         # SQLAlchemy's own handler (private, stable since 1.4): it wraps the driver's error
         # (IntegrityError, OperationalError...), notices a lost connection and invalidates it,
         # and runs the engine's handle_error events. It always raises.
-        connection._handle_dbapi_exception(error, plan.sql, parameters, cursor, None)
+        connection._handle_dbapi_exception(error, sql, parameters, cursor, None)
         raise
-    return cursor, plan
+    return cursor
 
 
 def rows(db: Session, statement: ClauseElement, given: dict[str, Any] | None = None) -> list[Any]:

@@ -54,12 +54,14 @@ from storage.tables import (
 
 # Statements asked at every inbound event, built once: building a statement and its cache key
 # cost more than running it (see bench/RESULTS.md, issue 24).
-_SIGNUPS_OF = (
-    select(Signup).where(Signup.member_id == bindparam("member_id"), Signup.round_id == bindparam("round_id")).order_by(col(Signup.id))
+_SIGNUP = table_of(Signup)
+_SIGNUPS_OF = (  # rows made ORM objects by ``lean.objects``, as those below
+    core_select(*_SIGNUP.c).where(_SIGNUP.c.member_id == bindparam("member_id"), _SIGNUP.c.round_id == bindparam("round_id"))
+    .order_by(_SIGNUP.c.id)
 )
 _IDENTITIES = (
-    select(PlatformIdentity).where(col(PlatformIdentity.member_id) == bindparam("member_id"))
-    .order_by(col(PlatformIdentity.last_seen).desc())
+    core_select(*table_of(PlatformIdentity).c).where(table_of(PlatformIdentity).c.member_id == bindparam("member_id"))
+    .order_by(table_of(PlatformIdentity).c.last_seen.desc())
 )
 #: an identity's columns that choosing where to DM looks at: rows, no ORM objects to build (one
 #: per DM); selected through the ORM's columns, so the session still flushes first
@@ -68,7 +70,8 @@ _REACHABLE = select(  # type: ignore[call-overload]
     col(PlatformIdentity.last_seen), col(PlatformIdentity.undeliverable_since),
 ).where(col(PlatformIdentity.member_id) == bindparam("member_id"))
 _NOT_CLOSED = select(Round).where(Round.status == "open")
-_NOT_CLOSED_IN_ORDER = _NOT_CLOSED.order_by(col(Round.starts_on))
+_ROUND = table_of(Round)
+_NOT_CLOSED_IN_ORDER = core_select(*_ROUND.c).where(_ROUND.c.status == "open").order_by(_ROUND.c.starts_on)
 _PI = table_of(PlatformIdentity)
 _MEMBER = table_of(Member)
 _ROLE = table_of(MemberRole)
@@ -176,7 +179,7 @@ class MemberRepo:
         return SeenIdentity(*rows[0][role + 2:]), member, roles
 
     def identities(self, member_id: int) -> list[PlatformIdentity]:
-        return list(self.db.execute(_IDENTITIES, {"member_id": member_id}).scalars())
+        return lean.objects(self.db, PlatformIdentity, _IDENTITIES, {"member_id": member_id})
 
     def reachable(self, member_id: int) -> list[Any]:
         """The member's identities as rows with the columns ``choose_identity`` reads (platform,
@@ -336,7 +339,7 @@ class RoundRepo:
         return self.running(today) or self.taking_signups(today)
 
     def not_closed(self) -> list[Round]:
-        return list(self.db.execute(_NOT_CLOSED_IN_ORDER).scalars())  # `!profile` asks it
+        return lean.objects(self.db, Round, _NOT_CLOSED_IN_ORDER)  # `!profile` asks it
 
     def by_name(self, name: str) -> Round | None:
         return self.db.exec(select(Round).where(func.lower(Round.name) == name.lower())).first()
@@ -386,7 +389,7 @@ class SignupRepo:
 
     def of(self, member_id: int, round_id: int, kind: str | None = None) -> list[Signup]:
         if kind is None:  # every `!profile`
-            return list(self.db.execute(_SIGNUPS_OF, {"member_id": member_id, "round_id": round_id}).scalars())
+            return lean.objects(self.db, Signup, _SIGNUPS_OF, {"member_id": member_id, "round_id": round_id})
         stmt = select(Signup).where(Signup.member_id == member_id, Signup.round_id == round_id)
         if kind:
             stmt = stmt.where(Signup.kind == kind)
