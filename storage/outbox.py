@@ -32,15 +32,20 @@ _MARK_ONE_SENT = update(_T).where(_T.c.id == bindparam("id")).values(_SENT)
 
 _COLUMNS = (_T.c.id, _T.c.platform, _T.c.member_id, _T.c.recipient, _T.c.priority, _T.c.payload, _T.c.attachment_data)
 
-#: due for a sender: pending and its time has come, claimed by this sender already (as the
-#: engine records what this process sends), or claimed by one whose lease ran out
-_DUE = or_(
+#: due for a sender: pending and its time has come, or claimed by a sender whose lease ran out;
+#: with ``_MINE``, also those claimed by this sender already (as the engine records what this
+#: process sends) that it no longer holds in memory
+_FREE = or_(
     and_(_T.c.status == "pending", _T.c.next_attempt_at <= bindparam("now")),
-    and_(_T.c.status == "sending", or_(_T.c.claimed_by == bindparam("owner"), _T.c.claimed_until < bindparam("now"))),
+    and_(_T.c.status == "sending", _T.c.claimed_until < bindparam("now")),
 )
-
-_DUE_ALL = core_select(*_COLUMNS).where(_T.c.platform == bindparam("platform"), _DUE).order_by(_T.c.id).limit(bindparam("most"))
-_DUE_URGENT = _DUE_ALL.where(_T.c.priority == 0)
+_MINE = and_(_T.c.status == "sending", _T.c.claimed_by == bindparam("owner"))
+_DUE = {  # (with this sender's own claims, answers only): the statement
+    (mine, urgent): core_select(*_COLUMNS)
+    .where(_T.c.platform == bindparam("platform"), or_(_FREE, _MINE) if mine else _FREE, *([_T.c.priority == 0] if urgent else []))
+    .order_by(_T.c.id).limit(bindparam("most"))
+    for mine in (False, True) for urgent in (False, True)
+}
 
 _CLAIMABLE = (
     core_select(_T.c.id)
@@ -108,16 +113,17 @@ class OutboxRepo:
 
     # -- sending --------------------------------------------------------------------------------
 
-    def due(self, platform: str, now: datetime, limit: int, owner: str, *, urgent: bool = False,
+    def due(self, platform: str, now: datetime, limit: int, owner: str | None, *, urgent: bool = False,
             recipients: Sequence[str] = ()) -> list[OutboxRow]:
-        """Messages for ``platform`` the sender ``owner`` may send now, oldest first: only
-        priority 0 with ``urgent``, only these ``recipients`` when given."""
+        """Messages for ``platform`` a sender may send now, oldest first: those claimed by
+        ``owner`` too when given (the sender lost track of some of its own), only priority 0
+        with ``urgent``, only these ``recipients`` when given."""
+        statement = _DUE[owner is not None, urgent]
         given = {"platform": platform, "now": now, "owner": owner, "most": limit}
         if recipients:
-            stmt = _DUE_URGENT if urgent else _DUE_ALL
-            stmt = stmt.where(_T.c.recipient.in_(list(recipients)))
-            return [OutboxRow(*row) for row in self.db.connection().execute(stmt, given)]
-        return [OutboxRow(*row) for row in lean.rows(self.db, _DUE_URGENT if urgent else _DUE_ALL, given)]
+            statement = statement.where(_T.c.recipient.in_(list(recipients)))
+            return [OutboxRow(*row) for row in self.db.connection().execute(statement, given)]
+        return [OutboxRow(*row) for row in lean.rows(self.db, statement, given)]
 
     def claim(self, platform: str, ids: Sequence[int], owner: str, until: datetime, now: datetime) -> set[int]:
         """Take these messages of ``platform`` (the one the sender serves) for one sender until

@@ -30,7 +30,7 @@ import secrets
 import socket
 import time
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Awaitable, Callable, Iterable, Sequence
 
 from sqlalchemy.engine import Engine as DbEngine
@@ -40,7 +40,7 @@ from chatbot.clock import Clock
 from chatbot.delivery.fairness import FairQueue, Pending
 from chatbot.delivery.records import apply_results, pending_from
 from chatbot.events import Delivery
-from storage.outbox import OutboxRepo
+from storage.outbox import OutboxRepo, OutboxRow
 
 if TYPE_CHECKING:
     from adapters.base import Adapter
@@ -112,6 +112,10 @@ class Sender:
         self._wake = asyncio.Event()
         self._idle = asyncio.Event()
         self._refill = True  # read the outbox before the first send: what an earlier run left
+        #: some of this sender's own claims are in the outbox only (past capacity, or a failed
+        #: round): the next read includes them. Otherwise it leaves them out: they are in memory,
+        #: and a busy sender would read back thousands of them at every tick (issue 24)
+        self._own_unread = True
         self._released = False
         self._stopping = False
         self._task: asyncio.Task[None] | None = None
@@ -127,7 +131,7 @@ class Sender:
         """Messages just committed. Past ``capacity`` they stay in the outbox for a later read."""
         for item in items:
             if len(self.queue) >= self.settings.capacity:
-                self._refill = True
+                self._refill = self._own_unread = True
                 break
             self.queue.add(item)
         self._kick()
@@ -241,7 +245,7 @@ class Sender:
             self._results = results + self._results
             for turn in take:
                 self.queue.done(turn)
-            self._refill = True
+            self._refill = self._own_unread = True
             raise
         self._start(take, claimed)
         if refused:
@@ -294,6 +298,21 @@ class Sender:
         the outcome first, in the same transaction."""
         now = self.clock.now()
         room = self.settings.capacity - len(self.queue)
+        mine, self._own_unread = (self.owner if self._own_unread else None), False  # (a push may set it again meanwhile)
+        try:
+            rows = await self._due(now, room, mine)
+        except BaseException:
+            self._own_unread = self._own_unread or mine is not None
+            raise
+        if len(rows) >= room:  # perhaps more than there was room for: read again when there is
+            self._refill = True
+            self._own_unread = self._own_unread or mine is not None
+        for row in rows:
+            if row.id not in self.queue and len(self.queue) < self.settings.capacity:
+                self.queue.add(pending_from(row))
+
+    async def _due(self, now: datetime, room: int, mine: str | None) -> list[OutboxRow]:
+        """What is due (see ``_read_outbox``), after giving back what a stopped run held."""
         async with self.lock:
             with Session(self.database) as db:
                 outbox = OutboxRepo(db)
@@ -304,16 +323,12 @@ class Sender:
                         log.info("%s: sending again what a stopped run had claimed", self.platform)
                     db.commit()
                 if room <= 0:
-                    return
-                me = self.owner
-                urgent = outbox.due(self.platform, now, room, me, urgent=True)
+                    return []
+                urgent = outbox.due(self.platform, now, room, mine, urgent=True)
                 rows = urgent
                 if urgent:
-                    rows = outbox.due(self.platform, now, room, me, recipients=sorted({r.recipient for r in urgent}))
-                rows = rows + outbox.due(self.platform, now, room, me)
-        for row in rows:
-            if row.id not in self.queue and len(self.queue) < self.settings.capacity:
-                self.queue.add(pending_from(row))
+                    rows = outbox.due(self.platform, now, room, mine, recipients=sorted({r.recipient for r in urgent}))
+                return rows + outbox.due(self.platform, now, room, mine)
 
 
 class Senders:

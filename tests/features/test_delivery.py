@@ -12,6 +12,7 @@ import asyncio
 import os
 import subprocess
 import sys
+from dataclasses import replace
 from datetime import timedelta
 from typing import TypeVar
 
@@ -147,6 +148,49 @@ async def test_a_flush_while_messages_wait_in_a_slow_sender_sends_each_once(tmp_
         with Session(bot.app.database) as s:
             rows = s.exec(select(OutboxMessage)).all()
         assert [(r.status, r.attempts) for r in rows] == [("sent", 1)] * 3
+    finally:
+        await bot.stop()
+
+
+async def test_a_busy_sender_does_not_read_back_the_messages_it_holds(tmp_path, monkeypatch):
+    """A tick's read of the outbox while answers wait on a slow platform: what the sender holds
+    in memory is not read back (during a fan-out that was thousands of rows at every tick)."""
+    read: list[int] = []
+    due = OutboxRepo.due
+    monkeypatch.setattr(OutboxRepo, "due", lambda self, *a, **k: read.append(len(rows := due(self, *a, **k))) or rows)
+    bot = await Bot.start(tmp_path)
+    slow = await use(bot, SlowAdapter())
+    try:
+        for n in range(3):
+            await slow.say(f"p{n}", "!whoami")
+        await wait_until(lambda: slow.waiting, what="a send waiting on the platform")
+        read.clear()
+        bot.engine.senders.poke()  # what a tick's flush does
+        await wait_until(lambda: read, what="the sender reading the outbox")
+        assert sum(read) == 0
+        slow.gate.set()
+        await bot.settle()
+        assert sorted(s.target for s in bot.said) == ["dm p0", "dm p1", "dm p2"]
+    finally:
+        await bot.stop()
+
+
+async def test_answers_past_the_senders_capacity_wait_in_the_outbox_and_all_go_once(tmp_path):
+    """They are read as room frees, before the sender says it is done (it used to drop the wish
+    to read when there was no room, and leave them for its next poll)."""
+    bot = await Bot.start(tmp_path)
+    slow = await use(bot, SlowAdapter())
+    sender = bot.engine.senders.add(slow)
+    sender.settings = replace(sender.settings, capacity=2)
+    try:
+        for n in range(5):
+            await slow.say(f"p{n}", "!whoami")  # answered while the platform is stuck: 3 do not fit
+        await wait_until(lambda: slow.waiting, what="a send waiting on the platform")
+        slow.gate.set()
+        await bot.settle()
+        assert sorted(s.target for s in bot.said) == [f"dm p{n}" for n in range(5)]
+        with Session(bot.app.database) as s:
+            assert [(r.status, r.attempts) for r in s.exec(select(OutboxMessage))] == [("sent", 1)] * 5
     finally:
         await bot.stop()
 
