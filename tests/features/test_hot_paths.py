@@ -11,7 +11,8 @@ whose key is recorded already is left out by the insert, not found by a query fi
 check-in row is read once; then one less each, as the event's record moved out of its savepoint:
 a group records all its events in one statement; then `!q leave` 6: the line is read as its
 first two plain rows, and the hosts only when one of those two is still to be told; `!q join` reads
-the line's summary, one row, instead of every entry): a change that adds a query to one of these paths (a lookup per
+the line's summary, one row, instead of every entry; then `!q join` 10: the hosts on duty and
+whom they are with are one statement, not two): a change that adds a query to one of these paths (a lookup per
 command, an ORM load where a prebuilt statement did) fails here and should be a choice."""
 
 from __future__ import annotations
@@ -78,7 +79,7 @@ async def paired(tmp_path):
     ("who", "text", "channel", "expected", "at_most"),
     [
         ("bob", '!session log alice 45m "review"', None, "Logged session 1", 8),
-        ("alice", "!q join rebasing", "#oh", "alice", 11),
+        ("alice", "!q join rebasing", "#oh", "alice", 10),
         ("alice", "!profile", None, "alice", 5),
     ],
 )

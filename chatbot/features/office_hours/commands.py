@@ -44,7 +44,7 @@ from chatbot.features.office_hours.queue import (
 from chatbot.features.office_hours.report import compute_stats, export_help_log, percentile, stats_text
 from chatbot.features.office_hours.schedule import next_hint, run_schedules
 from chatbot.people import listed_name, zone_name
-from storage.office_hours import OhEntry, OfficeHour
+from storage.office_hours import AnyHour, Place
 from storage.tables import Member
 
 #: what this module offers; the pure helpers are re-exported for callers that import them from here
@@ -66,9 +66,9 @@ def _visitor(ctx: Context) -> tuple[Member | None, Identity]:
     return ctx.member, ctx.who
 
 
-def _entry_of_asker(ctx: Context, hour: OfficeHour) -> OhEntry | None:
+def _entry_of_asker(ctx: Context, hour: AnyHour) -> Place | None:
     member, who = _visitor(ctx)
-    entry = _repo(ctx).active_entry(hour.pk, who.platform, member.pk if member else None, who.display)
+    entry = _repo(ctx).place_of(hour.pk, who.platform, member.pk if member else None, who.display)
     return leavers.here(ctx, entry)
 
 
@@ -89,27 +89,16 @@ async def q_join(ctx: Context, topic: str | None) -> str:
         assert n is not None  # a waiting entry of this session has a place in its line
         wait = about(duty.waits_of(line.count)[n - 1], ctx.language)
         if topic and topic != entry.topic:
-            entry.topic = topic
-            repo.save(entry)
+            repo.retopic(entry.id, topic)
             return ctx._("Topic updated; you're still #{position} in line, {wait}.", position=n, wait=wait)
         return ctx._("You're in line already: #{position}, {wait}.", position=n, wait=wait)
     line = repo.line_summary(hour.pk)
     was_empty, n = line.count == 0, line.count + 1  # a newcomer goes to the end of the line
-    entry = repo.add_entry(
-        OhEntry(
-            session_id=hour.pk,
-            member_id=member.id if member else None,
-            platform=who.platform,
-            account=who.account,
-            nick=listed_name(who.display, member),
-            topic=topic,
-            joined_at=ctx.now,
-            nearly_told=n <= 2,  # the answer below tells them
-        ),
-        line.last_seq,
-    )
+    nick = listed_name(who.display, member)
+    repo.join_line(hour.pk, member.id if member else None, (who.platform, who.account, nick), topic, line.last_seq + 1,
+                   n <= 2, ctx.now)  # nearly told when first or second: the answer below tells them
     wait = duty.waits_of(n)[n - 1]
-    _tell_hosts(ctx, hour, entry, n, was_empty, duty.hosts)
+    _tell_hosts(ctx, hour, nick, topic, n, was_empty, duty.hosts)
     if wait < 1:
         return ctx._("You're #{position} in line: a host will call you any moment now.", position=n)
     return ctx.ngettext("You're #{position} in line, {wait} ({n} host on duty).",
@@ -117,7 +106,8 @@ async def q_join(ctx: Context, topic: str | None) -> str:
                         len(duty.hosts), position=n, wait=about(wait, ctx.language))
 
 
-def _tell_hosts(ctx: Context, hour: OfficeHour, entry: OhEntry, position: int, was_empty: bool, hosts: list[int]) -> None:
+def _tell_hosts(ctx: Context, hour: AnyHour, nick: str, topic: str | None, position: int, was_empty: bool,
+                hosts: list[int]) -> None:
     mode = ctx.settings.office_hours.notify_hosts
     if mode == "none" or (mode == "first" and not was_empty):
         return
@@ -126,16 +116,16 @@ def _tell_hosts(ctx: Context, hour: OfficeHour, entry: OhEntry, position: int, w
         host = ctx.repos.members.get(host_id)
         if host is not None:
             lang = ctx.language_of(host)
-            fields = {"nick": entry.nick, "where": where, "position": position, "topic": entry.topic, "prefix": ctx.prefix}
+            fields = {"nick": nick, "where": where, "position": position, "topic": topic, "prefix": ctx.prefix}
             ctx.dm(host, lang._("{nick} joined the line in {where} (#{position}, topic: {topic}). "
                                 "{prefix}next there takes the first.", **fields)
-                   if entry.topic else lang._("{nick} joined the line in {where} (#{position}). "
-                                              "{prefix}next there takes the first.", **fields))
+                   if topic else lang._("{nick} joined the line in {where} (#{position}). "
+                                        "{prefix}next there takes the first.", **fields))
 
 
 async def q_leave(ctx: Context) -> str:
     platform, channel = _here(ctx)
-    hour = _repo(ctx).open_hour(platform, channel)
+    hour = _repo(ctx).open_hour_here(platform, channel)
     entry = _entry_of_asker(ctx, hour) if hour is not None else None
     if hour is None or entry is None:
         raise ActionError(ctx._("You are not in line here."))
@@ -149,7 +139,7 @@ async def q_leave(ctx: Context) -> str:
 
 async def q_show(ctx: Context) -> str:
     platform, channel = _here(ctx)
-    hour = _repo(ctx).open_hour(platform, channel)
+    hour = _repo(ctx).open_hour_here(platform, channel)
     if hour is None:
         return _closed_text(ctx, platform, channel)
     line = Line.of(ctx, hour)
@@ -188,7 +178,7 @@ async def q_notify(ctx: Context, off: str | None) -> str:
             return ctx._("You had not asked for a DM here.")
         repo.remove_notice(existing)
         return ctx._("OK: no DM when office hours open here.")
-    if repo.open_hour(platform, channel) is not None:
+    if repo.open_hour_here(platform, channel) is not None:
         return ctx._("Office hours are open now: {prefix}q join gets you in line.", prefix=ctx.prefix)
     if existing is not None:
         return ctx._("You're on the list already: one DM when office hours next open here.")

@@ -18,7 +18,7 @@ from chatbot.features.office_hours.queue import (
     _nearly_up, _off_duty, _open, _reader, _repo, _require_duty, _require_open, _close,
 )
 from chatbot.wording import sentences
-from storage.office_hours import OhEntry, OfficeHour
+from storage.office_hours import AnyHour, OhEntry
 from storage.tables import Member
 
 
@@ -28,7 +28,7 @@ from storage.tables import Member
 async def oh_open(ctx: Context, topic: str | None) -> None:
     host = ctx.require_member()
     platform, channel = _here(ctx)
-    existing = _repo(ctx).open_hour(platform, channel)
+    existing = _repo(ctx).open_hour_here(platform, channel)
     if existing is not None:
         if _repo(ctx).duty_of(existing.pk, host.pk) is not None:
             raise ActionError(ctx._("Office hours are open here already, and you are on duty."))
@@ -80,7 +80,7 @@ async def oh_duty(ctx: Context, state: str) -> str | None:
 
 async def oh_hosts(ctx: Context) -> str:
     platform, channel = _here(ctx)
-    hour = _repo(ctx).open_hour(platform, channel)
+    hour = _repo(ctx).open_hour_here(platform, channel)
     if hour is None:
         return _closed_text(ctx, platform, channel)
     line = Line.of(ctx, hour)
@@ -168,7 +168,7 @@ async def oh_say(ctx: Context, text: str) -> str:
                         "Told {n} people in line ({here} here in the channel).", len(people), **counts)
 
 
-def _current(ctx: Context, hour: OfficeHour, host: Member) -> OhEntry:
+def _current(ctx: Context, hour: AnyHour, host: Member) -> OhEntry:
     entry = _repo(ctx).current_of(hour.pk, host.pk)
     if entry is None:
         raise ActionError(ctx._("You are not with anyone now: {prefix}next calls the next person.", prefix=ctx.prefix))

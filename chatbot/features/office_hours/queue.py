@@ -20,7 +20,7 @@ from chatbot.features.office_hours.schedule import current_occurrence, next_hint
 from chatbot.i18n import Language
 from chatbot.wording import clip, sentences
 from chatbot.people import away_now
-from storage.office_hours import OfficeHoursRepo, OhDuty, OhEntry, OfficeHour, Waiting
+from storage.office_hours import AnyHour, OfficeHoursRepo, OhDuty, OhEntry, OfficeHour, OpenHour, Place, Waiting
 from storage.tables import Member
 
 TOPIC_MAX = 120
@@ -56,7 +56,7 @@ def _has_dms(ctx: Context, platform: str) -> bool:
     return caps is None or caps.direct_messages
 
 
-def _tell(ctx: Context, entry: OhEntry | Waiting, hour: OfficeHour, private: str, public: str) -> None:
+def _tell(ctx: Context, entry: OhEntry | Waiting, hour: AnyHour, private: str, public: str) -> None:
     """Tell a person in line: by DM where their platform has DMs, else in the channel."""
     member = ctx.repos.members.get(entry.member_id) if entry.member_id is not None else None
     if member is not None and _has_dms(ctx, entry.platform) and ctx.dm(member, private):
@@ -92,15 +92,15 @@ def _closed_text(ctx: Context, platform: str, channel: str) -> str:
     )
 
 
-def _require_open(ctx: Context) -> OfficeHour:
+def _require_open(ctx: Context) -> OpenHour:
     platform, channel = _here(ctx)
-    hour = _repo(ctx).open_hour(platform, channel)
+    hour = _repo(ctx).open_hour_here(platform, channel)
     if hour is None:
         raise ActionError(_closed_text(ctx, platform, channel))
     return hour
 
 
-def _require_duty(ctx: Context, hour: OfficeHour) -> Member:
+def _require_duty(ctx: Context, hour: AnyHour) -> Member:
     host = ctx.require_member()
     if _repo(ctx).duty_of(hour.pk, host.pk) is None:
         raise ActionError(ctx._("You are not on duty here: {prefix}oh duty on first.", prefix=ctx.prefix))
@@ -115,7 +115,7 @@ def _check_not_away(member: Member, ctx: Context) -> None:
         raise ActionError(ctx._("You are away until {until}, so you cannot go on duty.", until=member.away_until))
 
 
-def _off_duty(ctx: Context, hour: OfficeHour, duty: OhDuty, host: Member) -> tuple[str, list[OhDuty]]:
+def _off_duty(ctx: Context, hour: AnyHour, duty: OhDuty, host: Member) -> tuple[str, list[OhDuty]]:
     """End a host's duty (and their current help); the last host off closes the queue.
     Returns a note on the help that ended ("" if none) and the hosts still on duty."""
     repo = _repo(ctx)
@@ -180,14 +180,13 @@ def _join_hint(ctx: Context, lang: Language) -> str:
     return lang._("{prefix}q join [TOPIC] gets you in line.", prefix=ctx.prefix)
 
 
-def _end(ctx: Context, entry: OhEntry, outcome: str) -> timedelta:
+def _end(ctx: Context, entry: OhEntry | Place, outcome: str) -> timedelta:
     """End an entry with an outcome; returns how long the help took (zero if never called)."""
-    entry.status, entry.outcome, entry.ended_at = "ended", leavers.outcome_of(entry, outcome), ctx.now
-    _repo(ctx).save(entry)
+    _repo(ctx).end(entry.id, leavers.outcome_of(entry, outcome), ctx.now)
     return ctx.now - entry.called_at if entry.called_at else timedelta(0)
 
 
-def _close(ctx: Context, hour: OfficeHour, reason: str) -> None:
+def _close(ctx: Context, hour: AnyHour, reason: str) -> None:
     """Close the queue: helps in progress end, people waiting are told, the channel gets a summary."""
     repo = _repo(ctx)
     leavers.at_close(ctx, hour, _end)
@@ -196,7 +195,7 @@ def _close(ctx: Context, hour: OfficeHour, reason: str) -> None:
     waiting = repo.waiting(hour.pk)
     for entry in waiting:
         _end(ctx, entry, "closed")
-    repo.close_hour(hour, reason, ctx.now)
+    repo.close_hour(hour.pk, reason, ctx.now)
     lang = channel_language(ctx, hour.platform, hour.channel)
     done = summary(repo.entries(hour.pk), lang)
     text = sentences(
@@ -217,7 +216,7 @@ def _close(ctx: Context, hour: OfficeHour, reason: str) -> None:
         )
 
 
-def _nearly_up(ctx: Context, hour: OfficeHour) -> None:
+def _nearly_up(ctx: Context, hour: AnyHour) -> None:
     """Whoever has become first or second in line without being told so is told now.
 
     Reads the first two as plain rows, and the hosts only when someone is to be told (the
