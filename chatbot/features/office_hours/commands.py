@@ -113,7 +113,7 @@ def _tell_hosts(ctx: Context, hour: AnyHour, nick: str, topic: str | None, posit
         return
     where = channel_name(ctx, hour.platform, hour.channel)
     for host_id in hosts:
-        host = ctx.repos.members.get(host_id)
+        host = ctx.repos.members.addressee(host_id)
         if host is not None:
             lang = ctx.language_of(host)
             fields = {"nick": nick, "where": where, "position": position, "topic": topic, "prefix": ctx.prefix}

@@ -21,6 +21,7 @@ from chatbot.i18n import Language
 from chatbot.wording import clip, sentences
 from chatbot.people import away_now
 from storage.office_hours import AnyHour, OfficeHoursRepo, OhDuty, OhEntry, OfficeHour, OpenHour, Place, Waiting
+from storage.addressees import Addressee
 from storage.tables import Member
 
 TOPIC_MAX = 120
@@ -56,9 +57,14 @@ def _has_dms(ctx: Context, platform: str) -> bool:
     return caps is None or caps.direct_messages
 
 
+def _person(ctx: Context, entry: OhEntry | Waiting) -> Addressee | None:
+    """The person in line as a DM to them needs them (None: a visitor without an account)."""
+    return ctx.repos.members.addressee(entry.member_id) if entry.member_id is not None else None
+
+
 def _tell(ctx: Context, entry: OhEntry | Waiting, hour: AnyHour, private: str, public: str) -> None:
     """Tell a person in line: by DM where their platform has DMs, else in the channel."""
-    member = ctx.repos.members.get(entry.member_id) if entry.member_id is not None else None
+    member = _person(ctx, entry)
     if member is not None and _has_dms(ctx, entry.platform) and ctx.dm(member, private):
         return
     ctx.announce(Where(hour.platform, hour.channel), public, mention=_identity(entry))
@@ -67,13 +73,13 @@ def _tell(ctx: Context, entry: OhEntry | Waiting, hour: AnyHour, private: str, p
 def _reader(ctx: Context, entry: OhEntry | Waiting) -> Language:
     """The language a person in line reads their DMs in (the answer's for a visitor without an
     account, who gets no DM)."""
-    member = ctx.repos.members.get(entry.member_id) if entry.member_id is not None else None
+    member = _person(ctx, entry)
     return ctx.language_of(member) if member is not None else ctx.language
 
 
 def _dm_entry(ctx: Context, entry: OhEntry, text: str) -> None:
     """A DM to a person in line if they have an account (anonymous visitors have no DM)."""
-    member = ctx.repos.members.get(entry.member_id) if entry.member_id is not None else None
+    member = _person(ctx, entry)
     if member is not None:
         ctx.dm(member, text)
 
