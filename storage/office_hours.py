@@ -218,9 +218,6 @@ _FIRST_LEFT = (
     .join(OfficeHour, col(OfficeHour.id) == col(OhEntry.session_id))
     .where(col(OfficeHour.closed_at).is_(None), OhEntry.status == "waiting")
 )
-_OPEN_SESSION = select(OfficeHour).where(
-    OfficeHour.platform == bindparam("platform"), OfficeHour.channel == bindparam("channel"), col(OfficeHour.closed_at).is_(None)
-)
 _WAITING_HERE = and_(OhEntry.session_id == bindparam("session_id"), OhEntry.status == "waiting")
 _BEFORE_OR_AT = or_(
     col(OhEntry.seq) < bindparam("seq"), and_(OhEntry.seq == bindparam("seq"), col(OhEntry.id) <= bindparam("entry_id"))
@@ -233,18 +230,29 @@ _HEAD = (
     .where(_WAITING_HERE).order_by(col(OhEntry.seq), col(OhEntry.id)).limit(bindparam("most"))
 )
 _OH_ENTRY = table_of(OhEntry)
-_OPEN_HOUR = core_select(OfficeHour.id, OfficeHour.platform, OfficeHour.channel).where(
+_OPEN_HERE = and_(
     OfficeHour.platform == bindparam("platform"), OfficeHour.channel == bindparam("channel"), col(OfficeHour.closed_at).is_(None)
-).limit(1)
-_PLACE_COLUMNS = (OhEntry.id, OhEntry.status, OhEntry.seq, OhEntry.topic, OhEntry.host_id, OhEntry.called_at, OhEntry.left_at)
-_ACTIVE_HERE = and_(  # (not an IN list: that would expand at every run)
-    OhEntry.session_id == bindparam("session_id"), or_(OhEntry.status == "waiting", OhEntry.status == "called")
 )
-_PLACE_OF_MEMBER = core_select(*_PLACE_COLUMNS).where(_ACTIVE_HERE, OhEntry.member_id == bindparam("member_id")).limit(1)
-_PLACE_OF_VISITOR = core_select(*_PLACE_COLUMNS).where(
-    _ACTIVE_HERE, col(OhEntry.member_id).is_(None), OhEntry.platform == bindparam("platform"),
-    func.lower(OhEntry.nick) == bindparam("nick"),
-).limit(1)
+_OPEN_SESSION = select(OfficeHour).where(_OPEN_HERE)
+_OPEN_HOUR = core_select(OfficeHour.id, OfficeHour.platform, OfficeHour.channel).where(_OPEN_HERE).limit(1)
+
+
+def _visit(person: Any) -> Any:
+    """The open session here with ``person``'s waiting or called entry in it (NULLs: none)."""
+    active = and_(  # (not an IN list: that would expand at every run)
+        col(OhEntry.session_id) == col(OfficeHour.id), or_(OhEntry.status == "waiting", OhEntry.status == "called"), person
+    )
+    return (
+        core_select(OfficeHour.id, OfficeHour.platform, OfficeHour.channel, OhEntry.id, OhEntry.status, OhEntry.seq,
+                    OhEntry.topic, OhEntry.host_id, OhEntry.called_at, OhEntry.left_at)
+        .select_from(OfficeHour).outerjoin(OhEntry, active).where(_OPEN_HERE).limit(1)
+    )
+
+
+_VISIT_OF_MEMBER = _visit(OhEntry.member_id == bindparam("member_id"))
+_VISIT_OF_VISITOR = _visit(and_(
+    col(OhEntry.member_id).is_(None), col(OhEntry.platform) == col(OfficeHour.platform), func.lower(OhEntry.nick) == bindparam("nick")
+))
 #: the hosts on duty, each with the entries they are with (none: one row of NULLs)
 _HOSTS_NOW = (
     core_select(OhDuty.id, OhDuty.member_id, OhEntry.id, OhEntry.called_at)
@@ -306,6 +314,19 @@ class OfficeHoursRepo:
         """The open session of a channel as plain values (the visitors' hot commands)."""
         row = lean.first(self.db, _OPEN_HOUR, {"platform": platform, "channel": channel})
         return OpenHour(*row) if row is not None else None
+
+    def visit(self, platform: str, channel: str, member_id: int | None, nick: str) -> tuple[OpenHour, Place | None] | None:
+        """The open session of a channel and the person's waiting or called entry in it (by
+        member, or by nick when anonymous), as plain values in one prebuilt statement; None
+        when the channel has no open session."""
+        given: dict[str, Any] = {"platform": platform, "channel": channel}
+        if member_id is not None:
+            row = lean.first(self.db, _VISIT_OF_MEMBER, {**given, "member_id": member_id})
+        else:
+            row = lean.first(self.db, _VISIT_OF_VISITOR, {**given, "nick": nick.lower()})
+        if row is None:
+            return None
+        return OpenHour(*row[:3]), (Place(*row[3:]) if row[3] is not None else None)
 
     def get_hour(self, session_id: int) -> OfficeHour | None:
         return self.db.get(OfficeHour, session_id)
@@ -409,16 +430,6 @@ class OfficeHoursRepo:
 
     def current_of(self, session_id: int, host_id: int) -> OhEntry | None:
         return next((e for e in self.called(session_id) if e.host_id == host_id), None)
-
-    def place_of(self, session_id: int, platform: str, member_id: int | None, nick: str) -> Place | None:
-        """The person's waiting or called entry (by member, or by platform and nick when
-        anonymous) as plain values, in one prebuilt statement."""
-        if member_id is not None:
-            row = lean.first(self.db, _PLACE_OF_MEMBER, {"session_id": session_id, "member_id": member_id})
-        else:
-            given = {"session_id": session_id, "platform": platform, "nick": nick.lower()}
-            row = lean.first(self.db, _PLACE_OF_VISITOR, given)
-        return Place(*row) if row is not None else None
 
     def active_entries_of(self, platform: str, member_id: int | None, nick: str, channel: str | None) -> list[OhEntry]:
         """The person's waiting or called entries in open queues on ``platform`` (in

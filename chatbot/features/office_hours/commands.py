@@ -39,12 +39,12 @@ from chatbot.features.office_hours.hosting import done, next_, oh_close, oh_duty
 from chatbot.features.office_hours.line import Duty, Line, about, compact, expected_waits
 from chatbot.features.office_hours.names import channel_name, name_on
 from chatbot.features.office_hours.queue import (
-    _clean_topic, _closed_text, _end, _here, _join_hint, _nearly_up, _open, _repo, _require_open,
+    _clean_topic, _closed_text, _end, _here, _join_hint, _nearly_up, _open, _repo,
 )
 from chatbot.features.office_hours.report import compute_stats, export_help_log, percentile, stats_text
 from chatbot.features.office_hours.schedule import next_hint, run_schedules
 from chatbot.people import listed_name, zone_name
-from storage.office_hours import AnyHour, Place
+from storage.office_hours import AnyHour, OpenHour, Place
 from storage.tables import Member
 
 #: what this module offers; the pure helpers are re-exported for callers that import them from here
@@ -66,21 +66,25 @@ def _visitor(ctx: Context) -> tuple[Member | None, Identity]:
     return ctx.member, ctx.who
 
 
-def _entry_of_asker(ctx: Context, hour: AnyHour) -> Place | None:
+def _visit(ctx: Context) -> tuple[OpenHour, Place | None] | None:
+    """The open hour here and the asker's place in its line, in one read (None: closed)."""
     member, who = _visitor(ctx)
-    entry = _repo(ctx).place_of(hour.pk, who.platform, member.pk if member else None, who.display)
-    return leavers.here(ctx, entry)
+    platform, channel = _here(ctx)
+    return _repo(ctx).visit(platform, channel, member.pk if member else None, who.display)
 
 
 async def q_join(ctx: Context, topic: str | None) -> str:
-    hour = _require_open(ctx)
+    found = _visit(ctx)
+    if found is None:
+        raise ActionError(_closed_text(ctx, *_here(ctx)))
+    hour, place = found
     member, who = _visitor(ctx)
     repo = _repo(ctx)
     duty = Duty.of(ctx, hour)  # read once: the hosts' check and the estimate use it
     if member is not None and member.id in duty.hosts:
         raise ActionError(ctx._("You are on duty here: hosts take people with {prefix}next.", prefix=ctx.prefix))
     topic = _clean_topic(topic)
-    entry = _entry_of_asker(ctx, hour)
+    entry = leavers.here(ctx, place)
     if entry is not None:
         if entry.status == "called":
             raise ActionError(ctx._("{host} is with you now.", host=name_on(ctx, entry.host_id, hour.platform)))
@@ -124,12 +128,12 @@ def _tell_hosts(ctx: Context, hour: AnyHour, nick: str, topic: str | None, posit
 
 
 async def q_leave(ctx: Context) -> str:
-    platform, channel = _here(ctx)
-    hour = _repo(ctx).open_hour_here(platform, channel)
-    entry = _entry_of_asker(ctx, hour) if hour is not None else None
-    if hour is None or entry is None:
+    found = _visit(ctx)
+    if found is None or found[1] is None:
         raise ActionError(ctx._("You are not in line here."))
-    host = name_on(ctx, entry.host_id, platform) if entry.status == "called" else None
+    hour, entry = found[0], leavers.here(ctx, found[1])
+    assert entry is not None
+    host = name_on(ctx, entry.host_id, hour.platform) if entry.status == "called" else None
     _end(ctx, entry, "left")
     _nearly_up(ctx, hour)
     if host is not None:
@@ -138,10 +142,10 @@ async def q_leave(ctx: Context) -> str:
 
 
 async def q_show(ctx: Context) -> str:
-    platform, channel = _here(ctx)
-    hour = _repo(ctx).open_hour_here(platform, channel)
-    if hour is None:
-        return _closed_text(ctx, platform, channel)
+    found = _visit(ctx)
+    if found is None:
+        return _closed_text(ctx, *_here(ctx))
+    hour, place = found
     line = Line.of(ctx, hour)
     lang = ctx.language
     if not line.waiting:
@@ -161,7 +165,7 @@ async def q_show(ctx: Context) -> str:
         shown.append(ctx._("+{more} more (last {wait})", more=len(line.waiting) - most, wait=compact(waits[-1], lang)))
     text = ctx.ngettext("{waiting} waiting, {n} host: {people}.", "{waiting} waiting, {n} hosts: {people}.",
                         len(line.hosts), waiting=lang.number(len(line.waiting)), people=", ".join(shown))
-    mine = _entry_of_asker(ctx, hour)
+    mine = leavers.here(ctx, place)
     if mine is not None and mine.status == "waiting" and line.position(mine) > most:
         n = line.position(mine)
         text = sentences(text, ctx._("You: #{position} {wait}.", position=n, wait=compact(waits[n - 1], lang)))
