@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Optional
 
-from sqlalchemy import Index, UniqueConstraint, and_, bindparam, case, delete, func, insert, or_, select as core_select, update
+from sqlalchemy import Index, UniqueConstraint, and_, bindparam, delete, func, insert, or_, select as core_select, update
 from sqlalchemy.orm.attributes import set_committed_value
 from sqlalchemy.orm.util import identity_key
 from sqlmodel import Field, Session, SQLModel, col, select
@@ -172,6 +172,16 @@ class OpenHour:
         return self.id
 
 
+@dataclass(frozen=True)
+class Visit:
+    """What a visitor's command reads first: the open session, their place in it (None: not in
+    line), and when asked the line's summary."""
+
+    hour: OpenHour
+    place: Place | None
+    line: LineSummary | None
+
+
 #: what the queue's code reads of a session (its id, platform and channel): either will do
 AnyHour = OfficeHour | OpenHour
 
@@ -219,12 +229,6 @@ _FIRST_LEFT = (
     .where(col(OfficeHour.closed_at).is_(None), OhEntry.status == "waiting")
 )
 _WAITING_HERE = and_(OhEntry.session_id == bindparam("session_id"), OhEntry.status == "waiting")
-_BEFORE_OR_AT = or_(
-    col(OhEntry.seq) < bindparam("seq"), and_(OhEntry.seq == bindparam("seq"), col(OhEntry.id) <= bindparam("entry_id"))
-)
-_LINE_SUMMARY = core_select(
-    func.count(), func.coalesce(func.max(OhEntry.seq), 0), func.coalesce(func.sum(case((_BEFORE_OR_AT, 1), else_=0)), 0)
-).where(_WAITING_HERE)
 _HEAD = (
     core_select(OhEntry.id, OhEntry.member_id, OhEntry.platform, OhEntry.account, OhEntry.nick, OhEntry.nearly_told)
     .where(_WAITING_HERE).order_by(col(OhEntry.seq), col(OhEntry.id)).limit(bindparam("most"))
@@ -237,22 +241,40 @@ _OPEN_SESSION = select(OfficeHour).where(_OPEN_HERE)
 _OPEN_HOUR = core_select(OfficeHour.id, OfficeHour.platform, OfficeHour.channel).where(_OPEN_HERE).limit(1)
 
 
-def _visit(person: Any) -> Any:
-    """The open session here with ``person``'s waiting or called entry in it (NULLs: none)."""
+_W = table_of(OhEntry).alias("w")  # the line, beside the asker's own entry
+_W_WAITING = and_(_W.c.session_id == col(OfficeHour.id), _W.c.status == "waiting")
+#: how many wait, the last place number, and the place of the asker's entry if it waits
+_LINE_HERE = (
+    core_select(func.count()).where(_W_WAITING).scalar_subquery(),
+    core_select(func.coalesce(func.max(_W.c.seq), 0)).where(_W_WAITING).scalar_subquery(),
+    core_select(func.count()).where(
+        _W_WAITING, OhEntry.status == "waiting",
+        or_(_W.c.seq < col(OhEntry.seq), and_(_W.c.seq == col(OhEntry.seq), _W.c.id <= col(OhEntry.id))),
+    ).scalar_subquery(),
+)
+
+
+def _visit(person: Any, line: bool) -> Any:
+    """The open session here with ``person``'s waiting or called entry in it (NULLs: none), and
+    with ``line`` the line's summary (``_LINE_HERE``)."""
     active = and_(  # (not an IN list: that would expand at every run)
         col(OhEntry.session_id) == col(OfficeHour.id), or_(OhEntry.status == "waiting", OhEntry.status == "called"), person
     )
     return (
         core_select(OfficeHour.id, OfficeHour.platform, OfficeHour.channel, OhEntry.id, OhEntry.status, OhEntry.seq,
-                    OhEntry.topic, OhEntry.host_id, OhEntry.called_at, OhEntry.left_at)
+                    OhEntry.topic, OhEntry.host_id, OhEntry.called_at, OhEntry.left_at, *(_LINE_HERE if line else ()))
         .select_from(OfficeHour).outerjoin(OhEntry, active).where(_OPEN_HERE).limit(1)
     )
 
 
-_VISIT_OF_MEMBER = _visit(OhEntry.member_id == bindparam("member_id"))
-_VISIT_OF_VISITOR = _visit(and_(
+_OF_MEMBER = OhEntry.member_id == bindparam("member_id")
+_OF_VISITOR = and_(  # an anonymous visitor: by nick, as the server compares them (roughly: in any case)
     col(OhEntry.member_id).is_(None), col(OhEntry.platform) == col(OfficeHour.platform), func.lower(OhEntry.nick) == bindparam("nick")
-))
+)
+#: by (a member's?, with the line?)
+_VISITS = {(member, line): _visit(_OF_MEMBER if member else _OF_VISITOR, line) for member in (True, False) for line in (True, False)}
+
+
 #: the hosts on duty, each with the entries they are with (none: one row of NULLs)
 _HOSTS_NOW = (
     core_select(OhDuty.id, OhDuty.member_id, OhEntry.id, OhEntry.called_at)
@@ -315,18 +337,17 @@ class OfficeHoursRepo:
         row = lean.first(self.db, _OPEN_HOUR, {"platform": platform, "channel": channel})
         return OpenHour(*row) if row is not None else None
 
-    def visit(self, platform: str, channel: str, member_id: int | None, nick: str) -> tuple[OpenHour, Place | None] | None:
+    def visit(self, platform: str, channel: str, member_id: int | None, nick: str, line: bool = False) -> Visit | None:
         """The open session of a channel and the person's waiting or called entry in it (by
-        member, or by nick when anonymous), as plain values in one prebuilt statement; None
-        when the channel has no open session."""
+        member, or by nick when anonymous), with ``line`` the line's summary too, as plain
+        values in one prebuilt statement; None when the channel has no open session."""
         given: dict[str, Any] = {"platform": platform, "channel": channel}
-        if member_id is not None:
-            row = lean.first(self.db, _VISIT_OF_MEMBER, {**given, "member_id": member_id})
-        else:
-            row = lean.first(self.db, _VISIT_OF_VISITOR, {**given, "nick": nick.lower()})
+        given.update({"member_id": member_id} if member_id is not None else {"nick": nick.lower()})
+        row = lean.first(self.db, _VISITS[member_id is not None, line], given)
         if row is None:
             return None
-        return OpenHour(*row[:3]), (Place(*row[3:]) if row[3] is not None else None)
+        place = Place(*row[3:10]) if row[3] is not None else None
+        return Visit(OpenHour(*row[:3]), place, LineSummary(row[10], row[11], row[12] or None) if line else None)
 
     def get_hour(self, session_id: int) -> OfficeHour | None:
         return self.db.get(OfficeHour, session_id)
@@ -388,13 +409,6 @@ class OfficeHoursRepo:
     def waiting(self, session_id: int) -> list[OhEntry]:
         """The line, first first."""
         return list(self.db.execute(_WAITING, {"session_id": session_id}).scalars())
-
-    def line_summary(self, session_id: int, entry: OhEntry | Place | None = None) -> LineSummary:
-        """How many wait, the last place number and ``entry``'s place, in one Core statement
-        (what a handler changed is flushed first, as an ORM query would)."""
-        seq, entry_id = (entry.seq, entry.id) if entry is not None and entry.status == "waiting" else (-1, -1)
-        count, last, place = lean.rows(self.db, _LINE_SUMMARY, {"session_id": session_id, "seq": seq, "entry_id": entry_id})[0]
-        return LineSummary(count, last, place or None)
 
     def head(self, session_id: int, most: int) -> list[Waiting]:
         """The first ``most`` people in line, first first, as plain values."""

@@ -13,7 +13,8 @@ a group records all its events in one statement; then `!q leave` 6: the line is 
 first two plain rows, and the hosts only when one of those two is still to be told; `!q join` reads
 the line's summary, one row, instead of every entry; then `!q join` 10: the hosts on duty and
 whom they are with are one statement, not two; then `!q join` 9 and `!q leave` 5: the open hour
-and the asker's place in its line are one statement): a change that adds a query to one of these paths (a lookup per
+and the asker's place in its line are one statement; then `!q join` 8: the line's summary comes
+with them): a change that adds a query to one of these paths (a lookup per
 command, an ORM load where a prebuilt statement did) fails here and should be a choice."""
 
 from __future__ import annotations
@@ -80,7 +81,7 @@ async def paired(tmp_path):
     ("who", "text", "channel", "expected", "at_most"),
     [
         ("bob", '!session log alice 45m "review"', None, "Logged session 1", 8),
-        ("alice", "!q join rebasing", "#oh", "alice", 9),
+        ("alice", "!q join rebasing", "#oh", "alice", 8),
         ("alice", "!profile", None, "alice", 5),
     ],
 )

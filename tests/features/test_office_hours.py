@@ -15,7 +15,7 @@ from chatbot.cli import main
 from chatbot.config import ConfigError, embedded_default, from_dict, load
 from chatbot.events import Identity, TextReceived, Where
 from chatbot.features.office_hours.commands import about, compact, expected_waits, percentile
-from storage.office_hours import LineSummary, OfficeHoursRepo, OhDuty, OhEntry, OhNotice, OhScheduleRun, OfficeHour
+from storage.office_hours import LineSummary, OfficeHoursRepo, OhDuty, OhEntry, OhNotice, OhScheduleRun, OfficeHour, Visit
 from storage.tables import Member
 from tests.harness import START, Bot, statements
 
@@ -749,8 +749,9 @@ async def test_the_line_read_as_rows_keeps_a_loaded_entry_in_step(bot):
         repo = OfficeHoursRepo(s)
         erin = repo.waiting(hour)[2]
         assert not erin.nearly_told  # joined third
-        assert repo.line_summary(hour, erin) == LineSummary(count=3, last_seq=3, place=3)
-        assert repo.line_summary(hour) == LineSummary(count=3, last_seq=3, place=None)
+        mine, nobodys = repo.visit("console", OH, erin.member_id, "erin", line=True), repo.visit("console", OH, -1, "x", line=True)
+        assert mine is not None and mine.line == LineSummary(count=3, last_seq=3, place=3)
+        assert nobodys is not None and nobodys.line == LineSummary(count=3, last_seq=3, place=None)
         assert [w.nick for w in repo.head(hour, 2)] == ["alice", "dave"]
         repo.mark_nearly_told(erin.pk)
         assert erin.nearly_told and not s.dirty
@@ -853,9 +854,9 @@ async def test_a_visit_reads_the_open_hour_and_the_askers_place_in_one_statement
         with statements(bot.app.database) as seen:
             found = repo.visit("console", "#oh", ids["alice"], "alice")
         assert found is not None and len(seen) == 1
-        hour, place = found
+        hour, place = found.hour, found.place
         assert (hour.platform, hour.channel, place and place.status, place and place.host_id) == ("console", "#oh", "called", ids["bob"])
-        assert repo.visit("console", "#oh", -1, "nobody") == (hour, None)
+        assert repo.visit("console", "#oh", -1, "nobody") == Visit(hour, None, None)
         assert repo.visit("console", "#other", ids["alice"], "alice") is None
         hosts = repo.hosts_now(hour.pk)
         assert hosts.hosts == [ids["bob"], ids["carol"]] and list(hosts.busy_since) == [ids["bob"]]

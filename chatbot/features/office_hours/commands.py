@@ -44,7 +44,7 @@ from chatbot.features.office_hours.queue import (
 from chatbot.features.office_hours.report import compute_stats, export_help_log, percentile, stats_text
 from chatbot.features.office_hours.schedule import next_hint, run_schedules
 from chatbot.people import listed_name, zone_name
-from storage.office_hours import AnyHour, OpenHour, Place
+from storage.office_hours import AnyHour, Visit
 from storage.tables import Member
 
 #: what this module offers; the pure helpers are re-exported for callers that import them from here
@@ -66,29 +66,30 @@ def _visitor(ctx: Context) -> tuple[Member | None, Identity]:
     return ctx.member, ctx.who
 
 
-def _visit(ctx: Context) -> tuple[OpenHour, Place | None] | None:
-    """The open hour here and the asker's place in its line, in one read (None: closed)."""
+def _visit(ctx: Context, line: bool = False) -> Visit | None:
+    """The open hour here and the asker's place in its line (with ``line``, the line's summary
+    too), in one read (None: closed)."""
     member, who = _visitor(ctx)
     platform, channel = _here(ctx)
-    return _repo(ctx).visit(platform, channel, member.pk if member else None, who.display)
+    return _repo(ctx).visit(platform, channel, member.pk if member else None, who.display, line)
 
 
 async def q_join(ctx: Context, topic: str | None) -> str:
-    found = _visit(ctx)
+    found = _visit(ctx, line=True)
     if found is None:
         raise ActionError(_closed_text(ctx, *_here(ctx)))
-    hour, place = found
+    hour, line = found.hour, found.line
+    assert line is not None  # asked for
     member, who = _visitor(ctx)
     repo = _repo(ctx)
     duty = Duty.of(ctx, hour)  # read once: the hosts' check and the estimate use it
     if member is not None and member.id in duty.hosts:
         raise ActionError(ctx._("You are on duty here: hosts take people with {prefix}next.", prefix=ctx.prefix))
     topic = _clean_topic(topic)
-    entry = leavers.here(ctx, place)
+    entry = leavers.here(ctx, found.place)
     if entry is not None:
         if entry.status == "called":
             raise ActionError(ctx._("{host} is with you now.", host=name_on(ctx, entry.host_id, hour.platform)))
-        line = repo.line_summary(hour.pk, entry)
         n = line.place
         assert n is not None  # a waiting entry of this session has a place in its line
         wait = about(duty.waits_of(line.count)[n - 1], ctx.language)
@@ -96,7 +97,6 @@ async def q_join(ctx: Context, topic: str | None) -> str:
             repo.retopic(entry.id, topic)
             return ctx._("Topic updated; you're still #{position} in line, {wait}.", position=n, wait=wait)
         return ctx._("You're in line already: #{position}, {wait}.", position=n, wait=wait)
-    line = repo.line_summary(hour.pk)
     was_empty, n = line.count == 0, line.count + 1  # a newcomer goes to the end of the line
     nick = listed_name(who.display, member)
     repo.join_line(hour.pk, member.id if member else None, (who.platform, who.account, nick), topic, line.last_seq + 1,
@@ -129,9 +129,9 @@ def _tell_hosts(ctx: Context, hour: AnyHour, nick: str, topic: str | None, posit
 
 async def q_leave(ctx: Context) -> str:
     found = _visit(ctx)
-    if found is None or found[1] is None:
+    if found is None or found.place is None:
         raise ActionError(ctx._("You are not in line here."))
-    hour, entry = found[0], leavers.here(ctx, found[1])
+    hour, entry = found.hour, leavers.here(ctx, found.place)
     assert entry is not None
     host = name_on(ctx, entry.host_id, hour.platform) if entry.status == "called" else None
     _end(ctx, entry, "left")
@@ -145,7 +145,7 @@ async def q_show(ctx: Context) -> str:
     found = _visit(ctx)
     if found is None:
         return _closed_text(ctx, *_here(ctx))
-    hour, place = found
+    hour = found.hour
     line = Line.of(ctx, hour)
     lang = ctx.language
     if not line.waiting:
@@ -165,7 +165,7 @@ async def q_show(ctx: Context) -> str:
         shown.append(ctx._("+{more} more (last {wait})", more=len(line.waiting) - most, wait=compact(waits[-1], lang)))
     text = ctx.ngettext("{waiting} waiting, {n} host: {people}.", "{waiting} waiting, {n} hosts: {people}.",
                         len(line.hosts), waiting=lang.number(len(line.waiting)), people=", ".join(shown))
-    mine = leavers.here(ctx, place)
+    mine = leavers.here(ctx, found.place)
     if mine is not None and mine.status == "waiting" and line.position(mine) > most:
         n = line.position(mine)
         text = sentences(text, ctx._("You: #{position} {wait}.", position=n, wait=compact(waits[n - 1], lang)))
