@@ -19,6 +19,7 @@ from sqlalchemy.orm.util import identity_key
 from sqlmodel import Field, Session, SQLModel, col, select
 
 from storage import lean
+from storage.addressees import Addressee
 from storage.stored import Stored
 from storage.tables import Member, table_of, when
 
@@ -203,10 +204,13 @@ class Place:
 @dataclass(frozen=True)
 class HostsNow:
     """The hosts on duty in a session (one per duty, oldest duty first) and, for each who is
-    with someone, when they called them: all an estimate needs of the hosts' side."""
+    with someone, when they called them: all an estimate needs of the hosts' side, and what
+    telling them needs."""
 
     hosts: list[int]
     busy_since: dict[int, datetime | None]
+    #: the hosts as a DM to them needs them
+    people: dict[int, Addressee]
 
 
 def _of_person(stmt: Any, platform: str, member_id: int | None, nick: str) -> Any:
@@ -277,7 +281,8 @@ _VISITS = {(member, line): _visit(_OF_MEMBER if member else _OF_VISITOR, line) f
 
 #: the hosts on duty, each with the entries they are with (none: one row of NULLs)
 _HOSTS_NOW = (
-    core_select(OhDuty.id, OhDuty.member_id, OhEntry.id, OhEntry.called_at)
+    core_select(OhDuty.id, OhDuty.member_id, Member.handle, Member.language, Member.preferred_platform, OhEntry.id, OhEntry.called_at)
+    .select_from(OhDuty).join(Member, col(Member.id) == col(OhDuty.member_id))
     .outerjoin(OhEntry, and_(
         col(OhEntry.session_id) == col(OhDuty.session_id), OhEntry.status == "called", col(OhEntry.host_id) == col(OhDuty.member_id),
     ))
@@ -369,17 +374,22 @@ class OfficeHoursRepo:
         return list(self.db.execute(_ON_DUTY, {"session_id": session_id}).scalars())
 
     def hosts_now(self, session_id: int) -> HostsNow:
-        """Who is on duty and since when each is with someone, in one prebuilt statement."""
+        """Who is on duty (as a DM to them needs them too) and since when each is with someone,
+        in one prebuilt statement."""
         hosts: list[int] = []
         busy: dict[int, datetime | None] = {}
+        people: dict[int, Addressee] = {}
         last_duty = None
-        for duty_id, member_id, entry_id, called_at in lean.rows(self.db, _HOSTS_NOW, {"session_id": session_id}):
+        for duty_id, member_id, handle, language, platform, entry_id, called_at in lean.rows(
+            self.db, _HOSTS_NOW, {"session_id": session_id}
+        ):
             if duty_id != last_duty:
                 hosts.append(member_id)
+                people[member_id] = Addressee(member_id, handle, language, platform)
                 last_duty = duty_id
             if entry_id is not None:
                 busy[member_id] = called_at  # the latest call wins, as ordered
-        return HostsNow(hosts, busy)
+        return HostsNow(hosts, busy, people)
 
     def duty_of(self, session_id: int, member_id: int) -> OhDuty | None:
         return next((d for d in self.on_duty(session_id) if d.member_id == member_id), None)

@@ -860,3 +860,4 @@ async def test_a_visit_reads_the_open_hour_and_the_askers_place_in_one_statement
         assert repo.visit("console", "#other", ids["alice"], "alice") is None
         hosts = repo.hosts_now(hour.pk)
         assert hosts.hosts == [ids["bob"], ids["carol"]] and list(hosts.busy_since) == [ids["bob"]]
+        assert [hosts.people[h].handle for h in hosts.hosts] == ["bob", "carol"]

@@ -102,7 +102,7 @@ async def q_join(ctx: Context, topic: str | None) -> str:
     repo.join_line(hour.pk, member.id if member else None, (who.platform, who.account, nick), topic, line.last_seq + 1,
                    n <= 2, ctx.now)  # nearly told when first or second: the answer below tells them
     wait = duty.waits_of(n)[n - 1]
-    _tell_hosts(ctx, hour, nick, topic, n, was_empty, duty.hosts)
+    _tell_hosts(ctx, hour, nick, topic, n, was_empty, duty)
     if wait < 1:
         return ctx._("You're #{position} in line: a host will call you any moment now.", position=n)
     return ctx.ngettext("You're #{position} in line, {wait} ({n} host on duty).",
@@ -110,21 +110,19 @@ async def q_join(ctx: Context, topic: str | None) -> str:
                         len(duty.hosts), position=n, wait=about(wait, ctx.language))
 
 
-def _tell_hosts(ctx: Context, hour: AnyHour, nick: str, topic: str | None, position: int, was_empty: bool,
-                hosts: list[int]) -> None:
+def _tell_hosts(ctx: Context, hour: AnyHour, nick: str, topic: str | None, position: int, was_empty: bool, duty: Duty) -> None:
     mode = ctx.settings.office_hours.notify_hosts
     if mode == "none" or (mode == "first" and not was_empty):
         return
     where = channel_name(ctx, hour.platform, hour.channel)
-    for host_id in hosts:
-        host = ctx.repos.members.addressee(host_id)
-        if host is not None:
-            lang = ctx.language_of(host)
-            fields = {"nick": nick, "where": where, "position": position, "topic": topic, "prefix": ctx.prefix}
-            ctx.dm(host, lang._("{nick} joined the line in {where} (#{position}, topic: {topic}). "
-                                "{prefix}next there takes the first.", **fields)
-                   if topic else lang._("{nick} joined the line in {where} (#{position}). "
-                                        "{prefix}next there takes the first.", **fields))
+    for host_id in duty.hosts:
+        host = duty.people[host_id]
+        lang = ctx.language_of(host)
+        fields = {"nick": nick, "where": where, "position": position, "topic": topic, "prefix": ctx.prefix}
+        ctx.dm(host, lang._("{nick} joined the line in {where} (#{position}, topic: {topic}). "
+                            "{prefix}next there takes the first.", **fields)
+               if topic else lang._("{nick} joined the line in {where} (#{position}). "
+                                    "{prefix}next there takes the first.", **fields))
 
 
 async def q_leave(ctx: Context) -> str:

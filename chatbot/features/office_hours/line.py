@@ -14,6 +14,7 @@ from datetime import datetime, timedelta
 
 from chatbot.context import Context
 from chatbot.i18n import ENGLISH, Language
+from storage.addressees import Addressee
 from storage.office_hours import OhEntry, OfficeHour, OpenHour, Place
 
 #: a help counts towards estimates once the channel has this many
@@ -95,13 +96,15 @@ class Duty:
     hosts: list[int]
     #: the hosts on duty who are with someone, and when they called them
     busy_since: dict[int, datetime | None]
+    #: the hosts on duty as a DM to them needs them
+    people: dict[int, Addressee]
     per_help: float
     now: datetime
 
     @classmethod
     def of(cls, ctx: Context, hour: OfficeHour | OpenHour) -> "Duty":
         now = ctx.repos.office_hours.hosts_now(hour.pk)
-        return cls(now.hosts, now.busy_since, help_minutes(ctx, hour.platform, hour.channel), ctx.now)
+        return cls(now.hosts, now.busy_since, now.people, help_minutes(ctx, hour.platform, hour.channel), ctx.now)
 
     def waits_of(self, people: int) -> list[float]:
         """Minutes until each of ``people`` waiting is likely called, first first."""
@@ -119,7 +122,7 @@ class Line(Duty):
     @classmethod
     def of(cls, ctx: Context, hour: OfficeHour | OpenHour) -> "Line":
         duty, repo = Duty.of(ctx, hour), ctx.repos.office_hours
-        return cls(duty.hosts, duty.busy_since, duty.per_help, duty.now, repo.called(hour.pk), repo.waiting(hour.pk))
+        return cls(duty.hosts, duty.busy_since, duty.people, duty.per_help, duty.now, repo.called(hour.pk), repo.waiting(hour.pk))
 
     def waits(self) -> list[float]:
         """Minutes until each person waiting is likely called, first first."""
