@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import re
 from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
@@ -861,3 +862,15 @@ async def test_a_visit_reads_the_open_hour_and_the_askers_place_in_one_statement
         hosts = repo.hosts_now(hour.pk)
         assert hosts.hosts == [ids["bob"], ids["carol"]] and list(hosts.busy_since) == [ids["bob"]]
         assert [hosts.people[h].handle for h in hosts.hosts] == ["bob", "carol"]
+
+
+async def test_the_person_called_is_read_once_for_their_dm(bot):
+    """A DM to a person in line reads them once (their language and where to reach them), not
+    once for the language and again for the message."""
+    await open_with(bot, "bob")
+    await join(bot, "alice")
+    with statements(bot.app.database) as seen:
+        out = await say(bot, "bob", "!next")
+    assert "You're with alice" in out[0]
+    by_id = [s for s in seen if re.search(r"FROM member\s+WHERE member\.id = ", s)]
+    assert len(by_id) == 1, by_id

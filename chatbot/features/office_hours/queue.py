@@ -8,6 +8,7 @@ by DM where their platform has DMs, else in the channel.
 from __future__ import annotations
 
 from datetime import timedelta
+from typing import Callable
 
 from chatbot.commands import ActionError
 from chatbot.context import Context
@@ -57,31 +58,29 @@ def _has_dms(ctx: Context, platform: str) -> bool:
     return caps is None or caps.direct_messages
 
 
+#: a text as a given language words it (a DM, worded for whoever reads it)
+Text = Callable[[Language], str]
+
+
 def _person(ctx: Context, entry: OhEntry | Waiting) -> Addressee | None:
     """The person in line as a DM to them needs them (None: a visitor without an account)."""
     return ctx.repos.members.addressee(entry.member_id) if entry.member_id is not None else None
 
 
-def _tell(ctx: Context, entry: OhEntry | Waiting, hour: AnyHour, private: str, public: str) -> None:
+def _tell(ctx: Context, entry: OhEntry | Waiting, hour: AnyHour, private: Text, public: str) -> None:
     """Tell a person in line: by DM where their platform has DMs, else in the channel."""
     member = _person(ctx, entry)
-    if member is not None and _has_dms(ctx, entry.platform) and ctx.dm(member, private):
+    if member is not None and _has_dms(ctx, entry.platform) and ctx.dm(member, private(ctx.language_of(member))):
         return
     ctx.announce(Where(hour.platform, hour.channel), public, mention=_identity(entry))
 
 
-def _reader(ctx: Context, entry: OhEntry | Waiting) -> Language:
-    """The language a person in line reads their DMs in (the answer's for a visitor without an
-    account, who gets no DM)."""
-    member = _person(ctx, entry)
-    return ctx.language_of(member) if member is not None else ctx.language
-
-
-def _dm_entry(ctx: Context, entry: OhEntry, text: str) -> None:
-    """A DM to a person in line if they have an account (anonymous visitors have no DM)."""
+def _dm_entry(ctx: Context, entry: OhEntry, text: Text) -> None:
+    """A DM to a person in line, in their language, if they have an account (anonymous visitors
+    have no DM). The person is read once, for both."""
     member = _person(ctx, entry)
     if member is not None:
-        ctx.dm(member, text)
+        ctx.dm(member, text(ctx.language_of(member)))
 
 
 # ---------------------------------------------------------------------------- guards
@@ -215,7 +214,7 @@ def _close(ctx: Context, hour: AnyHour, reason: str) -> None:
     for entry in waiting:
         _dm_entry(
             ctx, entry,
-            _reader(ctx, entry)._(
+            lambda reader: reader._(
                 "Office hours in {where} closed before your turn, sorry. {prefix}q notify there gets you a DM when they open again.",
                 where=channel_name(ctx, hour.platform, hour.channel), prefix=ctx.prefix,
             ),
@@ -233,21 +232,22 @@ def _nearly_up(ctx: Context, hour: AnyHour) -> None:
         return
     waits = Duty.of(ctx, hour).waits_of(len(head))
     for n, (entry, wait) in enumerate(zip(head, waits), 1):
-        if entry.nearly_told:
-            continue
-        repo.mark_nearly_told(entry.id)
-        where = channel_name(ctx, hour.platform, hour.channel)
-        reader, public = _reader(ctx, entry), channel_language(ctx, hour.platform, hour.channel)
-        if n == 1:
-            private_text = reader._("You're next in line in {where} ({wait}): please be ready when a host calls you.",
-                                    where=where, wait=about(wait, reader))
-            public_text = public._("you're next in line ({wait}): please be ready when a host calls you.",
-                                   wait=about(wait, public))
-        else:
-            private_text = reader._("You're second in line in {where} ({wait}): please be ready when a host calls you.",
-                                    where=where, wait=about(wait, reader))
-            public_text = public._("you're second in line ({wait}): please be ready when a host calls you.",
-                                   wait=about(wait, public))
-        _tell(ctx, entry, hour, private_text, public_text)
+        if not entry.nearly_told:
+            repo.mark_nearly_told(entry.id)
+            _tell_nearly_up(ctx, hour, entry, n, wait)
 
 
+def _tell_nearly_up(ctx: Context, hour: AnyHour, entry: Waiting, n: int, wait: float) -> None:
+    """Tell the person ``n``-th in line (1 or 2) that they are nearly up."""
+    where = channel_name(ctx, hour.platform, hour.channel)
+    public = channel_language(ctx, hour.platform, hour.channel)
+    if n == 1:
+        _tell(ctx, entry, hour,
+              lambda reader: reader._("You're next in line in {where} ({wait}): please be ready when a host calls you.",
+                                      where=where, wait=about(wait, reader)),
+              public._("you're next in line ({wait}): please be ready when a host calls you.", wait=about(wait, public)))
+    else:
+        _tell(ctx, entry, hour,
+              lambda reader: reader._("You're second in line in {where} ({wait}): please be ready when a host calls you.",
+                                      where=where, wait=about(wait, reader)),
+              public._("you're second in line ({wait}): please be ready when a host calls you.", wait=about(wait, public)))
