@@ -11,6 +11,8 @@ import heapq
 import statistics
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from functools import cached_property, partial
+from typing import Callable
 
 from chatbot.context import Context
 from chatbot.i18n import ENGLISH, Language
@@ -98,18 +100,28 @@ class Duty:
     busy_since: dict[int, datetime | None]
     #: the hosts on duty as a DM to them needs them
     people: dict[int, Addressee]
-    per_help: float
+    #: reads the typical help length (``help_minutes``): only an estimate that needs it asks
+    help_length: Callable[[], float]
     now: datetime
 
     @classmethod
     def of(cls, ctx: Context, hour: OfficeHour | OpenHour) -> "Duty":
         now = ctx.repos.office_hours.hosts_now(hour.pk)
-        return cls(now.hosts, now.busy_since, now.people, help_minutes(ctx, hour.platform, hour.channel), ctx.now)
+        return cls(now.hosts, now.busy_since, now.people, partial(help_minutes, ctx, hour.platform, hour.channel), ctx.now)
+
+    @cached_property
+    def per_help(self) -> float:
+        """Minutes a help likely takes here, read once."""
+        return self.help_length()
 
     def waits_of(self, people: int) -> list[float]:
-        """Minutes until each of ``people`` waiting is likely called, first first."""
+        """Minutes until each of ``people`` waiting is likely called, first first. When a free
+        host is there for each of them, that is now, whatever a help takes (nothing is read)."""
+        free = len(self.hosts) - len(self.busy_since)
+        if people <= free:
+            return [0.0] * people
         remaining = [max(self.per_help - minutes(self.now - at), 1.0) for at in self.busy_since.values() if at]
-        return expected_waits(people, len(self.hosts) - len(self.busy_since), remaining, self.per_help)
+        return expected_waits(people, free, remaining, self.per_help)
 
 
 @dataclass
@@ -122,7 +134,7 @@ class Line(Duty):
     @classmethod
     def of(cls, ctx: Context, hour: OfficeHour | OpenHour) -> "Line":
         duty, repo = Duty.of(ctx, hour), ctx.repos.office_hours
-        return cls(duty.hosts, duty.busy_since, duty.people, duty.per_help, duty.now, repo.called(hour.pk), repo.waiting(hour.pk))
+        return cls(duty.hosts, duty.busy_since, duty.people, duty.help_length, duty.now, repo.called(hour.pk), repo.waiting(hour.pk))
 
     def waits(self) -> list[float]:
         """Minutes until each person waiting is likely called, first first."""
