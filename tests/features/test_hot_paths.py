@@ -14,8 +14,9 @@ first two plain rows, and the hosts only when one of those two is still to be to
 the line's summary, one row, instead of every entry; then `!q join` 10: the hosts on duty and
 whom they are with are one statement, not two; then `!q join` 9 and `!q leave` 5: the open hour
 and the asker's place in its line are one statement; then `!q join` 8: the line's summary comes
-with them; then 7: the hosts are read with what a DM to them needs; then 6: with a host free for them, the
-channel's help lengths are not read, since the wait is none whatever a help takes): a change that adds a query to one of these paths (a lookup per
+with them; then 7: the hosts are read with what a DM to them needs; then 6: with a host free for
+them, the channel's help lengths are not read, since the wait is none whatever a help takes): a
+change that adds a query to one of these paths (a lookup per
 command, an ORM load where a prebuilt statement did) fails here and should be a choice."""
 
 from __future__ import annotations
