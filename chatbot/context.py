@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any, Awaitable, Callable, Iterable
 
 from chatbot.commands import ActionError, CommandRegistry, CommandSpec
 from chatbot.config import Settings
-from chatbot.delivery.records import choose_identity
+from chatbot.delivery.records import Recipient, choose_identity
 from chatbot.i18n import N_, Language, Languages
 from chatbot.people import find_member
 from chatbot.events import Announce, Attachment, Button, DirectMessage, Form, Identity, Outbound, Presence, Reply, Where
@@ -192,7 +192,7 @@ class Context:
         scheduled job's announcement or a queue closed from elsewhere."""
         return self.language if self.where == where else self.engine.language_for(where, None)
 
-    def language_of(self, member: Member) -> Language:
+    def language_of(self, member: Recipient) -> Language:
         """The language ``member`` reads in private, for a DM to them."""
         return self.engine.languages.get(member.language)
 
@@ -244,7 +244,7 @@ class Context:
     # -- sending -------------------------------------------------------------------------------
 
     def dm(
-        self, member: Member, text: str, *, key: str | None = None, buttons: Iterable[Button] = (), form: Form | None = None
+        self, member: Recipient, text: str, *, key: str | None = None, buttons: Iterable[Button] = (), form: Form | None = None
     ) -> bool:
         """Queue a private message to a member on their preferred platform. False if unreachable."""
         ident = self.engine.reachable_identity(self.repos, member)

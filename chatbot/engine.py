@@ -36,7 +36,7 @@ from chatbot.commands import ActionError, CommandRegistry, CommandSpec, Either, 
 from chatbot.config import Settings
 from chatbot.context import Context, Feature, Job
 from chatbot.delivery.fairness import Pending
-from chatbot.delivery.records import choose_identity
+from chatbot.delivery.records import Recipient, choose_identity
 from chatbot.delivery.recording import Recorder
 from chatbot.delivery.sender import Senders
 from chatbot.events import (
@@ -162,7 +162,7 @@ class Engine:
     def member_roles(self, repos: Repos, member: Member, platform_roles: Iterable[str] = ()) -> frozenset[str]:
         return frozenset({"member"} | repos.roles.of(member.pk, self._admins) | set(platform_roles))
 
-    def reachable_identity(self, repos: Repos, member: Member) -> Identity | None:
+    def reachable_identity(self, repos: Repos, member: Recipient) -> Identity | None:
         return choose_identity(member, repos.members.reachable(member.pk), self.platforms)
 
     def member_for(self, repos: Repos, who: Identity, now: datetime) -> Member | None:

@@ -13,12 +13,14 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Optional
 
-from sqlalchemy import Index, UniqueConstraint, and_, bindparam, case, delete, func, or_, select as core_select, update
+from sqlalchemy import Index, UniqueConstraint, and_, bindparam, delete, func, insert, or_, select as core_select, update
 from sqlalchemy.orm.attributes import set_committed_value
 from sqlalchemy.orm.util import identity_key
 from sqlmodel import Field, Session, SQLModel, col, select
 
 from storage import lean
+from storage.addressees import Addressee
+from storage.queue_rows import HostsNow, LineSummary, OpenHour, Place, Visit, Waiting
 from storage.stored import Stored
 from storage.tables import Member, table_of, when
 
@@ -134,28 +136,8 @@ class LogRow:
     person: str
 
 
-@dataclass(frozen=True)
-class LineSummary:
-    """A line as ``!q join`` and ``!q leave`` need it, read as one row instead of every entry
-    as an ORM object (issue 24): how many wait, the last place number, one person's place."""
-
-    count: int
-    #: the ``seq`` of the last person waiting (0 when nobody waits): a newcomer gets the next
-    last_seq: int
-    #: the place (1 = first) of the entry asked about, None if it is not waiting
-    place: int | None
-
-
-@dataclass(frozen=True)
-class Waiting:
-    """One of the first people in line, as plain values: who to tell they are nearly up."""
-
-    id: int
-    member_id: int | None
-    platform: str
-    account: str | None
-    nick: str
-    nearly_told: bool
+#: what the queue's code reads of a session (its id, platform and channel): either will do
+AnyHour = OfficeHour | OpenHour
 
 
 def _of_person(stmt: Any, platform: str, member_id: int | None, nick: str) -> Any:
@@ -177,22 +159,77 @@ _FIRST_LEFT = (
     .join(OfficeHour, col(OfficeHour.id) == col(OhEntry.session_id))
     .where(col(OfficeHour.closed_at).is_(None), OhEntry.status == "waiting")
 )
-_OPEN_SESSION = select(OfficeHour).where(
-    OfficeHour.platform == bindparam("platform"), OfficeHour.channel == bindparam("channel"), col(OfficeHour.closed_at).is_(None)
-)
 _WAITING_HERE = and_(OhEntry.session_id == bindparam("session_id"), OhEntry.status == "waiting")
-_BEFORE_OR_AT = or_(
-    col(OhEntry.seq) < bindparam("seq"), and_(OhEntry.seq == bindparam("seq"), col(OhEntry.id) <= bindparam("entry_id"))
-)
-_LINE_SUMMARY = core_select(
-    func.count(), func.coalesce(func.max(OhEntry.seq), 0), func.coalesce(func.sum(case((_BEFORE_OR_AT, 1), else_=0)), 0)
-).where(_WAITING_HERE)
 _HEAD = (
     core_select(OhEntry.id, OhEntry.member_id, OhEntry.platform, OhEntry.account, OhEntry.nick, OhEntry.nearly_told)
     .where(_WAITING_HERE).order_by(col(OhEntry.seq), col(OhEntry.id)).limit(bindparam("most"))
 )
 _OH_ENTRY = table_of(OhEntry)
-_MARK_TOLD = update(_OH_ENTRY).where(_OH_ENTRY.c.id == bindparam("entry_id")).values(nearly_told=True)
+_OPEN_HERE = and_(
+    OfficeHour.platform == bindparam("platform"), OfficeHour.channel == bindparam("channel"), col(OfficeHour.closed_at).is_(None)
+)
+_OPEN_SESSION = select(OfficeHour).where(_OPEN_HERE)
+_OPEN_HOUR = core_select(OfficeHour.id, OfficeHour.platform, OfficeHour.channel).where(_OPEN_HERE).limit(1)
+
+
+_W = table_of(OhEntry).alias("w")  # the line, beside the asker's own entry
+_W_WAITING = and_(_W.c.session_id == col(OfficeHour.id), _W.c.status == "waiting")
+#: how many wait, the last place number, and the place of the asker's entry if it waits
+_LINE_HERE = (
+    core_select(func.count()).where(_W_WAITING).scalar_subquery(),
+    core_select(func.coalesce(func.max(_W.c.seq), 0)).where(_W_WAITING).scalar_subquery(),
+    core_select(func.count()).where(
+        _W_WAITING, OhEntry.status == "waiting",
+        or_(_W.c.seq < col(OhEntry.seq), and_(_W.c.seq == col(OhEntry.seq), _W.c.id <= col(OhEntry.id))),
+    ).scalar_subquery(),
+)
+
+
+def _visit(person: Any, line: bool) -> Any:
+    """The open session here with ``person``'s waiting or called entry in it (NULLs: none), and
+    with ``line`` the line's summary (``_LINE_HERE``)."""
+    active = and_(  # (not an IN list: that would expand at every run)
+        col(OhEntry.session_id) == col(OfficeHour.id), or_(OhEntry.status == "waiting", OhEntry.status == "called"), person
+    )
+    return (
+        core_select(OfficeHour.id, OfficeHour.platform, OfficeHour.channel, OhEntry.id, OhEntry.status, OhEntry.seq,
+                    OhEntry.topic, OhEntry.host_id, OhEntry.called_at, OhEntry.left_at, *(_LINE_HERE if line else ()))
+        .select_from(OfficeHour).outerjoin(OhEntry, active).where(_OPEN_HERE).limit(1)
+    )
+
+
+_OF_MEMBER = OhEntry.member_id == bindparam("member_id")
+_OF_VISITOR = and_(  # an anonymous visitor: by nick, as the server compares them (roughly: in any case)
+    col(OhEntry.member_id).is_(None), col(OhEntry.platform) == col(OfficeHour.platform), func.lower(OhEntry.nick) == bindparam("nick")
+)
+#: by (a member's?, with the line?)
+_VISITS = {(member, line): _visit(_OF_MEMBER if member else _OF_VISITOR, line) for member in (True, False) for line in (True, False)}
+
+
+#: the hosts on duty, each with the entries they are with (none: one row of NULLs)
+_HOSTS_NOW = (
+    core_select(OhDuty.id, OhDuty.member_id, Member.handle, Member.language, Member.preferred_platform, OhEntry.id, OhEntry.called_at)
+    .select_from(OhDuty).join(Member, col(Member.id) == col(OhDuty.member_id))
+    .outerjoin(OhEntry, and_(
+        col(OhEntry.session_id) == col(OhDuty.session_id), OhEntry.status == "called", col(OhEntry.host_id) == col(OhDuty.member_id),
+    ))
+    .where(OhDuty.session_id == bindparam("session_id"), col(OhDuty.ended_at).is_(None))
+    .order_by(col(OhDuty.id), col(OhEntry.called_at))
+)
+_NEW_ENTRY = insert(_OH_ENTRY).returning(_OH_ENTRY.c.id)
+_BY_ID = _OH_ENTRY.c.id == bindparam("entry_id")
+_MARK_TOLD = update(_OH_ENTRY).where(_BY_ID).values(nearly_told=True)
+_BACK = update(_OH_ENTRY).where(_BY_ID).values(left_at=None, left_how=None)
+_RETOPIC = update(_OH_ENTRY).where(_BY_ID).values(topic=bindparam("to_topic", type_=_OH_ENTRY.c.topic.type))
+_END = update(_OH_ENTRY).where(_BY_ID).values(
+    status="ended", outcome=bindparam("to_outcome", type_=_OH_ENTRY.c.outcome.type),
+    ended_at=bindparam("to_ended_at", type_=_OH_ENTRY.c.ended_at.type),
+)
+_OH_SESSION = table_of(OfficeHour)
+_CLOSE = update(_OH_SESSION).where(_OH_SESSION.c.id == bindparam("session_id")).values(
+    closed_at=bindparam("to_closed_at", type_=_OH_SESSION.c.closed_at.type),
+    close_reason=bindparam("to_reason", type_=_OH_SESSION.c.close_reason.type),
+)
 _ON_DUTY = (
     select(OhDuty).where(OhDuty.session_id == bindparam("session_id"), col(OhDuty.ended_at).is_(None)).order_by(col(OhDuty.id))
 )
@@ -202,10 +239,6 @@ _WAITING = (
 )
 _CALLED = (
     select(OhEntry).where(OhEntry.session_id == bindparam("session_id"), OhEntry.status == "called").order_by(col(OhEntry.called_at))
-)
-_ACTIVE_OF_MEMBER = select(OhEntry).where(
-    OhEntry.session_id == bindparam("session_id"), col(OhEntry.status).in_(("waiting", "called")),
-    OhEntry.member_id == bindparam("member_id"),
 )
 _RECENT_HELPS = (
     select(OhEntry.called_at, OhEntry.ended_at)
@@ -231,6 +264,23 @@ class OfficeHoursRepo:
     def open_hour(self, platform: str, channel: str) -> OfficeHour | None:
         return self.db.execute(_OPEN_SESSION, {"platform": platform, "channel": channel}).scalars().first()
 
+    def open_hour_here(self, platform: str, channel: str) -> OpenHour | None:
+        """The open session of a channel as plain values (the visitors' hot commands)."""
+        row = lean.first(self.db, _OPEN_HOUR, {"platform": platform, "channel": channel})
+        return OpenHour(*row) if row is not None else None
+
+    def visit(self, platform: str, channel: str, member_id: int | None, nick: str, line: bool = False) -> Visit | None:
+        """The open session of a channel and the person's waiting or called entry in it (by
+        member, or by nick when anonymous), with ``line`` the line's summary too, as plain
+        values in one prebuilt statement; None when the channel has no open session."""
+        given: dict[str, Any] = {"platform": platform, "channel": channel}
+        given.update({"member_id": member_id} if member_id is not None else {"nick": nick.lower()})
+        row = lean.first(self.db, _VISITS[member_id is not None, line], given)
+        if row is None:
+            return None
+        place = Place(*row[3:10]) if row[3] is not None else None
+        return Visit(OpenHour(*row[:3]), place, LineSummary(row[10], row[11], row[12] or None) if line else None)
+
     def get_hour(self, session_id: int) -> OfficeHour | None:
         return self.db.get(OfficeHour, session_id)
 
@@ -240,14 +290,33 @@ class OfficeHoursRepo:
         self.db.flush()
         return hour
 
-    def close_hour(self, hour: OfficeHour, reason: str, now: datetime) -> None:
-        hour.closed_at, hour.close_reason = now, reason
-        self.db.add(hour)
-        for duty in self.on_duty(hour.pk):
+    def close_hour(self, session_id: int, reason: str, now: datetime) -> None:
+        """Close a session (one prebuilt UPDATE) and end every duty in it."""
+        given = {"session_id": session_id, "to_closed_at": now, "to_reason": reason}
+        self._write(_CLOSE, OfficeHour, session_id, given, closed_at=now, close_reason=reason)
+        for duty in self.on_duty(session_id):
             self.end_duty(duty, now)
 
     def on_duty(self, session_id: int) -> list[OhDuty]:
         return list(self.db.execute(_ON_DUTY, {"session_id": session_id}).scalars())
+
+    def hosts_now(self, session_id: int) -> HostsNow:
+        """Who is on duty (as a DM to them needs them too) and since when each is with someone,
+        in one prebuilt statement."""
+        hosts: list[int] = []
+        busy: dict[int, datetime | None] = {}
+        people: dict[int, Addressee] = {}
+        last_duty = None
+        for duty_id, member_id, handle, language, platform, entry_id, called_at in lean.rows(
+            self.db, _HOSTS_NOW, {"session_id": session_id}
+        ):
+            if duty_id != last_duty:
+                hosts.append(member_id)
+                people[member_id] = Addressee(member_id, handle, language, platform)
+                last_duty = duty_id
+            if entry_id is not None:
+                busy[member_id] = called_at  # the latest call wins, as ordered
+        return HostsNow(hosts, busy, people)
 
     def duty_of(self, session_id: int, member_id: int) -> OhDuty | None:
         return next((d for d in self.on_duty(session_id) if d.member_id == member_id), None)
@@ -278,24 +347,33 @@ class OfficeHoursRepo:
         """The line, first first."""
         return list(self.db.execute(_WAITING, {"session_id": session_id}).scalars())
 
-    def line_summary(self, session_id: int, entry: OhEntry | None = None) -> LineSummary:
-        """How many wait, the last place number and ``entry``'s place, in one Core statement
-        (what a handler changed is flushed first, as an ORM query would)."""
-        seq, entry_id = (entry.seq, entry.id) if entry is not None and entry.status == "waiting" else (-1, -1)
-        count, last, place = lean.rows(self.db, _LINE_SUMMARY, {"session_id": session_id, "seq": seq, "entry_id": entry_id})[0]
-        return LineSummary(count, last, place or None)
-
     def head(self, session_id: int, most: int) -> list[Waiting]:
         """The first ``most`` people in line, first first, as plain values."""
         return [Waiting(*row) for row in lean.rows(self.db, _HEAD, {"session_id": session_id, "most": most})]
 
     def mark_nearly_told(self, entry_id: int) -> None:
-        """One prebuilt UPDATE; an ORM object of the entry the session holds is given the value
-        as committed state (so it neither goes stale nor owes a flush)."""
-        lean.run(self.db, _MARK_TOLD, {"entry_id": entry_id})
-        loaded = self.db.identity_map.get(identity_key(OhEntry, (entry_id,)))
+        self._write(_MARK_TOLD, OhEntry, entry_id, {"entry_id": entry_id}, nearly_told=True)
+
+    def back(self, entry_id: int) -> None:
+        """The person who had left is back in the channel: their place is theirs again."""
+        self._write(_BACK, OhEntry, entry_id, {"entry_id": entry_id}, left_at=None, left_how=None)
+
+    def retopic(self, entry_id: int, topic: str | None) -> None:
+        self._write(_RETOPIC, OhEntry, entry_id, {"entry_id": entry_id, "to_topic": topic}, topic=topic)
+
+    def end(self, entry_id: int, outcome: str, now: datetime) -> None:
+        """End an entry with an outcome (its times and outcome stay: the help log)."""
+        given = {"entry_id": entry_id, "to_outcome": outcome, "to_ended_at": now}
+        self._write(_END, OhEntry, entry_id, given, status="ended", outcome=outcome, ended_at=now)
+
+    def _write(self, statement: Any, model: type, row_id: int, given: dict[str, Any], **values: Any) -> None:
+        """One prebuilt UPDATE of a row; an ORM object of it the session holds is given the new
+        ``values`` as committed state (so it neither goes stale nor owes a flush)."""
+        lean.run(self.db, statement, given)
+        loaded = self.db.identity_map.get(identity_key(model, (row_id,)))
         if loaded is not None:
-            set_committed_value(loaded, "nearly_told", True)
+            for name, value in values.items():
+                set_committed_value(loaded, name, value)
 
     def called(self, session_id: int) -> list[OhEntry]:
         """People a host is with now."""
@@ -303,13 +381,6 @@ class OfficeHoursRepo:
 
     def current_of(self, session_id: int, host_id: int) -> OhEntry | None:
         return next((e for e in self.called(session_id) if e.host_id == host_id), None)
-
-    def active_entry(self, session_id: int, platform: str, member_id: int | None, nick: str) -> OhEntry | None:
-        """The person's waiting or called entry: by member, or by platform and nick when anonymous."""
-        if member_id is not None:
-            return self.db.execute(_ACTIVE_OF_MEMBER, {"session_id": session_id, "member_id": member_id}).scalars().first()
-        stmt = select(OhEntry).where(OhEntry.session_id == session_id, col(OhEntry.status).in_(("waiting", "called")))
-        return self.db.exec(_of_person(stmt, platform, member_id, nick)).first()
 
     def active_entries_of(self, platform: str, member_id: int | None, nick: str, channel: str | None) -> list[OhEntry]:
         """The person's waiting or called entries in open queues on ``platform`` (in
@@ -349,15 +420,15 @@ class OfficeHoursRepo:
         self.db.flush()
         return self.db.connection().execute(_FIRST_LEFT).scalar()
 
-    def add_entry(self, entry: OhEntry, last_seq: int | None = None) -> OhEntry:
-        """Put ``entry`` at the end of the line (``last_seq``: the last place number, when the
-        caller has it)."""
-        if last_seq is None:
-            last_seq = self.line_summary(entry.session_id).last_seq
-        entry.seq = last_seq + 1
-        self.db.add(entry)
-        self.db.flush()
-        return entry
+    def join_line(self, session_id: int, member_id: int | None, who: tuple[str, str | None, str], topic: str | None,
+                  seq: int, nearly_told: bool, now: datetime) -> int:
+        """A new entry at place number ``seq`` (``who``: platform, account, nick), in one
+        prebuilt INSERT ... RETURNING; its id."""
+        platform, account, nick = who
+        return int(lean.rows(self.db, _NEW_ENTRY, {
+            "session_id": session_id, "member_id": member_id, "platform": platform, "account": account, "nick": nick,
+            "topic": topic, "seq": seq, "status": "waiting", "skips": 0, "nearly_told": nearly_told, "joined_at": now,
+        })[0][0])
 
     def save(self, entry: OhEntry) -> None:
         self.db.add(entry)

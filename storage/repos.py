@@ -20,6 +20,7 @@ from sqlalchemy.orm.util import identity_key
 from sqlmodel import Session, SQLModel, col, select
 
 from storage import lean
+from storage.addressees import Addressee, addressee
 from storage.assessments import AssessmentRepo
 from storage.aside import AsideInterview, AsideRepo
 from storage.certificates import CertificateRepo
@@ -155,6 +156,10 @@ class MemberRepo:
 
     def get(self, member_id: int) -> Member | None:
         return by_key(self.db, Member, member_id)
+
+    def addressee(self, member_id: int) -> Addressee | None:
+        """The member as a DM to them needs them: a row, no ORM object (``storage.addressees``)."""
+        return addressee(self.db, member_id)
 
     def by_identity(self, platform: str, account: str) -> Member | None:
         return lean.first_object(self.db, Member, _MEMBER_BY_IDENTITY, {"platform": platform, "account": account})

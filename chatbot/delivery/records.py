@@ -16,7 +16,6 @@ from typing import Any, Iterable, Protocol, Sequence
 from chatbot.delivery.fairness import BULK, URGENT, Pending
 from chatbot.events import Announce, Attachment, Button, Delivery, DirectMessage, Form, Identity, Outbound, Reply, Where
 from storage.outbox import OutboxRepo, OutboxRow
-from storage.tables import Member
 
 log = logging.getLogger(__name__)
 
@@ -169,7 +168,23 @@ class Reachable(Protocol):
     undeliverable_since: datetime | None
 
 
-def choose_identity(member: Member, idents: Iterable[Reachable], running: Iterable[str]) -> Identity | None:
+class Recipient(Protocol):
+    """What a DM reads of the member it goes to: a ``Member``, or a row of those columns
+    (``storage.addressees.Addressee``)."""
+
+    @property
+    def id(self) -> int | None: ...
+    @property
+    def pk(self) -> int: ...
+    @property
+    def handle(self) -> str: ...
+    @property
+    def language(self) -> str | None: ...
+    @property
+    def preferred_platform(self) -> str | None: ...
+
+
+def choose_identity(member: Recipient, idents: Iterable[Reachable], running: Iterable[str]) -> Identity | None:
     """The identity to DM: on a running platform; the preferred one first, else the latest seen;
     a platform that refused the person for good comes last."""
     platforms = set(running)

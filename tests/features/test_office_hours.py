@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import re
 from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
@@ -15,9 +16,9 @@ from chatbot.cli import main
 from chatbot.config import ConfigError, embedded_default, from_dict, load
 from chatbot.events import Identity, TextReceived, Where
 from chatbot.features.office_hours.commands import about, compact, expected_waits, percentile
-from storage.office_hours import LineSummary, OfficeHoursRepo, OhDuty, OhEntry, OhNotice, OhScheduleRun, OfficeHour
+from storage.office_hours import LineSummary, OfficeHoursRepo, OhDuty, OhEntry, OhNotice, OhScheduleRun, OfficeHour, Visit
 from storage.tables import Member
-from tests.harness import START, Bot
+from tests.harness import START, Bot, statements
 
 OH = "#oh"
 ROOT = Path(__file__).resolve().parents[2]
@@ -749,8 +750,9 @@ async def test_the_line_read_as_rows_keeps_a_loaded_entry_in_step(bot):
         repo = OfficeHoursRepo(s)
         erin = repo.waiting(hour)[2]
         assert not erin.nearly_told  # joined third
-        assert repo.line_summary(hour, erin) == LineSummary(count=3, last_seq=3, place=3)
-        assert repo.line_summary(hour) == LineSummary(count=3, last_seq=3, place=None)
+        mine, nobodys = repo.visit("console", OH, erin.member_id, "erin", line=True), repo.visit("console", OH, -1, "x", line=True)
+        assert mine is not None and mine.line == LineSummary(count=3, last_seq=3, place=3)
+        assert nobodys is not None and nobodys.line == LineSummary(count=3, last_seq=3, place=None)
         assert [w.nick for w in repo.head(hour, 2)] == ["alice", "dave"]
         repo.mark_nearly_told(erin.pk)
         assert erin.nearly_told and not s.dirty
@@ -810,3 +812,65 @@ async def test_a_display_name_that_imitates_an_id_is_listed_in_line_by_handle(bo
     assert "1 mallory" in listed and "2 alice" in listed and "@coord" not in listed, listed
     assert any(t.startswith("hana: You're with mallory (waited") for t in await say(bot, "hana", "!next"))
     assert [e.nick for e in rows(bot, OhEntry)] == ["mallory", "alice"]
+
+
+async def test_the_prebuilt_writes_keep_loaded_objects_in_step(bot):
+    """Issue 24: `!q join`, `!q leave` and closing write entries and sessions with prebuilt
+    UPDATEs; an entry or a session the session holds as an object is given the new values (neither
+    stale nor owing a flush), and the rows say the same."""
+    await open_with(bot, "bob")
+    await join(bot, "alice", "dave")
+    hour_id = rows(bot, OfficeHour)[0].id
+    with Session(bot.app.database) as s:
+        repo = OfficeHoursRepo(s)
+        alice, dave = repo.waiting(hour_id)
+        hour = repo.get_hour(hour_id)
+        assert hour is not None
+        alice.left_at, alice.left_how = START, "part"
+        repo.back(alice.pk)  # (alice's pending change is flushed first, then undone)
+        repo.retopic(alice.pk, "rebasing")
+        repo.end(dave.pk, "left", START)
+        repo.close_hour(hour_id, "closed", START)
+        assert (alice.left_at, alice.left_how, alice.topic) == (None, None, "rebasing")
+        assert (dave.status, dave.outcome, dave.ended_at) == ("ended", "left", START)
+        assert (hour.closed_at, hour.close_reason) == (START, "closed")
+        assert all(loaded not in s.dirty for loaded in (alice, dave, hour))  # (the duties end through the ORM)
+        s.commit()
+    alice_row, dave_row = rows(bot, OhEntry)
+    assert (alice_row.left_at, alice_row.topic, dave_row.status, dave_row.outcome) == (None, "rebasing", "ended", "left")
+    assert rows(bot, OfficeHour)[0].close_reason == "closed"
+
+
+async def test_a_visit_reads_the_open_hour_and_the_askers_place_in_one_statement(bot):
+    """The open hour of a channel with the asker's waiting or called entry (a visitor without an
+    account: test_anonymous_visitors_may_queue_by_nick_where_allowed), and the hosts on duty with
+    whom they are with, as plain values."""
+    await open_with(bot, "bob", "carol")
+    await join(bot, "alice")
+    await say(bot, "bob", "!next")
+    await join(bot, "dave")
+    ids = {handle: member_id for member_id, handle in handles(bot).items()}
+    with Session(bot.app.database) as s:
+        repo = OfficeHoursRepo(s)
+        with statements(bot.app.database) as seen:
+            found = repo.visit("console", "#oh", ids["alice"], "alice")
+        assert found is not None and len(seen) == 1
+        hour, place = found.hour, found.place
+        assert (hour.platform, hour.channel, place and place.status, place and place.host_id) == ("console", "#oh", "called", ids["bob"])
+        assert repo.visit("console", "#oh", -1, "nobody") == Visit(hour, None, None)
+        assert repo.visit("console", "#other", ids["alice"], "alice") is None
+        hosts = repo.hosts_now(hour.pk)
+        assert hosts.hosts == [ids["bob"], ids["carol"]] and list(hosts.busy_since) == [ids["bob"]]
+        assert [hosts.people[h].handle for h in hosts.hosts] == ["bob", "carol"]
+
+
+async def test_the_person_called_is_read_once_for_their_dm(bot):
+    """A DM to a person in line reads them once (their language and where to reach them), not
+    once for the language and again for the message."""
+    await open_with(bot, "bob")
+    await join(bot, "alice")
+    with statements(bot.app.database) as seen:
+        out = await say(bot, "bob", "!next")
+    assert "You're with alice" in out[0]
+    by_id = [s for s in seen if re.search(r"FROM member\s+WHERE member\.id = ", s)]
+    assert len(by_id) == 1, by_id

@@ -39,12 +39,12 @@ from chatbot.features.office_hours.hosting import done, next_, oh_close, oh_duty
 from chatbot.features.office_hours.line import Duty, Line, about, compact, expected_waits
 from chatbot.features.office_hours.names import channel_name, name_on
 from chatbot.features.office_hours.queue import (
-    _clean_topic, _closed_text, _end, _here, _join_hint, _nearly_up, _open, _repo, _require_open,
+    _clean_topic, _closed_text, _end, _here, _join_hint, _nearly_up, _open, _repo,
 )
 from chatbot.features.office_hours.report import compute_stats, export_help_log, percentile, stats_text
 from chatbot.features.office_hours.schedule import next_hint, run_schedules
 from chatbot.people import listed_name, zone_name
-from storage.office_hours import OhEntry, OfficeHour
+from storage.office_hours import AnyHour, Visit
 from storage.tables import Member
 
 #: what this module offers; the pure helpers are re-exported for callers that import them from here
@@ -66,50 +66,43 @@ def _visitor(ctx: Context) -> tuple[Member | None, Identity]:
     return ctx.member, ctx.who
 
 
-def _entry_of_asker(ctx: Context, hour: OfficeHour) -> OhEntry | None:
+def _visit(ctx: Context, line: bool = False) -> Visit | None:
+    """The open hour here and the asker's place in its line (with ``line``, the line's summary
+    too), in one read (None: closed)."""
     member, who = _visitor(ctx)
-    entry = _repo(ctx).active_entry(hour.pk, who.platform, member.pk if member else None, who.display)
-    return leavers.here(ctx, entry)
+    platform, channel = _here(ctx)
+    return _repo(ctx).visit(platform, channel, member.pk if member else None, who.display, line)
 
 
 async def q_join(ctx: Context, topic: str | None) -> str:
-    hour = _require_open(ctx)
+    found = _visit(ctx, line=True)
+    if found is None:
+        raise ActionError(_closed_text(ctx, *_here(ctx)))
+    hour, line = found.hour, found.line
+    assert line is not None  # asked for
     member, who = _visitor(ctx)
     repo = _repo(ctx)
     duty = Duty.of(ctx, hour)  # read once: the hosts' check and the estimate use it
     if member is not None and member.id in duty.hosts:
         raise ActionError(ctx._("You are on duty here: hosts take people with {prefix}next.", prefix=ctx.prefix))
     topic = _clean_topic(topic)
-    entry = _entry_of_asker(ctx, hour)
+    entry = leavers.here(ctx, found.place)
     if entry is not None:
         if entry.status == "called":
             raise ActionError(ctx._("{host} is with you now.", host=name_on(ctx, entry.host_id, hour.platform)))
-        line = repo.line_summary(hour.pk, entry)
         n = line.place
         assert n is not None  # a waiting entry of this session has a place in its line
         wait = about(duty.waits_of(line.count)[n - 1], ctx.language)
         if topic and topic != entry.topic:
-            entry.topic = topic
-            repo.save(entry)
+            repo.retopic(entry.id, topic)
             return ctx._("Topic updated; you're still #{position} in line, {wait}.", position=n, wait=wait)
         return ctx._("You're in line already: #{position}, {wait}.", position=n, wait=wait)
-    line = repo.line_summary(hour.pk)
     was_empty, n = line.count == 0, line.count + 1  # a newcomer goes to the end of the line
-    entry = repo.add_entry(
-        OhEntry(
-            session_id=hour.pk,
-            member_id=member.id if member else None,
-            platform=who.platform,
-            account=who.account,
-            nick=listed_name(who.display, member),
-            topic=topic,
-            joined_at=ctx.now,
-            nearly_told=n <= 2,  # the answer below tells them
-        ),
-        line.last_seq,
-    )
+    nick = listed_name(who.display, member)
+    repo.join_line(hour.pk, member.id if member else None, (who.platform, who.account, nick), topic, line.last_seq + 1,
+                   n <= 2, ctx.now)  # nearly told when first or second: the answer below tells them
     wait = duty.waits_of(n)[n - 1]
-    _tell_hosts(ctx, hour, entry, n, was_empty, duty.hosts)
+    _tell_hosts(ctx, hour, nick, topic, n, was_empty, duty)
     if wait < 1:
         return ctx._("You're #{position} in line: a host will call you any moment now.", position=n)
     return ctx.ngettext("You're #{position} in line, {wait} ({n} host on duty).",
@@ -117,29 +110,28 @@ async def q_join(ctx: Context, topic: str | None) -> str:
                         len(duty.hosts), position=n, wait=about(wait, ctx.language))
 
 
-def _tell_hosts(ctx: Context, hour: OfficeHour, entry: OhEntry, position: int, was_empty: bool, hosts: list[int]) -> None:
+def _tell_hosts(ctx: Context, hour: AnyHour, nick: str, topic: str | None, position: int, was_empty: bool, duty: Duty) -> None:
     mode = ctx.settings.office_hours.notify_hosts
     if mode == "none" or (mode == "first" and not was_empty):
         return
     where = channel_name(ctx, hour.platform, hour.channel)
-    for host_id in hosts:
-        host = ctx.repos.members.get(host_id)
-        if host is not None:
-            lang = ctx.language_of(host)
-            fields = {"nick": entry.nick, "where": where, "position": position, "topic": entry.topic, "prefix": ctx.prefix}
-            ctx.dm(host, lang._("{nick} joined the line in {where} (#{position}, topic: {topic}). "
-                                "{prefix}next there takes the first.", **fields)
-                   if entry.topic else lang._("{nick} joined the line in {where} (#{position}). "
-                                              "{prefix}next there takes the first.", **fields))
+    for host_id in duty.hosts:
+        host = duty.people[host_id]
+        lang = ctx.language_of(host)
+        fields = {"nick": nick, "where": where, "position": position, "topic": topic, "prefix": ctx.prefix}
+        ctx.dm(host, lang._("{nick} joined the line in {where} (#{position}, topic: {topic}). "
+                            "{prefix}next there takes the first.", **fields)
+               if topic else lang._("{nick} joined the line in {where} (#{position}). "
+                                    "{prefix}next there takes the first.", **fields))
 
 
 async def q_leave(ctx: Context) -> str:
-    platform, channel = _here(ctx)
-    hour = _repo(ctx).open_hour(platform, channel)
-    entry = _entry_of_asker(ctx, hour) if hour is not None else None
-    if hour is None or entry is None:
+    found = _visit(ctx)
+    if found is None or found.place is None:
         raise ActionError(ctx._("You are not in line here."))
-    host = name_on(ctx, entry.host_id, platform) if entry.status == "called" else None
+    hour, entry = found.hour, leavers.here(ctx, found.place)
+    assert entry is not None
+    host = name_on(ctx, entry.host_id, hour.platform) if entry.status == "called" else None
     _end(ctx, entry, "left")
     _nearly_up(ctx, hour)
     if host is not None:
@@ -148,10 +140,10 @@ async def q_leave(ctx: Context) -> str:
 
 
 async def q_show(ctx: Context) -> str:
-    platform, channel = _here(ctx)
-    hour = _repo(ctx).open_hour(platform, channel)
-    if hour is None:
-        return _closed_text(ctx, platform, channel)
+    found = _visit(ctx)
+    if found is None:
+        return _closed_text(ctx, *_here(ctx))
+    hour = found.hour
     line = Line.of(ctx, hour)
     lang = ctx.language
     if not line.waiting:
@@ -171,7 +163,7 @@ async def q_show(ctx: Context) -> str:
         shown.append(ctx._("+{more} more (last {wait})", more=len(line.waiting) - most, wait=compact(waits[-1], lang)))
     text = ctx.ngettext("{waiting} waiting, {n} host: {people}.", "{waiting} waiting, {n} hosts: {people}.",
                         len(line.hosts), waiting=lang.number(len(line.waiting)), people=", ".join(shown))
-    mine = _entry_of_asker(ctx, hour)
+    mine = leavers.here(ctx, found.place)
     if mine is not None and mine.status == "waiting" and line.position(mine) > most:
         n = line.position(mine)
         text = sentences(text, ctx._("You: #{position} {wait}.", position=n, wait=compact(waits[n - 1], lang)))
@@ -188,7 +180,7 @@ async def q_notify(ctx: Context, off: str | None) -> str:
             return ctx._("You had not asked for a DM here.")
         repo.remove_notice(existing)
         return ctx._("OK: no DM when office hours open here.")
-    if repo.open_hour(platform, channel) is not None:
+    if repo.open_hour_here(platform, channel) is not None:
         return ctx._("Office hours are open now: {prefix}q join gets you in line.", prefix=ctx.prefix)
     if existing is not None:
         return ctx._("You're on the list already: one DM when office hours next open here.")

@@ -15,10 +15,10 @@ from chatbot.features.office_hours.line import Line, took
 from chatbot.features.office_hours.names import asker_name, channel_language, channel_name, name_on
 from chatbot.features.office_hours.queue import (
     _check_not_away, _clean_topic, _closed_text, _dm_entry, _end, _has_dms, _here, _identity, _names,
-    _nearly_up, _off_duty, _open, _reader, _repo, _require_duty, _require_open, _close,
+    _nearly_up, _off_duty, _open, _repo, _require_duty, _require_open, _close,
 )
 from chatbot.wording import sentences
-from storage.office_hours import OhEntry, OfficeHour
+from storage.office_hours import AnyHour, OhEntry
 from storage.tables import Member
 
 
@@ -28,7 +28,7 @@ from storage.tables import Member
 async def oh_open(ctx: Context, topic: str | None) -> None:
     host = ctx.require_member()
     platform, channel = _here(ctx)
-    existing = _repo(ctx).open_hour(platform, channel)
+    existing = _repo(ctx).open_hour_here(platform, channel)
     if existing is not None:
         if _repo(ctx).duty_of(existing.pk, host.pk) is not None:
             raise ActionError(ctx._("Office hours are open here already, and you are on duty."))
@@ -80,7 +80,7 @@ async def oh_duty(ctx: Context, state: str) -> str | None:
 
 async def oh_hosts(ctx: Context) -> str:
     platform, channel = _here(ctx)
-    hour = _repo(ctx).open_hour(platform, channel)
+    hour = _repo(ctx).open_hour_here(platform, channel)
     if hour is None:
         return _closed_text(ctx, platform, channel)
     line = Line.of(ctx, hour)
@@ -115,8 +115,8 @@ async def next_(ctx: Context) -> str:
         channel_language(ctx, hour.platform, hour.channel)._("{host} is ready for you now.", host=asker_name(ctx)),
         mention=_identity(entry),
     )
-    _dm_entry(ctx, entry, _reader(ctx, entry)._("{host} is ready for you in {where} now.", host=asker_name(ctx),
-                                                where=channel_name(ctx, hour.platform, hour.channel)))
+    _dm_entry(ctx, entry, lambda reader: reader._("{host} is ready for you in {where} now.", host=asker_name(ctx),
+                                                  where=channel_name(ctx, hour.platform, hour.channel)))
     _nearly_up(ctx, hour)
     waited = took(ctx.now - entry.joined_at, ctx.language)
     with_ = (
@@ -168,7 +168,7 @@ async def oh_say(ctx: Context, text: str) -> str:
                         "Told {n} people in line ({here} here in the channel).", len(people), **counts)
 
 
-def _current(ctx: Context, hour: OfficeHour, host: Member) -> OhEntry:
+def _current(ctx: Context, hour: AnyHour, host: Member) -> OhEntry:
     entry = _repo(ctx).current_of(hour.pk, host.pk)
     if entry is None:
         raise ActionError(ctx._("You are not with anyone now: {prefix}next calls the next person.", prefix=ctx.prefix))
@@ -196,7 +196,7 @@ async def skip(ctx: Context) -> str:
         _end(ctx, entry, "no-show")
         _dm_entry(
             ctx, entry,
-            _reader(ctx, entry)._(
+            lambda reader: reader._(
                 "You missed your turn in {where} again, so you are out of the line. "
                 "{prefix}q join there gets you back in, at the end.",
                 where=channel_name(ctx, hour.platform, hour.channel), prefix=ctx.prefix,
@@ -213,7 +213,7 @@ async def skip(ctx: Context) -> str:
     position = 2 if others else 1
     _dm_entry(
         ctx, entry,
-        _reader(ctx, entry)._(
+        lambda reader: reader._(
             "You missed your turn in {where}: you're back in line at #{position}. "
             "If you miss the next call too, you lose your place.",
             where=channel_name(ctx, hour.platform, hour.channel), position=position,

@@ -20,6 +20,7 @@ modules do not import each other.
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from datetime import datetime, timedelta
 from typing import Callable
 
@@ -27,12 +28,12 @@ from chatbot.context import Context
 from chatbot.events import Identity, Left, Presence, Renamed, Returned
 from chatbot.features.office_hours.names import channel_name
 from chatbot.people import listed_name
-from storage.office_hours import OhEntry, OfficeHour
+from storage.office_hours import AnyHour, OhEntry, Place
 
 #: ends an entry with an outcome (``office_hours._end``)
-End = Callable[[Context, OhEntry, str], timedelta]
+End = Callable[[Context, OhEntry | Place, str], timedelta]
 #: tells whoever became first or second in line (``office_hours._nearly_up``)
-NearlyUp = Callable[[Context, OfficeHour], None]
+NearlyUp = Callable[[Context, AnyHour], None]
 
 #: kv namespace: per session, the leavers taken out of its line that no host was told of yet
 UNTOLD = "oh-leavers"
@@ -147,7 +148,7 @@ def _untold(ctx: Context, session_id: int) -> list[dict[str, str]]:
 # ---------------------------------------------------------------------------- the queue's hooks
 
 
-def pass_over(ctx: Context, hour: OfficeHour, waiting: list[OhEntry], end: End) -> tuple[str, list[OhEntry]]:
+def pass_over(ctx: Context, hour: AnyHour, waiting: list[OhEntry], end: End) -> tuple[str, list[OhEntry]]:
     """For ``!next``: the people in ``waiting`` who can be called (in order), and one line
     about those passed over: out of the line since the last call, or away within the grace
     (who keep their place). The line ends with whom the host is calling."""
@@ -184,23 +185,23 @@ def _minutes(delta: timedelta) -> int:
     return max(1, int(delta.total_seconds() // 60))
 
 
-def at_close(ctx: Context, hour: OfficeHour, end: End) -> None:
+def at_close(ctx: Context, hour: AnyHour, end: End) -> None:
     """Before a queue closes: leavers past the grace count as left (not as closed before their
     turn), and nothing is kept for a next call that will not come."""
     remove_expired(ctx, end, hour.pk)
     ctx.repos.kv.forget(UNTOLD, str(hour.pk))
 
 
-def here(ctx: Context, entry: OhEntry | None) -> OhEntry | None:
+def here(ctx: Context, entry: Place | None) -> Place | None:
     """The asker's entry, as they ask in its channel: whoever speaks there is back (the bot may
     have missed their return, say while it was reconnecting)."""
     if entry is not None and entry.left_at is not None:
-        entry.left_at, entry.left_how = None, None
-        ctx.repos.office_hours.save(entry)
+        ctx.repos.office_hours.back(entry.id)
+        return replace(entry, left_at=None)
     return entry
 
 
-def outcome_of(entry: OhEntry, outcome: str) -> str:
+def outcome_of(entry: OhEntry | Place, outcome: str) -> str:
     """A help that ends while the person is away (they left after being called and are not
     back) did not help them: it counts as ``left``, never as ``helped``."""
     return "left" if outcome == "helped" and entry.left_at is not None else outcome

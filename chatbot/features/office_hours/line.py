@@ -11,10 +11,13 @@ import heapq
 import statistics
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from functools import cached_property, partial
+from typing import Callable
 
 from chatbot.context import Context
 from chatbot.i18n import ENGLISH, Language
-from storage.office_hours import OhEntry, OfficeHour
+from storage.addressees import Addressee
+from storage.office_hours import OhEntry, OfficeHour, OpenHour, Place
 
 #: a help counts towards estimates once the channel has this many
 MIN_HISTORY = 3
@@ -86,50 +89,56 @@ def help_minutes(ctx: Context, platform: str, channel: str) -> float:
 
 @dataclass
 class Duty:
-    """The hosts' side of a queue: who is on duty, who they are with, how long a help takes.
+    """The hosts' side of a queue: who is on duty, since when each is with someone, how long a
+    help takes.
 
     Enough for the estimates: ``!q join`` and ``!q leave`` add only the line's summary (how many
-    wait, one person's place), not every entry (issue 24)."""
+    wait, one person's place), not every entry, and read the hosts as plain values (issue 24)."""
 
-    hour: OfficeHour
-    called: list[OhEntry]
     hosts: list[int]
-    per_help: float
+    #: the hosts on duty who are with someone, and when they called them
+    busy_since: dict[int, datetime | None]
+    #: the hosts on duty as a DM to them needs them
+    people: dict[int, Addressee]
+    #: reads the typical help length (``help_minutes``): only an estimate that needs it asks
+    help_length: Callable[[], float]
     now: datetime
 
     @classmethod
-    def of(cls, ctx: Context, hour: OfficeHour) -> "Duty":
-        repo = ctx.repos.office_hours
-        return cls(
-            hour,
-            repo.called(hour.pk),
-            [d.member_id for d in repo.on_duty(hour.pk)],
-            help_minutes(ctx, hour.platform, hour.channel),
-            ctx.now,
-        )
+    def of(cls, ctx: Context, hour: OfficeHour | OpenHour) -> "Duty":
+        now = ctx.repos.office_hours.hosts_now(hour.pk)
+        return cls(now.hosts, now.busy_since, now.people, partial(help_minutes, ctx, hour.platform, hour.channel), ctx.now)
+
+    @cached_property
+    def per_help(self) -> float:
+        """Minutes a help likely takes here, read once."""
+        return self.help_length()
 
     def waits_of(self, people: int) -> list[float]:
-        """Minutes until each of ``people`` waiting is likely called, first first."""
-        busy = {e.host_id: e for e in self.called if e.host_id in self.hosts}
-        remaining = [self.per_help - minutes(self.now - e.called_at) for e in busy.values() if e.called_at]
-        remaining = [max(r, 1.0) for r in remaining]
-        return expected_waits(people, len(self.hosts) - len(busy), remaining, self.per_help)
+        """Minutes until each of ``people`` waiting is likely called, first first. When a free
+        host is there for each of them, that is now, whatever a help takes (nothing is read)."""
+        free = len(self.hosts) - len(self.busy_since)
+        if people <= free:
+            return [0.0] * people
+        remaining = [max(self.per_help - minutes(self.now - at), 1.0) for at in self.busy_since.values() if at]
+        return expected_waits(people, free, remaining, self.per_help)
 
 
 @dataclass
 class Line(Duty):
     """A queue as it stands: who waits (every entry), who is with a host, and the estimates."""
 
+    called: list[OhEntry]
     waiting: list[OhEntry]
 
     @classmethod
-    def of(cls, ctx: Context, hour: OfficeHour) -> "Line":
-        duty = Duty.of(ctx, hour)
-        return cls(duty.hour, duty.called, duty.hosts, duty.per_help, duty.now, ctx.repos.office_hours.waiting(hour.pk))
+    def of(cls, ctx: Context, hour: OfficeHour | OpenHour) -> "Line":
+        duty, repo = Duty.of(ctx, hour), ctx.repos.office_hours
+        return cls(duty.hosts, duty.busy_since, duty.people, duty.help_length, duty.now, repo.called(hour.pk), repo.waiting(hour.pk))
 
     def waits(self) -> list[float]:
         """Minutes until each person waiting is likely called, first first."""
         return self.waits_of(len(self.waiting))
 
-    def position(self, entry: OhEntry) -> int:
+    def position(self, entry: OhEntry | Place) -> int:
         return next(i for i, e in enumerate(self.waiting, 1) if e.id == entry.id)

@@ -8,6 +8,7 @@ by DM where their platform has DMs, else in the channel.
 from __future__ import annotations
 
 from datetime import timedelta
+from typing import Callable
 
 from chatbot.commands import ActionError
 from chatbot.context import Context
@@ -20,7 +21,8 @@ from chatbot.features.office_hours.schedule import current_occurrence, next_hint
 from chatbot.i18n import Language
 from chatbot.wording import clip, sentences
 from chatbot.people import away_now
-from storage.office_hours import OfficeHoursRepo, OhDuty, OhEntry, OfficeHour, Waiting
+from storage.office_hours import AnyHour, OfficeHoursRepo, OhDuty, OhEntry, OfficeHour, OpenHour, Place, Waiting
+from storage.addressees import Addressee
 from storage.tables import Member
 
 TOPIC_MAX = 120
@@ -56,26 +58,29 @@ def _has_dms(ctx: Context, platform: str) -> bool:
     return caps is None or caps.direct_messages
 
 
-def _tell(ctx: Context, entry: OhEntry | Waiting, hour: OfficeHour, private: str, public: str) -> None:
+#: a text as a given language words it (a DM, worded for whoever reads it)
+Text = Callable[[Language], str]
+
+
+def _person(ctx: Context, entry: OhEntry | Waiting) -> Addressee | None:
+    """The person in line as a DM to them needs them (None: a visitor without an account)."""
+    return ctx.repos.members.addressee(entry.member_id) if entry.member_id is not None else None
+
+
+def _tell(ctx: Context, entry: OhEntry | Waiting, hour: AnyHour, private: Text, public: str) -> None:
     """Tell a person in line: by DM where their platform has DMs, else in the channel."""
-    member = ctx.repos.members.get(entry.member_id) if entry.member_id is not None else None
-    if member is not None and _has_dms(ctx, entry.platform) and ctx.dm(member, private):
+    member = _person(ctx, entry)
+    if member is not None and _has_dms(ctx, entry.platform) and ctx.dm(member, private(ctx.language_of(member))):
         return
     ctx.announce(Where(hour.platform, hour.channel), public, mention=_identity(entry))
 
 
-def _reader(ctx: Context, entry: OhEntry | Waiting) -> Language:
-    """The language a person in line reads their DMs in (the answer's for a visitor without an
-    account, who gets no DM)."""
-    member = ctx.repos.members.get(entry.member_id) if entry.member_id is not None else None
-    return ctx.language_of(member) if member is not None else ctx.language
-
-
-def _dm_entry(ctx: Context, entry: OhEntry, text: str) -> None:
-    """A DM to a person in line if they have an account (anonymous visitors have no DM)."""
-    member = ctx.repos.members.get(entry.member_id) if entry.member_id is not None else None
+def _dm_entry(ctx: Context, entry: OhEntry, text: Text) -> None:
+    """A DM to a person in line, in their language, if they have an account (anonymous visitors
+    have no DM). The person is read once, for both."""
+    member = _person(ctx, entry)
     if member is not None:
-        ctx.dm(member, text)
+        ctx.dm(member, text(ctx.language_of(member)))
 
 
 # ---------------------------------------------------------------------------- guards
@@ -92,15 +97,15 @@ def _closed_text(ctx: Context, platform: str, channel: str) -> str:
     )
 
 
-def _require_open(ctx: Context) -> OfficeHour:
+def _require_open(ctx: Context) -> OpenHour:
     platform, channel = _here(ctx)
-    hour = _repo(ctx).open_hour(platform, channel)
+    hour = _repo(ctx).open_hour_here(platform, channel)
     if hour is None:
         raise ActionError(_closed_text(ctx, platform, channel))
     return hour
 
 
-def _require_duty(ctx: Context, hour: OfficeHour) -> Member:
+def _require_duty(ctx: Context, hour: AnyHour) -> Member:
     host = ctx.require_member()
     if _repo(ctx).duty_of(hour.pk, host.pk) is None:
         raise ActionError(ctx._("You are not on duty here: {prefix}oh duty on first.", prefix=ctx.prefix))
@@ -115,7 +120,7 @@ def _check_not_away(member: Member, ctx: Context) -> None:
         raise ActionError(ctx._("You are away until {until}, so you cannot go on duty.", until=member.away_until))
 
 
-def _off_duty(ctx: Context, hour: OfficeHour, duty: OhDuty, host: Member) -> tuple[str, list[OhDuty]]:
+def _off_duty(ctx: Context, hour: AnyHour, duty: OhDuty, host: Member) -> tuple[str, list[OhDuty]]:
     """End a host's duty (and their current help); the last host off closes the queue.
     Returns a note on the help that ended ("" if none) and the hosts still on duty."""
     repo = _repo(ctx)
@@ -180,14 +185,13 @@ def _join_hint(ctx: Context, lang: Language) -> str:
     return lang._("{prefix}q join [TOPIC] gets you in line.", prefix=ctx.prefix)
 
 
-def _end(ctx: Context, entry: OhEntry, outcome: str) -> timedelta:
+def _end(ctx: Context, entry: OhEntry | Place, outcome: str) -> timedelta:
     """End an entry with an outcome; returns how long the help took (zero if never called)."""
-    entry.status, entry.outcome, entry.ended_at = "ended", leavers.outcome_of(entry, outcome), ctx.now
-    _repo(ctx).save(entry)
+    _repo(ctx).end(entry.id, leavers.outcome_of(entry, outcome), ctx.now)
     return ctx.now - entry.called_at if entry.called_at else timedelta(0)
 
 
-def _close(ctx: Context, hour: OfficeHour, reason: str) -> None:
+def _close(ctx: Context, hour: AnyHour, reason: str) -> None:
     """Close the queue: helps in progress end, people waiting are told, the channel gets a summary."""
     repo = _repo(ctx)
     leavers.at_close(ctx, hour, _end)
@@ -196,7 +200,7 @@ def _close(ctx: Context, hour: OfficeHour, reason: str) -> None:
     waiting = repo.waiting(hour.pk)
     for entry in waiting:
         _end(ctx, entry, "closed")
-    repo.close_hour(hour, reason, ctx.now)
+    repo.close_hour(hour.pk, reason, ctx.now)
     lang = channel_language(ctx, hour.platform, hour.channel)
     done = summary(repo.entries(hour.pk), lang)
     text = sentences(
@@ -210,14 +214,14 @@ def _close(ctx: Context, hour: OfficeHour, reason: str) -> None:
     for entry in waiting:
         _dm_entry(
             ctx, entry,
-            _reader(ctx, entry)._(
+            lambda reader: reader._(
                 "Office hours in {where} closed before your turn, sorry. {prefix}q notify there gets you a DM when they open again.",
                 where=channel_name(ctx, hour.platform, hour.channel), prefix=ctx.prefix,
             ),
         )
 
 
-def _nearly_up(ctx: Context, hour: OfficeHour) -> None:
+def _nearly_up(ctx: Context, hour: AnyHour) -> None:
     """Whoever has become first or second in line without being told so is told now.
 
     Reads the first two as plain rows, and the hosts only when someone is to be told (the
@@ -228,21 +232,22 @@ def _nearly_up(ctx: Context, hour: OfficeHour) -> None:
         return
     waits = Duty.of(ctx, hour).waits_of(len(head))
     for n, (entry, wait) in enumerate(zip(head, waits), 1):
-        if entry.nearly_told:
-            continue
-        repo.mark_nearly_told(entry.id)
-        where = channel_name(ctx, hour.platform, hour.channel)
-        reader, public = _reader(ctx, entry), channel_language(ctx, hour.platform, hour.channel)
-        if n == 1:
-            private_text = reader._("You're next in line in {where} ({wait}): please be ready when a host calls you.",
-                                    where=where, wait=about(wait, reader))
-            public_text = public._("you're next in line ({wait}): please be ready when a host calls you.",
-                                   wait=about(wait, public))
-        else:
-            private_text = reader._("You're second in line in {where} ({wait}): please be ready when a host calls you.",
-                                    where=where, wait=about(wait, reader))
-            public_text = public._("you're second in line ({wait}): please be ready when a host calls you.",
-                                   wait=about(wait, public))
-        _tell(ctx, entry, hour, private_text, public_text)
+        if not entry.nearly_told:
+            repo.mark_nearly_told(entry.id)
+            _tell_nearly_up(ctx, hour, entry, n, wait)
 
 
+def _tell_nearly_up(ctx: Context, hour: AnyHour, entry: Waiting, n: int, wait: float) -> None:
+    """Tell the person ``n``-th in line (1 or 2) that they are nearly up."""
+    where = channel_name(ctx, hour.platform, hour.channel)
+    public = channel_language(ctx, hour.platform, hour.channel)
+    if n == 1:
+        _tell(ctx, entry, hour,
+              lambda reader: reader._("You're next in line in {where} ({wait}): please be ready when a host calls you.",
+                                      where=where, wait=about(wait, reader)),
+              public._("you're next in line ({wait}): please be ready when a host calls you.", wait=about(wait, public)))
+    else:
+        _tell(ctx, entry, hour,
+              lambda reader: reader._("You're second in line in {where} ({wait}): please be ready when a host calls you.",
+                                      where=where, wait=about(wait, reader)),
+              public._("you're second in line ({wait}): please be ready when a host calls you.", wait=about(wait, public)))
