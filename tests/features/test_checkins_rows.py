@@ -11,6 +11,7 @@ import pytest
 from sqlmodel import Session
 
 from storage.checkins import ANSWERED, PROMPTED, Checkin, CheckinPlan, CheckinRepo
+from storage.conversations import ConversationRepo, ConversationRow
 from storage.db import open_database
 from storage.tables import Member
 
@@ -79,3 +80,15 @@ def test_one_members_eligibility_is_that_of_the_list(db):
     mentee = _mentee(db)
     repo = CheckinRepo(db)
     assert repo.is_eligible(mentee) is False and repo.eligible([mentee]) == set()
+
+
+def test_an_answer_moves_the_conversation_on_and_ends_it_with_the_loaded_object_in_step(db):
+    mentee = _mentee(db)
+    repo = ConversationRepo(db)
+    loaded = repo.start(mentee, "checkin", "q0", "console", {"due": DUE.isoformat()}, DUE)
+    assert repo.current(mentee) == ConversationRow(mentee, "checkin", "q0", {"due": DUE.isoformat()}, "console", DUE, DUE)
+    repo.advance(mentee, "q1", {"due": DUE.isoformat(), "q0": "4"}, NOON)
+    assert (loaded.step, loaded.data, loaded.updated_at) == ("q1", {"due": DUE.isoformat(), "q0": "4"}, NOON) and not db.dirty
+    assert repo.current(mentee) == ConversationRow(mentee, "checkin", "q1", {"due": DUE.isoformat(), "q0": "4"}, "console", DUE, NOON)
+    assert repo.end(mentee) is True and loaded not in db  # nothing owed for it
+    assert repo.current(mentee) is None and repo.get(mentee) is None and repo.end(mentee) is False
