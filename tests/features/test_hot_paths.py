@@ -12,7 +12,8 @@ check-in row is read once; then one less each, as the event's record moved out o
 a group records all its events in one statement; then `!q leave` 6: the line is read as its
 first two plain rows, and the hosts only when one of those two is still to be told; `!q join` reads
 the line's summary, one row, instead of every entry; then the check-in answer 12: the mentors
-and which of them read a digest in one statement): a change that adds a query to one of these paths (a lookup per
+and which of them read a digest in one statement; `!session log` 6: the pair, its round and the
+pair's totals so far in one statement, where it read the pairs, the round and every log): a change that adds a query to one of these paths (a lookup per
 command, an ORM load where a prebuilt statement did) fails here and should be a choice."""
 
 from __future__ import annotations
@@ -78,7 +79,7 @@ async def paired(tmp_path):
 @pytest.mark.parametrize(
     ("who", "text", "channel", "expected", "at_most"),
     [
-        ("bob", '!session log alice 45m "review"', None, "Logged session 1", 8),
+        ("bob", '!session log alice 45m "review"', None, "Logged session 1", 6),
         ("alice", "!q join rebasing", "#oh", "alice", 11),
         ("alice", "!profile", None, "alice", 5),
     ],
