@@ -18,7 +18,7 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any, Iterable, Optional, Union
 
-from sqlalchemy import JSON, Column, Index, UniqueConstraint, bindparam, delete, func, insert, inspect, or_, select as core_select, update
+from sqlalchemy import JSON, Column, Index, UniqueConstraint, bindparam, delete, func, insert, inspect, literal, or_, select as core_select, update
 from sqlalchemy.orm.attributes import set_committed_value
 from sqlalchemy.orm.util import identity_key
 from sqlmodel import Field, Session, SQLModel, col, select
@@ -140,6 +140,12 @@ _ELIGIBLE = _eligible(col(Pair.mentee_id).in_(bindparam("ids", expanding=True)))
 _ELIGIBLE_ONE = _eligible(col(Pair.mentee_id) == bindparam("member_id")).limit(1)
 _CK = table_of(Checkin)
 _ROW_AT = core_select(*_CK.c).where(_CK.c.mentee_id == bindparam("mentee_id"), _CK.c.due_at == bindparam("due"))
+_ONE_ROW = core_select(literal(1).label("one")).subquery("one_row")
+#: is the mentee still paired, and their check-in due then (if any): an interview's ``closed``
+#: question, asked before each answer, in one statement
+_ANSWERABLE = core_select(_ELIGIBLE_ONE.exists().label("eligible"), *_CK.c).select_from(
+    _ONE_ROW.outerjoin(_CK, (_CK.c.mentee_id == bindparam("member_id")) & (_CK.c.due_at == bindparam("due")))
+)
 _STATUS_AT = core_select(_CK.c.status).where(_CK.c.mentee_id == bindparam("mentee_id"), _CK.c.due_at == bindparam("due"))
 #: what an answer sets (the same names as the columns)
 _ANSWER_FIELDS = ("status", "answers", "rating", "blocker", "answered_at", "closed_at")
@@ -332,6 +338,18 @@ class CheckinRepo:
             return None
         row = self._rows[(mentee_id, due)] = CheckinRow(**found._asdict())
         return row
+
+    def answerable(self, mentee_id: int, due: datetime) -> tuple[bool, CheckinRow | None]:
+        """(:meth:`is_eligible`, :meth:`row_at`) in one statement: what is asked before each
+        answer to a check-in (may it still be answered?)."""
+        found = lean.first(self.db, _ANSWERABLE, {"member_id": mentee_id, "due": due})
+        assert found is not None  # one row always (the check-in's columns are None when there is none)
+        values = found._asdict()
+        eligible = bool(values.pop("eligible"))
+        if values["id"] is None:
+            return eligible, None
+        row = self._rows[(mentee_id, due)] = CheckinRow(**values)
+        return eligible, row
 
     def status_at(self, mentee_id: int, due: datetime) -> str | None:
         """The status of the check-in due at ``due``, None when there is none."""

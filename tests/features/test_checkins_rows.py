@@ -92,3 +92,12 @@ def test_an_answer_moves_the_conversation_on_and_ends_it_with_the_loaded_object_
     assert repo.current(mentee) == ConversationRow(mentee, "checkin", "q1", {"due": DUE.isoformat(), "q0": "4"}, "console", DUE, NOON)
     assert repo.end(mentee) is True and loaded not in db  # nothing owed for it
     assert repo.current(mentee) is None and repo.get(mentee) is None and repo.end(mentee) is False
+
+
+def test_whether_a_check_in_may_be_answered_is_one_question(db):
+    mentee = _mentee(db)
+    repo = CheckinRepo(db)
+    assert repo.answerable(mentee, DUE) == (False, None)  # no mentor, no check-in
+    db.add(Checkin(mentee_id=mentee, due_at=DUE, questions=QUESTIONS, prompted_at=DUE))
+    eligible, row = CheckinRepo(db).answerable(mentee, DUE)
+    assert eligible is False and row == CheckinRepo(db).row_at(mentee, DUE) and row is not None and row.status == PROMPTED

@@ -291,10 +291,13 @@ def _closed(ctx: Context, data: dict[str, Any], row: CheckinRow | None = None) -
     after the mentor withdrew, got "(2/4) What will you do next?". ``row``: the check-in, when
     the caller has read it already (the answer's hot path reads it once)."""
     me = ctx.require_member()
-    if not ctx.repos.checkins.is_eligible(me.pk):
-        return ctx._("You have no mentor right now, so there is no check-in to answer.")
     due = datetime.fromisoformat(data["due"])
-    row = row or ctx.repos.checkins.row_at(me.pk, due)
+    if row is None:
+        eligible, row = ctx.repos.checkins.answerable(me.pk, due)
+    else:
+        eligible = ctx.repos.checkins.is_eligible(me.pk)
+    if not eligible:
+        return ctx._("You have no mentor right now, so there is no check-in to answer.")
     if row is None or row.status == PROMPTED:
         return None
     at = when(due, me, ctx.language)
