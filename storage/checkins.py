@@ -161,7 +161,6 @@ _DIGEST = table_of(CheckinDigest)
 _MENTORS_READING = MENTORS_OF.add_columns(col(_DIGEST.c.member_id).is_not(None)).outerjoin(
     _DIGEST, _DIGEST.c.member_id == col(Member.id)
 )
-_DIGEST_READERS = select(CheckinDigest.member_id).where(col(CheckinDigest.member_id).in_(bindparam("ids", expanding=True)))
 _NEXT_DIGEST = core_select(func.min(CheckinDigest.next_at))
 #: the next plan due and the oldest prompt not reminded yet (both indexed), in one statement
 _NEXT_DUTIES = core_select(
@@ -442,9 +441,6 @@ class CheckinRepo:
 
     def digest(self, member_id: int) -> CheckinDigest | None:
         return by_key(self.db, CheckinDigest, member_id)
-
-    def digest_readers(self, ids: Iterable[int]) -> set[int]:
-        return set(self.db.execute(_DIGEST_READERS, {"ids": list(ids)}).scalars())
 
     def digests_due(self, now: datetime, limit: int) -> list[tuple[CheckinDigest, Member]]:
         stmt = (
