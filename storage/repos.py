@@ -14,7 +14,7 @@ from datetime import date, datetime
 from functools import lru_cache
 from typing import Any, Iterable, Sequence
 
-from sqlalchemy import bindparam, delete, exists, false, func, insert, literal, select as core_select, tuple_, union_all, update
+from sqlalchemy import bindparam, delete, exists, false, func, literal, select as core_select, tuple_, union_all, update
 from sqlalchemy.orm import aliased
 from sqlalchemy.orm.attributes import set_committed_value
 from sqlalchemy.orm.util import identity_key
