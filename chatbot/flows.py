@@ -21,6 +21,7 @@ if TYPE_CHECKING:
     from chatbot.context import Context
     from chatbot.engine import Engine
     from storage.aside import AsideInterview
+    from storage.conversations import ConversationRow
     from storage.tables import Conversation, Member
 
 #: parse(ctx, text, answers) -> the value to store; raise ValueError("why") to ask again
@@ -262,7 +263,7 @@ class Conversations:
             return ctx.ngettext("{n} day", "{n} days", limit.days)
         return ctx.ngettext("{n} hour", "{n} hours", max(1, round(limit / timedelta(hours=1))))
 
-    def _expired(self, conv: "Conversation", now: datetime) -> bool:
+    def _expired(self, conv: "Conversation | ConversationRow", now: datetime) -> bool:
         flow = self.engine.flows.get(conv.flow)
         return flow is not None and self._too_old(flow, conv.updated_at, now)
 
@@ -289,12 +290,11 @@ class Conversations:
         member = ctx.member
         if member is None or member.id is None:
             return reply(ctx._("I only talk privately with people logged in to an account."))
-        conv = ctx.repos.conversations.get(member.id)
+        conv = ctx.repos.conversations.current(member.id)  # plain values: an answer owes the ORM nothing
         if conv is None:
             for feature in ctx.features:
                 if feature.resume is not None and feature.resume(ctx, text):
-                    ctx.repos.db.flush()
-                    conv = ctx.repos.conversations.get(member.id)
+                    conv = ctx.repos.conversations.current(member.id)
                     break
         if conv is not None and self._expired(conv, ctx.now):
             ctx.repos.conversations.end(member.id)
@@ -327,6 +327,5 @@ class Conversations:
             closing = await flow.finish(ctx, data)
             resumed = self._resume(ctx, member, paused)
             return reply(f"{closing}\n{resumed}" if resumed else closing)
-        conv.step, conv.data = following.name, data
-        ctx.repos.conversations.save(conv, ctx.now)
+        ctx.repos.conversations.advance(member.id, following.name, data, ctx.now)
         reply(self.question(flow, following.name, ctx, data))

@@ -14,16 +14,20 @@ Why the tables look like this:
 from __future__ import annotations
 
 from collections import defaultdict
+from dataclasses import dataclass, replace
 from datetime import datetime
-from typing import Any, Iterable, Optional
+from typing import Any, Iterable, Optional, Union
 
-from sqlalchemy import JSON, Column, Index, UniqueConstraint, bindparam, delete, func, insert, inspect, or_, select as core_select, update
+from sqlalchemy import JSON, Column, Index, UniqueConstraint, bindparam, delete, func, insert, inspect, literal, or_, select as core_select, update
+from sqlalchemy.orm.attributes import set_committed_value
+from sqlalchemy.orm.util import identity_key
 from sqlmodel import Field, Session, SQLModel, col, select
 
+from storage import lean
 from storage.keyed import by_key
-from storage.mentorship import Pair
+from storage.mentorship import MENTORS_OF, Pair
 from storage.stored import Stored
-from storage.tables import KeyValue, Member, PlatformIdentity, Signup, json_list, when
+from storage.tables import KeyValue, Member, PlatformIdentity, Signup, json_list, table_of, when
 
 #: statuses of a check-in: the prompt went out and waits; answered (on time, late or early);
 #: missed (no answer by the next prompt); skipped (the bot was down past the grace period)
@@ -69,6 +73,32 @@ class Checkin(Stored, SQLModel, table=True):
     closed_at: Optional[datetime] = when(nullable=True)
 
 
+@dataclass(frozen=True)
+class CheckinRow(Stored):
+    """A check-in as plain values: what a check-in answer reads and writes (issue 24: loading
+    the ORM object and flushing its changes cost more than the rest of the answer's storage
+    work). Same fields as :class:`Checkin`."""
+
+    id: int
+    mentee_id: int
+    due_at: datetime
+    status: str
+    questions: list[Any]
+    answers: list[Any]
+    rating: Optional[int]
+    blocker: Optional[str]
+    original: Optional[list[Any]]
+    prompted_at: Optional[datetime]
+    reminded_at: Optional[datetime]
+    answered_at: Optional[datetime]
+    edited_at: Optional[datetime]
+    closed_at: Optional[datetime]
+
+
+#: a check-in as the ORM object or as plain values: what the texts about one read
+AnyCheckin = Union[Checkin, CheckinRow]
+
+
 class CheckinDigest(SQLModel, table=True):
     """A mentor who reads check-ins once a day rather than as they come."""
 
@@ -93,19 +123,44 @@ _OPEN_FOR = (
     select(Checkin).where(Checkin.mentee_id == bindparam("mentee_id"), Checkin.status == PROMPTED)
     .order_by(col(Checkin.due_at).desc())
 )
-_ELIGIBLE = (
-    select(Pair.mentee_id)
-    .join(Member, col(Member.id) == col(Pair.mentee_id))
-    .join(Signup, (col(Signup.member_id) == col(Pair.mentee_id)) & (col(Signup.round_id) == col(Pair.round_id)))
-    .where(
-        col(Pair.mentee_id).in_(bindparam("ids", expanding=True)),
-        col(Pair.ended_at).is_(None),
-        Member.status == "active",
-        Signup.kind == "mentee",
-        Signup.status == "active",
+
+
+def _eligible(which: Any) -> Any:
+    """The active members in an active pair whose mentee sign-up is active, among ``which``."""
+    return (
+        select(Pair.mentee_id)
+        .join(Member, col(Member.id) == col(Pair.mentee_id))
+        .join(Signup, (col(Signup.member_id) == col(Pair.mentee_id)) & (col(Signup.round_id) == col(Pair.round_id)))
+        .where(which, col(Pair.ended_at).is_(None), Member.status == "active", Signup.kind == "mentee", Signup.status == "active")
     )
+
+
+_ELIGIBLE = _eligible(col(Pair.mentee_id).in_(bindparam("ids", expanding=True)))
+#: one member (no expanding list: a plain prebuilt statement, run through :mod:`storage.lean`)
+_ELIGIBLE_ONE = _eligible(col(Pair.mentee_id) == bindparam("member_id")).limit(1)
+_CK = table_of(Checkin)
+_ROW_AT = core_select(*_CK.c).where(_CK.c.mentee_id == bindparam("mentee_id"), _CK.c.due_at == bindparam("due"))
+_ONE_ROW = core_select(literal(1).label("one")).subquery("one_row")
+#: is the mentee still paired, and their check-in due then (if any): an interview's ``closed``
+#: question, asked before each answer, in one statement
+_ANSWERABLE = core_select(_ELIGIBLE_ONE.exists().label("eligible"), *_CK.c).select_from(
+    _ONE_ROW.outerjoin(_CK, (_CK.c.mentee_id == bindparam("member_id")) & (_CK.c.due_at == bindparam("due")))
 )
-_DIGEST_READERS = select(CheckinDigest.member_id).where(col(CheckinDigest.member_id).in_(bindparam("ids", expanding=True)))
+_STATUS_AT = core_select(_CK.c.status).where(_CK.c.mentee_id == bindparam("mentee_id"), _CK.c.due_at == bindparam("due"))
+#: what an answer sets (the same names as the columns)
+_ANSWER_FIELDS = ("status", "answers", "rating", "blocker", "answered_at", "closed_at")
+_ANSWER = update(_CK).where(_CK.c.id == bindparam("row_id")).values({f: bindparam(f) for f in _ANSWER_FIELDS})
+_INSERT_ANSWERED = insert(_CK).returning(_CK.c.id)
+_PLAN = table_of(CheckinPlan)
+#: an answer resets the misses in a row; the schedule comes back for the next check-in's date
+_RESET_MISSES = (
+    update(_PLAN).where(_PLAN.c.member_id == bindparam("member_id")).values(misses_in_row=0).returning(_PLAN.c.schedule)
+)
+_DIGEST = table_of(CheckinDigest)
+#: a mentee's mentors (as :data:`storage.mentorship.MENTORS_OF`), each with whether they read a digest
+_MENTORS_READING = MENTORS_OF.add_columns(col(_DIGEST.c.member_id).is_not(None)).outerjoin(
+    _DIGEST, _DIGEST.c.member_id == col(Member.id)
+)
 _NEXT_DIGEST = core_select(func.min(CheckinDigest.next_at))
 #: the next plan due and the oldest prompt not reminded yet (both indexed), in one statement
 _NEXT_DUTIES = core_select(
@@ -123,6 +178,8 @@ class CheckinRepo:
         self.db = db
         #: (mentee, due) -> the check-in :meth:`at` found in this unit of work
         self._at: dict[tuple[int, datetime], Checkin] = {}
+        #: (mentee, due) -> the check-in :meth:`row_at` read, or :meth:`answered` wrote, in this unit
+        self._rows: dict[tuple[int, datetime], CheckinRow] = {}
 
     # ------------------------------------------------------------------ plans
 
@@ -197,6 +254,15 @@ class CheckinRepo:
         """Of these members, the active ones in an active pair whose mentee sign-up is active."""
         return set(self.db.execute(_ELIGIBLE, {"ids": list(ids)}).scalars())
 
+    def is_eligible(self, member_id: int) -> bool:
+        """:meth:`eligible` of one member, in one prebuilt statement."""
+        return lean.first(self.db, _ELIGIBLE_ONE, {"member_id": member_id}) is not None
+
+    def mentors_reading(self, mentee_id: int) -> list[tuple[Member, bool]]:
+        """The mentee's mentors, lead first, each with whether they read a daily digest: one
+        statement where the answer asked two (the mentors, then the digest readers among them)."""
+        return [(m, bool(d)) for m, d in self.db.execute(_MENTORS_READING, {"mentee_id": mentee_id})]
+
     def mentors_of(self, ids: Iterable[int]) -> dict[int, list[Member]]:
         """Each mentee's current mentors, lead first, then co-mentors."""
         stmt = (
@@ -250,6 +316,7 @@ class CheckinRepo:
         """The check-in of ``mentee_id`` due at ``due``. A check-in answer asks for it twice (is
         the interview closed? then the answer's row): the second time it comes from the session
         by its id, with no statement (issue 24)."""
+        self._rows.pop((mentee_id, due), None)  # the ORM object is read (and may be changed) from now on
         known = self._at.get((mentee_id, due))
         if known is not None and inspect(known).persistent:  # (not deleted meanwhile)
             return known
@@ -257,6 +324,67 @@ class CheckinRepo:
         if row is not None:
             self._at[(mentee_id, due)] = row
         return row
+
+    def row_at(self, mentee_id: int, due: datetime) -> CheckinRow | None:
+        """:meth:`at` as plain values, read by one prebuilt statement. An answer asks twice (is
+        the interview closed? then the answer's row): the second time it is the row read or
+        written in this unit of work (one :class:`Repos` per unit), with no statement."""
+        known = self._rows.get((mentee_id, due))
+        if known is not None:
+            return known
+        found = lean.first(self.db, _ROW_AT, {"mentee_id": mentee_id, "due": due})
+        if found is None:
+            return None
+        row = self._rows[(mentee_id, due)] = CheckinRow(**found._asdict())
+        return row
+
+    def answerable(self, mentee_id: int, due: datetime) -> tuple[bool, CheckinRow | None]:
+        """(:meth:`is_eligible`, :meth:`row_at`) in one statement: what is asked before each
+        answer to a check-in (may it still be answered?)."""
+        found = lean.first(self.db, _ANSWERABLE, {"member_id": mentee_id, "due": due})
+        assert found is not None  # one row always (the check-in's columns are None when there is none)
+        values = found._asdict()
+        eligible = bool(values.pop("eligible"))
+        if values["id"] is None:
+            return eligible, None
+        row = self._rows[(mentee_id, due)] = CheckinRow(**values)
+        return eligible, row
+
+    def status_at(self, mentee_id: int, due: datetime) -> str | None:
+        """The status of the check-in due at ``due``, None when there is none."""
+        found = lean.first(self.db, _STATUS_AT, {"mentee_id": mentee_id, "due": due})
+        return None if found is None else found.status
+
+    def answered(
+        self, row: CheckinRow | None, mentee_id: int, due: datetime, questions: list[Any],
+        answers: list[str], rating: int | None, blocker: str | None, now: datetime,
+    ) -> CheckinRow:
+        """Record a check-in's answer: one prebuilt UPDATE of ``row``, or one INSERT when none
+        was prompted. An ORM object of the row the session holds is given the new values as
+        committed state (so it neither goes stale nor owes a flush)."""
+        values = dict(status=ANSWERED, answers=list(answers), rating=rating, blocker=blocker, answered_at=now, closed_at=now)
+        if row is None:
+            new = dict(mentee_id=mentee_id, due_at=due, questions=questions, original=None, prompted_at=None, reminded_at=None, edited_at=None)
+            found = lean.first(self.db, _INSERT_ANSWERED, {**new, **values})
+            assert found is not None
+            row = CheckinRow(id=found.id, **new, **values)
+        else:
+            lean.run(self.db, _ANSWER, {"row_id": row.pk, **values})
+            row = replace(row, **values)
+            loaded = self.db.identity_map.get(identity_key(Checkin, (row.pk,)))
+            for name, value in values.items() if loaded is not None else ():
+                set_committed_value(loaded, name, value)
+        self._rows[(mentee_id, due)] = row
+        return row
+
+    def reset_misses(self, member_id: int) -> tuple[bool, str | None]:
+        """The mentee answered: no misses in a row any more. (whether they have a plan, its own
+        schedule): one prebuilt UPDATE ... RETURNING where the plan was loaded and flushed."""
+        found = lean.first(self.db, _RESET_MISSES, {"member_id": member_id})
+        loaded = self.db.identity_map.get(identity_key(CheckinPlan, (member_id,)))
+        if loaded is not None:
+            set_committed_value(loaded, "misses_in_row", 0)
+        return (False, None) if found is None else (True, found.schedule)
 
     def rows_of(self, ids: Iterable[int], since: datetime) -> dict[int, list[Checkin]]:
         """Open check-ins of these mentees, and any due at or after ``since``."""
@@ -313,9 +441,6 @@ class CheckinRepo:
 
     def digest(self, member_id: int) -> CheckinDigest | None:
         return by_key(self.db, CheckinDigest, member_id)
-
-    def digest_readers(self, ids: Iterable[int]) -> set[int]:
-        return set(self.db.execute(_DIGEST_READERS, {"ids": list(ids)}).scalars())
 
     def digests_due(self, now: datetime, limit: int) -> list[tuple[CheckinDigest, Member]]:
         stmt = (

@@ -61,7 +61,8 @@ _MENTORS = select(Pair.id).where(
 )
 
 #: a mentee's active mentors, lead first (as ``of_mentee`` orders pairs)
-_MENTORS_OF = (
+#: a mentee's current mentors, lead first (also read with their digest choice: storage.checkins)
+MENTORS_OF = (
     select(Member)
     .join(Pair, col(Pair.mentor_id) == col(Member.id))
     .where(Pair.mentee_id == bindparam("mentee_id"), col(Pair.ended_at).is_(None))
@@ -102,7 +103,7 @@ class PairRepo:
 
     def mentors_of(self, mentee_id: int) -> list[Member]:
         """Lead mentor first, then co-mentors (one query: every check-in answer asks it)."""
-        return list(self.db.execute(_MENTORS_OF, {"mentee_id": mentee_id}).scalars())
+        return list(self.db.execute(MENTORS_OF, {"mentee_id": mentee_id}).scalars())
 
     def mentees_of(self, mentor_id: int) -> list[Member]:
         ids = [p.mentee_id for p in self.of_mentor(mentor_id)]

@@ -14,11 +14,13 @@ from dataclasses import dataclass
 from datetime import date, datetime, timezone
 from typing import Optional
 
-from sqlalchemy import Index, bindparam, func
+from sqlalchemy import Index, bindparam, func, insert, select as core_select
 from sqlmodel import Field, Session, SQLModel, col, select
 
+from storage import lean
+from storage.mentorship import Pair
 from storage.stored import Stored
-from storage.tables import Member, when
+from storage.tables import Member, Round, table_of, when
 
 
 class GoalStep(Stored, SQLModel, table=True):
@@ -155,13 +157,47 @@ class PairTotal:
     minutes: int
 
 
-#: built once: a pair's sessions in a round, read at every ``!session log``
+#: built once: a pair's sessions in a round
 _OF_PAIR = (
     select(MentoringSession)
     .where(MentoringSession.round_id == bindparam("round_id"), MentoringSession.mentor_id == bindparam("mentor_id"),
            MentoringSession.mentee_id == bindparam("mentee_id"))
     .order_by(col(MentoringSession.held_on), col(MentoringSession.id))
 )
+
+
+@dataclass(frozen=True)
+class LogTarget:
+    """Where a mentor's new session log goes: their pair's round, and what the pair logged in
+    it so far (the reply gives the total with the new one)."""
+
+    round_id: int
+    round_name: str
+    sessions: int
+    minutes: int
+
+
+_SL, _PAIR, _ROUND = table_of(MentoringSession), table_of(Pair), table_of(Round)
+
+
+def _pairs_logs(what: object) -> object:
+    """An aggregate of the logs of the pair in the enclosing query, in its round."""
+    return core_select(what).where(
+        _SL.c.round_id == _PAIR.c.round_id, _SL.c.mentor_id == _PAIR.c.mentor_id, _SL.c.mentee_id == _PAIR.c.mentee_id
+    ).scalar_subquery()
+
+
+#: every ``!session log`` asks it: the mentor's active pair with the mentee (lead pair first),
+#: its round, and the pair's sessions so far, in one statement where it took three (the pairs,
+#: the round, then every log of the pair loaded to add them up)
+_LOG_TARGET = (
+    core_select(_PAIR.c.round_id, _ROUND.c.name, _pairs_logs(func.count()), _pairs_logs(func.coalesce(func.sum(_SL.c.minutes), 0)))
+    .join_from(_PAIR, _ROUND, _ROUND.c.id == _PAIR.c.round_id)
+    .where(_PAIR.c.mentee_id == bindparam("mentee_id"), _PAIR.c.mentor_id == bindparam("mentor_id"), _PAIR.c.ended_at.is_(None))
+    .order_by(_PAIR.c.kind != "mentor", _PAIR.c.id)
+    .limit(1)
+)
+_INSERT_LOG = insert(_SL).returning(_SL.c.id)
 
 
 class MentoringSessionRepo:
@@ -176,6 +212,24 @@ class MentoringSessionRepo:
     def get(self, log_id: int) -> MentoringSession | None:
         return self.db.get(MentoringSession, log_id)
 
+    def log_target(self, mentor_id: int, mentee_id: int) -> LogTarget | None:
+        """Where ``mentor_id``'s session with ``mentee_id`` is logged; None when they are not
+        the mentee's mentor (in an active pair)."""
+        found = lean.first(self.db, _LOG_TARGET, {"mentor_id": mentor_id, "mentee_id": mentee_id})
+        return None if found is None else LogTarget(*found)
+
+    def log(
+        self, round_id: int, mentor_id: int, mentee_id: int, held_on: date, minutes: int, topic: str, notes: str | None, now: datetime,
+    ) -> int:
+        """Log a session (one prebuilt INSERT, no ORM object); its id."""
+        values = dict(
+            round_id=round_id, mentor_id=mentor_id, mentee_id=mentee_id, held_on=held_on, minutes=minutes, topic=topic,
+            notes=notes, logged_at=now, edited_at=None,
+        )
+        found = lean.first(self.db, _INSERT_LOG, values)
+        assert found is not None
+        return int(found.id)
+
     def save(self, log: MentoringSession) -> None:
         self.db.add(log)
 
@@ -187,7 +241,7 @@ class MentoringSessionRepo:
         self, round_id: int, *, mentor_id: int | None = None, mentee_id: int | None = None, involving: int | None = None
     ) -> list[MentoringSession]:
         """A round's sessions, oldest first: by a mentor, with a mentee, or either side being ``involving``."""
-        if mentor_id is not None and mentee_id is not None and involving is None:  # every `!session log`
+        if mentor_id is not None and mentee_id is not None and involving is None:  # a pair's (a round's close)
             return list(self.db.execute(_OF_PAIR, {"round_id": round_id, "mentor_id": mentor_id, "mentee_id": mentee_id}).scalars())
         stmt = select(MentoringSession).where(MentoringSession.round_id == round_id)
         if mentor_id is not None:

@@ -14,7 +14,7 @@ from datetime import date, datetime
 from functools import lru_cache
 from typing import Any, Iterable, Sequence
 
-from sqlalchemy import bindparam, delete, exists, false, func, insert, literal, or_, select as core_select, tuple_, union_all, update
+from sqlalchemy import bindparam, delete, exists, false, func, literal, or_, select as core_select, tuple_, union_all, update
 from sqlalchemy.orm.attributes import set_committed_value
 from sqlalchemy.orm.util import identity_key
 from sqlmodel import Session, SQLModel, col, select
@@ -25,6 +25,7 @@ from storage.assessments import AssessmentRepo
 from storage.aside import AsideInterview, AsideRepo
 from storage.certificates import CertificateRepo
 from storage.checkins import CheckinRepo
+from storage.conversations import ConversationRepo
 from storage.dashboard import DashboardLinkRepo
 from storage.insert_new import InsertNew
 from storage.keyed import by_key, hold_for_unit
@@ -86,8 +87,6 @@ _TOUCH = (
     update(_PI).where(_PI.c.id == bindparam("ident_id"))
     .values(display=bindparam("display"), last_seen=bindparam("now"), undeliverable_since=None)
 )
-_CONV = table_of(Conversation)
-_END_CONVERSATION = delete(_CONV).where(_CONV.c.member_id == bindparam("member_id"))
 _PE = table_of(ProcessedEvent)
 _OLDEST_EVENT = core_select(func.min(ProcessedEvent.handled_at))
 #: a group's events, each inserted only when it is not there yet: one statement, whose rows say
@@ -431,63 +430,6 @@ class SignupRepo:
             .order_by(col(Round.starts_on).desc())
         )
         return self.db.exec(stmt).first()
-
-
-class ConversationRepo:
-    def __init__(self, db: Session):
-        self.db = db
-
-    def get(self, member_id: int) -> Conversation | None:
-        return by_key(self.db, Conversation, member_id)
-
-    def start(self, member_id: int, flow: str, step: str, platform: str, data: dict[str, Any], now: datetime) -> Conversation:
-        existing = self.get(member_id)
-        if existing is not None:
-            self.db.delete(existing)
-            self.db.flush()
-        conv = Conversation(member_id=member_id, flow=flow, step=step, data=data, platform=platform, started_at=now, updated_at=now)
-        self.db.add(conv)
-        return conv
-
-    def of(self, ids: Iterable[int]) -> dict[int, Conversation]:
-        """These members' conversations, loaded into the session so that :meth:`reopen` and
-        :meth:`get` find them without a query."""
-        rows = self.db.exec(select(Conversation).where(col(Conversation.member_id).in_(list(ids))))
-        return {c.member_id: c for c in rows}
-
-    def reopen(
-        self, member_id: int, flow: str, step: str, platform: str, data: dict[str, Any], now: datetime,
-        existing: Conversation | None = None,
-    ) -> None:
-        """Start (or restart) the member's interview in place: no delete and flush per person.
-        ``existing``: their conversation, when the caller loaded it already (:meth:`of`)."""
-        conv = existing if existing is not None else by_key(self.db, Conversation, member_id)
-        if conv is None:
-            conv = Conversation(member_id=member_id, flow=flow, step=step, data=data, platform=platform, started_at=now, updated_at=now)
-        else:
-            conv.flow, conv.step, conv.data, conv.platform = flow, step, dict(data), platform
-            conv.started_at = conv.updated_at = now
-        self.db.add(conv)
-
-    def insert_many(self, rows: list[dict[str, Any]]) -> None:
-        """New conversations in one statement (no ORM objects to build)."""
-        if rows:
-            self.db.execute(insert(Conversation), rows)
-
-    def save(self, conv: Conversation, now: datetime) -> None:
-        conv.updated_at = now
-        conv.data = dict(conv.data)  # a new object, so the JSON column is seen as changed
-        self.db.add(conv)
-
-    def end(self, member_id: int) -> bool:
-        """End the member's interview (False when there was none): one prebuilt DELETE, and
-        the object leaves the session, so no ORM flush is owed for it (issue 24)."""
-        conv = self.get(member_id)
-        if conv is None:
-            return False
-        lean.run(self.db, _END_CONVERSATION, {"member_id": member_id})
-        self.db.expunge(conv)
-        return True
 
 
 class LinkRepo:

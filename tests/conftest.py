@@ -35,7 +35,7 @@ BOTH_DATABASES = frozenset({
     "test_storage", "test_delivery", "test_tick_lock", "test_engine", "test_permissions", "test_signup", "test_matchmaking",
     "test_checkins", "test_checkins_schedule", "test_checkins_reliability", "test_checkins_early",
     "test_office_hours", "test_goals", "test_sessions", "test_away", "test_assessments", "test_privacy", "test_rounds_lifecycle",
-    "test_feedback_storage", "test_lean",
+    "test_feedback_storage", "test_lean", "test_checkins_rows",
     "test_outcomes", "test_certificates",
     "test_roles_ahead", "test_round_overview", "test_round_export",
 })

@@ -182,38 +182,27 @@ def _own(ctx: Context, me: Member, log_id: int) -> MentoringSession:
 async def session_log(ctx: Context, mentee: Member, duration: str, topic: str) -> str:
     me = ctx.require_member()
     minutes, topic, notes = split_log(duration, topic, ctx.language)
-    pair = next((p for p in ctx.repos.pairs.of_mentee(mentee.pk) if p.mentor_id == me.pk), None)
-    if mentee.pk == me.pk or pair is None:
+    logs = ctx.repos.mentoring_sessions
+    target = logs.log_target(me.pk, mentee.pk)  # a session belongs to the pair's round
+    if mentee.pk == me.pk or target is None:
         raise ActionError(ctx._("{name} is not your mentee; you can log sessions with your own mentees only.", name=mentee.handle))
-    rnd = ctx.repos.rounds.get(pair.round_id)  # a session belongs to the pair's round
-    assert rnd is not None
-    log = ctx.repos.mentoring_sessions.add(
-        MentoringSession(
-            round_id=rnd.pk,
-            mentor_id=me.pk,
-            mentee_id=mentee.pk,
-            held_on=local_date(me, ctx.now),
-            minutes=minutes,
-            topic=topic,
-            notes=notes,
-            logged_at=ctx.now,
-        )
-    )
+    held_on = local_date(me, ctx.now)
+    log_id = logs.log(target.round_id, me.pk, mentee.pk, held_on, minutes, topic, notes, ctx.now)
     theirs = ctx.language_of(mentee)
     ctx.dm(
         mentee,
         theirs._(
             "{name} logged a {time} session with you on {date}: {topic}. {command} shows them all.",
-            name=named(me), time=format_minutes(minutes), date=theirs.short_date(log.held_on), topic=log.topic,
+            name=named(me), time=format_minutes(minutes), date=theirs.short_date(held_on), topic=topic,
             command=ctx.command("session", "list"),
         ),
-        key=f"session-logged:{log.id}",
+        key=f"session-logged:{log_id}",
     )
-    together = ctx.repos.mentoring_sessions.of_round(rnd.pk, mentor_id=me.pk, mentee_id=mentee.pk)
+    total = _count(target.sessions + 1, target.minutes + minutes, ctx.language)  # with this one
     return ctx._(
         "Logged session {id}: {mentee}, {time} on {date}, {topic}. With {mentee} in {round}: {total}. {mentee} has been told.",
-        id=log.id, mentee=mentee.handle, time=format_minutes(minutes), date=ctx.language.short_date(log.held_on), topic=log.topic,
-        round=rnd.name, total=_sum(together, ctx.language),
+        id=log_id, mentee=mentee.handle, time=format_minutes(minutes), date=ctx.language.short_date(held_on), topic=topic,
+        round=target.round_name, total=total,
     )
 
 

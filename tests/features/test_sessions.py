@@ -67,7 +67,8 @@ async def test_logging_ends_when_the_round_closes(bot):
 async def test_comentor_logs_too_and_every_mentor_of_the_mentee_sees_all_of_their_sessions(bot):
     await cohort(bot)
     await bot.say("bob", "!session log alice 45m testing | Ran the suite together")
-    await bot.say("dave", "!session log alice 1h docs | Reviewed the manual")
+    out = await bot.say("dave", "!session log alice 1h docs | Reviewed the manual")
+    assert "With alice in 2027 Q1: 1 session, 1h." in out[0]  # the co-mentor's pair's own total, not bob's
     await bot.say("bob", "!session log carol 30m intro")
     expected = [
         "Sessions with alice in 2027 Q1:",

@@ -14,7 +14,7 @@ from chatbot.i18n import ENGLISH, N_, Language
 from chatbot.features.checkins.schedule import reminder_after, when
 from chatbot.wording import clip
 from chatbot.people import named, zone_name
-from storage.checkins import ANSWERED, MISSED, PROMPTED, SKIPPED, Checkin
+from storage.checkins import ANSWERED, MISSED, PROMPTED, SKIPPED, AnyCheckin, Checkin
 from storage.tables import Member
 
 ANSWER_MAX = 1000
@@ -182,7 +182,7 @@ def strip_mark(text: str, index: int, n: int) -> str:
     return found[index] if found and list(found) == [index] else text
 
 
-def answer_lines(row: Checkin, changed: Iterable[int] = (), lang: Language = ENGLISH) -> list[str]:
+def answer_lines(row: AnyCheckin, changed: Iterable[int] = (), lang: Language = ENGLISH) -> list[str]:
     """One line per answer, labelled with the question's id (from the config, as it is);
     corrections say what they replace."""
     lines = []
@@ -203,7 +203,7 @@ def _rating(n: int | None, lang: Language) -> str:
     return lang._("{rating}/5", rating=n)
 
 
-def summary(row: Checkin, lang: Language = ENGLISH) -> str:
+def summary(row: AnyCheckin, lang: Language = ENGLISH) -> str:
     """A check-in on one line, for histories and digests."""
     if row.status == MISSED:
         return lang._("missed")
@@ -221,7 +221,7 @@ def summary(row: Checkin, lang: Language = ENGLISH) -> str:
     return lang._("{answers} (corrected)", answers=line) if row.edited_at else line
 
 
-def timing(ctx: Context, row: Checkin, lang: Language = ENGLISH) -> str:
+def timing(ctx: Context, row: AnyCheckin, lang: Language = ENGLISH) -> str:
     """"(early)" or "(late)" for an answer so marked, else "": a remark that stands on its own
     after a check-in's date, so it translates whole."""
     if row.answered_at is None:

@@ -66,6 +66,7 @@ from chatbot.features.checkins.schedule import (
     fresh_plan,
     next_asked,
     next_prompt,
+    own_schedule,
     plan_of,
     question_in,
     schedule_of,
@@ -85,7 +86,7 @@ from chatbot.domain.recurrence import (
     next_occurrence,
     parse_schedule,
 )
-from storage.checkins import ANSWERED, PROMPTED, Checkin, CheckinDigest
+from storage.checkins import ANSWERED, PROMPTED, AnyCheckin, Checkin, CheckinDigest, CheckinRow
 from storage.tables import Member
 
 MAX_QUESTIONS = 8
@@ -138,15 +139,14 @@ def resume_checkin(ctx: Context, text: str) -> bool:
     return True
 
 
-def _tell_mentors(ctx: Context, mentee: Member, row: Checkin, changed: Sequence[int] | None, new_blocker: bool) -> list[Member]:
+def _tell_mentors(ctx: Context, mentee: Member, row: AnyCheckin, changed: Sequence[int] | None, new_blocker: bool) -> list[Member]:
     """Each mentor gets the answer now (unless they read a digest); a blocker reaches all at once."""
-    mentors = ctx.repos.pairs.mentors_of(mentee.pk)
-    digest = ctx.repos.checkins.digest_readers([m.id for m in mentors if m.id is not None])
+    reading = ctx.repos.checkins.mentors_reading(mentee.pk)
     version = row.edited_at.isoformat() if row.edited_at else "first"
-    for mentor in mentors:
+    for mentor, digest in reading:
         lang = ctx.language_of(mentor)
         due = when_zoned(row.due_at, mentor, lang)
-        if mentor.id not in digest:
+        if not digest:
             if changed is None:
                 flag = lang._("(with a blocker)") if row.blocker else ""
                 checked = lang._("{name} checked in for {when}", name=named(mentee), when=due)
@@ -164,14 +164,20 @@ def _tell_mentors(ctx: Context, mentee: Member, row: Checkin, changed: Sequence[
                 ),
                 key=f"checkin-blocker:{row.pk}:{version}:{mentor.id}",
             )
-    return mentors
+    return [mentor for mentor, _ in reading]
+
+
+def _read(questions: Sequence[Sequence[str]], answers: list[str], lang: Language) -> tuple[int | None, str | None]:
+    """The rating and the blocker in the answers (in the words of ``lang``)."""
+    rating = next((parse_rating(a) for q, a in zip(questions, answers) if q[1] == "scale"), None)
+    blocker = next((blocker_of(a, lang) for q, a in zip(questions, answers) if q[1] == "blocker"), None)
+    return rating, blocker
 
 
 def _fill(row: Checkin, answers: list[str], lang: Language) -> None:
-    """The answers, with the rating and the blocker read from them (in the words of ``lang``)."""
+    """The answers, with the rating and the blocker read from them."""
     row.answers = list(answers)
-    row.rating = next((parse_rating(a) for q, a in zip(row.questions, answers) if q[1] == "scale"), None)
-    row.blocker = next((blocker_of(a, lang) for q, a in zip(row.questions, answers) if q[1] == "blocker"), None)
+    row.rating, row.blocker = _read(row.questions, answers, lang)
 
 
 def _names(people: Sequence[Member], lang: Language) -> str:
@@ -195,20 +201,17 @@ def record_answer(ctx: Context, data: dict[str, Any], answers: list[str], *, che
     ``checked``: the interview asked :func:`_closed` already in this transaction."""
     me = ctx.require_member()
     due = datetime.fromisoformat(data["due"])
-    row = ctx.repos.checkins.at(me.pk, due)
-    closed = _closed(ctx, data, row) if row is not None and not checked else None
+    repo = ctx.repos.checkins
+    found = repo.row_at(me.pk, due)
+    closed = _closed(ctx, data, found) if found is not None and not checked else None
     if closed is not None:
         return closed
-    if row is None:
-        row = ctx.repos.checkins.add(Checkin(mentee_id=me.pk, due_at=due, questions=data["questions"]))
-    _fill(row, answers, ctx.language)
-    row.status, row.answered_at, row.closed_at = ANSWERED, ctx.now, ctx.now
-    ctx.repos.checkins.flush()
-    plan = plan_of(ctx, me)
-    plan.misses_in_row = 0
-    ctx.repos.checkins.save(plan)
+    questions = data["questions"] if found is None else found.questions
+    row = repo.answered(found, me.pk, due, questions, answers, *_read(questions, answers, ctx.language), ctx.now)
+    has_plan, own = repo.reset_misses(me.pk)
+    schedule = own_schedule(ctx, own, me) if has_plan else schedule_of(ctx, plan_of(ctx, me), me)
     mentors = _tell_mentors(ctx, me, row, None, new_blocker=True)
-    upcoming = next_asked(ctx, me, schedule_of(ctx, plan, me), max(ctx.now, due))
+    upcoming = next_asked(ctx, me, schedule, max(ctx.now, due))
     blocked = ctx._("Your blocker went to {names} straight away.", names=_names(mentors, ctx.language)) if row.blocker and mentors else ""
     nxt = ctx._("Next check-in: {when}.", when=when_zoned(upcoming, me, ctx.language))
     return sentences(ctx._("Thanks, saved!"), _will_see(ctx, mentors, "answer"), blocked, nxt)
@@ -283,15 +286,18 @@ CHECKIN = Flow(
 )
 
 
-def _closed(ctx: Context, data: dict[str, Any], row: Checkin | None = None) -> str | None:
+def _closed(ctx: Context, data: dict[str, Any], row: CheckinRow | None = None) -> str | None:
     """Why a check-in interview no longer takes answers: "hello? is anyone there?", two weeks
     after the mentor withdrew, got "(2/4) What will you do next?". ``row``: the check-in, when
     the caller has read it already (the answer's hot path reads it once)."""
     me = ctx.require_member()
-    if me.pk not in ctx.repos.checkins.eligible([me.pk]):
-        return ctx._("You have no mentor right now, so there is no check-in to answer.")
     due = datetime.fromisoformat(data["due"])
-    row = row or ctx.repos.checkins.at(me.pk, due)
+    if row is None:
+        eligible, row = ctx.repos.checkins.answerable(me.pk, due)
+    else:
+        eligible = ctx.repos.checkins.is_eligible(me.pk)
+    if not eligible:
+        return ctx._("You have no mentor right now, so there is no check-in to answer.")
     if row is None or row.status == PROMPTED:
         return None
     at = when(due, me, ctx.language)
@@ -319,7 +325,7 @@ CHECKIN_EDIT = Flow(
 
 def _require_paired(ctx: Context) -> Member:
     me = ctx.require_member()
-    if me.pk not in ctx.repos.checkins.eligible([me.pk]):
+    if not ctx.repos.checkins.is_eligible(me.pk):
         raise ActionError(ctx._("You have no mentor right now, so there is no check-in to answer."))
     return me
 
@@ -435,7 +441,7 @@ async def checkin_schedule(ctx: Context, days_and_time: str | None) -> str:
     schedule = schedule_of(ctx, plan, me)
     nxt = when_zoned(next_asked(ctx, me, schedule, ctx.now), me, lang)
     done = ctx._("Your check-ins are now {schedule}. The next one: {when}.", schedule=format_schedule(schedule, lang), when=nxt)
-    paired = me.pk in ctx.repos.checkins.eligible([me.pk])
+    paired = ctx.repos.checkins.is_eligible(me.pk)
     return sentences(done, "" if paired else ctx._("They start once you have a mentor."))
 
 

@@ -51,7 +51,12 @@ def weekly(text: str, tz: str) -> WeeklySchedule:
 
 
 def schedule_of(ctx: Context, plan: CheckinPlan | None, member: Member) -> WeeklySchedule:
-    return weekly(schedule_text(ctx, plan), zone_name(member))
+    return own_schedule(ctx, plan.schedule if plan else None, member)
+
+
+def own_schedule(ctx: Context, own: str | None, member: Member) -> WeeklySchedule:
+    """The member's schedule: their own (a plan's ``schedule``), else the programme's."""
+    return weekly(own or ctx.settings.checkins.schedule, zone_name(member))
 
 
 def next_prompt(ctx: Context, schedule: WeeklySchedule, after: datetime) -> datetime:
@@ -65,8 +70,8 @@ def next_asked(ctx: Context, member: Member, schedule: WeeklySchedule, after: da
     that names "the next check-in" names the same one."""
     due = next_prompt(ctx, schedule, after)
     for _ in range(8):  # at most a few answered ahead; never loop for ever
-        row = ctx.repos.checkins.at(member.pk, due)
-        if row is None or row.status == PROMPTED:
+        status = ctx.repos.checkins.status_at(member.pk, due)
+        if status is None or status == PROMPTED:
             return due
         due = next_prompt(ctx, schedule, due)
     return due
