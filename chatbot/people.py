@@ -30,7 +30,7 @@ def find_member(ctx: Context, ref: str, what: str = "person", spec: CommandSpec 
     repos, text = ctx.repos, ref.strip()
     candidates: list[Member] = []
     platform, _, account = text.partition(":")
-    if account and platform in {"irc", "matrix", "discord", "console", *ctx.engine.adapters}:
+    if account and platform in {"irc", "matrix", "discord", "console", *ctx.platforms}:
         found = repos.members.by_identity(platform, account)
         candidates = [found] if found else []
     else:
