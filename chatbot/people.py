@@ -24,8 +24,9 @@ if TYPE_CHECKING:
 
 
 def find_member(ctx: Context, ref: str, what: str = "person", spec: CommandSpec | None = None) -> Member:
-    """A person named by handle, ``platform:account``, a Discord/Matrix mention, or a display name
-    seen on the asker's platform. Ambiguity is an error, never a guess."""
+    """A person named by handle (an ``@`` before it is fine), ``platform:account`` (what the
+    adapters make of a Discord or Matrix mention), or a display name seen on the asker's
+    platform. Ambiguity is an error, never a guess."""
     assert ctx.who is not None
     repos, text = ctx.repos, ref.strip()
     candidates: list[Member] = []
