@@ -336,4 +336,10 @@ class Context:
         """Begin an interview in the asker's DM; the engine sends its first question."""
         member = self.require_member()
         assert self.who is not None
-        self.prompt = self.engine.conversations.start(self, member, name, self.who.platform, data)
+        self.prompt = self.begin_flow(member, name, self.who.platform, data)
+
+    def begin_flow(self, member: Member, name: str, platform: str, data: dict[str, Any] | None = None) -> str:
+        """Begin interview ``name`` for ``member`` on ``platform`` (a scheduled job asking
+        somebody, not the asker); its first question, for the caller to send. Another interview
+        they are in is paused and carries on afterwards."""
+        return self.engine.conversations.start(self, member, name, platform, data)

@@ -24,13 +24,14 @@ if TYPE_CHECKING:
 
 
 def find_member(ctx: Context, ref: str, what: str = "person", spec: CommandSpec | None = None) -> Member:
-    """A person named by handle, ``platform:account``, a Discord/Matrix mention, or a display name
-    seen on the asker's platform. Ambiguity is an error, never a guess."""
+    """A person named by handle (an ``@`` before it is fine), ``platform:account`` (what the
+    adapters make of a Discord or Matrix mention), or a display name seen on the asker's
+    platform. Ambiguity is an error, never a guess."""
     assert ctx.who is not None
     repos, text = ctx.repos, ref.strip()
     candidates: list[Member] = []
     platform, _, account = text.partition(":")
-    if account and platform in {"irc", "matrix", "discord", "console", *ctx.engine.adapters}:
+    if account and platform in {"irc", "matrix", "discord", "console", *ctx.platforms}:
         found = repos.members.by_identity(platform, account)
         candidates = [found] if found else []
     else:

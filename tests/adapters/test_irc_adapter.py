@@ -194,6 +194,52 @@ def test_settings_are_validated_and_the_password_comes_from_the_environment(monk
     assert "s3cret" not in repr(adapter.settings)
 
 
+class _Transport:
+    """A server connection whose reads can be paused, as asyncio's transports are."""
+
+    def __init__(self) -> None:
+        self.reading = True
+
+    def pause_reading(self) -> None:
+        self.reading = False
+
+    def resume_reading(self) -> None:
+        self.reading = True
+
+    def is_closing(self) -> bool:
+        return False
+
+
+async def test_an_engine_that_falls_behind_slows_reading_from_the_server_and_loses_nothing(monkeypatch, tmp_path) -> None:
+    """Issue 24: the inbound queue is bounded by pausing the reads, never by dropping."""
+    monkeypatch.setattr("adapters.irc.inbound.INBOUND_QUEUE", 4)
+    adapter = create({"host": "127.0.0.1", "nick": "mentorbot"}, AdapterContext(state_dir=tmp_path, kv=MemoryKV()))
+    transport = _Transport()
+    adapter._link = type("FakeLink", (), {"conn": type("FakeConn", (), {"transport": transport})()})()  # type: ignore[assignment]
+    gate, handled = asyncio.Event(), []
+
+    async def slow_engine(event: Any) -> None:
+        await gate.wait()
+        handled.append(event.text)
+
+    adapter._sink = slow_engine
+    said = [TextReceived(Identity("irc", None, "vic"), Where("irc", None), f"!help {n}") for n in range(40)]
+    for event in said[:5]:
+        adapter._emit(event)
+    assert not transport.reading  # past the high-water mark the bot stops reading
+    for event in said[5:]:  # what the library had read already still comes in
+        adapter._emit(event)
+    dispatcher = asyncio.create_task(adapter._dispatch())
+    try:
+        gate.set()
+        await wait_until(lambda: len(handled) == 40, what="every event handed to the engine")
+        assert handled == [e.text for e in said]  # none dropped, in the order said
+        assert transport.reading  # reading resumed once the engine caught up
+    finally:
+        dispatcher.cancel()
+        await asyncio.gather(dispatcher, *adapter._tasks, return_exceptions=True)
+
+
 # =========================================================================== against the server
 
 

@@ -132,6 +132,16 @@ def test_content_is_escaped_and_mentions_are_explicit():
     assert fmt.roles_for_level(50, {"host": 50, "coordinator": 100}) == {"host"}
 
 
+def test_a_user_id_in_a_command_reaches_the_core_as_platform_and_account():
+    """The core parses no platform's syntax (issue 24): the adapter names the person."""
+    mentions = fmt.command_mentions
+    assert mentions("!session log @bob:example.org 45m", "!") == "!session log matrix:@bob:example.org 45m"
+    assert mentions("!role grant @dana:hs.test:8448 host", "!") == "!role grant matrix:@dana:hs.test:8448 host"
+    assert mentions("!session log matrix:@bob:example.org", "!") == "!session log matrix:@bob:example.org"  # once
+    assert mentions("mail bob@example.org or @bob:example.org", "!") == "mail bob@example.org or @bob:example.org"  # not a command
+    assert mentions("!goal add mail bob@example.org", "!") == "!goal add mail bob@example.org"  # an address is no user id
+
+
 def test_direct_rooms_are_kept_per_person_newest_first():
     dms = fmt.DirectRooms()
     assert dms.merge({"@a:x": ["!1", "!2"], "@b:x": "not a list"})

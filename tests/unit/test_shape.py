@@ -1,5 +1,6 @@
 """The code stays readable in pieces: no module over 600 lines and no function over 50, outside
-the migrations (generated history) and the tests. A failure names every offender."""
+the migrations (generated history) and the tests; features see the bot through their context
+only (issue 24). A failure names every offender."""
 
 from __future__ import annotations
 
@@ -38,3 +39,20 @@ def test_no_function_over_50_lines():
                     long.append(f"{path.relative_to(ROOT)}:{node.lineno} {node.name}: {n} lines")
     print("\n".join(long))
     assert not long, f"functions over {MAX_FUNCTION_LINES} lines: {long}"
+
+
+def test_features_see_the_bot_through_their_context_not_the_engine():
+    """A feature imports ``chatbot.context`` and asks its context (interviews, platforms,
+    labels, people, the registry); reaching through ``ctx.engine`` ties it to the engine's
+    insides again."""
+    reaching = []
+    shared = [ROOT / "chatbot" / "people.py", ROOT / "chatbot" / "wording.py"]  # the helpers features share
+    for path in sorted((ROOT / "chatbot" / "features").rglob("*.py")) + shared:
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            names = [a.name for a in node.names] if isinstance(node, (ast.Import, ast.ImportFrom)) else []
+            module = node.module if isinstance(node, ast.ImportFrom) else None
+            if module == "chatbot.engine" or "chatbot.engine" in names or (module == "chatbot" and "engine" in names):
+                reaching.append(f"{path.relative_to(ROOT)}:{node.lineno} imports the engine")
+            if isinstance(node, ast.Attribute) and node.attr == "engine" and isinstance(node.value, ast.Name):
+                reaching.append(f"{path.relative_to(ROOT)}:{node.lineno} {node.value.id}.engine")
+    assert not reaching, reaching

@@ -146,7 +146,7 @@ def _questions(ctx: Context, member: Member, lang: Language) -> tuple[list[str],
         note = lang._("(You're answering other questions of mine first: send {command} when you're done.)", command=ctx.command("feedback"))
         return [note], None
     theirs = replace(ctx, member=member, who=None, where=None, spec=None)  # speaks the member's language
-    return [ctx.engine.conversations.start(theirs, member, FLOW, platform, data)], form_of(lang, data)
+    return [theirs.begin_flow(member, FLOW, platform, data)], form_of(lang, data)
 
 
 def _button(ctx: Context, lang: Language) -> tuple[Button, ...]:
