@@ -37,7 +37,7 @@ from chatbot.config import Settings
 from chatbot.context import Context, Feature, Job
 from chatbot.delivery.fairness import Pending
 from chatbot.delivery.records import Recipient, choose_identity
-from chatbot.delivery.recording import Recorder
+from chatbot.delivery.recording import Recorder, due_when_seen
 from chatbot.delivery.sender import Senders
 from chatbot.events import (
     CommandInvoked,
@@ -298,7 +298,8 @@ class Engine:
         group recorded its id, outside the savepoint: a failed event stays recorded.)"""
         repos, now = Repos(db), self.clock.now()
         if isinstance(event, Seen):
-            self._on_seen(repos, event, now)
+            if due_when_seen(repos, event.who, now):
+                self.senders.poke()
             return None
         if isinstance(event, (Left, Returned, Renamed)):
             return self._on_presence(db, repos, event, now)
@@ -423,18 +424,6 @@ class Engine:
                 log.exception("feature %s failed on %r", feature.name, event)
         ctx.recorded = self.record(ctx)
         return ctx
-
-    def _on_seen(self, repos: Repos, event: Seen, now: datetime) -> None:
-        """Someone reappeared: what waited for them on that platform becomes due."""
-        if event.who.account is None:
-            return
-        member = repos.members.by_identity(event.who.platform, event.who.account)
-        if member is None:
-            return
-        for row in repos.outbox.waiting_for(member.pk, event.who.platform):
-            row.status, row.next_attempt_at = "pending", now
-            repos.db.add(row)
-        self.senders.poke()
 
     # ------------------------------------------------------------------ outbox
 

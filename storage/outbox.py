@@ -63,6 +63,11 @@ _CLAIM = (
     .returning(_T.c.id)
 )
 
+_DUE_AGAIN = (
+    update(_T).where(_T.c.member_id == bindparam("member_id"), _T.c.platform == bindparam("platform"), _T.c.status == "offline")
+    .values(status="pending", next_attempt_at=bindparam("now"))
+)
+
 _LAST_RECORDED = core_select(func.max(_T.c.id))
 #: a row whose key is recorded already is left out by the database; the ids of the rows
 #: inserted come back with their keys, which are unique, so their order does not matter
@@ -160,13 +165,10 @@ class OutboxRepo:
 
     # -- waiting and retention ------------------------------------------------------------------
 
-    def waiting_for(self, member_id: int, platform: str) -> list[OutboxMessage]:
-        stmt = select(OutboxMessage).where(
-            OutboxMessage.member_id == member_id,
-            OutboxMessage.platform == platform,
-            OutboxMessage.status == "offline",
-        )
-        return list(self.db.exec(stmt.order_by(col(OutboxMessage.id))))
+    def due_again(self, member_id: int, platform: str, now: datetime) -> int:
+        """What waited for the member to be seen on ``platform`` (``offline``) is due now; how
+        many messages."""
+        return lean.run(self.db, _DUE_AGAIN, {"member_id": member_id, "platform": platform, "now": now})
 
     def purge_sent_before(self, cutoff: datetime) -> int:
         """Delivered messages are transport records: keep them only as long as retention allows."""

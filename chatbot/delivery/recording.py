@@ -10,15 +10,17 @@ from __future__ import annotations
 import dataclasses
 import itertools
 import secrets
+from datetime import datetime
 from typing import TYPE_CHECKING, Any, Callable
 
 from chatbot.delivery.fairness import Pending
 from chatbot.delivery.records import pending_of, platform_of, row_for
 from chatbot.delivery.sender import Senders
-from chatbot.events import DirectMessage, Outbound
+from chatbot.events import DirectMessage, Identity, Outbound
 
 if TYPE_CHECKING:
     from chatbot.context import Context
+    from storage.repos import Repos
 
 
 class Recorder:
@@ -57,3 +59,13 @@ class Recorder:
         ids = ctx.repos.outbox.insert_many(rows)
         group = base or f"local:{next(self._groups)}"
         return [pending_of(ids[row["key"]], row, group, event) for row, event in zip(rows, events) if row["key"] in ids]
+
+
+def due_when_seen(repos: "Repos", who: Identity, now: datetime) -> bool:
+    """Someone reappeared on a platform (``Seen``): what waited for them there (``offline``:
+    the platform said they could not be reached) is due again now. True when something is, so
+    the senders should read the outbox."""
+    if who.account is None:
+        return False
+    member = repos.members.by_identity(who.platform, who.account)
+    return member is not None and repos.outbox.due_again(member.pk, who.platform, now) > 0
