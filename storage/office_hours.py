@@ -67,7 +67,9 @@ class OhEntry(Stored, SQLModel, table=True):
     """
 
     __tablename__ = "oh_entry"
-    __table_args__ = (Index("ix_oh_entry_queue", "session_id", "status", "seq"),)
+    #: ix_oh_entry_helped: the channel's latest helps, newest first, for a wait's estimate at
+    #: every `!q join`, without reading every entry the channel ever had
+    __table_args__ = (Index("ix_oh_entry_queue", "session_id", "status", "seq"), Index("ix_oh_entry_helped", "outcome", "ended_at"))
 
     id: Optional[int] = Field(default=None, primary_key=True)
     #: indexed by ix_oh_entry_queue, which starts with it

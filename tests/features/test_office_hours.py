@@ -874,3 +874,18 @@ async def test_the_person_called_is_read_once_for_their_dm(bot):
     assert "You're with alice" in out[0]
     by_id = [s for s in seen if re.search(r"FROM member\s+WHERE member\.id = ", s)]
     assert len(by_id) == 1, by_id
+
+
+@pytest.mark.sqlite_only
+def test_a_channels_latest_helps_are_found_by_index_not_by_reading_every_entry(tmp_path):
+    """Every `!q join` that needs an estimate asks for the channel's latest helps: read every
+    entry the channel ever had and sorted them (the query grew with the programme's history)."""
+    from storage.db import open_database
+    from storage.office_hours import _RECENT_HELPS
+
+    engine = open_database(f"sqlite:///{tmp_path / 'a.db'}")
+    sql = str(_RECENT_HELPS.compile(dialect=engine.dialect))
+    with engine.connect() as conn:
+        plan = " / ".join(row[3] for row in conn.exec_driver_sql("EXPLAIN QUERY PLAN " + sql, ("irc", "#oh", "helped", 10, 0)))
+    engine.dispose()
+    assert "ix_oh_entry_helped" in plan and "TEMP B-TREE" not in plan, plan
