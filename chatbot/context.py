@@ -326,11 +326,27 @@ class Context:
         return self.engine.conversations.cancel(self, self.require_member())
 
     def open_flow(
-        self, member_id: int, name: str, platform: str, data: dict[str, Any], openings: "Openings | None" = None
+        self, member_id: int, name: str, platform: str, data: dict[str, Any], openings: "Openings | None" = None,
+        keep_aside: bool = False,
     ) -> None:
         """Put ``member_id`` at the first step of interview ``name`` without asking it (the
-        caller's message asks); flows are the only writer of conversation state."""
-        self.engine.conversations.open(self, member_id, name, platform, data, openings)
+        caller's message asks); one of that kind put aside is replaced unless ``keep_aside``.
+        Flows are the only writer of conversation state."""
+        self.engine.conversations.open(self, member_id, name, platform, data, openings, keep_aside)
+
+    def end_flow(self, member_id: int, *names: str) -> bool:
+        """End ``member_id``'s interview (only one of ``names`` when given) because what it asks
+        about is over; nothing is said. False when none ended."""
+        return self.engine.conversations.end(self, member_id, *names)
+
+    def drop_aside(self, member_ids: Iterable[int], name: str) -> None:
+        """Forget these members' interviews of kind ``name`` put aside with ``!later``."""
+        self.engine.conversations.drop_aside(self, member_ids, name)
+
+    def amend_flow(self, member_id: int, name: str, answers: dict[str, Any]) -> None:
+        """Replace answers interview ``name`` took already (the one ``member_id`` is in, one they
+        put aside) with ``answers`` given another way since."""
+        self.engine.conversations.amend(self, member_id, name, answers)
 
     def start_flow(self, name: str, data: dict[str, Any] | None = None) -> None:
         """Begin an interview in the asker's DM; the engine sends its first question."""

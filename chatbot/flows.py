@@ -4,14 +4,17 @@ A :class:`Flow` is a named list of steps. The current step and the answers so fa
 ``conversation`` table keyed by member, so an interview resumes after a restart and each answer
 is saved as it comes. One person is in at most one flow; ``!cancel`` leaves it, ``!later`` puts
 it aside (:mod:`storage.aside`) until the command that started it carries it on.
-:class:`Conversations` starts interviews and takes their answers.
+:class:`Conversations` starts interviews and takes their answers; it is the only writer of
+conversation state (the ``conversation`` and ``aside_interview`` rows, issue 24), so what an
+interview keeps true (the one it paused carries on, one put aside is replaced or kept) holds
+whichever feature starts, ends or amends one.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING, Any, Awaitable, Callable
+from typing import TYPE_CHECKING, Any, Awaitable, Callable, Iterable
 
 from chatbot.commands import in_language
 from chatbot.i18n import N_
@@ -131,6 +134,11 @@ class Openings:
         self.opened.clear()
 
 
+def _taken(data: dict[str, Any], answers: dict[str, Any]) -> dict[str, Any]:
+    """Those of ``answers`` that an interview with answers ``data`` took already."""
+    return {k: v for k, v in answers.items() if k in data}
+
+
 #: where a new interview keeps the one it paused (flow, step, answers, platform) until it ends
 PAUSED = "_paused"
 
@@ -149,7 +157,7 @@ class Conversations:
         first = flow.first(data)
         if first is None:
             raise ValueError(f"flow {name} has no steps")
-        ctx.repos.aside.drop([member.pk], name)  # a new one replaces the one put aside
+        self.drop_aside(ctx, [member.pk], name)  # a new one replaces the one put aside
         return self._begin(ctx, member, flow, first.name, platform, data)
 
     def _begin(self, ctx: "Context", member: "Member", flow: Flow, step: str, platform: str, data: dict[str, Any]) -> str:
@@ -165,25 +173,58 @@ class Conversations:
         return f"{note}\n{question}" if note else question
 
     def open(
-        self, ctx: "Context", member_id: int, name: str, platform: str, data: dict[str, Any], openings: Openings | None = None
+        self, ctx: "Context", member_id: int, name: str, platform: str, data: dict[str, Any], openings: Openings | None = None,
+        keep_aside: bool = False,
     ) -> None:
         """Put ``member_id`` at the first step of ``name`` without asking it: the caller's own
-        message asks (a check-in prompt lists every question). Replaces the interview they were in.
-        With ``openings`` (a scheduled job's batch) no query is made per person."""
+        message asks (a check-in prompt lists every question). Replaces the interview they were in,
+        and one of that kind put aside unless ``keep_aside`` (the next feedback request, opened as
+        one ends: another request put aside stays). With ``openings`` (a scheduled job's batch)
+        no query is made per person."""
         first = self.engine.flows[name].first(data)
         if first is None:
             raise ValueError(f"flow {name} has no steps")
         if openings is None:
             ctx.repos.conversations.reopen(member_id, name, first.name, platform, data, ctx.now)
-            ctx.repos.aside.drop([member_id], name)
+            if not keep_aside:
+                self.drop_aside(ctx, [member_id], name)
             return
-        openings.opened.append((member_id, name))
+        if not keep_aside:
+            openings.opened.append((member_id, name))
         if member_id in openings.loaded:
             ctx.repos.conversations.reopen(member_id, name, first.name, platform, data, ctx.now, openings.loaded[member_id])
         else:
             openings.new.append(dict(
                 member_id=member_id, flow=name, step=first.name, data=data, platform=platform, started_at=ctx.now, updated_at=ctx.now,
             ))
+
+    def end(self, ctx: "Context", member_id: int, *names: str) -> bool:
+        """End the interview ``member_id`` is in (only one of ``names`` when given) because what it
+        asks about is over (a round closed, a withdrawal, a request no longer open): nothing is
+        said and an interview it paused stays lost with it. False when none ended."""
+        if names:
+            conv = ctx.repos.conversations.get(member_id)
+            if conv is None or conv.flow not in names:
+                return False
+        return ctx.repos.conversations.end(member_id)
+
+    def drop_aside(self, ctx: "Context", member_ids: Iterable[int], name: str) -> None:
+        """Forget these members' interviews of kind ``name`` put aside: a new one replaces them,
+        or what they ask about is over."""
+        ctx.repos.aside.drop(member_ids, name)
+
+    def amend(self, ctx: "Context", member_id: int, name: str, answers: dict[str, Any]) -> None:
+        """Replace answers interview ``name`` took already, in the one ``member_id`` is in and in
+        one they put aside: an answer given another way since (``!profile set``) would be undone
+        when the interview finishes. Answers it has not taken yet are left for it to ask."""
+        conv = ctx.repos.conversations.get(member_id)
+        if conv is not None and conv.flow == name and (taken := _taken(conv.data, answers)):
+            conv.data = {**conv.data, **taken}
+            ctx.repos.conversations.save(conv, ctx.now)
+        row = ctx.repos.aside.get(member_id, name)
+        if row is not None and (taken := _taken(row.data, answers)):
+            row.data = {**row.data, **taken}
+            ctx.repos.aside.save(row)
 
     def cancel(self, ctx: "Context", member: "Member") -> str | None:
         """End the interview ``member`` is in (``!cancel``); what they are told, with the paused

@@ -140,10 +140,8 @@ def _wrap_up(ctx: Context, rnd: Round, pair: Pair, mentee: Member, mentor: Membe
 def _end_checkin_interview(ctx: Context, mentee: Member) -> None:
     """A check-in still waiting for answers is over with the round (missed): a later reply is
     not taken for one."""
-    conv = ctx.repos.conversations.get(mentee.pk)
-    if conv is not None and conv.flow in (CHECKIN_FLOW, CHECKIN_EDIT_FLOW):
-        ctx.repos.conversations.end(mentee.pk)
-    ctx.repos.aside.drop([mentee.pk], CHECKIN_FLOW)
+    ctx.end_flow(mentee.pk, CHECKIN_FLOW, CHECKIN_EDIT_FLOW)
+    ctx.drop_aside([mentee.pk], CHECKIN_FLOW)
     row = ctx.repos.checkins.open_for(mentee.pk)
     if row is not None:
         row.status, row.closed_at = MISSED, ctx.now

@@ -393,15 +393,9 @@ async def profile_set(ctx: Context, field: str, value: str) -> str:
 def _correct_interview(ctx: Context, member: Member, field: str) -> None:
     """A field set mid-interview (or with the interview put aside) replaces the interview's answer,
     which would undo it at the end."""
-    conv = ctx.repos.conversations.get(member.pk)
     value = {"timezone": member.timezone, "languages": member.languages, "focus": member.role_focus}.get(field)
-    if conv is not None and conv.flow == SIGNUP.name and field in conv.data and value is not None:
-        conv.data = {**conv.data, field: value}
-        ctx.repos.conversations.save(conv, ctx.now)
-    aside = ctx.repos.aside.get(member.pk, SIGNUP.name)
-    if aside is not None and field in aside.data and value is not None:
-        aside.data = {**aside.data, field: value}
-        ctx.repos.aside.save(aside)
+    if value is not None:
+        ctx.amend_flow(member.pk, SIGNUP.name, {field: value})
 
 
 async def withdraw(ctx: Context, confirm: str | None) -> str:
@@ -423,7 +417,7 @@ async def withdraw(ctx: Context, confirm: str | None) -> str:
     end_pairs_of(ctx, member, "withdrew")
     member.status = "withdrawn"
     ctx.repos.db.add(member)
-    ctx.repos.conversations.end(member.pk)
+    ctx.end_flow(member.pk)
     return ctx._("You have withdrawn. Thank you for taking part; {command} brings you back.", command=ctx.command("signup"))
 
 

@@ -1,14 +1,19 @@
 """Interviews as people use them: a second interview pauses the first instead of swallowing its
 answers, an interview nobody answered for days stops taking messages as answers, a command
-is never an answer, and ``!later`` puts one aside."""
+is never an answer, and ``!later`` puts one aside. Features end, amend and open interviews
+through their context (flows are the only writer of conversation state)."""
 
 from __future__ import annotations
 
-from typing import Any
+from contextlib import contextmanager
+from typing import Any, Iterator
+
+from sqlmodel import Session
 
 from chatbot.commands import CommandSpec, Example
 from chatbot.context import Context, Feature
 from chatbot.flows import Flow, Step
+from storage.repos import Repos
 from tests.harness import Bot
 
 
@@ -135,5 +140,79 @@ async def test_later_puts_an_interview_aside_and_one_it_had_paused_carries_on(tm
             "Back to your quiz:\n(2/2) Which number?"
         ]
         assert await bot.say("ana", "7") == ["Quiz saved: green 7."]
+    finally:
+        await bot.stop()
+
+
+@contextmanager
+def _as_a_feature(bot: Bot) -> Iterator[tuple[Context, int]]:
+    """A context as a job or a handler has one, and ana's member id; what it writes is committed."""
+    with Session(bot.app.database) as db:
+        repos = Repos(db)
+        ana = repos.members.by_handle("ana")
+        assert ana is not None and ana.id is not None
+        yield Context(bot.engine, repos, bot.clock.now()), ana.id
+        db.commit()
+
+
+async def test_an_amended_answer_is_the_one_saved_and_one_not_given_yet_is_still_asked(tmp_path):
+    """``!profile set`` during a sign-up: the answer given meanwhile replaces the interview's."""
+    bot = await start(tmp_path)
+    try:
+        await bot.say("ana", "!quiz")
+        await bot.say("ana", "green")
+        with _as_a_feature(bot) as (ctx, ana):
+            ctx.amend_flow(ana, "survey", {"colour": "blue"})  # another kind: not this one
+            ctx.amend_flow(ana, "quiz", {"colour": "red", "number": 3})
+            conv = ctx.repos.conversations.get(ana)
+            assert conv is not None and conv.data == {"colour": "red"}  # the number is still to ask
+        assert await bot.say("ana", "7") == ["Quiz saved: red 7."]
+        await bot.say("ana", "!quiz")
+        await bot.say("ana", "teal")
+        await bot.say("ana", "!later")
+        with _as_a_feature(bot) as (ctx, ana):
+            ctx.amend_flow(ana, "quiz", {"colour": "gold", "number": 4})
+        with _as_a_feature(bot) as (ctx, ana):
+            aside = ctx.repos.aside.get(ana, "quiz")
+            assert aside is not None and aside.data == {"colour": "gold"}
+    finally:
+        await bot.stop()
+
+
+async def test_an_interview_ended_by_a_feature_takes_no_more_answers(tmp_path):
+    bot = await start(tmp_path)
+    try:
+        await bot.say("ana", "!quiz")
+        with _as_a_feature(bot) as (ctx, ana):
+            assert ctx.end_flow(ana, "survey") is False  # not the one she is in
+        assert await bot.say("ana", "green") == ["(2/2) Which number?"]
+        with _as_a_feature(bot) as (ctx, ana):
+            assert ctx.end_flow(ana, "survey", "quiz") is True
+            assert ctx.end_flow(ana) is False
+        assert (await bot.say("ana", "7"))[0].startswith("I'm not waiting for an answer from you right now.")
+    finally:
+        await bot.stop()
+
+
+async def test_opening_the_next_interview_can_keep_the_one_put_aside(tmp_path):
+    """The next feedback request, opened as one ends, leaves another put aside where it was;
+    a check-in's new prompt replaces the one put aside."""
+    bot = await start(tmp_path)
+    try:
+        await bot.say("ana", "!quiz")
+        await bot.say("ana", "green")
+        await bot.say("ana", "!later")
+        with _as_a_feature(bot) as (ctx, ana):
+            ctx.open_flow(ana, "quiz", "console", {}, keep_aside=True)
+            kept = ctx.repos.aside.get(ana, "quiz")
+            assert kept is not None and kept.data == {"colour": "green"}
+            ctx.drop_aside([ana], "survey")  # another kind: not this one
+            ctx.repos.db.flush()
+            assert ctx.repos.aside.get(ana, "quiz") is not None
+            ctx.open_flow(ana, "quiz", "console", {})
+            ctx.repos.db.flush()
+            ctx.repos.db.expire_all()
+            assert ctx.repos.aside.get(ana, "quiz") is None
+        assert await bot.say("ana", "blue") == ["(2/2) Which number?"]
     finally:
         await bot.stop()

@@ -56,3 +56,31 @@ def test_features_see_the_bot_through_their_context_not_the_engine():
             if isinstance(node, ast.Attribute) and node.attr == "engine" and isinstance(node.value, ast.Name):
                 reaching.append(f"{path.relative_to(ROOT)}:{node.lineno} {node.value.id}.engine")
     assert not reaching, reaching
+
+
+#: what code outside chatbot/flows.py may ask the conversation and aside repositories: reads
+CONVERSATION_READERS = {"get", "current", "of"}
+
+
+def test_only_flows_writes_conversation_state():
+    """``chatbot/flows.py`` is the only writer of conversation state (issue 24): a feature that
+    starts, saves, ends or drops an interview through ``repos.conversations`` or ``repos.aside``
+    skips what flows keep true (an interview it pauses carries on, one put aside is replaced or
+    kept). Elsewhere those repositories are only read; handing one on (an alias) counts as writing."""
+    writing = []
+    for path in sorted(p for package in ("chatbot", "adapters") for p in (ROOT / package).rglob("*.py")):
+        if path == ROOT / "chatbot" / "flows.py":
+            continue
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+        parents = {child: node for node in ast.walk(tree) for child in ast.iter_child_nodes(node)}
+        for node in ast.walk(tree):
+            if not (isinstance(node, ast.Attribute) and node.attr in ("conversations", "aside")):
+                continue
+            owner = node.value
+            if not ((isinstance(owner, ast.Attribute) and owner.attr == "repos") or (isinstance(owner, ast.Name) and owner.id == "repos")):
+                continue
+            used = parents.get(node)
+            if not (isinstance(used, ast.Attribute) and used.attr in CONVERSATION_READERS):
+                how = used.attr if isinstance(used, ast.Attribute) else type(used).__name__
+                writing.append(f"{path.relative_to(ROOT)}:{node.lineno} repos.{node.attr}.{how}")
+    assert not writing, writing

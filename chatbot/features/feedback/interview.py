@@ -102,12 +102,11 @@ def first_ready(ctx: Context, member: Member) -> dict[str, Any] | None:
 
 
 def open_next(ctx: Context, member: Member, platform: str) -> dict[str, Any] | None:
-    """Start the interview for the member's first ready request (they are in no other); its
-    data, or None."""
+    """Start the interview for the member's first ready request (they are in no other; the
+    caller asks its first question); its data, or None. One they put aside stays put aside."""
     data = first_ready(ctx, member)
     if data is not None:
-        ctx.repos.db.flush()  # an ended interview's row goes before the same key comes back
-        ctx.repos.conversations.start(member.pk, FLOW, STEP_NAMES[0], platform, data, ctx.now)
+        ctx.open_flow(member.pk, FLOW, platform, data, keep_aside=True)
     return data
 
 

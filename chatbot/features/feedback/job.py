@@ -131,7 +131,7 @@ def _stale(ctx: Context, member: Member) -> bool:
     conv = ctx.repos.conversations.get(member.pk)
     if conv is None or conv.flow != FLOW or conv.data.get("request") in {r.id for r, _ in ready(ctx, member)}:
         return False
-    ctx.repos.conversations.end(member.pk)
+    ctx.end_flow(member.pk)
     ctx.repos.db.flush()
     return True
 
