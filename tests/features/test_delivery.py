@@ -309,6 +309,30 @@ async def test_one_failing_handler_of_a_group_rolls_back_alone(tmp_path, monkeyp
         await bot.stop()
 
 
+async def test_a_group_takes_at_most_its_count_of_the_events_waiting(tmp_path, monkeypatch):
+    """One transaction is bounded in count too: a burst waiting at once is handled in groups of
+    at most ``GROUP_EVENTS``, every event answered once."""
+    monkeypatch.setattr("chatbot.engine.GROUP_SECONDS", 60.0)  # only the count is under test
+    monkeypatch.setattr("chatbot.engine.GROUP_EVENTS", 4)
+    bot = await Bot.start(tmp_path)
+    groups: list[int] = []
+    handle_group = bot.engine._handle_group
+
+    async def counted(group):  # noqa: ANN001, ANN202
+        groups.append(len(group))
+        return await handle_group(group)
+
+    bot.engine._handle_group = counted  # type: ignore[method-assign]  # a spy on the bound method
+    try:
+        events = [TextReceived(Identity("console", f"p{n}", f"p{n}"), Where("console"), "!whoami") for n in range(10)]
+        await asyncio.gather(*(bot.engine.handle(e) for e in events))
+        assert max(groups) == 4 and sum(groups) == 10
+        await bot.settle()
+        assert sorted(s.target for s in bot.said) == sorted(f"dm p{n}" for n in range(10))
+    finally:
+        await bot.stop()
+
+
 async def test_a_burst_bigger_than_the_inbox_is_all_answered(tmp_path, monkeypatch):
     monkeypatch.setattr("chatbot.engine.INBOX_LIMIT", 4)
     bot = await Bot.start(tmp_path)
