@@ -273,7 +273,7 @@ async def _begin(ctx: Context, assessment: Assessment, subject: Member, intro: s
     answered = ctx.repos.assessments.answers(assessment.pk)
     pending = [i for i, s in enumerate(assessment.skills) if s not in answered]
     if not pending:  # every skill has an answer (a catalogue change can do that): just close it
-        ctx.end_flow(me.pk)
+        ctx.end_flow(me.pk, FLOW)  # only an assessment's: another interview carries on
         return note + await _finish(ctx, {**data, "at": len(assessment.skills)})
     ctx.start_flow(FLOW, {**data, "at": pending[0]})
     offer_form(ctx, data, pending[0])

@@ -485,3 +485,21 @@ async def test_where_the_platform_has_forms_skills_come_five_at_a_time_in_a_form
     assert forms.forms[-1].first == 6 and forms.forms[-1].questions == tuple(GENERALIST[5:10])
     [saved] = scores(bot, "alice")
     assert [saved.get(s, "unrated") for s in GENERALIST[:5]] == [2, 3, 2, None, 1]
+
+
+async def test_an_assessment_with_nothing_left_to_ask_closes_without_ending_another_interview(bot):
+    """Every skill answered already (the catalogue lost the others meanwhile): `!assess` closes
+    the assessment; the sign-up the person is in carries on (it used to be ended with it)."""
+    await bot.say("you", '!round open "2027 Q1" 2027-01-01 2027-03-31')
+    await bot.say("alice", "!profile set focus 3")
+    await answer(bot, "alice", "!signup mentee", "Europe/Berlin", "en", "programming", "testing")
+    await bot.say("you", "!role grant alice mentee")
+    await answer(bot, "alice", "!assess", "1", "2", "3", "stop")  # back to the sign-up
+    with Session(bot.app.database) as s:
+        (assessment,) = s.exec(select(Assessment).where(Assessment.member_id == member_id(bot, "alice"))).all()
+        assessment.skills = list(assessment.skills)[:3]  # a catalogue change: the rest are gone
+        s.add(assessment)
+        s.commit()
+    await bot.say("alice", "!assess")
+    out = await bot.say("alice", "Land my first patch in core")
+    assert out[0].startswith("You're signed up as a mentee")
