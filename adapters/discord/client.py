@@ -79,10 +79,27 @@ class Client(discord.Client):
     """One connection's client: discord.py's events go to the adapter's handlers."""
 
     def __init__(self, adapter: "DiscordAdapter", **options: Any) -> None:
+        self.adapter = adapter  # before discord.py's __init__, which sets ``ws``
         super().__init__(http_trace=fail_fast_trace(), **options)
-        self.adapter = adapter
         self.tree = app_commands.CommandTree(self)
         guard_parsers(self)
+
+    @property  # type: ignore[override]
+    def ws(self) -> Any:
+        return self._gateway
+
+    @ws.setter
+    def ws(self, ws: Any) -> None:
+        """Each gateway websocket discord.py opens (``connect`` sets ``ws``, then loops on its
+        ``poll_event``) polls only while the engine keeps up: the one place discord.py awaits
+        before reading the next frame."""
+        if ws is not None:
+            ws.poll_event = self.adapter._backlog.gate(ws.poll_event, self.is_closed)
+        self._gateway = ws
+
+    async def close(self) -> None:
+        self.adapter._backlog.release()  # a paused reading loop must see the close to end
+        await super().close()
 
     async def setup_hook(self) -> None:
         self.add_dynamic_items(CommandButton, FormButton)

@@ -31,13 +31,17 @@ class InboundTranslation(DiscordState):
     """Who did what where, as the core names it, handed to the sink."""
 
     async def _deliver(self, event: Inbound) -> Any:
-        """The engine's ``Handled`` for the event (None if it failed)."""
+        """The engine's ``Handled`` for the event (None if it failed). Counted while the engine
+        holds it: too many and the gateway is not read until it catches up (``backlog``)."""
         assert self._sink is not None
+        self._backlog.enter()
         try:
             return await self._sink(event)
         except Exception:
             log.exception("the engine failed on %r", event)
             return None
+        finally:
+            self._backlog.leave()
 
     async def _on_membership(self, user: discord.abc.User, *, joined: bool) -> None:
         """Leaving the server is ``Left`` (how ``guild``) in every channel of the platform, and

@@ -11,6 +11,7 @@ import asyncio
 from typing import TYPE_CHECKING
 
 from adapters.base import AdapterContext, Reporter, Sink, ignore_state
+from adapters.discord.backlog import Backlog
 from adapters.discord.client import Client
 from adapters.discord.commands import CommandMap
 from adapters.discord.settings import DiscordSettings
@@ -37,6 +38,8 @@ class DiscordState:
         self._dm_lock = asyncio.Lock()
         self._pacer = TokenBucket(settings.dm_rate, settings.dm_burst)
         self._report: Reporter = ignore_state
+        #: events handed to the engine and not yet answered: past a limit the gateway is not read
+        self._backlog = Backlog()
         self._starting = False
         #: why slash commands are not synced (None: they are)
         self._sync_problem: str | None = None

@@ -411,6 +411,53 @@ async def test_text_command_in_channel(start: Any, world: World) -> None:
     assert not [m for m in await fake("GET", f"/channels/{channel}/messages") if m["content"] == "heard: !whoami"]
 
 
+async def _flood_a_slow_engine(start: Any, world: World, said: list[str]) -> tuple[Any, asyncio.Event, list[str]]:
+    """An adapter whose engine holds every event until the gate opens, with ``said`` sent to it."""
+    adapter, _ = await start()
+    gate, handled = asyncio.Event(), []
+
+    async def slow_engine(event: Any) -> None:
+        await gate.wait()
+        handled.append(event.text)
+
+    adapter._sink = slow_engine
+    for text in said:
+        await world.fake("POST", f"/channels/{world.channel}/messages",
+                         {"author_id": world.alice["id"], "content": text})
+    return adapter, gate, handled
+
+
+async def test_an_engine_that_falls_behind_slows_reading_from_the_gateway_and_loses_nothing(
+        start: Any, world: World, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Issue 24: past the limit of events the engine holds the gateway is not read (no more tasks
+    pile up), until half of them are answered; every message is then handled, once."""
+    monkeypatch.setattr("adapters.discord.backlog.INBOUND_LIMIT", 4)
+    said = [f"!n {n}" for n in range(20)]
+    adapter, gate, handled = await _flood_a_slow_engine(start, world, said)
+    read = lambda: [m.content for m in adapter._client.cached_messages if m.content in said]  # noqa: E731
+    await wait_until(lambda: adapter._backlog.count == 4, what="the engine holding 4 events")
+    with pytest.raises(AssertionError):  # the 16 others wait unread; without the pause they come in ms
+        await wait_until(lambda: len(read()) > 4, timeout=1.0, what="a fifth message read")
+    assert adapter._backlog.paused and adapter._backlog.count == 4 and read() == said[:4]
+    gate.set()
+    await wait_until(lambda: len(handled) == 20, what="every message handed to the engine")
+    assert sorted(handled) == sorted(said)  # each once, none dropped
+    assert not adapter._backlog.paused and adapter._backlog.count == 0
+
+
+async def test_a_client_paused_for_a_slow_engine_still_stops(start: Any, world: World,
+                                                             monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr("adapters.discord.backlog.INBOUND_LIMIT", 2)
+    adapter, gate, _ = await _flood_a_slow_engine(start, world, ["!a", "!b", "!c"])
+    await wait_until(lambda: adapter._backlog.paused, what="reading paused")
+    runner = adapter._runner
+    try:
+        await adapter.stop()
+        assert runner.done()  # the reading loop saw the close instead of waiting for the engine
+    finally:
+        gate.set()
+
+
 async def test_mentions_in_echoed_text_ping_nobody_except_the_named_one(start: Any, world: World) -> None:
     adapter, engine = await start()
     fake, channel = world.fake, world.channel
