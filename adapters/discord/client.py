@@ -84,7 +84,7 @@ class Client(discord.Client):
         self.tree = app_commands.CommandTree(self)
         guard_parsers(self)
 
-    @property  # type: ignore[override]
+    @property  # type: ignore[override]  # discord.py declares ``ws`` a plain attribute; a property sees each one set
     def ws(self) -> Any:
         return self._gateway
 
