@@ -103,7 +103,7 @@ def open_database(url: str, *, synchronous: str = "full", busy_timeout_ms: int =
             cur.execute("PRAGMA secure_delete=ON")
             cur.close()
 
-        engine.dialect.do_begin = _begin  # type: ignore[method-assign]
+        engine.dialect.do_begin = _begin  # type: ignore[method-assign]  # replaced on this engine's dialect only, on purpose
 
     _plain_savepoints(engine)
     if migrate:
@@ -123,10 +123,9 @@ def _plain_savepoints(engine: Engine) -> None:
     def plain(sql: str) -> Callable[[Connection, str], None]:
         return lambda conn, name: lean.execute(conn, f"{sql} {name}").close()
 
-    # mypy sees methods of the dialect's class; these replace them on this engine's dialect only
-    dialect.do_savepoint = plain("SAVEPOINT")  # type: ignore[method-assign]
-    dialect.do_release_savepoint = plain("RELEASE SAVEPOINT")  # type: ignore[method-assign]
-    dialect.do_rollback_to_savepoint = plain("ROLLBACK TO SAVEPOINT")  # type: ignore[method-assign]
+    dialect.do_savepoint = plain("SAVEPOINT")  # type: ignore[method-assign]  # this engine's dialect only, on purpose
+    dialect.do_release_savepoint = plain("RELEASE SAVEPOINT")  # type: ignore[method-assign]  # likewise
+    dialect.do_rollback_to_savepoint = plain("ROLLBACK TO SAVEPOINT")  # type: ignore[method-assign]  # likewise
 
 
 #: the execution option that marks a connection as only reading (``reader``), and the mark its
@@ -158,7 +157,7 @@ def reader(engine: Engine) -> Engine:
         found = engine.execution_options(**{READ_ONLY: True})
         if engine.dialect.name == "sqlite":
             event.listen(found, "begin", _mark_read_only)
-        engine._mentorbot_reader = found  # type: ignore[attr-defined]
+        engine._mentorbot_reader = found  # type: ignore[attr-defined]  # kept on the engine: one reader per engine
     return found
 
 

@@ -61,20 +61,17 @@ _SIGNUPS_OF = (  # rows made ORM objects by ``lean.objects``, as those below
     core_select(*_SIGNUP.c).where(_SIGNUP.c.member_id == bindparam("member_id"), _SIGNUP.c.round_id == bindparam("round_id"))
     .order_by(_SIGNUP.c.id)
 )
-_IDENTITIES = (
-    core_select(*table_of(PlatformIdentity).c).where(table_of(PlatformIdentity).c.member_id == bindparam("member_id"))
-    .order_by(table_of(PlatformIdentity).c.last_seen.desc())
-)
+_PI = table_of(PlatformIdentity)
+_IDENTITIES = core_select(*_PI.c).where(_PI.c.member_id == bindparam("member_id")).order_by(_PI.c.last_seen.desc())
 #: an identity's columns that choosing where to DM looks at: rows, no ORM objects to build (one
-#: per DM); selected through the ORM's columns, so the session still flushes first
-_REACHABLE = select(  # type: ignore[call-overload]
-    col(PlatformIdentity.platform), col(PlatformIdentity.account), col(PlatformIdentity.display),
-    col(PlatformIdentity.last_seen), col(PlatformIdentity.undeliverable_since),
-).where(col(PlatformIdentity.member_id) == bindparam("member_id"))
+#: per DM; ``storage.lean`` flushes the session first, as a query would)
+_REACHABLE = (
+    core_select(_PI.c.platform, _PI.c.account, _PI.c.display, _PI.c.last_seen, _PI.c.undeliverable_since)
+    .where(_PI.c.member_id == bindparam("member_id"))
+)
 _NOT_CLOSED = select(Round).where(Round.status == "open")
 _ROUND = table_of(Round)
 _NOT_CLOSED_IN_ORDER = core_select(*_ROUND.c).where(_ROUND.c.status == "open").order_by(_ROUND.c.starts_on)
-_PI = table_of(PlatformIdentity)
 _MEMBER = table_of(Member)
 _ROLE = table_of(MemberRole)
 #: members as rows of their columns, made ORM objects by ``lean.objects``

@@ -26,7 +26,9 @@ from pathlib import Path
 
 import pytest
 
-from storage.db import sqlite_path
+from sqlmodel import Session
+
+from storage.db import open_database, sqlite_path
 from tests import harness
 from tests.harness import Bot
 from tests.pg_fixtures import PgServer, pg_server  # noqa: F401 - the session fixture, for ``database``
@@ -169,3 +171,12 @@ async def bot(tmp_path):
     b = await Bot.start(tmp_path)
     yield b
     await b.stop()
+
+
+@pytest.fixture
+def db(tmp_path: Path, database: Database) -> Iterator[Session]:
+    """A session over a new migrated database of the test's kind, for storage tests."""
+    engine = open_database(database.new(tmp_path))
+    with Session(engine) as session:
+        yield session
+    engine.dispose()

@@ -7,25 +7,15 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta, timezone
 
-import pytest
 from sqlmodel import Session
 
 from storage.checkins import ANSWERED, PROMPTED, Checkin, CheckinPlan, CheckinRepo
 from storage.conversations import ConversationRepo, ConversationRow
-from storage.db import open_database
 from storage.tables import Member
 
 NOON = datetime(2027, 1, 4, 12, 0, tzinfo=timezone.utc)
 DUE = NOON - timedelta(hours=2)
 QUESTIONS = [["mood", "scale", "How do you feel?"], ["blocker", "blocker", "Anything blocking you?"]]
-
-
-@pytest.fixture
-def db(tmp_path, database):
-    engine = open_database(database.new(tmp_path))
-    with Session(engine) as session:
-        yield session
-    engine.dispose()
 
 
 def _mentee(db: Session) -> int:

@@ -8,10 +8,8 @@ from datetime import datetime, timezone
 
 import pytest
 from sqlalchemy import bindparam, event, exc, func, insert, select, update
-from sqlmodel import Session
 
 from storage import lean
-from storage.db import open_database
 from storage.tables import Member, table_of
 
 _M = table_of(Member)
@@ -25,14 +23,6 @@ _ROW = select(*_M.c).where(_M.c.id == bindparam("id"))
 _NAME = select(_M.c.display_name).where(_M.c.id == bindparam("id"))
 
 NOON = datetime(2027, 1, 4, 12, 0, tzinfo=timezone.utc)
-
-
-@pytest.fixture
-def db(tmp_path, database):
-    engine = open_database(database.new(tmp_path))
-    with Session(engine) as session:
-        yield session
-    engine.dispose()
 
 
 def _member(handle: str) -> dict:
